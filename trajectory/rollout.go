@@ -1,0 +1,62 @@
+package trajectory
+
+// Tool-call modes of the agent.
+const (
+	ModeFunction = "function" // native OpenAI function calling: tool_calls, role "tool"
+	ModeMCP      = "mcp"      // MCP-in-text: <use_mcp_tool> in assistant text, results as user messages
+)
+
+// Rollout statuses: every rollout ends in exactly one.
+const (
+	StatusAnswered    = "answered"     // a final \boxed{} answer was extracted
+	StatusFormatError = "format_error" // the run ended without a usable \boxed{} answer
+	StatusFailed      = "failed"       // the run could not finish (LLM unreachable, context exhausted…); see FailReason
+)
+
+// Task is what one rollout solves.
+type Task struct {
+	QAID     string
+	Question string
+}
+
+// Rollout is one agent run on one question, with its full message log.
+type Rollout struct {
+	ID    string
+	QAID  string
+	Index int
+	Model string
+	Mode  string
+	Seed  int64
+	// Messages is the full log in the style of Mode, exactly as the model
+	// produced it and the tools returned it (tool results after the 100k
+	// truncation, before retention placeholders).
+	Messages []Message
+	// Tools is the JSON array of function schemas offered to the model.
+	Tools string
+
+	Answer     string // content of the last \boxed{}; "" when none
+	Status     string
+	FailReason string
+
+	NumToolCalls     int
+	NumTurns         int
+	ToolErrors       int // tool results starting with "[ERROR]:"
+	MaxToolErrorRun  int // longest run of consecutive tool errors
+	Rollbacks        int // messages rolled back for broken tool tags or refusals
+	Repetition       bool
+	Truncated        bool // a reply ended with finish_reason "length"
+	PromptTokens     int64
+	CompletionTokens int64
+	FinishReasons    []string
+	LatencyMillis    int64 // summed LLM latency; not part of exported rows
+}
+
+// Verdict is the judge's decision on one rollout.
+type Verdict struct {
+	Correct bool
+	// Method is how it was decided: "exact", "f1", "grader" or "no_answer".
+	Method string
+	// Label is CORRECT, INCORRECT or NOT_ATTEMPTED.
+	Label string
+	F1    float64
+}
