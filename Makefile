@@ -1,0 +1,39 @@
+# miroverse — the two commands a user needs: `make demo` and `make test`.
+GO          ?= go
+BIN         := bin/miroverse
+VENV        := .venv
+PYTHON      := $(VENV)/bin/python
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: build demo test bench lint venv clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/miroverse
+
+# The whole pipeline on the embedded store and the built-in oracle, on the demo corpus.
+demo: build
+	./$(BIN) run --config configs/demo.yaml --out out/demo
+
+# Everything the tests need is installed here: Go modules and the Python venv
+# that checks the Parquet with independent readers (pyarrow, datasets).
+test: build venv
+	$(GO) mod download
+	MIROVERSE_PYTHON=$(abspath $(PYTHON)) $(GO) test -count=1 -timeout 30m ./...
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: scripts/requirements.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+	touch $@
+
+bench:
+	@echo "no benchmarks yet"
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,453 @@
+package oracle
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// Tool and server names of the MiroThinker profile (DESIGN §3). They are
+// protocol: the pipeline's tools answer to exactly these names.
+const (
+	toolSearch   = "google_search"
+	toolScrape   = "scrape_and_extract_info"
+	serverSearch = "search_and_scrape_webpage"
+	serverScrape = "jina_scrape_llm_summary"
+
+	errorPrefix = "[ERROR]:"
+)
+
+// Tool-call modes: native function calling when the request offers tools,
+// MCP-in-text otherwise.
+const (
+	modeFunction = "function"
+	modeMCP      = "mcp"
+)
+
+// maxQueryRunes bounds the fallback search query made from a question the
+// teacher has no key for; search engines take short queries.
+const maxQueryRunes = 200
+
+// call is one tool call found in the conversation, with the result that came
+// back for it (if any).
+type call struct {
+	id        string
+	name      string
+	args      string
+	result    string
+	hasResult bool
+}
+
+// conversation is what the teacher reads from an agent request.
+type conversation struct {
+	mode  string
+	first string // the first user message: the question prompt
+	calls []call
+	// last is the content of the last message when that message is a tool
+	// result; the next scrape takes its link from there.
+	last    string
+	hasLast bool
+	// summary is set when the request is the summary turn: the last message
+	// is a user message answering an assistant message without a tool call.
+	summary bool
+}
+
+// readConversation derives the state of a rollout from its messages alone,
+// so the teacher keeps no memory between requests and any turn can be
+// replayed on its own.
+func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
+	c := conversation{mode: modeMCP}
+	if len(req.Tools) > 0 {
+		c.mode = modeFunction
+	}
+	msgs := req.Messages
+	firstIdx := -1
+	for i, m := range msgs {
+		if m.Role == openai.ChatMessageRoleUser {
+			firstIdx = i
+			c.first = messageText(m)
+			break
+		}
+	}
+	if firstIdx < 0 {
+		return c, badRequestf("agent request has no user message (the question)")
+	}
+	// lastAssistantCalls tracks whether the most recent assistant message
+	// made a call, which decides what a following user message is.
+	lastAssistantCalls, seenAssistant := false, false
+	for i := firstIdx + 1; i < len(msgs); i++ {
+		m := msgs[i]
+		switch m.Role {
+		case openai.ChatMessageRoleAssistant:
+			calls := assistantCalls(m, c.mode)
+			c.calls = append(c.calls, calls...)
+			seenAssistant, lastAssistantCalls = true, len(calls) > 0
+		case openai.ChatMessageRoleTool:
+			if c.mode == modeFunction {
+				attachResult(c.calls, m.ToolCallID, messageText(m))
+			}
+		case openai.ChatMessageRoleUser:
+			if c.mode == modeMCP && lastAssistantCalls {
+				attachResult(c.calls, "", messageText(m))
+			}
+		}
+	}
+	if len(msgs) > firstIdx+1 {
+		lastMsg := msgs[len(msgs)-1]
+		switch {
+		case c.mode == modeFunction && lastMsg.Role == openai.ChatMessageRoleTool:
+			c.last, c.hasLast = messageText(lastMsg), true
+		case lastMsg.Role == openai.ChatMessageRoleUser && seenAssistant && lastAssistantCalls && c.mode == modeMCP:
+			c.last, c.hasLast = messageText(lastMsg), true
+		case lastMsg.Role == openai.ChatMessageRoleUser && seenAssistant && !lastAssistantCalls:
+			c.summary = true
+		}
+	}
+	return c, nil
+}
+
+// assistantCalls lists the tool calls of one assistant message in the
+// conversation's mode.
+func assistantCalls(m openai.ChatCompletionMessage, mode string) []call {
+	if mode == modeFunction {
+		out := make([]call, 0, len(m.ToolCalls))
+		for _, tc := range m.ToolCalls {
+			out = append(out, call{id: tc.ID, name: tc.Function.Name, args: tc.Function.Arguments})
+		}
+		return out
+	}
+	return parseMCPCalls(messageText(m))
+}
+
+// attachResult gives a tool result to the call it answers: the call with its
+// id, else the earliest call still waiting for one.
+func attachResult(calls []call, id, result string) {
+	if id != "" {
+		for i := range calls {
+			if calls[i].id == id && !calls[i].hasResult {
+				calls[i].result, calls[i].hasResult = result, true
+				return
+			}
+		}
+	}
+	for i := range calls {
+		if !calls[i].hasResult {
+			calls[i].result, calls[i].hasResult = result, true
+			return
+		}
+	}
+}
+
+// decision is what a rollout decides once, at its start. It is drawn from a
+// PRNG seeded by the request's seed and the question, so every turn of the
+// same rollout draws the same values and different rollouts differ.
+type decision struct {
+	wrong  bool
+	detour bool
+	topic  string
+}
+
+func decide(seed int, question string, cfg Config) decision {
+	q := sha256.Sum256([]byte(question))
+	var buf [8 + sha256.Size]byte
+	binary.LittleEndian.PutUint64(buf[:8], uint64(seed))
+	copy(buf[8:], q[:])
+	// Hashing seed and question together spreads consecutive seeds over the
+	// PCG state space; feeding them in raw would start nearby rollouts from
+	// nearby states.
+	k := sha256.Sum256(buf[:])
+	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(k[0:8]), binary.LittleEndian.Uint64(k[8:16])))
+	d := decision{}
+	d.wrong = rng.Float64() < cfg.ErrorRate
+	d.detour = rng.Float64() < cfg.DetourRate
+	topics := detourTopics()
+	d.topic = topics[rng.IntN(len(topics))]
+	return d
+}
+
+// detourTopics are generic searches a curious agent might make before
+// narrowing down; they lead nowhere on purpose.
+func detourTopics() []string {
+	return []string{
+		"history of the printing press",
+		"list of largest cities by population",
+		"timeline of scientific discoveries",
+		"longest rivers of the world",
+		"famous architects of the twentieth century",
+		"host cities of the Olympic Games",
+		"overview of World Heritage Sites",
+		"origins of the modern calendar",
+	}
+}
+
+// step is one planned tool call.
+type step struct {
+	tool  string
+	query string // google_search: the query
+	title string // the path title the step is about ("" for a detour)
+	last  bool   // the step is about the last doc of the path
+}
+
+// plan is the teacher's route through a question: an optional detour, then
+// a search and a scrape for every doc of the path.
+func plan(sol Solution, d decision) []step {
+	var steps []step
+	if d.detour {
+		topic := d.topic
+		for _, t := range sol.Path {
+			if strings.EqualFold(t, topic) {
+				topic = "general reference works"
+			}
+		}
+		steps = append(steps, step{tool: toolSearch, query: topic})
+	}
+	for i, t := range sol.Path {
+		last := i == len(sol.Path)-1
+		steps = append(steps,
+			step{tool: toolSearch, query: t, title: t, last: last},
+			step{tool: toolScrape, title: t, last: last})
+	}
+	return steps
+}
+
+// next returns the step to take now and, for a scrape, the link to read; done
+// means the plan is complete. Progress is replayed from the calls already
+// made: a planned scrape that the conversation shows was skipped (the next
+// call made was not a scrape) is skipped again. Replaying the calls rather
+// than re-reading old results keeps progress right when the agent's context
+// policy has replaced old tool results with a placeholder.
+func next(steps []step, calls []call, last string, hasLast bool) (step, string, bool) {
+	k := 0
+	for _, st := range steps {
+		if k < len(calls) {
+			if st.tool == toolScrape && calls[k].name != toolScrape {
+				continue
+			}
+			k++
+			continue
+		}
+		if st.tool == toolScrape {
+			if !hasLast {
+				continue
+			}
+			link, ok := pickLink(last, st.title)
+			if !ok {
+				continue // nothing to read: move on to the next doc
+			}
+			return st, link, false
+		}
+		return st, "", false
+	}
+	return step{}, "", true
+}
+
+// searchResult is the Serper-shaped JSON the search tool returns.
+type searchResult struct {
+	Organic []struct {
+		Title    string `json:"title"`
+		Link     string `json:"link"`
+		Snippet  string `json:"snippet"`
+		Position int    `json:"position"`
+	} `json:"organic"`
+}
+
+// parseSearch reads a search result; errors and unparsable text give none.
+func parseSearch(result string) searchResult {
+	var r searchResult
+	s := strings.TrimSpace(result)
+	if s == "" || strings.HasPrefix(s, errorPrefix) {
+		return r
+	}
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return searchResult{}
+	}
+	return r
+}
+
+// pickLink chooses the link to read from a search result: the entry whose
+// title is the wanted title (case-insensitive), else the first entry.
+func pickLink(result, title string) (string, bool) {
+	r := parseSearch(result)
+	first := ""
+	for _, o := range r.Organic {
+		link := strings.TrimSpace(o.Link)
+		if link == "" {
+			continue
+		}
+		if strings.EqualFold(strings.TrimSpace(o.Title), strings.TrimSpace(title)) {
+			return link, true
+		}
+		if first == "" {
+			first = link
+		}
+	}
+	return first, first != ""
+}
+
+// agent is the scripted teacher.
+func (h *handler) agent(req *openai.ChatCompletionRequest) (turn, error) {
+	c, err := readConversation(req)
+	if err != nil {
+		return turn{}, err
+	}
+	var sol Solution
+	found := false
+	if h.cfg.Keys != nil {
+		sol, found = h.cfg.Keys.Lookup(c.first)
+	}
+	if !found {
+		return unkeyed(c)
+	}
+	seed := 0
+	if req.Seed != nil {
+		seed = *req.Seed
+	}
+	d := decide(seed, c.first, h.cfg)
+	answer := finalAnswer(sol, d.wrong)
+	if c.summary {
+		return boxTurn(answer), nil
+	}
+	st, link, done := next(plan(sol, d), c.calls, c.last, c.hasLast)
+	if done {
+		return answerTurn(answer, sol.Path, len(c.calls)), nil
+	}
+	return toolTurn(c.mode, len(c.calls), st, link)
+}
+
+// finalAnswer is the title the rollout ends on: the gold answer, or for a
+// failing rollout the key's wrong answer, falling back to the latest other
+// title of the path so that a failing rollout still names something
+// plausible.
+func finalAnswer(sol Solution, wrong bool) string {
+	if !wrong {
+		return sol.Answer
+	}
+	if w := strings.TrimSpace(sol.Wrong); w != "" && !strings.EqualFold(w, strings.TrimSpace(sol.Answer)) {
+		return w
+	}
+	for i := len(sol.Path) - 1; i >= 0; i-- {
+		t := strings.TrimSpace(sol.Path[i])
+		if t != "" && !strings.EqualFold(t, strings.TrimSpace(sol.Answer)) {
+			return t
+		}
+	}
+	return "unknown"
+}
+
+// unkeyed answers a question the teacher has no key for: one search with the
+// question, then the first result's title as a best guess.
+func unkeyed(c conversation) (turn, error) {
+	guess := "unknown"
+	if len(c.calls) > 0 {
+		r := parseSearch(c.calls[0].result)
+		for _, o := range r.Organic {
+			if t := strings.TrimSpace(o.Title); t != "" {
+				guess = t
+				break
+			}
+		}
+	}
+	if c.summary {
+		return boxTurn(guess), nil
+	}
+	if len(c.calls) == 0 {
+		q := clipRunes(collapseSpaces(c.first), maxQueryRunes)
+		return toolTurn(c.mode, 0, step{tool: toolSearch, query: q}, "")
+	}
+	return turn{
+		content:   fmt.Sprintf(`I could not trace this question further; my best guess from the search is \boxed{%s}.`, guess),
+		reasoning: "The search gave no clear trail, so I take the top result as my best guess.",
+		finish:    openai.FinishReasonStop,
+	}, nil
+}
+
+func boxTurn(answer string) turn {
+	return turn{content: `\boxed{` + answer + `}`, finish: openai.FinishReasonStop}
+}
+
+func answerTurn(answer string, path []string, calls int) turn {
+	reasoning := fmt.Sprintf("I have made %d tool calls and read the pages along the trail; they point to %s.", calls, answer)
+	if len(path) > 1 {
+		reasoning = fmt.Sprintf("Following the links from %s through to %s, the pages I read point to %s.",
+			path[0], path[len(path)-1], answer)
+	}
+	return turn{
+		content:   fmt.Sprintf(`Based on the pages I read, the answer is \boxed{%s}.`, answer),
+		reasoning: reasoning,
+		finish:    openai.FinishReasonStop,
+	}
+}
+
+// scrapeInfo is what the teacher asks the extractor for: how a page leads to
+// the next doc, or, for the last doc, what identifies the answer.
+func scrapeInfo(st step) string {
+	if st.last {
+		return fmt.Sprintf("Facts about %s that identify it as the answer to the question.", st.title)
+	}
+	return fmt.Sprintf("Facts about %s that connect it to the next step of the question.", st.title)
+}
+
+// thoughts returns the visible thought and the reasoning of a tool turn.
+func thoughts(st step, n int) (string, string) {
+	switch {
+	case st.tool == toolSearch && st.title == "":
+		return "Before following the clues, let me get some general background.",
+			"A broad search first may give useful context for the question."
+	case st.tool == toolSearch && n == 0:
+		return fmt.Sprintf("Let me start by searching for %s.", st.title),
+			fmt.Sprintf("The question's first clue points to %s; I should find its page.", st.title)
+	case st.tool == toolSearch:
+		return fmt.Sprintf("The trail leads on to %s; let me search for it.", st.title),
+			fmt.Sprintf("The last page links to %s, the next step of the question.", st.title)
+	case st.last:
+		return fmt.Sprintf("This result for %s looks right; let me read it to confirm the answer.", st.title),
+			fmt.Sprintf("Reading the page of %s should confirm that it fits every clue.", st.title)
+	default:
+		return fmt.Sprintf("This result for %s looks right; let me read it for the link onward.", st.title),
+			fmt.Sprintf("The page of %s should say what it connects to next.", st.title)
+	}
+}
+
+// toolTurn renders st as one tool call in the conversation's mode; n is the
+// number of calls made before, which numbers the call's id.
+func toolTurn(mode string, n int, st step, link string) (turn, error) {
+	content, reasoning := thoughts(st, n)
+	var args []kv
+	server := serverSearch
+	if st.tool == toolScrape {
+		server = serverScrape
+		args = []kv{{"url", link}, {"info_to_extract", scrapeInfo(st)}}
+	} else {
+		args = []kv{{"q", st.query}}
+	}
+	if mode == modeFunction {
+		a, err := argsJSON(args, false)
+		if err != nil {
+			return turn{}, fmt.Errorf("encode %s arguments: %w", st.tool, err)
+		}
+		return turn{
+			content:   content,
+			reasoning: reasoning,
+			calls: []openai.ToolCall{{
+				ID:       fmt.Sprintf("call_%d", n),
+				Type:     openai.ToolTypeFunction,
+				Function: openai.FunctionCall{Name: st.tool, Arguments: a},
+			}},
+			finish: openai.FinishReasonToolCalls,
+		}, nil
+	}
+	a, err := argsJSON(args, true)
+	if err != nil {
+		return turn{}, fmt.Errorf("encode %s arguments: %w", st.tool, err)
+	}
+	return turn{
+		content:   content + "\n\n" + mcpBlock(server, st.tool, a),
+		reasoning: reasoning,
+		finish:    openai.FinishReasonStop,
+	}, nil
+}

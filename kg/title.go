@@ -1,0 +1,168 @@
+package kg
+
+import (
+	"html"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// NormalizeTitle puts an article title into the form MediaWiki stores it in,
+// so that a link target written by hand ("foo_bar#History") matches the page
+// title ("Foo bar"): entities and percent-escapes decoded, the fragment
+// dropped, underscores and runs of white space turned into one space, bidi
+// marks removed, a leading colon (explicit main namespace) removed and the
+// first letter upper-cased. It does not touch namespace prefixes: callers
+// deal with those before.
+func NormalizeTitle(t string) string {
+	if strings.IndexByte(t, '&') >= 0 {
+		t = html.UnescapeString(t)
+	}
+	if strings.IndexByte(t, '%') >= 0 {
+		if d, ok := percentDecode(t); ok {
+			t = d
+		}
+	}
+	if i := strings.IndexByte(t, '#'); i >= 0 {
+		t = t[:i]
+	}
+	var b strings.Builder
+	b.Grow(len(t))
+	space := false
+	for _, r := range t {
+		switch {
+		case r == '_' || unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case isBidiMark(r):
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	t = b.String()
+	if strings.HasPrefix(t, ":") {
+		t = strings.TrimLeft(t[1:], " ")
+	}
+	return UpperFirst(t)
+}
+
+// UpperFirst upper-cases the first letter, as MediaWiki does for titles of
+// "first-letter" wikis.
+func UpperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
+		return s
+	}
+	u := unicode.ToUpper(r)
+	if u == r {
+		return s
+	}
+	return string(u) + s[n:]
+}
+
+// isBidiMark reports the invisible direction marks that editors paste into
+// links and MediaWiki strips from titles.
+func isBidiMark(r rune) bool {
+	return r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e')
+}
+
+// percentDecode decodes %XX escapes; ok is false when the result would not
+// be UTF-8. A "%" not followed by two hex digits stays, as in "100%".
+func percentDecode(s string) (string, bool) {
+	if strings.IndexByte(s, '%') < 0 {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				b = append(b, hi<<4|lo)
+				i += 2
+				continue
+			}
+		}
+		b = append(b, s[i])
+	}
+	if !utf8.Valid(b) {
+		return s, false
+	}
+	return string(b), true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// EscapeTitle turns a title into the path segment of its article URL. Like
+// Wikipedia it writes spaces as underscores; unlike wfUrlencode it keeps
+// non-ASCII letters and harmless punctuation as they are so that URLs stay
+// readable, and escapes only what would change the URL's meaning or is not
+// allowed in one.
+func EscapeTitle(title string) string {
+	var b strings.Builder
+	b.Grow(len(title))
+	for i := 0; i < len(title); i++ {
+		c := title[i]
+		switch {
+		case c == ' ':
+			b.WriteByte('_')
+		case needsEscape(c):
+			b.WriteByte('%')
+			b.WriteByte("0123456789ABCDEF"[c>>4])
+			b.WriteByte("0123456789ABCDEF"[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func needsEscape(c byte) bool {
+	if c < 0x20 || c == 0x7f {
+		return true
+	}
+	return strings.IndexByte("\"#%<>?[\\]^`{|}", c) >= 0
+}
+
+// CanonicalURL maps the spellings of one URL that browsers and editors
+// produce (percent-escaped or not, spaces or underscores, with a fragment,
+// upper-case host) to one form, the one EscapeTitle writes, so that a URL
+// copied from anywhere finds its document.
+func CanonicalURL(u string) string {
+	u = strings.TrimSpace(u)
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		u = u[:i]
+	}
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	host, path, hasPath := strings.Cut(rest, "/")
+	if !hasPath {
+		return strings.ToLower(scheme) + "://" + strings.ToLower(host)
+	}
+	query := ""
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path, query = path[:i], path[i:]
+	}
+	prefix := strings.ToLower(scheme) + "://" + strings.ToLower(host) + "/"
+	dec, ok := percentDecode(path)
+	if !ok {
+		return prefix + path + query
+	}
+	return prefix + EscapeTitle(dec) + query
+}

@@ -1,0 +1,261 @@
+package pipeline
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is one run's configuration. Every field is documented in
+// configs/demo.yaml; unknown keys are errors. Secrets never live here: only the
+// names of the environment variables that hold them.
+type Config struct {
+	Seed    int64 `yaml:"seed" json:"seed"`
+	Workers int   `yaml:"workers" json:"workers"`
+
+	Input      InputConfig      `yaml:"input" json:"input"`
+	Graph      GraphConfig      `yaml:"graph" json:"graph"`
+	Sample     SampleConfig     `yaml:"sample" json:"sample"`
+	QA         QAConfig         `yaml:"qa" json:"qa"`
+	Synthesize SynthesizeConfig `yaml:"synthesize" json:"synthesize"`
+	Judge      JudgeConfig      `yaml:"judge" json:"judge"`
+	Export     ExportConfig     `yaml:"export" json:"export"`
+	LLM        LLMConfig        `yaml:"llm" json:"llm"`
+}
+
+// InputConfig lists what ingest reads.
+type InputConfig struct {
+	Paths []string `yaml:"paths" json:"paths"`
+}
+
+// GraphConfig selects the knowledge-graph backend.
+type GraphConfig struct {
+	Backend string `yaml:"backend" json:"backend"`
+	// Path of the embedded store; empty means <out>/graph/kg.db.
+	Path string `yaml:"path" json:"path"`
+	// BatchSize is how many records one store write carries.
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+}
+
+// SampleConfig shapes the random walks.
+type SampleConfig struct {
+	Walks    int `yaml:"walks" json:"walks"`
+	MinHops  int `yaml:"min_hops" json:"min_hops"`
+	MaxHops  int `yaml:"max_hops" json:"max_hops"`
+	HubCap   int `yaml:"hub_cap" json:"hub_cap"`
+	Attempts int `yaml:"attempts" json:"attempts"`
+}
+
+// QAConfig shapes question writing.
+type QAConfig struct {
+	// Inject is a test hook: walk id → instruction passed to the writer
+	// (the oracle understands "leak"). Empty in real runs.
+	Inject map[string]string `yaml:"inject" json:"inject,omitempty"`
+}
+
+// SynthesizeConfig shapes the agent's rollouts.
+type SynthesizeConfig struct {
+	Rollouts        int     `yaml:"rollouts" json:"rollouts"`
+	Mode            string  `yaml:"mode" json:"mode"`
+	KeepToolResults int     `yaml:"keep_tool_results" json:"keep_tool_results"`
+	MaxTurns        int     `yaml:"max_turns" json:"max_turns"`
+	MaxTokens       int     `yaml:"max_tokens" json:"max_tokens"`
+	ContextTokens   int     `yaml:"context_tokens" json:"context_tokens"`
+	Temperature     float32 `yaml:"temperature" json:"temperature"`
+	TopP            float32 `yaml:"top_p" json:"top_p"`
+	MaxRollbacks    int     `yaml:"max_rollbacks" json:"max_rollbacks"`
+}
+
+// JudgeConfig shapes the verdicts.
+type JudgeConfig struct {
+	F1Threshold float64 `yaml:"f1_threshold" json:"f1_threshold"`
+	UseGrader   bool    `yaml:"use_grader" json:"use_grader"`
+}
+
+// ExportConfig shapes the SFT and DPO shards.
+type ExportConfig struct {
+	Style             string `yaml:"style" json:"style"`
+	SFTPick           string `yaml:"sft_pick" json:"sft_pick"`
+	MaxPairsPerQA     int    `yaml:"max_pairs_per_question" json:"max_pairs_per_question"`
+	ShardRows         int    `yaml:"shard_rows" json:"shard_rows"`
+	RowGroupRows      int    `yaml:"row_group_rows" json:"row_group_rows"`
+	TrajectoryContent string `yaml:"trajectory_content" json:"trajectory_content"`
+}
+
+// LLMConfig says where each role's requests go.
+type LLMConfig struct {
+	Default EndpointConfig            `yaml:"default" json:"default"`
+	Roles   map[string]EndpointConfig `yaml:"roles" json:"roles,omitempty"`
+	Oracle  OracleConfig              `yaml:"oracle" json:"oracle"`
+}
+
+// EndpointConfig is one OpenAI-compatible endpoint. An empty BaseURL means
+// the built-in oracle, started by the pipeline on a loopback port.
+type EndpointConfig struct {
+	BaseURL     string        `yaml:"base_url" json:"base_url"`
+	Model       string        `yaml:"model" json:"model"`
+	APIKeyEnv   string        `yaml:"api_key_env" json:"api_key_env"`
+	Timeout     time.Duration `yaml:"timeout" json:"timeout"`
+	MaxRetries  int           `yaml:"max_retries" json:"max_retries"`
+	Concurrency int           `yaml:"concurrency" json:"concurrency"`
+}
+
+// OracleConfig tunes the built-in teacher.
+type OracleConfig struct {
+	ErrorRate  float64 `yaml:"error_rate" json:"error_rate"`
+	DetourRate float64 `yaml:"detour_rate" json:"detour_rate"`
+}
+
+// Roles the pipeline calls.
+var roleNames = []string{"agent", "writer", "extractor", "grader"}
+
+// DefaultConfig is what a run uses for every key a file leaves out.
+func DefaultConfig() Config {
+	return Config{
+		Seed:    42,
+		Workers: 8,
+		Graph:   GraphConfig{Backend: "embedded", BatchSize: 5000},
+		Sample:  SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8},
+		Synthesize: SynthesizeConfig{
+			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
+			MaxTokens: 16384, ContextTokens: 262144, Temperature: 1.0, TopP: 0.95, MaxRollbacks: 5,
+		},
+		Judge: JudgeConfig{F1Threshold: 0.8, UseGrader: true},
+		Export: ExportConfig{
+			Style: "openai", SFTPick: "fewest_tool_calls", MaxPairsPerQA: 1,
+			ShardRows: 20000, RowGroupRows: 1000, TrajectoryContent: "full",
+		},
+		LLM: LLMConfig{
+			Default: EndpointConfig{Model: "oracle", APIKeyEnv: "MIROVERSE_LLM_API_KEY", Timeout: 10 * time.Minute, MaxRetries: 6, Concurrency: 16},
+			Oracle:  OracleConfig{ErrorRate: 0.35, DetourRate: 0.25},
+		},
+	}
+}
+
+var lineRe = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)
+
+// LoadConfig reads a YAML file over the defaults. Unknown keys are errors that
+// name the key and its line.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // an empty file means all defaults
+		msg := err.Error()
+		if ms := lineRe.FindAllStringSubmatch(msg, -1); len(ms) > 0 {
+			var parts []string
+			for _, m := range ms {
+				parts = append(parts, fmt.Sprintf("line %s: unknown key %q (in %s)", m[1], m[2], sectionOf(m[3])))
+			}
+			return cfg, fmt.Errorf("config %s: %s", path, strings.Join(parts, "; "))
+		}
+		return cfg, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(msg, "yaml: "))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func sectionOf(goType string) string {
+	t := goType[strings.LastIndex(goType, ".")+1:]
+	switch t {
+	case "Config":
+		return "top level"
+	default:
+		return strings.TrimSuffix(t, "Config") + " section"
+	}
+}
+
+// Validate checks values a YAML schema cannot.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Graph.Backend != "embedded" {
+		errs = append(errs, fmt.Errorf("graph.backend %q: only \"embedded\" is supported by this build", c.Graph.Backend))
+	}
+	if c.Sample.MinHops < 1 || c.Sample.MaxHops < c.Sample.MinHops {
+		errs = append(errs, fmt.Errorf("sample: need 1 <= min_hops <= max_hops, have %d and %d", c.Sample.MinHops, c.Sample.MaxHops))
+	}
+	if c.Synthesize.Mode != "function" && c.Synthesize.Mode != "mcp" {
+		errs = append(errs, fmt.Errorf("synthesize.mode %q: want \"function\" or \"mcp\"", c.Synthesize.Mode))
+	}
+	if c.Synthesize.Rollouts < 1 {
+		errs = append(errs, fmt.Errorf("synthesize.rollouts must be >= 1"))
+	}
+	if c.Export.Style != "openai" && c.Export.Style != "mirothinker" {
+		errs = append(errs, fmt.Errorf("export.style %q: want \"openai\" or \"mirothinker\"", c.Export.Style))
+	}
+	if c.Export.TrajectoryContent != "full" && c.Export.TrajectoryContent != "retained" {
+		errs = append(errs, fmt.Errorf("export.trajectory_content %q: want \"full\" or \"retained\"", c.Export.TrajectoryContent))
+	}
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("workers must be >= 1"))
+	}
+	for role := range c.LLM.Roles {
+		known := false
+		for _, r := range roleNames {
+			known = known || r == role
+		}
+		if !known {
+			errs = append(errs, fmt.Errorf("llm.roles: unknown role %q (roles: %s)", role, strings.Join(roleNames, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Endpoint resolves a role's endpoint: the role's own keys over the default.
+func (c Config) Endpoint(role string) EndpointConfig {
+	ep := c.LLM.Default
+	if r, ok := c.LLM.Roles[role]; ok {
+		if r.BaseURL != "" {
+			ep.BaseURL = r.BaseURL
+		}
+		if r.Model != "" {
+			ep.Model = r.Model
+		}
+		if r.APIKeyEnv != "" {
+			ep.APIKeyEnv = r.APIKeyEnv
+		}
+		if r.Timeout != 0 {
+			ep.Timeout = r.Timeout
+		}
+		if r.MaxRetries != 0 {
+			ep.MaxRetries = r.MaxRetries
+		}
+		if r.Concurrency != 0 {
+			ep.Concurrency = r.Concurrency
+		}
+	}
+	return ep
+}
+
+// APIKey reads a role's key from the environment: MIROVERSE_LLM_API_KEY_<ROLE>
+// first, then the endpoint's api_key_env.
+func (c Config) APIKey(role string) string {
+	if k := os.Getenv("MIROVERSE_LLM_API_KEY_" + strings.ToUpper(role)); k != "" {
+		return k
+	}
+	return os.Getenv(c.Endpoint(role).APIKeyEnv)
+}
+
+// Hash identifies the resolved configuration (inputs excluded: they are
+// hashed separately).
+func (c Config) Hash() string {
+	b, _ := json.Marshal(c)
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -1,0 +1,168 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+)
+
+// ManifestVersion is bumped when the manifest's shape changes.
+const ManifestVersion = 1
+
+// Manifest describes one dataset version: what made it and what it holds.
+type Manifest struct {
+	FormatVersion  int                    `json:"format_version"`
+	CodeVersion    string                 `json:"code_version"`
+	ConfigHash     string                 `json:"config_hash"`
+	Config         Config                 `json:"config"`
+	Seed           int64                  `json:"seed"`
+	Inputs         []InputFile            `json:"inputs"`
+	Graph          GraphInfo              `json:"graph"`
+	Prompts        map[string]string      `json:"prompt_hashes"`
+	ToolSchemaHash string                 `json:"tool_schema_hash,omitempty"`
+	Models         map[string]string      `json:"models"`
+	Stages         map[string]*StageStats `json:"stages"`
+	Outputs        map[string]*Output     `json:"outputs"`
+}
+
+// InputFile identifies one ingested file by content.
+type InputFile struct {
+	Path   string `json:"path"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// GraphInfo says where the graph lives and what it holds.
+type GraphInfo struct {
+	Backend string `json:"backend"`
+	Path    string `json:"path"`
+	Docs    int64  `json:"documents"`
+	Links   int64  `json:"links"`
+	Aliases int64  `json:"aliases"`
+}
+
+// StageStats are one stage's counts. In = Kept + sum(Rejected) + sum(Failed)
+// + sum(Skipped): every item ends in exactly one of them.
+type StageStats struct {
+	In       int64            `json:"in"`
+	Kept     int64            `json:"kept"`
+	Rejected map[string]int64 `json:"rejected,omitempty"`
+	Failed   map[string]int64 `json:"failed,omitempty"`
+	// Skipped counts input records that are not items of this stage
+	// (e.g. pages outside the article namespace), by reason.
+	Skipped          map[string]int64    `json:"skipped,omitempty"`
+	Counts           map[string]int64    `json:"counts,omitempty"`
+	Examples         map[string][]string `json:"examples,omitempty"`
+	Seconds          float64             `json:"seconds"`
+	PromptTokens     int64               `json:"prompt_tokens,omitempty"`
+	CompletionTokens int64               `json:"completion_tokens,omitempty"`
+	Complete         bool                `json:"complete"`
+}
+
+// Output lists the Parquet files of one dataset part.
+type Output struct {
+	Files []string `json:"files"`
+	Rows  int64    `json:"rows"`
+}
+
+func newStageStats() *StageStats {
+	return &StageStats{Rejected: map[string]int64{}, Failed: map[string]int64{}, Skipped: map[string]int64{}, Counts: map[string]int64{}}
+}
+
+// add counts one item in its terminal state.
+func (s *StageStats) add(status, reason string) {
+	s.In++
+	switch status {
+	case "kept":
+		s.Kept++
+	case "rejected":
+		s.Rejected[reason]++
+	case "skipped":
+		s.Skipped[reason]++
+	default:
+		s.Failed[reason]++
+	}
+}
+
+// example keeps the first few examples of a reason for the summary.
+func (s *StageStats) example(reason, text string) {
+	if s.Examples == nil {
+		s.Examples = map[string][]string{}
+	}
+	if len(s.Examples[reason]) < 3 {
+		s.Examples[reason] = append(s.Examples[reason], text)
+	}
+}
+
+// ReadManifest loads root/manifest.json.
+func ReadManifest(root string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(root, "manifest.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", filepath.Join(root, "manifest.json"), err)
+	}
+	return &m, nil
+}
+
+// write stores the manifest atomically.
+func (m *Manifest) write(root string) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(root, "manifest.json"), append(b, '\n'))
+}
+
+// writeFileAtomic writes via a temp file and rename so readers never see a
+// half-written file, even after kill -9.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// codeVersion is the module version or VCS revision the binary was built from.
+func codeVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	if bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,71 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dustin/go-humanize"
+)
+
+// progress prints a stage's advance (items, items/s, ETA) about once a
+// second, and a final line when done.
+type progress struct {
+	w     io.Writer
+	stage string
+	total int64
+	done  atomic.Int64
+	start time.Time
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startProgress(w io.Writer, stage string, total int64) *progress {
+	p := &progress{w: w, stage: stage, total: total, start: time.Now(), stop: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.print(false)
+			}
+		}
+	}()
+	return p
+}
+
+// Add counts n finished items.
+func (p *progress) Add(n int64) { p.done.Add(n) }
+
+// Finish stops the ticker and prints the final line.
+func (p *progress) Finish() {
+	close(p.stop)
+	p.wg.Wait()
+	p.print(true)
+}
+
+func (p *progress) print(final bool) {
+	done := p.done.Load()
+	el := time.Since(p.start)
+	rate := float64(done) / max(el.Seconds(), 1e-9)
+	line := fmt.Sprintf("%-10s %s", p.stage, humanize.Comma(done))
+	if p.total > 0 {
+		line += fmt.Sprintf("/%s (%.0f%%)", humanize.Comma(p.total), 100*float64(done)/float64(p.total))
+	}
+	line += fmt.Sprintf("  %s items/s", humanize.FtoaWithDigits(rate, 1))
+	switch {
+	case final:
+		line += fmt.Sprintf("  done in %s", el.Round(10*time.Millisecond))
+	case p.total > 0 && rate > 0:
+		eta := time.Duration(float64(p.total-done) / rate * float64(time.Second))
+		line += fmt.Sprintf("  ETA %s", eta.Round(time.Second))
+	}
+	fmt.Fprintln(p.w, line)
+}

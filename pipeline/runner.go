@@ -1,0 +1,259 @@
+// Package pipeline runs the stages of a dataset version: it owns the config,
+// the output-root layout, the manifest, item checkpoints, worker pools,
+// progress and the Parquet sinks. The stages' domain logic lives in kg, qa
+// and trajectory.
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/kg/embedded"
+)
+
+// Stage names, in run order.
+const (
+	StageIngest     = "ingest"
+	StageSample     = "sample"
+	StageQA         = "qa"
+	StageSynthesize = "synthesize"
+	StageJudge      = "judge"
+	StageExport     = "export"
+)
+
+// Stages lists the stages in run order.
+var Stages = []string{StageIngest, StageSample, StageQA, StageSynthesize, StageJudge, StageExport}
+
+// Runner runs stages against one output root.
+type Runner struct {
+	cfg      Config
+	root     string
+	log      *slog.Logger
+	progress io.Writer
+
+	state    *State
+	store    kg.Store
+	manifest *Manifest
+
+	mu      sync.Mutex // guards oracle start and clients
+	oracle  *oracle.Server
+	keys    *answerKeys
+	clients map[string]chatter
+}
+
+// Options are the parts of a run that are not configuration.
+type Options struct {
+	Log      *slog.Logger
+	Progress io.Writer // where progress lines go; nil discards them
+}
+
+// Open prepares root (creating its layout) for cfg.
+func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opt.Progress == nil {
+		opt.Progress = io.Discard
+	}
+	if err := os.MkdirAll(filepath.Join(root, "graph"), 0o755); err != nil {
+		return nil, fmt.Errorf("open output root %s: %w", root, err)
+	}
+	st, err := OpenState(ctx, filepath.Join(root, "state.db"))
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, keys: newAnswerKeys(), clients: map[string]chatter{}}
+	r.manifest, err = ReadManifest(root)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			st.Close()
+			return nil, err
+		}
+		r.manifest = &Manifest{Stages: map[string]*StageStats{}}
+	}
+	m := r.manifest
+	m.FormatVersion, m.CodeVersion, m.Config, m.ConfigHash, m.Seed = ManifestVersion, codeVersion(), cfg, cfg.Hash(), cfg.Seed
+	if m.Stages == nil {
+		m.Stages = map[string]*StageStats{}
+	}
+	if m.Outputs == nil {
+		m.Outputs = map[string]*Output{}
+	}
+	if m.Prompts == nil {
+		m.Prompts = map[string]string{}
+	}
+	if m.Models == nil {
+		m.Models = map[string]string{}
+	}
+	path := cfg.Graph.Path
+	if path == "" {
+		path = filepath.Join(root, "graph", "kg.db")
+	}
+	store, err := embedded.Open(ctx, path)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open graph store %s: %w", path, err)
+	}
+	r.store = store
+	m.Graph.Backend, m.Graph.Path = cfg.Graph.Backend, relTo(root, path)
+	return r, nil
+}
+
+// Close stops the oracle (if started) and closes the stores.
+func (r *Runner) Close() error {
+	var errs []error
+	if r.oracle != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, r.oracle.Close(ctx))
+		cancel()
+	}
+	errs = append(errs, r.store.Close(), r.state.Close())
+	return errors.Join(errs...)
+}
+
+// Manifest returns the manifest as it stands.
+func (r *Runner) Manifest() *Manifest { return r.manifest }
+
+// Root is the output root.
+func (r *Runner) Root() string { return r.root }
+
+// RunAll runs every stage in order; each skips the items already committed.
+func (r *Runner) RunAll(ctx context.Context) error {
+	steps := []func(context.Context) error{
+		func(ctx context.Context) error { return r.Ingest(ctx, r.cfg.Input.Paths) },
+		r.Sample, r.QA, r.Synthesize, r.Judge, r.Export,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveManifest writes the manifest after a stage.
+func (r *Runner) saveManifest() error { return r.manifest.write(r.root) }
+
+// beginStage checks a stage's fingerprint. A stage whose upstream or config
+// changed since its items were committed starts over, so a root never mixes
+// rows of two configurations. done reports a finished stage with the same
+// fingerprint.
+func (r *Runner) beginStage(ctx context.Context, stage, fingerprint string) (done bool, err error) {
+	fp, ok, err := r.state.Fingerprint(ctx, stage)
+	if err != nil {
+		return false, err
+	}
+	if ok && fp != fingerprint {
+		r.log.Info("stage inputs changed; starting it over", "stage", stage)
+		if err := r.state.ResetStage(ctx, stage); err != nil {
+			return false, err
+		}
+	}
+	done, err = r.state.StageDone(ctx, stage, fingerprint)
+	if err != nil || done {
+		return done, err
+	}
+	return false, r.state.SetStage(ctx, stage, fingerprint, false)
+}
+
+// endStage marks a stage done and stores its stats.
+func (r *Runner) endStage(ctx context.Context, stage, fingerprint string, st *StageStats) error {
+	st.Complete = true
+	r.manifest.Stages[stage] = st
+	if err := r.saveManifest(); err != nil {
+		return err
+	}
+	return r.state.SetStage(ctx, stage, fingerprint, true)
+}
+
+// fingerprint chains a stage's own settings to its upstream's fingerprint.
+func (r *Runner) fingerprint(ctx context.Context, upstream string, parts ...any) (string, error) {
+	h := sha256.New()
+	if upstream != "" {
+		fp, _, err := r.state.Fingerprint(ctx, upstream)
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte(fp))
+	}
+	fmt.Fprintf(h, "%#v", parts)
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// itemSeed derives the seed of one item from the run seed and its id, so an
+// item's random choices do not depend on which worker runs it or when.
+func itemSeed(runSeed int64, id string) int64 {
+	h := sha256.New()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(runSeed))
+	h.Write(b[:])
+	h.Write([]byte(id))
+	// 31 bits: JSON clients and servers everywhere read it as an int.
+	return int64(binary.BigEndian.Uint64(h.Sum(nil)[:8]) >> 33)
+}
+
+// stableID is a short content hash of the given parts.
+func stableID(prefix string, parts ...string) string {
+	h := sha256.New()
+	for i, p := range parts {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(p))
+	}
+	return prefix + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func relTo(root, path string) string {
+	if rel, err := filepath.Rel(root, path); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return path
+}
+
+// forEach runs fn over items on n workers and stops at the first error.
+func forEach[T any](ctx context.Context, n int, items []T, fn func(context.Context, T) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ch := make(chan T)
+	var wg sync.WaitGroup
+	for range max(n, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range ch {
+				if err := fn(ctx, it); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for _, it := range items {
+		select {
+		case ch <- it:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,341 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/trajectory"
+)
+
+// TrajectoryRow is one rollout as published in trajectories/: the full
+// message log with its bookkeeping and, once judged, its verdict.
+type TrajectoryRow struct {
+	ID               string               `parquet:"id"`
+	QAID             string               `parquet:"qa_id"`
+	Index            int32                `parquet:"rollout_index"`
+	Model            string               `parquet:"model"`
+	Mode             string               `parquet:"mode"`
+	Seed             int64                `parquet:"seed"`
+	Messages         []trajectory.Message `parquet:"messages,list"`
+	Tools            string               `parquet:"tools"`
+	Answer           string               `parquet:"answer"`
+	Status           string               `parquet:"status"`
+	FailReason       string               `parquet:"fail_reason"`
+	NumToolCalls     int32                `parquet:"num_tool_calls"`
+	NumTurns         int32                `parquet:"num_turns"`
+	ToolErrors       int32                `parquet:"tool_errors"`
+	Rollbacks        int32                `parquet:"rollbacks"`
+	Repetition       bool                 `parquet:"repetition"`
+	Truncated        bool                 `parquet:"truncated"`
+	FinishReasons    []string             `parquet:"finish_reasons,list"`
+	PromptTokens     int64                `parquet:"prompt_tokens"`
+	CompletionTokens int64                `parquet:"completion_tokens"`
+	LatencyMillis    int64                `parquet:"latency_ms"`
+	Judged           bool                 `parquet:"judged"`
+	Correct          bool                 `parquet:"correct"`
+	JudgeMethod      string               `parquet:"judge_method"`
+	JudgeLabel       string               `parquet:"judge_label"`
+	F1               float64              `parquet:"f1"`
+	Quality          []string             `parquet:"quality_flags,list"`
+}
+
+// rolloutJob is one (question, rollout index) to run.
+type rolloutJob struct {
+	id    string
+	item  qa.Item
+	index int
+}
+
+// rolloutID names rollout index of question qaID by model and mode, so
+// adding rollouts or models never renames existing ones.
+func rolloutID(qaID string, index int, model, mode string) string {
+	return stableID("ro-", qaID, strconv.Itoa(index), model, mode)
+}
+
+func (r *Runner) agentPolicy() trajectory.Policy {
+	s := r.cfg.Synthesize
+	p := trajectory.DefaultPolicy()
+	p.Mode, p.KeepToolResults, p.MaxTurns, p.MaxTokens = s.Mode, s.KeepToolResults, s.MaxTurns, s.MaxTokens
+	p.ContextTokens, p.Temperature, p.TopP, p.MaxRollbacks = s.ContextTokens, s.Temperature, s.TopP, s.MaxRollbacks
+	return p
+}
+
+// Synthesize runs N rollouts of the agent on every kept question.
+func (r *Runner) Synthesize(ctx context.Context) error {
+	start := time.Now()
+	s := r.cfg.Synthesize
+	agentModel := r.cfg.Endpoint("agent").Model
+	fp, err := r.fingerprint(ctx, StageQA, s, agentModel, r.cfg.Endpoint("extractor").Model, trajectory.PromptHash(), r.cfg.Seed)
+	if err != nil {
+		return err
+	}
+	done, err := r.beginStage(ctx, StageSynthesize, fp)
+	if err != nil || done {
+		return err
+	}
+	items, err := r.qaItems(ctx)
+	if err != nil {
+		return err
+	}
+	committed, err := r.state.Committed(ctx, StageSynthesize)
+	if err != nil {
+		return err
+	}
+	var todo []rolloutJob
+	for _, it := range items {
+		if it.Status != qa.StatusKept {
+			continue
+		}
+		r.keys.set(it.Question, solutionOf(it))
+		for i := 0; i < s.Rollouts; i++ {
+			id := rolloutID(it.ID, i, agentModel, s.Mode)
+			if !committed[id] {
+				todo = append(todo, rolloutJob{id: id, item: it, index: i})
+			}
+		}
+	}
+	agentLLM, err := r.client(ctx, "agent")
+	if err != nil {
+		return err
+	}
+	extractor, err := r.client(ctx, "extractor")
+	if err != nil {
+		return err
+	}
+	tools := trajectory.NewToolset(r.store, extractor)
+	agent := &trajectory.Agent{LLM: agentLLM, Tools: tools, Policy: r.agentPolicy()}
+	r.manifest.ToolSchemaHash = hashString(tools.SchemasJSON())
+	r.manifest.Prompts["agent"] = trajectory.PromptHash()
+	prog := startProgress(r.progress, StageSynthesize, int64(len(todo)))
+	err = forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, j rolloutJob) error {
+		seed := itemSeed(r.cfg.Seed, j.id)
+		ro, err := agent.Run(ctx, trajectory.Task{QAID: j.item.ID, Question: j.item.Question}, seed)
+		if err != nil {
+			return fmt.Errorf("synthesize %s: %w", j.id, err)
+		}
+		ro.ID, ro.QAID, ro.Index, ro.Model, ro.Seed = j.id, j.item.ID, j.index, agentLLM.Model(), seed
+		b, err := json.Marshal(ro)
+		if err != nil {
+			return fmt.Errorf("synthesize %s: %w", j.id, err)
+		}
+		prog.Add(1)
+		return r.state.Commit(ctx, StageSynthesize, Record{ID: ro.ID, Status: ro.Status, Reason: ro.FailReason, Payload: b})
+	})
+	prog.Finish()
+	if err != nil {
+		return err
+	}
+	rollouts, err := r.rollouts(ctx)
+	if err != nil {
+		return err
+	}
+	st := newStageStats()
+	for _, ro := range rollouts {
+		switch ro.Status {
+		case trajectory.StatusAnswered:
+			st.add("kept", "")
+		case trajectory.StatusFormatError:
+			st.add("rejected", trajectory.StatusFormatError)
+		default:
+			st.add("failed", failKind(ro.FailReason))
+			st.example(failKind(ro.FailReason), ro.ID+": "+ro.FailReason)
+		}
+		st.PromptTokens += ro.PromptTokens
+		st.CompletionTokens += ro.CompletionTokens
+		st.Counts["tool_calls"] += int64(ro.NumToolCalls)
+		st.Counts["llm_millis"] += ro.LatencyMillis
+	}
+	if err := r.publishTrajectories(ctx, rollouts, nil); err != nil {
+		return err
+	}
+	st.Seconds = time.Since(start).Seconds()
+	return r.endStage(ctx, StageSynthesize, fp, st)
+}
+
+// failKind is the reason class of a failure message ("llm_error: …" → "llm_error").
+func failKind(reason string) string {
+	for i, c := range reason {
+		if c == ':' {
+			return reason[:i]
+		}
+	}
+	if reason == "" {
+		return "unknown"
+	}
+	return reason
+}
+
+// solutionOf is the oracle's answer key for a kept question.
+func solutionOf(it qa.Item) oracle.Solution {
+	s := oracle.Solution{Answer: it.Answer, Path: it.Titles}
+	if n := len(it.Titles); n >= 2 {
+		s.Wrong = it.Titles[n-2]
+	}
+	return s
+}
+
+func (r *Runner) rollouts(ctx context.Context) ([]trajectory.Rollout, error) {
+	var out []trajectory.Rollout
+	err := r.state.Each(ctx, StageSynthesize, func(rec Record) error {
+		var ro trajectory.Rollout
+		if err := json.Unmarshal(rec.Payload, &ro); err != nil {
+			return fmt.Errorf("read rollout %s: %w", rec.ID, err)
+		}
+		out = append(out, ro)
+		return nil
+	})
+	return out, err
+}
+
+// judgedVerdict is the judge stage's committed payload.
+type judgedVerdict struct {
+	Verdict trajectory.Verdict
+	Quality []string
+}
+
+// Judge decides every rollout's correctness and quality flags.
+func (r *Runner) Judge(ctx context.Context) error {
+	start := time.Now()
+	grader := r.cfg.Judge.UseGrader
+	fp, err := r.fingerprint(ctx, StageSynthesize, r.cfg.Judge, r.cfg.Endpoint("grader").Model)
+	if err != nil {
+		return err
+	}
+	done, err := r.beginStage(ctx, StageJudge, fp)
+	if err != nil || done {
+		return err
+	}
+	items, err := r.qaItems(ctx)
+	if err != nil {
+		return err
+	}
+	byID := map[string]qa.Item{}
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	rollouts, err := r.rollouts(ctx)
+	if err != nil {
+		return err
+	}
+	committed, err := r.state.Committed(ctx, StageJudge)
+	if err != nil {
+		return err
+	}
+	j := trajectory.Judge{F1Threshold: r.cfg.Judge.F1Threshold}
+	if grader {
+		g, err := r.client(ctx, "grader")
+		if err != nil {
+			return err
+		}
+		j.Grader = g
+	}
+	var todo []trajectory.Rollout
+	for _, ro := range rollouts {
+		if !committed[ro.ID] {
+			todo = append(todo, ro)
+		}
+	}
+	prog := startProgress(r.progress, StageJudge, int64(len(todo)))
+	err = forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, ro trajectory.Rollout) error {
+		it, ok := byID[ro.QAID]
+		if !ok {
+			return fmt.Errorf("judge %s: question %s is missing from qa/", ro.ID, ro.QAID)
+		}
+		answer := ro.Answer
+		if ro.Status != trajectory.StatusAnswered {
+			answer = ""
+		}
+		v, err := j.Decide(ctx, it.Question, answer, it.Gold)
+		if err != nil {
+			return fmt.Errorf("judge %s: %w", ro.ID, err)
+		}
+		b, err := json.Marshal(judgedVerdict{Verdict: v, Quality: trajectory.Quality(ro)})
+		if err != nil {
+			return fmt.Errorf("judge %s: %w", ro.ID, err)
+		}
+		status := "incorrect"
+		if v.Correct {
+			status = "correct"
+		}
+		prog.Add(1)
+		return r.state.Commit(ctx, StageJudge, Record{ID: ro.ID, Status: status, Reason: v.Method, Payload: b})
+	})
+	prog.Finish()
+	if err != nil {
+		return err
+	}
+	verdicts, err := r.verdicts(ctx)
+	if err != nil {
+		return err
+	}
+	st := newStageStats()
+	for _, ro := range rollouts {
+		v := verdicts[ro.ID]
+		if v.Verdict.Correct {
+			st.add("kept", "")
+		} else {
+			st.add("rejected", "incorrect_"+v.Verdict.Method)
+		}
+		st.Counts["by_"+v.Verdict.Method]++
+		for _, q := range v.Quality {
+			st.Counts["quality_"+q]++
+		}
+	}
+	if err := r.publishTrajectories(ctx, rollouts, verdicts); err != nil {
+		return err
+	}
+	st.Seconds = time.Since(start).Seconds()
+	return r.endStage(ctx, StageJudge, fp, st)
+}
+
+func (r *Runner) verdicts(ctx context.Context) (map[string]judgedVerdict, error) {
+	out := map[string]judgedVerdict{}
+	err := r.state.Each(ctx, StageJudge, func(rec Record) error {
+		var v judgedVerdict
+		if err := json.Unmarshal(rec.Payload, &v); err != nil {
+			return fmt.Errorf("read verdict %s: %w", rec.ID, err)
+		}
+		out[rec.ID] = v
+		return nil
+	})
+	return out, err
+}
+
+// storedMessages applies the trajectory_content choice: the full tool
+// results, or the log as the model saw it at its last turn.
+func (r *Runner) storedMessages(ro trajectory.Rollout) []trajectory.Message {
+	if r.cfg.Export.TrajectoryContent == "retained" {
+		return trajectory.Retain(ro.Messages, r.cfg.Synthesize.KeepToolResults, ro.Mode)
+	}
+	return ro.Messages
+}
+
+func (r *Runner) publishTrajectories(_ context.Context, rollouts []trajectory.Rollout, verdicts map[string]judgedVerdict) error {
+	rows := make([]TrajectoryRow, 0, len(rollouts))
+	for _, ro := range rollouts {
+		row := TrajectoryRow{
+			ID: ro.ID, QAID: ro.QAID, Index: int32(ro.Index), Model: ro.Model, Mode: ro.Mode, Seed: ro.Seed,
+			Messages: r.storedMessages(ro), Tools: ro.Tools, Answer: ro.Answer, Status: ro.Status, FailReason: ro.FailReason,
+			NumToolCalls: int32(ro.NumToolCalls), NumTurns: int32(ro.NumTurns), ToolErrors: int32(ro.ToolErrors),
+			Rollbacks: int32(ro.Rollbacks), Repetition: ro.Repetition, Truncated: ro.Truncated, FinishReasons: ro.FinishReasons,
+			PromptTokens: ro.PromptTokens, CompletionTokens: ro.CompletionTokens, LatencyMillis: ro.LatencyMillis,
+		}
+		if v, ok := verdicts[ro.ID]; ok {
+			row.Judged, row.Correct, row.JudgeMethod, row.JudgeLabel, row.F1, row.Quality = true, v.Verdict.Correct, v.Verdict.Method, v.Verdict.Label, v.Verdict.F1, v.Quality
+		}
+		rows = append(rows, row)
+	}
+	return publish(r, "trajectories", rows, partName)
+}
+
+func hashString(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}

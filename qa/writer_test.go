@@ -1,0 +1,361 @@
+package qa
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/kg"
+)
+
+type fakeDocs struct {
+	docs    map[string]kg.Doc
+	aliases map[string][]kg.Alias
+	err     error
+}
+
+func (f fakeDocs) Doc(_ context.Context, id string) (kg.Doc, error) {
+	if f.err != nil {
+		return kg.Doc{}, f.err
+	}
+	d, ok := f.docs[id]
+	if !ok {
+		return kg.Doc{}, fmt.Errorf("doc %s: %w", id, kg.ErrNotFound)
+	}
+	return d, nil
+}
+
+func (f fakeDocs) Aliases(_ context.Context, id string) ([]kg.Alias, error) {
+	return f.aliases[id], nil
+}
+
+// fakeChatter answers every request with a fixed reply or error and keeps
+// the requests it saw.
+type fakeChatter struct {
+	content string
+	err     error
+	reqs    *[]openai.ChatCompletionRequest
+}
+
+func (f fakeChatter) Model() string { return "fake-writer" }
+
+func (f fakeChatter) Chat(ctx context.Context, req openai.ChatCompletionRequest) (llm.Reply, error) {
+	if f.reqs != nil {
+		*f.reqs = append(*f.reqs, req)
+	}
+	if err := ctx.Err(); err != nil {
+		return llm.Reply{}, fmt.Errorf("fake chat: %w", err)
+	}
+	if f.err != nil {
+		return llm.Reply{}, f.err
+	}
+	return llm.Reply{
+		Message: openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: f.content},
+		Usage:   openai.Usage{PromptTokens: 100, CompletionTokens: 20},
+	}, nil
+}
+
+// fixture is the walk Julius Caesar -> Tiber (river) -> Rome.
+func fixture() (Walk, fakeDocs) {
+	docs := fakeDocs{
+		docs: map[string]kg.Doc{
+			"w:1": {ID: "w:1", Title: "Julius Caesar", Categories: []string{"Roman dictators"},
+				Text: "# Julius Caesar\n\n**Julius Caesar** (c. 100 BC – 44 BC) was a Roman general. He crossed the Rubicon.\n\n- a list line"},
+			"w:2": {ID: "w:2", Title: "Tiber (river)", Categories: nil,
+				Text: "The Tiber is the third-longest river in Italy."},
+			"w:3": {ID: "w:3", Title: "Rome", Categories: []string{"Capitals in Europe", "AT&T cities"},
+				Text: "## Overview\n* item\nRome is the capital city of Italy. It is large."},
+		},
+		aliases: map[string][]kg.Alias{
+			"w:1": {{DocID: "w:1", Alias: "Caesar", Kind: "redirect"}},
+			"w:2": {{DocID: "w:2", Alias: "Tevere", Kind: "redirect"}},
+			"w:3": {
+				{DocID: "w:3", Alias: "Roma", Kind: "redirect"},
+				{DocID: "w:3", Alias: "rome", Kind: "redirect"},
+				{DocID: "w:3", Alias: "Eternal City", Kind: "redirect"},
+				{DocID: "w:3", Alias: "the capital", Kind: "anchor"},
+			},
+		},
+	}
+	ids := []string{"w:1", "w:2", "w:3"}
+	w := Walk{
+		ID:      WalkID(ids),
+		SeedDoc: "w:1",
+		DocIDs:  ids,
+		Titles:  []string{"Julius Caesar", "Tiber (river)", "Rome"},
+		Hops: []Hop{
+			{From: "w:1", To: "w:2", Anchor: "Tiber", Sentence: "Caesar's ashes never reached the Tiber."},
+			{From: "w:2", To: "w:3", Anchor: "Rome", Sentence: "The Tiber flows through Rome."},
+		},
+	}
+	return w, docs
+}
+
+// decodeFacts extracts the fenced walk facts that end the last user message.
+func decodeFacts(t *testing.T, req openai.ChatCompletionRequest) (facts, map[string]json.RawMessage) {
+	t.Helper()
+	user := req.Messages[len(req.Messages)-1]
+	if user.Role != openai.ChatMessageRoleUser {
+		t.Fatalf("last message role = %s, want user", user.Role)
+	}
+	const open, closing = "```json\n", "\n```"
+	if !strings.HasSuffix(user.Content, closing) {
+		t.Fatalf("user message does not end with a fence: %q", user.Content)
+	}
+	i := strings.LastIndex(user.Content, open)
+	if i < 0 {
+		t.Fatalf("no ```json fence in %q", user.Content)
+	}
+	body := user.Content[i+len(open) : len(user.Content)-len(closing)]
+	var f facts
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		t.Fatalf("decode facts: %v\n%s", err, body)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatal(err)
+	}
+	return f, raw
+}
+
+func TestBuildRequest(t *testing.T) {
+	walk, docs := fixture()
+	ds := make([]kg.Doc, len(walk.DocIDs))
+	for i, id := range walk.DocIDs {
+		ds[i] = docs.docs[id]
+	}
+	req, err := buildRequest(walk, ds, "", "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Messages) != 2 || req.Messages[0].Role != openai.ChatMessageRoleSystem || req.Model != "m" {
+		t.Fatalf("want system + user messages for model m, got %+v", req)
+	}
+	if req.Seed == nil || *req.Seed != requestSeed(walk.ID) || *req.Seed < 0 {
+		t.Errorf("seed = %v, want %d", req.Seed, requestSeed(walk.ID))
+	}
+
+	f, raw := decodeFacts(t, req)
+	want := facts{
+		Docs: []factsDoc{
+			{Title: "Julius Caesar", Description: "Julius Caesar (c. 100 BC – 44 BC) was a Roman general.", Categories: []string{"Roman dictators"}},
+			{Title: "Tiber (river)", Description: "The Tiber is the third-longest river in Italy.", Categories: []string{}},
+			{Title: "Rome", Description: "Rome is the capital city of Italy.", Categories: []string{"Capitals in Europe", "AT&T cities"}},
+		},
+		Evidence: []string{"Caesar's ashes never reached the Tiber.", "The Tiber flows through Rome."},
+		Answer:   "Rome",
+	}
+	if !reflect.DeepEqual(f, want) {
+		t.Errorf("facts = %+v\nwant     %+v", f, want)
+	}
+	if _, ok := raw["inject"]; ok {
+		t.Error("inject present without a hook")
+	}
+	if !bytes.Contains(raw["docs"], []byte(`"categories":[]`)) {
+		t.Errorf("empty categories not encoded as []: %s", raw["docs"])
+	}
+	if !bytes.Contains(raw["docs"], []byte("AT&T")) {
+		t.Errorf("HTML characters escaped: %s", raw["docs"])
+	}
+
+	again, _ := buildRequest(walk, ds, "", "m")
+	a, _ := json.Marshal(req)
+	b, _ := json.Marshal(again)
+	if !bytes.Equal(a, b) {
+		t.Error("request bytes differ between two builds")
+	}
+
+	inj, _ := buildRequest(walk, ds, "leak", "m")
+	if f, _ := decodeFacts(t, inj); f.Inject != "leak" {
+		t.Errorf("inject = %q, want leak", f.Inject)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	long := strings.Repeat("word ", 100) + "end."
+	tests := []struct{ name, text, want string }{
+		{"plain", "Paris is a city. It is big.", "Paris is a city."},
+		{"heading and list skipped", "# Paris\n\n- item one\n1. item two\nParis is a city. More.", "Paris is a city."},
+		{"wrapped paragraph", "Paris is\na city in France. More.", "Paris is a city in France."},
+		{"initials", "J. R. R. Tolkien was a writer. He wrote.", "J. R. R. Tolkien was a writer."},
+		{"abbreviation", "St. Louis is a city in Missouri. It has an arch.", "St. Louis is a city in Missouri."},
+		{"lower case after period", "It weighs 3.5 kg. and more, said the ad. Then it ended.", "It weighs 3.5 kg. and more, said the ad."},
+		{"question mark", "Who knows? Nobody.", "Who knows?"},
+		{"bold title", "**Rome** is old. Yes.", "Rome is old."},
+		{"rules skipped", "---\n* * *\nRome is old.", "Rome is old."},
+		{"table and quote", "| a | b |\n> quoted\nText here", "Text here"},
+		{"empty", "", ""},
+		{"only headings", "# A\n## B", ""},
+		{"clipped", long, strings.TrimSpace(strings.Repeat("word ", 59)) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := describe(tt.text)
+			if got != tt.want {
+				t.Errorf("describe = %q, want %q", got, tt.want)
+			}
+			if n := len([]rune(got)); n > maxDescription {
+				t.Errorf("description has %d runes", n)
+			}
+		})
+	}
+}
+
+func TestParseReply(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		want    writerReply
+		ok      bool
+	}{
+		{"bare", `{"question":"Q?","answer":"A"}`, writerReply{"Q?", "A"}, true},
+		{"fenced", "```json\n{\"question\": \"Q?\", \"answer\": \"A\"}\n```", writerReply{"Q?", "A"}, true},
+		{"fence without language", "```\n{\"question\":\"Q?\",\"answer\":\"A\"}\n```", writerReply{"Q?", "A"}, true},
+		{"inline fence", "```{\"question\":\"Q?\",\"answer\":\"A\"}```", writerReply{"Q?", "A"}, true},
+		{"prose around", "Sure {here} it is: {\"question\": \"Q {x}?\", \"answer\": \"A\"} Hope it helps.", writerReply{"Q {x}?", "A"}, true},
+		{"bad fence, good prose", "```json\n{broken\n```\nthen {\"question\":\"Q?\",\"answer\":\"A\"}", writerReply{"Q?", "A"}, true},
+		{"unclosed fence", "```json\n{\"question\":\"Q?\",\"answer\":\"A\"}", writerReply{"Q?", "A"}, true},
+		{"trimmed", `{"question":"  Q?  ","answer":" A "}`, writerReply{"Q?", "A"}, true},
+		{"malformed", `{"question": "Q?", "answer": }`, writerReply{}, false},
+		{"missing question", `{"answer":"A"}`, writerReply{}, false},
+		{"empty question", `{"question":" ","answer":"A"}`, writerReply{}, false},
+		{"missing answer", `{"question":"Q?"}`, writerReply{}, false},
+		{"wrong type", `{"question":3,"answer":"A"}`, writerReply{}, false},
+		{"no json", "I cannot help with that.", writerReply{}, false},
+		{"empty", "", writerReply{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := parseReply(tt.content)
+			if ok != tt.ok || got != tt.want {
+				t.Errorf("parseReply = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestWrite(t *testing.T) {
+	walk, docs := fixture()
+	reply := func(q, a string) string {
+		b, _ := json.Marshal(writerReply{Question: q, Answer: a})
+		return string(b)
+	}
+	const clean = "Which capital does the river that a Roman general's story mentions flow through?"
+	tests := []struct {
+		name       string
+		chat       fakeChatter
+		wantStatus string
+		wantReason string
+	}{
+		{"clean", fakeChatter{content: reply(clean, "Rome")}, StatusKept, ""},
+		{"clean fenced with thinking", fakeChatter{content: "<think>hmm {}</think>\n```json\n" + reply(clean, "Rome") + "\n```"}, StatusKept, ""},
+		{"answer given as alias", fakeChatter{content: reply(clean, "Eternal City")}, StatusKept, ""},
+		{"leaks answer", fakeChatter{content: reply("Which river flows through Rome?", "Rome")}, StatusRejected, ReasonLeakAnswer},
+		{"leaks alias", fakeChatter{content: reply("Which city, Roma to locals, has this river?", "Rome")}, StatusRejected, ReasonLeakAlias},
+		{"leaks intermediate", fakeChatter{content: reply("Which capital lies on the Tiber?", "Rome")}, StatusRejected, ReasonLeakIntermediate},
+		{"leaks intermediate alias", fakeChatter{content: reply("Which city did Caesar rule?", "Rome")}, StatusRejected, ReasonLeakIntermediate},
+		{"answer mismatch", fakeChatter{content: reply(clean, "Florence")}, StatusRejected, ReasonAnswerMismatch},
+		{"bad reply", fakeChatter{content: "I would rather not."}, StatusFailed, ReasonBadWriterReply},
+		{"llm error", fakeChatter{err: errors.New("status 500")}, StatusFailed, ReasonWriterError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it, err := Writer{LLM: tt.chat, Docs: docs}.Write(context.Background(), walk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it.Status != tt.wantStatus || it.Reason != tt.wantReason {
+				t.Fatalf("status/reason = %s/%s, want %s/%s (detail %q)", it.Status, it.Reason, tt.wantStatus, tt.wantReason, it.Detail)
+			}
+			if it.ID != ItemID(walk.ID) || it.WalkID != walk.ID || it.Answer != "Rome" || it.Hops != 2 ||
+				it.Writer != "fake-writer" || it.PromptHash != PromptHash() ||
+				!reflect.DeepEqual(it.DocIDs, walk.DocIDs) || !reflect.DeepEqual(it.Titles, walk.Titles) {
+				t.Errorf("item identity fields wrong: %+v", it)
+			}
+			if want := []string{"Rome", "Eternal City", "Roma"}; !reflect.DeepEqual(it.Gold, want) {
+				t.Errorf("gold = %q, want %q", it.Gold, want)
+			}
+			if tt.wantStatus == StatusKept && (it.Question != clean || it.Detail != "" || it.PromptTokens != 100 || it.CompletionTokens != 20) {
+				t.Errorf("kept item: %+v", it)
+			}
+			if tt.wantStatus != StatusKept && it.Detail == "" {
+				t.Error("a rejected or failed item should say why in Detail")
+			}
+		})
+	}
+}
+
+func TestWriteInject(t *testing.T) {
+	walk, docs := fixture()
+	var reqs []openai.ChatCompletionRequest
+	w := Writer{LLM: fakeChatter{content: `{"question":"Q?","answer":"Rome"}`, reqs: &reqs}, Docs: docs,
+		Inject: map[string]string{walk.ID: "leak", "walk-other": "x"}}
+	if _, err := w.Write(context.Background(), walk); err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests, want 1", len(reqs))
+	}
+	if f, _ := decodeFacts(t, reqs[0]); f.Inject != "leak" {
+		t.Errorf("inject = %q, want leak", f.Inject)
+	}
+}
+
+func TestWriteErrors(t *testing.T) {
+	walk, docs := fixture()
+	ok := fakeChatter{content: `{"question":"Q?","answer":"Rome"}`}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (Writer{LLM: ok, Docs: docs}).Write(ctx, walk); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: err = %v, want context.Canceled", err)
+	}
+
+	broken := docs
+	broken.err = errors.New("disk on fire")
+	if _, err := (Writer{LLM: ok, Docs: broken}).Write(context.Background(), walk); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("store failure: err = %v", err)
+	}
+
+	missing := walk
+	missing.DocIDs = []string{"w:1", "w:9", "w:3"}
+	if _, err := (Writer{LLM: ok, Docs: docs}).Write(context.Background(), missing); !errors.Is(err, kg.ErrNotFound) {
+		t.Errorf("missing doc: err = %v, want kg.ErrNotFound", err)
+	}
+
+	if _, err := (Writer{Docs: docs}).Write(context.Background(), walk); err == nil {
+		t.Error("no LLM: want an error")
+	}
+
+	bad := walk
+	bad.Hops = bad.Hops[:1]
+	it, err := Writer{LLM: ok, Docs: docs}.Write(context.Background(), bad)
+	if err != nil || it.Status != StatusFailed || it.Reason != ReasonBadWalk {
+		t.Errorf("malformed walk: %+v, %v", it, err)
+	}
+}
+
+func TestItemIDAndPromptHash(t *testing.T) {
+	id := ItemID("walk-0123456789abcdef")
+	if !strings.HasPrefix(id, "qa-") || len(id) != 3+16 || id == ItemID("walk-x") {
+		t.Errorf("ItemID = %q", id)
+	}
+	h := PromptHash()
+	if _, err := hex.DecodeString(h); err != nil || len(h) != 16 || h != PromptHash() {
+		t.Errorf("PromptHash = %q", h)
+	}
+	if PromptVersion() == "" {
+		t.Error("empty prompt version")
+	}
+}

@@ -1,0 +1,619 @@
+package trajectory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/miroverse/miroverse/internal/llm"
+)
+
+// Policy bounds and shapes one rollout. Start from DefaultPolicy and change
+// fields: a zero KeepToolResults or MaxRollbacks is a real setting (keep no
+// results, tolerate no rollback), not "use the default".
+type Policy struct {
+	Mode            string // ModeFunction or ModeMCP; "" means ModeFunction
+	KeepToolResults int    // tool results sent in full; older ones get the placeholder; -1 keeps all
+	MaxTurns        int    // assistant replies before the summary turn is forced
+	MaxTokens       int    // max output tokens per call
+	// ContextTokens is the model's context window. Before every call the
+	// prompt is estimated as ceil(chars/4) of what is sent, or the server's
+	// last reported prompt_tokens when that is larger; the loop stops when
+	// the estimate plus MaxTokens would not fit.
+	ContextTokens int
+	// Temperature and TopP are sent as they are; go-openai drops a 0 by
+	// omitempty, so 0 means the server's default, not greedy decoding.
+	Temperature, TopP float32
+	// MaxRollbacks is how many replies in a row may be rolled back (broken
+	// tool tags, refusals, degenerate repetition, empty replies); the next
+	// rollback after that many ends the rollout as failed with
+	// FailReason "rollbacks".
+	MaxRollbacks int
+}
+
+// Defaults of the MiroThinker profile (DESIGN §3 "limits").
+const (
+	defaultKeepToolResults = 5
+	defaultMaxTurns        = 600
+	defaultMaxTokens       = 16384
+	defaultContextTokens   = 262144
+	defaultMaxRollbacks    = 5
+)
+
+// DefaultPolicy is the MiroThinker profile in function-calling mode.
+func DefaultPolicy() Policy {
+	return Policy{
+		Mode:            ModeFunction,
+		KeepToolResults: defaultKeepToolResults,
+		MaxTurns:        defaultMaxTurns,
+		MaxTokens:       defaultMaxTokens,
+		ContextTokens:   defaultContextTokens,
+		Temperature:     1.0,
+		TopP:            0.95,
+		MaxRollbacks:    defaultMaxRollbacks,
+	}
+}
+
+// withDefaults fills the fields whose zero value cannot be meant.
+func (p Policy) withDefaults() Policy {
+	if p.Mode == "" {
+		p.Mode = ModeFunction
+	}
+	if p.MaxTurns <= 0 {
+		p.MaxTurns = defaultMaxTurns
+	}
+	if p.MaxTokens <= 0 {
+		p.MaxTokens = defaultMaxTokens
+	}
+	if p.ContextTokens <= 0 {
+		p.ContextTokens = defaultContextTokens
+	}
+	if p.MaxRollbacks < 0 {
+		p.MaxRollbacks = 0
+	}
+	if p.KeepToolResults < -1 {
+		p.KeepToolResults = -1
+	}
+	return p
+}
+
+// Fail reasons the agent writes into Rollout.FailReason.
+const (
+	FailRollbacks        = "rollbacks"
+	FailLLMErrorPrefix   = "llm_error: "
+	FailContextExhausted = "context_exhausted"
+	FailCanceled         = "canceled"
+)
+
+// Guard thresholds (DESIGN §3 "guards").
+const (
+	// repetitionTail and repetitionMax: a reply whose last repetitionTail
+	// characters occur more than repetitionMax times in it is degenerate.
+	repetitionTail = 50
+	repetitionMax  = 5
+	// summaryMinTokens is the least output room worth a summary call.
+	summaryMinTokens = 1024
+)
+
+// Reasons a reply is rolled back; "repetition" also sets Rollout.Repetition
+// when it ends the run.
+const (
+	rollbackRepetition   = "repetition"
+	rollbackMalformed    = "malformed_tool_call"
+	rollbackRefusal      = "refusal"
+	rollbackEmpty        = "empty"
+	rollbackTextToolCall = "text_tool_call"
+)
+
+// Agent runs ReAct rollouts: think, call a tool, read its result, repeat,
+// then answer in a summary turn. An Agent has no per-rollout state, so one
+// value serves concurrent Run calls.
+type Agent struct {
+	LLM    Chatter
+	Tools  *Toolset
+	Policy Policy
+}
+
+// Run solves task once. seed is sent with every request of the rollout, so
+// a seeded server (the oracle, a response cache) replays it; a retry after a
+// rollback sends seed+k for its k-th consecutive retry, because resending a
+// byte-identical request to a seeded server would only return the rejected
+// reply again.
+//
+// Every outcome of the rollout itself, including an unreachable LLM, is
+// reported in the returned Rollout's Status and FailReason with a nil error.
+// Run returns an error only when ctx ends (the partial rollout comes with
+// it) or when the Agent is misconfigured.
+func (a *Agent) Run(ctx context.Context, task Task, seed int64) (Rollout, error) {
+	p := a.Policy.withDefaults()
+	switch {
+	case a.LLM == nil:
+		return Rollout{}, errors.New("agent: no LLM configured")
+	case a.Tools == nil:
+		return Rollout{}, errors.New("agent: no toolset configured")
+	case p.Mode != ModeFunction && p.Mode != ModeMCP:
+		return Rollout{}, fmt.Errorf("agent: unknown mode %q (want %q or %q)", p.Mode, ModeFunction, ModeMCP)
+	}
+	r := &agentRun{
+		agent:   a,
+		p:       p,
+		seed:    seed,
+		seen:    map[string]bool{},
+		schemas: a.Tools.Schemas(),
+	}
+	r.out = Rollout{
+		QAID:  task.QAID,
+		Model: a.LLM.Model(),
+		Mode:  p.Mode,
+		Seed:  seed,
+		Tools: a.Tools.SchemasJSON(),
+	}
+	if p.Mode == ModeFunction {
+		// The schemas travel with every function-mode request and take
+		// context room like any message.
+		r.schemaChars = utf8.RuneCountInString(r.out.Tools)
+	}
+	r.msgs = []Message{
+		{Role: openai.ChatMessageRoleSystem, Content: Text(SystemPrompt(p.Mode, a.Tools))},
+		{Role: openai.ChatMessageRoleUser, Content: Text(TaskPrompt(task.Question))},
+	}
+	err := r.run(ctx)
+	r.out.Messages = r.msgs
+	if err != nil {
+		return r.out, fmt.Errorf("agent: rollout of %s: %w", task.QAID, err)
+	}
+	return r.out, nil
+}
+
+// agentRun is the state of one rollout.
+type agentRun struct {
+	agent       *Agent
+	p           Policy
+	seed        int64
+	out         Rollout
+	msgs        []Message       // the full log
+	seen        map[string]bool // callKey of every call made, for the duplicate guard
+	schemas     []openai.Tool
+	schemaChars int
+
+	consecutiveRollbacks int
+	errRun               int // current run of consecutive tool errors
+	lastPromptTokens     int // prompt_tokens of the last reply, for the context guard
+	callSeq              int // numbers tool calls that came without an id
+}
+
+// run is the ReAct loop followed by the summary turn.
+func (r *agentRun) run(ctx context.Context) error {
+	for r.out.NumTurns < r.p.MaxTurns {
+		if err := ctx.Err(); err != nil {
+			return r.canceled(err)
+		}
+		send := Retain(r.msgs, r.p.KeepToolResults, r.p.Mode)
+		if r.estimate(send, true)+r.p.MaxTokens > r.p.ContextTokens {
+			break // no room for another full reply: summarise now
+		}
+		reply, err := r.chat(ctx, send, true, r.p.MaxTokens)
+		if err != nil {
+			return r.llmFailed(ctx, err)
+		}
+		if why := r.rejectReason(reply); why != "" {
+			if r.rollback(why) {
+				return nil
+			}
+			continue
+		}
+		truncated := reply.FinishReason == string(openai.FinishReasonLength)
+		var done bool
+		if r.p.Mode == ModeFunction {
+			done = r.functionTurn(ctx, reply, truncated)
+		} else {
+			done = r.mcpTurn(ctx, reply, truncated)
+		}
+		if err := ctx.Err(); err != nil {
+			return r.canceled(err)
+		}
+		if truncated {
+			r.out.Truncated = true
+		}
+		if done || truncated {
+			break
+		}
+	}
+	return r.summarize(ctx)
+}
+
+// rejectReason tells why a reply must be rolled back, "" when it is kept.
+// A reply cut off by the length limit is kept whatever its tool tags look
+// like (it ends the loop instead), except when it is degenerate.
+func (r *agentRun) rejectReason(reply llm.Reply) string {
+	m := reply.Message
+	if isRepetitive(m.Content) || isRepetitive(m.ReasoningContent) {
+		return rollbackRepetition
+	}
+	if reply.FinishReason == string(openai.FinishReasonLength) {
+		return ""
+	}
+	hasCall := false
+	if r.p.Mode == ModeFunction {
+		hasCall = len(m.ToolCalls) > 0
+		if !hasCall && strings.Contains(m.Content, "<tool_call>") {
+			// The server printed the call as text instead of parsing it:
+			// running nothing and calling it a final answer would be wrong.
+			return rollbackTextToolCall
+		}
+	} else {
+		if len(m.ToolCalls) > 0 {
+			// Native calls in MCP mode would leave calls without results
+			// in the log; the model must use the text format.
+			return rollbackMalformed
+		}
+		_, ok, err := ParseMCP(m.Content)
+		if err != nil {
+			return rollbackMalformed
+		}
+		hasCall = ok
+	}
+	if hasCall {
+		return ""
+	}
+	if strings.TrimSpace(m.Content) == "" {
+		return rollbackEmpty
+	}
+	if isRefusal(m.Content) {
+		return rollbackRefusal
+	}
+	return ""
+}
+
+// rollback counts a rejected reply and reports whether the rollout ends.
+func (r *agentRun) rollback(reason string) bool {
+	r.out.Rollbacks++
+	r.consecutiveRollbacks++
+	if r.consecutiveRollbacks < r.p.MaxRollbacks {
+		return false
+	}
+	r.out.Status = StatusFailed
+	r.out.FailReason = FailRollbacks
+	if reason == rollbackRepetition {
+		r.out.Repetition = true
+	}
+	return true
+}
+
+// functionTurn keeps a native-function reply and runs its calls in order.
+// It reports whether the agent has finished (no tool call).
+func (r *agentRun) functionTurn(ctx context.Context, reply llm.Reply, truncated bool) bool {
+	m := r.keep(reply)
+	if len(m.ToolCalls) == 0 {
+		return true
+	}
+	for _, tc := range m.ToolCalls {
+		var result string
+		if truncated {
+			// The API needs a result for every call; a call in a cut-off
+			// reply is not run, since its arguments may be cut too.
+			result = truncatedCallNotice
+			r.countResult(result)
+		} else {
+			result = r.runTool(ctx, tc.Function.Name, tc.Function.Arguments)
+		}
+		r.msgs = append(r.msgs, Message{
+			Role:       openai.ChatMessageRoleTool,
+			Content:    Text(result),
+			ToolCallID: Text(tc.ID),
+			Name:       Text(tc.Function.Name),
+		})
+	}
+	return false
+}
+
+// mcpTurn keeps an MCP-in-text reply and runs its call; the result comes
+// back as a user message. It reports whether the agent has finished.
+func (r *agentRun) mcpTurn(ctx context.Context, reply llm.Reply, truncated bool) bool {
+	r.keep(reply)
+	if truncated {
+		return true
+	}
+	call, ok, err := ParseMCP(reply.Message.Content)
+	if err != nil || !ok {
+		return true // rejectReason let through only well-formed calls and final answers
+	}
+	var result string
+	if want := ServerOf(call.Tool); want != "" && call.Server != want {
+		// MCP clients route by server; a call sent to the wrong one fails
+		// there, and the data must not teach a call that cannot run.
+		result = toolErrorf("tool %s is served by %s, not %s", call.Tool, want, call.Server)
+		r.countResult(result)
+	} else {
+		result = r.runTool(ctx, call.Tool, call.Arguments)
+	}
+	r.msgs = append(r.msgs, Message{Role: openai.ChatMessageRoleUser, Content: Text(result)})
+	return false
+}
+
+// keep appends an accepted assistant reply to the log and returns it as
+// stored. Content is kept exactly as returned; it is nil only for a reply
+// that is nothing but tool calls.
+func (r *agentRun) keep(reply llm.Reply) Message {
+	r.consecutiveRollbacks = 0
+	r.out.NumTurns++
+	r.out.FinishReasons = append(r.out.FinishReasons, reply.FinishReason)
+	src := reply.Message
+	m := Message{Role: openai.ChatMessageRoleAssistant}
+	if src.Content != "" || len(src.ToolCalls) == 0 {
+		m.Content = Text(src.Content)
+	}
+	if src.ReasoningContent != "" {
+		m.ReasoningContent = Text(src.ReasoningContent)
+	}
+	for _, tc := range src.ToolCalls {
+		if tc.ID == "" {
+			// Tool results are matched to calls by id; some servers omit it.
+			r.callSeq++
+			tc.ID = fmt.Sprintf("call_%d_%d", r.out.NumTurns, r.callSeq)
+		}
+		m.ToolCalls = append(m.ToolCalls, ToolCall{
+			ID:       tc.ID,
+			Type:     string(openai.ToolTypeFunction),
+			Function: FunctionCall{Name: tc.Function.Name, Arguments: tc.Function.Arguments},
+		})
+	}
+	r.msgs = append(r.msgs, m)
+	return m
+}
+
+// runTool runs one call unless an identical one was made before, truncates
+// its result and updates the counters.
+func (r *agentRun) runTool(ctx context.Context, name, args string) string {
+	key := callKey(name, args)
+	var result string
+	if r.seen[key] {
+		result = DuplicateCallNotice
+	} else {
+		r.seen[key] = true
+		result = TruncateToolResult(r.agent.Tools.Call(ctx, name, args))
+	}
+	r.countResult(result)
+	return result
+}
+
+// countResult accounts for one tool-result message: every result answers
+// one call of the model, whether it ran, was a duplicate or was refused.
+func (r *agentRun) countResult(result string) {
+	r.out.NumToolCalls++
+	if strings.HasPrefix(result, ToolErrorPrefix) {
+		r.out.ToolErrors++
+		r.errRun++
+		r.out.MaxToolErrorRun = max(r.out.MaxToolErrorRun, r.errRun)
+		return
+	}
+	r.errRun = 0
+}
+
+// summarize runs the summary turn: one more call without tools asking for
+// the final answer in \boxed{}. The answer is the last box of that reply or,
+// failing that, of the assistant message before the request.
+func (r *agentRun) summarize(ctx context.Context) error {
+	if r.out.Status != "" {
+		return nil // already ended (rollbacks)
+	}
+	previous := r.lastAssistantContent()
+	r.msgs = append(r.msgs, Message{Role: openai.ChatMessageRoleUser, Content: Text(SummaryPrompt)})
+	for {
+		if err := ctx.Err(); err != nil {
+			return r.canceled(err)
+		}
+		send := Retain(r.msgs, r.p.KeepToolResults, r.p.Mode)
+		room := min(r.p.MaxTokens, r.p.ContextTokens-r.estimate(send, false))
+		if room < min(summaryMinTokens, r.p.MaxTokens) {
+			// Not even a short answer fits: the request was never sent, so
+			// it leaves the log, and the last reply is all there is.
+			r.msgs = r.msgs[:len(r.msgs)-1]
+			r.finish(previous, "")
+			if r.out.Status != StatusAnswered {
+				r.out.Status, r.out.FailReason = StatusFailed, FailContextExhausted
+			}
+			return nil
+		}
+		reply, err := r.chat(ctx, send, false, room)
+		if err != nil {
+			return r.llmFailed(ctx, err)
+		}
+		truncated := reply.FinishReason == string(openai.FinishReasonLength)
+		if isRepetitive(reply.Message.Content) || isRepetitive(reply.Message.ReasoningContent) {
+			if r.rollback(rollbackRepetition) {
+				return nil
+			}
+			continue
+		}
+		if !truncated && strings.TrimSpace(reply.Message.Content) == "" {
+			if r.rollback(rollbackEmpty) {
+				return nil
+			}
+			continue
+		}
+		if truncated {
+			r.out.Truncated = true
+		}
+		m := r.keep(reply)
+		if len(m.ToolCalls) > 0 {
+			// No tools were offered, yet calls came back: answer them so the
+			// log stays a valid conversation.
+			for _, tc := range m.ToolCalls {
+				res := toolErrorf("no tools are available in the final answer turn")
+				r.countResult(res)
+				r.msgs = append(r.msgs, Message{
+					Role: openai.ChatMessageRoleTool, Content: Text(res),
+					ToolCallID: Text(tc.ID), Name: Text(tc.Function.Name),
+				})
+			}
+		}
+		r.finish(previous, reply.Message.Content)
+		return nil
+	}
+}
+
+// finish sets the answer from the summary reply or the message before it.
+func (r *agentRun) finish(previous, summary string) {
+	ans, ok := LastBoxed(summary)
+	if !ok {
+		ans, ok = LastBoxed(previous)
+	}
+	if ok {
+		r.out.Answer, r.out.Status = ans, StatusAnswered
+		return
+	}
+	r.out.Status = StatusFormatError
+}
+
+func (r *agentRun) lastAssistantContent() string {
+	for i := len(r.msgs) - 1; i >= 0; i-- {
+		if m := r.msgs[i]; m.Role == openai.ChatMessageRoleAssistant && m.Content != nil {
+			return *m.Content
+		}
+	}
+	return ""
+}
+
+// chat sends one request built from send and accounts for its usage.
+func (r *agentRun) chat(ctx context.Context, send []Message, withTools bool, maxTokens int) (llm.Reply, error) {
+	seed := int(r.seed) + r.consecutiveRollbacks
+	req := openai.ChatCompletionRequest{
+		Model:               r.agent.LLM.Model(),
+		Messages:            toOpenAIMessages(send),
+		MaxCompletionTokens: maxTokens,
+		Temperature:         r.p.Temperature,
+		TopP:                r.p.TopP,
+		Seed:                &seed,
+	}
+	if withTools && r.p.Mode == ModeFunction {
+		req.Tools = r.schemas
+	}
+	reply, err := r.agent.LLM.Chat(ctx, req)
+	if err != nil {
+		return llm.Reply{}, err
+	}
+	r.out.PromptTokens += int64(reply.Usage.PromptTokens)
+	r.out.CompletionTokens += int64(reply.Usage.CompletionTokens)
+	r.out.LatencyMillis += reply.Latency.Milliseconds()
+	r.lastPromptTokens = reply.Usage.PromptTokens
+	return reply, nil
+}
+
+// estimate is the prompt size of send in tokens: ceil(chars/4) over the
+// text that goes over the wire, or the server's last count when larger.
+// Reasoning is not sent back (see toOpenAIMessages), so it is not counted.
+func (r *agentRun) estimate(send []Message, withTools bool) int {
+	chars := 0
+	if withTools {
+		chars += r.schemaChars
+	}
+	for _, m := range send {
+		if m.Content != nil {
+			chars += utf8.RuneCountInString(*m.Content)
+		}
+		for _, tc := range m.ToolCalls {
+			chars += utf8.RuneCountInString(tc.Function.Name) + utf8.RuneCountInString(tc.Function.Arguments)
+		}
+	}
+	return max((chars+3)/4, r.lastPromptTokens)
+}
+
+// llmFailed ends the rollout after a failed call: the client has already
+// retried what was worth retrying.
+func (r *agentRun) llmFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return r.canceled(ctx.Err())
+	}
+	r.out.Status = StatusFailed
+	r.out.FailReason = FailLLMErrorPrefix + redactSecrets(err.Error())
+	return nil
+}
+
+func (r *agentRun) canceled(err error) error {
+	r.out.Status, r.out.FailReason = StatusFailed, FailCanceled
+	return err
+}
+
+// toOpenAIMessages converts the log to the request format. Reasoning is not
+// sent back: chat templates of reasoning models drop earlier turns' thinking
+// anyway, and some APIs reject reasoning_content in requests. Name is not
+// sent on tool messages either, since not every server accepts it there.
+func toOpenAIMessages(msgs []Message) []openai.ChatCompletionMessage {
+	out := make([]openai.ChatCompletionMessage, 0, len(msgs))
+	for _, m := range msgs {
+		c := openai.ChatCompletionMessage{Role: m.Role}
+		if m.Content != nil {
+			c.Content = *m.Content
+		}
+		if m.ToolCallID != nil {
+			c.ToolCallID = *m.ToolCallID
+		}
+		for _, tc := range m.ToolCalls {
+			c.ToolCalls = append(c.ToolCalls, openai.ToolCall{
+				ID:       tc.ID,
+				Type:     openai.ToolType(tc.Type),
+				Function: openai.FunctionCall{Name: tc.Function.Name, Arguments: tc.Function.Arguments},
+			})
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// isRepetitive is the degenerate-output guard: the last repetitionTail
+// characters of s occur more than repetitionMax times in s.
+func isRepetitive(s string) bool {
+	if utf8.RuneCountInString(s) < repetitionTail {
+		return false
+	}
+	tail := lastRunes(s, repetitionTail)
+	return strings.Count(s, tail) > repetitionMax
+}
+
+// lastRunes returns the last n runes of s.
+func lastRunes(s string, n int) string {
+	end := len(s)
+	for i := 0; i < n && end > 0; i++ {
+		_, size := utf8.DecodeLastRuneInString(s[:end])
+		end -= size
+	}
+	return s[end:]
+}
+
+// refusalOpenings start replies that decline the task instead of doing it.
+func refusalOpenings() []string {
+	return []string{"i'm sorry", "i am sorry", "i cannot", "i can't help", "i can't assist", "i'm unable to", "i am unable to"}
+}
+
+// isRefusal is true for a reply that opens with a refusal and gives no
+// boxed answer; such a reply teaches nothing and is rolled back.
+func isRefusal(s string) bool {
+	t := strings.ToLower(strings.TrimSpace(strings.ReplaceAll(s, "\u2019", "'")))
+	for _, p := range refusalOpenings() {
+		if strings.HasPrefix(t, p) {
+			_, boxed := LastBoxed(s)
+			return !boxed
+		}
+	}
+	return false
+}
+
+// secretPatterns match credentials that error texts may echo: OpenAI-style
+// keys (also masked ones such as "sk-proj-****abcd"), bearer tokens and key
+// query parameters. urlUserinfo matches user:password@ in URLs.
+var (
+	secretPatterns = regexp.MustCompile(`(?i)\bsk-[A-Za-z0-9_*.\-]{4,}|\bbearer\s+[A-Za-z0-9._~+/=\-]+|\b(?:api[_-]?key|access[_-]?token|token|key)=[^&\s"']+`)
+	urlUserinfo    = regexp.MustCompile(`//[^/\s:@]+:[^/\s@]+@`)
+)
+
+// redactSecrets removes credentials from s before it is stored anywhere.
+func redactSecrets(s string) string {
+	s = secretPatterns.ReplaceAllString(s, "[REDACTED]")
+	return urlUserinfo.ReplaceAllString(s, "//[REDACTED]@")
+}

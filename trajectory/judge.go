@@ -1,0 +1,306 @@
+package trajectory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+
+	openai "github.com/sashabaranov/go-openai"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/miroverse/miroverse/internal/llm"
+)
+
+// Judge labels and methods written into Verdict.
+const (
+	LabelCorrect      = "CORRECT"
+	LabelIncorrect    = "INCORRECT"
+	LabelNotAttempted = "NOT_ATTEMPTED"
+
+	MethodExact    = "exact"
+	MethodF1       = "f1"
+	MethodGrader   = "grader"
+	MethodNoAnswer = "no_answer"
+)
+
+// DefaultF1Threshold is the token F1 at or above which an answer counts as
+// correct without asking the grader.
+const DefaultF1Threshold = 0.8
+
+// Quality issue names returned by Quality.
+const (
+	QualityRepetition         = "repetition"
+	QualityMalformedToolCalls = "malformed_tool_calls"
+	QualityToolErrors         = "tool_errors"
+	QualityTruncated          = "truncated"
+	QualityNoFinalAnswer      = "no_final_answer"
+)
+
+// qualityMaxToolErrorRun is the longest run of consecutive tool errors a rollout may
+// have and still count as clean (DESIGN §3: "consecutive tool errors (> 5)").
+const qualityMaxToolErrorRun = 5
+
+// NormalizeAnswer maps an answer to the form compared by exact match and
+// token F1: compatibility-normalized, lowercased, Latin diacritics removed,
+// punctuation dropped, the articles a/an/the removed and whitespace collapsed.
+//
+// Dashes become spaces rather than vanishing because they join words
+// ("Jean-Paul" must match "Jean Paul"); other punctuation is dropped so that
+// "U.S." matches "US" and "1,000" matches "1000".
+func NormalizeAnswer(s string) string {
+	s = foldLatinMarks(norm.NFKC.String(s))
+	s = strings.ToLower(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Pd, r):
+			b.WriteByte(' ')
+		case unicode.IsPunct(r) || unicode.IsSymbol(r):
+			// dropped
+		case unicode.IsSpace(r) || unicode.IsControl(r):
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	words := strings.Fields(b.String())
+	kept := words[:0]
+	for _, w := range words {
+		switch w {
+		case "a", "an", "the":
+			continue
+		}
+		kept = append(kept, w)
+	}
+	return strings.Join(kept, " ")
+}
+
+// foldLatinMarks removes combining marks that sit on Latin letters, so that
+// "Zürich" matches "Zurich" (gold answers are Wikipedia titles, agents often
+// drop accents). Marks on other scripts stay: in Devanagari or kana they
+// distinguish different words, not spellings of one.
+func foldLatinMarks(s string) string {
+	d := norm.NFD.String(s)
+	var b strings.Builder
+	b.Grow(len(d))
+	var base rune
+	changed := false
+	for _, r := range d {
+		if unicode.Is(unicode.Mn, r) {
+			if unicode.Is(unicode.Latin, base) {
+				changed = true
+				continue
+			}
+		} else {
+			base = r
+		}
+		b.WriteRune(r)
+	}
+	if !changed {
+		return s
+	}
+	return norm.NFC.String(b.String())
+}
+
+// TokenF1 is the SQuAD-style token F1 between the normalized answers. Unlike
+// SQuAD 2.0 it is 0 when either side is empty: an empty prediction is never a
+// correct answer here, and an empty gold is a data error, not a match.
+func TokenF1(pred, gold string) float64 {
+	p := strings.Fields(NormalizeAnswer(pred))
+	g := strings.Fields(NormalizeAnswer(gold))
+	if len(p) == 0 || len(g) == 0 {
+		return 0
+	}
+	counts := make(map[string]int, len(g))
+	for _, t := range g {
+		counts[t]++
+	}
+	common := 0
+	for _, t := range p {
+		if counts[t] > 0 {
+			counts[t]--
+			common++
+		}
+	}
+	// 2PR/(P+R) simplified to 2c/(|p|+|g|): one rounding instead of several,
+	// so an F1 of exactly the threshold (4/5 = 0.8) compares as equal to it.
+	return 2 * float64(common) / float64(len(p)+len(g))
+}
+
+// Judge decides whether a rollout's answer is correct: cheap string checks
+// first, the LLM grader only when they are inconclusive.
+type Judge struct {
+	// Grader is asked when exact match and F1 both fail; nil means those
+	// failures are final.
+	Grader Chatter
+	// F1Threshold is the token F1 that counts as correct; 0 means
+	// DefaultF1Threshold.
+	F1Threshold float64
+}
+
+// Decide judges predicted against the gold answers (the answer and its
+// aliases). It returns an error only when the grader fails or replies with
+// something other than one of its three labels, or when there is no gold.
+func (j Judge) Decide(ctx context.Context, question, predicted string, gold []string) (Verdict, error) {
+	if isPlaceholderAnswer(predicted) {
+		return Verdict{Correct: false, Method: MethodNoAnswer, Label: LabelNotAttempted}, nil
+	}
+	var golds []string
+	for _, g := range gold {
+		if strings.TrimSpace(g) != "" {
+			golds = append(golds, g)
+		}
+	}
+	if len(golds) == 0 {
+		return Verdict{}, fmt.Errorf("judge %q: no gold answer to compare with", clipForError(question, 80))
+	}
+
+	best := 0.0
+	exact := false
+	pk := exactKey(predicted)
+	for _, g := range golds {
+		if exactKey(g) == pk {
+			exact = true
+		}
+		if f := TokenF1(predicted, g); f > best {
+			best = f
+		}
+	}
+	threshold := j.F1Threshold
+	if threshold <= 0 {
+		threshold = DefaultF1Threshold
+	}
+	switch {
+	case exact:
+		return Verdict{Correct: true, Method: MethodExact, Label: LabelCorrect, F1: best}, nil
+	case best >= threshold:
+		return Verdict{Correct: true, Method: MethodF1, Label: LabelCorrect, F1: best}, nil
+	case j.Grader == nil:
+		return Verdict{Correct: false, Method: MethodF1, Label: LabelIncorrect, F1: best}, nil
+	}
+
+	label, err := j.grade(ctx, question, predicted, golds)
+	if err != nil {
+		return Verdict{}, err
+	}
+	return Verdict{Correct: label == LabelCorrect, Method: MethodGrader, Label: label, F1: best}, nil
+}
+
+// graderInstructions precede the sections of the grader prompt. They come
+// first because the oracle reads each section up to the next heading, so the
+// last section must run to the end of the message.
+const graderInstructions = "You grade answers to a research question. Compare the predicted answer with the " +
+	"gold answer (several gold answers are aliases of one entity, separated by semicolons). The prediction is " +
+	"CORRECT if it names the same entity or value as the gold answer, even if worded differently; INCORRECT if " +
+	"it names something else or contradicts the gold answer; NOT_ATTEMPTED if it gives no definite answer. " +
+	"Reply with that one word only."
+
+func graderPrompt(question, predicted string, gold []string) string {
+	var b strings.Builder
+	b.WriteString(graderInstructions)
+	b.WriteString("\n\n")
+	b.WriteString(llm.SectionQuestion + "\n" + strings.TrimSpace(question) + "\n\n")
+	b.WriteString(llm.SectionGold + "\n" + strings.Join(gold, "; ") + "\n\n")
+	b.WriteString(llm.SectionPredicted + "\n" + strings.TrimSpace(predicted) + "\n")
+	return b.String()
+}
+
+func (j Judge) grade(ctx context.Context, question, predicted string, gold []string) (string, error) {
+	// No Temperature is set: go-openai drops 0 by omitempty, so a request
+	// cannot ask for greedy decoding; the strict parse below is what keeps a
+	// sampled reply from being misread.
+	req := openai.ChatCompletionRequest{
+		Model: j.Grader.Model(),
+		Messages: []openai.ChatCompletionMessage{{
+			Role:    openai.ChatMessageRoleUser,
+			Content: graderPrompt(question, predicted, gold),
+		}},
+	}
+	reply, err := j.Grader.Chat(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("judge: grader %s: %w", j.Grader.Model(), err)
+	}
+	label, err := parseGraderLabel(reply.Message.Content)
+	if err != nil {
+		return "", fmt.Errorf("judge: grader %s: %w", j.Grader.Model(), err)
+	}
+	return label, nil
+}
+
+// parseGraderLabel reads the first word of a grader reply. Markdown emphasis
+// and trailing punctuation around the word are tolerated ("**CORRECT**.");
+// anything else is an error so that a rambling reply is never taken as a
+// verdict.
+func parseGraderLabel(reply string) (string, error) {
+	fields := strings.Fields(reply)
+	if len(fields) == 0 {
+		return "", fmt.Errorf("empty grader reply")
+	}
+	w := strings.ToUpper(strings.TrimFunc(fields[0], func(r rune) bool {
+		return !unicode.IsLetter(r) && r != '_'
+	}))
+	switch w {
+	case LabelCorrect, LabelIncorrect, LabelNotAttempted:
+		return w, nil
+	}
+	return "", fmt.Errorf("grader reply %q does not start with %s, %s or %s",
+		clipForError(reply, 80), LabelCorrect, LabelIncorrect, LabelNotAttempted)
+}
+
+// isPlaceholderAnswer is true for answers that say nothing: empty, only
+// punctuation, or a stock non-answer. Surrounding punctuation is ignored so
+// that "Unknown." and "N/A" are caught too.
+func isPlaceholderAnswer(s string) bool {
+	t := strings.ToLower(strings.TrimFunc(s, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}))
+	switch t {
+	case "", "unknown", "n/a":
+		return true
+	}
+	return false
+}
+
+// exactKey is the exact-match form of an answer. It is NormalizeAnswer unless
+// that is empty (an answer that is only an article or symbols, e.g. "A" for an
+// option letter), where it falls back to the lowercased text so such answers
+// still compare by their own content.
+func exactKey(s string) string {
+	if k := NormalizeAnswer(s); k != "" {
+		return k
+	}
+	return strings.Join(strings.Fields(strings.ToLower(norm.NFKC.String(s))), " ")
+}
+
+// Quality lists the quality issues of r (DESIGN §3 "judge"), in a fixed
+// order; nil when there are none.
+func Quality(r Rollout) []string {
+	var issues []string
+	if r.Repetition {
+		issues = append(issues, QualityRepetition)
+	}
+	if r.Rollbacks > 0 {
+		issues = append(issues, QualityMalformedToolCalls)
+	}
+	if r.MaxToolErrorRun > qualityMaxToolErrorRun {
+		issues = append(issues, QualityToolErrors)
+	}
+	if r.Truncated {
+		issues = append(issues, QualityTruncated)
+	}
+	if r.Answer == "" || r.Status != StatusAnswered {
+		issues = append(issues, QualityNoFinalAnswer)
+	}
+	return issues
+}
+
+// clipForError shortens s for error messages.
+func clipForError(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
