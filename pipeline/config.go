@@ -114,6 +114,8 @@ type EndpointConfig struct {
 type OracleConfig struct {
 	ErrorRate  float64 `yaml:"error_rate" json:"error_rate"`
 	DetourRate float64 `yaml:"detour_rate" json:"detour_rate"`
+	// Delay is added to every reply: latency for benchmarks and resume tests.
+	Delay time.Duration `yaml:"delay" json:"delay"`
 }
 
 // Roles the pipeline calls.

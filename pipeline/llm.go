@@ -55,6 +55,7 @@ func (r *Runner) client(ctx context.Context, role string) (chatter, error) {
 				Keys:       r.keys,
 				ErrorRate:  r.cfg.LLM.Oracle.ErrorRate,
 				DetourRate: r.cfg.LLM.Oracle.DetourRate,
+				Delay:      r.cfg.LLM.Oracle.Delay,
 			}, "")
 			if err != nil {
 				return nil, fmt.Errorf("start built-in oracle: %w", err)

@@ -121,11 +121,11 @@ func (o ExportOptions) withDefaults() (ExportOptions, error) {
 func BuildSFT(q QAInfo, rs []Judged, opt ExportOptions) (SFTRow, bool, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
-		return SFTRow{}, false, err
+		return SFTRow{}, false, fmt.Errorf("sft %s: %w", q.QAID, err)
 	}
 	sorted, err := exportSorted(q, rs)
 	if err != nil {
-		return SFTRow{}, false, err
+		return SFTRow{}, false, fmt.Errorf("sft %s: %w", q.QAID, err)
 	}
 	chosen := exportSFTCandidates(sorted, opt.SFTPick)
 	if len(chosen) == 0 {
@@ -172,11 +172,11 @@ func BuildSFT(q QAInfo, rs []Judged, opt ExportOptions) (SFTRow, bool, error) {
 func BuildDPO(q QAInfo, rs []Judged, opt ExportOptions) ([]DPORow, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dpo %s: %w", q.QAID, err)
 	}
 	sorted, err := exportSorted(q, rs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dpo %s: %w", q.QAID, err)
 	}
 	chosen := exportSFTCandidates(sorted, opt.SFTPick)
 	// A rejected answer that normalizes to a correct one is the judge
@@ -337,16 +337,22 @@ func exportPromptLen(msgs []Message) (int, error) {
 }
 
 // exportCheckBoxed asserts what every exported conversation must end with: the
-// summary reply, an assistant message with the \boxed{} answer and no call.
-// Candidates are filtered on it (exportClean) and rows checked again after
+// summary reply, an assistant message with the \boxed{} answer and no call
+// (native or MCP-in-text). Candidates are filtered on it (exportClean) and rows checked again after
 // the style conversion, so an error means the conversion lost the ending.
 func exportCheckBoxed(msgs []Message) error {
 	if len(msgs) == 0 {
 		return fmt.Errorf("no messages")
 	}
 	last := msgs[len(msgs)-1]
-	if last.Role != "assistant" || len(last.ToolCalls) > 0 || !strings.Contains(styleText(last.Content), `\boxed{`) {
+	text := styleText(last.Content)
+	if last.Role != "assistant" || len(last.ToolCalls) > 0 || !strings.Contains(text, `\boxed{`) {
 		return fmt.Errorf("last message (%s) is not an assistant reply with a \\boxed{} answer", last.Role)
+	}
+	// A call block in the text is a call too: it would become tool_calls in
+	// the OpenAI style, so the check holds in both styles.
+	if _, calls := styleSplitMCP(text); len(calls) > 0 {
+		return fmt.Errorf("last message makes an MCP tool call after its \\boxed{} answer")
 	}
 	return nil
 }

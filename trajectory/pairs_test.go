@@ -147,6 +147,7 @@ func TestExportCheckBoxed(t *testing.T) {
 		{"nil content", []Message{{Role: "assistant"}}, false},
 		{"box in a user message", []Message{{Role: "user", Content: Text(`\boxed{x}`)}}, false},
 		{"box with a call", []Message{{Role: "assistant", Content: Text(`\boxed{x}`), ToolCalls: call}}, false},
+		{"box with an MCP call", []Message{{Role: "assistant", Content: Text(`\boxed{x}` + "\n\n" + mcpSearchBlock)}}, false},
 	}
 	for _, tt := range tests {
 		if err := exportCheckBoxed(tt.msgs); (err == nil) != tt.ok {

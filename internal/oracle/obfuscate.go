@@ -22,8 +22,10 @@ const (
 
 var (
 	reISODate   = regexp.MustCompile(`\b(\d{4})-\d{2}-\d{2}\b`)
-	reDayMonth  = regexp.MustCompile(`\b` + dayPattern + `\s+` + monthPattern + `,?\s+(\d{3,4})\b`)
-	reMonthDay  = regexp.MustCompile(`\b` + monthPattern + `\s+` + dayPattern + `,?\s+(\d{3,4})\b`)
+	// A full date may carry its preposition: "on 7 November 1867" must
+	// become "in the late 1860s", not "on the late 1860s".
+	reDayMonth  = regexp.MustCompile(`(?:\b[Oo]n\s+)?\b` + dayPattern + `\s+` + monthPattern + `,?\s+(\d{3,4})\b`)
+	reMonthDay  = regexp.MustCompile(`(?:\b[Oo]n\s+)?\b` + monthPattern + `\s+` + dayPattern + `,?\s+(\d{3,4})\b`)
 	reMonthYear = regexp.MustCompile(`\b` + monthPattern + `,?\s+(\d{3,4})\b`)
 	reYearRange = regexp.MustCompile(`\b(1\d{3}|20\d{2})\s*(?:–|—|-|to)\s*(1\d{3}|20\d{2}|\d{2})\b`)
 	reYear      = regexp.MustCompile(`\b(1\d{3}|20\d{2})\b`)
@@ -64,7 +66,16 @@ func obfuscateDates(s string) string {
 		return period(y)
 	})
 	for _, re := range []*regexp.Regexp{reDayMonth, reMonthDay, reMonthYear} {
-		s = re.ReplaceAllStringFunc(s, func(m string) string { return period(lastYear(re, m)) })
+		s = re.ReplaceAllStringFunc(s, func(m string) string {
+			p := period(lastYear(re, m))
+			switch {
+			case strings.HasPrefix(m, "on"):
+				return "in " + p
+			case strings.HasPrefix(m, "On"):
+				return "In " + p
+			}
+			return p
+		})
 	}
 	s = reYearRange.ReplaceAllStringFunc(s, func(m string) string {
 		g := reYearRange.FindStringSubmatch(m)

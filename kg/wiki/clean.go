@@ -53,9 +53,11 @@ func (c *cleaner) run(s string, inline, inLink bool) {
 	c.depth++
 	defer func() { c.depth-- }()
 	lineStart := !inline
+	lineBegin := 0 // start of the current source line
 	for i := 0; i < len(s); {
 		if lineStart {
 			lineStart = false
+			lineBegin = i
 			if j := c.lineStart(s, i, inLink); j != i {
 				i = j
 				continue
@@ -72,7 +74,13 @@ func (c *cleaner) run(s string, inline, inLink bool) {
 		}
 		switch ch := s[i]; ch {
 		case '\n':
-			c.out = append(c.out, '\n')
+			// MediaWiki joins the lines of a paragraph; only a blank line
+			// or a line-start construct ends it.
+			if !inline && paragraphLine(s[lineBegin:]) && paragraphLine(s[i+1:]) {
+				c.out = append(c.out, ' ')
+			} else {
+				c.out = append(c.out, '\n')
+			}
 			i++
 			lineStart = !inline
 		case '\r':
@@ -201,6 +209,19 @@ func (c *cleaner) lineStart(s string, i int, inLink bool) int {
 		return i + 1 // preformatted text: keep the text, lose the indent
 	}
 	return i
+}
+
+// paragraphLine reports whether the source line at the start of s is
+// running text (not blank, not a heading, list item, table row, rule or
+// preformatted line).
+func paragraphLine(s string) bool {
+	if s == "" || s[0] == '\n' || s[0] == '\r' {
+		return false
+	}
+	if strings.IndexByte("=*#:; \t|!", s[0]) >= 0 {
+		return false
+	}
+	return !strings.HasPrefix(s, "{|") && !strings.HasPrefix(s, "----")
 }
 
 // heading recognises "== Title ==" and returns its level and text.
@@ -561,8 +582,8 @@ func (c *cleaner) bracket(s string, i int, inLink bool) int {
 		c.out = append(c.out, '[')
 		return i + 1
 	}
-	j := strings.IndexAny(s[i:], "]\n")
-	if j < 0 || s[i+j] == '\n' {
+	j := externalLinkEnd(s, i)
+	if j < 0 {
 		c.out = append(c.out, '[')
 		return i + 1
 	}
@@ -571,6 +592,27 @@ func (c *cleaner) bracket(s string, i int, inLink bool) int {
 		c.run(strings.TrimSpace(inner[k+1:]), true, inLink)
 	}
 	return i + j + 1
+}
+
+// externalLinkEnd returns the offset from i of the ']' closing the external
+// link at s[i:], stepping over wikilinks in its label; -1 if the line ends
+// first.
+func externalLinkEnd(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\n':
+			return -1
+		case '[':
+			if strings.HasPrefix(s[j:], "[[") {
+				if e := matchLink(s, j, false); e > 0 {
+					j = e - 1
+				}
+			}
+		case ']':
+			return j - i
+		}
+	}
+	return -1
 }
 
 var urlSchemes = []string{"http://", "https://", "//", "ftp://", "ftps://", "sftp://", "mailto:",

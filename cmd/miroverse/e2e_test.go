@@ -1,0 +1,412 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miroverse/miroverse/pipeline"
+)
+
+// The end-to-end tests drive the real binary, as users and batch jobs do.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "miroverse-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "miroverse")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd.Dir = filepath.Join(repoRoot(t), "cmd", "miroverse")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// sharedData locates ../shared/data; in CI its absence is a failure.
+func sharedData(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "..", "shared", "data")
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared data missing at %s: %v", dir, err)
+		}
+		t.Skipf("shared data not found at %s", dir)
+	}
+	return dir
+}
+
+// python returns the venv interpreter that `make test` creates.
+func python(t *testing.T) string {
+	t.Helper()
+	py := os.Getenv("MIROVERSE_PYTHON")
+	if py == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("MIROVERSE_PYTHON is not set: run the tests through `make test`")
+		}
+		t.Skip("MIROVERSE_PYTHON not set; run `make test` for the Python export checks")
+	}
+	return py
+}
+
+func run(t *testing.T, args ...string) (stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Dir = repoRoot(t)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("miroverse %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, o.String(), e.String())
+	}
+	return o.String(), e.String()
+}
+
+// writeConfig writes a config of only the given YAML over the defaults.
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var (
+	demoOnce sync.Once
+	demoRoot string
+)
+
+// demo runs `run --config configs/demo.yaml` once for every test that reads it.
+func demo(t *testing.T) string {
+	t.Helper()
+	demoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "miroverse-demo-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		demoRoot = filepath.Join(dir, "out")
+		run(t, "run", "--config", "configs/demo.yaml", "--out", demoRoot)
+	})
+	if demoRoot == "" {
+		t.Fatal("demo run failed in an earlier test")
+	}
+	return demoRoot
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	root := demo(t)
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOutputs(t, root, m)
+	checkManifestInvariants(t, m)
+	// The demo must exercise both kinds of rollout, or DPO has no contrast.
+	if m.Stages["export"].Counts["sft_rows"] < 10 || m.Stages["export"].Counts["dpo_pairs"] < 3 {
+		t.Errorf("demo too thin: %d SFT rows, %d DPO pairs", m.Stages["export"].Counts["sft_rows"], m.Stages["export"].Counts["dpo_pairs"])
+	}
+	checkWithPython(t, root)
+}
+
+func TestFatwikiEndToEnd(t *testing.T) {
+	data := sharedData(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+seed: 7
+input:
+  paths: [%q]
+sample:
+  walks: 40
+  min_hops: 2
+  max_hops: 4
+`, filepath.Join(data, "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")))
+	root := filepath.Join(t.TempDir(), "out")
+	run(t, "run", "--config", cfg, "--out", root)
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Stages["ingest"].Kept; got != 1485-256 {
+		t.Errorf("fatwiki documents = %d, want %d (ns0 pages minus redirects)", got, 1485-256)
+	}
+	checkOutputs(t, root, m)
+	checkManifestInvariants(t, m)
+	if m.Stages["export"].Counts["sft_rows"] == 0 {
+		t.Error("fatwiki run exported no SFT rows")
+	}
+	checkWithPython(t, root)
+}
+
+// checkManifestInvariants: every item of every stage ends in exactly one state.
+func checkManifestInvariants(t *testing.T, m *pipeline.Manifest) {
+	t.Helper()
+	for _, name := range pipeline.Stages {
+		st := m.Stages[name]
+		if st == nil || !st.Complete {
+			t.Fatalf("stage %s missing or incomplete in manifest", name)
+		}
+		sum := st.Kept
+		for _, mp := range []map[string]int64{st.Rejected, st.Failed, st.Skipped} {
+			for _, n := range mp {
+				sum += n
+			}
+		}
+		if sum != st.In {
+			t.Errorf("stage %s: in=%d but kept+rejected+failed+skipped=%d", name, st.In, sum)
+		}
+	}
+	// Rollouts: one per kept question and rollout index.
+	if want := m.Stages["qa"].Kept * int64(m.Config.Synthesize.Rollouts); m.Stages["synthesize"].In != want {
+		t.Errorf("synthesize in=%d, want kept questions × rollouts = %d", m.Stages["synthesize"].In, want)
+	}
+	if m.Stages["judge"].In != m.Stages["synthesize"].In {
+		t.Errorf("judge in=%d, synthesize in=%d", m.Stages["judge"].In, m.Stages["synthesize"].In)
+	}
+}
+
+func checkWithPython(t *testing.T, root string) {
+	t.Helper()
+	py := python(t)
+	cmd := exec.Command(py, filepath.Join(repoRoot(t), "scripts", "check_export.py"), root)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("check_export.py: %v\n%s", err, out)
+	}
+	t.Logf("python check: %s", strings.TrimSpace(string(out)))
+}
+
+func TestResumeAfterKillMatchesUninterruptedRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	// A slow oracle stretches the LLM stages so the kills land mid-stage.
+	slow := `
+llm:
+  oracle:
+    delay: 15ms
+`
+	cfg := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\n"+slow)
+	ref := demo(t)
+	root := filepath.Join(t.TempDir(), "out")
+	// Kill once in the middle of qa and once in the middle of synthesize.
+	killWhen(t, root, cfg, pipeline.StageQA, 5)
+	killWhen(t, root, cfg, pipeline.StageSynthesize, 20)
+	run(t, "run", "--config", cfg, "--out", root)
+	compareRoots(t, ref, root)
+}
+
+// killWhen starts a run and kill -9s it once stage has committed at least n items.
+func killWhen(t *testing.T, root, cfg, stage string, n int) {
+	t.Helper()
+	cmd := exec.Command(binary(t), "run", "--config", cfg, "--out", root, "--quiet")
+	cmd.Dir = repoRoot(t)
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended before %s reached %d items (err %v):\n%s", stage, n, err, errBuf.String())
+		case <-ctx.Done():
+			cmd.Process.Kill()
+			t.Fatalf("timed out waiting for %s to commit %d items", stage, n)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if committedItems(t, root, stage) >= n {
+			if err := cmd.Process.Kill(); err != nil { // SIGKILL: no cleanup runs
+				t.Fatal(err)
+			}
+			<-done
+			return
+		}
+	}
+}
+
+// committedItems counts a stage's checkpoints through a second reader, as
+// an operator watching a run would.
+func committedItems(t *testing.T, root, stage string) int {
+	t.Helper()
+	path := filepath.Join(root, "state.db")
+	if _, err := os.Stat(path); err != nil {
+		return 0
+	}
+	st, err := pipeline.OpenState(context.Background(), path)
+	if err != nil {
+		return 0
+	}
+	defer st.Close()
+	ids, err := st.Committed(context.Background(), stage)
+	if err != nil {
+		return 0
+	}
+	return len(ids)
+}
+
+func TestWorkerCountDoesNotChangeRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	ref := demo(t)
+	cfg := writeConfig(t, "workers: 1\ninput:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\n")
+	root := filepath.Join(t.TempDir(), "out")
+	run(t, "run", "--config", cfg, "--out", root, "--quiet")
+	compareRoots(t, ref, root)
+}
+
+// compareRoots asserts two roots hold the same rows: the published Parquet
+// of every stage, byte for byte, except the trajectories' wall-clock latency.
+func compareRoots(t *testing.T, a, b string) {
+	t.Helper()
+	for _, dir := range []string{"subgraphs", "qa", "sft/data", "dpo/data"} {
+		ha, hb := hashDir(t, filepath.Join(a, dir)), hashDir(t, filepath.Join(b, dir))
+		if ha != hb {
+			t.Errorf("%s differs between runs:\n%v\n%v", dir, ha, hb)
+		}
+	}
+	ta, tb := trajectoryRows(t, a), trajectoryRows(t, b)
+	if len(ta) != len(tb) {
+		t.Fatalf("trajectories: %d vs %d rows", len(ta), len(tb))
+	}
+	for i := range ta {
+		if ta[i] != tb[i] {
+			t.Errorf("trajectory row %d differs:\n%s\n%s", i, ta[i], tb[i])
+			break
+		}
+	}
+}
+
+func hashDir(t *testing.T, dir string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.parquet"))
+	if len(files) == 0 {
+		t.Fatalf("no parquet in %s", dir)
+	}
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := sha256.Sum256(b)
+		out = append(out, filepath.Base(f)+":"+hex.EncodeToString(s[:8]))
+	}
+	return out
+}
+
+// trajectoryRows renders each trajectory row without its timing as JSON.
+func trajectoryRows(t *testing.T, root string) []string {
+	t.Helper()
+	rows := readTrajectories(t, root)
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		r.LatencyMillis = 0
+		b, _ := json.Marshal(r)
+		out[i] = string(b)
+	}
+	return out
+}
+
+func TestConfigErrorsNameKeyAndLine(t *testing.T) {
+	cfg := writeConfig(t, "seed: 1\nsample:\n  walkz: 3\n")
+	cmd := exec.Command(binary(t), "run", "--config", cfg, "--out", t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("misspelt key accepted")
+	}
+	for _, want := range []string{"line 3", `"walkz"`, cfg} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("error %q does not mention %s", out, want)
+		}
+	}
+}
+
+func TestInspect(t *testing.T) {
+	root := demo(t)
+	out, _ := run(t, "inspect", root)
+	for _, want := range []string{"questions", "rollouts", "SFT rows", "DPO pairs", filepath.Join(root, "sft", "data")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+	js, _ := run(t, "inspect", root, "--json")
+	var m pipeline.Manifest
+	if err := json.Unmarshal([]byte(js), &m); err != nil {
+		t.Fatalf("inspect --json is not the manifest: %v", err)
+	}
+	if m.ConfigHash == "" || len(m.Stages) != len(pipeline.Stages) {
+		t.Errorf("inspect --json manifest incomplete: %+v", m.Stages)
+	}
+}
+
+func TestNoSecretInOutputs(t *testing.T) {
+	const secret = "sk-test-0123456789abcdef-should-never-appear"
+	cfg := writeConfig(t, "sample:\n  walks: 8\ninput:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\n")
+	root := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(binary(t), "run", "--config", cfg, "--out", root, "--log-level", "debug")
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "MIROVERSE_LLM_API_KEY="+secret)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	if bytes.Contains(out, []byte(secret)) {
+		t.Error("API key printed")
+	}
+	filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("API key written to %s", p)
+		}
+		return nil
+	})
+}
+
+// scanLines is a tiny helper for reading a command's output line by line.
+func scanLines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}

@@ -1,0 +1,345 @@
+package wiki
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// tidy turns the cleaner's raw output into the final text: single spaces,
+// no holes left by removed markup ("Paris ." or "(; born"), no empty list
+// items or headings of empty sections, at most one blank line in a row. Every
+// step only deletes bytes, so link spans are carried along by counting.
+func tidy(out []byte, links []span) (string, []span) {
+	sort.SliceStable(links, func(a, b int) bool { return links[a].start < links[b].start })
+	t := out
+	t = applyMask(t, spaceMask(t), links)
+	t = applyMask(t, parenMask(t), links)
+	t = applyMask(t, spaceMask(t), links)
+	t = applyMask(t, lineMask(t), links)
+	kept := links[:0]
+	for _, l := range links {
+		for l.start < l.end && (t[l.start] == ' ' || t[l.start] == '\n') {
+			l.start++
+		}
+		for l.end > l.start && (t[l.end-1] == ' ' || t[l.end-1] == '\n') {
+			l.end--
+		}
+		if l.end > l.start {
+			kept = append(kept, l)
+		}
+	}
+	return string(t), kept
+}
+
+// applyMask keeps the bytes of t that keep marks, in place, and moves the
+// spans (sorted by start, not overlapping) to where their bytes went.
+func applyMask(t []byte, keep []bool, spans []span) []byte {
+	bounds := make([]*int, 0, 2*len(spans))
+	for i := range spans {
+		bounds = append(bounds, &spans[i].start, &spans[i].end)
+	}
+	n, bi := 0, 0
+	for i := 0; i <= len(t); i++ {
+		for bi < len(bounds) && *bounds[bi] <= i {
+			*bounds[bi] = n
+			bi++
+		}
+		if i == len(t) {
+			break
+		}
+		if keep[i] {
+			t[n] = t[i]
+			n++
+		}
+	}
+	for ; bi < len(bounds); bi++ {
+		*bounds[bi] = n
+	}
+	return t[:n]
+}
+
+// spaceMask collapses runs of spaces, drops them at line ends, before
+// closing punctuation and after an opening parenthesis.
+func spaceMask(t []byte) []bool {
+	keep := make([]bool, len(t))
+	for i := 0; i < len(t); {
+		if t[i] != ' ' {
+			keep[i] = true
+			i++
+			continue
+		}
+		j := i
+		for j < len(t) && t[j] == ' ' {
+			j++
+		}
+		drop := i == 0 || t[i-1] == '\n' || t[i-1] == '(' || j == len(t) || t[j] == '\n' ||
+			strings.IndexByte(",.;:!?)", t[j]) >= 0
+		keep[i] = !drop
+		i = j
+	}
+	return keep
+}
+
+// parenMask removes what removed templates leave in parentheses: "()"
+// and the separators in "(; born 1950)".
+func parenMask(t []byte) []bool {
+	keep := make([]bool, len(t))
+	for i := range keep {
+		keep[i] = true
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] != '(' {
+			continue
+		}
+		j := i + 1
+		for j < len(t) && (t[j] == ' ' || t[j] == ';' || t[j] == ',') {
+			j++
+		}
+		switch {
+		case j < len(t) && t[j] == ')':
+			for k := i; k <= j; k++ {
+				keep[k] = false
+			}
+		case j > i+1:
+			for k := i + 1; k < j; k++ {
+				keep[k] = false
+			}
+		}
+	}
+	return keep
+}
+
+// lineKind classifies output lines for lineMask.
+type lineKind int
+
+const (
+	lineBlank   lineKind = iota // empty, or a list or heading marker alone
+	lineHeading                 // "## Title"
+	lineText
+)
+
+// lineMask drops empty lines beyond one in a row, marker-only lines, and
+// headings whose section ended up with no text.
+func lineMask(t []byte) []bool {
+	type line struct {
+		a, b  int // t[a:b], b at the '\n' or the end
+		kind  lineKind
+		level int
+		keep  bool
+	}
+	var lines []line
+	for a := 0; a <= len(t); {
+		b := a
+		for b < len(t) && t[b] != '\n' {
+			b++
+		}
+		l := line{a: a, b: b, kind: lineText}
+		s := t[a:b]
+		h := 0
+		for h < len(s) && s[h] == '#' {
+			h++
+		}
+		switch {
+		case len(s) == 0, h == len(s), string(s) == "-", string(s) == "1.":
+			l.kind = lineBlank
+		case h > 0 && h <= 6 && s[h] == ' ':
+			l.kind, l.level = lineHeading, h
+		}
+		lines = append(lines, l)
+		if b == len(t) {
+			break
+		}
+		a = b + 1
+	}
+	// Walking up, a heading keeps if text follows before the next heading
+	// of its level or above.
+	var textBelow [7]bool
+	for k := len(lines) - 1; k >= 0; k-- {
+		switch l := &lines[k]; l.kind {
+		case lineText:
+			l.keep = true
+			for i := range textBelow {
+				textBelow[i] = true
+			}
+		case lineHeading:
+			l.keep = textBelow[l.level]
+			for i := l.level; i < len(textBelow); i++ {
+				textBelow[i] = false
+			}
+		}
+	}
+	keep := make([]bool, len(t))
+	prev := -1
+	for k, l := range lines {
+		if !l.keep {
+			continue
+		}
+		for i := l.a; i < l.b; i++ {
+			keep[i] = true
+		}
+		if prev >= 0 {
+			keep[lines[prev].b] = true
+			if k > prev+1 {
+				keep[lines[k-1].b] = true // one blank line for the gap
+			}
+		}
+		prev = k
+	}
+	return keep
+}
+
+// seg is a sentence: text[start:end].
+type seg struct{ start, end int }
+
+// sentences splits text into sentences: each heading and list item is one,
+// paragraphs split after . ! ? followed by a space and a letter that is not
+// lower case, except after abbreviations and initials and never inside a
+// link's anchor.
+func sentences(text string, spans []span) []seg {
+	var segs []seg
+	for a := 0; a < len(text); {
+		b := strings.IndexByte(text[a:], '\n')
+		if b < 0 {
+			b = len(text)
+		} else {
+			b += a
+		}
+		if m := markerLen(text[a:b]); m >= 0 {
+			if a+m < b {
+				segs = append(segs, seg{a + m, b})
+			}
+		} else if a < b {
+			segs = splitParagraph(text, a, b, spans, segs)
+		}
+		a = b + 1
+	}
+	return segs
+}
+
+// markerLen is the length of a heading or list marker opening line, or -1.
+func markerLen(line string) int {
+	switch {
+	case strings.HasPrefix(line, "- "):
+		return 2
+	case strings.HasPrefix(line, "1. "):
+		return 3
+	case strings.HasPrefix(line, "#"):
+		h := strings.IndexByte(line, ' ')
+		if h > 0 && strings.Count(line[:h], "#") == h {
+			return h + 1
+		}
+	}
+	return -1
+}
+
+func splitParagraph(text string, a, b int, spans []span, segs []seg) []seg {
+	start := a
+	for k := a; k < b; {
+		r, n := utf8.DecodeRuneInString(text[k:])
+		k += n
+		var cjk bool
+		switch r {
+		case '.', '!', '?':
+		case '。', '！', '？':
+			cjk = true
+		default:
+			continue
+		}
+		e := k
+		for e < b {
+			c, m := utf8.DecodeRuneInString(text[e:])
+			if !isCloser(c) {
+				break
+			}
+			e += m
+		}
+		f := e
+		for f < b && text[f] == ' ' {
+			f++
+		}
+		if f >= b || (f == e && !cjk) {
+			continue
+		}
+		if !cjk {
+			if !startsSentence(text[f:b]) {
+				continue
+			}
+			if r == '.' && isAbbreviation(text[a:k-1]) {
+				continue
+			}
+		}
+		if crossesSpan(spans, e, f) {
+			continue
+		}
+		segs = append(segs, seg{start, e})
+		start, k = f, f
+	}
+	if start < b {
+		segs = append(segs, seg{start, b})
+	}
+	return segs
+}
+
+func isCloser(r rune) bool {
+	switch r {
+	case '"', '\'', ')', ']', '”', '’', '»', '」', '』':
+		return true
+	}
+	return false
+}
+
+// startsSentence: the next word begins with a letter that is not lower
+// case (upper case, or a script without case), perhaps after an opening
+// quote or parenthesis.
+func startsSentence(s string) bool {
+	r, n := utf8.DecodeRuneInString(s)
+	switch r {
+	case '"', '\'', '(', '[', '“', '‘', '«', '„':
+		r, _ = utf8.DecodeRuneInString(s[n:])
+	}
+	return unicode.IsLetter(r) && !unicode.IsLower(r)
+}
+
+// abbreviations end with a period that does not end a sentence.
+var abbreviations = map[string]bool{
+	"mr": true, "mrs": true, "ms": true, "dr": true, "prof": true, "st": true, "jr": true,
+	"sr": true, "vs": true, "etc": true, "no": true, "nos": true, "vol": true, "vols": true,
+	"fig": true, "figs": true, "op": true, "ed": true, "eds": true, "rev": true, "gen": true,
+	"col": true, "lt": true, "sgt": true, "capt": true, "cpl": true, "maj": true, "adm": true,
+	"gov": true, "pres": true, "sen": true, "rep": true, "hon": true, "mt": true, "ft": true,
+	"ave": true, "blvd": true, "rd": true, "inc": true, "ltd": true, "co": true, "corp": true,
+	"bros": true, "dept": true, "est": true, "approx": true, "ca": true, "cf": true, "al": true,
+	"jan": true, "feb": true, "mar": true, "apr": true, "jun": true, "jul": true, "aug": true,
+	"sep": true, "sept": true, "oct": true, "nov": true, "dec": true, "ch": true, "pp": true,
+	"pt": true, "sq": true, "univ": true, "assn": true, "mme": true, "mlle": true, "messrs": true,
+}
+
+// isAbbreviation looks at the word ending before a period: an initial, a
+// dotted abbreviation ("U.S", "e.g") or a listed one.
+func isAbbreviation(before string) bool {
+	i := len(before)
+	for i > 0 {
+		r, n := utf8.DecodeLastRuneInString(before[:i])
+		if !unicode.IsLetter(r) && r != '.' {
+			break
+		}
+		i -= n
+	}
+	word := before[i:]
+	if word == "" {
+		return false
+	}
+	if utf8.RuneCountInString(word) == 1 || strings.Contains(word, ".") {
+		return true
+	}
+	return abbreviations[strings.ToLower(word)]
+}
+
+// crossesSpan reports whether cutting text between e and f would split an
+// anchor.
+func crossesSpan(spans []span, e, f int) bool {
+	k := sort.Search(len(spans), func(i int) bool { return spans[i].end > e })
+	return k < len(spans) && spans[k].start < f
+}

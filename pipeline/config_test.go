@@ -1,0 +1,90 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr []string // substrings of the error; none means success
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "empty file is all defaults", yaml: "", check: func(t *testing.T, c Config) {
+			if c.Synthesize.Rollouts != 4 || c.Synthesize.KeepToolResults != 5 || c.Synthesize.TopP != 0.95 {
+				t.Errorf("defaults not applied: %+v", c.Synthesize)
+			}
+		}},
+		{name: "override keeps other defaults", yaml: "synthesize:\n  rollouts: 8\n", check: func(t *testing.T, c Config) {
+			if c.Synthesize.Rollouts != 8 || c.Synthesize.MaxTurns != 600 {
+				t.Errorf("got %+v", c.Synthesize)
+			}
+		}},
+		{name: "unknown top-level key", yaml: "seed: 1\nworkerz: 3\n", wantErr: []string{"line 2", `"workerz"`, "top level"}},
+		{name: "unknown nested key", yaml: "llm:\n  default:\n    base_ur: x\n", wantErr: []string{"line 3", `"base_ur"`, "Endpoint section"}},
+		{name: "bad mode", yaml: "synthesize:\n  mode: xml\n", wantErr: []string{"synthesize.mode", "xml"}},
+		{name: "bad hops", yaml: "sample:\n  min_hops: 5\n  max_hops: 2\n", wantErr: []string{"min_hops"}},
+		{name: "unknown role", yaml: "llm:\n  roles:\n    planner: {model: x}\n", wantErr: []string{`"planner"`}},
+		{name: "duration", yaml: "llm:\n  default:\n    timeout: 90s\n", check: func(t *testing.T, c Config) {
+			if c.LLM.Default.Timeout.Seconds() != 90 {
+				t.Errorf("timeout %v", c.LLM.Default.Timeout)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(p, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadConfig(p)
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, w := range append(tc.wantErr, p) {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestShippedConfigsLoad(t *testing.T) {
+	files, _ := filepath.Glob("../configs/*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("configs missing: %v", files)
+	}
+	for _, f := range files {
+		if _, err := LoadConfig(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestEndpointRoleOverride(t *testing.T) {
+	c := DefaultConfig()
+	c.LLM.Roles = map[string]EndpointConfig{"writer": {BaseURL: "http://w/v1", Model: "big"}}
+	if ep := c.Endpoint("writer"); ep.BaseURL != "http://w/v1" || ep.Model != "big" || ep.MaxRetries != c.LLM.Default.MaxRetries {
+		t.Errorf("writer endpoint %+v", ep)
+	}
+	if ep := c.Endpoint("agent"); ep.BaseURL != "" || ep.Model != "oracle" {
+		t.Errorf("agent endpoint %+v", ep)
+	}
+	t.Setenv("MIROVERSE_LLM_API_KEY", "all")
+	t.Setenv("MIROVERSE_LLM_API_KEY_GRADER", "grader-only")
+	if c.APIKey("agent") != "all" || c.APIKey("grader") != "grader-only" {
+		t.Errorf("keys: agent %q grader %q", c.APIKey("agent"), c.APIKey("grader"))
+	}
+}

@@ -1,0 +1,74 @@
+package pipeline
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+)
+
+// Summary renders a dataset version for a person: what each stage kept and
+// rejected by reason, and where the files are.
+func Summary(m *Manifest, root string) string {
+	var b strings.Builder
+	get := func(s string) *StageStats {
+		if st := m.Stages[s]; st != nil {
+			return st
+		}
+		return newStageStats()
+	}
+	ing, smp, q, syn, jdg, exp := get(StageIngest), get(StageSample), get(StageQA), get(StageSynthesize), get(StageJudge), get(StageExport)
+	fmt.Fprintf(&b, "dataset version %s (config %s, seed %d)\n", root, short(m.ConfigHash), m.Seed)
+	fmt.Fprintf(&b, "  graph       %s documents, %s links, %s aliases (%s)\n",
+		humanize.Comma(m.Graph.Docs), humanize.Comma(m.Graph.Links), humanize.Comma(m.Graph.Aliases), m.Graph.Backend)
+	if n := ing.Failed["malformed_page"]; n > 0 || ing.Counts["truncated_inputs"] > 0 {
+		fmt.Fprintf(&b, "  ingest      %d malformed pages skipped, %d truncated inputs\n", n, ing.Counts["truncated_inputs"])
+	}
+	fmt.Fprintf(&b, "  walks       %s\n", humanize.Comma(smp.Kept))
+	fmt.Fprintf(&b, "  questions   %s kept, %s rejected%s, %s failed%s\n",
+		humanize.Comma(q.Kept), humanize.Comma(sum(q.Rejected)), reasons(q.Rejected), humanize.Comma(sum(q.Failed)), reasons(q.Failed))
+	fmt.Fprintf(&b, "  rollouts    %s: %s correct, %s incorrect; %s without a final answer, %s failed%s\n",
+		humanize.Comma(syn.In), humanize.Comma(jdg.Kept), humanize.Comma(sum(jdg.Rejected)),
+		humanize.Comma(syn.Rejected["format_error"]), humanize.Comma(sum(syn.Failed)), reasons(syn.Failed))
+	fmt.Fprintf(&b, "  SFT rows    %s\n", humanize.Comma(exp.Counts["sft_rows"]))
+	fmt.Fprintf(&b, "  DPO pairs   %s\n", humanize.Comma(exp.Counts["dpo_pairs"]))
+	if tok := q.PromptTokens + q.CompletionTokens + syn.PromptTokens + syn.CompletionTokens; tok > 0 {
+		fmt.Fprintf(&b, "  tokens      %s\n", humanize.Comma(tok))
+	}
+	b.WriteString("files\n")
+	for _, part := range []string{"sft/data", "dpo/data", "trajectories", "qa", "subgraphs"} {
+		if out := m.Outputs[part]; out != nil {
+			fmt.Fprintf(&b, "  %-13s %s (%d files, %s rows)\n", part, filepath.Join(root, filepath.FromSlash(part)), len(out.Files), humanize.Comma(out.Rows))
+		}
+	}
+	fmt.Fprintf(&b, "  %-13s %s\n", "card", filepath.Join(root, "README.md"))
+	fmt.Fprintf(&b, "  %-13s %s\n", "manifest", filepath.Join(root, "manifest.json"))
+	return b.String()
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func reasons(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}

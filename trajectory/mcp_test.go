@@ -1,0 +1,186 @@
+package trajectory_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/miroverse/miroverse/trajectory"
+)
+
+func TestParseMCP(t *testing.T) {
+	search := trajectory.MCPCall{Server: "search_and_scrape_webpage", Tool: "google_search", Arguments: `{"q":"Ada Lovelace"}`}
+	tests := []struct {
+		name    string
+		in      string
+		want    trajectory.MCPCall
+		ok      bool
+		wantErr bool
+	}{
+		{
+			name: "canonical",
+			in:   "Let me search.\n\n" + trajectory.FormatMCP(search),
+			want: search, ok: true,
+		},
+		{
+			name: "compact on one line",
+			in:   `<use_mcp_tool><server_name>search_and_scrape_webpage</server_name><tool_name>google_search</tool_name><arguments>{"q":"Ada Lovelace"}</arguments></use_mcp_tool>`,
+			want: search, ok: true,
+		},
+		{
+			name: "whitespace everywhere",
+			in: "thinking...\n<use_mcp_tool>\n\n   <server_name>\n  search_and_scrape_webpage \n</server_name>\n\t<tool_name> google_search </tool_name>\n" +
+				"<arguments>\n\n   {\n  \"q\" :  \"Ada Lovelace\"\n}\n   </arguments>\n\n</use_mcp_tool>\n\n",
+			want: search, ok: true,
+		},
+		{
+			name: "blanks inside the angle brackets",
+			in:   "< use_mcp_tool >\n<server_name >search_and_scrape_webpage</ server_name>\n<tool_name>google_search</tool_name>\n< arguments>{\"q\":\"Ada Lovelace\"}</arguments>\n</use_mcp_tool >",
+			want: search, ok: true,
+		},
+		{
+			name: "missing final closing tag",
+			in:   "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>\n{\"q\": \"Ada Lovelace\"}\n</arguments>\n",
+			want: search, ok: true,
+		},
+		{
+			name: "missing </arguments> and </use_mcp_tool> at the very end",
+			in:   "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>\n{\"q\": \"Ada Lovelace\"}",
+			want: search, ok: true,
+		},
+		{
+			name: "escaped quotes in JSON",
+			in:   "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>\n{\"q\": \"\\\"Analytical Engine\\\" designer\"}\n</arguments>\n</use_mcp_tool>",
+			want: trajectory.MCPCall{Server: "search_and_scrape_webpage", Tool: "google_search", Arguments: `{"q":"\"Analytical Engine\" designer"}`}, ok: true,
+		},
+		{
+			name: "code fence around the JSON",
+			in:   "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>\n```json\n{\"q\": \"Ada Lovelace\"}\n```\n</arguments>\n</use_mcp_tool>",
+			want: search, ok: true,
+		},
+		{
+			name: "trailing junk after a complete object",
+			in:   "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>\n{\"q\": \"Ada Lovelace\"} and then some\n</arguments>\n</use_mcp_tool> trailing words",
+			want: search, ok: true,
+		},
+		{
+			name: "closing tags inside a JSON string",
+			in:   "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>\n{\"q\": \"</arguments></use_mcp_tool>\"}\n</arguments>\n</use_mcp_tool>",
+			want: trajectory.MCPCall{Server: "search_and_scrape_webpage", Tool: "google_search", Arguments: `{"q":"</arguments></use_mcp_tool>"}`}, ok: true,
+		},
+		{
+			name: "object sent as a JSON string",
+			in:   "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>\"{\\\"q\\\": \\\"Ada Lovelace\\\"}\"</arguments>\n</use_mcp_tool>",
+			want: search, ok: true,
+		},
+		{
+			name: "missing server name is inferred",
+			in:   "<use_mcp_tool>\n<tool_name>google_search</tool_name>\n<arguments>{\"q\":\"Ada Lovelace\"}</arguments>\n</use_mcp_tool>",
+			want: search, ok: true,
+		},
+		{
+			name: "missing </tool_name>",
+			in:   "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search\n<arguments>{\"q\":\"Ada Lovelace\"}</arguments>\n</use_mcp_tool>",
+			want: search, ok: true,
+		},
+		{
+			name: "the last block wins",
+			in: trajectory.FormatMCP(trajectory.MCPCall{Tool: "google_search", Arguments: `{"q":"first"}`}) + "\nActually:\n" +
+				trajectory.FormatMCP(search),
+			want: search, ok: true,
+		},
+		{name: "no tag at all", in: "The answer is \\boxed{Ada Lovelace}."},
+		{name: "empty", in: ""},
+		{
+			name:    "missing tool_name",
+			in:      "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<arguments>{\"q\":\"x\"}</arguments>\n</use_mcp_tool>",
+			wantErr: true,
+		},
+		{
+			name:    "empty tool_name",
+			in:      "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name> </tool_name>\n<arguments>{\"q\":\"x\"}</arguments>\n</use_mcp_tool>",
+			wantErr: true,
+		},
+		{
+			name:    "arguments not JSON",
+			in:      "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>q = Ada</arguments>\n</use_mcp_tool>",
+			wantErr: true,
+		},
+		{
+			name:    "arguments cut off",
+			in:      "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>{\"q\": \"Ada",
+			wantErr: true,
+		},
+		{
+			name:    "arguments not an object",
+			in:      "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n<arguments>[\"Ada\"]</arguments>\n</use_mcp_tool>",
+			wantErr: true,
+		},
+		{
+			name:    "no arguments tag",
+			in:      "<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n</use_mcp_tool>",
+			wantErr: true,
+		},
+		{
+			name:    "stray tags without the opening tag",
+			in:      "<tool_name>google_search</tool_name>\n<arguments>{\"q\":\"x\"}</arguments>",
+			wantErr: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok, err := trajectory.ParseMCP(tt.in)
+			if tt.wantErr {
+				if err == nil || !errors.Is(err, trajectory.ErrMalformedMCP) || ok {
+					t.Fatalf("want a malformed error, got call=%+v ok=%v err=%v", got, ok, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if ok != tt.ok || got != tt.want {
+				t.Errorf("got %+v ok=%v, want %+v ok=%v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestFormatMCP(t *testing.T) {
+	got := trajectory.FormatMCP(trajectory.MCPCall{Tool: "scrape_and_extract_info", Arguments: `{"url":"u","info_to_extract":"i"}`})
+	want := "<use_mcp_tool>\n<server_name>jina_scrape_llm_summary</server_name>\n<tool_name>scrape_and_extract_info</tool_name>\n" +
+		"<arguments>\n{\"url\":\"u\",\"info_to_extract\":\"i\"}\n</arguments>\n</use_mcp_tool>"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	back, ok, err := trajectory.ParseMCP(got)
+	if err != nil || !ok || back.Server != "jina_scrape_llm_summary" || back.Arguments != `{"url":"u","info_to_extract":"i"}` {
+		t.Errorf("round trip: %+v %v %v", back, ok, err)
+	}
+}
+
+func TestMCPToolsSection(t *testing.T) {
+	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	s := ts.MCPToolsSection()
+	for _, want := range []string{
+		"### Server: search_and_scrape_webpage", "#### Tool: google_search",
+		"### Server: jina_scrape_llm_summary", "#### Tool: scrape_and_extract_info",
+		`"required":["q"]`, `"required":["url","info_to_extract"]`,
+		"<use_mcp_tool>", "<server_name>", "<tool_name>", "<arguments>", "</use_mcp_tool>",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("section lacks %q", want)
+		}
+	}
+	if sys := trajectory.SystemPrompt(trajectory.ModeMCP, ts); !strings.Contains(sys, s) {
+		t.Errorf("MCP system prompt lacks the tool section")
+	}
+	if sys := trajectory.SystemPrompt(trajectory.ModeFunction, ts); strings.Contains(sys, "<use_mcp_tool>") {
+		t.Errorf("function-mode system prompt teaches the MCP format")
+	}
+	// The example call in the section must itself parse, or the prompt
+	// teaches a call the agent would roll back.
+	if _, ok, err := trajectory.ParseMCP(s); !ok || err != nil {
+		t.Errorf("last block of the section does not parse: ok=%v err=%v", ok, err)
+	}
+}

@@ -1,0 +1,246 @@
+package trajectory_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/trajectory"
+)
+
+func TestSchemasJSON(t *testing.T) {
+	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	got := ts.SchemasJSON()
+	if again := ts.SchemasJSON(); again != got {
+		t.Fatalf("SchemasJSON is not deterministic")
+	}
+	if !strings.HasPrefix(got, `[{"type":"function","function":{"name":"google_search","description":`) {
+		t.Fatalf("unexpected layout: %.120s", got)
+	}
+	var tools []struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name       string `json:"name"`
+			Parameters struct {
+				Type       string                     `json:"type"`
+				Properties map[string]json.RawMessage `json:"properties"`
+				Required   []string                   `json:"required"`
+			} `json:"parameters"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal([]byte(got), &tools); err != nil {
+		t.Fatalf("SchemasJSON is not JSON: %v", err)
+	}
+	want := map[string]struct {
+		props    []string
+		required string
+	}{
+		trajectory.ToolGoogleSearch: {[]string{"q", "gl", "hl", "num", "page", "tbs"}, "q"},
+		trajectory.ToolScrape:       {[]string{"url", "info_to_extract"}, "url,info_to_extract"},
+	}
+	if len(tools) != len(want) {
+		t.Fatalf("got %d tools, want %d", len(tools), len(want))
+	}
+	for _, tool := range tools {
+		w, ok := want[tool.Function.Name]
+		if !ok || tool.Type != "function" || tool.Function.Parameters.Type != "object" {
+			t.Errorf("unexpected tool %+v", tool)
+			continue
+		}
+		for _, p := range w.props {
+			if _, ok := tool.Function.Parameters.Properties[p]; !ok {
+				t.Errorf("%s: no property %s", tool.Function.Name, p)
+			}
+		}
+		if r := strings.Join(tool.Function.Parameters.Required, ","); r != w.required {
+			t.Errorf("%s: required %s, want %s", tool.Function.Name, r, w.required)
+		}
+	}
+	if n := len(ts.Schemas()); n != 2 {
+		t.Errorf("Schemas: %d tools", n)
+	}
+}
+
+func TestGoogleSearch(t *testing.T) {
+	tests := []struct {
+		name string
+		args string
+		want string // exact output, or a prefix when wantPrefix
+		pre  bool
+	}{
+		{
+			name: "defaults",
+			args: `{"q":"analytical engine"}`,
+			want: `{"organic":[` +
+				`{"title":"Ada Lovelace","link":"https://demo.wiki/Ada_Lovelace","snippet":"Ada Lovelace was an English mathematicia","position":1},` +
+				`{"title":"Analytical Engine","link":"https://demo.wiki/Analytical_Engine","snippet":"The Analytical Engine was a proposed mec","position":2},` +
+				`{"title":"Charles Babbage","link":"https://demo.wiki/Charles_Babbage","snippet":"Charles Babbage was an English polymath ","position":3}],` +
+				`"searchParameters":{"q":"analytical engine","gl":"us","hl":"en","num":10,"page":1,"type":"search","engine":"miroverse-corpus"}}`,
+		},
+		{
+			name: "second page, quoted number, tbs echoed",
+			args: `{"q":"analytical engine","num":"2","page":2,"gl":"GB","tbs":"qdr:y"}`,
+			want: `{"organic":[{"title":"Charles Babbage","link":"https://demo.wiki/Charles_Babbage","snippet":"Charles Babbage was an English polymath ","position":1}],` +
+				`"searchParameters":{"q":"analytical engine","gl":"gb","hl":"en","num":2,"page":2,"tbs":"qdr:y","type":"search","engine":"miroverse-corpus"}}`,
+		},
+		{
+			name: "no hits is an empty list, not null",
+			args: `{"q":"zebra","num":500}`,
+			want: `{"organic":[],"searchParameters":{"q":"zebra","gl":"us","hl":"en","num":100,"page":1,"type":"search","engine":"miroverse-corpus"}}`,
+		},
+		{name: "empty q", args: `{"q":"  "}`, want: "[ERROR]: google_search needs a non-empty q", pre: true},
+		{name: "missing arguments", args: ``, want: "[ERROR]: google_search needs a non-empty q", pre: true},
+		{name: "bad JSON", args: `{"q":`, want: "[ERROR]: invalid arguments for google_search: arguments are not valid JSON", pre: true},
+		{name: "not an object", args: `["x"]`, want: "[ERROR]: invalid arguments for google_search: arguments must be a JSON object", pre: true},
+		{name: "bad num", args: `{"q":"x","num":"ten"}`, want: "[ERROR]: invalid arguments for google_search", pre: true},
+	}
+	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ts.Call(context.Background(), trajectory.ToolGoogleSearch, tt.args)
+			if tt.pre && !strings.HasPrefix(got, tt.want) || !tt.pre && got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSearchDoesNotEscapeHTML(t *testing.T) {
+	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	got := ts.Call(context.Background(), trajectory.ToolGoogleSearch, `{"q":"R&D <x>"}`)
+	if !strings.Contains(got, `"q":"R&D <x>"`) {
+		t.Errorf("query was escaped: %s", got)
+	}
+}
+
+func TestScrapeAndExtract(t *testing.T) {
+	long := newMemCorpus()
+	long.docs[0].Text = strings.Repeat("a", trajectory.MaxPageChars+500)
+	tests := []struct {
+		name      string
+		corpus    *memCorpus
+		extractor *echoExtractor
+		args      string
+		want      string
+		wantPage  string // the page section the extractor must have seen; "" when it must not be called
+	}{
+		{
+			name: "extracts", corpus: newMemCorpus(), extractor: &echoExtractor{},
+			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"who she worked with"}`,
+			want:     "EXTRACTED",
+			wantPage: "# Ada Lovelace\n\nAda Lovelace was an English mathematician who worked with Charles Babbage on the Analytical Engine.",
+		},
+		{
+			name: "page capped", corpus: long, extractor: &echoExtractor{},
+			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"anything"}`,
+			want:     "EXTRACTED",
+			wantPage: ("# Ada Lovelace\n\n" + strings.Repeat("a", trajectory.MaxPageChars))[:trajectory.MaxPageChars],
+		},
+		{
+			name: "not found", corpus: newMemCorpus(), extractor: &echoExtractor{},
+			args: `{"url":"https://demo.wiki/Nope","info_to_extract":"x"}`,
+			want: "[ERROR]: page not found: https://demo.wiki/Nope",
+		},
+		{
+			name: "missing info", corpus: newMemCorpus(), extractor: &echoExtractor{},
+			args: `{"url":"https://demo.wiki/Ada_Lovelace"}`,
+			want: "[ERROR]: scrape_and_extract_info needs a non-empty info_to_extract (what to look for on the page)",
+		},
+		{
+			name: "extractor fails", corpus: newMemCorpus(), extractor: &echoExtractor{err: errors.New("boom with key=sk-abcdefgh1234")},
+			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"x"}`,
+			want:     "[ERROR]: extracting information from https://demo.wiki/Ada_Lovelace failed: boom with [REDACTED]",
+			wantPage: "# Ada Lovelace\n\nAda Lovelace was an English mathematician who worked with Charles Babbage on the Analytical Engine.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := trajectory.NewToolset(tt.corpus, tt.extractor)
+			got := ts.Call(context.Background(), trajectory.ToolScrape, tt.args)
+			if got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+			if tt.wantPage == "" {
+				if len(tt.extractor.prompts) != 0 {
+					t.Errorf("extractor called %d times", len(tt.extractor.prompts))
+				}
+				return
+			}
+			if len(tt.extractor.prompts) != 1 {
+				t.Fatalf("extractor called %d times, want 1", len(tt.extractor.prompts))
+			}
+			p := tt.extractor.prompts[0]
+			var info string
+			_ = json.Unmarshal([]byte(tt.args), &struct {
+				Info *string `json:"info_to_extract"`
+			}{&info})
+			wantSuffix := "\n\n" + llm.SectionInfo + "\n" + info + "\n\n" + llm.SectionPage + "\n" + tt.wantPage
+			if !strings.HasSuffix(p, wantSuffix) || strings.HasPrefix(p, "\n") {
+				t.Errorf("extractor prompt does not follow the contract:\n%.300s", p)
+			}
+			if p != trajectory.ExtractorPrompt(info, tt.wantPage) {
+				t.Errorf("prompt differs from ExtractorPrompt")
+			}
+		})
+	}
+}
+
+func TestScrapeWithoutExtractorReturnsPage(t *testing.T) {
+	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	got := ts.Call(context.Background(), trajectory.ToolScrape, `{"url":"https://demo.wiki/Charles_Babbage","info_to_extract":"x"}`)
+	if !strings.HasPrefix(got, "# Charles Babbage\n\nCharles Babbage was") {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestCallErrors(t *testing.T) {
+	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	for _, tt := range []struct{ name, tool, want string }{
+		{"unknown", "browse", `[ERROR]: unknown tool "browse"`},
+		{"empty", "", "[ERROR]: no tool name given"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ts.Call(context.Background(), tt.tool, `{}`); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
+}
+
+func TestServerOf(t *testing.T) {
+	for tool, want := range map[string]string{
+		"google_search":           "search_and_scrape_webpage",
+		"scrape_and_extract_info": "jina_scrape_llm_summary",
+		"run_python_code":         "tool-python",
+		"nope":                    "",
+	} {
+		if got := trajectory.ServerOf(tool); got != want {
+			t.Errorf("ServerOf(%s) = %q, want %q", tool, got, want)
+		}
+	}
+}
+
+func TestTruncateToolResult(t *testing.T) {
+	const n = trajectory.MaxToolResultChars
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"short", "abc", "abc"},
+		{"exactly the limit", strings.Repeat("x", n), strings.Repeat("x", n)},
+		{"one over", strings.Repeat("x", n+1), strings.Repeat("x", n) + "\n... [Result truncated]"},
+		{"runes, not bytes", strings.Repeat("é", n+7), strings.Repeat("é", n) + "\n... [Result truncated]"},
+		{"multibyte at the limit is kept", strings.Repeat("é", n), strings.Repeat("é", n)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := trajectory.TruncateToolResult(tt.in); got != tt.want {
+				t.Errorf("len %d, want len %d", len(got), len(tt.want))
+			}
+		})
+	}
+}
