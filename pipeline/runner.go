@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/embedded"

@@ -29,10 +29,10 @@ type Policy struct {
 	// Temperature and TopP are sent as they are; go-openai drops a 0 by
 	// omitempty, so 0 means the server's default, not greedy decoding.
 	Temperature, TopP float32
-	// MaxRollbacks is how many replies in a row may be rolled back (broken
-	// tool tags, refusals, degenerate repetition, empty replies); the next
-	// rollback after that many ends the rollout as failed with
-	// FailReason "rollbacks".
+	// MaxRollbacks bounds the replies rolled back in a row (broken tool
+	// tags, refusals, degenerate repetition, empty replies): the
+	// MaxRollbacks-th consecutive rollback ends the rollout as failed with
+	// FailReason "rollbacks". An accepted reply resets the count.
 	MaxRollbacks int
 }
 

@@ -158,6 +158,11 @@ func withFinish(s scriptStep, reason string) scriptStep {
 	return s
 }
 
+func withReasoning(s scriptStep, reasoning string) scriptStep {
+	s.reply.Message.ReasoningContent = reasoning
+	return s
+}
+
 func withUsage(s scriptStep, prompt int) scriptStep {
 	s.reply.Usage.PromptTokens = prompt
 	return s

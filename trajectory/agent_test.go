@@ -342,6 +342,59 @@ func TestAgentRun(t *testing.T) {
 			},
 		},
 		{
+			name: "empty summary reply is retried with a new seed; reasoning is stored",
+			steps: []scriptStep{
+				withReasoning(say(`So \boxed{A}`), "it must be A"),
+				say("  "),
+				say(`\boxed{B}`),
+			},
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *memCorpus) {
+				wantStatus(t, r, trajectory.StatusAnswered, "B")
+				wantRoles(t, r, "system,user,assistant,user,assistant")
+				if r.Rollbacks != 1 || len(reqs) != 3 || *reqs[2].Seed != 43 {
+					t.Errorf("rollbacks %d requests %d", r.Rollbacks, len(reqs))
+				}
+				if rc := r.Messages[2].ReasoningContent; rc == nil || *rc != "it must be A" {
+					t.Errorf("reasoning not stored: %v", rc)
+				}
+				if r.Messages[4].ReasoningContent != nil {
+					t.Errorf("empty reasoning must be nil")
+				}
+				for _, m := range reqs[2].Messages {
+					if m.ReasoningContent != "" {
+						t.Errorf("reasoning was sent back to the model")
+					}
+				}
+			},
+		},
+		{
+			name:   "degenerate summary replies end the run",
+			policy: func(p *trajectory.Policy) { p.MaxRollbacks = 1 },
+			steps: []scriptStep{
+				say(`\boxed{A}`),
+				say(strings.Repeat("the answer is A and ", 20)),
+			},
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+				if r.Status != trajectory.StatusFailed || r.FailReason != "rollbacks" || !r.Repetition {
+					t.Errorf("status %s/%s repetition %v", r.Status, r.FailReason, r.Repetition)
+				}
+			},
+		},
+		{
+			name: "tool calls in the summary reply are answered, never run",
+			steps: []scriptStep{
+				say(`\boxed{A}`),
+				fn(`Final: \boxed{A}`, "google_search", searchBabbage),
+			},
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *memCorpus) {
+				wantStatus(t, r, trajectory.StatusAnswered, "A")
+				wantRoles(t, r, "system,user,assistant,user,assistant,tool")
+				if c.calls() != 0 || !strings.HasPrefix(text(r.Messages[5]), "[ERROR]:") {
+					t.Errorf("corpus calls %d, result %q", c.calls(), text(r.Messages[5]))
+				}
+			},
+		},
+		{
 			name:   "retention applies to what is sent, not to the log",
 			policy: func(p *trajectory.Policy) { p.KeepToolResults = 1 },
 			steps: []scriptStep{

@@ -1,6 +1,10 @@
 package trajectory
 
-import "strings"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
 
 // The agent's prompt texts. They are part of the dataset's identity: the
 // manifest hashes them, so change them only on purpose.
@@ -67,3 +71,15 @@ const DuplicateCallNotice = "You already made this exact call earlier in this se
 
 // Notice for tool calls of a reply that was cut off by the output limit.
 const truncatedCallNotice = ToolErrorPrefix + " this call was not run because your reply was cut off at the output length limit."
+
+// PromptHash identifies the agent's prompt texts (system, task, summary,
+// duplicate notice, extractor instruction) for the manifest: two datasets
+// with the same hash were made with the same wording.
+func PromptHash() string {
+	h := sha256.New()
+	for _, s := range []string{agentSystemPrompt, taskPromptHead, taskPromptTail, SummaryPrompt, DuplicateCallNotice, ExtractorPrompt("", "")} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -211,7 +211,7 @@ func ServerOf(tool string) string {
 // string starting with ToolErrorPrefix, because a failed tool is part of the
 // trajectory, not a failure of the rollout.
 func (t *Toolset) Call(ctx context.Context, name string, argsJSON string) string {
-	switch name {
+	switch name = strings.TrimSpace(name); name {
 	case ToolGoogleSearch:
 		var a searchArgs
 		if err := decodeToolArgs(argsJSON, &a); err != nil {

@@ -77,37 +77,45 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 	if firstIdx < 0 {
 		return c, badRequestf("agent request has no user message (the question)")
 	}
-	// lastAssistantCalls tracks whether the most recent assistant message
-	// made a call, which decides what a following user message is.
-	lastAssistantCalls, seenAssistant := false, false
+	// pending counts the calls of the latest assistant message still
+	// waiting for their results. In MCP mode a user message answers one of
+	// them; a user message with nothing pending is a turn of the user.
+	pending, seenAssistant := 0, false
+	lastIsResult, lastIsUserTurn := false, false
 	for i := firstIdx + 1; i < len(msgs); i++ {
 		m := msgs[i]
+		lastIsResult, lastIsUserTurn = false, false
 		switch m.Role {
 		case openai.ChatMessageRoleAssistant:
 			calls := assistantCalls(m, c.mode)
 			c.calls = append(c.calls, calls...)
-			seenAssistant, lastAssistantCalls = true, len(calls) > 0
+			seenAssistant, pending = true, len(calls)
 		case openai.ChatMessageRoleTool:
 			if c.mode == modeFunction {
 				attachResult(c.calls, m.ToolCallID, messageText(m))
+				pending = max(0, pending-1)
+				lastIsResult = true
 			}
 		case openai.ChatMessageRoleUser:
-			if c.mode == modeMCP && lastAssistantCalls {
-				attachResult(c.calls, "", messageText(m))
+			if c.mode == modeMCP && pending > 0 {
+				// Results come back in call order.
+				k := len(c.calls) - pending
+				c.calls[k].result, c.calls[k].hasResult = messageText(m), true
+				pending--
+				lastIsResult = true
+			} else {
+				lastIsUserTurn = true
 			}
 		}
 	}
-	if len(msgs) > firstIdx+1 {
-		lastMsg := msgs[len(msgs)-1]
-		switch {
-		case c.mode == modeFunction && lastMsg.Role == openai.ChatMessageRoleTool:
-			c.last, c.hasLast = messageText(lastMsg), true
-		case lastMsg.Role == openai.ChatMessageRoleUser && seenAssistant && lastAssistantCalls && c.mode == modeMCP:
-			c.last, c.hasLast = messageText(lastMsg), true
-		case lastMsg.Role == openai.ChatMessageRoleUser && seenAssistant && !lastAssistantCalls:
-			c.summary = true
-		}
+	if lastIsResult {
+		c.last, c.hasLast = messageText(msgs[len(msgs)-1]), true
 	}
+	// The summary turn is recognised by shape: a user turn after the
+	// assistant has spoken. The plain case is a user message right after an
+	// assistant message without a call; a user message after the last tool
+	// result (a harness that cuts a rollout short) is the same request.
+	c.summary = lastIsUserTurn && seenAssistant
 	return c, nil
 }
 

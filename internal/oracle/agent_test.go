@@ -206,18 +206,17 @@ func TestAgentRoutes(t *testing.T) {
 				}
 				r.keep = tc.keep
 				final := r.run()
-				got := callStrings(r.calls)
-				if len(tc.want) > 0 && tc.want[0] == "detour" {
+				got, want := callStrings(r.calls), tc.want
+				if len(want) > 0 && want[0] == "detour" {
 					// The detour's query is drawn from a list; it must be a
 					// search for none of the path's titles.
 					if len(got) == 0 || !strings.HasPrefix(got[0], "search(") || slices.Contains(solvedCalls(), got[0]) {
 						t.Fatalf("first call %v is not a detour search", got)
 					}
-					got = got[1:]
-					tc.want = tc.want[1:]
+					got, want = got[1:], want[1:]
 				}
-				if !slices.Equal(got, tc.want) {
-					t.Errorf("calls:\n got %v\nwant %v", got, tc.want)
+				if !slices.Equal(got, want) {
+					t.Errorf("calls:\n got %v\nwant %v", got, want)
 				}
 				if !strings.Contains(final, `\boxed{`+tc.wantBox+`}`) {
 					t.Errorf("final answer %q, want \\boxed{%s}", final, tc.wantBox)
@@ -227,6 +226,27 @@ func TestAgentRoutes(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAgentSummaryCutShort checks that a summary request right after a
+// tool result (a rollout stopped at its turn limit) gets the box, not
+// another call.
+func TestAgentSummaryCutShort(t *testing.T) {
+	s := startOracle(t, Config{Keys: testKeys()})
+	c := client(s, llm.RoleAgent)
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			r := newRollout(t, c, mode, 5, testQuestion)
+			for range 3 {
+				if final, done := r.step(); done {
+					t.Fatalf("answered early: %q", final)
+				}
+			}
+			if sum := r.summary(); sum.Message.Content != `\boxed{Vistula}` || len(sum.Message.ToolCalls) != 0 {
+				t.Errorf("summary after a tool result: %q with %d calls", sum.Message.Content, len(sum.Message.ToolCalls))
+			}
+		})
 	}
 }
 
@@ -321,7 +341,9 @@ func TestAgentErrorRate(t *testing.T) {
 				t.Fatalf("seed %d: unexpected final answer %q", seed, final)
 			}
 		}
-		if f := float64(wrong) / seeds; f < tc.min || f > tc.max {
+		f := float64(wrong) / seeds
+		t.Logf("ErrorRate %.1f: %d of %d rollouts answered wrong (%.3f)", tc.rate, wrong, seeds, f)
+		if f < tc.min || f > tc.max {
 			t.Errorf("ErrorRate %.1f: wrong fraction %.3f, want within %.1f..%.1f", tc.rate, f, tc.min, tc.max)
 		}
 	}

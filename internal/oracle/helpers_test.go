@@ -168,58 +168,67 @@ var reMCPCall = regexp.MustCompile(`(?s)<use_mcp_tool>\n<server_name>([^<]*)</se
 func (r *rollout) run() string {
 	r.t.Helper()
 	for range 40 {
-		rep := r.send()
-		var name, args, id string
-		switch r.mode {
-		case modeFunction:
-			if len(rep.Message.ToolCalls) == 0 {
-				return rep.Message.Content
-			}
-			if len(rep.Message.ToolCalls) != 1 {
-				r.t.Fatalf("want one tool call per message, got %d", len(rep.Message.ToolCalls))
-			}
-			tc := rep.Message.ToolCalls[0]
-			name, args, id = tc.Function.Name, tc.Function.Arguments, tc.ID
-		default:
-			m := reMCPCall.FindStringSubmatch(rep.Message.Content)
-			if m == nil {
-				if strings.Contains(rep.Message.Content, mcpOpen) {
-					r.t.Fatalf("malformed MCP call:\n%s", rep.Message.Content)
-				}
-				return rep.Message.Content
-			}
-			wantServer := serverSearch
-			if m[2] == toolScrape {
-				wantServer = serverScrape
-			}
-			if m[1] != wantServer {
-				r.t.Errorf("tool %s on server %q, want %q", m[2], m[1], wantServer)
-			}
-			name, args = m[2], m[3]
-		}
-		var a map[string]string
-		if err := json.Unmarshal([]byte(args), &a); err != nil {
-			r.t.Fatalf("arguments of %s are not a JSON object of strings: %q: %v", name, args, err)
-		}
-		c := toolCall{Name: name, Args: a}
-		r.calls = append(r.calls, c)
-		var result string
-		switch name {
-		case toolSearch:
-			result = r.search(a["q"])
-		case toolScrape:
-			result = fmt.Sprintf("Page at %s. It wants: %s", a["url"], a["info_to_extract"])
-		default:
-			result = "[ERROR]: unknown tool " + name
-		}
-		if r.mode == modeFunction {
-			r.msgs = append(r.msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, Content: result, ToolCallID: id})
-		} else {
-			r.msgs = append(r.msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: result})
+		if final, done := r.step(); done {
+			return final
 		}
 	}
 	r.t.Fatalf("no final answer after 40 turns; calls: %v", r.calls)
 	return ""
+}
+
+// step makes one turn: a request, then the tool's result if the oracle
+// called one. done reports a final answer, returned as final.
+func (r *rollout) step() (final string, done bool) {
+	r.t.Helper()
+	rep := r.send()
+	var name, args, id string
+	switch r.mode {
+	case modeFunction:
+		if len(rep.Message.ToolCalls) == 0 {
+			return rep.Message.Content, true
+		}
+		if len(rep.Message.ToolCalls) != 1 {
+			r.t.Fatalf("want one tool call per message, got %d", len(rep.Message.ToolCalls))
+		}
+		tc := rep.Message.ToolCalls[0]
+		name, args, id = tc.Function.Name, tc.Function.Arguments, tc.ID
+	default:
+		m := reMCPCall.FindStringSubmatch(rep.Message.Content)
+		if m == nil {
+			if strings.Contains(rep.Message.Content, mcpOpen) {
+				r.t.Fatalf("malformed MCP call:\n%s", rep.Message.Content)
+			}
+			return rep.Message.Content, true
+		}
+		wantServer := serverSearch
+		if m[2] == toolScrape {
+			wantServer = serverScrape
+		}
+		if m[1] != wantServer {
+			r.t.Errorf("tool %s on server %q, want %q", m[2], m[1], wantServer)
+		}
+		name, args = m[2], m[3]
+	}
+	var a map[string]string
+	if err := json.Unmarshal([]byte(args), &a); err != nil {
+		r.t.Fatalf("arguments of %s are not a JSON object of strings: %q: %v", name, args, err)
+	}
+	r.calls = append(r.calls, toolCall{Name: name, Args: a})
+	var result string
+	switch name {
+	case toolSearch:
+		result = r.search(a["q"])
+	case toolScrape:
+		result = fmt.Sprintf("Page at %s. It wants: %s", a["url"], a["info_to_extract"])
+	default:
+		result = "[ERROR]: unknown tool " + name
+	}
+	if r.mode == modeFunction {
+		r.msgs = append(r.msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, Content: result, ToolCallID: id})
+	} else {
+		r.msgs = append(r.msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: result})
+	}
+	return "", false
 }
 
 // summary asks for the final answer the way the agent's summary turn does.

@@ -21,7 +21,7 @@ const (
 )
 
 var (
-	reISODate   = regexp.MustCompile(`\b(\d{4})-\d{2}-\d{2}\b`)
+	reISODate = regexp.MustCompile(`\b(\d{4})-\d{2}-\d{2}\b`)
 	// A full date may carry its preposition: "on 7 November 1867" must
 	// become "in the late 1860s", not "on the late 1860s".
 	reDayMonth  = regexp.MustCompile(`(?:\b[Oo]n\s+)?\b` + dayPattern + `\s+` + monthPattern + `,?\s+(\d{3,4})\b`)
@@ -206,21 +206,24 @@ func docKind(d walkDoc) int {
 			}
 		}
 	}
-	desc := tokens(stripParentheticals(d.Description))
-	if slices.Contains(desc, "born") {
+	// "born" is looked for before the asides are dropped: "(born 1950)" is
+	// where a first sentence usually says it.
+	if slices.Contains(tokens(d.Description), "born") {
 		return kindPerson
 	}
+	desc := tokens(stripParentheticals(d.Description))
 	for _, c := range d.Categories {
 		if slices.ContainsFunc(tokens(c), isPlaceWord) {
 			return kindPlace
 		}
 	}
-	// "X is a town in …", "X was a small fishing village …"
+	// "X is a town in …", "X was a small fishing village …", "X is a state
+	// in the South Central region …": the noun comes within a few words.
 	for i, t := range desc {
 		if t != "is" && t != "was" {
 			continue
 		}
-		if slices.ContainsFunc(desc[i+1:min(len(desc), i+7)], isPlaceWord) {
+		if slices.ContainsFunc(desc[i+1:min(len(desc), i+9)], isPlaceWord) {
 			return kindPlace
 		}
 		break
@@ -264,6 +267,9 @@ type nameTerm struct {
 	toks  []string
 	label string
 	doc   int
+	// place terms swallow a generic noun that follows them: "Vistula River"
+	// becomes "a place categorised as Rivers of Poland", not "… Poland River".
+	place bool
 }
 
 // namer finds names in text as whole words, ignoring case, accents and
@@ -273,12 +279,14 @@ type namer struct {
 	terms []nameTerm
 }
 
-func (n *namer) add(name, label string, doc int) {
+func (n *namer) add(name, label string, doc int) { n.addTerm(name, label, doc, false) }
+
+func (n *namer) addTerm(name, label string, doc int, place bool) {
 	toks := tokens(name)
 	if len(toks) == 0 {
 		return
 	}
-	n.terms = append(n.terms, nameTerm{toks: toks, label: label, doc: doc})
+	n.terms = append(n.terms, nameTerm{toks: toks, label: label, doc: doc, place: place})
 }
 
 // sort puts longer names first, so "University of Paris" is replaced whole
@@ -324,8 +332,10 @@ func (n *namer) mentions(text string) bool {
 }
 
 // replace puts each term's placeholder where text names it, capitalised at
-// the start of a sentence.
-func (n *namer) replace(text string) string {
+// the start of a sentence. seen, when not nil, records the placeholders
+// already used in the question: an indefinite one ("a place …") turns
+// definite ("the place …") from its second mention on, as a reader expects.
+func (n *namer) replace(text string, seen map[string]bool) string {
 	ws := words(text)
 	var b strings.Builder
 	prev := 0
@@ -335,16 +345,40 @@ func (n *namer) replace(text string) string {
 			i++
 			continue
 		}
+		end := i + len(t.toks) // index of the first word after the name
+		if t.place && end < len(ws) && strings.TrimSpace(text[ws[end-1].end:ws[end].start]) == "" {
+			if r, _ := utf8.DecodeRuneInString(text[ws[end].start:]); unicode.IsUpper(r) && isPlaceWord(ws[end].norm) {
+				end++
+			}
+		}
 		before := text[prev:ws[i].start]
-		b.WriteString(before)
 		label := t.label
-		lead := strings.TrimRightFunc(text[:ws[i].start], unicode.IsSpace)
+		if seen != nil {
+			if seen[t.label] {
+				label = definite(label)
+			}
+			seen[t.label] = true
+		}
+		// "the Vistula" must not become "the a place …": a placeholder
+		// brings its own article, so the text's article goes, and its
+		// capital passes to the placeholder.
+		if cut, capital, ok := trailingArticle(before); ok && startsWithArticle(label) {
+			before = cut
+			if capital {
+				label = upperFirst(label)
+			}
+		}
+		b.WriteString(before)
+		lead := strings.TrimRightFunc(before, unicode.IsSpace)
+		if lead == "" {
+			lead = strings.TrimRightFunc(text[:prev], unicode.IsSpace)
+		}
 		if lead == "" || strings.HasSuffix(lead, ".") || strings.HasSuffix(lead, "!") || strings.HasSuffix(lead, "?") {
 			label = upperFirst(label)
 		}
 		b.WriteString(label)
-		prev = ws[i+len(t.toks)-1].end
-		i += len(t.toks)
+		prev = ws[end-1].end
+		i = end
 	}
 	b.WriteString(text[prev:])
 	return b.String()
@@ -354,6 +388,9 @@ func (n *namer) replace(text string) string {
 type obfuscator struct {
 	names  namer
 	labels []string // placeholder of each doc, in walk order
+	// seen holds the placeholders the question has used so far; an
+	// obfuscator writes one question.
+	seen map[string]bool
 }
 
 // newObfuscator prepares the placeholders of docs. answer is hidden too,
@@ -374,16 +411,16 @@ func newObfuscator(docs []walkDoc, answer string) *obfuscator {
 		plain.add(v, "", len(docs)-1)
 	}
 
-	o := &obfuscator{labels: make([]string, len(docs))}
+	o := &obfuscator{labels: make([]string, len(docs)), seen: map[string]bool{}}
 	for i, d := range docs {
 		o.labels[i] = placeholder(i, kinds[i], d.Categories, &plain)
 		for _, v := range variants[i] {
-			o.names.add(v, o.labels[i], i)
+			o.names.addTerm(v, o.labels[i], i, kinds[i] == kindPlace)
 		}
 	}
-	if len(docs) > 0 {
+	if last := len(docs) - 1; last >= 0 {
 		for _, v := range nameVariants(answer, false) {
-			o.names.add(v, o.labels[len(docs)-1], len(docs)-1)
+			o.names.addTerm(v, o.labels[last], last, kinds[last] == kindPlace)
 		}
 	}
 	o.names.sort()
@@ -430,5 +467,59 @@ func placeholder(i, kind int, categories []string, names *namer) string {
 // that a title holding a year ("2008 Summer Olympics") is recognised before
 // its year is blurred.
 func (o *obfuscator) hide(s string) string {
-	return obfuscateDates(o.names.replace(s))
+	return obfuscateDates(o.names.replace(s, o.seen))
+}
+
+// refer is the placeholder of doc i as the question's next mention of it.
+func (o *obfuscator) refer(i int) string {
+	l := o.labels[i]
+	if o.seen[l] {
+		return definite(l)
+	}
+	o.seen[l] = true
+	return l
+}
+
+// mentioned reports whether s refers to doc i, under either form of its
+// placeholder.
+func (o *obfuscator) mentioned(s string, i int) bool {
+	return containsFold(s, labelCore(o.labels[i]))
+}
+
+// labelCore is a placeholder without its article.
+func labelCore(l string) string {
+	for _, a := range []string{"a ", "an ", "the "} {
+		if strings.HasPrefix(l, a) {
+			return l[len(a):]
+		}
+	}
+	return l
+}
+
+// trailingArticle cuts a final "the", "a" or "an" (a whole word followed by
+// spaces) off s, reporting whether it was capitalised.
+func trailingArticle(s string) (cut string, capital, ok bool) {
+	t := strings.TrimRightFunc(s, unicode.IsSpace)
+	if len(t) == len(s) {
+		return s, false, false // no space between article and name
+	}
+	for _, a := range []string{"the", "an", "a"} {
+		if len(t) < len(a) || !strings.EqualFold(t[len(t)-len(a):], a) {
+			continue
+		}
+		rest := t[:len(t)-len(a)]
+		if r, _ := utf8.DecodeLastRuneInString(rest); rest != "" && isWordRune(r) {
+			continue // "Sparta", not "a"
+		}
+		first, _ := utf8.DecodeRuneInString(t[len(t)-len(a):])
+		return rest, unicode.IsUpper(first), true
+	}
+	return s, false, false
+}
+
+// startsWithArticle reports whether a placeholder opens with its own
+// determiner.
+func startsWithArticle(label string) bool {
+	l := strings.ToLower(label)
+	return strings.HasPrefix(l, "the ") || strings.HasPrefix(l, "a ") || strings.HasPrefix(l, "an ") || strings.HasPrefix(l, "this ")
 }

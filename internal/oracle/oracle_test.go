@@ -35,8 +35,9 @@ func TestRouting(t *testing.T) {
 		wantIn     string // a substring of the reply body
 	}{
 		{"agent by tools", "", string(withTools), 200, `"finish_reason":"tool_calls"`},
-		{"agent by MCP text", "", mcpHistory, 200, "<use_mcp_tool>"},
-		{"agent by answer key", "", known, 200, "<use_mcp_tool>"},
+		// go-openai's message marshaller escapes "<" as \u003c.
+		{"agent by MCP text", "", mcpHistory, 200, "use_mcp_tool"},
+		{"agent by answer key", "", known, 200, `{\"q\": \"Marie Curie\"}`},
 		{"unknown role with tools is an agent", "planner", string(withTools), 200, `"tool_calls"`},
 		{"no role, no agent shape", "", plain, 400, "invalid_request_error"},
 		{"unknown role, no agent shape", "planner", plain, 400, "unknown role"},
@@ -159,6 +160,32 @@ func TestCloseCutsPendingReplies(t *testing.T) {
 	_ = s.Close(ctx) // may report the cut-off; what matters is that it returns
 	if err := <-started; err == nil {
 		t.Errorf("a reply delayed by an hour came back after Close")
+	}
+}
+
+// TestStartStopsWithContext checks that the end of Start's context stops the
+// server and that Close afterwards is still clean.
+func TestStartStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	s, err := Start(ctx, Config{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client(s, roleClosedBook).Chat(t.Context(), openai.ChatCompletionRequest{
+		Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "q"}},
+	}); err != nil {
+		t.Fatalf("chat while running: %v", err)
+	}
+	cancel()
+	closeCtx, closeCancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer closeCancel()
+	if err := s.Close(closeCtx); err != nil {
+		t.Errorf("close after the context ended: %v", err)
+	}
+	if _, err := client(s, roleClosedBook).Chat(t.Context(), openai.ChatCompletionRequest{
+		Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "q"}},
+	}); err == nil {
+		t.Errorf("chat after the server stopped: no error")
 	}
 }
 

@@ -35,7 +35,7 @@ func Start(ctx context.Context, cfg Config, addr string) (*Server, error) {
 	}
 	// Requests live under base so that Close and the end of ctx can stop
 	// the ones waiting out a Delay.
-	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	base, cancel := context.WithCancel(ctx)
 	s := &Server{
 		srv: &http.Server{
 			Handler:           NewHandler(cfg),

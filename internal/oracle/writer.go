@@ -111,8 +111,8 @@ func composeQuestion(f walkFacts) (string, string, error) {
 
 	var pieces []string
 	if desc := o.hide(stripParentheticals(f.Docs[0].Description)); desc != "" {
-		if !containsFold(desc, o.labels[0]) {
-			desc = "Consider " + o.labels[0] + ": " + desc
+		if !o.mentioned(desc, 0) {
+			desc = "Consider " + o.refer(0) + ": " + desc
 		}
 		pieces = append(pieces, upperFirst(desc))
 	}
@@ -124,8 +124,8 @@ func composeQuestion(f walkFacts) (string, string, error) {
 		if e == "" {
 			continue
 		}
-		if !containsFold(e, o.labels[i]) {
-			e = "Regarding " + o.labels[i] + ": " + e
+		if !o.mentioned(e, i) {
+			e = "Regarding " + o.refer(i) + ": " + e
 		}
 		pieces = append(pieces, upperFirst(e))
 	}
@@ -136,7 +136,7 @@ func composeQuestion(f walkFacts) (string, string, error) {
 	}
 	// A last pass over the whole text catches a name that only appears once
 	// pieces are joined; placeholders hold no names, so it cannot loop.
-	q := o.names.replace(strings.Join(append(pieces, ask), " "))
+	q := o.names.replace(strings.Join(append(pieces, ask), " "), o.seen)
 	if strings.EqualFold(strings.TrimSpace(f.Inject), "leak") {
 		q += " (The answer is " + answer + ".)"
 	}

@@ -221,7 +221,20 @@ func paragraphLine(s string) bool {
 	if strings.IndexByte("=*#:; \t|!", s[0]) >= 0 {
 		return false
 	}
+	if s[0] == '<' {
+		name, closing, _, end := parseTag(s, 0)
+		if end > 0 && (closing || blockTags[name] || blockDropTags[name]) {
+			return false
+		}
+	}
 	return !strings.HasPrefix(s, "{|") && !strings.HasPrefix(s, "----")
+}
+
+// blockDropTags are dropped tags that stand on lines of their own.
+var blockDropTags = map[string]bool{
+	"gallery": true, "references": true, "table": true, "timeline": true, "imagemap": true,
+	"graph": true, "mapframe": true, "templatedata": true, "inputbox": true, "categorytree": true,
+	"syntaxhighlight": true, "source": true, "score": true, "pre": true,
 }
 
 // heading recognises "== Title ==" and returns its level and text.
@@ -468,7 +481,7 @@ func (c *cleaner) template(body string, inLink bool) {
 	case "nowrap", "nobr", "nobreak", "small", "smaller", "big", "larger", "sc", "smallcaps",
 		"small caps", "em", "strong", "not a typo", "vanchor", "visible anchor", "mvar", "math",
 		"abbr", "nihongo", "ill", "interlanguage link", "interlanguage link multi", "flag",
-		"tooltip", "keypress", "var", "ipa", "respell", "lang-en", "wikt-lang", "linktext", "bold", "italic", "text":
+		"tooltip", "keypress", "var", "lang-en", "wikt-lang", "linktext", "bold", "italic", "text":
 		text(a.arg(0))
 	case "lang", "transl", "transliteration":
 		if len(a.pos) > 0 {

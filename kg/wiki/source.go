@@ -216,7 +216,7 @@ func newBzip2Reader(br *bufio.Reader, workers int, stop <-chan struct{}, wg *syn
 	if len(head) < 8<<10 || nextStream(head, 4) < 0 {
 		return bzip2.NewReader(br)
 	}
-	return newParallelBzip2(br, workers, stop, wg)
+	return newParallelBzip2(br, workers, segmentTarget, stop, wg)
 }
 
 // nextStream returns the index of the first stream header in b at or after
@@ -257,9 +257,10 @@ type parallelBzip2 struct {
 
 // segmentTarget is the compressed size of work handed to one worker; a
 // Wikipedia multistream dump puts 100 pages (~200 KB compressed) in a stream.
+// Segments are cut at the first stream start past target bytes.
 const segmentTarget = 1 << 20
 
-func newParallelBzip2(src io.Reader, workers int, stop <-chan struct{}, wg *sync.WaitGroup) *parallelBzip2 {
+func newParallelBzip2(src io.Reader, workers, target int, stop <-chan struct{}, wg *sync.WaitGroup) *parallelBzip2 {
 	p := &parallelBzip2{futures: make(chan chan segResult, 2*workers)}
 	type job struct {
 		seg []byte
@@ -287,8 +288,8 @@ func newParallelBzip2(src io.Reader, workers int, stop <-chan struct{}, wg *sync
 			// take the rest at the end of the file.
 			cut := -1
 			for cut < 0 {
-				if len(buf) > segmentTarget {
-					cut = nextStream(buf, segmentTarget)
+				if len(buf) > target {
+					cut = nextStream(buf, target)
 				}
 				if cut >= 0 {
 					break

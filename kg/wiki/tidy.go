@@ -331,7 +331,10 @@ func isAbbreviation(before string) bool {
 	if word == "" {
 		return false
 	}
-	if utf8.RuneCountInString(word) == 1 || strings.Contains(word, ".") {
+	if r, n := utf8.DecodeRuneInString(word); n == len(word) && unicode.IsUpper(r) {
+		return true // an initial
+	}
+	if strings.Contains(word, ".") {
 		return true
 	}
 	return abbreviations[strings.ToLower(word)]

@@ -1,0 +1,304 @@
+// Package embedded is the one-machine knowledge-graph store: an SQLite file
+// (pure Go, modernc.org/sqlite) holding documents, raw and resolved links,
+// redirects and aliases, with an FTS5 index ranked by BM25 for search.
+//
+// Writes are idempotent upserts batched in transactions; Finish derives the
+// resolved tables from the raw ones from scratch, so it can run any number
+// of times and always leaves the same rows.
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/miroverse/miroverse/kg"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store is a kg.Store in one SQLite file. It is safe for concurrent use;
+// writes from one process are serialised so they never wait on each other
+// inside SQLite.
+type Store struct {
+	db   *sql.DB
+	path string
+	wmu  sync.Mutex // held by every write transaction
+}
+
+var _ kg.Store = (*Store)(nil)
+
+// schemaVersion changes when the tables change shape; Open refuses a file
+// written with another one rather than misreading it.
+const schemaVersion = "1"
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+	// n is the rowid the FTS index refers to; an upsert keeps it, so the
+	// index stays valid for documents that are rewritten.
+	`CREATE TABLE IF NOT EXISTS docs(
+		n          INTEGER PRIMARY KEY,
+		id         TEXT NOT NULL UNIQUE,
+		title      TEXT NOT NULL,
+		title_fold TEXT NOT NULL,
+		url        TEXT NOT NULL,
+		url_key    TEXT NOT NULL,
+		source     TEXT NOT NULL,
+		lang       TEXT NOT NULL,
+		text       TEXT NOT NULL,
+		categories TEXT NOT NULL,
+		kind       TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS docs_title ON docs(title)`,
+	`CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold)`,
+	`CREATE INDEX IF NOT EXISTS docs_url ON docs(url)`,
+	`CREATE INDEX IF NOT EXISTS docs_url_key ON docs(url_key)`,
+	`CREATE TABLE IF NOT EXISTS raw_links(
+		src TEXT NOT NULL, target TEXT NOT NULL, anchor TEXT NOT NULL, sentence TEXT NOT NULL,
+		PRIMARY KEY(src, target, anchor, sentence)) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS redirects(
+		from_title TEXT PRIMARY KEY, to_title TEXT NOT NULL) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS links(
+		src TEXT NOT NULL, dst TEXT NOT NULL, anchor TEXT NOT NULL, sentence TEXT NOT NULL,
+		PRIMARY KEY(src, dst, anchor, sentence)) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS aliases(
+		alias TEXT NOT NULL, doc_id TEXT NOT NULL, kind TEXT NOT NULL,
+		PRIMARY KEY(alias, doc_id, kind)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS aliases_doc ON aliases(doc_id)`,
+	// External content: the text lives once, in docs.
+	`CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+		title, text, content='docs', content_rowid='n', tokenize='unicode61 remove_diacritics 2')`,
+}
+
+// Open opens or creates the store at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("embedded: open %q: path must be non-empty and free of '?' and '#'", path)
+	}
+	// WAL lets readers run beside the writer; NORMAL sync is durable
+	// enough in WAL mode (a power cut may lose the last commits, never
+	// corrupt); immediate transactions take the write lock up front so
+	// two writers never deadlock upgrading a read lock.
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(60000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, stmt := range schema {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	var v string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('schema_version', ?)`, schemaVersion); err != nil {
+			return fmt.Errorf("write schema version: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("read schema version: %w", err)
+	case v != schemaVersion:
+		return fmt.Errorf("schema version %s, this build reads %s", v, schemaVersion)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit schema: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("embedded: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// write runs fn in one immediate transaction, holding the write lock.
+func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("embedded: %s: begin: %w", what, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return fmt.Errorf("embedded: %s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("embedded: %s: commit: %w", what, err)
+	}
+	return nil
+}
+
+// maxParams keeps a multi-row INSERT under SQLite's bound on parameters
+// while sending few statements: with one statement per row most of the
+// time goes to database/sql, not to SQLite.
+const maxParams = 999
+
+// insertRows inserts n rows of cols values each with multi-row statements
+// "head VALUES (?,…),(?,…) tail". row appends row i's values to dst.
+func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, row func(i int, dst []any) []any) error {
+	per := maxParams / cols
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, per*cols)
+	for lo := 0; lo < n; lo += per {
+		hi := min(n, lo+per)
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			args = row(i, args)
+		}
+		var err error
+		if hi-lo == per {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insertSQL(head, tail, cols, per)); err != nil {
+					return fmt.Errorf("prepare: %w", err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertSQL(head, tail, cols, hi-lo), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("rows %d-%d: %w", lo, hi-1, err)
+		}
+	}
+	return nil
+}
+
+func insertSQL(head, tail string, cols, rows int) string {
+	var b strings.Builder
+	group := "(" + strings.Repeat("?,", cols-1) + "?)"
+	b.Grow(len(head) + len(tail) + rows*(len(group)+1) + 8)
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(group)
+	}
+	b.WriteByte(' ')
+	b.WriteString(tail)
+	return b.String()
+}
+
+// PutDocs inserts or replaces documents by id.
+func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	cats := make([]string, len(docs))
+	for i, d := range docs {
+		if d.ID == "" || d.Title == "" {
+			return fmt.Errorf("embedded: put docs: doc %d (%q, %q): empty id or title", i, d.ID, d.Title)
+		}
+		c := d.Categories
+		if c == nil {
+			c = []string{}
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("embedded: put docs: categories of %s: %w", d.ID, err)
+		}
+		cats[i] = string(b)
+	}
+	return s.write(ctx, fmt.Sprintf("put %d docs", len(docs)), func(tx *sql.Tx) error {
+		return insertRows(ctx, tx,
+			`INSERT INTO docs(id, title, title_fold, url, url_key, source, lang, text, categories, kind)`,
+			`ON CONFLICT(id) DO UPDATE SET title = excluded.title, title_fold = excluded.title_fold,
+				url = excluded.url, url_key = excluded.url_key, source = excluded.source,
+				lang = excluded.lang, text = excluded.text, categories = excluded.categories,
+				kind = excluded.kind`,
+			10, len(docs), func(i int, a []any) []any {
+				d := docs[i]
+				return append(a, d.ID, d.Title, foldTitle(d.Title), d.URL, urlKey(d.URL), d.Source, d.Lang,
+					d.Text, cats[i], d.Kind)
+			})
+	})
+}
+
+// PutRawLinks inserts links; a link already present is left as it is.
+func (s *Store) PutRawLinks(ctx context.Context, links []kg.RawLink) error {
+	if len(links) == 0 {
+		return nil
+	}
+	for i, l := range links {
+		if l.Src == "" || l.Target == "" {
+			return fmt.Errorf("embedded: put raw links: link %d (%q -> %q): empty src or target", i, l.Src, l.Target)
+		}
+	}
+	return s.write(ctx, fmt.Sprintf("put %d raw links", len(links)), func(tx *sql.Tx) error {
+		return insertRows(ctx, tx, `INSERT INTO raw_links(src, target, anchor, sentence)`, `ON CONFLICT DO NOTHING`,
+			4, len(links), func(i int, a []any) []any {
+				l := links[i]
+				return append(a, l.Src, l.Target, l.Anchor, l.Sentence)
+			})
+	})
+}
+
+// PutRedirects inserts or replaces redirects by source title.
+func (s *Store) PutRedirects(ctx context.Context, redirects []kg.Redirect) error {
+	if len(redirects) == 0 {
+		return nil
+	}
+	for i, r := range redirects {
+		if r.From == "" || r.To == "" {
+			return fmt.Errorf("embedded: put redirects: redirect %d (%q -> %q): empty title", i, r.From, r.To)
+		}
+	}
+	return s.write(ctx, fmt.Sprintf("put %d redirects", len(redirects)), func(tx *sql.Tx) error {
+		return insertRows(ctx, tx, `INSERT INTO redirects(from_title, to_title)`,
+			`ON CONFLICT(from_title) DO UPDATE SET to_title = excluded.to_title`,
+			2, len(redirects), func(i int, a []any) []any {
+				return append(a, redirects[i].From, redirects[i].To)
+			})
+	})
+}
+
+// foldTitle is the key of case-insensitive title lookups. SQLite's NOCASE
+// folds ASCII only, so the folding happens here.
+func foldTitle(t string) string { return strings.ToLower(t) }
+
+// urlKey is the key under which a URL is found whatever way it is spelled:
+// canonical escaping, https, no mobile host.
+func urlKey(u string) string {
+	k := kg.CanonicalURL(u)
+	if rest, ok := strings.CutPrefix(k, "http://"); ok {
+		k = "https://" + rest
+	}
+	return strings.Replace(k, ".m.wikipedia.org/", ".wikipedia.org/", 1)
+}
