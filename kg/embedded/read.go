@@ -161,19 +161,28 @@ func ftsQuery(q string) string {
 const snippetChars = 200
 
 // Search ranks documents by BM25 over title (weight 10) and text (weight
-// 1). Equal scores are ordered by id, so results are deterministic. The
-// index is built by Finish.
+// 1); Score is -bm25, higher is better. Among the matches, documents whose
+// title is the query (ignoring case) come first and then those a redirect
+// of that name leads to, whatever their score: BM25 alone may prefer
+// "Cecilia Abena Dapaah" for the query "Cecilia Dapaah" when that page says
+// the name more often, and someone who types a title means that page.
+// Equal ranks are ordered by id, so results are deterministic. The index is
+// built by Finish.
 func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
 	match := ftsQuery(query)
 	if match == "" || limit <= 0 {
 		return nil, nil
 	}
+	title := kg.NormalizeTitle(query)
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT d.id, d.title, d.url, snippet(fts, 1, '', '', '…', 32), bm25(fts, 10.0, 1.0) AS rank, d.text
+		SELECT d.id, d.title, d.url, snippet(fts, 1, '', '', '…', 32), bm25(fts, 10.0, 1.0) AS rank, d.text,
+			CASE WHEN d.title_fold = ?2 THEN 0
+				WHEN d.id IN (SELECT doc_id FROM aliases WHERE alias = ?3 AND kind = 'redirect') THEN 1
+				ELSE 2 END AS tier
 		FROM fts JOIN docs d ON d.n = fts.rowid
-		WHERE fts MATCH ?
-		ORDER BY rank, d.id
-		LIMIT ?`, match, limit)
+		WHERE fts MATCH ?1
+		ORDER BY tier, rank, d.id
+		LIMIT ?4`, match, foldTitle(title), title, limit)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: search %q: %w", query, err)
 	}
@@ -183,7 +192,8 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 		var h kg.SearchHit
 		var rank float64
 		var text string
-		if err := rows.Scan(&h.DocID, &h.Title, &h.URL, &h.Snippet, &rank, &text); err != nil {
+		var tier int
+		if err := rows.Scan(&h.DocID, &h.Title, &h.URL, &h.Snippet, &rank, &text, &tier); err != nil {
 			return nil, fmt.Errorf("embedded: search %q: %w", query, err)
 		}
 		h.Score = -rank

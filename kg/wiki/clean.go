@@ -223,15 +223,16 @@ func paragraphLine(s string) bool {
 	}
 	if s[0] == '<' {
 		name, closing, _, end := parseTag(s, 0)
-		if end > 0 && (closing || blockTags[name] || blockDropTags[name]) {
+		if end > 0 && (closing || blockTags[name] || ownLineTags[name]) {
 			return false
 		}
 	}
 	return !strings.HasPrefix(s, "{|") && !strings.HasPrefix(s, "----")
 }
 
-// blockDropTags are dropped tags that stand on lines of their own.
-var blockDropTags = map[string]bool{
+// ownLineTags stand on lines of their own: the text around them is not
+// one paragraph.
+var ownLineTags = map[string]bool{
 	"gallery": true, "references": true, "table": true, "timeline": true, "imagemap": true,
 	"graph": true, "mapframe": true, "templatedata": true, "inputbox": true, "categorytree": true,
 	"syntaxhighlight": true, "source": true, "score": true, "pre": true,
@@ -708,10 +709,7 @@ func (c *cleaner) wikilink(s string, i int, inLink bool) int {
 	case hasDisplay && strings.TrimSpace(display) == "":
 		display = pipeTrick(target)
 	case !hasDisplay:
-		display = target
-		if strings.HasPrefix(display, "#") {
-			display = display[1:]
-		}
+		display = strings.TrimPrefix(target, "#")
 	}
 	start := len(c.out)
 	c.run(display, true, true)
@@ -937,8 +935,9 @@ func closeTag(s string, from int, name string) int {
 	}
 }
 
-// quotes handles runs of apostrophes: '' italic, ''' bold, ''''' both
-// vanish; a single one is text, and extra ones are shown as MediaWiki does.
+// quotes handles runs of apostrophes: two (italic), three (bold) and five
+// (both) vanish; a single one is text, and extra ones are shown as
+// MediaWiki shows them.
 func (c *cleaner) quotes(s string, i int) int {
 	n := run(s, i, '\'')
 	switch {

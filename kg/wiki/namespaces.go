@@ -77,12 +77,12 @@ func foldName(s string) string {
 type linkKind int
 
 const (
-	linkArticle      linkKind = iota // a main-namespace article
-	linkFile                         // File:/Image:/Media: embed
-	linkCategory                     // category assignment
-	linkOtherNS                      // another namespace (Help:, Wikipedia:, …)
-	linkInterwiki                    // a sister project (wikt:, commons:)
-	linkInterlanguage                // a language edition (fr:, de:)
+	linkArticle       linkKind = iota // a main-namespace article
+	linkFile                          // File:/Image:/Media: embed
+	linkCategory                      // category assignment
+	linkOtherNS                       // another namespace (Help:, Wikipedia:, …)
+	linkInterwiki                     // a sister project (wikt:, commons:)
+	linkInterlanguage                 // a language edition (fr:, de:)
 )
 
 // classify splits target into its kind and the part after the prefix.

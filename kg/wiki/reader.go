@@ -110,12 +110,17 @@ func Open(path string) (*Reader, error) {
 // SiteInfo is ready when it returns. Compression and text encoding come
 // from the content, not the file name.
 func OpenContext(ctx context.Context, path string) (*Reader, error) {
+	return open(ctx, path, runtime.GOMAXPROCS(0))
+}
+
+// open is OpenContext with a given number of bzip2 decoding workers.
+func open(ctx context.Context, path string, workers int) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("wiki: open dump: %w", err)
 	}
 	name := filepath.Base(path)
-	pipe, err := startPipeline(f, runtime.GOMAXPROCS(0))
+	pipe, err := startPipeline(f, workers)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("wiki: %s: %w", name, err)

@@ -258,7 +258,7 @@ type parallelBzip2 struct {
 // segmentTarget is the compressed size of work handed to one worker; a
 // Wikipedia multistream dump puts 100 pages (~200 KB compressed) in a stream.
 // Segments are cut at the first stream start past target bytes.
-const segmentTarget = 1 << 20
+const segmentTarget = 128 << 10
 
 func newParallelBzip2(src io.Reader, workers, target int, stop <-chan struct{}, wg *sync.WaitGroup) *parallelBzip2 {
 	p := &parallelBzip2{futures: make(chan chan segResult, 2*workers)}
