@@ -3,7 +3,7 @@ GO          ?= go
 BIN         := bin/miroverse
 VENV        := .venv
 PYTHON      := $(VENV)/bin/python
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: build demo test bench lint venv clean
 

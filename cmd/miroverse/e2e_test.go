@@ -170,6 +170,61 @@ sample:
 	checkWithPython(t, root)
 }
 
+// TestMCPModeEndToEnd runs the agent in MCP-in-text mode and exports in
+// MiroThinker's ChatML style: tool calls as <use_mcp_tool> blocks in the
+// assistant text, tool results as user messages.
+func TestMCPModeEndToEnd(t *testing.T) {
+	cfg := writeConfig(t, `
+input:
+  paths: [corpus/demo/demowiki-pages-articles.xml]
+sample:
+  walks: 16
+synthesize:
+  mode: mcp
+export:
+  style: mirothinker
+  trajectory_content: retained
+`)
+	root := filepath.Join(t.TempDir(), "out")
+	run(t, "run", "--config", cfg, "--out", root, "--quiet")
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOutputs(t, root, m)
+	checkManifestInvariants(t, m)
+	if m.Stages["export"].Counts["sft_rows"] == 0 {
+		t.Fatal("no SFT rows in MCP mode")
+	}
+	for _, r := range readTrajectories(t, root) {
+		if r.Mode != "mcp" {
+			t.Fatalf("rollout %s mode %q", r.ID, r.Mode)
+		}
+		for _, msg := range r.Messages {
+			if msg.Role == "tool" || len(msg.ToolCalls) > 0 {
+				t.Fatalf("rollout %s has native tool messages in MCP mode", r.ID)
+			}
+		}
+	}
+	checkWithPython(t, root)
+}
+
+func TestIngestWithoutConfig(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "out")
+	out, _ := run(t, "ingest", "--input", "corpus/demo/demowiki-pages-articles.xml", "--out", root)
+	if !strings.Contains(out, "ingested 60 documents") {
+		t.Errorf("ingest output: %s", out)
+	}
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := m.Stages["ingest"]
+	if st.Skipped["redirect"] != 12 || st.Skipped["namespace"] != 3 || st.Kept != 60 {
+		t.Errorf("ingest counts: kept %d, skipped %v", st.Kept, st.Skipped)
+	}
+}
+
 // countArticles counts, without our reader, the pages of a bz2 dump in
 // namespace 0 that are not redirects.
 func countArticles(t *testing.T, path string) int64 {

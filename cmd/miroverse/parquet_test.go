@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -155,7 +156,7 @@ func checkSFTTable(t *testing.T, name string, tbl arrow.Table) {
 		}
 		calls := 0
 		for _, m := range ms {
-			calls += m.toolCalls
+			calls += m.toolCalls + strings.Count(m.content, "<use_mcp_tool>")
 		}
 		if calls == 0 {
 			t.Errorf("%s row %d: no tool call", name, i)
