@@ -18,6 +18,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pyarrow.parquet as pq  # noqa: E402
+from datasets.utils.logging import disable_progress_bar  # noqa: E402
+
+disable_progress_bar()
 
 BOX = re.compile(r"\\boxed\s*\{")
 
