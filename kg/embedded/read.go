@@ -301,9 +301,9 @@ func snapshotLinks(ctx context.Context, tx *sql.Tx) ([]kg.Link, error) {
 	return links, nil
 }
 
-// Counts counts the rows of each table. Unresolved counts raw links whose
-// target is neither a document title nor a redirect that reaches one; it
-// is meaningful after Finish.
+// Counts counts the rows of each table. Unresolved is the number of raw
+// links whose target reached no document at the last Finish (0 before the
+// first).
 func (s *Store) Counts(ctx context.Context) (kg.Counts, error) {
 	var c kg.Counts
 	err := s.db.QueryRowContext(ctx, `SELECT
@@ -311,9 +311,7 @@ func (s *Store) Counts(ctx context.Context) (kg.Counts, error) {
 		(SELECT COUNT(*) FROM links),
 		(SELECT COUNT(*) FROM aliases),
 		(SELECT COUNT(*) FROM raw_links),
-		(SELECT COUNT(*) FROM raw_links r
-			WHERE NOT EXISTS (SELECT 1 FROM docs d WHERE d.title = r.target)
-			AND NOT EXISTS (SELECT 1 FROM aliases a WHERE a.alias = r.target AND a.kind = 'redirect'))`).
+		COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'unresolved'), 0)`).
 		Scan(&c.Docs, &c.Links, &c.Aliases, &c.RawLinks, &c.Unresolved)
 	if err != nil {
 		return kg.Counts{}, fmt.Errorf("embedded: counts: %w", err)

@@ -37,11 +37,13 @@ var _ kg.Store = (*Store)(nil)
 // written with another one rather than misreading it.
 const schemaVersion = "1"
 
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-	// n is the rowid the FTS index refers to; an upsert keeps it, so the
-	// index stays valid for documents that are rewritten.
-	`CREATE TABLE IF NOT EXISTS docs(
+// schema creates the tables; every statement is idempotent.
+func schema() []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+		// n is the rowid the FTS index refers to; an upsert keeps it, so the
+		// index stays valid for documents that are rewritten.
+		`CREATE TABLE IF NOT EXISTS docs(
 		n          INTEGER PRIMARY KEY,
 		id         TEXT NOT NULL UNIQUE,
 		title      TEXT NOT NULL,
@@ -53,25 +55,26 @@ var schema = []string{
 		text       TEXT NOT NULL,
 		categories TEXT NOT NULL,
 		kind       TEXT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS docs_title ON docs(title)`,
-	`CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold)`,
-	`CREATE INDEX IF NOT EXISTS docs_url ON docs(url)`,
-	`CREATE INDEX IF NOT EXISTS docs_url_key ON docs(url_key)`,
-	`CREATE TABLE IF NOT EXISTS raw_links(
+		`CREATE INDEX IF NOT EXISTS docs_title ON docs(title)`,
+		`CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold)`,
+		`CREATE INDEX IF NOT EXISTS docs_url ON docs(url)`,
+		`CREATE INDEX IF NOT EXISTS docs_url_key ON docs(url_key)`,
+		`CREATE TABLE IF NOT EXISTS raw_links(
 		src TEXT NOT NULL, target TEXT NOT NULL, anchor TEXT NOT NULL, sentence TEXT NOT NULL,
 		PRIMARY KEY(src, target, anchor, sentence)) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS redirects(
+		`CREATE TABLE IF NOT EXISTS redirects(
 		from_title TEXT PRIMARY KEY, to_title TEXT NOT NULL) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS links(
+		`CREATE TABLE IF NOT EXISTS links(
 		src TEXT NOT NULL, dst TEXT NOT NULL, anchor TEXT NOT NULL, sentence TEXT NOT NULL,
 		PRIMARY KEY(src, dst, anchor, sentence)) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS aliases(
+		`CREATE TABLE IF NOT EXISTS aliases(
 		alias TEXT NOT NULL, doc_id TEXT NOT NULL, kind TEXT NOT NULL,
 		PRIMARY KEY(alias, doc_id, kind)) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS aliases_doc ON aliases(doc_id)`,
-	// External content: the text lives once, in docs.
-	`CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+		`CREATE INDEX IF NOT EXISTS aliases_doc ON aliases(doc_id)`,
+		// External content: the text lives once, in docs.
+		`CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 		title, text, content='docs', content_rowid='n', tokenize='unicode61 remove_diacritics 2')`,
+	}
 }
 
 // Open opens or creates the store at path.
@@ -110,7 +113,7 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	for _, stmt := range schema {
+	for _, stmt := range schema() {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("create schema: %w", err)
 		}

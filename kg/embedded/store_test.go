@@ -236,13 +236,15 @@ func TestSearchRanking(t *testing.T) {
 	s := openTemp(t)
 	fixture{docs: []kg.Doc{
 		doc("e:1", "History of France", strings.Repeat("Paris was the capital. The kings of France lived in Paris. ", 20)),
-		doc("e:2", "Paris", "Paris is the capital and largest city of France."),
+		doc("e:2", "Paris", "Paris, once Lutetia, is the capital and largest city of France."),
 		doc("e:3", "Paris Hilton", "Paris Hilton is a media personality from New York."),
 		doc("e:4", "Paris, Texas", "Paris is a city in Texas, named after Paris in France."),
 		doc("e:5", "Twin A", "identical twin text"),
 		doc("e:6", "Twin B", "identical twin text"),
 		doc("e:7", "Crème brûlée", "A dessert of custard with caramelised sugar."),
-	}}.load(t, s)
+		doc("e:8", "Roman Gaul", strings.Repeat("Lutetia was a Roman town. ", 5)),
+	}, redirects: []kg.Redirect{{From: "Lutetia", To: "Paris"}},
+	}.load(t, s)
 	tests := []struct {
 		query string
 		first []string // the expected leading hits, in order
@@ -254,6 +256,8 @@ func TestSearchRanking(t *testing.T) {
 		{"identical twin", []string{"e:5", "e:6"}}, // equal scores: by id
 		{"creme brulee", []string{"e:7"}},          // diacritics folded
 		{"custard", []string{"e:7"}},
+		{"Lutetia", []string{"e:2", "e:8"}}, // a redirect's target before a better BM25 score
+		{"paris", []string{"e:2"}},          // exact title ignoring case
 	}
 	for _, tt := range tests {
 		hits, err := s.Search(ctx, tt.query, 10)

@@ -30,18 +30,16 @@ type cleaner struct {
 // maxDepth bounds recursion through link texts and template arguments.
 const maxDepth = 40
 
-// isSpecial marks the bytes at which run stops copying: markup starts,
+// isSpecial reports the bytes at which run stops copying: markup starts,
 // line ends, and lead bytes of the few non-ASCII characters that need
 // rewriting (no-break and other spaces, soft hyphens, bidi marks, BOM).
-var isSpecial = func() (t [256]bool) {
-	for _, c := range []byte("\n\r\t{}[]<>'&_|") {
-		t[c] = true
+func isSpecial(c byte) bool {
+	switch c {
+	case '\n', '\r', '\t', '{', '}', '[', ']', '<', '\'', '&', '_', 0xc2, 0xe2, 0xe3, 0xef:
+		return true
 	}
-	for _, c := range []byte{0xc2, 0xe2, 0xe3, 0xef} {
-		t[c] = true
-	}
-	return t
-}()
+	return false
+}
 
 // run renders s. inline means s is part of a line (a link text, a heading,
 // a template argument), so line-start constructs are not recognised;
@@ -65,7 +63,7 @@ func (c *cleaner) run(s string, inline, inLink bool) {
 		}
 		// Copy ordinary bytes in bulk.
 		j := i
-		for j < len(s) && !isSpecial[s[j]] {
+		for j < len(s) && !isSpecial(s[j]) {
 			j++
 		}
 		c.out = append(c.out, s[i:j]...)
@@ -115,7 +113,7 @@ func (c *cleaner) run(s string, inline, inLink bool) {
 		case '_':
 			i = c.magicWord(s, i)
 		default:
-			// '|', '>' and the non-ASCII lead bytes.
+			// The non-ASCII lead bytes.
 			if ch < utf8.RuneSelf {
 				c.out = append(c.out, ch)
 				i++
@@ -203,12 +201,38 @@ func (c *cleaner) lineStart(s string, i int, inLink bool) int {
 		return i + n
 	case strings.HasPrefix(line, "----"):
 		return eol
-	case strings.HasPrefix(line, "|}"):
-		return eol // end of a table whose start was lost
+	case line[0] == '|' || line[0] == '!':
+		// Rows of a table opened by a template ({{awards table}} … {{end}}).
+		return tableRowsEnd(s, i)
 	case line[0] == ' ':
 		return i + 1 // preformatted text: keep the text, lose the indent
 	}
 	return i
+}
+
+// tableRowsEnd returns the end of the block of lines starting with '|' or
+// '!' at s[i:] if the block has a row mark ("|-", "|+", "|}"), which makes
+// it table rows whose "{|" came from a template; otherwise i, and the lines
+// are text.
+func tableRowsEnd(s string, i int) int {
+	end, rows := i, false
+	for p := i; p < len(s); {
+		line := s[p:]
+		if e := strings.IndexByte(line, '\n'); e >= 0 {
+			line = line[:e]
+		}
+		t := strings.TrimLeft(line, " \t")
+		if t == "" || (t[0] != '|' && t[0] != '!') {
+			break
+		}
+		rows = rows || strings.HasPrefix(t, "|-") || strings.HasPrefix(t, "|+") || strings.HasPrefix(t, "|}")
+		end = p + len(line)
+		p = end + 1
+	}
+	if !rows {
+		return i
+	}
+	return end
 }
 
 // paragraphLine reports whether the source line at the start of s is
@@ -223,19 +247,22 @@ func paragraphLine(s string) bool {
 	}
 	if s[0] == '<' {
 		name, closing, _, end := parseTag(s, 0)
-		if end > 0 && (closing || blockTags[name] || ownLineTags[name]) {
+		if end > 0 && (closing || classifyTag(name) == tagBlock || ownLine(name)) {
 			return false
 		}
 	}
 	return !strings.HasPrefix(s, "{|") && !strings.HasPrefix(s, "----")
 }
 
-// ownLineTags stand on lines of their own: the text around them is not
-// one paragraph.
-var ownLineTags = map[string]bool{
-	"gallery": true, "references": true, "table": true, "timeline": true, "imagemap": true,
-	"graph": true, "mapframe": true, "templatedata": true, "inputbox": true, "categorytree": true,
-	"syntaxhighlight": true, "source": true, "score": true, "pre": true,
+// ownLine reports the tags that stand on lines of their own: the text
+// around them is not one paragraph.
+func ownLine(name string) bool {
+	switch name {
+	case "gallery", "references", "table", "timeline", "imagemap", "graph", "mapframe",
+		"templatedata", "inputbox", "categorytree", "syntaxhighlight", "source", "score", "pre":
+		return true
+	}
+	return false
 }
 
 // heading recognises "== Title ==" and returns its level and text.
@@ -457,14 +484,15 @@ func atoiSmall(s string) int {
 	return n
 }
 
-// disambiguationTemplates mark a page as a disambiguation page.
-var disambiguationTemplates = map[string]bool{
-	"disambiguation": true, "disambig": true, "dab": true, "hndis": true, "geodis": true,
-	"disamb": true, "disambiguation page": true,
+// isDisambiguationTemplate reports the templates that mark a page as a
+// disambiguation page ("{{Disambiguation needed}}" is not one of them).
+func isDisambiguationTemplate(name string) bool {
+	switch name {
+	case "disambiguation", "disambig", "dab", "hndis", "geodis", "disamb", "disambiguation page":
+		return true
+	}
+	return strings.HasSuffix(name, " disambiguation")
 }
-
-var monthNames = [...]string{"January", "February", "March", "April", "May", "June", "July",
-	"August", "September", "October", "November", "December"}
 
 // template renders a template call. Almost all are dropped (infoboxes,
 // citations, navboxes, maintenance tags); the few that wrap running text
@@ -472,7 +500,7 @@ var monthNames = [...]string{"January", "February", "March", "April", "May", "Ju
 func (c *cleaner) template(body string, inLink bool) {
 	parts := splitTop(body, '|')
 	name := c.templateName(parts[0])
-	if disambiguationTemplates[name] || strings.HasSuffix(name, " disambiguation") {
+	if isDisambiguationTemplate(name) {
 		c.disamb = true
 		return
 	}
@@ -542,7 +570,7 @@ func (c *cleaner) templateName(s string) string {
 		s = strings.TrimPrefix(s, p)
 	}
 	if prefix, rest, ok := strings.Cut(s, ":"); ok {
-		if key, ok := c.ns[foldName(prefix)]; ok && key == 10 {
+		if key, ok := c.ns[foldName(prefix)]; ok && key == nsTemplate {
 			s = rest
 		}
 	}
@@ -576,7 +604,9 @@ func (c *cleaner) date(a templateArgs) {
 		c.appendText(y)
 		return
 	}
-	mon := monthNames[m-1]
+	months := [...]string{"January", "February", "March", "April", "May", "June", "July",
+		"August", "September", "October", "November", "December"}
+	mon := months[m-1]
 	switch df := strings.ToLower(a.named["df"]); {
 	case d == "":
 		c.appendText(mon + " " + y)
@@ -629,13 +659,12 @@ func externalLinkEnd(s string, i int) int {
 	return -1
 }
 
-var urlSchemes = []string{"http://", "https://", "//", "ftp://", "ftps://", "sftp://", "mailto:",
-	"irc://", "ircs://", "news:", "nntp://", "gopher://", "git://", "svn://", "ssh://",
-	"telnet://", "worldwind://", "xmpp:", "sip:", "sips:", "tel:", "urn:", "geo:", "magnet:",
-	"mms://", "redis://", "ws://", "wss://", "bitcoin:", "sms:", "matrix:"}
-
+// hasURLScheme reports whether s starts an external link target.
 func hasURLScheme(s string) bool {
-	for _, p := range urlSchemes {
+	for _, p := range [...]string{"http://", "https://", "//", "ftp://", "ftps://", "sftp://", "mailto:",
+		"irc://", "ircs://", "news:", "nntp://", "gopher://", "git://", "svn://", "ssh://",
+		"telnet://", "worldwind://", "xmpp:", "sip:", "sips:", "tel:", "urn:", "geo:", "magnet:",
+		"mms://", "redis://", "ws://", "wss://", "bitcoin:", "sms:", "matrix:"} {
 		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
 			return true
 		}
@@ -782,46 +811,49 @@ func matchLink(s string, i int, multiline bool) int {
 	return -1
 }
 
-// Tags whose content is not running text and goes with them.
-var dropTags = map[string]bool{
-	"ref": true, "references": true, "gallery": true, "math": true, "chem": true, "ce": true,
-	"score": true, "timeline": true, "graph": true, "mapframe": true, "maplink": true,
-	"templatedata": true, "imagemap": true, "inputbox": true, "categorytree": true,
-	"hiero": true, "includeonly": true, "indicator": true, "templatestyles": true,
-	"section": true, "charinsert": true, "syntaxhighlight": true, "source": true,
-	"table": true, "style": true, "script": true, "noscript": true, "dynamicpagelist": true,
-	"rss": true, "languages": true, "talkpage": true, "poll": true,
-}
+// tagKind says what happens to an HTML or extension tag and its content.
+type tagKind int
 
-// Tags whose content is shown as it is written, without markup.
-var literalTags = map[string]bool{"nowiki": true, "pre": true}
+const (
+	tagUnknown tagKind = iota // not a tag we know: the '<' is text
+	tagDrop                   // content is not running text and goes with the tag
+	tagLiteral                // content is shown as written, without markup
+	tagBlock                  // tag dropped, content kept, starts a line
+	tagInline                 // tag dropped, content kept
+)
 
-// Tags that are dropped, their content kept; block ones start a line.
-var inlineTags = map[string]bool{
-	"b": true, "i": true, "u": true, "s": true, "strike": true, "span": true, "small": true,
-	"big": true, "sup": true, "sub": true, "font": true, "abbr": true, "code": true, "tt": true,
-	"var": true, "cite": true, "q": true, "strong": true, "em": true, "del": true, "ins": true,
-	"mark": true, "kbd": true, "samp": true, "ruby": true, "rb": true, "rt": true, "rp": true,
-	"bdi": true, "bdo": true, "dfn": true, "data": true, "time": true, "onlyinclude": true,
-	"noinclude": true, "a": true, "wbr": true, "caption": true, "thead": true, "tbody": true,
-	"tfoot": true, "col": true, "colgroup": true, "td": true, "th": true, "nav": true,
-	"translate": true, "tvar": true, "img": true, "ol": true, "ul": true, "dl": true,
-}
-
-var blockTags = map[string]bool{
-	"p": true, "div": true, "li": true, "dd": true, "dt": true, "blockquote": true,
-	"center": true, "tr": true, "poem": true, "h1": true, "h2": true, "h3": true, "h4": true,
-	"h5": true, "h6": true, "br": true, "hr": true, "figure": true, "figcaption": true,
+func classifyTag(name string) tagKind {
+	switch name {
+	case "ref", "references", "gallery", "math", "chem", "ce", "score", "timeline", "graph",
+		"mapframe", "maplink", "templatedata", "imagemap", "inputbox", "categorytree", "hiero",
+		"includeonly", "indicator", "templatestyles", "section", "charinsert", "syntaxhighlight",
+		"source", "table", "style", "script", "noscript", "dynamicpagelist", "rss", "languages",
+		"talkpage", "poll":
+		return tagDrop
+	case "nowiki", "pre":
+		return tagLiteral
+	case "p", "div", "li", "dd", "dt", "blockquote", "center", "tr", "poem", "h1", "h2", "h3",
+		"h4", "h5", "h6", "br", "hr", "figure", "figcaption":
+		return tagBlock
+	case "b", "i", "u", "s", "strike", "span", "small", "big", "sup", "sub", "font", "abbr",
+		"code", "tt", "var", "cite", "q", "strong", "em", "del", "ins", "mark", "kbd", "samp",
+		"ruby", "rb", "rt", "rp", "bdi", "bdo", "dfn", "data", "time", "onlyinclude", "noinclude",
+		"a", "wbr", "caption", "thead", "tbody", "tfoot", "col", "colgroup", "td", "th", "nav",
+		"translate", "tvar", "img", "ol", "ul", "dl":
+		return tagInline
+	}
+	return tagUnknown
 }
 
 // tag handles '<': an HTML or extension tag, or a plain '<'.
 func (c *cleaner) tag(s string, i int) int {
 	name, closing, selfClosing, end := parseTag(s, i)
-	switch {
-	case end < 0:
+	if end < 0 {
 		c.out = append(c.out, '<')
 		return i + 1
-	case dropTags[name]:
+	}
+	switch classifyTag(name) {
+	case tagDrop:
 		if closing || selfClosing {
 			return end
 		}
@@ -829,7 +861,7 @@ func (c *cleaner) tag(s string, i int) int {
 			return e
 		}
 		return end // unclosed: drop the tag alone rather than the rest
-	case literalTags[name]:
+	case tagLiteral:
 		if closing || selfClosing {
 			return end
 		}
@@ -841,18 +873,14 @@ func (c *cleaner) tag(s string, i int) int {
 		content = content[:strings.LastIndexByte(content, '<')]
 		c.appendText(html.UnescapeString(content))
 		return e
-	case blockTags[name]:
+	case tagBlock:
 		c.newline()
 		if !closing && len(name) == 2 && name[0] == 'h' && name[1] >= '2' && name[1] <= '6' {
 			c.out = append(c.out, strings.Repeat("#", int(name[1]-'0'))...)
 			c.out = append(c.out, ' ')
 		}
-		return end
-	case inlineTags[name]:
-		return end
 	}
-	c.out = append(c.out, '<')
-	return i + 1
+	return end
 }
 
 // parseTag reads "<name …>", "</name>" or "<name …/>" at s[i:]; end is -1
@@ -871,7 +899,7 @@ func parseTag(s string, i int) (name string, closing, selfClosing bool, end int)
 		return "", false, false, -1
 	}
 	name = strings.ToLower(s[j:k])
-	if !dropTags[name] && !literalTags[name] && !inlineTags[name] && !blockTags[name] {
+	if classifyTag(name) == tagUnknown {
 		return "", false, false, -1
 	}
 	if c := s[k]; c != '>' && c != '/' && c != ' ' && c != '\t' && c != '\n' {

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/unicode"
 )
@@ -203,5 +205,36 @@ func TestSharedDumpParse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSharedDumpCloseEarly closes a multistream dump (decoded in parallel)
+// after one page: every decoding goroutine must end.
+func TestSharedDumpCloseEarly(t *testing.T) {
+	var path string
+	for _, p := range sharedDumps(t) {
+		if strings.Contains(p, "multistream") {
+			path = p
+		}
+	}
+	if path == "" {
+		t.Skip("no multistream dump")
+	}
+	before := runtime.NumGoroutine()
+	r, err := open(context.Background(), path, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 100 {
+			t.Fatalf("%d goroutines before Open, %d after Close", before, runtime.NumGoroutine())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -9,54 +9,53 @@ const (
 	nsMedia    = -2
 	nsMain     = 0
 	nsFile     = 6
+	nsTemplate = 10
 	nsCategory = 14
 )
 
-// canonicalNamespaces are the English names every wiki accepts whatever its
-// language, plus the usual aliases. A dump without <siteinfo> still gets
+// canonicalNamespaces returns the English names every wiki accepts
+// whatever its language, with the usual aliases. A dump without <siteinfo> still gets
 // its File and Category links recognised through them.
-var canonicalNamespaces = map[string]int{
-	"media": -2, "special": -1,
-	"talk": 1, "user": 2, "user talk": 3,
-	"wikipedia": 4, "project": 4, "wp": 4,
-	"wikipedia talk": 5, "project talk": 5, "wt": 5,
-	"file": 6, "image": 6, "file talk": 7, "image talk": 7,
-	"mediawiki": 8, "mediawiki talk": 9,
-	"template": 10, "template talk": 11,
-	"help": 12, "help talk": 13,
-	"category": 14, "category talk": 15,
-	"portal": 100, "portal talk": 101,
-	"draft": 118, "draft talk": 119,
-	"timedtext": 710, "timedtext talk": 711,
-	"module": 828, "module talk": 829,
-	"gadget": 2300, "gadget talk": 2301, "gadget definition": 2302,
-	"topic": 2600,
+func canonicalNamespaces() map[string]int {
+	return map[string]int{
+		"media": -2, "special": -1,
+		"talk": 1, "user": 2, "user talk": 3,
+		"wikipedia": 4, "project": 4, "wp": 4,
+		"wikipedia talk": 5, "project talk": 5, "wt": 5,
+		"file": 6, "image": 6, "file talk": 7, "image talk": 7,
+		"mediawiki": 8, "mediawiki talk": 9,
+		"template": 10, "template talk": 11,
+		"help": 12, "help talk": 13,
+		"category": 14, "category talk": 15,
+		"portal": 100, "portal talk": 101,
+		"draft": 118, "draft talk": 119,
+		"timedtext": 710, "timedtext talk": 711,
+		"module": 828, "module talk": 829,
+		"gadget": 2300, "gadget talk": 2301, "gadget definition": 2302,
+		"topic": 2600,
+	}
 }
 
-// projectInterwikis are interwiki prefixes of sister projects. A link with
-// one shows its text but leads out of the wiki; unlike a language prefix it
-// is not an interlanguage link to be dropped.
-var projectInterwikis = map[string]bool{
-	"wikt": true, "wiktionary": true, "w": true, "wikipedia": true,
-	"s": true, "wikisource": true, "q": true, "wikiquote": true,
-	"b": true, "wikibooks": true, "n": true, "wikinews": true,
-	"v": true, "wikiversity": true, "voy": true, "wikivoyage": true,
-	"species": true, "wikispecies": true, "d": true, "wikidata": true,
-	"c": true, "commons": true, "m": true, "meta": true, "metawikimedia": true,
-	"mw": true, "mediawikiwiki": true, "foundation": true, "wmf": true,
-	"incubator": true, "outreach": true, "phab": true, "phabricator": true,
-	"wikimedia": true, "oldwikisource": true, "toollabs": true, "doi": true,
-	"google": true, "imdbname": true, "imdbtitle": true, "iarchive": true,
+// isProjectInterwiki reports interwiki prefixes of sister projects. A link
+// with one shows its text but leads out of the wiki; unlike a language
+// prefix it is not an interlanguage link to be dropped.
+func isProjectInterwiki(p string) bool {
+	switch p {
+	case "wikt", "wiktionary", "w", "wikipedia", "s", "wikisource", "q", "wikiquote", "b",
+		"wikibooks", "n", "wikinews", "v", "wikiversity", "voy", "wikivoyage", "species",
+		"wikispecies", "d", "wikidata", "c", "commons", "m", "meta", "metawikimedia", "mw",
+		"mediawikiwiki", "foundation", "wmf", "incubator", "outreach", "phab", "phabricator",
+		"wikimedia", "oldwikisource", "toollabs", "doi", "google", "imdbname", "imdbtitle", "iarchive":
+		return true
+	}
+	return false
 }
 
 // namespaces resolves the prefix of a link target to a namespace key.
 type namespaces map[string]int
 
 func newNamespaces(site SiteInfo) namespaces {
-	ns := make(namespaces, len(canonicalNamespaces)+len(site.Namespaces))
-	for name, key := range canonicalNamespaces {
-		ns[name] = key
-	}
+	ns := namespaces(canonicalNamespaces())
 	for key, name := range site.Namespaces {
 		if name != "" {
 			ns[foldName(name)] = key
@@ -104,7 +103,7 @@ func (ns namespaces) classify(target string) (linkKind, string) {
 		}
 		return linkOtherNS, rest
 	}
-	if projectInterwikis[p] {
+	if isProjectInterwiki(p) {
 		return linkInterwiki, rest
 	}
 	if isLanguageCode(strings.TrimSpace(prefix)) {

@@ -75,16 +75,15 @@ const (
 	maxPageBytes   = 256 << 20
 )
 
-var (
-	pageOpen     = []byte("<page>")
-	pageClose    = []byte("</page>")
-	mediawikiEnd = []byte("</mediawiki>")
+const (
+	pageOpen     = "<page>"
+	pageClose    = "</page>"
+	mediawikiEnd = "</mediawiki>"
 )
 
 // Reader streams the pages of one dump file. It is not safe for concurrent
 // use.
 type Reader struct {
-	path string
 	name string
 	f    *os.File
 	pipe *pipeline
@@ -125,7 +124,7 @@ func open(ctx context.Context, path string, workers int) (*Reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("wiki: %s: %w", name, err)
 	}
-	r := &Reader{path: path, name: name, f: f, pipe: pipe}
+	r := &Reader{name: name, f: f, pipe: pipe}
 	if err := r.readHeader(ctx); err != nil {
 		r.Close()
 		return nil, err
@@ -193,7 +192,7 @@ func (r *Reader) Next(ctx context.Context) (Page, error) {
 	}
 	// A <page> before </page> means this page was cut short; keep the
 	// following one intact.
-	if k := bytes.Index(r.buf[len(pageOpen):end], pageOpen); k >= 0 {
+	if k := bytes.Index(r.buf[len(pageOpen):end], []byte(pageOpen)); k >= 0 {
 		cut := len(pageOpen) + k
 		perr := r.pageError(r.buf[:cut], offset, errors.New("page not closed before the next <page>"))
 		r.consume(cut)
@@ -230,13 +229,13 @@ func describe(p Page) string {
 // whether </mediawiki> went by. It reports false at the end of the stream.
 func (r *Reader) seekPage(ctx context.Context) (bool, error) {
 	for {
-		k := bytes.Index(r.buf, pageOpen)
+		k := bytes.Index(r.buf, []byte(pageOpen))
 		if k >= 0 {
-			r.sawEnd = r.sawEnd || bytes.Contains(r.buf[:k], mediawikiEnd)
+			r.sawEnd = r.sawEnd || bytes.Contains(r.buf[:k], []byte(mediawikiEnd))
 			r.consume(k)
 			return true, nil
 		}
-		r.sawEnd = r.sawEnd || bytes.Contains(r.buf, mediawikiEnd)
+		r.sawEnd = r.sawEnd || bytes.Contains(r.buf, []byte(mediawikiEnd))
 		if r.eof {
 			r.consume(len(r.buf))
 			return false, nil
@@ -260,11 +259,11 @@ func (r *Reader) consume(n int) {
 // index finds pat in the buffer at or after from, reading more as needed.
 // It returns -1 when the stream ends without pat or when limit bytes are
 // buffered without it.
-func (r *Reader) index(ctx context.Context, pat []byte, from, limit int) (int, error) {
+func (r *Reader) index(ctx context.Context, pat string, from, limit int) (int, error) {
 	searched := from
 	for {
 		if searched < len(r.buf) {
-			if k := bytes.Index(r.buf[searched:], pat); k >= 0 {
+			if k := bytes.Index(r.buf[searched:], []byte(pat)); k >= 0 {
 				return searched + k, nil
 			}
 			// pat may straddle the next block.

@@ -354,3 +354,27 @@ func TestReaderCloseEarly(t *testing.T) {
 		t.Error("Next after Close succeeded")
 	}
 }
+
+func TestReaderLegacyCharset(t *testing.T) {
+	xml := "<?xml version=\"1.0\" encoding='ISO-8859-1'?>\n<mediawiki>" +
+		"<page><title>Caf\xe9</title><ns>0</ns><id>1</id><revision><text>cr\xe8me</text></revision></page></mediawiki>"
+	_, pages := readAll(t, writeFile(t, "latin1.xml", []byte(xml)))
+	if len(pages) != 1 || pages[0].Title != "Café" || pages[0].Text != "crème" {
+		t.Errorf("pages = %+v", pages)
+	}
+}
+
+func TestDeclaredEncoding(t *testing.T) {
+	tests := []struct{ head, want string }{
+		{`<?xml version="1.0" encoding="UTF-8"?><a/>`, "UTF-8"},
+		{`<?xml version='1.0' encoding = 'iso-8859-1' ?>`, "iso-8859-1"},
+		{`<?xml version="1.0"?><mediawiki encoding="x">`, ""},
+		{`<mediawiki>`, ""},
+		{`<?xml encoding="unterminated`, ""},
+	}
+	for _, tt := range tests {
+		if got := declaredEncoding([]byte(tt.head)); got != tt.want {
+			t.Errorf("declaredEncoding(%q) = %q, want %q", tt.head, got, tt.want)
+		}
+	}
+}

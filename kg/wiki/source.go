@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -144,8 +143,6 @@ func (p *pipeline) close() {
 	p.wg.Wait()
 }
 
-var xmlEncodingDecl = regexp.MustCompile(`^<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']`)
-
 // utf8Stream returns raw as UTF-8: a UTF-16 stream (BOM, or '<' as its first
 // code unit) is transcoded, a UTF-8 BOM dropped, and a legacy charset named
 // in the XML declaration decoded.
@@ -167,17 +164,46 @@ func utf8Stream(raw io.Reader) (io.Reader, error) {
 	case bytes.HasPrefix(head, []byte{0xfe, 0xff}), bytes.HasPrefix(head, []byte{0, '<'}):
 		enc = unicode.UTF16(unicode.BigEndian, unicode.UseBOM)
 	default:
-		m := xmlEncodingDecl.FindSubmatch(head)
-		if m == nil || isUnicodeLabel(string(m[1])) {
+		label := declaredEncoding(head)
+		if label == "" || isUnicodeLabel(label) {
 			return br, nil
 		}
-		e, err := htmlindex.Get(string(m[1]))
+		e, err := htmlindex.Get(label)
 		if err != nil {
-			return nil, fmt.Errorf("XML declaration names encoding %q: %w", m[1], err)
+			return nil, fmt.Errorf("XML declaration names encoding %q: %w", label, err)
 		}
 		enc = e
 	}
 	return transform.NewReader(br, enc.NewDecoder()), nil
+}
+
+// declaredEncoding returns the encoding named by an XML declaration at the
+// start of head, or "".
+func declaredEncoding(head []byte) string {
+	if !bytes.HasPrefix(head, []byte("<?xml")) {
+		return ""
+	}
+	decl := head
+	if end := bytes.Index(head, []byte("?>")); end >= 0 {
+		decl = head[:end]
+	}
+	_, rest, ok := bytes.Cut(decl, []byte("encoding"))
+	if !ok {
+		return ""
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	if len(rest) == 0 || rest[0] != '=' {
+		return ""
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	if len(rest) == 0 || (rest[0] != '"' && rest[0] != '\'') {
+		return ""
+	}
+	val, _, ok := bytes.Cut(rest[1:], rest[:1])
+	if !ok {
+		return ""
+	}
+	return string(val)
 }
 
 func isUnicodeLabel(label string) bool {
@@ -199,10 +225,10 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	return nil, fmt.Errorf("unsupported encoding %q", label)
 }
 
-// bz2StreamMagic is the start of a bzip2 stream whose first block follows:
-// "BZh", the level digit (checked separately), then the 48-bit block magic
-// (pi). A multistream dump concatenates such streams, each byte-aligned.
-var bz2BlockMagic = []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}
+// bz2BlockMagic follows "BZh" and the level digit at the start of a bzip2
+// stream whose first block follows: the 48-bit block magic (digits of pi).
+// A multistream dump concatenates such streams, each byte-aligned.
+const bz2BlockMagic = "\x31\x41\x59\x26\x53\x59"
 
 // newBzip2Reader decodes bzip2. Go's compress/bzip2 reads concatenated
 // streams on its own; when the file holds several streams in its first
@@ -231,7 +257,7 @@ func nextStream(b []byte, from int) int {
 		if j+10 > len(b) {
 			return -1
 		}
-		if b[j+3] >= '1' && b[j+3] <= '9' && bytes.Equal(b[j+4:j+10], bz2BlockMagic) {
+		if b[j+3] >= '1' && b[j+3] <= '9' && string(b[j+4:j+10]) == bz2BlockMagic {
 			return j
 		}
 		i = j + 1
@@ -258,7 +284,7 @@ type parallelBzip2 struct {
 // segmentTarget is the compressed size of work handed to one worker; a
 // Wikipedia multistream dump puts 100 pages (~200 KB compressed) in a stream.
 // Segments are cut at the first stream start past target bytes.
-const segmentTarget = 128 << 10
+const segmentTarget = 512 << 10
 
 func newParallelBzip2(src io.Reader, workers, target int, stop <-chan struct{}, wg *sync.WaitGroup) *parallelBzip2 {
 	p := &parallelBzip2{futures: make(chan chan segResult, 2*workers)}

@@ -302,18 +302,19 @@ func startsSentence(s string) bool {
 	return unicode.IsLetter(r) && !unicode.IsLower(r)
 }
 
-// abbreviations end with a period that does not end a sentence.
-var abbreviations = map[string]bool{
-	"mr": true, "mrs": true, "ms": true, "dr": true, "prof": true, "st": true, "jr": true,
-	"sr": true, "vs": true, "etc": true, "no": true, "nos": true, "vol": true, "vols": true,
-	"fig": true, "figs": true, "op": true, "ed": true, "eds": true, "rev": true, "gen": true,
-	"col": true, "lt": true, "sgt": true, "capt": true, "cpl": true, "maj": true, "adm": true,
-	"gov": true, "pres": true, "sen": true, "rep": true, "hon": true, "mt": true, "ft": true,
-	"ave": true, "blvd": true, "rd": true, "inc": true, "ltd": true, "co": true, "corp": true,
-	"bros": true, "dept": true, "est": true, "approx": true, "ca": true, "cf": true, "al": true,
-	"jan": true, "feb": true, "mar": true, "apr": true, "jun": true, "jul": true, "aug": true,
-	"sep": true, "sept": true, "oct": true, "nov": true, "dec": true, "ch": true, "pp": true,
-	"pt": true, "sq": true, "univ": true, "assn": true, "mme": true, "mlle": true, "messrs": true,
+// isListedAbbreviation reports words (lower case) whose period does not
+// end a sentence.
+func isListedAbbreviation(w string) bool {
+	switch w {
+	case "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "no", "nos", "vol", "vols",
+		"fig", "figs", "op", "ed", "eds", "rev", "gen", "col", "lt", "sgt", "capt", "cpl", "maj",
+		"adm", "gov", "pres", "sen", "rep", "hon", "mt", "ft", "ave", "blvd", "rd", "inc", "ltd",
+		"co", "corp", "bros", "dept", "est", "approx", "ca", "cf", "al", "jan", "feb", "mar", "apr",
+		"jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ch", "pp", "pt", "sq", "univ",
+		"assn", "mme", "mlle", "messrs":
+		return true
+	}
+	return false
 }
 
 // isAbbreviation looks at the word ending before a period: an initial, a
@@ -337,7 +338,7 @@ func isAbbreviation(before string) bool {
 	if strings.Contains(word, ".") {
 		return true
 	}
-	return abbreviations[strings.ToLower(word)]
+	return isListedAbbreviation(strings.ToLower(word))
 }
 
 // crossesSpan reports whether cutting text between e and f would split an
