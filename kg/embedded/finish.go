@@ -56,11 +56,11 @@ func finishSteps() []step {
 		SELECT DISTINCT l.anchor, l.dst, 'anchor' FROM links l JOIN docs d ON d.id = l.dst
 		WHERE l.anchor <> d.title AND l.anchor <> ''`},
 		// Counting here, where the title map exists, costs one pass; Counts
-	// would need two index lookups per raw link.
-	{"count unresolved links", `INSERT OR REPLACE INTO meta(key, value)
+		// would need two index lookups per raw link.
+		{"count unresolved links", `INSERT OR REPLACE INTO meta(key, value)
 		SELECT 'unresolved', COUNT(*) FROM raw_links r
 		WHERE NOT EXISTS (SELECT 1 FROM t_final f WHERE f.title = r.target)`},
-	{"rebuild search index", `INSERT INTO fts(fts) VALUES('rebuild')`},
+		{"rebuild search index", `INSERT INTO fts(fts) VALUES('rebuild')`},
 		{"drop scratch tables", `DROP TABLE temp.t_doc`},
 		{"drop scratch tables", `DROP TABLE temp.t_src`},
 		{"drop scratch tables", `DROP TABLE temp.t_redir`},

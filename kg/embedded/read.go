@@ -173,7 +173,9 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 	if match == "" || limit <= 0 {
 		return nil, nil
 	}
-	title := kg.NormalizeTitle(query)
+	// The query as a title: spacing tidied, nothing dropped (NormalizeTitle
+	// would read "C#" as "C").
+	title := kg.UpperFirst(strings.Join(strings.Fields(strings.ReplaceAll(query, "_", " ")), " "))
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT d.id, d.title, d.url, snippet(fts, 1, '', '', '…', 32), bm25(fts, 10.0, 1.0) AS rank, d.text,
 			CASE WHEN d.title_fold = ?2 THEN 0
