@@ -14,11 +14,13 @@ build:
 demo: build
 	./$(BIN) run --config configs/demo.yaml --out out/demo
 
-# Everything the tests need is installed here: Go modules and the Python venv
-# that checks the Parquet with independent readers (pyarrow, datasets).
+# Everything the tests need is installed and started here: Go modules, the
+# Python venv that checks the Parquet with independent readers (pyarrow,
+# datasets), and a real Neo4j (fetched with Maven) when NEO4J_URI is unset.
+# -p 1: the packages share that one Neo4j database, so they must not overlap.
 test: build venv
 	$(GO) mod download
-	MIROVERSE_PYTHON=$(abspath $(PYTHON)) $(GO) test -count=1 -timeout 30m ./...
+	MIROVERSE_PYTHON=$(abspath $(PYTHON)) scripts/with-neo4j $(GO) test -p 1 -count=1 -timeout 40m ./...
 
 venv: $(VENV)/.installed
 
@@ -27,8 +29,9 @@ $(VENV)/.installed: scripts/requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 	touch $@
 
-bench:
-	@echo "no benchmarks yet"
+# Side-by-side benchmarks: one table of ratios against a peer measured in the same run.
+bench: build
+	scripts/with-neo4j $(GO) run ./scripts/bench
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -40,11 +40,20 @@ type InputConfig struct {
 
 // GraphConfig selects the knowledge-graph backend.
 type GraphConfig struct {
+	// Backend is "embedded" (SQLite) or "neo4j".
 	Backend string `yaml:"backend" json:"backend"`
 	// Path of the embedded store; empty means <out>/graph/kg.db.
 	Path string `yaml:"path" json:"path"`
-	// BatchSize is how many records one store write carries.
+	// BatchSize is how many records ingest hands the store per write.
 	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// URI of the Neo4j server; empty means the NEO4J_URI environment variable.
+	// User and password come from NEO4J_USER and NEO4J_PASSWORD only.
+	URI string `yaml:"uri" json:"uri"`
+	// Database is the Neo4j database name.
+	Database string `yaml:"database" json:"database"`
+	// NodeBatch and RelBatch are the rows per Neo4j write transaction.
+	NodeBatch int `yaml:"node_batch" json:"node_batch"`
+	RelBatch  int `yaml:"rel_batch" json:"rel_batch"`
 }
 
 // SampleConfig shapes the random walks.
@@ -126,7 +135,7 @@ func DefaultConfig() Config {
 	return Config{
 		Seed:    42,
 		Workers: 8,
-		Graph:   GraphConfig{Backend: "embedded", BatchSize: 5000},
+		Graph:   GraphConfig{Backend: "embedded", BatchSize: 5000, Database: "neo4j", NodeBatch: 5000, RelBatch: 2000},
 		Sample:  SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8},
 		Synthesize: SynthesizeConfig{
 			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
@@ -186,8 +195,8 @@ func sectionOf(goType string) string {
 // Validate checks values a YAML schema cannot.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Graph.Backend != "embedded" {
-		errs = append(errs, fmt.Errorf("graph.backend %q: only \"embedded\" is supported by this build", c.Graph.Backend))
+	if c.Graph.Backend != "embedded" && c.Graph.Backend != "neo4j" {
+		errs = append(errs, fmt.Errorf("graph.backend %q: want \"embedded\" or \"neo4j\"", c.Graph.Backend))
 	}
 	if c.Sample.MinHops < 1 || c.Sample.MaxHops < c.Sample.MinHops {
 		errs = append(errs, fmt.Errorf("sample: need 1 <= min_hops <= max_hops, have %d and %d", c.Sample.MinHops, c.Sample.MaxHops))

@@ -36,11 +36,27 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 		return err
 	}
 	done, err := r.beginStage(ctx, StageIngest, fp)
-	if err != nil || done {
-		if done {
-			r.log.Info("ingest already complete; skipping", "inputs", len(paths))
-		}
+	if err != nil {
 		return err
+	}
+	stamps, shared := r.store.(stamper)
+	if shared {
+		stamp, err := stamps.GraphStamp(ctx)
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		switch {
+		case stamp != "" && stamp != fp:
+			return fmt.Errorf("ingest: graph %s already holds a graph built from other inputs; "+
+				"empty it (MATCH (n) DETACH DELETE n) or use another database (graph.database)", r.manifest.Graph.Path)
+		case stamp == "" && done:
+			r.log.Warn("the graph database was emptied since this root's ingest; ingesting again", "graph", r.manifest.Graph.Path)
+			done = false
+		}
+	}
+	if done {
+		r.log.Info("ingest already complete; skipping", "inputs", len(paths))
+		return nil
 	}
 	r.manifest.Inputs = inputs
 	st := newStageStats()
@@ -59,6 +75,11 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 	st.Counts["documents"], st.Counts["links"], st.Counts["aliases"] = c.Docs, c.Links, c.Aliases
 	st.Counts["raw_links"], st.Counts["unresolved_links"] = c.RawLinks, c.Unresolved
 	r.manifest.Graph.Docs, r.manifest.Graph.Links, r.manifest.Graph.Aliases = c.Docs, c.Links, c.Aliases
+	if shared {
+		if err := stamps.SetGraphStamp(ctx, fp); err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+	}
 	st.Seconds = time.Since(start).Seconds()
 	r.log.Info("ingest done", "documents", c.Docs, "links", c.Links, "aliases", c.Aliases, "unresolved_links", c.Unresolved)
 	return r.endStage(ctx, StageIngest, fp, st)

@@ -71,6 +71,9 @@ func writeParquet[T any](path string, rows []T, rowGroupRows int) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600
+		return fail(err)
+	}
 	w := parquet.NewGenericWriter[T](tmp, parquet.Compression(&zstd.Codec{}), parquet.CreatedBy("miroverse", "1", ""))
 	for lo := 0; lo < len(rows); lo += rowGroupRows {
 		hi := min(lo+rowGroupRows, len(rows))

@@ -20,7 +20,6 @@ import (
 
 	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/kg"
-	"github.com/miroverse/miroverse/kg/embedded"
 )
 
 // Stage names, in run order.
@@ -97,17 +96,13 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if m.Models == nil {
 		m.Models = map[string]string{}
 	}
-	path := cfg.Graph.Path
-	if path == "" {
-		path = filepath.Join(root, "graph", "kg.db")
-	}
-	store, err := embedded.Open(ctx, path)
+	store, where, err := openStore(ctx, cfg, root)
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("open graph store %s: %w", path, err)
+		return nil, err
 	}
 	r.store = store
-	m.Graph.Backend, m.Graph.Path = cfg.Graph.Backend, relTo(root, path)
+	m.Graph.Backend, m.Graph.Path = cfg.Graph.Backend, where
 	return r, nil
 }
 

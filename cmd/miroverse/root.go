@@ -40,6 +40,7 @@ func newRootCmd() *cobra.Command {
 		newRunCmd(g),
 		newInspectCmd(),
 		newOracleCmd(g),
+		newExportGraphCmd(),
 	)
 	return root
 }

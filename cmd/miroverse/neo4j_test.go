@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/miroverse/miroverse/kg/embedded"
+	kgneo4j "github.com/miroverse/miroverse/kg/neo4j"
+	"github.com/miroverse/miroverse/pipeline"
+	"github.com/miroverse/miroverse/trajectory"
+)
+
+// neo4jOrSkip returns the URI of the Neo4j that `make test` started; in CI a
+// missing server fails the test instead of skipping it.
+func neo4jOrSkip(t *testing.T) string {
+	t.Helper()
+	uri := os.Getenv("NEO4J_URI")
+	if uri == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("NEO4J_URI is not set: run the tests through `make test`, which starts Neo4j")
+		}
+		t.Skip("NEO4J_URI not set; `make test` starts a Neo4j")
+	}
+	return uri
+}
+
+// emptyNeo4j deletes everything in the database, so that this test's ingest
+// is not refused as a different graph.
+func emptyNeo4j(t *testing.T, uri string) {
+	t.Helper()
+	user := os.Getenv("NEO4J_USER")
+	if user == "" {
+		user = "neo4j"
+	}
+	ctx := context.Background()
+	drv, err := neo4j.NewDriverWithContext(uri, neo4j.BasicAuth(user, os.Getenv("NEO4J_PASSWORD"), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close(ctx)
+	if _, err := neo4j.ExecuteQuery(ctx, drv, "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", nil,
+		neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase("neo4j")); err != nil {
+		t.Fatalf("empty neo4j: %v", err)
+	}
+}
+
+// TestNeo4jRunMatchesEmbedded: the neo4j demo config gives the same
+// questions, verdicts and SFT/DPO row ids as the embedded one. Tool-result
+// text may differ where the two search engines rank differently.
+func TestNeo4jRunMatchesEmbedded(t *testing.T) {
+	uri := neo4jOrSkip(t)
+	emptyNeo4j(t, uri)
+	ref := demo(t)
+	root := filepath.Join(t.TempDir(), "out")
+	run(t, "run", "--config", "configs/neo4j.yaml", "--out", root, "--quiet")
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Graph.Backend != "neo4j" {
+		t.Fatalf("graph backend %q", m.Graph.Backend)
+	}
+	checkOutputs(t, root, m)
+
+	type question struct{ ID, Question, Status, Reason string }
+	qs := func(root string) []question {
+		rows, err := parquet.ReadFile[pipeline.QARow](filepath.Join(root, "qa", "part-00000.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]question, len(rows))
+		for i, r := range rows {
+			out[i] = question{r.ID, r.Question, r.Status, r.Reason}
+		}
+		return out
+	}
+	if a, b := qs(ref), qs(root); !equalSlices(a, b) {
+		t.Errorf("questions differ between backends:\nembedded %v\nneo4j    %v", a, b)
+	}
+
+	type verdict struct {
+		ID, Answer string
+		Correct    bool
+	}
+	vs := func(root string) []verdict {
+		var out []verdict
+		for _, r := range readTrajectories(t, root) {
+			out = append(out, verdict{r.ID, r.Answer, r.Correct})
+		}
+		return out
+	}
+	if a, b := vs(ref), vs(root); !equalSlices(a, b) {
+		t.Errorf("verdicts differ between backends:\nembedded %v\nneo4j    %v", a, b)
+	}
+	if a, b := rowIDs[trajectory.SFTRow](t, ref, "sft/data"), rowIDs[trajectory.SFTRow](t, root, "sft/data"); !equalSlices(a, b) {
+		t.Errorf("SFT ids differ: %v vs %v", a, b)
+	}
+	if a, b := rowIDs[trajectory.DPORow](t, ref, "dpo/data"), rowIDs[trajectory.DPORow](t, root, "dpo/data"); !equalSlices(a, b) {
+		t.Errorf("DPO ids differ: %v vs %v", a, b)
+	}
+}
+
+func rowIDs[T any](t *testing.T, root, dir string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(root, dir, "*.parquet"))
+	var ids []string
+	for _, f := range files {
+		rows, err := parquet.ReadFile[T](f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			switch v := any(r).(type) {
+			case trajectory.SFTRow:
+				ids = append(ids, v.ID)
+			case trajectory.DPORow:
+				ids = append(ids, v.ID)
+			}
+		}
+	}
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		t.Fatalf("no rows in %s/%s", root, dir)
+	}
+	return ids
+}
+
+func equalSlices[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestExportGraphImportsWithNeo4jAdmin: the CSV files of export-graph go
+// through the real `neo4j-admin database import full` (the import tool on the
+// neo4j-harness classpath), and a Neo4j started on the imported store serves
+// the same graph as the embedded store it came from.
+func TestExportGraphImportsWithNeo4jAdmin(t *testing.T) {
+	neo4jOrSkip(t) // make test has resolved the harness classpath by now
+	repo := repoRoot(t)
+	cpBytes, err := os.ReadFile(filepath.Join(repo, "scripts", "neo4j-harness", "target", "classpath.txt"))
+	if err != nil {
+		t.Fatalf("harness classpath (made by scripts/neo4j start): %v", err)
+	}
+	root := filepath.Join(t.TempDir(), "out")
+	run(t, "ingest", "--input", "corpus/demo/demowiki-pages-articles.xml", "--out", root, "--quiet")
+	csvDir := filepath.Join(t.TempDir(), "csv")
+	out, _ := run(t, "export-graph", "--format", "neo4j-admin", "--root", root, "--dir", csvDir)
+	args := strings.Fields(out[strings.Index(out, "import full ")+len("import full "):])
+
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "conf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "conf", "neo4j.conf"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cp := strings.TrimSpace(string(cpBytes))
+	imp := exec.Command("java", append([]string{"-cp", cp, "org.neo4j.cli.AdminTool", "database", "import", "full"}, args...)...)
+	imp.Env = append(os.Environ(), "NEO4J_HOME="+home, "NEO4J_CONF="+filepath.Join(home, "conf"))
+	if b, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("neo4j-admin import: %v\n%s", err, b)
+	}
+
+	start := exec.Command(filepath.Join(repo, "scripts", "neo4j"), "start", "--home", home)
+	startOut, err := start.Output()
+	if err != nil {
+		t.Fatalf("scripts/neo4j start on the imported store: %v\n%s", err, startOut)
+	}
+	t.Cleanup(func() { exec.Command(filepath.Join(repo, "scripts", "neo4j"), "stop", "--home", home).Run() })
+	var uri string
+	for _, line := range strings.Split(string(startOut), "\n") {
+		if v, ok := strings.CutPrefix(line, "NEO4J_URI="); ok {
+			uri = v
+		}
+	}
+	ctx := context.Background()
+	imported, err := kgneo4j.Open(ctx, kgneo4j.Options{URI: uri, Database: "neo4j", User: "neo4j", Password: neo4jPassword()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer imported.Close()
+	source, err := embedded.Open(ctx, filepath.Join(root, "graph", "kg.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer source.Close()
+
+	ca, _ := source.Counts(ctx)
+	cb, err := imported.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ca.Docs != cb.Docs || ca.Links != cb.Links || ca.Aliases != cb.Aliases || ca.Unresolved != cb.Unresolved {
+		t.Errorf("counts: embedded %+v, imported %+v", ca, cb)
+	}
+	ga, _ := source.Snapshot(ctx)
+	gb, err := imported.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ga, gb) {
+		t.Error("snapshots of the embedded and the imported graph differ")
+	}
+	for _, title := range []string{"Marie Curie", "Mozart", "Praha"} { // a title and two redirect aliases
+		a, errA := source.DocByTitle(ctx, title)
+		b, errB := imported.DocByTitle(ctx, title)
+		if errA != nil || errB != nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("DocByTitle(%q): embedded %v %v, imported %v %v", title, a.ID, errA, b.ID, errB)
+		}
+	}
+	hits, err := imported.Search(ctx, "Marie Curie", 3)
+	if err != nil || len(hits) == 0 || hits[0].Title != "Marie Curie" {
+		t.Errorf("search on the imported graph: %v %v", hits, err)
+	}
+}
+
+func neo4jPassword() string {
+	if p := os.Getenv("NEO4J_PASSWORD"); p != "" {
+		return p
+	}
+	return "miroverse-test"
+}

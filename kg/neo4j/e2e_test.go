@@ -1,0 +1,156 @@
+package neo4j
+
+import (
+	"context"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/miroverse/miroverse/kg"
+)
+
+// ingestBatch is the number of pages per flush in the corpus tests, the
+// order of the ingest stage's default.
+const ingestBatch = 2000
+
+// TestCorporaMatchEmbedded loads real dumps into both backends and compares
+// everything they derive, and what the later stages ask of them.
+func TestCorporaMatchEmbedded(t *testing.T) {
+	opt := serverOptions(t)
+	for _, tc := range []struct {
+		name string
+		path func(testing.TB) string
+	}{
+		{"demo", func(testing.TB) string { return demoPath() }},
+		{"fatwiki", fatwikiPath},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.path(t)
+			ctx := context.Background()
+			s := openClean(t, opt)
+			e, edb := openEmbedded(t)
+
+			start := time.Now()
+			articles, err := loadDump(ctx, e, path, ingestBatch, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Finish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("embedded: loaded and finished in %v", time.Since(start).Round(time.Millisecond))
+
+			start = time.Now()
+			if _, err := loadDump(ctx, s, path, ingestBatch, nil); err != nil {
+				t.Fatal(err)
+			}
+			loaded := time.Since(start)
+			if err := s.Finish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c, _ := s.Counts(ctx)
+			t.Logf("neo4j: loaded in %v, finished in %v: %+v", loaded.Round(time.Millisecond),
+				(time.Since(start) - loaded).Round(time.Millisecond), c)
+			if c.Docs != int64(len(articles)) || c.Links == 0 {
+				t.Fatalf("neo4j counts %+v for %d articles", c, len(articles))
+			}
+
+			sameGraph(t, ctx, e, edb, s)
+			sameLookups(t, ctx, e, s, articles)
+
+			// The same dump again changes nothing.
+			if _, err := loadDump(ctx, s, path, ingestBatch, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Finish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if c2, _ := s.Counts(ctx); c2 != c {
+				t.Errorf("counts after a second ingest %+v, first %+v", c2, c)
+			}
+			noDuplicates(t, s)
+			sameGraph(t, ctx, e, edb, s)
+		})
+	}
+}
+
+// searchSample is how many titles are searched in the corpus tests.
+const searchSample = 50
+
+// sameLookups compares per-document aliases for every document, title and
+// URL lookups, and the top search result for an even sample of titles.
+func sameLookups(t *testing.T, ctx context.Context, e, s kg.Reader, articles []kg.Doc) {
+	t.Helper()
+	sorted := append([]kg.Doc(nil), articles...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	for _, d := range sorted {
+		ea, err := e.Aliases(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		na, err := s.Aliases(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ea, na) {
+			t.Errorf("Aliases(%s): neo4j %+v, embedded %+v", d.ID, na, ea)
+		}
+		for _, a := range na {
+			if a.Kind != "redirect" {
+				continue
+			}
+			ed, eerr := e.DocByTitle(ctx, a.Alias)
+			nd, nerr := s.DocByTitle(ctx, a.Alias)
+			if eerr != nil || nerr != nil || ed.ID != nd.ID {
+				t.Errorf("DocByTitle(%q): neo4j %s %v, embedded %s %v", a.Alias, nd.ID, nerr, ed.ID, eerr)
+			}
+		}
+	}
+	n := min(searchSample, len(sorted))
+	same, exact := 0, 0
+	for i := range n {
+		d := sorted[i*len(sorted)/n]
+		nd, err := s.Doc(ctx, d.ID)
+		if err != nil || !reflect.DeepEqual(nd, mustDoc(t, ctx, e, d.ID)) {
+			t.Errorf("Doc(%s) differs: %+v, %v", d.ID, nd, err)
+		}
+		if got, err := s.DocByURL(ctx, d.URL); err != nil || got.ID != d.ID {
+			t.Errorf("DocByURL(%q) = %s, %v", d.URL, got.ID, err)
+		}
+		eh, err := e.Search(ctx, d.Title, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nh, err := s.Search(ctx, d.Title, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(nh) > 0 && nh[0].DocID == d.ID {
+			exact++
+		}
+		if len(nh) > 0 && len(eh) > 0 && nh[0].DocID == eh[0].DocID {
+			same++
+		} else {
+			t.Errorf("Search(%q): neo4j %v, embedded %v", d.Title, hitIDs(nh), hitIDs(eh))
+		}
+	}
+	t.Logf("search on %d titles: same top document %d, the titled document first %d", n, same, exact)
+}
+
+func mustDoc(t *testing.T, ctx context.Context, r kg.Reader, id string) kg.Doc {
+	t.Helper()
+	d, err := r.Doc(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func hitIDs(hits []kg.SearchHit) []string {
+	out := make([]string, len(hits))
+	for i, h := range hits {
+		out[i] = h.DocID
+	}
+	return out
+}

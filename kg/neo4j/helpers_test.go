@@ -1,0 +1,378 @@
+package neo4j
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/kg/embedded"
+	"github.com/miroverse/miroverse/kg/wiki"
+
+	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	_ "modernc.org/sqlite" // to read the embedded store's tables in comparisons
+)
+
+// serverOptions are the options of the Neo4j the tests use, from
+// NEO4J_URI, NEO4J_USER and NEO4J_PASSWORD. Without NEO4J_URI the test is
+// skipped, except in CI, where no Neo4j test may skip.
+func serverOptions(t testing.TB) Options {
+	t.Helper()
+	uri := os.Getenv("NEO4J_URI")
+	if uri == "" {
+		const msg = "NEO4J_URI is not set; start a server with `eval \"$(scripts/neo4j start)\"` and export NEO4J_URI NEO4J_USER NEO4J_PASSWORD"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return Options{URI: uri, User: os.Getenv("NEO4J_USER"), Password: os.Getenv("NEO4J_PASSWORD")}
+}
+
+// openClean opens the test server's database and empties it. Community
+// edition has a single user database, so tests share it and clear it; they
+// do not run in parallel.
+func openClean(t testing.TB, opt Options) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.wipe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// wipe deletes every node in batches (a single transaction would need the
+// whole graph in memory) and puts the schema version back.
+func (s *Store) wipe(ctx context.Context) error {
+	sess := s.driver.NewSession(ctx, n4j.SessionConfig{DatabaseName: s.opt.Database})
+	defer sess.Close(ctx)
+	// CALL … IN TRANSACTIONS must run in an implicit transaction.
+	res, err := sess.Run(ctx, `MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS`, nil)
+	if err == nil {
+		_, err = res.Consume(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("wipe test database: %w", err)
+	}
+	return s.init(ctx)
+}
+
+// openEmbedded opens a fresh embedded store and the same file for direct
+// reads of its tables.
+func openEmbedded(t testing.TB) (*embedded.Store, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kg.db")
+	e, err := embedded.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return e, db
+}
+
+// fixture is a small input loaded the way ingest loads: docs, raw links,
+// redirects, then Finish.
+type fixture struct {
+	docs      []kg.Doc
+	raw       []kg.RawLink
+	redirects []kg.Redirect
+}
+
+func (f fixture) load(t testing.TB, w kg.Writer) {
+	t.Helper()
+	ctx := context.Background()
+	if err := w.PutDocs(ctx, f.docs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PutRawLinks(ctx, f.raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PutRedirects(ctx, f.redirects); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loadDump streams a MediaWiki dump into w as the ingest stage does:
+// main-namespace articles and redirects, batch pages at a time. after is
+// called after every flush with the number of flushes so far; an error from
+// it stops the load. It does not call Finish.
+func loadDump(ctx context.Context, w kg.Writer, path string, batch int, after func(flushes int) error) (docs []kg.Doc, err error) {
+	rd, err := wiki.OpenContext(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	parser := wiki.NewParser(rd.SiteInfo())
+	var bd []kg.Doc
+	var bl []kg.RawLink
+	var br []kg.Redirect
+	flushes := 0
+	flush := func() error {
+		if err := w.PutDocs(ctx, bd); err != nil {
+			return err
+		}
+		if err := w.PutRawLinks(ctx, bl); err != nil {
+			return err
+		}
+		if err := w.PutRedirects(ctx, br); err != nil {
+			return err
+		}
+		bd, bl, br = bd[:0], bl[:0], br[:0]
+		flushes++
+		if after != nil {
+			return after(flushes)
+		}
+		return nil
+	}
+	for {
+		p, err := rd.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		switch {
+		case p.NS != 0:
+			continue
+		case p.Redirect != "":
+			br = append(br, kg.Redirect{From: wiki.NormalizeTitle(p.Title), To: wiki.NormalizeTitle(p.Redirect)})
+		default:
+			d, ls := parser.Parse(p)
+			bd = append(bd, d)
+			bl = append(bl, ls...)
+			docs = append(docs, d)
+		}
+		if len(bd) >= batch || len(bl) >= batch || len(br) >= batch {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return docs, flush()
+}
+
+// fatwikiPath is the shared Fante dump; without it the test skips, except
+// in CI.
+func fatwikiPath(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared dump: %v", err)
+		}
+		t.Skipf("shared dump: %v", err)
+	}
+	return path
+}
+
+// demoPath is the demo corpus in the repository.
+func demoPath() string {
+	return filepath.Join("..", "..", "corpus", "demo", "demowiki-pages-articles.xml")
+}
+
+// sortLinks orders links by (src, dst, anchor, sentence).
+func sortLinks(ls []kg.Link) {
+	sort.Slice(ls, func(i, j int) bool {
+		a, b := ls[i], ls[j]
+		if a.Src != b.Src {
+			return a.Src < b.Src
+		}
+		if a.Dst != b.Dst {
+			return a.Dst < b.Dst
+		}
+		if a.Anchor != b.Anchor {
+			return a.Anchor < b.Anchor
+		}
+		return a.Sentence < b.Sentence
+	})
+}
+
+func sortAliases(as []kg.Alias) {
+	sort.Slice(as, func(i, j int) bool {
+		a, b := as[i], as[j]
+		if a.Alias != b.Alias {
+			return a.Alias < b.Alias
+		}
+		if a.DocID != b.DocID {
+			return a.DocID < b.DocID
+		}
+		return a.Kind < b.Kind
+	})
+}
+
+// embeddedLinks and embeddedAliases read the embedded store's tables whole.
+func embeddedLinks(t testing.TB, db *sql.DB) []kg.Link {
+	t.Helper()
+	rows, err := db.Query(`SELECT src, dst, anchor, sentence FROM links`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []kg.Link
+	for rows.Next() {
+		var l kg.Link
+		if err := rows.Scan(&l.Src, &l.Dst, &l.Anchor, &l.Sentence); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sortLinks(out)
+	return out
+}
+
+func embeddedAliases(t testing.TB, db *sql.DB) []kg.Alias {
+	t.Helper()
+	rows, err := db.Query(`SELECT alias, doc_id, kind FROM aliases`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []kg.Alias
+	for rows.Next() {
+		var a kg.Alias
+		if err := rows.Scan(&a.Alias, &a.DocID, &a.Kind); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sortAliases(out)
+	return out
+}
+
+// neo4jLinks and neo4jAliases read the whole graph's links and aliases.
+func neo4jLinks(t testing.TB, s *Store) []kg.Link {
+	t.Helper()
+	var out []kg.Link
+	err := s.read(context.Background(), "test: all links", `
+		MATCH (s:Document)-[l:LINKS_TO]->(d:Document) RETURN s.id, d.id, l.anchor, l.sentence`, nil,
+		func() { out = out[:0] },
+		func(r *n4j.Record) error {
+			out = append(out, kg.Link{Src: r.Values[0].(string), Dst: r.Values[1].(string),
+				Anchor: r.Values[2].(string), Sentence: r.Values[3].(string)})
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortLinks(out)
+	return out
+}
+
+func neo4jAliases(t testing.TB, s *Store) []kg.Alias {
+	t.Helper()
+	var out []kg.Alias
+	err := s.read(context.Background(), "test: all aliases", `
+		MATCH (a:Alias)-[:ALIAS_OF]->(d:Document) RETURN a.alias, d.id, a.kind`, nil,
+		func() { out = out[:0] },
+		func(r *n4j.Record) error {
+			out = append(out, kg.Alias{Alias: r.Values[0].(string), DocID: r.Values[1].(string), Kind: r.Values[2].(string)})
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortAliases(out)
+	return out
+}
+
+// sameGraph compares everything the two stores derived: counts, every link
+// and alias, and the snapshot field by field.
+func sameGraph(t *testing.T, ctx context.Context, e *embedded.Store, edb *sql.DB, s *Store) {
+	t.Helper()
+	ec, err := e.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ec != nc {
+		t.Errorf("counts: neo4j %+v, embedded %+v", nc, ec)
+	}
+	el, nl := embeddedLinks(t, edb), neo4jLinks(t, s)
+	if !reflect.DeepEqual(el, nl) {
+		t.Errorf("links differ: neo4j %d, embedded %d; first difference: %s", len(nl), len(el), firstDiff(nl, el))
+	}
+	ea, na := embeddedAliases(t, edb), neo4jAliases(t, s)
+	if !reflect.DeepEqual(ea, na) {
+		t.Errorf("aliases differ: neo4j %d, embedded %d; first difference: %s", len(na), len(ea), firstDiff(na, ea))
+	}
+	eg, err := e.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ng, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSnapshot(t, ng, eg)
+}
+
+// sameSnapshot compares two CSR snapshots field by field, so that a failure
+// says which part differs.
+func sameSnapshot(t *testing.T, got, want *kg.Graph) {
+	t.Helper()
+	fields := []struct {
+		name      string
+		got, want any
+	}{
+		{"IDs", got.IDs, want.IDs},
+		{"Titles", got.Titles, want.Titles},
+		{"Walkable", got.Walkable, want.Walkable},
+		{"Offsets", got.Offsets, want.Offsets},
+		{"Targets", got.Targets, want.Targets},
+		{"Anchors", got.Anchors, want.Anchors},
+		{"Sentences", got.Sentences, want.Sentences},
+	}
+	for _, f := range fields {
+		if !reflect.DeepEqual(f.got, f.want) {
+			t.Errorf("snapshot %s differ (%d nodes %d edges vs %d nodes %d edges)", f.name,
+				got.NodeCount(), got.EdgeCount(), want.NodeCount(), want.EdgeCount())
+		}
+	}
+}
+
+// firstDiff describes where two sorted slices first differ.
+func firstDiff[T any](got, want []T) string {
+	for i := range min(len(got), len(want)) {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			return fmt.Sprintf("at %d: neo4j %+v, embedded %+v", i, got[i], want[i])
+		}
+	}
+	if len(got) > len(want) {
+		return fmt.Sprintf("neo4j has more, e.g. %+v", got[len(want)])
+	}
+	if len(want) > len(got) {
+		return fmt.Sprintf("embedded has more, e.g. %+v", want[len(got)])
+	}
+	return "none"
+}

@@ -1,0 +1,282 @@
+package neo4j
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/miroverse/miroverse/kg"
+
+	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+)
+
+// docReturn is the RETURN list recordDoc reads, for a document bound to d.
+const docReturn = `d.id, d.title, d.url, d.source, d.lang, d.text, d.categories, d.kind`
+
+func recordDoc(r *n4j.Record) (kg.Doc, error) {
+	v := r.Values
+	if len(v) < 8 {
+		return kg.Doc{}, fmt.Errorf("document record has %d values, want 8", len(v))
+	}
+	var d kg.Doc
+	var ok [7]bool
+	d.ID, ok[0] = v[0].(string)
+	d.Title, ok[1] = v[1].(string)
+	d.URL, ok[2] = v[2].(string)
+	d.Source, ok[3] = v[3].(string)
+	d.Lang, ok[4] = v[4].(string)
+	d.Text, ok[5] = v[5].(string)
+	d.Kind, ok[6] = v[7].(string)
+	for _, o := range ok {
+		if !o {
+			return kg.Doc{}, fmt.Errorf("document %v: a property is missing or not a string", v[0])
+		}
+	}
+	if cats, _ := v[6].([]any); len(cats) > 0 {
+		d.Categories = make([]string, 0, len(cats))
+		for _, c := range cats {
+			s, ok := c.(string)
+			if !ok {
+				return kg.Doc{}, fmt.Errorf("document %s: category %v is not a string", d.ID, c)
+			}
+			d.Categories = append(d.Categories, s)
+		}
+	}
+	return d, nil
+}
+
+// queryDoc returns the first document the statement finds; found is false
+// when there is none.
+func (s *Store) queryDoc(ctx context.Context, what, cypher string, params map[string]any) (kg.Doc, bool, error) {
+	var d kg.Doc
+	found := false
+	err := s.read(ctx, what, cypher, params, func() { found = false }, func(r *n4j.Record) error {
+		if found {
+			return nil
+		}
+		var err error
+		d, err = recordDoc(r)
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		return kg.Doc{}, false, err
+	}
+	return d, found, nil
+}
+
+// Doc returns the document with the given id.
+func (s *Store) Doc(ctx context.Context, id string) (kg.Doc, error) {
+	what := fmt.Sprintf("doc %q", id)
+	d, ok, err := s.queryDoc(ctx, what, `MATCH (d:Document {id: $id}) RETURN `+docReturn, map[string]any{"id": id})
+	if err != nil {
+		return kg.Doc{}, err
+	}
+	if !ok {
+		return kg.Doc{}, fmt.Errorf("neo4j %s: %s: %w", s.uri, what, kg.ErrNotFound)
+	}
+	return d, nil
+}
+
+// DocByTitle finds a document by its exact title, then by a redirect that
+// leads to it, then by its title ignoring case; each first as given and
+// then normalised ("foo_bar" -> "Foo bar"). Of several matches the smallest
+// id wins. These are the embedded store's rules.
+func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
+	what := fmt.Sprintf("doc by title %q", title)
+	forms := []string{title}
+	if n := kg.NormalizeTitle(title); n != title && n != "" {
+		forms = append(forms, n)
+	}
+	lookups := []struct {
+		cypher string
+		key    func(string) string
+	}{
+		{`MATCH (d:Document {title: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, nil},
+		{`MATCH (:Alias {title: $key})-[:ALIAS_OF]->(d:Document) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, nil},
+		{`MATCH (d:Document {title_fold: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, foldTitle},
+	}
+	for _, l := range lookups {
+		for _, f := range forms {
+			if l.key != nil {
+				f = l.key(f)
+			}
+			d, ok, err := s.queryDoc(ctx, what, l.cypher, map[string]any{"key": f})
+			if err != nil {
+				return kg.Doc{}, err
+			}
+			if ok {
+				return d, nil
+			}
+		}
+	}
+	return kg.Doc{}, fmt.Errorf("neo4j %s: %s: %w", s.uri, what, kg.ErrNotFound)
+}
+
+// DocByURL finds a document by its URL as stored, or spelled otherwise
+// (percent-escaped or not, spaces for underscores, http, mobile host, with
+// a #fragment).
+func (s *Store) DocByURL(ctx context.Context, u string) (kg.Doc, error) {
+	what := fmt.Sprintf("doc by url %q", u)
+	for _, q := range []struct{ cypher, arg string }{
+		{`MATCH (d:Document {url: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, u},
+		{`MATCH (d:Document {url_key: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, urlKey(u)},
+	} {
+		d, ok, err := s.queryDoc(ctx, what, q.cypher, map[string]any{"key": q.arg})
+		if err != nil {
+			return kg.Doc{}, err
+		}
+		if ok {
+			return d, nil
+		}
+	}
+	return kg.Doc{}, fmt.Errorf("neo4j %s: %s: %w", s.uri, what, kg.ErrNotFound)
+}
+
+// Aliases lists a document's aliases, redirects first, each kind sorted.
+// The sorting happens here: Cypher orders strings by UTF-16 code units,
+// Go and SQLite by bytes, and the two backends must list alike.
+func (s *Store) Aliases(ctx context.Context, docID string) ([]kg.Alias, error) {
+	var out []kg.Alias
+	err := s.read(ctx, fmt.Sprintf("aliases of %q", docID), `
+		MATCH (a:Alias)-[:ALIAS_OF]->(:Document {id: $id})
+		RETURN a.alias, a.kind`, map[string]any{"id": docID},
+		func() { out = out[:0] },
+		func(r *n4j.Record) error {
+			a := kg.Alias{DocID: docID}
+			a.Alias, _ = r.Values[0].(string)
+			a.Kind, _ = r.Values[1].(string)
+			out = append(out, a)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind > out[j].Kind
+		}
+		return out[i].Alias < out[j].Alias
+	})
+	return out, nil
+}
+
+// snapshotPage is the number of documents (with their links) read per
+// query by Snapshot: big enough to amortise a round trip, small enough
+// that one page of a hub-heavy wiki stays a few MB.
+const snapshotPage = 1000
+
+// Snapshot reads documents and links into a kg.Graph, a page of documents
+// at a time. Of the links between two documents only the first by (anchor,
+// sentence) is kept, the one kg.BuildGraph would keep, so memory holds one
+// link per edge. Neo4j reads are not snapshot-isolated, so run it when no
+// ingest is writing.
+func (s *Store) Snapshot(ctx context.Context) (*kg.Graph, error) {
+	var nodes []kg.GraphNode
+	var links []kg.Link
+	after := ""
+	for {
+		var pageNodes []kg.GraphNode
+		var pageLinks []kg.Link
+		err := s.read(ctx, "snapshot", `
+			MATCH (s:Document) WHERE s.id > $after
+			WITH s ORDER BY s.id LIMIT $n
+			RETURN s.id, s.title, s.kind, [(s)-[l:LINKS_TO]->(d:Document) | [d.id, l.anchor, l.sentence]]`,
+			map[string]any{"after": after, "n": snapshotPage},
+			func() { pageNodes, pageLinks = pageNodes[:0], pageLinks[:0] },
+			func(r *n4j.Record) error {
+				n, ls, err := snapshotRecord(r)
+				if err != nil {
+					return err
+				}
+				pageNodes = append(pageNodes, n)
+				pageLinks = append(pageLinks, ls...)
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+		if len(pageNodes) == 0 {
+			break
+		}
+		after = pageNodes[len(pageNodes)-1].ID
+		nodes = append(nodes, pageNodes...)
+		links = append(links, pageLinks...)
+	}
+	g, err := kg.BuildGraph(nodes, links)
+	if err != nil {
+		return nil, fmt.Errorf("neo4j %s: snapshot: %w", s.uri, err)
+	}
+	return g, nil
+}
+
+// snapshotRecord reads one document and its links, keeping per
+// destination the smallest (anchor, sentence).
+func snapshotRecord(r *n4j.Record) (kg.GraphNode, []kg.Link, error) {
+	var n kg.GraphNode
+	var ok bool
+	if n.ID, ok = r.Values[0].(string); !ok {
+		return n, nil, fmt.Errorf("snapshot: document without an id: %v", r.Values[0])
+	}
+	n.Title, _ = r.Values[1].(string)
+	kind, _ := r.Values[2].(string)
+	n.Walkable = kg.Doc{Kind: kind}.Walkable()
+	raw, _ := r.Values[3].([]any)
+	first := make(map[string]int, len(raw))
+	var links []kg.Link
+	for _, x := range raw {
+		v, _ := x.([]any)
+		if len(v) != 3 {
+			return n, nil, fmt.Errorf("snapshot: bad link of %s: %v", n.ID, x)
+		}
+		l := kg.Link{Src: n.ID}
+		l.Dst, _ = v[0].(string)
+		l.Anchor, _ = v[1].(string)
+		l.Sentence, _ = v[2].(string)
+		i, seen := first[l.Dst]
+		switch {
+		case !seen:
+			first[l.Dst] = len(links)
+			links = append(links, l)
+		case l.Anchor < links[i].Anchor || (l.Anchor == links[i].Anchor && l.Sentence < links[i].Sentence):
+			links[i] = l
+		}
+	}
+	return n, links, nil
+}
+
+// Counts counts documents, links, aliases and raw links; Unresolved is the
+// number of raw links whose target reached no document at the last Finish
+// (0 before the first). Counting a label or relationship type is answered
+// from Neo4j's count store, without a scan.
+func (s *Store) Counts(ctx context.Context) (kg.Counts, error) {
+	var c kg.Counts
+	found := false
+	err := s.read(ctx, "counts", `
+		CALL { MATCH (d:Document) RETURN count(d) AS docs }
+		CALL { MATCH ()-[l:LINKS_TO]->() RETURN count(l) AS links }
+		CALL { MATCH (a:Alias) RETURN count(a) AS aliases }
+		CALL { MATCH (r:RawLink) RETURN count(r) AS raw }
+		OPTIONAL MATCH (m:Meta {key: 'unresolved'})
+		RETURN docs, links, aliases, raw, coalesce(m.value, 0)`, nil, nil,
+		func(r *n4j.Record) error {
+			vals := []*int64{&c.Docs, &c.Links, &c.Aliases, &c.RawLinks, &c.Unresolved}
+			for i, p := range vals {
+				v, ok := r.Values[i].(int64)
+				if !ok {
+					return fmt.Errorf("count %d is %T, not an integer", i, r.Values[i])
+				}
+				*p = v
+			}
+			found = true
+			return nil
+		})
+	if err != nil {
+		return kg.Counts{}, err
+	}
+	if !found {
+		return kg.Counts{}, errors.New("neo4j " + s.uri + ": counts: no result")
+	}
+	return c, nil
+}

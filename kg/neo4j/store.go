@@ -1,0 +1,394 @@
+// Package neo4j is the knowledge-graph store for data clusters: a Neo4j 5
+// database reached over Bolt with neo4j-go-driver/v5. It keeps the same
+// documents, links and aliases as kg/embedded and answers the same
+// questions, so either backend can serve the later stages.
+//
+// # Schema
+//
+//	(:Document {id, title, title_fold, url, url_key, source, lang, text, categories, kind})
+//	(:Document)-[:LINKS_TO {anchor, sentence}]->(:Document)
+//	(:RawLink  {key, src, target, anchor, sentence})
+//	(:Redirect {from, to})
+//	(:Alias    {key, alias, kind, doc, gen, title})-[:ALIAS_OF]->(:Document)
+//	(:Meta     {key, value})
+//
+// Document holds kg.Doc; title_fold (lower-cased title) and url_key (the
+// canonical URL) are the keys of case-insensitive title and URL lookups,
+// computed here rather than in Cypher so that they equal the embedded
+// store's. categories is a list of strings.
+//
+// LINKS_TO is a resolved link: one relationship per distinct (src, dst,
+// anchor, sentence), never a self link. RawLink is a link as ingested, its
+// target still a title; raw links stay after resolution, as in the embedded
+// store, so that Finish can run again after more input. Redirect maps a
+// redirect page's title to its target title.
+//
+// Alias is another name of a document, kind "redirect" (a redirect title
+// that reaches the document) or "anchor" (an anchor text of a link to it
+// that differs from its title). Aliases are nodes rather than a list
+// property so that Neo4j Browser shows them and a title lookup can use an
+// index: title is set on redirect aliases only, because anchors are
+// unbounded text and Neo4j refuses to index a value beyond a few kB. gen is
+// the Finish run that last derived the alias; older ones are removed.
+//
+// Meta holds the schema version, the Finish generation counter and the
+// number of unresolved raw links at the last Finish.
+//
+// Keys of RawLink and Alias are hashes of their identifying fields (see
+// rowKey), again so that no unbounded string is indexed. Constraints:
+// UNIQUE Document.id, RawLink.key, Redirect.from, Alias.key, Meta.key;
+// range indexes on Document.title, title_fold, url, url_key, RawLink.src,
+// Alias.title and Alias.gen; the FULLTEXT index document_fulltext on
+// Document title and text (analyzer standard-no-stop-words). Open creates
+// them all, and waits until they are online, before any write.
+//
+// # Writes and resolution
+//
+// Writes are UNWIND batches in managed transactions (neo4j.ExecuteQuery with
+// an explicit database and write routing), which the driver retries on
+// transient errors. Nodes are MERGEd on their key, so loading the same input
+// twice leaves the same graph. Finish mirrors kg/embedded: raw links are
+// resolved through up to three redirect hops, a title naming several
+// documents means the smallest id (of the source's own wiki first), self
+// links and unresolved targets are dropped. It pages through raw links by
+// source and rewrites one source's LINKS_TO in one transaction, so an
+// interrupted Finish leaves every document either resolved or as it was, and
+// running it again completes the graph.
+//
+// One known difference: a raw link whose source is not a document (never
+// written, or not yet) becomes no LINKS_TO here, since a relationship needs
+// both ends, while the embedded store keeps such a row in its links table.
+// The ingest stage always writes a document before its links, so the counts
+// agree for every input it produces.
+package neo4j
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/miroverse/miroverse/kg"
+
+	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j/config"
+)
+
+// Options configure a connection. Only URI is required.
+type Options struct {
+	URI      string // e.g. bolt://127.0.0.1:7687 or neo4j://host:7687
+	Database string // default "neo4j"
+	User     string // default "neo4j"
+	Password string
+	// NodeBatch is the number of nodes written per transaction (default 5000).
+	NodeBatch int
+	// RelBatch is the number of links written per transaction (default 2000).
+	RelBatch int
+	// MaxRetryTime bounds the driver's retries of a transaction that failed
+	// with a transient error or a lost connection (default 30s).
+	MaxRetryTime time.Duration
+}
+
+// Defaults of Options.
+const (
+	DefaultDatabase     = "neo4j"
+	DefaultUser         = "neo4j"
+	DefaultNodeBatch    = 5000
+	DefaultRelBatch     = 2000
+	DefaultMaxRetryTime = 30 * time.Second
+)
+
+// Store is a kg.Store in a Neo4j database. It is safe for concurrent use;
+// Finish must not run concurrently with writes or another Finish.
+type Store struct {
+	driver n4j.DriverWithContext
+	uri    string // for messages: without user info
+	opt    Options
+}
+
+var _ kg.Store = (*Store)(nil)
+
+// schemaVersion changes when the graph changes shape; Open refuses a
+// database written with another one rather than misreading it.
+const schemaVersion = "1"
+
+// fulltextIndex is the name of the full-text index Search queries.
+const fulltextIndex = "document_fulltext"
+
+// schema lists the constraints and indexes; every statement is idempotent.
+// Schema statements cannot share a transaction with writes, so each runs on
+// its own.
+func schema() []string {
+	return []string{
+		`CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE`,
+		`CREATE CONSTRAINT rawlink_key IF NOT EXISTS FOR (r:RawLink) REQUIRE r.key IS UNIQUE`,
+		`CREATE CONSTRAINT redirect_from IF NOT EXISTS FOR (r:Redirect) REQUIRE r.from IS UNIQUE`,
+		`CREATE CONSTRAINT alias_key IF NOT EXISTS FOR (a:Alias) REQUIRE a.key IS UNIQUE`,
+		`CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE`,
+		`CREATE INDEX document_title IF NOT EXISTS FOR (d:Document) ON (d.title)`,
+		`CREATE INDEX document_title_fold IF NOT EXISTS FOR (d:Document) ON (d.title_fold)`,
+		`CREATE INDEX document_url IF NOT EXISTS FOR (d:Document) ON (d.url)`,
+		`CREATE INDEX document_url_key IF NOT EXISTS FOR (d:Document) ON (d.url_key)`,
+		`CREATE INDEX rawlink_src IF NOT EXISTS FOR (r:RawLink) ON (r.src)`,
+		`CREATE INDEX alias_title IF NOT EXISTS FOR (a:Alias) ON (a.title)`,
+		`CREATE INDEX alias_gen IF NOT EXISTS FOR (a:Alias) ON (a.gen)`,
+		// No stop words: a title such as "It" or "The Who" must stay
+		// searchable, as it is in the embedded store's FTS5 index.
+		"CREATE FULLTEXT INDEX " + fulltextIndex + ` IF NOT EXISTS FOR (d:Document) ON EACH [d.title, d.text]
+		OPTIONS {indexConfig: {` + "`fulltext.analyzer`" + `: 'standard-no-stop-words'}}`,
+	}
+}
+
+// indexWait bounds how long Open waits for new indexes to come online.
+const indexWait = 5 * time.Minute
+
+// Open connects to the database, checks that it can log in, and creates
+// the schema. Errors name the URI and never the password.
+func Open(ctx context.Context, opt Options) (*Store, error) {
+	if opt.URI == "" {
+		return nil, errors.New("neo4j: no URI given (a bolt:// or neo4j:// address, e.g. from NEO4J_URI)")
+	}
+	shown := redactURI(opt.URI)
+	if opt.Database == "" {
+		opt.Database = DefaultDatabase
+	}
+	if opt.User == "" {
+		opt.User = DefaultUser
+	}
+	if opt.NodeBatch <= 0 {
+		opt.NodeBatch = DefaultNodeBatch
+	}
+	if opt.RelBatch <= 0 {
+		opt.RelBatch = DefaultRelBatch
+	}
+	if opt.MaxRetryTime <= 0 {
+		opt.MaxRetryTime = DefaultMaxRetryTime
+	}
+	drv, err := n4j.NewDriverWithContext(opt.URI, n4j.BasicAuth(opt.User, opt.Password, ""), func(c *config.Config) {
+		c.MaxTransactionRetryTime = opt.MaxRetryTime
+		c.SocketConnectTimeout = 10 * time.Second
+		c.UserAgent = "miroverse"
+	})
+	if err != nil {
+		// The driver's message may quote the URI as given; say only ours.
+		return nil, fmt.Errorf("neo4j %s: invalid URI (want bolt://host:port or neo4j://host:port)", shown)
+	}
+	s := &Store{driver: drv, uri: shown, opt: opt}
+	if err := drv.VerifyConnectivity(ctx); err != nil {
+		drv.Close(context.WithoutCancel(ctx))
+		return nil, s.fail("", err)
+	}
+	if err := s.init(ctx); err != nil {
+		drv.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
+}
+
+// init creates the schema, waits for it and checks the schema version.
+func (s *Store) init(ctx context.Context) error {
+	for _, stmt := range schema() {
+		if err := s.write(ctx, "create schema", stmt, nil); err != nil {
+			return err
+		}
+	}
+	// A MERGE before the uniqueness index is online would scan every node.
+	if _, err := s.query(ctx, "wait for indexes", `CALL db.awaitIndexes($seconds)`,
+		map[string]any{"seconds": int64(indexWait / time.Second)}, n4j.Read, nil, nil); err != nil {
+		return err
+	}
+	var version string
+	err := s.writeRows(ctx, "check schema version", `
+		MERGE (m:Meta {key: 'schema_version'})
+		ON CREATE SET m.value = $version
+		RETURN m.value`, map[string]any{"version": schemaVersion},
+		func() { version = "" },
+		func(r *n4j.Record) error {
+			version, _ = r.Values[0].(string)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	if version != schemaVersion {
+		return fmt.Errorf("neo4j %s: database %s has miroverse schema version %q, this build reads %q",
+			s.uri, s.opt.Database, version, schemaVersion)
+	}
+	return nil
+}
+
+// Close closes the driver and its connections.
+func (s *Store) Close() error {
+	if err := s.driver.Close(context.Background()); err != nil {
+		return fmt.Errorf("neo4j %s: close: %w", s.uri, err)
+	}
+	return nil
+}
+
+// query runs one statement in a managed transaction, which the driver
+// retries on transient errors. start is called before every attempt, so
+// that state built by row from an abandoned attempt can be reset; row is
+// called for every record. Both may be nil.
+func (s *Store) query(ctx context.Context, what, cypher string, params map[string]any, mode n4j.RoutingControl,
+	start func(), row func(*n4j.Record) error) (n4j.ResultSummary, error) {
+	routing := n4j.ExecuteQueryWithReadersRouting()
+	if mode == n4j.Write {
+		routing = n4j.ExecuteQueryWithWritersRouting()
+	}
+	res, err := n4j.ExecuteQuery(ctx, s.driver, cypher, params,
+		func() n4j.ResultTransformer[n4j.ResultSummary] {
+			if start != nil {
+				start()
+			}
+			return &rowSink{row: row}
+		},
+		n4j.ExecuteQueryWithDatabase(s.opt.Database), routing)
+	if err != nil {
+		return nil, s.fail(what, err)
+	}
+	return res, nil
+}
+
+// write runs a statement that returns nothing of interest.
+func (s *Store) write(ctx context.Context, what, cypher string, params map[string]any) error {
+	_, err := s.query(ctx, what, cypher, params, n4j.Write, nil, nil)
+	return err
+}
+
+// writeRows runs a writing statement and reads its records.
+func (s *Store) writeRows(ctx context.Context, what, cypher string, params map[string]any,
+	start func(), row func(*n4j.Record) error) error {
+	_, err := s.query(ctx, what, cypher, params, n4j.Write, start, row)
+	return err
+}
+
+// read runs a read-only statement.
+func (s *Store) read(ctx context.Context, what, cypher string, params map[string]any,
+	start func(), row func(*n4j.Record) error) error {
+	_, err := s.query(ctx, what, cypher, params, n4j.Read, start, row)
+	return err
+}
+
+// rowSink streams records to a callback instead of keeping them, which
+// matters for snapshots of millions of links.
+type rowSink struct {
+	row func(*n4j.Record) error
+}
+
+func (r *rowSink) Accept(rec *n4j.Record) error {
+	if r.row == nil {
+		return nil
+	}
+	return r.row(rec)
+}
+
+func (r *rowSink) Complete(_ []string, summary n4j.ResultSummary) (n4j.ResultSummary, error) {
+	return summary, nil
+}
+
+// fail turns a driver error into one message naming the URI and what was
+// being done. Authentication and connection failures get a plain sentence,
+// because the driver's own text for them is long and, after retries,
+// buried in a TransactionExecutionLimit.
+func (s *Store) fail(what string, err error) error {
+	prefix := "neo4j " + s.uri
+	if what != "" {
+		prefix += ": " + what
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	cause := err
+	var limit *n4j.TransactionExecutionLimit
+	if errors.As(err, &limit) && len(limit.Errors) > 0 {
+		cause = limit.Errors[len(limit.Errors)-1]
+	}
+	var ne *n4j.Neo4jError
+	if errors.As(cause, &ne) {
+		switch ne.Code {
+		case "Neo.ClientError.Security.Unauthorized":
+			return &Error{URI: s.uri, Msg: "authentication failed for user " + s.opt.User, Err: err}
+		case "Neo.ClientError.Database.DatabaseNotFound":
+			return &Error{URI: s.uri, Msg: "database " + s.opt.Database + " does not exist", Err: err}
+		}
+	}
+	var ce *n4j.ConnectivityError
+	if errors.As(cause, &ce) {
+		msg := "cannot connect: " + strings.TrimPrefix(ce.Error(), "ConnectivityError: ")
+		if what != "" {
+			msg = what + ": " + msg
+		}
+		return &Error{URI: s.uri, Msg: msg, Err: err}
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
+// Error is a failure to reach or log in to the server, with a message a
+// user can act on. Err is the driver's error.
+type Error struct {
+	URI string
+	Msg string
+	Err error
+}
+
+func (e *Error) Error() string { return "neo4j " + e.URI + ": " + e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+// redactURI drops user info and query from a URI for messages; a password
+// must not reach a log even when someone writes it into the URI.
+func redactURI(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+			return "…@" + raw[i+1:]
+		}
+		return raw
+	}
+	u.User = nil
+	u.RawQuery = ""
+	u.Fragment = ""
+	return u.String()
+}
+
+// rowKey identifies a node by fields that may be long (sentences, anchor
+// texts): the first 128 bits of a SHA-256 over the length-prefixed fields,
+// so that no field's content can imitate a boundary between fields.
+func rowKey(fields ...string) string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, f := range fields {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// foldTitle is the key of case-insensitive title lookups; the same as the
+// embedded store's, so both find the same documents.
+func foldTitle(t string) string { return strings.ToLower(t) }
+
+// urlKey is the key under which a URL is found whatever way it is spelled:
+// canonical escaping, https, no mobile host. It must equal the embedded
+// store's key so that DocByURL answers alike.
+func urlKey(u string) string {
+	k := kg.CanonicalURL(u)
+	if rest, ok := strings.CutPrefix(k, "http://"); ok {
+		k = "https://" + rest
+	}
+	return strings.Replace(k, ".m.wikipedia.org/", ".wikipedia.org/", 1)
+}
+
+// chunks calls fn with consecutive slices of at most n of items.
+func chunks[T any](items []T, n int, fn func([]T) error) error {
+	for lo := 0; lo < len(items); lo += n {
+		if err := fn(items[lo:min(len(items), lo+n)]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

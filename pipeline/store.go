@@ -1,0 +1,58 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/kg/embedded"
+	kgneo4j "github.com/miroverse/miroverse/kg/neo4j"
+)
+
+// openStore opens the configured graph backend. The location it returns is
+// what the manifest records: a path under the root, or the Neo4j URI and
+// database (never credentials).
+func openStore(ctx context.Context, cfg Config, root string) (kg.Store, string, error) {
+	switch cfg.Graph.Backend {
+	case "neo4j":
+		uri := cfg.Graph.URI
+		if uri == "" {
+			uri = os.Getenv("NEO4J_URI")
+		}
+		if uri == "" {
+			return nil, "", fmt.Errorf("graph.backend is neo4j but neither graph.uri nor NEO4J_URI is set (scripts/neo4j start prints one)")
+		}
+		user := os.Getenv("NEO4J_USER")
+		if user == "" {
+			user = "neo4j"
+		}
+		st, err := kgneo4j.Open(ctx, kgneo4j.Options{
+			URI: uri, Database: cfg.Graph.Database, User: user, Password: os.Getenv("NEO4J_PASSWORD"),
+			NodeBatch: cfg.Graph.NodeBatch, RelBatch: cfg.Graph.RelBatch,
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		return st, uri + "/" + cfg.Graph.Database, nil
+	default:
+		path := cfg.Graph.Path
+		if path == "" {
+			path = filepath.Join(root, "graph", "kg.db")
+		}
+		st, err := embedded.Open(ctx, path)
+		if err != nil {
+			return nil, "", fmt.Errorf("open graph store %s: %w", path, err)
+		}
+		return st, relTo(root, path), nil
+	}
+}
+
+// stamper is implemented by stores that several output roots may share (a
+// Neo4j database): they remember which ingest built their graph, so a root
+// never trusts a graph that was wiped or rebuilt from other inputs.
+type stamper interface {
+	GraphStamp(ctx context.Context) (string, error)
+	SetGraphStamp(ctx context.Context, stamp string) error
+}
