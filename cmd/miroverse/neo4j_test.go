@@ -107,6 +107,17 @@ func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 	if a, b := rowIDs[trajectory.DPORow](t, ref, "dpo/data"), rowIDs[trajectory.DPORow](t, root, "dpo/data"); !equalSlices(a, b) {
 		t.Errorf("DPO ids differ: %v vs %v", a, b)
 	}
+
+	// The database now holds the demo graph: another root ingesting other
+	// inputs into it is refused instead of mixing two graphs.
+	other := writeConfig(t, "graph:\n  backend: neo4j\ninput:\n  paths: [corpus/demo/demowiki-pages-articles.xml, "+
+		"corpus/demo/demowiki-pages-articles.xml]\n")
+	cmd := exec.Command(binary(t), "ingest", "--config", other, "--out", filepath.Join(t.TempDir(), "other"), "--quiet")
+	cmd.Dir = repoRoot(t)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "other inputs") || !strings.Contains(string(out), uri) {
+		t.Errorf("ingest of other inputs into the same database: err %v, output:\n%s", err, out)
+	}
 }
 
 func rowIDs[T any](t *testing.T, root, dir string) []string {
