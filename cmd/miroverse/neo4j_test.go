@@ -47,8 +47,14 @@ func emptyNeo4j(t *testing.T, uri string) {
 		t.Fatal(err)
 	}
 	defer drv.Close(ctx)
-	if _, err := neo4j.ExecuteQuery(ctx, drv, "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", nil,
-		neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase("neo4j")); err != nil {
+	// CALL … IN TRANSACTIONS needs an implicit (auto-commit) transaction.
+	sess := drv.NewSession(ctx, neo4j.SessionConfig{DatabaseName: "neo4j"})
+	defer sess.Close(ctx)
+	res, err := sess.Run(ctx, "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", nil)
+	if err == nil {
+		_, err = res.Consume(ctx)
+	}
+	if err != nil {
 		t.Fatalf("empty neo4j: %v", err)
 	}
 }

@@ -154,3 +154,41 @@ func hitIDs(hits []kg.SearchHit) []string {
 	}
 	return out
 }
+
+// TestConcurrentFinish runs Finish from two clients at once, as happens
+// when a retrying ingest and its re-run overlap: the graph must still be
+// the one a single Finish makes.
+func TestConcurrentFinish(t *testing.T) {
+	opt := serverOptions(t)
+	path := fatwikiPath(t)
+	ctx := context.Background()
+	opt.NodeBatch, opt.RelBatch = 100, 50 // many transactions to interleave
+	s := openClean(t, opt)
+	e, edb := openEmbedded(t)
+	for _, w := range []kg.Writer{e, s} {
+		if _, err := loadDump(ctx, w, path, ingestBatch, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for round := range 2 {
+		errs := make(chan error, 2)
+		for _, st := range []*Store{s, other} {
+			go func() { errs <- st.Finish(ctx) }()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		sameGraph(t, ctx, e, edb, s)
+		noDuplicates(t, s)
+	}
+}

@@ -225,7 +225,15 @@ func (s *Store) writeLinks(ctx context.Context, srcs []string, sources map[strin
 		if len(batch) == 0 {
 			return nil
 		}
+		// The lock node serialises these transactions across clients: two
+		// Finish runs that overlap (a retrying ingest and its re-run) would
+		// otherwise both read a source's old links, both replace them, and
+		// leave both sets. Under the lock the second reads the first's
+		// result and finds nothing to do.
 		err := s.write(ctx, fmt.Sprintf("finish: write links of %d documents", len(batch)), `
+			MERGE (lock:Meta {key: 'links_lock'})
+			SET lock.value = coalesce(lock.value, 0) + 1
+			WITH lock
 			UNWIND $rows AS row
 			MATCH (s:Document {id: row.src})
 			WITH s, row, [(s)-[o:LINKS_TO]->(d:Document) | [d.id, o.anchor, o.sentence]] AS have
@@ -264,7 +272,9 @@ func (s *Store) writeLinks(ctx context.Context, srcs []string, sources map[strin
 // aliasRow is one alias as the write statement takes it.
 type aliasRow struct{ alias, doc, kind string }
 
-// writeAliases MERGEs aliases and stamps them with generation gen.
+// writeAliases MERGEs aliases and stamps them with generation gen. A stamp
+// never goes down: when an older Finish overlaps a newer one, the newer
+// one's cleanup must not lose an alias the older one re-stamped.
 func (s *Store) writeAliases(ctx context.Context, gen int64, aliases []aliasRow) error {
 	rows := make([]map[string]any, len(aliases))
 	for i, a := range aliases {
@@ -279,7 +289,7 @@ func (s *Store) writeAliases(ctx context.Context, gen int64, aliases []aliasRow)
 			UNWIND $rows AS row
 			MERGE (a:Alias {key: row.key})
 			ON CREATE SET a.alias = row.alias, a.kind = row.kind, a.doc = row.doc, a.title = row.title
-			SET a.gen = $gen
+			SET a.gen = CASE WHEN coalesce(a.gen, 0) < $gen THEN $gen ELSE a.gen END
 			WITH a, row
 			MATCH (d:Document {id: row.doc})
 			MERGE (a)-[:ALIAS_OF]->(d)`, map[string]any{"rows": b, "gen": gen})

@@ -53,7 +53,9 @@
 // links and unresolved targets are dropped. It pages through raw links by
 // source and rewrites one source's LINKS_TO in one transaction, so an
 // interrupted Finish leaves every document either resolved or as it was, and
-// running it again completes the graph.
+// running it again completes the graph. Those transactions take a lock node
+// (Meta links_lock), so that Finish runs of two clients that overlap — a
+// retrying ingest and its re-run — cannot both replace a document's links.
 //
 // One known difference: a raw link whose source is not a document (never
 // written, or not yet) becomes no LINKS_TO here, since a relationship needs
@@ -103,8 +105,9 @@ const (
 	DefaultMaxRetryTime = 30 * time.Second
 )
 
-// Store is a kg.Store in a Neo4j database. It is safe for concurrent use;
-// Finish must not run concurrently with writes or another Finish.
+// Store is a kg.Store in a Neo4j database. It is safe for concurrent use,
+// also by several processes: overlapping Finish runs end with the graph one
+// run makes. Writes made while Finish runs are resolved by the next Finish.
 type Store struct {
 	driver n4j.DriverWithContext
 	uri    string // for messages: without user info

@@ -105,12 +105,20 @@ func TestPick(t *testing.T) {
 	}
 }
 
-func TestRowKeyBoundaries(t *testing.T) {
-	if rowKey("ab", "c") == rowKey("a", "bc") {
-		t.Error("rowKey does not separate fields")
+func TestRowKey(t *testing.T) {
+	// Keys are stored: a change of rowKey would make every existing
+	// database look empty to MERGE and duplicate its raw links and aliases.
+	if got, want := rowKey("w:1", "Accra", "the capital", "It is the capital."), "8d3d8623cf0a0fc555499564582ae344"; got != want {
+		t.Errorf("rowKey = %s, want %s (the stored key format changed)", got, want)
 	}
-	if rowKey("a", "b") != rowKey("a", "b") || len(rowKey("x")) != 32 {
-		t.Error("rowKey is not a stable 32-hex-digit key")
+	for _, tc := range []struct{ a, b []string }{
+		{[]string{"ab", "c"}, []string{"a", "bc"}},
+		{[]string{"a", ""}, []string{"", "a"}},
+		{[]string{"a"}, []string{"a", ""}},
+	} {
+		if rowKey(tc.a...) == rowKey(tc.b...) {
+			t.Errorf("rowKey(%q) == rowKey(%q)", tc.a, tc.b)
+		}
 	}
 }
 
@@ -400,8 +408,10 @@ func TestSearch(t *testing.T) {
 			doc("w:4", "C++", "A programming language."),
 			doc("w:5", "It", "A novel by Stephen King."),
 			doc("w:6", "Mention", "NYC, NYC, NYC: someone said it thrice."),
+			doc("w:7", "!!!", "A band; bang, bang."), doc("w:8", "Bang", "Bang bang bang."),
 		},
-		redirects: []kg.Redirect{{From: "NYC", To: "New York City"}, {From: "Big Apple", To: "New York City"}},
+		redirects: []kg.Redirect{{From: "NYC", To: "New York City"}, {From: "Big Apple", To: "New York City"},
+			{From: "Band", To: "!!!"}},
 	}
 	f.load(t, s)
 	e, _ := openEmbedded(t)
@@ -417,6 +427,8 @@ func TestSearch(t *testing.T) {
 		{"C++", "w:4"},
 		{"It", "w:5"}, // a stop word in English analysers
 		{"stephen KING novel", "w:5"},
+		{"Band", "w:7"}, // a redirect to a title without words
+		{"bang", "w:8"},
 	} {
 		hits, err := s.Search(ctx, tc.query, 5)
 		if err != nil {
@@ -469,20 +481,34 @@ func TestHostileQueries(t *testing.T) {
 	}
 }
 
-func TestWrongPassword(t *testing.T) {
-	opt := serverOptions(t)
-	opt.Password = "not-the-password-" + fmt.Sprint(time.Now().UnixNano())
-	_, err := Open(context.Background(), opt)
-	if err == nil {
-		t.Fatal("Open with a wrong password succeeded")
-	}
-	msg := err.Error()
-	t.Log(msg)
-	if !strings.Contains(msg, opt.URI) || !strings.Contains(msg, "authentication failed") {
-		t.Errorf("error %q does not name the URI and the cause", msg)
-	}
-	if strings.Contains(msg, opt.Password) {
-		t.Errorf("error %q contains the password", msg)
+func TestOpenErrors(t *testing.T) {
+	base := serverOptions(t)
+	for _, tc := range []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"wrong password", func(o *Options) { o.Password = "not-the-password-4711" }, "authentication failed for user neo4j"},
+		{"unknown user", func(o *Options) { o.User = "nobody" }, "authentication failed for user nobody"},
+		{"missing database", func(o *Options) { o.Database = "nosuchdb" }, "database nosuchdb does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := base
+			tc.edit(&opt)
+			s, err := Open(context.Background(), opt)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if want := "neo4j " + opt.URI + ": " + tc.want; msg != want {
+				t.Errorf("error %q, want %q", msg, want)
+			}
+			if opt.Password != "" && strings.Contains(msg, opt.Password) {
+				t.Errorf("error %q contains the password", msg)
+			}
+		})
 	}
 }
 
@@ -525,4 +551,54 @@ func TestOptionsValidation(t *testing.T) {
 	if _, err := Open(context.Background(), Options{}); err == nil || !strings.Contains(err.Error(), "no URI") {
 		t.Errorf("Open without URI: %v", err)
 	}
+}
+
+// TestConcurrentOpen opens one database from several clients at once, with
+// no schema yet, as the workers of a job do.
+func TestConcurrentOpen(t *testing.T) {
+	opt := serverOptions(t)
+	ctx := context.Background()
+	s := openClean(t, opt)
+	var names []string
+	if err := s.read(ctx, "test: list schema", `SHOW INDEXES YIELD name, owningConstraint
+		WHERE name IN $ours AND owningConstraint IS NULL RETURN name`,
+		map[string]any{"ours": schemaNames()}, func() { names = names[:0] }, func(r *n4j.Record) error {
+			names = append(names, r.Values[0].(string))
+			return nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"document_id", "rawlink_key", "redirect_from", "alias_key", "meta_key"} {
+		if err := s.write(ctx, "test: drop", "DROP CONSTRAINT "+c+" IF EXISTS", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range names {
+		if err := s.write(ctx, "test: drop", "DROP INDEX "+n+" IF EXISTS", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const clients = 4
+	errs := make(chan error, clients)
+	for range clients {
+		go func() {
+			st, err := Open(ctx, opt)
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// schemaNames are the names of the indexes and constraints Open creates.
+func schemaNames() []string {
+	return []string{"document_id", "rawlink_key", "redirect_from", "alias_key", "meta_key",
+		"document_title", "document_title_fold", "document_url", "document_url_key", "rawlink_src",
+		"alias_title", "alias_gen", fulltextIndex}
 }

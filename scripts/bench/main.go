@@ -197,8 +197,13 @@ func benchNeo4jLoad(ctx context.Context, dump string) (row, error) {
 }
 
 func wipe(ctx context.Context, drv neo4j.DriverWithContext) error {
-	_, err := neo4j.ExecuteQuery(ctx, drv, "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", nil,
-		neo4j.EagerResultTransformer, neo4j.ExecuteQueryWithDatabase("neo4j"))
+	// CALL … IN TRANSACTIONS needs an implicit (auto-commit) transaction.
+	sess := drv.NewSession(ctx, neo4j.SessionConfig{DatabaseName: "neo4j"})
+	defer sess.Close(ctx)
+	res, err := sess.Run(ctx, "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", nil)
+	if err == nil {
+		_, err = res.Consume(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("empty database: %w", err)
 	}

@@ -1,0 +1,229 @@
+package neo4j
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// faultPassword is the password of the fault test's own server.
+const faultPassword = "fault-test-password"
+
+// server is a Neo4j of the test's own, run with scripts/neo4j on its own
+// port and home so that stopping it disturbs no other test.
+type server struct {
+	t      *testing.T
+	script string
+	home   string
+	port   int
+}
+
+func newServer(t *testing.T) *server {
+	t.Helper()
+	if _, err := exec.LookPath("java"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("java is needed to start a Neo4j: %v", err)
+		}
+		t.Skipf("java is needed to start a Neo4j: %v", err)
+	}
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "neo4j"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	srv := &server{t: t, script: script, home: t.TempDir(), port: port}
+	// Stopped before TempDir removes the home it writes in (cleanups run
+	// last-registered first).
+	t.Cleanup(func() {
+		if err := srv.run("stop"); err != nil {
+			t.Errorf("stop the fault-test server: %v", err)
+		}
+	})
+	return srv
+}
+
+// runOut runs scripts/neo4j with a command and returns its stdout.
+func (s *server) runOut(command string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.script, command, "--home", s.home, "--port", strconv.Itoa(s.port))
+	cmd.Env = append(os.Environ(), "NEO4J_PASSWORD="+faultPassword, "NEO4J_HEAP=768m")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	s.t.Logf("scripts/neo4j %s (%v): %s", command, time.Since(start).Round(100*time.Millisecond), strings.TrimSpace(stderr.String()))
+	if err != nil {
+		return "", errors.New(strings.TrimSpace(stderr.String()) + ": " + err.Error())
+	}
+	return stdout.String(), nil
+}
+
+func (s *server) run(command string) error {
+	_, err := s.runOut(command)
+	return err
+}
+
+// start starts the server and returns options for it, from the URI the
+// script prints.
+func (s *server) start() Options {
+	s.t.Helper()
+	out, err := s.runOut("start")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var uri string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "NEO4J_URI="); ok {
+			uri = v
+		}
+	}
+	if uri != "bolt://127.0.0.1:"+strconv.Itoa(s.port) {
+		s.t.Fatalf("scripts/neo4j start printed %q", out)
+	}
+	// Short retries: the test wants the failure, not a 30 s wait for it;
+	// small batches: many transactions, so that the stop lands inside the
+	// load.
+	return Options{URI: uri, Password: faultPassword, NodeBatch: 100, RelBatch: 50, MaxRetryTime: 2 * time.Second}
+}
+
+// TestFaultRestart stops Neo4j in the middle of an ingest and in the middle
+// of Finish, starts it again and re-runs the load: the graph must end
+// exactly as after an uninterrupted load.
+func TestFaultRestart(t *testing.T) {
+	path := fatwikiPath(t)
+	srv := newServer(t)
+	ctx := context.Background()
+	opt := srv.start()
+	// A second start finds the running server and prints the same URI.
+	if again := srv.start(); again.URI != opt.URI {
+		t.Fatalf("second start printed %s, first %s", again.URI, opt.URI)
+	}
+	if err := srv.run("status"); err != nil {
+		t.Fatalf("status of a running server: %v", err)
+	}
+
+	// The uninterrupted load on this server, and the embedded store's, as
+	// references.
+	s := openClean(t, opt)
+	if _, err := loadDump(ctx, s, path, 200, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantCounts, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantGraph, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, edb := openEmbedded(t)
+	if _, err := loadDump(ctx, e, path, 200, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sameGraph(t, ctx, e, edb, s)
+	if err := s.wipe(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Interrupted: after a few flushes the server is stopped while the
+	// load goes on writing.
+	stopped := make(chan error, 1)
+	_, err = loadDump(ctx, s, path, 200, func(flushes int) error {
+		if flushes == 3 {
+			go func() { stopped <- srv.run("stop") }()
+		}
+		return nil
+	})
+	if err == nil {
+		t.Fatal("the load went on although the server was stopped")
+	}
+	t.Logf("load failed as it should: %v", err)
+	if !strings.Contains(err.Error(), opt.URI) {
+		t.Errorf("error %q does not name the URI", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// Started again, the store kept what was committed.
+	opt = srv.start()
+	s, err = Open(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	partial, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after the restart: %+v", partial)
+	if partial.Docs == 0 || partial.Docs >= wantCounts.Docs {
+		t.Errorf("after the restart %d docs; want some but not all of %d", partial.Docs, wantCounts.Docs)
+	}
+
+	// The full load again, and Finish, which is stopped too: Finish runs
+	// in small pages, and the stop comes while it works.
+	if _, err := loadDump(ctx, s, path, 200, nil); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		stopped <- srv.run("stop")
+	}()
+	finishErr := s.Finish(ctx)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Finish during the stop: %v", finishErr)
+	s.Close()
+
+	opt = srv.start()
+	s, err = Open(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := loadDump(ctx, s, path, 200, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != wantCounts {
+		t.Errorf("counts after interruptions %+v, uninterrupted %+v", got, wantCounts)
+	}
+	g, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSnapshot(t, g, wantGraph)
+	sameGraph(t, ctx, e, edb, s)
+	noDuplicates(t, s)
+}
