@@ -31,8 +31,9 @@
 // unbounded text and Neo4j refuses to index a value beyond a few kB. gen is
 // the Finish run that last derived the alias; older ones are removed.
 //
-// Meta holds the schema version, the Finish generation counter and the
-// number of unresolved raw links at the last Finish.
+// Meta holds the schema version, the Finish generation counter, the number
+// of unresolved raw links at the last Finish, and the lock node of Finish's
+// link writes.
 //
 // Keys of RawLink and Alias are hashes of their identifying fields (see
 // rowKey), again so that no unbounded string is indexed. Constraints:
@@ -56,6 +57,20 @@
 // running it again completes the graph. Those transactions take a lock node
 // (Meta links_lock), so that Finish runs of two clients that overlap — a
 // retrying ingest and its re-run — cannot both replace a document's links.
+//
+// # Search
+//
+// Search asks the full-text index with every whitespace-separated word of
+// the query, Lucene-escaped, ORed, in the title (boost 10) or the text, and
+// ranks as the embedded store does: a document titled as the query (case
+// aside), then one a redirect of that name leads to, then the rest by
+// score, ties by id. Scores are Lucene's BM25, not FTS5's, so beyond the
+// first hits the two backends may order differently; the analyser folds
+// case but, unlike the embedded store's tokenizer, not diacritics
+// ("Ìbàdàn" is not found by "Ibadan"). Snippets are cut here around the
+// first query word, since Neo4j has no highlighter.
+//
+// # Differences
 //
 // One known difference: a raw link whose source is not a document (never
 // written, or not yet) becomes no LINKS_TO here, since a relationship needs
@@ -295,9 +310,11 @@ func (r *rowSink) Complete(_ []string, summary n4j.ResultSummary) (n4j.ResultSum
 }
 
 // fail turns a driver error into one message naming the URI and what was
-// being done. Authentication and connection failures get a plain sentence,
-// because the driver's own text for them is long and, after retries,
-// buried in a TransactionExecutionLimit.
+// being done. Failures to log in, find the database or reach the server
+// get a plain sentence, because the driver's own text for them is long
+// and, after retries, buried in a TransactionExecutionLimit. Login and
+// database errors omit the operation: they are about the configuration,
+// whatever was tried.
 func (s *Store) fail(what string, err error) error {
 	prefix := "neo4j " + s.uri
 	if what != "" {
@@ -306,29 +323,34 @@ func (s *Store) fail(what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w", prefix, err)
 	}
-	cause := err
+	cause, retried := err, ""
 	var limit *n4j.TransactionExecutionLimit
 	if errors.As(err, &limit) && len(limit.Errors) > 0 {
 		cause = limit.Errors[len(limit.Errors)-1]
+		retried = fmt.Sprintf(" (gave up after retrying for %v)", s.opt.MaxRetryTime)
 	}
 	var ne *n4j.Neo4jError
-	if errors.As(cause, &ne) {
-		switch ne.Code {
-		case "Neo.ClientError.Security.Unauthorized":
-			return &Error{URI: s.uri, Msg: "authentication failed for user " + s.opt.User, Err: err}
-		case "Neo.ClientError.Database.DatabaseNotFound":
-			return &Error{URI: s.uri, Msg: "database " + s.opt.Database + " does not exist", Err: err}
-		}
-	}
 	var ce *n4j.ConnectivityError
-	if errors.As(cause, &ce) {
-		msg := "cannot connect: " + strings.TrimPrefix(ce.Error(), "ConnectivityError: ")
-		if what != "" {
-			msg = what + ": " + msg
+	var msg string
+	switch {
+	case errors.As(cause, &ne) && ne.Code == "Neo.ClientError.Security.Unauthorized":
+		return &Error{URI: s.uri, Msg: "authentication failed for user " + s.opt.User, Err: err}
+	case errors.As(cause, &ne) && ne.Code == "Neo.ClientError.Database.DatabaseNotFound":
+		return &Error{URI: s.uri, Msg: "database " + s.opt.Database + " does not exist", Err: err}
+	case errors.As(cause, &ne) && ne.Code == "Neo.TransientError.General.DatabaseUnavailable":
+		msg = "database " + s.opt.Database + " is unavailable (the server is starting or stopping)"
+	case errors.As(cause, &ce):
+		msg = "cannot connect"
+		if ce.Inner != nil {
+			msg += ": " + ce.Inner.Error()
 		}
-		return &Error{URI: s.uri, Msg: msg, Err: err}
+	default:
+		return fmt.Errorf("%s: %w", prefix, err)
 	}
-	return fmt.Errorf("%s: %w", prefix, err)
+	if what != "" {
+		msg = what + ": " + msg
+	}
+	return &Error{URI: s.uri, Msg: msg + retried, Err: err}
 }
 
 // Error is a failure to reach or log in to the server, with a message a

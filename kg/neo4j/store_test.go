@@ -134,6 +134,39 @@ func TestRedactURI(t *testing.T) {
 	}
 }
 
+func TestFailMessages(t *testing.T) {
+	s := &Store{uri: "bolt://db:7687", opt: Options{User: "alice", Database: "graph", MaxRetryTime: 2 * time.Second}}
+	refused := &n4j.ConnectivityError{Inner: errors.New("dial tcp: connection refused")}
+	for _, tc := range []struct {
+		name, what string
+		err        error
+		want       string
+	}{
+		{"auth", "put docs", &n4j.Neo4jError{Code: "Neo.ClientError.Security.Unauthorized"},
+			"neo4j bolt://db:7687: authentication failed for user alice"},
+		{"no database", "create schema", &n4j.Neo4jError{Code: "Neo.ClientError.Database.DatabaseNotFound"},
+			"neo4j bolt://db:7687: database graph does not exist"},
+		{"refused", "", refused, "neo4j bolt://db:7687: cannot connect: dial tcp: connection refused"},
+		{"refused after retries", "put docs", &n4j.TransactionExecutionLimit{Cause: "timeout", Errors: []error{refused, refused}},
+			"neo4j bolt://db:7687: put docs: cannot connect: dial tcp: connection refused (gave up after retrying for 2s)"},
+		{"stopping", "snapshot", &n4j.TransactionExecutionLimit{Errors: []error{
+			&n4j.Neo4jError{Code: "Neo.TransientError.General.DatabaseUnavailable"}}},
+			"neo4j bolt://db:7687: snapshot: database graph is unavailable (the server is starting or stopping) (gave up after retrying for 2s)"},
+		{"other", "counts", errors.New("boom"), "neo4j bolt://db:7687: counts: boom"},
+		{"cancelled", "counts", context.Canceled, "neo4j bolt://db:7687: counts: context canceled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.fail(tc.what, tc.err)
+			if err.Error() != tc.want {
+				t.Errorf("got  %q\nwant %q", err, tc.want)
+			}
+			if !errors.Is(err, tc.err) {
+				t.Errorf("%v does not wrap %v", err, tc.err)
+			}
+		})
+	}
+}
+
 // Server tests.
 
 func TestSchemaAfterOpen(t *testing.T) {
@@ -601,4 +634,29 @@ func schemaNames() []string {
 	return []string{"document_id", "rawlink_key", "redirect_from", "alias_key", "meta_key",
 		"document_title", "document_title_fold", "document_url", "document_url_key", "rawlink_src",
 		"alias_title", "alias_gen", fulltextIndex}
+}
+
+// TestLinkFromUnknownSource pins the documented difference from the
+// embedded store: a raw link whose source is no document makes no LINKS_TO
+// (nothing to hang it on) but still counts as resolved or not.
+func TestLinkFromUnknownSource(t *testing.T) {
+	opt := serverOptions(t)
+	ctx := context.Background()
+	s := openClean(t, opt)
+	fixture{
+		docs: []kg.Doc{doc("w:1", "A", "A text.")},
+		raw:  []kg.RawLink{link("w:404", "A", "to a"), link("w:404", "Nowhere", "lost")},
+	}.load(t, s)
+	c, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (kg.Counts{Docs: 1, Links: 0, Aliases: 0, RawLinks: 2, Unresolved: 1}); c != want {
+		t.Errorf("counts %+v, want %+v", c, want)
+	}
+	// Once the source exists, Finish links it.
+	fixture{docs: []kg.Doc{doc("w:404", "Late", "Late text.")}}.load(t, s)
+	if c, _ = s.Counts(ctx); c.Links != 1 || c.Aliases != 1 {
+		t.Errorf("after the source arrived: %+v, want 1 link and its anchor alias", c)
+	}
 }
