@@ -20,6 +20,18 @@ type Doc struct {
 	Categories []string // without the "Category:" prefix
 	// Kind is "article", "disambiguation" or "list". Only articles are walkable.
 	Kind string
+	// Facts are the parameters of the page's infoboxes (and taxoboxes) in
+	// source order, one per key: the structured statements questions are
+	// built from. Nil when the page has none.
+	Facts []Fact
+}
+
+// Fact is one infobox parameter: Key is the parameter name lower-cased
+// with spaces and underscores as one "_" ("birth_date"), Value its clean
+// text (links as their text, lines joined with "; ").
+type Fact struct {
+	Key   string
+	Value string
 }
 
 // Walkable reports whether random walks may pass through d.

@@ -77,6 +77,11 @@ func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 	}
 	checkOutputs(t, root, m)
 
+	// Equal walks for the same seed: the published subgraphs are byte-identical.
+	if a, b := hashDir(t, filepath.Join(ref, "subgraphs")), hashDir(t, filepath.Join(root, "subgraphs")); strings.Join(a, ",") != strings.Join(b, ",") {
+		t.Errorf("walks differ between backends: %v vs %v", a, b)
+	}
+
 	type question struct{ ID, Question, Status, Reason string }
 	qs := func(root string) []question {
 		rows, err := parquet.ReadFile[pipeline.QARow](filepath.Join(root, "qa", "part-00000.parquet"))

@@ -23,8 +23,19 @@ type cleaner struct {
 	out    []byte
 	links  []span
 	cats   []string
-	disamb bool
-	depth  int // of nested run calls, a guard against pathological input
+	disamb bool // a disambiguation template or __DISAMBIG__ was seen
+	list   bool // a set index template was seen: the page is a list
+	depth  int  // of nested run calls, a guard against pathological input
+
+	// facts are the infobox parameters met so far, one per key (factKeys).
+	facts    []kg.Fact
+	factKeys map[string]bool
+	// inFact counts the fact values being rendered: there a list is one
+	// line of items, not lines of text.
+	inFact int
+	// dates is the page's declared date order ({{Use dmy dates}}), which
+	// date templates without a df= of their own follow.
+	dates dateOrder
 }
 
 // maxDepth bounds recursion through link texts and template arguments.
@@ -406,7 +417,10 @@ func (c *cleaner) brace(s string, i int, inLink bool) int {
 	return end
 }
 
-// splitTop splits s at sep bytes that are not inside [[…]] or {{…}}.
+// splitTop splits s at sep bytes that are not inside [[…]], {{…}} or an
+// extension tag's content: MediaWiki's preprocessor reads <ref>, <nowiki>
+// and <math> before it splits arguments, so a '|' in a reference does
+// not end an infobox value.
 func splitTop(s string, sep byte) []string {
 	var parts []string
 	depthL, start := 0, 0
@@ -418,6 +432,8 @@ func splitTop(s string, sep byte) []string {
 				continue
 			}
 			j += 2
+		case s[j] == '<':
+			j = skipOpaqueTag(s, j)
 		case strings.HasPrefix(s[j:], "[["):
 			depthL++
 			j += 2
@@ -433,6 +449,26 @@ func splitTop(s string, sep byte) []string {
 		}
 	}
 	return append(parts, s[start:])
+}
+
+// skipOpaqueTag returns the end of the element opened at s[i:] if it is an
+// extension tag whose content is not wikitext to the preprocessor (ref,
+// nowiki, pre, math and the like); otherwise i+1.
+func skipOpaqueTag(s string, i int) int {
+	name, closing, selfClosing, end := parseTag(s, i)
+	if end < 0 || closing {
+		return i + 1
+	}
+	if k := classifyTag(name); k != tagDrop && k != tagLiteral {
+		return i + 1
+	}
+	if selfClosing {
+		return end
+	}
+	if e := closeTag(s, end, name); e >= 0 {
+		return e
+	}
+	return i + 1
 }
 
 // templateArgs are a template's arguments: positional ones in order
@@ -482,139 +518,6 @@ func atoiSmall(s string) int {
 		n = n*10 + int(s[i]-'0')
 	}
 	return n
-}
-
-// isDisambiguationTemplate reports the templates that mark a page as a
-// disambiguation page ("{{Disambiguation needed}}" is not one of them).
-func isDisambiguationTemplate(name string) bool {
-	switch name {
-	case "disambiguation", "disambig", "dab", "hndis", "geodis", "disamb", "disambiguation page":
-		return true
-	}
-	return strings.HasSuffix(name, " disambiguation")
-}
-
-// template renders a template call. Almost all are dropped (infoboxes,
-// citations, navboxes, maintenance tags); the few that wrap running text
-// keep it, since dropping them would leave holes in sentences.
-func (c *cleaner) template(body string, inLink bool) {
-	parts := splitTop(body, '|')
-	name := c.templateName(parts[0])
-	if isDisambiguationTemplate(name) {
-		c.disamb = true
-		return
-	}
-	a := parseArgs(parts[1:])
-	text := func(s string) { c.run(s, true, inLink) }
-	switch name {
-	case "nowrap", "nobr", "nobreak", "small", "smaller", "big", "larger", "sc", "smallcaps",
-		"small caps", "em", "strong", "not a typo", "vanchor", "visible anchor", "mvar", "math",
-		"abbr", "nihongo", "ill", "interlanguage link", "interlanguage link multi", "flag",
-		"tooltip", "keypress", "var", "lang-en", "wikt-lang", "linktext", "bold", "italic", "text":
-		text(a.arg(0))
-	case "lang", "transl", "transliteration":
-		if len(a.pos) > 0 {
-			text(a.pos[len(a.pos)-1])
-		}
-	case "quote", "blockquote", "cquote", "quotation":
-		if q, ok := a.named["text"]; ok {
-			text(q)
-		} else {
-			text(a.arg(0))
-		}
-	case "convert", "cvt":
-		c.convert(a, inLink)
-	case "frac", "fraction", "sfrac":
-		switch len(a.pos) {
-		case 1:
-			text("1/" + a.arg(0))
-		case 2:
-			text(a.arg(0) + "/" + a.arg(1))
-		case 3:
-			text(a.arg(0) + " " + a.arg(1) + "/" + a.arg(2))
-		}
-	case "as of":
-		text("As of " + a.arg(0))
-	case "circa", "c.":
-		text("c. " + a.arg(0))
-	case "birth date", "death date", "birth date and age", "death date and age", "start date",
-		"end date", "start date and age", "dob", "bda", "film date":
-		c.date(a)
-	case "ndash", "en dash":
-		c.out = append(c.out, "–"...)
-	case "mdash", "em dash":
-		c.out = append(c.out, "—"...)
-	case "snd", "spaced ndash", "spnd", "sndash":
-		c.out = append(c.out, " – "...)
-	case "'":
-		c.out = append(c.out, '\'')
-	case "!":
-		c.out = append(c.out, '|')
-	case "=":
-		c.out = append(c.out, '=')
-	case "nbsp", "space", "sp":
-		c.out = append(c.out, ' ')
-	case "·", "dot", "middot", "dot separator":
-		c.out = append(c.out, " · "...)
-	default:
-		if strings.HasPrefix(name, "lang-") {
-			text(a.arg(0))
-		}
-	}
-}
-
-// templateName normalises the name part of a template call.
-func (c *cleaner) templateName(s string) string {
-	s = strings.TrimSpace(s)
-	for _, p := range []string{"subst:", "safesubst:", "msgnw:", "SUBST:"} {
-		s = strings.TrimPrefix(s, p)
-	}
-	if prefix, rest, ok := strings.Cut(s, ":"); ok {
-		if key, ok := c.ns[foldName(prefix)]; ok && key == nsTemplate {
-			s = rest
-		}
-	}
-	return foldName(s)
-}
-
-// convert renders {{convert|5|km|mi}} as "5 km" and ranges such as
-// {{convert|5|to|10|km}} as "5 to 10 km".
-func (c *cleaner) convert(a templateArgs, inLink bool) {
-	if len(a.pos) < 2 {
-		return
-	}
-	v, unit := a.arg(0), a.arg(1)
-	switch unit {
-	case "-", "–":
-		v, unit = v+"–"+a.arg(2), a.arg(3)
-	case "to", "and", "or", "by", "x", "×", "+", "to(-)", "and(-)":
-		v, unit = v+" "+unit+" "+a.arg(2), a.arg(3)
-	}
-	c.run(strings.TrimSpace(v+" "+unit), true, inLink)
-}
-
-// date renders {{birth date|1950|5|17}} as "May 17, 1950" ("17 May 1950"
-// with df=y).
-func (c *cleaner) date(a templateArgs) {
-	y, m, d := a.arg(0), atoiSmall(a.arg(1)), a.arg(2)
-	if y == "" {
-		return
-	}
-	if m < 1 || m > 12 {
-		c.appendText(y)
-		return
-	}
-	months := [...]string{"January", "February", "March", "April", "May", "June", "July",
-		"August", "September", "October", "November", "December"}
-	mon := months[m-1]
-	switch df := strings.ToLower(a.named["df"]); {
-	case d == "":
-		c.appendText(mon + " " + y)
-	case df == "y" || df == "yes":
-		c.appendText(d + " " + mon + " " + y)
-	default:
-		c.appendText(mon + " " + d + ", " + y)
-	}
 }
 
 // bracket handles '[': a wikilink, an external link, or a plain bracket.

@@ -79,17 +79,32 @@ func (ps *Parser) Parse(p Page) (kg.Doc, []kg.RawLink) {
 		Lang:       ps.site.Lang,
 		Text:       text,
 		Categories: dedupe(c.cats),
-		Kind:       kind(p.Title, c.disamb),
+		Facts:      c.facts,
 	}
+	doc.Kind = kind(p.Title, c.disamb, c.list, doc.Categories)
 	return doc, rawLinks(doc.ID, text, spans)
 }
 
-func kind(title string, disamb bool) string {
-	switch {
-	case disamb || strings.HasSuffix(title, " (disambiguation)"):
+// kind classifies a page. Disambiguation pages are known by their
+// templates or title; list pages by their title ("List of …", and the
+// outlines, indexes and glossaries Wikipedia counts as lists), a set index
+// template, or a category of lists.
+func kind(title string, disamb, list bool, cats []string) string {
+	if disamb || strings.HasSuffix(title, " (disambiguation)") {
 		return kg.KindDisambiguation
-	case strings.HasPrefix(title, "List of ") || strings.HasPrefix(title, "Lists of "):
+	}
+	if list {
 		return kg.KindList
+	}
+	for _, p := range [...]string{"List of ", "Lists of ", "Outline of ", "Index of ", "Glossary of "} {
+		if strings.HasPrefix(title, p) {
+			return kg.KindList
+		}
+	}
+	for _, c := range cats {
+		if strings.HasPrefix(c, "Lists of ") {
+			return kg.KindList
+		}
 	}
 	return kg.KindArticle
 }
