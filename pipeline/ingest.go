@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -85,63 +87,90 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 	return r.endStage(ctx, StageIngest, fp, st)
 }
 
-// ingestDump streams one dump into the store. A malformed page is counted
-// and skipped; a dump that ends early keeps every page before the break.
+// graphWriter takes what ingest reads: a kg store, or nothing in a dry run.
+type graphWriter interface {
+	PutDocs(ctx context.Context, docs []kg.Doc) error
+	PutRawLinks(ctx context.Context, links []kg.RawLink) error
+	PutRedirects(ctx context.Context, redirects []kg.Redirect) error
+}
+
+// discard is the graphWriter of a dry run.
+type discard struct{}
+
+func (discard) PutDocs(context.Context, []kg.Doc) error           { return nil }
+func (discard) PutRawLinks(context.Context, []kg.RawLink) error   { return nil }
+func (discard) PutRedirects(context.Context, []kg.Redirect) error { return nil }
+
+// ingestDump streams one dump into the store.
 func (r *Runner) ingestDump(ctx context.Context, path string, st *StageStats) error {
+	return readDump(ctx, path, r.store, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress)
+}
+
+// readDump reads one dump into w. Bad records never stop it: a malformed
+// page is counted by reason and skipped, a repeated page id keeps the first
+// page, and a dump that ends early or has a corrupt stream keeps every good
+// page and is counted as an incomplete input.
+func readDump(ctx context.Context, path string, w graphWriter, batch int, st *StageStats, log *slog.Logger, progress io.Writer) error {
 	rd, err := wiki.OpenContext(ctx, path)
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", path, err)
 	}
 	defer rd.Close()
 	site := rd.SiteInfo()
-	batch := max(r.cfg.Graph.BatchSize, 1)
 	var docs []kg.Doc
 	var links []kg.RawLink
 	var redirects []kg.Redirect
 	flush := func() error {
 		if len(docs) > 0 {
-			if err := r.store.PutDocs(ctx, docs); err != nil {
+			if err := w.PutDocs(ctx, docs); err != nil {
 				return fmt.Errorf("ingest %s: %w", path, err)
 			}
 		}
 		if len(links) > 0 {
-			if err := r.store.PutRawLinks(ctx, links); err != nil {
+			if err := w.PutRawLinks(ctx, links); err != nil {
 				return fmt.Errorf("ingest %s: %w", path, err)
 			}
 		}
 		if len(redirects) > 0 {
-			if err := r.store.PutRedirects(ctx, redirects); err != nil {
+			if err := w.PutRedirects(ctx, redirects); err != nil {
 				return fmt.Errorf("ingest %s: %w", path, err)
 			}
 		}
 		docs, links, redirects = docs[:0], links[:0], redirects[:0]
 		return nil
 	}
-	prog := startProgress(r.progress, StageIngest, 0)
+	var seen pageSet
+	prog := startReadProgress(progress, filepath.Base(path), readerProgress(rd))
 	defer prog.Finish()
 	for {
 		p, err := rd.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		var pe *wiki.PageError
-		switch {
-		case errors.As(err, &pe):
-			st.add("failed", "malformed_page")
-			st.example("malformed_page", pe.Error())
-			r.log.Warn("skipping malformed page", "err", pe.Error())
+		if err != nil {
+			reason, fatal := classifyReadError(err)
+			if fatal {
+				return fmt.Errorf("ingest %s: %w", path, err)
+			}
+			if reason == "truncated_input" {
+				st.Counts["truncated_inputs"]++
+				st.example(reason, err.Error())
+				log.Error("input ended early (truncated); kept every page before the break", "file", path, "err", err)
+				break
+			}
+			st.add("failed", reason)
+			st.example(reason, err.Error())
+			log.Warn("skipping bad input", "reason", reason, "err", err)
 			continue
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			st.Counts["truncated_inputs"]++
-			st.example("truncated_input", err.Error())
-			r.log.Error("input ended early (truncated); keeping every page before the break", "file", path, "err", err)
-			return flush()
-		case err != nil:
-			return fmt.Errorf("ingest %s: %w", path, err)
 		}
 		prog.Add(1)
 		st.Counts["pages"]++
 		st.Counts["ns_"+strconv.Itoa(p.NS)]++
+		if !seen.add(p.ID) {
+			st.add("skipped", "duplicate_page_id")
+			st.example("duplicate_page_id", fmt.Sprintf("%s: page %q (id %d) at offset %d repeats an earlier page id; the first is kept", path, p.Title, p.ID, p.Offset))
+			continue
+		}
 		switch {
 		case p.NS != 0:
 			st.add("skipped", "namespace")
@@ -164,6 +193,77 @@ func (r *Runner) ingestDump(ctx context.Context, path string, st *StageStats) er
 		}
 	}
 	return flush()
+}
+
+// readerProgress adapts the reader's byte counters, where it has them.
+func readerProgress(rd any) func() (read, total, xml int64) {
+	type counter interface {
+		Progress() (read, total, xml int64)
+	}
+	if c, ok := rd.(counter); ok {
+		return c.Progress
+	}
+	return func() (int64, int64, int64) { return 0, 0, 0 }
+}
+
+// classifyReadError names the reason of a reader error, and whether the
+// input cannot be read on at all.
+func classifyReadError(err error) (reason string, fatal bool) {
+	var pe *wiki.PageError
+	switch {
+	case errors.As(err, &pe):
+		return "malformed_page", false
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated_input", false
+	}
+	return "", true
+}
+
+// pageSet remembers page ids in a bitset: its size follows the largest id
+// (about 10 MB for English Wikipedia's), not the number of pages.
+type pageSet struct{ bits []uint64 }
+
+// add reports whether id is new.
+func (s *pageSet) add(id int64) bool {
+	if id < 0 {
+		return true
+	}
+	w := int(id >> 6)
+	if w >= len(s.bits) {
+		s.bits = append(s.bits, make([]uint64, w+1-len(s.bits)+len(s.bits)/4)...)
+	}
+	m := uint64(1) << (uint(id) & 63)
+	if s.bits[w]&m != 0 {
+		return false
+	}
+	s.bits[w] |= m
+	return true
+}
+
+// DryRun reads and parses every page of the dumps without writing a store:
+// the quick way to validate a dump, with the same counts by reason as ingest.
+func DryRun(ctx context.Context, paths []string, opt Options) (*StageStats, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opt.Progress == nil {
+		opt.Progress = io.Discard
+	}
+	start := time.Now()
+	st := newStageStats()
+	for _, p := range paths {
+		if err := readDump(ctx, p, discard{}, 1<<16, st, opt.Log, opt.Progress); err != nil {
+			return st, err
+		}
+	}
+	st.Seconds = time.Since(start).Seconds()
+	st.Complete = true
+	return st, nil
+}
+
+// Incomplete reports whether an input ended early or lost a stream.
+func (s *StageStats) Incomplete() bool {
+	return s != nil && s.Counts["truncated_inputs"]+s.Counts["corrupt_streams"] > 0
 }
 
 // describeInput identifies an input by size and content hash, so a changed

@@ -17,6 +17,9 @@ type progress struct {
 	stage string
 	total int64
 	done  atomic.Int64
+	// bytes, when set, reports the input read so far against its size, and
+	// the XML decoded from it; the ETA then runs against the input size.
+	bytes func() (read, total, xml int64)
 	start time.Time
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -24,6 +27,11 @@ type progress struct {
 
 func startProgress(w io.Writer, stage string, total int64) *progress {
 	p := &progress{w: w, stage: stage, total: total, start: time.Now(), stop: make(chan struct{})}
+	p.run()
+	return p
+}
+
+func (p *progress) run() {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -38,6 +46,13 @@ func startProgress(w io.Writer, stage string, total int64) *progress {
 			}
 		}
 	}()
+}
+
+// startReadProgress is progress for reading a file: pages and pages/s, MB/s
+// of XML, and an ETA against the (compressed) file size.
+func startReadProgress(w io.Writer, name string, bytes func() (read, total, xml int64)) *progress {
+	p := &progress{w: w, stage: "ingest " + name, bytes: bytes, start: time.Now(), stop: make(chan struct{})}
+	p.run()
 	return p
 }
 
@@ -60,6 +75,14 @@ func (p *progress) print(final bool) {
 		line += fmt.Sprintf("/%s (%.0f%%)", humanize.Comma(p.total), 100*float64(done)/float64(p.total))
 	}
 	line += fmt.Sprintf("  %s items/s", humanize.FtoaWithDigits(rate, 1))
+	if p.bytes != nil {
+		read, total, xml := p.bytes()
+		line += fmt.Sprintf("  %s/s XML  %s of %s read", humanize.Bytes(uint64(float64(xml)/max(el.Seconds(), 1e-9))), humanize.Bytes(uint64(read)), humanize.Bytes(uint64(total)))
+		if !final && read > 0 && total > read {
+			eta := time.Duration(float64(total-read) / (float64(read) / el.Seconds()) * float64(time.Second))
+			line += fmt.Sprintf(" (%.0f%%)  ETA %s", 100*float64(read)/float64(total), eta.Round(time.Second))
+		}
+	}
 	switch {
 	case final:
 		line += fmt.Sprintf("  done in %s", el.Round(10*time.Millisecond))

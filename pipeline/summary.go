@@ -72,3 +72,34 @@ func short(s string) string {
 	}
 	return s
 }
+
+// IngestSummary renders the counts of an ingest (or dry run) by reason.
+func IngestSummary(st *StageStats) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pages       %s in %.1fs\n", humanize.Comma(st.Counts["pages"]), st.Seconds)
+	fmt.Fprintf(&b, "documents   %s", humanize.Comma(st.Kept))
+	if n := st.Counts["disambiguation"] + st.Counts["list"]; n > 0 {
+		fmt.Fprintf(&b, " (%s disambiguation, %s list pages: kept out of walks)", humanize.Comma(st.Counts["disambiguation"]), humanize.Comma(st.Counts["list"]))
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "skipped     %s%s\n", humanize.Comma(sum(st.Skipped)), reasons(st.Skipped))
+	fmt.Fprintf(&b, "failed      %s%s\n", humanize.Comma(sum(st.Failed)), reasons(st.Failed))
+	var ns []string
+	for _, k := range sortedKeys(st.Counts) {
+		if strings.HasPrefix(k, "ns_") {
+			ns = append(ns, fmt.Sprintf("%s %s", strings.TrimPrefix(k, "ns_"), humanize.Comma(st.Counts[k])))
+		}
+	}
+	fmt.Fprintf(&b, "namespaces  %s\n", strings.Join(ns, ", "))
+	for _, reason := range sortedKeys(st.Examples) {
+		for _, ex := range st.Examples[reason] {
+			fmt.Fprintf(&b, "  %s: %s\n", reason, ex)
+		}
+	}
+	if st.Incomplete() {
+		fmt.Fprintf(&b, "input ended early (truncated): %d, corrupt streams: %d\n", st.Counts["truncated_inputs"], st.Counts["corrupt_streams"])
+	} else {
+		b.WriteString("input complete\n")
+	}
+	return b.String()
+}

@@ -22,6 +22,11 @@ func main() {
 			fmt.Fprintln(os.Stderr, "interrupted; run the same command again to resume")
 			os.Exit(130)
 		}
+		var inc incompleteInput
+		if errors.As(err, &inc) {
+			fmt.Fprintln(os.Stderr, "miroverse:", err)
+			os.Exit(3)
+		}
 		fmt.Fprintln(os.Stderr, "miroverse:", err)
 		os.Exit(1)
 	}

@@ -35,33 +35,77 @@ func withRunner(cmd *cobra.Command, g *globalFlags, f *stageFlags, fn func(conte
 func newIngestCmd(g *globalFlags) *cobra.Command {
 	f := &stageFlags{}
 	var inputs []string
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "ingest --input PATH... --out ROOT",
 		Short: "Read MediaWiki XML dumps (plain, .bz2, multistream) into the knowledge graph",
+		Long: "Read MediaWiki XML dumps into the knowledge graph of ROOT. Bad pages are counted by reason and skipped;\n" +
+			"every good page is kept. Exit status: 0 when every input was read to its end, 3 when an input ended early\n" +
+			"or lost a stream (truncated or corrupt: the pages before and after the damage are kept), 1 on other errors.\n\n" +
+			"--dry-run parses and counts everything without writing a store: the quick way to validate a dump.",
 		Example: "  miroverse ingest --input enwiki-pages-articles-multistream.xml.bz2 --out out/v1\n" +
+			"  miroverse ingest --dry-run --input enwiki-pages-articles-multistream.xml.bz2\n" +
 			"  miroverse ingest --config configs/demo.yaml --out out/demo",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withRunner(cmd, g, f, func(ctx context.Context, cfg pipeline.Config, r *pipeline.Runner) error {
-				paths := inputs
-				if len(paths) == 0 {
-					paths = cfg.Input.Paths
-				}
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			paths := inputs
+			if len(paths) == 0 {
+				paths = cfg.Input.Paths
+			}
+			if dryRun {
+				return dryRunIngest(cmd, g, paths)
+			}
+			if f.out == "" {
+				return fmt.Errorf("ingest: --out ROOT is required (or --dry-run)")
+			}
+			return withRunner(cmd, g, f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
 				if err := r.Ingest(ctx, paths); err != nil {
 					return err
 				}
-				st := r.Manifest().Stages[pipeline.StageIngest]
-				fmt.Fprintf(os.Stdout, "ingested %d documents, %d links, %d aliases into %s\n",
-					r.Manifest().Graph.Docs, r.Manifest().Graph.Links, r.Manifest().Graph.Aliases, r.Root())
-				if st != nil && st.Counts["truncated_inputs"] > 0 {
-					return fmt.Errorf("ingest: %d input(s) ended early (truncated); every page before the break was kept", st.Counts["truncated_inputs"])
-				}
-				return nil
+				m := r.Manifest()
+				fmt.Fprintf(os.Stdout, "ingested %d documents, %d links, %d aliases into %s\n", m.Graph.Docs, m.Graph.Links, m.Graph.Aliases, r.Root())
+				return incompleteErr(m.Stages[pipeline.StageIngest])
 			})
 		},
 	}
-	f.bind(cmd, false)
+	cmd.Flags().StringVar(&f.config, "config", "", "run config (YAML); see configs/demo.yaml")
+	cmd.Flags().StringVar(&f.out, "out", "", "output root of the dataset version")
 	cmd.Flags().StringSliceVar(&inputs, "input", nil, "dump file(s) to read; overrides input.paths of the config")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "parse and count without writing a store")
 	return cmd
+}
+
+func dryRunIngest(cmd *cobra.Command, g *globalFlags, paths []string) error {
+	if len(paths) == 0 {
+		return fmt.Errorf("ingest --dry-run: no input paths (pass --input or a config with input.paths)")
+	}
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	st, err := pipeline.DryRun(cmd.Context(), paths, pipeline.Options{Log: log, Progress: g.progress()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(os.Stdout, pipeline.IngestSummary(st))
+	return incompleteErr(st)
+}
+
+// incompleteInput is an ingest that kept what it could of a damaged input;
+// it exits with status 3 so batch jobs can tell it from a complete one.
+type incompleteInput struct{ msg string }
+
+func (e incompleteInput) Error() string { return e.msg }
+
+func incompleteErr(st *pipeline.StageStats) error {
+	if !st.Incomplete() {
+		return nil
+	}
+	return incompleteInput{fmt.Sprintf("input incomplete: %d truncated, %d corrupt streams; every readable page was kept (see the counts above or the manifest)",
+		st.Counts["truncated_inputs"], st.Counts["corrupt_streams"])}
 }
 
 func newStageCmd(g *globalFlags, stage, short string, run func(*pipeline.Runner, context.Context) error) *cobra.Command {
@@ -94,7 +138,7 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 					return err
 				}
 				fmt.Fprint(os.Stdout, pipeline.Summary(r.Manifest(), r.Root()))
-				return nil
+				return incompleteErr(r.Manifest().Stages[pipeline.StageIngest])
 			})
 		},
 	}

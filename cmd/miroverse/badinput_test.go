@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/miroverse/miroverse/pipeline"
+)
+
+// The damaged dumps of these tests are built from the real shared dumps.
+
+// sharedXML returns the decompressed XML of a shared dump.
+func sharedXML(t *testing.T, name string) []byte {
+	t.Helper()
+	f, err := os.Open(filepath.Join(sharedData(t), "wiki", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(bzip2.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// pageSpans returns the byte spans of every <page>…</page>.
+func pageSpans(xml []byte) [][2]int {
+	var spans [][2]int
+	for off := 0; ; {
+		i := bytes.Index(xml[off:], []byte("<page>"))
+		if i < 0 {
+			return spans
+		}
+		j := bytes.Index(xml[off+i:], []byte("</page>"))
+		spans = append(spans, [2]int{off + i, off + i + j + len("</page>")})
+		off += i + j
+	}
+}
+
+func isArticle(page []byte) bool {
+	return bytes.Contains(page, []byte("<ns>0</ns>")) && !bytes.Contains(page, []byte("<redirect"))
+}
+
+// dryRun runs `ingest --dry-run` and returns stdout, stderr and exit code.
+func dryRun(t *testing.T, path string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary(t), "ingest", "--dry-run", "--input", path)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func writeTemp(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBadInput(t *testing.T) {
+	xml := sharedXML(t, "enwiki-2016-excerpt-206p.xml.bz2")
+	spans := pageSpans(xml)
+	articles := 0
+	for _, s := range spans {
+		if isArticle(xml[s[0]:s[1]]) {
+			articles++
+		}
+	}
+	// A page to damage: the 10th article.
+	var victim [2]int
+	for n, s := range spans {
+		if isArticle(xml[s[0]:s[1]]) && n >= 10 {
+			victim = s
+			break
+		}
+	}
+	mid := victim[0] + (victim[1]-victim[0])/2
+	splice := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+	tests := []struct {
+		name         string
+		data         []byte
+		wantCode     int
+		wantDocs     int
+		wantReason   string // a reason key of the counts
+		wantInOutput []string
+	}{
+		{
+			name:     "truncated mid-page",
+			data:     xml[:mid],
+			wantCode: 3, wantDocs: articlesBefore(xml, spans, victim[0]),
+			wantInOutput: []string{"truncated", "offset"},
+		},
+		{
+			name:     "one page of malformed XML",
+			data:     splice(xml[:victim[0]], bytes.Replace(xml[victim[0]:victim[1]], []byte("</title>"), []byte("</titel>"), 1), xml[victim[1]:]),
+			wantCode: 0, wantDocs: articles - 1, wantReason: "malformed_page",
+			wantInOutput: []string{"malformed_page", "offset " + fmt.Sprint(victim[0])},
+		},
+		{
+			name:     "duplicated page ids",
+			data:     splice(xml[:victim[1]], []byte("\n  "), xml[victim[0]:victim[1]], xml[victim[1]:]),
+			wantCode: 0, wantDocs: articles, wantReason: "duplicate_page_id",
+			wantInOutput: []string{"duplicate_page_id", "repeats an earlier page id"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeTemp(t, "dump.xml", tc.data)
+			out, errOut, code := dryRun(t, path)
+			all := out + errOut
+			if code != tc.wantCode {
+				t.Fatalf("exit code %d, want %d\n%s", code, tc.wantCode, all)
+			}
+			if want := fmt.Sprintf("documents   %d", tc.wantDocs); !strings.Contains(out, want) {
+				t.Errorf("want %q in output:\n%s", want, out)
+			}
+			for _, w := range append(tc.wantInOutput, "dump.xml") {
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q:\n%s", w, all)
+				}
+			}
+			if tc.wantCode == 0 && !strings.Contains(out, "input complete") {
+				t.Errorf("complete input not reported as such:\n%s", out)
+			}
+		})
+	}
+}
+
+// articlesBefore counts the articles that end before offset.
+func articlesBefore(xml []byte, spans [][2]int, offset int) int {
+	n := 0
+	for _, s := range spans {
+		if s[1] <= offset && isArticle(xml[s[0]:s[1]]) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTruncatedInputInManifest: a real ingest of a truncated dump keeps the
+// pages before the break, records the reason in the manifest and exits 3.
+func TestTruncatedInputInManifest(t *testing.T) {
+	xml := sharedXML(t, "enwiki-2016-excerpt-206p.xml.bz2")
+	spans := pageSpans(xml)
+	cut := spans[len(spans)/2]
+	path := writeTemp(t, "cut.xml", xml[:cut[0]+(cut[1]-cut[0])/2])
+	root := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(binary(t), "ingest", "--input", path, "--out", root, "--quiet")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("want exit 3, got %v:\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pipeline.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	st := m.Stages["ingest"]
+	if st.Counts["truncated_inputs"] != 1 || st.Kept != int64(articlesBefore(xml, spans, cut[0]+1)) {
+		t.Errorf("manifest ingest counts %v kept %d, want 1 truncated input and %d documents", st.Counts, st.Kept, articlesBefore(xml, spans, cut[0]+1))
+	}
+}
