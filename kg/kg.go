@@ -28,10 +28,11 @@ type Doc struct {
 
 // Fact is one infobox parameter: Key is the parameter name lower-cased
 // with spaces and underscores as one "_" ("birth_date"), Value its clean
-// text (links as their text, lines joined with "; ").
+// text (links as their text, lines joined with "; "). The JSON form is the
+// one the stores keep: {"key": …, "value": …}.
 type Fact struct {
-	Key   string
-	Value string
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // Walkable reports whether random walks may pass through d.

@@ -33,9 +33,24 @@ type Config struct {
 	LLM        LLMConfig        `yaml:"llm" json:"llm"`
 }
 
-// InputConfig lists what ingest reads.
+// InputConfig lists what ingest reads and how.
 type InputConfig struct {
 	Paths []string `yaml:"paths" json:"paths"`
+	// Workers decode and parse in parallel; 0 means one per core.
+	Workers int `yaml:"workers" json:"workers"`
+	// MemoryBudget bounds what the reader holds in memory (decoded streams
+	// and blocks in flight), e.g. "256MiB"; "" means the reader's default.
+	MemoryBudget string `yaml:"memory_budget" json:"memory_budget"`
+	// MaxPageSize is the largest page read; a larger one is skipped and
+	// counted as page_too_large. "" means the reader's default (32 MiB).
+	MaxPageSize string `yaml:"max_page_size" json:"max_page_size"`
+	// Index is the multistream index of a bz2 dump; "" finds
+	// X-multistream-index.txt.bz2 next to X-multistream.xml.bz2.
+	Index string `yaml:"index" json:"index"`
+	// Shard and Shards read one slice of a multistream dump's streams, for
+	// one worker of a cluster job (0-based; Shards 0 or 1 reads all).
+	Shard  int `yaml:"shard" json:"shard"`
+	Shards int `yaml:"shards" json:"shards"`
 }
 
 // GraphConfig selects the knowledge-graph backend.

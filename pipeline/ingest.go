@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/wiki"
 )
@@ -33,7 +35,9 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 		}
 		inputs = append(inputs, in)
 	}
-	fp, err := r.fingerprint(ctx, "", inputs, r.cfg.Graph.Backend)
+	in := r.cfg.Input
+	// What decides which pages become the graph; workers and memory do not.
+	fp, err := r.fingerprint(ctx, "", inputs, r.cfg.Graph.Backend, in.Index, in.Shard, in.Shards, in.MaxPageSize)
 	if err != nil {
 		return err
 	}
@@ -103,20 +107,45 @@ func (discard) PutRedirects(context.Context, []kg.Redirect) error { return nil }
 
 // ingestDump streams one dump into the store.
 func (r *Runner) ingestDump(ctx context.Context, path string, st *StageStats) error {
-	return readDump(ctx, path, r.store, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress)
+	return readDump(ctx, path, r.store, r.cfg.Input, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress)
 }
 
-// readDump reads one dump into w. Bad records never stop it: a malformed
-// page is counted by reason and skipped, a repeated page id keeps the first
-// page, and a dump that ends early or has a corrupt stream keeps every good
-// page and is counted as an incomplete input.
-func readDump(ctx context.Context, path string, w graphWriter, batch int, st *StageStats, log *slog.Logger, progress io.Writer) error {
-	rd, err := wiki.OpenContext(ctx, path)
+// readOptions are the reader options of the input config.
+func readOptions(in InputConfig) (wiki.OpenOptions, error) {
+	opt := wiki.OpenOptions{Index: in.Index, Shard: in.Shard, Shards: in.Shards, Workers: in.Workers}
+	if in.MemoryBudget != "" {
+		n, err := humanize.ParseBytes(in.MemoryBudget)
+		if err != nil {
+			return opt, fmt.Errorf("input.memory_budget %q: %w", in.MemoryBudget, err)
+		}
+		opt.MemoryBudget = int64(n)
+	}
+	if in.MaxPageSize != "" {
+		n, err := humanize.ParseBytes(in.MaxPageSize)
+		if err != nil {
+			return opt, fmt.Errorf("input.max_page_size %q: %w", in.MaxPageSize, err)
+		}
+		opt.MaxPageBytes = int64(n)
+	}
+	return opt, nil
+}
+
+// readDump reads one dump into w, decoding and parsing in parallel but
+// handing pages over in dump order. Bad records never stop it: a malformed
+// or oversized page is counted by reason and skipped, a repeated page id
+// keeps the first page, a lost bzip2 stream costs only its pages, and a dump
+// that ends early keeps every page before the break; the last two make the
+// input incomplete.
+func readDump(ctx context.Context, path string, w graphWriter, in InputConfig, batch int, st *StageStats, log *slog.Logger, progress io.Writer) error {
+	opt, err := readOptions(in)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	rd, err := wiki.OpenWith(ctx, path, opt)
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", path, err)
 	}
 	defer rd.Close()
-	site := rd.SiteInfo()
 	var docs []kg.Doc
 	var links []kg.RawLink
 	var redirects []kg.Redirect
@@ -140,36 +169,31 @@ func readDump(ctx context.Context, path string, w graphWriter, batch int, st *St
 		return nil
 	}
 	var seen pageSet
-	prog := startReadProgress(progress, filepath.Base(path), readerProgress(rd))
+	prog := startReadProgress(progress, filepath.Base(path), rd.Progress)
 	defer prog.Finish()
-	for {
-		p, err := rd.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	err = wiki.ParseAll(ctx, rd, in.Workers, func(p wiki.Page, doc kg.Doc, ls []kg.RawLink, err error) error {
 		if err != nil {
-			reason, fatal := classifyReadError(err)
-			if fatal {
-				return fmt.Errorf("ingest %s: %w", path, err)
-			}
-			if reason == "truncated_input" {
-				st.Counts["truncated_inputs"]++
-				st.example(reason, err.Error())
-				log.Error("input ended early (truncated); kept every page before the break", "file", path, "err", err)
-				break
+			reason := readErrorReason(err)
+			if reason == wiki.ReasonCorruptStream {
+				st.Counts["corrupt_streams"]++
 			}
 			st.add("failed", reason)
 			st.example(reason, err.Error())
 			log.Warn("skipping bad input", "reason", reason, "err", err)
-			continue
+			return nil
 		}
 		prog.Add(1)
 		st.Counts["pages"]++
 		st.Counts["ns_"+strconv.Itoa(p.NS)]++
+		if p.Replaced > 0 {
+			st.Counts["pages_with_invalid_utf8"]++
+			st.example(wiki.ReasonInvalidUTF8, fmt.Sprintf("%s: page %q (id %d) at offset %d: %d invalid UTF-8 sequences replaced with U+FFFD",
+				path, p.Title, p.ID, p.Offset, p.Replaced))
+		}
 		if !seen.add(p.ID) {
 			st.add("skipped", "duplicate_page_id")
 			st.example("duplicate_page_id", fmt.Sprintf("%s: page %q (id %d) at offset %d repeats an earlier page id; the first is kept", path, p.Title, p.ID, p.Offset))
-			continue
+			return nil
 		}
 		switch {
 		case p.NS != 0:
@@ -178,7 +202,6 @@ func readDump(ctx context.Context, path string, w graphWriter, batch int, st *St
 			st.add("skipped", "redirect")
 			redirects = append(redirects, kg.Redirect{From: wiki.NormalizeTitle(p.Title), To: wiki.NormalizeTitle(p.Redirect)})
 		default:
-			doc, ls := wiki.Parse(site, p)
 			st.add("kept", "")
 			if doc.Kind != kg.KindArticle {
 				st.Counts[doc.Kind]++
@@ -187,36 +210,35 @@ func readDump(ctx context.Context, path string, w graphWriter, batch int, st *St
 			links = append(links, ls...)
 		}
 		if len(docs) >= batch || len(links) >= batch || len(redirects) >= batch {
-			if err := flush(); err != nil {
-				return err
-			}
+			return flush()
 		}
+		return nil
+	})
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		st.Counts["truncated_inputs"]++
+		st.example(wiki.ReasonTruncated, err.Error())
+		log.Error("input ended early (truncated); kept every page before the break", "file", path, "err", err)
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("ingest %s: %w", path, err)
 	}
 	return flush()
 }
 
-// readerProgress adapts the reader's byte counters, where it has them.
-func readerProgress(rd any) func() (read, total, xml int64) {
-	type counter interface {
-		Progress() (read, total, xml int64)
-	}
-	if c, ok := rd.(counter); ok {
-		return c.Progress
-	}
-	return func() (int64, int64, int64) { return 0, 0, 0 }
-}
-
-// classifyReadError names the reason of a reader error, and whether the
-// input cannot be read on at all.
-func classifyReadError(err error) (reason string, fatal bool) {
+// readErrorReason names the reason of a recoverable reader error.
+func readErrorReason(err error) string {
 	var pe *wiki.PageError
+	var se *wiki.StreamError
 	switch {
+	case errors.As(err, &pe) && pe.Reason != "":
+		return pe.Reason
 	case errors.As(err, &pe):
-		return "malformed_page", false
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "truncated_input", false
+		return "malformed_page"
+	case errors.As(err, &se):
+		return wiki.ReasonCorruptStream
 	}
-	return "", true
+	return "bad_input"
 }
 
 // pageSet remembers page ids in a bitset: its size follows the largest id
@@ -242,7 +264,7 @@ func (s *pageSet) add(id int64) bool {
 
 // DryRun reads and parses every page of the dumps without writing a store:
 // the quick way to validate a dump, with the same counts by reason as ingest.
-func DryRun(ctx context.Context, paths []string, opt Options) (*StageStats, error) {
+func DryRun(ctx context.Context, paths []string, in InputConfig, opt Options) (*StageStats, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -252,7 +274,7 @@ func DryRun(ctx context.Context, paths []string, opt Options) (*StageStats, erro
 	start := time.Now()
 	st := newStageStats()
 	for _, p := range paths {
-		if err := readDump(ctx, p, discard{}, 1<<16, st, opt.Log, opt.Progress); err != nil {
+		if err := readDump(ctx, p, discard{}, in, 1<<16, st, opt.Log, opt.Progress); err != nil {
 			return st, err
 		}
 	}

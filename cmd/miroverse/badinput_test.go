@@ -114,8 +114,8 @@ func TestBadInput(t *testing.T) {
 		{
 			name:     "one page of malformed XML",
 			data:     splice(xml[:victim[0]], bytes.Replace(xml[victim[0]:victim[1]], []byte("</title>"), []byte("</titel>"), 1), xml[victim[1]:]),
-			wantCode: 0, wantDocs: articles - 1, wantReason: "malformed_page",
-			wantInOutput: []string{"malformed_page", "offset " + fmt.Sprint(victim[0])},
+			wantCode: 0, wantDocs: articles - 1, wantReason: "malformed_xml",
+			wantInOutput: []string{"malformed_xml", "offset " + fmt.Sprint(victim[0])},
 		},
 		{
 			name:     "duplicated page ids",
@@ -183,5 +183,69 @@ func TestTruncatedInputInManifest(t *testing.T) {
 	st := m.Stages["ingest"]
 	if st.Counts["truncated_inputs"] != 1 || st.Kept != int64(articlesBefore(xml, spans, cut[0]+1)) {
 		t.Errorf("manifest ingest counts %v kept %d, want 1 truncated input and %d documents", st.Counts, st.Kept, articlesBefore(xml, spans, cut[0]+1))
+	}
+}
+
+// TestCorruptStream: bytes flipped inside one bz2 stream of the real fatwiki
+// multistream dump cost that stream's pages only; the run says which byte,
+// counts the corrupt stream and exits 3.
+func TestCorruptStream(t *testing.T) {
+	dir := filepath.Join(sharedData(t), "wiki")
+	dump, err := os.ReadFile(filepath.Join(dir, "fatwiki-20240920-pages-articles-multistream.xml.bz2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	index, err := os.ReadFile(filepath.Join(dir, "fatwiki-20240920-pages-articles-multistream-index.txt.bz2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := io.ReadAll(bzip2.NewReader(bytes.NewReader(index)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stream starts from the index; damage the middle of the 10th.
+	var starts []int
+	for _, line := range strings.Split(string(idx), "\n") {
+		off, _, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		var n int
+		fmt.Sscan(off, &n)
+		if len(starts) == 0 || starts[len(starts)-1] != n {
+			starts = append(starts, n)
+		}
+	}
+	victim := starts[10]
+	bad := append([]byte(nil), dump...)
+	for i := victim + 200; i < victim+232; i++ {
+		bad[i] ^= 0x55
+	}
+	tmp := t.TempDir()
+	path := filepath.Join(tmp, "fatwiki-20240920-pages-articles-multistream.xml.bz2")
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "fatwiki-20240920-pages-articles-multistream-index.txt.bz2"), index, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := dryRun(t, path)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (incomplete input)\n%s%s", code, out, errOut)
+	}
+	for _, w := range []string{"corrupt_stream", fmt.Sprintf("byte %d", victim), "corrupt streams: 1"} {
+		if !strings.Contains(out+errOut, w) {
+			t.Errorf("output lacks %q:\n%s%s", w, out, errOut)
+		}
+	}
+	var docs int
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "documents   "); ok {
+			fmt.Sscan(strings.ReplaceAll(v, ",", ""), &docs)
+		}
+	}
+	// One stream holds at most 100 pages: everything else is kept.
+	if docs >= 1466 || docs < 1466-100 {
+		t.Errorf("documents %d: want the 1466 articles less one stream's", docs)
 	}
 }

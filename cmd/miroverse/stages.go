@@ -56,7 +56,7 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 				paths = cfg.Input.Paths
 			}
 			if dryRun {
-				return dryRunIngest(cmd, g, paths)
+				return dryRunIngest(cmd, g, paths, cfg.Input)
 			}
 			if f.out == "" {
 				return fmt.Errorf("ingest: --out ROOT is required (or --dry-run)")
@@ -78,7 +78,7 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-func dryRunIngest(cmd *cobra.Command, g *globalFlags, paths []string) error {
+func dryRunIngest(cmd *cobra.Command, g *globalFlags, paths []string, in pipeline.InputConfig) error {
 	if len(paths) == 0 {
 		return fmt.Errorf("ingest --dry-run: no input paths (pass --input or a config with input.paths)")
 	}
@@ -86,7 +86,7 @@ func dryRunIngest(cmd *cobra.Command, g *globalFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := pipeline.DryRun(cmd.Context(), paths, pipeline.Options{Log: log, Progress: g.progress()})
+	st, err := pipeline.DryRun(cmd.Context(), paths, in, pipeline.Options{Log: log, Progress: g.progress()})
 	if err != nil {
 		return err
 	}

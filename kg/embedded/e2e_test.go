@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"testing"
 
@@ -186,4 +187,38 @@ func TestFatwikiEndToEnd(t *testing.T) {
 	if c2, _ := s.Counts(ctx); c2 != c {
 		t.Errorf("counts after a second ingest %+v, first %+v", c2, c)
 	}
+}
+
+// TestDumpFactsRoundTrip ingests the 2016 English excerpt, whose articles
+// carry infobox facts, and reads every document back whole.
+func TestDumpFactsRoundTrip(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", "enwiki-2016-excerpt-206p.xml.bz2")
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared dump: %v", err)
+		}
+		t.Skipf("shared dump: %v", err)
+	}
+	ctx := context.Background()
+	s, err := embedded.Open(ctx, filepath.Join(t.TempDir(), "en.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	articles, _ := ingest(t, ctx, s, path)
+	facts := 0
+	for _, want := range articles {
+		facts += len(want.Facts)
+		got, err := s.Doc(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Doc(%s) differs from the parsed document; facts %d read, %d written", want.ID, len(got.Facts), len(want.Facts))
+		}
+	}
+	if facts == 0 {
+		t.Fatal("no facts in the dump's articles")
+	}
+	t.Logf("%d articles, %d facts read back", len(articles), facts)
 }

@@ -10,7 +10,7 @@ import (
 // EachDoc calls fn for every document in id order, streaming: the graph is
 // never held in memory whole (export-graph walks enwiki-sized stores).
 func (s *Store) EachDoc(ctx context.Context, fn func(kg.Doc) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, title, url, source, lang, text, categories, kind FROM docs ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+docColumns+` FROM docs ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("embedded %s: read documents: %w", s.path, err)
 	}

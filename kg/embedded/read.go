@@ -12,12 +12,13 @@ import (
 	"github.com/miroverse/miroverse/kg"
 )
 
-const docColumns = `id, title, url, source, lang, text, categories, kind`
+// docColumns are the columns scanDoc reads, in its order.
+const docColumns = `id, title, url, source, lang, text, categories, kind, facts`
 
 func scanDoc(row interface{ Scan(...any) error }) (kg.Doc, error) {
 	var d kg.Doc
-	var cats string
-	if err := row.Scan(&d.ID, &d.Title, &d.URL, &d.Source, &d.Lang, &d.Text, &cats, &d.Kind); err != nil {
+	var cats, facts string
+	if err := row.Scan(&d.ID, &d.Title, &d.URL, &d.Source, &d.Lang, &d.Text, &cats, &d.Kind, &facts); err != nil {
 		return kg.Doc{}, err
 	}
 	if err := json.Unmarshal([]byte(cats), &d.Categories); err != nil {
@@ -25,6 +26,12 @@ func scanDoc(row interface{ Scan(...any) error }) (kg.Doc, error) {
 	}
 	if len(d.Categories) == 0 {
 		d.Categories = nil
+	}
+	if err := json.Unmarshal([]byte(facts), &d.Facts); err != nil {
+		return kg.Doc{}, fmt.Errorf("facts of %s: %w", d.ID, err)
+	}
+	if len(d.Facts) == 0 {
+		d.Facts = nil // as Parse makes them: nil, never empty
 	}
 	return d, nil
 }

@@ -34,8 +34,8 @@ type Store struct {
 var _ kg.Store = (*Store)(nil)
 
 // schemaVersion changes when the tables change shape; Open refuses a file
-// written with another one rather than misreading it.
-const schemaVersion = "1"
+// written with another one rather than misreading it. 2: docs.facts.
+const schemaVersion = "2"
 
 // schema creates the tables; every statement is idempotent.
 func schema() []string {
@@ -54,7 +54,8 @@ func schema() []string {
 		lang       TEXT NOT NULL,
 		text       TEXT NOT NULL,
 		categories TEXT NOT NULL,
-		kind       TEXT NOT NULL)`,
+		kind       TEXT NOT NULL,
+		facts      TEXT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS docs_title ON docs(title)`,
 		`CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold)`,
 		`CREATE INDEX IF NOT EXISTS docs_url ON docs(url)`,
@@ -128,7 +129,7 @@ func (s *Store) init(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("read schema version: %w", err)
 	case v != schemaVersion:
-		return fmt.Errorf("schema version %s, this build reads %s", v, schemaVersion)
+		return fmt.Errorf("schema version %s, this build reads %s (ingest again into a new output root)", v, schemaVersion)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit schema: %w", err)
@@ -225,6 +226,7 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 		return nil
 	}
 	cats := make([]string, len(docs))
+	facts := make([]string, len(docs))
 	for i, d := range docs {
 		if d.ID == "" || d.Title == "" {
 			return fmt.Errorf("embedded: put docs: doc %d (%q, %q): empty id or title", i, d.ID, d.Title)
@@ -238,20 +240,33 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 			return fmt.Errorf("embedded: put docs: categories of %s: %w", d.ID, err)
 		}
 		cats[i] = string(b)
+		if facts[i], err = marshalFacts(d.Facts); err != nil {
+			return fmt.Errorf("embedded: put docs: facts of %s: %w", d.ID, err)
+		}
 	}
 	return s.write(ctx, fmt.Sprintf("put %d docs", len(docs)), func(tx *sql.Tx) error {
 		return insertRows(ctx, tx,
-			`INSERT INTO docs(id, title, title_fold, url, url_key, source, lang, text, categories, kind)`,
+			`INSERT INTO docs(id, title, title_fold, url, url_key, source, lang, text, categories, kind, facts)`,
 			`ON CONFLICT(id) DO UPDATE SET title = excluded.title, title_fold = excluded.title_fold,
 				url = excluded.url, url_key = excluded.url_key, source = excluded.source,
 				lang = excluded.lang, text = excluded.text, categories = excluded.categories,
-				kind = excluded.kind`,
-			10, len(docs), func(i int, a []any) []any {
+				kind = excluded.kind, facts = excluded.facts`,
+			11, len(docs), func(i int, a []any) []any {
 				d := docs[i]
 				return append(a, d.ID, d.Title, foldTitle(d.Title), d.URL, urlKey(d.URL), d.Source, d.Lang,
-					d.Text, cats[i], d.Kind)
+					d.Text, cats[i], d.Kind, facts[i])
 			})
 	})
+}
+
+// marshalFacts is the JSON of the facts column: an array of {"key",
+// "value"} objects, [] for none, so that the column is always an array.
+func marshalFacts(facts []kg.Fact) (string, error) {
+	if len(facts) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(facts)
+	return string(b), err
 }
 
 // PutRawLinks inserts links; a link already present is left as it is.

@@ -367,14 +367,40 @@ func TestDocRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
 	in := kg.Doc{ID: "r:1", Title: "T", URL: "https://x/wiki/T", Source: "xwiki", Lang: "xx",
-		Text: "## Head\nBody.", Categories: []string{"C1", "C 2"}, Kind: kg.KindList}
+		Text: "## Head\nBody.", Categories: []string{"C1", "C 2"}, Kind: kg.KindList,
+		Facts: []kg.Fact{{Key: "birth_date", Value: "7 November 1867"}, {Key: "spouse", Value: `Pierre "P." Curie; ü ✓`},
+			{Key: "empty_looking", Value: "[]"}}}
 	fixture{docs: []kg.Doc{in, doc("r:2", "No cats", "")}}.load(t, s)
-	out, err := s.Doc(ctx, "r:1")
-	if err != nil || !reflect.DeepEqual(in, out) {
-		t.Errorf("Doc = %+v, %v; want %+v", out, err, in)
+	reads := map[string]func() (kg.Doc, error){
+		"Doc":        func() (kg.Doc, error) { return s.Doc(ctx, "r:1") },
+		"DocByTitle": func() (kg.Doc, error) { return s.DocByTitle(ctx, "t") },
+		"DocByURL":   func() (kg.Doc, error) { return s.DocByURL(ctx, "https://x/wiki/T") },
+		"EachDoc": func() (kg.Doc, error) {
+			var got kg.Doc
+			err := s.EachDoc(ctx, func(d kg.Doc) error {
+				if d.ID == "r:1" {
+					got = d
+				}
+				return nil
+			})
+			return got, err
+		},
 	}
-	if d, err := s.Doc(ctx, "r:2"); err != nil || d.Categories != nil {
-		t.Errorf("Doc without categories = %+v, %v", d, err)
+	for name, read := range reads {
+		if out, err := read(); err != nil || !reflect.DeepEqual(in, out) {
+			t.Errorf("%s = %+v, %v; want %+v", name, out, err, in)
+		}
+	}
+	if d, err := s.Doc(ctx, "r:2"); err != nil || d.Categories != nil || d.Facts != nil {
+		t.Errorf("Doc without categories and facts = %+v, %v", d, err)
+	}
+	// Writing the document again without facts removes them.
+	in.Facts = nil
+	if err := s.PutDocs(ctx, []kg.Doc{in}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.Doc(ctx, "r:1"); err != nil || d.Facts != nil {
+		t.Errorf("facts after a rewrite without them: %+v, %v", d.Facts, err)
 	}
 	if _, err := s.Doc(ctx, "r:404"); !errors.Is(err, kg.ErrNotFound) {
 		t.Errorf("missing doc: %v", err)
@@ -500,6 +526,25 @@ func TestReopen(t *testing.T) {
 	}
 	if _, err := Open(ctx, filepath.Join(t.TempDir(), "a?b.db")); err == nil {
 		t.Error("path with '?' accepted")
+	}
+}
+
+// TestSchemaVersion: a file written with another schema version is
+// refused, with both versions in the message, rather than misread.
+func TestSchemaVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kg.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE meta SET value = '1' WHERE key = 'schema_version'`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = Open(ctx, path)
+	if err == nil || !strings.Contains(err.Error(), "schema version 1, this build reads "+schemaVersion) {
+		t.Errorf("Open of a version 1 file: %v", err)
 	}
 }
 

@@ -48,7 +48,7 @@ type adminFile struct {
 // keys. Raw links and redirects are left out: the imported graph is already
 // resolved (Finish must not run on it without them).
 var adminFiles = []adminFile{
-	{"nodes", "Document", "documents", []string{"id:ID(Document)", "title", "title_fold", "url", "url_key", "source", "lang", "text", "categories:string[]", "kind"}},
+	{"nodes", "Document", "documents", []string{"id:ID(Document)", "title", "title_fold", "url", "url_key", "source", "lang", "text", "categories:string[]", "kind", "facts"}},
 	{"nodes", "Alias", "aliases", []string{"key:ID(Alias)", "alias", "kind", "doc", "gen:long", "title"}},
 	// Meta values are typed when read (the version a string, the counters
 	// integers) and one import file has one type per column: two files.
@@ -81,8 +81,12 @@ func WriteAdminImport(ctx context.Context, src AdminSource, dir, database string
 	}
 	err := src.EachDoc(ctx, func(d kg.Doc) error {
 		out.Documents++
+		facts, err := marshalFacts(d.Facts)
+		if err != nil {
+			return fmt.Errorf("facts of %s: %w", d.ID, err)
+		}
 		return writers["documents"].write(d.ID, d.Title, foldTitle(d.Title), d.URL, urlKey(d.URL), d.Source, d.Lang, d.Text,
-			strings.Join(d.Categories, arrayDelimiter), d.Kind)
+			strings.Join(d.Categories, arrayDelimiter), d.Kind, facts)
 	})
 	if err != nil {
 		return out, fmt.Errorf("export neo4j-admin: %w", err)

@@ -12,12 +12,12 @@ import (
 )
 
 // docReturn is the RETURN list recordDoc reads, for a document bound to d.
-const docReturn = `d.id, d.title, d.url, d.source, d.lang, d.text, d.categories, d.kind`
+const docReturn = `d.id, d.title, d.url, d.source, d.lang, d.text, d.categories, d.kind, d.facts`
 
 func recordDoc(r *n4j.Record) (kg.Doc, error) {
 	v := r.Values
-	if len(v) < 8 {
-		return kg.Doc{}, fmt.Errorf("document record has %d values, want 8", len(v))
+	if len(v) < 9 {
+		return kg.Doc{}, fmt.Errorf("document record has %d values, want 9", len(v))
 	}
 	var d kg.Doc
 	var ok [7]bool
@@ -43,6 +43,11 @@ func recordDoc(r *n4j.Record) (kg.Doc, error) {
 			d.Categories = append(d.Categories, s)
 		}
 	}
+	facts, err := unmarshalFacts(v[8])
+	if err != nil {
+		return kg.Doc{}, fmt.Errorf("document %s: %w", d.ID, err)
+	}
+	d.Facts = facts
 	return d, nil
 }
 

@@ -5,7 +5,7 @@
 //
 // # Schema
 //
-//	(:Document {id, title, title_fold, url, url_key, source, lang, text, categories, kind})
+//	(:Document {id, title, title_fold, url, url_key, source, lang, text, categories, kind, facts})
 //	(:Document)-[:LINKS_TO {anchor, sentence}]->(:Document)
 //	(:RawLink  {key, src, target, anchor, sentence})
 //	(:Redirect {from, to})
@@ -15,7 +15,12 @@
 // Document holds kg.Doc; title_fold (lower-cased title) and url_key (the
 // canonical URL) are the keys of case-insensitive title and URL lookups,
 // computed here rather than in Cypher so that they equal the embedded
-// store's. categories is a list of strings.
+// store's. categories is a list of strings. facts is a JSON string, the
+// document's infobox facts as [{"key": …, "value": …}] ("[]" for none), the
+// embedded store's column as it is; a Document written before facts
+// existed has no such property and reads as having none, which is why
+// adding it left the schema version alone: such a graph is not misread,
+// and ingesting again fills it in.
 //
 // LINKS_TO is a resolved link: one relationship per distinct (src, dst,
 // anchor, sentence), never a self link. RawLink is a link as ingested, its

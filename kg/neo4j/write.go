@@ -2,6 +2,7 @@ package neo4j
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/miroverse/miroverse/kg"
@@ -32,9 +33,13 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 		if cats == nil {
 			cats = []string{}
 		}
+		facts, err := marshalFacts(d.Facts)
+		if err != nil {
+			return fmt.Errorf("neo4j: put docs: facts of %s: %w", d.ID, err)
+		}
 		rows = append(rows, map[string]any{
 			"id": d.ID, "title": d.Title, "title_fold": foldTitle(d.Title), "url": d.URL, "url_key": urlKey(d.URL),
-			"source": d.Source, "lang": d.Lang, "text": d.Text, "categories": cats, "kind": d.Kind,
+			"source": d.Source, "lang": d.Lang, "text": d.Text, "categories": cats, "kind": d.Kind, "facts": facts,
 		})
 	}
 	return chunks(rows, s.opt.NodeBatch, func(b []map[string]any) error {
@@ -43,8 +48,42 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 			MERGE (d:Document {id: row.id})
 			SET d.title = row.title, d.title_fold = row.title_fold, d.url = row.url, d.url_key = row.url_key,
 				d.source = row.source, d.lang = row.lang, d.text = row.text, d.categories = row.categories,
-				d.kind = row.kind`, map[string]any{"rows": b})
+				d.kind = row.kind, d.facts = row.facts`, map[string]any{"rows": b})
 	})
+}
+
+// marshalFacts is the facts property: the JSON of the facts as the
+// embedded store keeps them, an array of {"key", "value"} objects ("[]" for
+// none). A string rather than a list of maps, which Neo4j cannot store as
+// a property, or two parallel lists, which a reader could misalign.
+func marshalFacts(facts []kg.Fact) (string, error) {
+	if len(facts) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(facts)
+	return string(b), err
+}
+
+// unmarshalFacts reads the facts property; a document without one (written
+// before facts existed) has none.
+func unmarshalFacts(v any) ([]kg.Fact, error) {
+	if v == nil {
+		return nil, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("facts property is %T, not a string", v)
+	}
+	var facts []kg.Fact
+	if s != "" {
+		if err := json.Unmarshal([]byte(s), &facts); err != nil {
+			return nil, fmt.Errorf("facts property: %w", err)
+		}
+	}
+	if len(facts) == 0 {
+		return nil, nil
+	}
+	return facts, nil
 }
 
 // PutRawLinks inserts links, RelBatch per transaction; a link already

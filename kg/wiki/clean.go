@@ -854,6 +854,11 @@ func closeTag(s string, from int, name string) int {
 		if s[e+gt] == '<' {
 			continue
 		}
+		// A closing tag holds nothing but spaces before its '>': MediaWiki
+		// reads "</ref name=x>" as text, not as the end of the ref.
+		if closing && strings.TrimSpace(s[e:e+gt]) != "" {
+			continue
+		}
 		switch {
 		case closing:
 			depth--

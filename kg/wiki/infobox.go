@@ -134,19 +134,31 @@ func (c *cleaner) factValue(raw string) string {
 	c.inFact++
 	c.run(raw, false, true)
 	c.inFact--
-	b := slices.Clone(c.out[out:])
+	rendered := slices.Clone(c.out[out:])
 	c.out, c.links = c.out[:out], c.links[:links]
-	text, _ := tidy(b, nil)
-	var lines []string
+	text, _ := tidy(rendered, nil)
+	var b strings.Builder
+	var last byte // of b
 	for line := range strings.SplitSeq(text, "\n") {
 		if m := markerLen(line); m > 0 {
 			line = line[m:]
 		}
-		if line = strings.TrimSpace(line); line != "" {
-			lines = append(lines, line)
+		if line = strings.TrimSpace(line); line == "" {
+			continue
 		}
+		if b.Len() > 0 {
+			// "Petersen House,<br/>Washington" and "3 months<br/>(1832)"
+			// read on; other lines are items.
+			if last == ',' || last == ';' || last == ':' || line[0] == '(' {
+				b.WriteByte(' ')
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(line)
+		last = line[len(line)-1]
 	}
-	v := strings.Join(lines, "; ")
+	v := b.String()
 	if !strings.ContainsFunc(v, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }) {
 		return ""
 	}

@@ -87,8 +87,8 @@ func (ps *Parser) Parse(p Page) (kg.Doc, []kg.RawLink) {
 
 // kind classifies a page. Disambiguation pages are known by their
 // templates or title; list pages by their title ("List of …", and the
-// outlines, indexes and glossaries Wikipedia counts as lists), a set index
-// template, or a category of lists.
+// outlines, article indexes and glossaries Wikipedia counts as lists), a
+// set index template, or a category of lists.
 func kind(title string, disamb, list bool, cats []string) string {
 	if disamb || strings.HasSuffix(title, " (disambiguation)") {
 		return kg.KindDisambiguation
@@ -96,10 +96,15 @@ func kind(title string, disamb, list bool, cats []string) string {
 	if list {
 		return kg.KindList
 	}
-	for _, p := range [...]string{"List of ", "Lists of ", "Outline of ", "Index of ", "Glossary of "} {
+	for _, p := range [...]string{"List of ", "Lists of ", "Outline of ", "Glossary of "} {
 		if strings.HasPrefix(title, p) {
 			return kg.KindList
 		}
+	}
+	// "Index of Economic Freedom" is an article; "Index of Angola-related
+	// articles" is a list.
+	if strings.HasPrefix(title, "Index of ") && strings.HasSuffix(title, " articles") {
+		return kg.KindList
 	}
 	for _, c := range cats {
 		if strings.HasPrefix(c, "Lists of ") {

@@ -75,6 +75,7 @@ func TestCleanText(t *testing.T) {
 		{"lang template", "{{lang|fr|le texte}} and {{nowrap|kept}}", "le texte and kept"},
 		{"birth date", "born {{birth date|1950|5|17}}", "born May 17, 1950"},
 		{"parenthesis leftovers", "'''Foo''' ({{IPAc-en|x}}; born 1950) is. Bar ({{x}}) too.", "Foo (born 1950) is. Bar too."},
+		{"separators before a closing parenthesis", "Achilles ({{lang|grc|Ἀχιλλεύς}}, ''Akhilleus'', {{IPA-el|axilɛ́ws}}) was. Albania ({{lang|sq|Shqipëri}}; {{IPA|x}}) is.", "Achilles (Ἀχιλλεύς, Akhilleus) was. Albania (Shqipëri) is."},
 		{"space before punctuation", "Paris {{citation needed}}. Next", "Paris. Next"},
 		{"paragraph lines join", "Line one\ncontinues here.\n\nNew para.", "Line one continues here.\n\nNew para."},
 		{"rule", "A.\n----\nB.", "A.\n\nB."},
@@ -129,6 +130,8 @@ func TestParseLinks(t *testing.T) {
 		{"interwiki has no link", "[[wikt:go|go]] [[:fr:X|x]]", nil},
 		{"bold anchor", "[[Foo|'''Foo''']] bar.", []link{{"Foo", "Foo", "Foo bar."}}},
 		{"anchor whitespace trimmed", "a [[Foo| foo ]] b.", []link{{"Foo", "foo", "a foo b."}}},
+		{"interlanguage link template", "By {{ill|jean Dupont|fr|lt=Dupont}} here.", []link{{"Jean Dupont", "Dupont", "By Dupont here."}}},
+		{"no links from infobox values", "{{Infobox x|a=[[B]]}}A [[c]].", []link{{"C", "c", "A c."}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,6 +175,14 @@ func TestParseDoc(t *testing.T) {
 		{"disambiguation needed is an article", testSite, Page{ID: 7, Title: "U", Text: "a [[b]]{{disambiguation needed}}"}, "testwiki:7", "https://xx.wikipedia.org/wiki/U", kg.KindArticle, nil},
 		{"list", testSite, Page{ID: 8, Title: "List of rivers"}, "testwiki:8", "https://xx.wikipedia.org/wiki/List_of_rivers", kg.KindList, nil},
 		{"lists", testSite, Page{ID: 9, Title: "Lists of rivers"}, "testwiki:9", "https://xx.wikipedia.org/wiki/Lists_of_rivers", kg.KindList, nil},
+		{"disambiguation by kind", testSite, Page{ID: 13, Title: "T", Text: "{{Airport disambiguation}}"}, "testwiki:13", "https://xx.wikipedia.org/wiki/T", kg.KindDisambiguation, nil},
+		{"set index article", testSite, Page{ID: 14, Title: "S", Text: "* [[S (ship)]]\n{{Set index article}}"}, "testwiki:14", "https://xx.wikipedia.org/wiki/S", kg.KindList, nil},
+		{"surname", testSite, Page{ID: 15, Title: "Smith", Text: "{{surname}}"}, "testwiki:15", "https://xx.wikipedia.org/wiki/Smith", kg.KindList, nil},
+		{"list category", testSite, Page{ID: 16, Title: "Rivers", Text: "[[Category:Lists of rivers]]"}, "testwiki:16", "https://xx.wikipedia.org/wiki/Rivers", kg.KindList, []string{"Lists of rivers"}},
+		{"outline", testSite, Page{ID: 17, Title: "Outline of Angola"}, "testwiki:17", "https://xx.wikipedia.org/wiki/Outline_of_Angola", kg.KindList, nil},
+		{"index of articles", testSite, Page{ID: 18, Title: "Index of Angola-related articles"}, "testwiki:18", "https://xx.wikipedia.org/wiki/Index_of_Angola-related_articles", kg.KindList, nil},
+		{"an index is an article", testSite, Page{ID: 19, Title: "Index of Economic Freedom"}, "testwiki:19", "https://xx.wikipedia.org/wiki/Index_of_Economic_Freedom", kg.KindArticle, nil},
+		{"disambiguation beats list", testSite, Page{ID: 20, Title: "List of X (disambiguation)"}, "testwiki:20", "https://xx.wikipedia.org/wiki/List_of_X_(disambiguation)", kg.KindDisambiguation, nil},
 		{"no base", SiteInfo{DBName: "dewiki", Lang: "de"}, Page{ID: 10, Title: "Größe?"}, "dewiki:10", "https://de.wikipedia.org/wiki/Größe%3F", kg.KindArticle, nil},
 		{"percent in title", testSite, Page{ID: 11, Title: "100% (song)"}, "testwiki:11", "https://xx.wikipedia.org/wiki/100%25_(song)", kg.KindArticle, nil},
 	}

@@ -1,12 +1,59 @@
 // Package wiki reads MediaWiki XML dumps and turns wikitext into the clean
 // text and links of the knowledge graph.
 //
-// The reader never loads a dump whole: a goroutine decompresses (bzip2,
-// multistream bzip2 in parallel, gzip or plain, detected from the content)
-// and transcodes UTF-16 to UTF-8, and Next cuts the stream at <page> …
-// </page> and decodes each page with its own encoding/xml decoder. Cutting
-// first means a malformed page costs only that page: the next call goes on
-// with the page after it.
+// # Reading a dump
+//
+// OpenWith opens a dump of any kind, told from its content rather than its
+// name: bzip2 (multistream with its index, multistream without one, or a
+// single stream), gzip, xz or plain XML, in UTF-8, UTF-16 with a BOM, or a
+// legacy charset its XML declaration names. Goroutines decompress while
+// Next cuts the text at <page> … </page> and decodes one page at a time,
+// so a malformed page costs only that page.
+//
+// bzip2 is decoded by this package's own decoder, in parallel:
+//   - with the index Wikimedia publishes next to a multistream dump
+//     (found by name, or OpenOptions.Index), stream by stream at the
+//     offsets it lists; the same offsets give shard i of n its slice of
+//     the streams (OpenOptions.Shard, Shards), so a cluster job reads only
+//     its part;
+//   - without an index, block by block: blocks are found by their 48-bit
+//     magic at any bit offset, which works for single-stream files and
+//     multistream ones alike.
+//
+// Either way the text comes out in file order.
+//
+// # Memory
+//
+// Memory is bounded by OpenOptions.MemoryBudget (DefaultMemoryBudget), not
+// by the size of the dump. The reader holds at most: three times
+// MaxPageBytes for the page being cut and decoded (its raw XML, a repaired
+// copy, its text), and for bzip2, per decoding worker, its decoder
+// (bzDecoderBytes, 8.1 MB), a 256 KiB input buffer and 6 MiB of decoded
+// text in queues (bzWorkerBytes in all, 14.4 MiB), plus 4 MiB of queue for
+// the units read next. The number of workers is cut to what the budget
+// allows; OpenWith fails when not even one fits. An index costs 12 bytes
+// per stream listed (3 MB for the English Wikipedia). gzip and plain input
+// need 2 MiB of queue; xz, its dictionary (8 MiB at the default level, 64
+// MiB at -9). Go's garbage collector adds its headroom (GOGC) on top of
+// the pages the caller keeps.
+//
+// # Bad input
+//
+// Next never panics on bad input and never drops a good page. What it
+// cannot read comes back as errors the caller can count with Reason:
+//   - *PageError: one page was skipped (malformed XML, or longer than
+//     MaxPageBytes); the next call goes on after it;
+//   - *StreamError: a bzip2 stream (indexed) or block (unindexed) is
+//     corrupt; its pages are lost, and the next call goes on with the next
+//     stream or block;
+//   - an error wrapping io.ErrUnexpectedEOF: the input ended early
+//     (truncated), after every page before the break was delivered; it is
+//     final, as are read errors.
+//
+// Invalid UTF-8 and characters XML forbids are not errors: they are
+// replaced with U+FFFD and counted in Page.Replaced, so one stray byte
+// does not cost a whole article. Duplicate page ids are delivered as they
+// come; telling them apart is the caller's business.
 package wiki
 
 import (
@@ -21,6 +68,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Page is one <page> of a dump, with the text of its last revision.
@@ -32,7 +80,11 @@ type Page struct {
 	Redirect string
 	Text     string // raw wikitext
 	// Offset is the byte offset of <page> in the decompressed UTF-8 XML.
+	// After a lost stream it counts only the text actually decoded.
 	Offset int64
+	// Replaced counts the invalid UTF-8 sequences and the characters XML
+	// forbids that were replaced with U+FFFD in the page's XML.
+	Replaced int
 }
 
 // SiteInfo is the dump's <siteinfo>, with fallbacks for dumps without one.
@@ -44,6 +96,18 @@ type SiteInfo struct {
 	Namespaces map[int]string
 }
 
+// Reasons a page or a stretch of the input was not delivered, for
+// counting (see Reason).
+const (
+	ReasonMalformedXML  = "malformed_xml"  // *PageError: the page's XML is not well formed or lacks its title
+	ReasonPageTooLarge  = "page_too_large" // *PageError: longer than OpenOptions.MaxPageBytes
+	ReasonCorruptStream = "corrupt_stream" // *StreamError: a bzip2 stream or block failed to decode
+	ReasonTruncated     = "truncated"      // the input ended early
+	// ReasonInvalidUTF8 is not an error: pages with Replaced > 0 were
+	// repaired, not skipped. The constant is for counting them alike.
+	ReasonInvalidUTF8 = "invalid_utf8"
+)
+
 // PageError reports a page that could not be decoded. The reader has
 // already moved past it, so the caller may count it and go on.
 type PageError struct {
@@ -51,6 +115,7 @@ type PageError struct {
 	Title  string // "" when not known
 	ID     int64  // 0 when not known
 	Offset int64  // of <page> in the decompressed XML
+	Reason string // ReasonMalformedXML or ReasonPageTooLarge
 	Err    error
 }
 
@@ -69,11 +134,116 @@ func (e *PageError) Error() string {
 
 func (e *PageError) Unwrap() error { return e.Err }
 
-// Limits that keep a corrupt or hostile file from taking all memory.
+// StreamError reports compressed data that could not be decoded: with an
+// index, one stream of (usually 100) pages; without, one block. Its pages
+// are lost; the reader goes on with the next stream or block.
+type StreamError struct {
+	File string
+	// Offset is the byte offset, in the compressed file, of the lost
+	// stream or block; a block starts at bit Bit (0–7) of that byte.
+	Offset int64
+	Bit    int64
+	Block  bool // a block found by scanning, not a stream of the index
+	// Pages is how many pages the index lists in the stream, -1 without
+	// an index; Lost how many of them were not delivered (pages of the
+	// stream before the damage may have been), -1 when unknown.
+	Pages, Lost int
+	// Title is the page the damage cut short, when its start was read.
+	Title string
+	Err   error
+}
+
+func (e *StreamError) Error() string {
+	var b strings.Builder
+	if e.Block {
+		fmt.Fprintf(&b, "wiki: %s: bzip2 block at byte %d", e.File, e.Offset)
+		if e.Bit != 0 {
+			fmt.Fprintf(&b, " (bit %d)", e.Bit)
+		}
+	} else {
+		fmt.Fprintf(&b, "wiki: %s: bzip2 stream at byte %d", e.File, e.Offset)
+	}
+	switch {
+	case e.Lost >= 0:
+		fmt.Fprintf(&b, " lost, with %d of its %d pages", e.Lost, e.Pages)
+	default:
+		b.WriteString(" lost, with the pages in it")
+	}
+	if e.Title != "" {
+		fmt.Fprintf(&b, " (from %q on)", e.Title)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
+}
+
+func (e *StreamError) Unwrap() error { return e.Err }
+
+// Reason names why err kept pages from the caller, for counting: one of
+// the Reason constants, or "" for io.EOF, nil and errors that are not
+// about the input (a cancelled context, a closed reader).
+func Reason(err error) string {
+	var pe *PageError
+	var se *StreamError
+	switch {
+	case err == nil, errors.Is(err, io.EOF):
+		return ""
+	case errors.As(err, &pe):
+		return pe.Reason
+	case errors.As(err, &se):
+		return ReasonCorruptStream
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ReasonTruncated
+	}
+	return ""
+}
+
+// Recoverable reports whether Next may be called again after err to read
+// on: true for a *PageError and a *StreamError, and for the context
+// errors of a Next call that gave up waiting.
+func Recoverable(err error) bool {
+	var pe *PageError
+	var se *StreamError
+	return errors.As(err, &pe) || errors.As(err, &se) || isCtxErr(err)
+}
+
+// Defaults of OpenOptions.
 const (
-	maxHeaderBytes = 64 << 20
-	maxPageBytes   = 256 << 20
+	DefaultMemoryBudget = 256 << 20
+	// DefaultMaxPageBytes is far above any page of a Wikipedia: articles
+	// are capped at 2 MiB of wikitext, which XML escaping can at most
+	// triple.
+	DefaultMaxPageBytes = 32 << 20
 )
+
+// Limits that keep a corrupt or hostile file from taking all memory.
+const maxHeaderBytes = 64 << 20
+
+// OpenOptions tune OpenWith; the zero value reads the whole dump with its
+// index when one is found, on GOMAXPROCS workers, within
+// DefaultMemoryBudget.
+type OpenOptions struct {
+	// Index is the multistream index of a bzip2 dump. "" looks for it
+	// next to the dump under Wikimedia's name (X-multistream.xml.bz2 →
+	// X-multistream-index.txt.bz2).
+	Index string
+	// NoIndex reads a bzip2 dump by scanning for its blocks even when an
+	// index is there.
+	NoIndex bool
+	// Shard and Shards read only shard Shard (0-based) of Shards: a
+	// contiguous slice of the index's streams, 1/Shards of them. Needs an
+	// index. Shards 0 or 1 reads everything.
+	Shard, Shards int
+	// Workers decoding bzip2 in parallel; 0 means GOMAXPROCS. The memory
+	// budget may allow fewer.
+	Workers int
+	// MemoryBudget bounds the bytes the reader holds; 0 means
+	// DefaultMemoryBudget. See the package documentation.
+	MemoryBudget int64
+	// MaxPageBytes is the longest <page> (raw XML) the reader buffers; a
+	// longer one is skipped with a *PageError. 0 means
+	// DefaultMaxPageBytes.
+	MaxPageBytes int64
+}
 
 const (
 	pageOpen     = "<page>"
@@ -81,50 +251,146 @@ const (
 	mediawikiEnd = "</mediawiki>"
 )
 
-// Reader streams the pages of one dump file. It is not safe for concurrent
-// use.
+// Reader streams the pages of one dump file. Next is not safe for
+// concurrent use; Progress is.
 type Reader struct {
-	name string
-	f    *os.File
-	pipe *pipeline
+	name   string
+	f      *os.File
+	cancel context.CancelFunc
+	raw    source
+	src    *textSource
+
+	maxPage   int
+	expectEnd bool // the input ends with </mediawiki> (not a shard before the last)
+	workers   int
 
 	mem []byte // backing array of buf
 	buf []byte // decoded bytes not yet consumed
 	off int64  // offset of buf[0] in the decoded stream
-	eof bool   // the pipeline has delivered everything
+	eof bool   // the source has delivered everything
 	err error  // sticky: io.EOF or a fatal error
+	gap *StreamError
 	// sawEnd records that </mediawiki> went by, which tells a complete
 	// dump from a truncated one.
 	sawEnd bool
+	xmlOff atomic.Int64
+
+	// units marks where the text of each unit (stream or block) starts
+	// in the decoded text, to count the pages a lost stream took along.
+	units     []unitMark
+	unitPages map[int]int // pages seen per unit seq with an index count
+	indexed   bool
 
 	site SiteInfo
 }
 
-// Open opens a dump and reads its header. See OpenContext.
+type unitMark struct {
+	off int64
+	seq int
+}
+
+// Open opens a dump and reads its header. See OpenWith.
 func Open(path string) (*Reader, error) {
-	return OpenContext(context.Background(), path)
+	return OpenWith(context.Background(), path, OpenOptions{})
 }
 
-// OpenContext opens a dump and reads its header up to the first page, so
-// SiteInfo is ready when it returns. Compression and text encoding come
-// from the content, not the file name.
+// OpenContext opens a dump with the default options. See OpenWith.
 func OpenContext(ctx context.Context, path string) (*Reader, error) {
-	return open(ctx, path, runtime.GOMAXPROCS(0))
+	return OpenWith(ctx, path, OpenOptions{})
 }
 
-// open is OpenContext with a given number of bzip2 decoding workers.
+// open is OpenWith with a given number of bzip2 decoding workers.
 func open(ctx context.Context, path string, workers int) (*Reader, error) {
+	return OpenWith(ctx, path, OpenOptions{Workers: workers})
+}
+
+// OpenWith opens a dump and reads its header up to the first page, so
+// SiteInfo is ready when it returns. Compression and text encoding come
+// from the content, not the file name. The decoding goroutines run until
+// Close or until ctx ends.
+func OpenWith(ctx context.Context, path string, opts OpenOptions) (*Reader, error) {
+	name := filepath.Base(path)
+	budget := opts.MemoryBudget
+	if budget <= 0 {
+		budget = DefaultMemoryBudget
+	}
+	maxPage := opts.MaxPageBytes
+	if maxPage <= 0 {
+		maxPage = DefaultMaxPageBytes
+	}
+	maxPage = max(maxPage, 1<<10)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	shards := max(opts.Shards, 1)
+	if opts.Shard < 0 || opts.Shard >= shards {
+		return nil, fmt.Errorf("wiki: %s: shard %d of %d does not exist", name, opts.Shard, shards)
+	}
+	// What the budget leaves for decoding once the page is provided for.
+	fixed := 3*maxPage + 4*pieceSize + scanWindow
+	if budget < fixed+bzWorkerBytes+2*unitQueue*pieceSize {
+		return nil, fmt.Errorf("wiki: %s: memory budget of %d bytes is too small for pages of up to %d bytes: it needs at least %d",
+			name, budget, maxPage, fixed+bzWorkerBytes+2*unitQueue*pieceSize)
+	}
+	workers = min(workers, int((budget-fixed-2*unitQueue*pieceSize)/bzWorkerBytes))
+
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("wiki: open dump: %w", err)
 	}
-	name := filepath.Base(path)
-	pipe, err := startPipeline(f, workers)
+	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("wiki: %s: %w", name, err)
 	}
-	r := &Reader{name: name, f: f, pipe: pipe}
+	comp, err := sniffFile(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("wiki: %s: %w", name, err)
+	}
+	var plan *bzPlan
+	indexPath := opts.Index
+	if comp == compBzip2 && indexPath == "" && !opts.NoIndex {
+		indexPath = indexFor(path)
+	}
+	switch {
+	case opts.NoIndex:
+		indexPath = ""
+	case indexPath != "" && comp != compBzip2:
+		f.Close()
+		return nil, fmt.Errorf("wiki: %s: an index goes with a bzip2 multistream dump, this one is %s", name, comp)
+	}
+	if indexPath != "" {
+		idx, err := readIndex(ctx, indexPath, workers)
+		if err == nil {
+			err = idx.check(f, st.Size())
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("wiki: %s: %w", name, err)
+		}
+		plan = idx.plan(st.Size(), opts.Shard, shards)
+	} else if shards > 1 {
+		f.Close()
+		return nil, fmt.Errorf("wiki: %s: reading shard %d of %d needs the multistream index (none found next to the dump; set OpenOptions.Index)",
+			name, opts.Shard, shards)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	raw, err := openSource(rctx, f, name, st.Size(), workers, plan)
+	if err != nil {
+		cancel()
+		f.Close()
+		return nil, fmt.Errorf("wiki: %s: %w", name, err)
+	}
+	r := &Reader{
+		name: name, f: f, cancel: cancel, raw: raw, src: newTextSource(raw),
+		maxPage:   int(maxPage),
+		expectEnd: opts.Shard == shards-1,
+		workers:   workers,
+		indexed:   plan != nil,
+		unitPages: map[int]int{},
+	}
 	if err := r.readHeader(ctx); err != nil {
 		r.Close()
 		return nil, err
@@ -132,40 +398,72 @@ func open(ctx context.Context, path string, workers int) (*Reader, error) {
 	return r, nil
 }
 
+// openSource starts decompressing f by its content.
+func openSource(ctx context.Context, f *os.File, name string, size int64, workers int, plan *bzPlan) (source, error) {
+	comp, err := sniffFile(f)
+	if err != nil {
+		return nil, err
+	}
+	if comp == compBzip2 {
+		return newBzSource(ctx, f, name, size, workers, plan), nil
+	}
+	return newSeqSource(ctx, f, size, comp)
+}
+
 // SiteInfo describes the wiki the dump comes from.
 func (r *Reader) SiteInfo() SiteInfo { return r.site }
 
+// Workers is the number of goroutines decoding bzip2, after the memory
+// budget.
+func (r *Reader) Workers() int { return r.workers }
+
+// Progress reports the compressed bytes consumed so far and the total to
+// read (the file, or a shard's part of it), and the bytes of XML handed
+// out, for rates and an ETA. It may be called from any goroutine.
+func (r *Reader) Progress() (compressedRead, compressedTotal, xmlBytes int64) {
+	done, total := r.raw.progress()
+	return done, total, r.xmlOff.Load()
+}
+
 // Close stops decoding and closes the file.
 func (r *Reader) Close() error {
-	if r.pipe == nil {
+	if r.raw == nil {
 		return nil
 	}
-	err := r.f.Close()
-	r.pipe.close()
-	r.pipe = nil
-	if err != nil {
+	r.cancel()
+	r.raw.close()
+	r.raw = nil
+	if err := r.f.Close(); err != nil {
 		return fmt.Errorf("wiki: close %s: %w", r.name, err)
 	}
 	return nil
 }
 
-// Next returns the next page. It returns io.EOF after the last one, a
-// *PageError for a page that is malformed (the next call goes on after it),
-// and otherwise a fatal error, such as a truncated dump (wrapping
-// io.ErrUnexpectedEOF), that every later call repeats.
+// errGap unwinds to Next when the source reports lost bytes.
+var errGap = errors.New("bytes lost")
+
+// Next returns the next page. It returns io.EOF after the last one; a
+// *PageError for a page it skipped and a *StreamError for compressed data
+// it could not decode, after which the next call goes on; the context's
+// error when ctx ends first (the reader stays usable); and otherwise a
+// fatal error, such as a truncated dump (wrapping io.ErrUnexpectedEOF),
+// that every later call repeats.
 func (r *Reader) Next(ctx context.Context) (Page, error) {
 	if r.err != nil {
 		return Page{}, r.err
 	}
-	if r.pipe == nil {
+	if r.raw == nil {
 		return Page{}, fmt.Errorf("wiki: %s: reader closed", r.name)
 	}
 	found, err := r.seekPage(ctx)
+	if errors.Is(err, errGap) {
+		return Page{}, r.takeGap(false)
+	}
 	if err != nil {
 		return Page{}, err
 	}
 	if !found {
-		if r.sawEnd {
+		if r.sawEnd || !r.expectEnd {
 			r.err = io.EOF
 		} else {
 			r.err = fmt.Errorf("wiki: %s: dump ends at offset %d without </mediawiki>: %w",
@@ -174,19 +472,25 @@ func (r *Reader) Next(ctx context.Context) (Page, error) {
 		return Page{}, r.err
 	}
 	offset := r.off
-	end, err := r.index(ctx, pageClose, len(pageOpen), maxPageBytes)
+	end, err := r.index(ctx, pageClose, len(pageOpen), r.maxPage)
+	if errors.Is(err, errGap) {
+		return Page{}, r.takeGap(true)
+	}
 	if err != nil {
 		return Page{}, err
 	}
+	r.countPage(offset)
 	if end < 0 {
-		if len(r.buf) >= maxPageBytes {
-			perr := r.pageError(r.buf, offset, fmt.Errorf("page longer than %d bytes", maxPageBytes))
+		if len(r.buf) >= r.maxPage {
+			// Skip it: the next call drops the rest up to the next <page>
+			// without buffering it.
+			perr := r.pageError(r.buf, offset, ReasonPageTooLarge,
+				fmt.Errorf("page too large: longer than %d bytes (OpenOptions.MaxPageBytes)", r.maxPage))
 			r.consume(len(pageOpen))
 			return Page{}, perr
 		}
-		p, _ := decodePage(r.buf)
 		r.err = fmt.Errorf("wiki: %s: dump truncated in page %s at offset %d: %w",
-			r.name, describe(p), offset, io.ErrUnexpectedEOF)
+			r.name, describe(partialPage(r.buf)), offset, io.ErrUnexpectedEOF)
 		r.consume(len(r.buf))
 		return Page{}, r.err
 	}
@@ -194,23 +498,46 @@ func (r *Reader) Next(ctx context.Context) (Page, error) {
 	// following one intact.
 	if k := bytes.Index(r.buf[len(pageOpen):end], []byte(pageOpen)); k >= 0 {
 		cut := len(pageOpen) + k
-		perr := r.pageError(r.buf[:cut], offset, errors.New("page not closed before the next <page>"))
+		perr := r.pageError(r.buf[:cut], offset, ReasonMalformedXML, errors.New("page not closed before the next <page>"))
 		r.consume(cut)
 		return Page{}, perr
 	}
 	chunk := r.buf[:end+len(pageClose)]
-	p, err := decodePage(chunk)
+	p, err := decodeChunk(chunk)
 	r.consume(len(chunk))
 	if err != nil {
-		return Page{}, &PageError{File: r.name, Title: p.Title, ID: p.ID, Offset: offset, Err: err}
+		return Page{}, &PageError{File: r.name, Title: p.Title, ID: p.ID, Offset: offset, Reason: ReasonMalformedXML, Err: err}
 	}
 	p.Offset = offset
 	return p, nil
 }
 
-func (r *Reader) pageError(chunk []byte, offset int64, err error) *PageError {
+// decodeChunk decodes the XML of one page: repaired, then by the fast
+// path, or by encoding/xml when the fast path declines.
+func decodeChunk(chunk []byte) (Page, error) {
+	chunk, replaced := repairText(chunk)
+	p, ok := fastPage(chunk)
+	if !ok {
+		var err error
+		p, err = decodePage(chunk)
+		if err != nil {
+			return p, err
+		}
+	}
+	p.Replaced = replaced
+	return p, nil
+}
+
+func (r *Reader) pageError(chunk []byte, offset int64, reason string, err error) *PageError {
+	p := partialPage(chunk)
+	return &PageError{File: r.name, Title: p.Title, ID: p.ID, Offset: offset, Reason: reason, Err: err}
+}
+
+// partialPage decodes what it can of the start of a page, for messages.
+func partialPage(chunk []byte) Page {
+	chunk, _ = repairText(chunk[:min(len(chunk), 64<<10)])
 	p, _ := decodePage(chunk)
-	return &PageError{File: r.name, Title: p.Title, ID: p.ID, Offset: offset, Err: err}
+	return p
 }
 
 func describe(p Page) string {
@@ -223,6 +550,52 @@ func describe(p Page) string {
 		return fmt.Sprintf("id %d", p.ID)
 	}
 	return "(untitled)"
+}
+
+// takeGap returns the StreamError the source reported, after dropping the
+// text buffered before it: the start of a page the damage cut (inPage), or
+// text between pages.
+func (r *Reader) takeGap(inPage bool) error {
+	se := r.gap
+	r.gap = nil
+	if inPage {
+		se.Title = partialPage(r.buf).Title
+	}
+	if se.Pages >= 0 && r.indexed {
+		se.Lost = max(0, se.Pages-r.unitPages[r.gapUnit()])
+	} else {
+		se.Lost = -1
+	}
+	r.consume(len(r.buf))
+	return se
+}
+
+// gapUnit is the unit whose text came last, the one the damage hit.
+func (r *Reader) gapUnit() int {
+	if len(r.units) == 0 {
+		return -1
+	}
+	return r.units[len(r.units)-1].seq
+}
+
+// countPage credits a page to the unit whose text holds its start.
+func (r *Reader) countPage(offset int64) {
+	if !r.indexed {
+		return
+	}
+	for i := len(r.units) - 1; i >= 0; i-- {
+		if r.units[i].off <= offset {
+			r.unitPages[r.units[i].seq]++
+			// Units before this one are done with.
+			if i > 0 {
+				for _, u := range r.units[:i] {
+					delete(r.unitPages, u.seq)
+				}
+				r.units = append(r.units[:0], r.units[i:]...)
+			}
+			return
+		}
+	}
 }
 
 // seekPage drops everything before the next <page>, noting on the way
@@ -254,6 +627,7 @@ func (r *Reader) seekPage(ctx context.Context) (bool, error) {
 func (r *Reader) consume(n int) {
 	r.buf = r.buf[n:]
 	r.off += int64(n)
+	r.xmlOff.Store(r.off)
 }
 
 // index finds pat in the buffer at or after from, reading more as needed.
@@ -266,7 +640,7 @@ func (r *Reader) index(ctx context.Context, pat string, from, limit int) (int, e
 			if k := bytes.Index(r.buf[searched:], []byte(pat)); k >= 0 {
 				return searched + k, nil
 			}
-			// pat may straddle the next block.
+			// pat may straddle the next piece.
 			searched = max(from, len(r.buf)-len(pat)+1)
 		}
 		if r.eof || len(r.buf) >= limit {
@@ -278,43 +652,61 @@ func (r *Reader) index(ctx context.Context, pat string, from, limit int) (int, e
 	}
 }
 
-// fill appends the next decoded block to the buffer.
+// fill appends the next piece of text to the buffer.
 func (r *Reader) fill(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case b, ok := <-r.pipe.blocks:
-		if !ok {
+	b, unit, err := r.src.next(ctx)
+	if err != nil {
+		var se *StreamError
+		switch {
+		case errors.As(err, &se):
+			r.gap = se
+			r.markUnit(unit)
+			return errGap
+		case errors.Is(err, io.EOF):
 			r.eof = true
 			return nil
+		case isCtxErr(err) && ctx.Err() != nil:
+			return err
 		}
-		if b.err != nil {
-			r.err = fmt.Errorf("wiki: %s: decode at offset %d: %w", r.name, r.off+int64(len(r.buf)), b.err)
-			return r.err
-		}
-		if cap(r.buf)-len(r.buf) < len(b.data) {
-			// Move the unconsumed bytes to the front of the backing
-			// array, growing it only when a page outgrows it.
-			need := len(r.buf) + len(b.data)
-			if cap(r.mem) < need {
-				r.mem = make([]byte, 2*need)
-			}
-			n := copy(r.mem[:cap(r.mem)], r.buf)
-			r.buf = r.mem[:n]
-		}
-		r.buf = append(r.buf, b.data...)
-		r.pipe.recycle(b.data)
-		return nil
+		r.err = fmt.Errorf("wiki: %s: decode at offset %d: %w", r.name, r.off+int64(len(r.buf)), err)
+		return r.err
 	}
+	r.markUnit(unit)
+	if cap(r.buf)-len(r.buf) < len(b) {
+		// Move the unconsumed bytes to the front of the backing array,
+		// growing it only when a page outgrows it, and never past what a
+		// page may take.
+		need := len(r.buf) + len(b)
+		if cap(r.mem) < need {
+			r.mem = make([]byte, max(need, min(2*need, r.maxPage+2*pieceSize)))
+		}
+		n := copy(r.mem[:cap(r.mem)], r.buf)
+		r.buf = r.mem[:n]
+	}
+	r.buf = append(r.buf, b...)
+	r.src.recycle(b)
+	return nil
+}
+
+// markUnit notes where the text of a new unit starts.
+func (r *Reader) markUnit(unit int) {
+	if !r.indexed || len(r.units) > 0 && r.units[len(r.units)-1].seq == unit {
+		return
+	}
+	r.units = append(r.units, unitMark{off: r.off + int64(len(r.buf)), seq: unit})
 }
 
 // readHeader decodes <mediawiki> and <siteinfo>, everything before the
 // first <page>.
 func (r *Reader) readHeader(ctx context.Context) error {
 	end, err := r.index(ctx, pageOpen, 0, maxHeaderBytes)
+	if errors.Is(err, errGap) {
+		// Without <siteinfo> titles and namespaces would be read wrong.
+		return fmt.Errorf("wiki: %s: the site header is unreadable: %w", r.name, r.gap)
+	}
 	if err != nil {
 		return err
 	}

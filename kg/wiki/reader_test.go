@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/text/encoding/unicode"
@@ -266,7 +265,8 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"not xml", "hello world, no markup here", "not a MediaWiki XML export"},
 		{"other xml", "<html><body>x</body></html>", "root element <html>"},
-		{"xz", "\xfd7zXZ\x00rest", "xz compression is not supported"},
+		{"broken xz", "\xfd7zXZ\x00rest", "xz header"},
+		{"zstd", "\x28\xb5\x2f\xfdrest", "zstd compression is not supported"},
 		{"empty", "", "not a MediaWiki XML export"},
 	}
 	for _, tt := range tests {
@@ -310,30 +310,60 @@ func TestReaderContext(t *testing.T) {
 	}
 }
 
+// sourceText decodes a whole file through openSource and returns the text
+// and the errors on the way (the last one final).
+func sourceText(t *testing.T, path string, workers int, plan *bzPlan) ([]byte, []error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	ctx, cancel := context.WithCancel(context.Background())
+	src, err := openSource(ctx, f, filepath.Base(path), st.Size(), workers, plan)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		src.close()
+	}()
+	var out []byte
+	var errs []error
+	for {
+		b, _, err := src.next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out, errs
+		}
+		if err != nil {
+			errs = append(errs, err)
+			var se *StreamError
+			if !errors.As(err, &se) {
+				return out, errs
+			}
+			continue
+		}
+		out = append(out, b...)
+		src.recycle(b)
+	}
+}
+
 func TestParallelBzip2(t *testing.T) {
 	small := mustRead(t, "testdata/small.xml")
-	comp := mustRead(t, "testdata/multi.xml.bz2")
-	for _, tc := range []struct {
-		workers, target int
-	}{{2, 1}, {3, 100}, {4, 1 << 20}} {
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		got, err := io.ReadAll(newParallelBzip2(bytes.NewReader(comp), tc.workers, tc.target, stop, &wg))
-		close(stop)
-		wg.Wait()
-		if err != nil || !bytes.Equal(got, small) {
-			t.Errorf("workers %d target %d: %d bytes, %v", tc.workers, tc.target, len(got), err)
+	for _, file := range []string{"testdata/multi.xml.bz2", "testdata/single.xml.bz2"} {
+		for _, workers := range []int{1, 2, 3, 8} {
+			got, errs := sourceText(t, file, workers, nil)
+			if len(errs) > 0 || !bytes.Equal(got, small) {
+				t.Errorf("%s, %d workers: %d bytes, %v", file, workers, len(got), errs)
+			}
 		}
 	}
-	// A corrupt stream is an error, not silence.
-	bad := bytes.Clone(comp)
+	// A corrupt block is an error, not silence.
+	bad := mustRead(t, "testdata/single.xml.bz2")
 	bad[len(bad)/2] ^= 0xff
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	_, err := io.ReadAll(newParallelBzip2(bytes.NewReader(bad), 2, 1, stop, &wg))
-	close(stop)
-	wg.Wait()
-	if err == nil {
+	if _, errs := sourceText(t, writeFile(t, "bad.xml.bz2", bad), 2, nil); len(errs) == 0 {
 		t.Error("corrupt input decoded without error")
 	}
 }

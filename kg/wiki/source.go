@@ -1,180 +1,384 @@
 package wiki
 
 import (
-	"bufio"
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/ulikunitz/xz"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
-// blockSize is the unit the decoding goroutine hands to Next: large enough
-// that channel traffic is negligible next to parsing, small enough that the
-// first page arrives quickly.
-const blockSize = 1 << 20
-
-// block is one piece of the decoded stream, or the error that ended it.
-type block struct {
-	data []byte
-	err  error
+// source is decompressed text in order. next returns the next run of
+// bytes, tagged with the unit (compressed stream or block) it came from;
+// a *StreamError means bytes were lost before the next run and may be
+// followed by more; io.EOF ends the input; any other error is fatal.
+// A run's buffer goes back through recycle once consumed.
+type source interface {
+	next(ctx context.Context) (data []byte, unit int, err error)
+	recycle([]byte)
+	// progress is the compressed bytes consumed and the total to read.
+	progress() (done, total int64)
+	// close waits for the goroutines once the context they run in is
+	// cancelled.
+	close()
 }
 
-// pipeline decodes a dump file in goroutines of its own, so decompression
-// overlaps with XML parsing and Next can give up waiting when its context
-// ends.
-type pipeline struct {
-	blocks chan block
-	free   chan []byte
-	stop   chan struct{}
-	wg     sync.WaitGroup
+type compression int
+
+const (
+	compPlain compression = iota
+	compBzip2
+	compGzip
+	compXZ
+)
+
+func (c compression) String() string {
+	return [...]string{"plain", "bzip2", "gzip", "xz"}[c]
 }
 
-// startPipeline sniffs compression and text encoding from the content of r
-// (names lie: a ".bz2" may be plain XML) and starts decoding. workers > 1
-// decodes multistream bzip2 in parallel.
-func startPipeline(r io.Reader, workers int) (*pipeline, error) {
-	p := &pipeline{
-		blocks: make(chan block, 8),
-		free:   make(chan []byte, 10),
-		stop:   make(chan struct{}),
-	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	magic, err := br.Peek(6)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("sniff compression: %w", err)
-	}
-	var raw io.Reader
+// sniff tells the compression from the first bytes of a file: names lie
+// (a ".bz2" may be plain XML).
+func sniff(magic []byte) (compression, error) {
 	switch {
 	case len(magic) >= 4 && string(magic[:3]) == "BZh" && magic[3] >= '1' && magic[3] <= '9':
-		raw = newBzip2Reader(br, workers, p.stop, &p.wg)
+		return compBzip2, nil
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(br)
+		return compGzip, nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		return compXZ, nil
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return 0, errors.New("zstd compression is not supported: decompress with `zstd -d` or recompress with bzip2")
+	}
+	return compPlain, nil
+}
+
+// sniffFile reads the first bytes of f.
+func sniffFile(f *os.File) (compression, error) {
+	var magic [6]byte
+	n, err := f.ReadAt(magic[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("sniff compression: %w", err)
+	}
+	return sniff(magic[:n])
+}
+
+// seqSource decodes a stream that only decodes in order (gzip, xz, plain)
+// in a goroutine of its own, so decompression overlaps with parsing.
+type seqSource struct {
+	ctx    context.Context
+	wg     sync.WaitGroup
+	pieces chan piece
+	pool   chan []byte
+	read   atomic.Int64 // compressed bytes read from the file
+	used   atomic.Int64 // of those, the ones behind text handed out
+	size   int64
+	done   bool
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func newSeqSource(ctx context.Context, f *os.File, size int64, comp compression) (*seqSource, error) {
+	s := &seqSource{
+		ctx:    ctx,
+		pieces: make(chan piece, unitQueue),
+		pool:   make(chan []byte, unitQueue+2),
+		size:   size,
+	}
+	in := countingReader{r: io.NewSectionReader(f, 0, size), n: &s.read}
+	var r io.Reader
+	switch comp {
+	case compGzip:
+		zr, err := gzip.NewReader(in)
 		if err != nil {
 			return nil, fmt.Errorf("gzip header: %w", err)
 		}
-		raw = zr
-	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		return nil, errors.New("xz compression is not supported: decompress with `xz -d` or recompress with bzip2")
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return nil, errors.New("zstd compression is not supported: decompress with `zstd -d` or recompress with bzip2")
+		r = zr
+	case compXZ:
+		zr, err := xz.NewReader(in)
+		if err != nil {
+			return nil, fmt.Errorf("xz header: %w", err)
+		}
+		r = zr
 	default:
-		raw = br
+		r = in
 	}
-	p.wg.Add(1)
-	go p.produce(raw)
-	return p, nil
+	s.wg.Add(1)
+	go s.produce(r)
+	return s, nil
 }
 
-// produce runs in its own goroutine: it detects the text encoding of the
-// decompressed stream and sends UTF-8 blocks until the end or until stop.
-func (p *pipeline) produce(raw io.Reader) {
-	defer p.wg.Done()
-	defer close(p.blocks)
-	src, err := utf8Stream(raw)
-	if err != nil {
-		p.send(block{err: err})
-		return
-	}
+func (s *seqSource) produce(r io.Reader) {
+	defer s.wg.Done()
+	defer close(s.pieces)
 	for {
 		var buf []byte
 		select {
-		case buf = <-p.free:
+		case buf = <-s.pool:
 		default:
-			buf = make([]byte, blockSize)
+			buf = make([]byte, pieceSize)
 		}
 		n := 0
 		var err error
 		for n < len(buf) && err == nil {
 			var m int
-			m, err = src.Read(buf[n:])
+			m, err = r.Read(buf[n:])
 			n += m
 		}
-		if n > 0 && !p.send(block{data: buf[:n]}) {
-			return
+		if n > 0 {
+			select {
+			case s.pieces <- piece{data: buf[:n], pos: s.read.Load()}:
+			case <-s.ctx.Done():
+				return
+			}
 		}
 		if errors.Is(err, io.EOF) {
 			return
 		}
 		if err != nil {
-			p.send(block{err: err})
+			// A decompressor that fails once it has read the whole file
+			// ran out of input: the file was cut short.
+			if errors.Is(err, io.ErrUnexpectedEOF) || s.read.Load() >= s.size {
+				err = fmt.Errorf("compressed data cut short at byte %d: %v: %w", s.read.Load(), err, io.ErrUnexpectedEOF)
+			} else {
+				err = fmt.Errorf("decompress at byte %d: %w", s.read.Load(), err)
+			}
+			select {
+			case s.pieces <- piece{err: err}:
+			case <-s.ctx.Done():
+			}
 			return
 		}
 	}
 }
 
-func (p *pipeline) send(b block) bool {
+func (s *seqSource) next(ctx context.Context) ([]byte, int, error) {
+	if s.done {
+		return nil, 0, io.EOF
+	}
 	select {
-	case p.blocks <- b:
-		return true
-	case <-p.stop:
-		return false
+	case p, ok := <-s.pieces:
+		if !ok {
+			s.done = true
+			if err := s.ctx.Err(); err != nil {
+				return nil, 0, err
+			}
+			s.used.Store(s.size)
+			return nil, 0, io.EOF
+		}
+		if p.err != nil {
+			s.done = true
+			return nil, 0, p.err
+		}
+		s.used.Store(p.pos)
+		return p.data, 0, nil
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
 	}
 }
 
-// recycle hands a consumed block buffer back to the producer.
-func (p *pipeline) recycle(buf []byte) {
-	if cap(buf) != blockSize {
+func (s *seqSource) recycle(b []byte) {
+	if cap(b) != pieceSize {
 		return
 	}
 	select {
-	case p.free <- buf[:blockSize]:
+	case s.pool <- b[:pieceSize]:
 	default:
 	}
 }
 
-// close stops the goroutines; the caller closes the file afterwards or
-// before (a read of a closed file just ends the producer sooner).
-func (p *pipeline) close() {
-	close(p.stop)
-	// Drain so a producer blocked on a full channel sees stop promptly.
+func (s *seqSource) progress() (int64, int64) { return s.used.Load(), s.size }
+
+func (s *seqSource) close() {
 	go func() {
-		for range p.blocks {
+		for range s.pieces {
 		}
 	}()
-	p.wg.Wait()
+	s.wg.Wait()
 }
 
-// utf8Stream returns raw as UTF-8: a UTF-16 stream (BOM, or '<' as its first
-// code unit) is transcoded, a UTF-8 BOM dropped, and a legacy charset named
-// in the XML declaration decoded.
-func utf8Stream(raw io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(raw, 1<<16)
-	head, err := br.Peek(256)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read head: %w", err)
+// textSource turns a source's bytes into UTF-8: a UTF-8 BOM is dropped, a
+// UTF-16 stream (with a BOM, or '<' as its first code unit) is transcoded,
+// and so is a legacy charset named in the XML declaration.
+type textSource struct {
+	src source
+	dec transform.Transformer // nil for UTF-8
+	// mark is <page> in the source encoding: after lost bytes a UTF-16
+	// stream may be off by a byte, so decoding resumes at the next one.
+	mark    []byte
+	resync  bool
+	started bool
+	head    []byte // bytes read while sniffing, not yet handed out
+	headU   int
+	pending error  // what ended sniffing, to hand out after head
+	left    []byte // source bytes the transcoder has not consumed
+}
+
+func newTextSource(src source) *textSource { return &textSource{src: src} }
+
+// start reads enough to tell the text encoding.
+func (t *textSource) start(ctx context.Context) error {
+	for len(t.head) < 256 {
+		b, u, err := t.src.next(ctx)
+		if err != nil {
+			if isCtxErr(err) {
+				return err
+			}
+			var se *StreamError
+			if errors.As(err, &se) && len(t.head) == 0 {
+				// Nothing to sniff yet: the error can go out first.
+				t.pending = err
+				break
+			}
+			t.pending = err
+			break
+		}
+		t.head = append(t.head, b...)
+		t.headU = u
+		t.src.recycle(b)
 	}
+	t.started = true
+	head := t.head
 	var enc encoding.Encoding
 	switch {
 	case bytes.HasPrefix(head, []byte{0xef, 0xbb, 0xbf}):
-		if _, err := br.Discard(3); err != nil {
-			return nil, fmt.Errorf("skip BOM: %w", err)
-		}
-		return br, nil
+		t.head = head[3:]
+		return nil
 	case bytes.HasPrefix(head, []byte{0xff, 0xfe}), bytes.HasPrefix(head, []byte{'<', 0}):
 		enc = unicode.UTF16(unicode.LittleEndian, unicode.UseBOM)
+		t.mark = pageMarks[1]
 	case bytes.HasPrefix(head, []byte{0xfe, 0xff}), bytes.HasPrefix(head, []byte{0, '<'}):
 		enc = unicode.UTF16(unicode.BigEndian, unicode.UseBOM)
+		t.mark = pageMarks[2]
 	default:
 		label := declaredEncoding(head)
 		if label == "" || isUnicodeLabel(label) {
-			return br, nil
+			return nil
 		}
 		e, err := htmlindex.Get(label)
 		if err != nil {
-			return nil, fmt.Errorf("XML declaration names encoding %q: %w", label, err)
+			return fmt.Errorf("XML declaration names encoding %q: %w", label, err)
 		}
 		enc = e
 	}
-	return transform.NewReader(br, enc.NewDecoder()), nil
+	t.dec = enc.NewDecoder()
+	return nil
+}
+
+func isCtxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func (t *textSource) next(ctx context.Context) ([]byte, int, error) {
+	if !t.started {
+		if err := t.start(ctx); err != nil {
+			return nil, 0, err
+		}
+	}
+	for {
+		var b []byte
+		var u int
+		var err error
+		own := false // b is not a buffer of the source's
+		switch {
+		case len(t.head) > 0:
+			b, u, own = t.head, t.headU, true
+			t.head = nil
+		case t.pending != nil:
+			err, t.pending = t.pending, nil
+		default:
+			b, u, err = t.src.next(ctx)
+		}
+		if err != nil {
+			var se *StreamError
+			if errors.As(err, &se) && t.dec != nil {
+				t.dec.Reset()
+				t.left = t.left[:0]
+				t.resync = t.mark != nil
+			}
+			if errors.Is(err, io.EOF) && len(t.left) > 0 {
+				t.left = t.left[:0]
+				return nil, u, fmt.Errorf("text ends inside a character: %w", io.ErrUnexpectedEOF)
+			}
+			return nil, u, err
+		}
+		if t.dec == nil {
+			return b, u, nil
+		}
+		out, err := t.transcode(b)
+		if !own {
+			t.src.recycle(b)
+		}
+		if err != nil {
+			return nil, u, err
+		}
+		if len(out) > 0 {
+			return out, u, nil
+		}
+	}
+}
+
+// transcode decodes src to UTF-8, keeping an incomplete character for the
+// next call.
+func (t *textSource) transcode(src []byte) ([]byte, error) {
+	if t.resync {
+		in := append(t.left, src...)
+		k := bytes.Index(in, t.mark)
+		if k < 0 {
+			// Keep a tail where the mark may begin.
+			t.left = append(t.left[:0], in[max(0, len(in)-len(t.mark)+1):]...)
+			return nil, nil
+		}
+		t.resync = false
+		t.left = t.left[:0]
+		src = in[k:]
+	}
+	in := src
+	if len(t.left) > 0 {
+		in = append(t.left, src...)
+	}
+	out := make([]byte, 0, len(in)*3/2+16)
+	for {
+		dst := out[len(out):cap(out)]
+		nDst, nSrc, err := t.dec.Transform(dst, in, false)
+		out = out[:len(out)+nDst]
+		in = in[nSrc:]
+		switch {
+		case errors.Is(err, transform.ErrShortDst):
+			out = append(out, make([]byte, len(in)*2+16)...)[:len(out)]
+		case errors.Is(err, transform.ErrShortSrc), err == nil:
+			t.left = append(t.left[:0], in...)
+			return out, nil
+		default:
+			return nil, fmt.Errorf("transcode: %w", err)
+		}
+	}
+}
+
+func (t *textSource) recycle(b []byte) {
+	if t.dec == nil {
+		t.src.recycle(b)
+	}
 }
 
 // declaredEncoding returns the encoding named by an XML declaration at the
@@ -214,171 +418,13 @@ func isUnicodeLabel(label string) bool {
 }
 
 // charsetReader lets the XML decoder accept a declaration that names the
-// encoding the stream had before utf8Stream transcoded it.
+// encoding the stream had before textSource transcoded it.
 func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	if isUnicodeLabel(label) {
 		return input, nil
 	}
 	if _, err := htmlindex.Get(label); err == nil {
-		return input, nil // already decoded by utf8Stream
+		return input, nil // already decoded by textSource
 	}
 	return nil, fmt.Errorf("unsupported encoding %q", label)
-}
-
-// bz2BlockMagic follows "BZh" and the level digit at the start of a bzip2
-// stream whose first block follows: the 48-bit block magic (digits of pi).
-// A multistream dump concatenates such streams, each byte-aligned.
-const bz2BlockMagic = "\x31\x41\x59\x26\x53\x59"
-
-// newBzip2Reader decodes bzip2. Go's compress/bzip2 reads concatenated
-// streams on its own; when the file holds several streams in its first
-// megabytes (a multistream dump) and there are workers to spare, the streams
-// are decoded in parallel and reassembled in order.
-func newBzip2Reader(br *bufio.Reader, workers int, stop <-chan struct{}, wg *sync.WaitGroup) io.Reader {
-	if workers < 2 {
-		return bzip2.NewReader(br)
-	}
-	head, _ := br.Peek(1 << 20)
-	if len(head) < 8<<10 || nextStream(head, 4) < 0 {
-		return bzip2.NewReader(br)
-	}
-	return newParallelBzip2(br, workers, segmentTarget, stop, wg)
-}
-
-// nextStream returns the index of the first stream header in b at or after
-// from, or -1.
-func nextStream(b []byte, from int) int {
-	for i := from; i+10 <= len(b); {
-		k := bytes.Index(b[i:], []byte("BZh"))
-		if k < 0 {
-			return -1
-		}
-		j := i + k
-		if j+10 > len(b) {
-			return -1
-		}
-		if b[j+3] >= '1' && b[j+3] <= '9' && string(b[j+4:j+10]) == bz2BlockMagic {
-			return j
-		}
-		i = j + 1
-	}
-	return -1
-}
-
-var errStopped = errors.New("reader closed")
-
-// segResult is the decoded text of one run of streams.
-type segResult struct {
-	data []byte
-	err  error
-}
-
-// parallelBzip2 is an io.Reader over the in-order results of workers that
-// each decode a run of whole bzip2 streams.
-type parallelBzip2 struct {
-	futures chan chan segResult
-	cur     []byte
-	err     error
-}
-
-// segmentTarget is the compressed size of work handed to one worker; a
-// Wikipedia multistream dump puts 100 pages (~200 KB compressed) in a stream.
-// Segments are cut at the first stream start past target bytes.
-const segmentTarget = 512 << 10
-
-func newParallelBzip2(src io.Reader, workers, target int, stop <-chan struct{}, wg *sync.WaitGroup) *parallelBzip2 {
-	p := &parallelBzip2{futures: make(chan chan segResult, 2*workers)}
-	type job struct {
-		seg []byte
-		out chan segResult
-	}
-	jobs := make(chan job)
-	wg.Add(1 + workers)
-	for range workers {
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				data, err := io.ReadAll(bzip2.NewReader(bytes.NewReader(j.seg)))
-				j.out <- segResult{data: data, err: err}
-			}
-		}()
-	}
-	go func() {
-		defer wg.Done()
-		defer close(jobs)
-		defer close(p.futures)
-		var buf []byte
-		eof := false
-		for {
-			// Cut at the first stream start after segmentTarget bytes, or
-			// take the rest at the end of the file.
-			cut := -1
-			for cut < 0 {
-				if len(buf) > target {
-					cut = nextStream(buf, target)
-				}
-				if cut >= 0 {
-					break
-				}
-				if eof {
-					cut = len(buf)
-					break
-				}
-				chunk := make([]byte, 4<<20)
-				n, err := io.ReadFull(src, chunk)
-				buf = append(buf, chunk[:n]...)
-				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-					eof = true
-				} else if err != nil {
-					out := make(chan segResult, 1)
-					out <- segResult{err: err}
-					select {
-					case p.futures <- out:
-					case <-stop:
-					}
-					return
-				}
-			}
-			if cut == 0 {
-				return
-			}
-			seg := buf[:cut:cut]
-			buf = append([]byte(nil), buf[cut:]...)
-			out := make(chan segResult, 1)
-			select {
-			case p.futures <- out:
-			case <-stop:
-				return
-			}
-			select {
-			case jobs <- job{seg: seg, out: out}:
-			case <-stop:
-				// The reader may already wait on this future.
-				out <- segResult{err: errStopped}
-				return
-			}
-		}
-	}()
-	return p
-}
-
-func (p *parallelBzip2) Read(b []byte) (int, error) {
-	for len(p.cur) == 0 {
-		if p.err != nil {
-			return 0, p.err
-		}
-		fut, ok := <-p.futures
-		if !ok {
-			p.err = io.EOF
-			continue
-		}
-		res := <-fut
-		p.cur = res.data
-		if res.err != nil {
-			p.err = res.err
-		}
-	}
-	n := copy(b, p.cur)
-	p.cur = p.cur[n:]
-	return n, nil
 }

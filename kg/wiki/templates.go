@@ -14,7 +14,8 @@ import (
 //	birth date and age, start date and age      {{birth date|1867|11|7}} → "November 7, 1867"
 //	death date and age                          {{death date and age|1934|7|4|1867|11|7}} → "July 4, 1934 (aged 66)"
 //	birth year and age, death year and age      the year(s), as above
-//	birth-date, death-date (free-form forms)    their text
+//	birth-date, death-date, start-date, end-date (free-form forms)
+//	                                            their text
 //	as of                                       {{as of|2020}} → "As of 2020"
 //	circa, c.                                   {{circa|1500}} → "c. 1500"
 //	convert, cvt                                {{convert|1094|km|mi}} → "1094 km"
@@ -118,7 +119,7 @@ func (c *cleaner) template(body string, inLink bool) {
 		if age := ageText(a); age != "" {
 			c.appendText(" (" + age + ")")
 		}
-	case "birth-date", "death-date", "birth-date and age", "death-date and age":
+	case "birth-date", "death-date", "birth-date and age", "death-date and age", "start-date", "end-date":
 		text(a.arg(0))
 	case "marriage":
 		c.marriage(a, inLink)
@@ -260,7 +261,7 @@ func (c *cleaner) interlanguageLink(a templateArgs, inLink bool) {
 	if display == "" {
 		display = title
 	}
-	if title == "" || strings.ContainsAny(title, "[]{}|<>\n") {
+	if title == "" || strings.ContainsAny(title, "[]{}|<>\n") || strings.Contains(display, "]]") {
 		c.run(display, true, inLink)
 		return
 	}
@@ -293,16 +294,28 @@ func (c *cleaner) itemList(items []string, horizontal bool, inLink bool) {
 }
 
 // marriage renders {{marriage|Name|1900|1910|end=div}} as
-// "Name (m. 1900; div. 1910)", or "Name (m. 1900–1910)" without end=.
+// "Name (m. 1900; div. 1910)", and "Name (m. 1900–1910)" without end= (or
+// reason=, its older name).
 func (c *cleaner) marriage(a templateArgs, inLink bool) {
 	s := a.arg(0)
 	if from := a.arg(1); from != "" {
 		s += " (m. " + from
 		if to := a.arg(2); to != "" {
-			if end := a.named["end"]; end != "" {
-				s += "; " + strings.TrimSuffix(end, ".") + ". " + to
-			} else {
+			end := a.named["end"]
+			if end == "" {
+				end = a.named["reason"]
+			}
+			switch strings.ToLower(strings.TrimSuffix(end, ".")) {
+			case "":
 				s += "–" + to
+			case "d", "died", "death":
+				s += "; died " + to
+			case "div", "divorced":
+				s += "; div. " + to
+			case "sep", "separated":
+				s += "; sep. " + to
+			default:
+				s += "; " + end + " " + to
 			}
 		}
 		s += ")"
@@ -321,9 +334,9 @@ func (c *cleaner) asOf(a templateArgs, inLink bool) {
 		c.run(alt, true, inLink)
 		return
 	}
-	order := dmy
-	if c.dates == mdy {
-		order = mdy
+	order := c.dates
+	if order == undeclared {
+		order = dmy
 	}
 	if df := strings.ToLower(a.named["df"]); df == "us" || df == "mdy" {
 		order = mdy
@@ -337,10 +350,12 @@ func (c *cleaner) asOf(a templateArgs, inLink bool) {
 type dateOrder int
 
 const (
-	mdy dateOrder = iota // "November 7, 1867", the date templates' default
-	dmy                  // "7 November 1867"
+	undeclared dateOrder = iota // the page says nothing: each template's default
+	mdy                         // "November 7, 1867", the date templates' default
+	dmy                         // "7 November 1867", {{as of}}'s default
 )
 
+// monthNames is a constant table (Go has no constant arrays).
 var monthNames = [...]string{"January", "February", "March", "April", "May", "June", "July",
 	"August", "September", "October", "November", "December"}
 
@@ -364,6 +379,9 @@ func month(s string) int {
 // from+2 (year, month, day) in the order the call or the page asks for.
 func (c *cleaner) dateText(a templateArgs, from int) string {
 	order := c.dates
+	if order == undeclared {
+		order = mdy
+	}
 	switch df := strings.ToLower(a.named["df"]); df {
 	case "y", "yes", "1", "true":
 		order = dmy

@@ -82,14 +82,26 @@ func spaceMask(t []byte) []bool {
 	return keep
 }
 
-// parenMask removes what removed templates leave in parentheses: "()"
-// and the separators in "(; born 1950)".
+// parenMask removes what removed templates leave in parentheses: "()",
+// the separators in "(; born 1950)" and in "(Akhilleus, )".
 func parenMask(t []byte) []bool {
 	keep := make([]bool, len(t))
 	for i := range keep {
 		keep[i] = true
 	}
 	for i := 0; i < len(t); i++ {
+		if t[i] == ')' {
+			j := i
+			for j > 0 && (t[j-1] == ' ' || t[j-1] == ';' || t[j-1] == ',') {
+				j--
+			}
+			if j > 0 && j < i && t[j-1] != '(' {
+				for k := j; k < i; k++ {
+					keep[k] = false
+				}
+			}
+			continue
+		}
 		if t[i] != '(' {
 			continue
 		}
