@@ -166,3 +166,21 @@ func CanonicalURL(u string) string {
 	}
 	return prefix + EscapeTitle(dec) + query
 }
+
+// LeadSnippet is the start of text, at most n bytes cut at a word boundary
+// (or a rune boundary when the start has no space), with "…" when cut. Both
+// stores make search snippets with it, so they read alike.
+func LeadSnippet(text string, n int) string {
+	text = strings.TrimSpace(text)
+	if len(text) <= n {
+		return text
+	}
+	cut := strings.LastIndexByte(text[:n], ' ')
+	if cut <= 0 {
+		cut = n
+		for cut > 0 && text[cut]&0xc0 == 0x80 {
+			cut--
+		}
+	}
+	return text[:cut] + "…"
+}

@@ -207,7 +207,7 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 		}
 		h.Score = -rank
 		if strings.TrimSpace(h.Snippet) == "" {
-			h.Snippet = leadSnippet(text)
+			h.Snippet = kg.LeadSnippet(text, snippetChars)
 		}
 		hits = append(hits, h)
 	}
@@ -216,24 +216,6 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 	}
 	return hits, nil
 }
-
-// leadSnippet is the start of a text, cut at a word boundary.
-func leadSnippet(text string) string {
-	text = strings.TrimSpace(text)
-	if len(text) <= snippetChars {
-		return text
-	}
-	cut := strings.LastIndexByte(text[:snippetChars], ' ')
-	if cut <= 0 {
-		cut = snippetChars
-		for cut > 0 && !runeStart(text[cut]) {
-			cut--
-		}
-	}
-	return text[:cut] + "…"
-}
-
-func runeStart(b byte) bool { return b&0xc0 != 0x80 }
 
 // Snapshot reads documents and links into a kg.Graph, in one read
 // transaction so the two agree.

@@ -303,7 +303,7 @@ func snippet(text string, words map[string]bool) string {
 		}
 	}
 	if hit < 0 {
-		return leadSnippet(text)
+		return kg.LeadSnippet(text, snippetChars)
 	}
 	lo := max(0, hit-snippetBefore)
 	hi := min(len(spans), lo+snippetWords)
@@ -323,21 +323,4 @@ func snippet(text string, words map[string]bool) string {
 		out += "…"
 	}
 	return out
-}
-
-// leadSnippet is the start of a text, cut at a word boundary.
-func leadSnippet(text string) string {
-	text = strings.TrimSpace(text)
-	if len(text) <= snippetChars {
-		return text
-	}
-	cut := strings.LastIndexByte(text[:snippetChars], ' ')
-	if cut <= 0 {
-		// No space: cut at the last rune boundary instead.
-		cut = snippetChars
-		for cut > 0 && text[cut]&0xc0 == 0x80 {
-			cut--
-		}
-	}
-	return text[:cut] + "…"
 }
