@@ -32,6 +32,8 @@ $(VENV)/.installed: scripts/requirements.txt
 # Side-by-side benchmarks: one table of ratios against a peer measured in the same run.
 bench: build
 	scripts/with-neo4j $(GO) run ./scripts/bench
+	$(GO) run ./scripts/benchwiki
+	scripts/compare_wikiextractor.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
