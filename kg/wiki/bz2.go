@@ -467,16 +467,20 @@ func (d *bzDecoder) readSymbols(br *bitReader, alphabet [256]byte, alphaSize int
 			br.bits, br.n = bits, nb
 			return 0, bzError("block longer than 900,000 bytes")
 		}
-		pos := int(sym - 1)
-		b := mtf[pos&255]
-		if pos < 16 {
-			for i := pos; i > 0; i-- {
-				mtf[i] = mtf[i-1]
-			}
+		pos := uint(sym - 1)
+		var b byte
+		if pos < 8 {
+			// Most moves are short: shift the first bytes as one word.
+			w := binary.LittleEndian.Uint64(mtf[:8])
+			b = byte(w >> (8 * pos))
+			mask := uint64(1)<<(8*(pos+1)) - 1 // all ones for pos 7
+			w = w&^mask | (w<<8)&mask | uint64(b)
+			binary.LittleEndian.PutUint64(mtf[:8], w)
 		} else {
+			b = mtf[pos&255]
 			copy(mtf[1:pos+1], mtf[:pos])
+			mtf[0] = b
 		}
-		mtf[0] = b
 		counts[b]++
 		tt[n] = uint32(b)
 		n++

@@ -3,24 +3,43 @@ package wiki
 import (
 	"bytes"
 	"compress/bzip2"
+	"context"
+	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-func TestBzReaderSharedDumps(t *testing.T) {
-	files := sharedDumps(t)
-	idx, _ := filepath.Glob(filepath.Join(filepath.Dir(files[0]), "*-index.txt.bz2"))
-	files = append(files, idx...)
-	files = append(files, "testdata/single.xml.bz2", "testdata/multi.xml.bz2")
-	for _, path := range files {
+// stdBunzip2 decodes with compress/bzip2, which shares no code with ours.
+func stdBunzip2(t testing.TB, comp []byte) []byte {
+	t.Helper()
+	out, err := io.ReadAll(bzip2.NewReader(bytes.NewReader(comp)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// bzFiles are the bzip2 files the decoder is checked on: the shared dumps
+// and index, and test files with runs of every length (run-length coding
+// edge cases) and with level-1 blocks (several blocks, not byte-aligned).
+func bzFiles(t *testing.T) []string {
+	files := []string{"testdata/single.xml.bz2", "testdata/multi.xml.bz2", "testdata/runs.bin.bz2", "testdata/blocks.xml.bz2"}
+	dir := filepath.Join("..", "..", "..", "shared", "data", "wiki")
+	shared, _ := filepath.Glob(filepath.Join(dir, "*.bz2"))
+	if len(shared) == 0 && os.Getenv("CI") == "true" {
+		t.Fatalf("no shared dumps in %s", dir)
+	}
+	return append(files, shared...)
+}
+
+func TestBzReader(t *testing.T) {
+	for _, path := range bzFiles(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			comp := mustRead(t, path)
-			want, err := io.ReadAll(bzip2.NewReader(bytes.NewReader(comp)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			want := stdBunzip2(t, comp)
 			got, err := io.ReadAll(newBzReader(bytes.NewReader(comp)))
 			if err != nil {
 				t.Fatalf("after %d bytes: %v", len(got), err)
@@ -32,6 +51,232 @@ func TestBzReaderSharedDumps(t *testing.T) {
 	}
 }
 
+func TestBzReaderErrors(t *testing.T) {
+	comp := mustRead(t, "testdata/blocks.xml.bz2")
+	tests := []struct {
+		name string
+		data []byte
+		want func(error) bool
+	}{
+		{"cut in a block", comp[:len(comp)/2], func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
+		{"cut in the trailer", comp[:len(comp)-3], func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
+		{"flipped byte", flip(comp, len(comp)/3), func(err error) bool { var e bzError; return errors.As(err, &e) }},
+		{"bad header", append([]byte("BZh0"), comp[4:]...), func(err error) bool { var e bzError; return errors.As(err, &e) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := io.ReadAll(newBzReader(bytes.NewReader(tt.data)))
+			if !tt.want(err) {
+				t.Errorf("got %v", err)
+			}
+		})
+	}
+}
+
+func flip(b []byte, at int) []byte {
+	b = bytes.Clone(b)
+	for i := at; i < at+4 && i < len(b); i++ {
+		b[i] ^= 0x5a
+	}
+	return b
+}
+
+// bruteMagics finds the block magic at every bit offset the slow way.
+func bruteMagics(buf []byte, limit int) [][2]int {
+	var got [][2]int
+	for i := 0; i < limit; i++ {
+		for s := uint(0); s < 8; s++ {
+			var v uint64
+			ok := true
+			for k := uint(0); k < 48; k++ {
+				bit := uint(i)*8 + s + k
+				if int(bit/8) >= len(buf) {
+					ok = false
+					break
+				}
+				v = v<<1 | uint64(buf[bit/8]>>(7-bit%8)&1)
+			}
+			if ok && v == bzBlockMagic {
+				got = append(got, [2]int{i, int(s)})
+			}
+		}
+	}
+	return got
+}
+
+func TestScanBlockMagics(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		buf := make([]byte, 64+rnd.IntN(64))
+		for i := range buf {
+			buf[i] = byte(rnd.IntN(256))
+		}
+		// Plant magics at random bit offsets, some overlapping.
+		for range 1 + rnd.IntN(4) {
+			bit := rnd.IntN(len(buf)*8 - 48)
+			for k := range 48 {
+				b := uint(bit + k)
+				if bzBlockMagic>>(47-k)&1 != 0 {
+					buf[b/8] |= 0x80 >> (b % 8)
+				} else {
+					buf[b/8] &^= 0x80 >> (b % 8)
+				}
+			}
+		}
+		limit := len(buf) - rnd.IntN(8)
+		var got [][2]int
+		scanBlockMagics(buf, limit, func(i int, s uint) bool {
+			got = append(got, [2]int{i, int(s)})
+			return true
+		})
+		if want := bruteMagics(buf, limit); !equalPairs(got, want) {
+			t.Fatalf("round %d: got %v, want %v", round, got, want)
+		}
+	}
+}
+
+func equalPairs(a, b [][2]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// scanText decodes a bzip2 file in scan mode through a bzSource.
+func scanText(t *testing.T, path string, workers int, tune bzTune) ([]byte, []error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	ctx, cancel := context.WithCancel(context.Background())
+	src := newBzSource(ctx, f, filepath.Base(path), st.Size(), workers, nil, tune)
+	defer func() {
+		cancel()
+		src.close()
+	}()
+	var out []byte
+	var errs []error
+	for {
+		b, _, err := src.next(context.Background())
+		if errors.Is(err, io.EOF) {
+			if done, total := src.progress(); done != total || total != st.Size() {
+				t.Errorf("progress at the end: %d of %d, file %d", done, total, st.Size())
+			}
+			return out, errs
+		}
+		if err != nil {
+			errs = append(errs, err)
+			var se *StreamError
+			if !errors.As(err, &se) {
+				return out, errs
+			}
+			continue
+		}
+		out = append(out, b...)
+		src.recycle(b)
+	}
+}
+
+func TestBzSourceScan(t *testing.T) {
+	for _, path := range bzFiles(t) {
+		want := stdBunzip2(t, mustRead(t, path))
+		for _, tc := range []struct {
+			workers, window int
+		}{{1, 0}, {2, 0}, {4, 4096}, {3, 64}} {
+			got, errs := scanText(t, path, tc.workers, bzTune{window: tc.window})
+			if len(errs) > 0 || !bytes.Equal(got, want) {
+				t.Errorf("%s, %d workers, window %d: %d bytes of %d, errors %v",
+					filepath.Base(path), tc.workers, tc.window, len(got), len(want), errs)
+			}
+		}
+	}
+}
+
+// TestBzSourceChanceMagic plants, next to every true block start, chance
+// matches of the magic inside the compressed data (which real files have
+// about once per 35 TB): the reader must skip them.
+func TestBzSourceChanceMagic(t *testing.T) {
+	for _, path := range []string{"testdata/blocks.xml.bz2", "testdata/multi.xml.bz2"} {
+		want := stdBunzip2(t, mustRead(t, path))
+		tune := bzTune{find: func(buf []byte, limit int, fn func(int, uint) bool) {
+			scanBlockMagics(buf, limit, func(i int, s uint) bool {
+				if !fn(i, s) {
+					return false
+				}
+				// Fake ones 100 and 101 bytes in, at odd shifts.
+				for _, k := range []int{100, 101} {
+					if i+k < limit && !fn(i+k, (s+3)%8) {
+						return false
+					}
+				}
+				return true
+			})
+		}}
+		got, errs := scanText(t, path, 3, tune)
+		if len(errs) > 0 || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes of %d, errors %v", path, len(got), len(want), errs)
+		}
+	}
+}
+
+// TestBzSourceCorruptBlock damages one block of a single stream: its text
+// is lost with a StreamError naming the block's offset, and the blocks
+// after it are decoded.
+func TestBzSourceCorruptBlock(t *testing.T) {
+	comp := mustRead(t, "testdata/blocks.xml.bz2")
+	want := stdBunzip2(t, comp)
+	// Block starts, from a clean scan.
+	var starts []int64
+	scanBlockMagics(comp, len(comp), func(i int, s uint) bool {
+		starts = append(starts, int64(i)*8+int64(s))
+		return true
+	})
+	if len(starts) < 3 {
+		t.Fatalf("want a file of 3 blocks or more, found %d", len(starts))
+	}
+	// Damage the middle of the second block.
+	mid := (starts[1] + starts[2]) / 16
+	path := writeFile(t, "damaged.xml.bz2", flip(comp, int(mid)))
+	got, errs := scanText(t, path, 2, bzTune{})
+	if len(errs) != 1 {
+		t.Fatalf("errors %v, want one StreamError", errs)
+	}
+	var se *StreamError
+	if !errors.As(errs[0], &se) || se.Offset != starts[1]/8 || se.Bit != starts[1]%8 || !se.Block {
+		t.Fatalf("error %v, want a StreamError for the block at bit %d", errs[0], starts[1])
+	}
+	// The text is the original with one stretch missing.
+	pre := commonPrefix(got, want)
+	suf := commonPrefix(reverse(got), reverse(want))
+	if pre+suf < len(got) || len(got) >= len(want) || pre == 0 || suf == 0 {
+		t.Errorf("got %d bytes of %d: common prefix %d, suffix %d", len(got), len(want), pre, suf)
+	}
+}
+
+func commonPrefix(a, b []byte) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+func reverse(b []byte) []byte {
+	r := make([]byte, len(b))
+	for i, c := range b {
+		r[len(b)-1-i] = c
+	}
+	return r
+}
+
 func BenchmarkBzReader(b *testing.B) {
 	path := os.Getenv("BZFILE")
 	if path == "" {
@@ -41,8 +286,7 @@ func BenchmarkBzReader(b *testing.B) {
 	if err != nil {
 		b.Skip(err)
 	}
-	n, _ := io.Copy(io.Discard, bzip2.NewReader(bytes.NewReader(comp)))
-	b.SetBytes(n)
+	b.SetBytes(int64(len(stdBunzip2(b, comp))))
 	for range b.N {
 		if _, err := io.Copy(io.Discard, newBzReader(bytes.NewReader(comp))); err != nil {
 			b.Fatal(err)

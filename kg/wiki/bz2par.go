@@ -19,10 +19,12 @@ import (
 // output in file order.
 //
 // Memory: each unit has its own queue of at most unitQueue pieces of
-// pieceSize bytes, and at most unitsAhead units are handed out beyond the
-// one being read, so decoded text waiting in memory is bounded whatever the
-// file holds. A worker that runs ahead blocks on its unit's full queue;
-// the unit being read always has a worker, so this cannot deadlock.
+// pieceSize bytes, and at most workers+2 units are handed out at a time
+// (the one being read included), so decoded text waiting in memory is
+// bounded whatever the file holds (see bzWorkerBytes). A worker that runs
+// ahead blocks on its unit's full queue; units are handed to workers in
+// file order, so the unit being read always has a worker of its own, and
+// this cannot deadlock.
 
 const (
 	pieceSize  = 256 << 10 // bytes of decoded text handed over at a time
@@ -33,8 +35,9 @@ const (
 
 // bzWorkerBytes is the memory one decoding worker may hold: its decoder,
 // its input buffer, the pieces of a block it holds until the block's CRC
-// is checked, and a full queue of its unit.
-const bzWorkerBytes = bzDecoderBytes + inputBuf + 2*unitQueue*pieceSize
+// is checked (two queues' worth), and the full queue of its unit: 14.7 MB.
+// Units handed out ahead of the workers add at most two more queues.
+const bzWorkerBytes = bzDecoderBytes + inputBuf + 3*unitQueue*pieceSize
 
 // bzNextEOF marks, as the next expected block, the end of the input.
 const bzNextEOF = -2
@@ -86,13 +89,22 @@ type bzSource struct {
 	futures chan *bzUnit
 	pool    chan []byte
 
-	scan   bool // units are scanned blocks, not indexed streams
-	cur    *bzUnit
-	expect int64  // scan mode: bit offset of the next block, bzNextEOF, or -1
-	comb   uint32 // scan mode: combined CRC of the current stream so far
-	combOK bool   // comb covers every block of the stream
-	done   atomic.Int64
-	finished    bool
+	scan     bool // units are scanned blocks, not indexed streams
+	tune     bzTune
+	cur      *bzUnit
+	expect   int64  // scan mode: bit offset of the next block, bzNextEOF, or -1
+	comb     uint32 // scan mode: combined CRC of the current stream so far
+	combOK   bool   // comb covers every block of the stream
+	done     atomic.Int64
+	finished bool
+}
+
+// bzTune changes how blocks are found, for tests; the zero value is what
+// the reader uses.
+type bzTune struct {
+	window int // bytes scanned at a time, scanWindow when 0
+	// find replaces scanBlockMagics, to inject chance matches.
+	find func(buf []byte, limit int, fn func(i int, shift uint) bool)
 }
 
 // bzPlan is the list of units of an indexed file, or nil to scan.
@@ -100,14 +112,21 @@ type bzPlan struct {
 	units []bzUnit
 }
 
-func newBzSource(ctx context.Context, f *os.File, name string, size int64, workers int, plan *bzPlan) *bzSource {
+func newBzSource(ctx context.Context, f *os.File, name string, size int64, workers int, plan *bzPlan, tune bzTune) *bzSource {
 	workers = max(workers, 1)
+	if tune.window <= 0 {
+		tune.window = scanWindow
+	}
+	if tune.find == nil {
+		tune.find = scanBlockMagics
+	}
 	s := &bzSource{
 		f: f, name: name, size: size, total: size, ctx: ctx,
 		futures: make(chan *bzUnit, workers+1),
 		pool:    make(chan []byte, (workers+2)*unitQueue*2),
 		expect:  32, // the first block follows "BZh9"
 		combOK:  true,
+		tune:    tune,
 	}
 	jobs := make(chan *bzUnit)
 	s.wg.Add(1 + workers)
@@ -165,7 +184,7 @@ func (s *bzSource) dispatchScan(jobs chan<- *bzUnit) {
 	defer s.wg.Done()
 	defer close(jobs)
 	defer close(s.futures)
-	buf := make([]byte, scanWindow+8)
+	buf := make([]byte, s.tune.window+8)
 	var pending *bzUnit
 	seq := 0
 	emit := func(bit int64) bool {
@@ -191,10 +210,10 @@ func (s *bzSource) dispatchScan(jobs chan<- *bzUnit) {
 		last := err != nil
 		limit := n
 		if !last {
-			limit = n - 7 // a magic starting here may run into the next window
+			limit = max(n-7, 0) // a magic starting here may run into the next window
 		}
 		ok := true
-		scanBlockMagics(buf[:n], limit, func(i int, shift uint) bool {
+		s.tune.find(buf[:n], limit, func(i int, shift uint) bool {
 			ok = emit((base+int64(i))*8 + int64(shift))
 			return ok
 		})
@@ -209,7 +228,7 @@ func (s *bzSource) dispatchScan(jobs chan<- *bzUnit) {
 					return
 				}
 				u := &bzUnit{seq: seq, start: base, bit: -1, pages: -1, out: make(chan piece, 1)}
-				u.out <- piece{err: fmt.Errorf("read at byte %d: %w", base, err)}
+				u.out <- piece{err: err}
 				close(u.out)
 				select {
 				case s.futures <- u:
@@ -577,7 +596,7 @@ func (s *bzSource) next(ctx context.Context) (data []byte, unit int, err error) 
 					return nil, 0, err
 				}
 				if s.scan && s.expect >= 0 {
-					return nil, 0, fmt.Errorf("bzip2 data ends at byte %d inside a stream: %w", s.size, io.ErrUnexpectedEOF)
+					return nil, 0, fmt.Errorf("bzip2 data truncated: it ends at byte %d inside a stream: %w", s.size, io.ErrUnexpectedEOF)
 				}
 				s.done.Store(s.total)
 				return nil, 0, io.EOF
@@ -591,7 +610,7 @@ func (s *bzSource) next(ctx context.Context) (data []byte, unit int, err error) 
 				}
 				// Bits between the end of the last block and this one
 				// decoded as nothing: a block whose magic was damaged.
-				gap := &StreamError{File: s.name, Offset: s.expect / 8, Bit: s.expect % 8, Pages: -1,
+				gap := &StreamError{File: s.name, Offset: s.expect / 8, Bit: s.expect % 8, Pages: -1, Block: true,
 					Err: fmt.Errorf("no block where one should start (next block at byte %d)", u.bit/8)}
 				s.expect = -1
 				s.combOK = false
@@ -642,7 +661,7 @@ func (s *bzSource) unitEnded(u *bzUnit) error {
 		comb := s.comb
 		s.comb, s.combOK = 0, true
 		if ok && comb != e.streamCRC {
-			return &StreamError{File: s.name, Offset: u.bit / 8, Bit: u.bit % 8, Pages: -1,
+			return &StreamError{File: s.name, Offset: u.bit / 8, Bit: u.bit % 8, Pages: -1, Block: true,
 				Err: fmt.Errorf("stream CRC %08x, computed %08x: a block of the stream was lost", e.streamCRC, comb)}
 		}
 	}
@@ -662,10 +681,12 @@ func (s *bzSource) unitFailed(u *bzUnit, err error) error {
 	last := u.start+u.size >= s.size
 	if errors.Is(err, io.ErrUnexpectedEOF) && last {
 		s.finished = true
-		return fmt.Errorf("bzip2 data cut short in the %s at byte %d: %w", unitKind(u), unitOffset(u), io.ErrUnexpectedEOF)
+		return fmt.Errorf("bzip2 data truncated in the %s at byte %d: %w", unitKind(u), unitOffset(u), io.ErrUnexpectedEOF)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		err = errors.New("compressed data ends inside a block")
+		// More of the file follows: the stream is shorter than its blocks
+		// say, which is damage, not the end of the input.
+		err = bzError("compressed data ends inside a block")
 	}
 	var bz bzError
 	if !errors.As(err, &bz) {

@@ -11,9 +11,9 @@ import (
 
 // The fast path decodes a <page> as encoding/xml would, for the XML that
 // MediaWiki writes: elements, attributes in quotes, character data with
-// the five predefined entities and character references. On anything
-// else (comments, CDATA, processing instructions, a carriage return,
-// another entity, a child element inside a field, an odd name, mismatched
+// the five predefined entities and character references, line ends of
+// either kind. On anything else (comments, CDATA, processing
+// instructions, another entity, a child element inside a field, an odd name, mismatched
 // tags, a field that does not parse) it gives up and decodePage, built on
 // encoding/xml, decodes the page or says what is wrong with it. The two
 // are checked against each other on every page of the shared dumps and by
@@ -28,9 +28,6 @@ const maxFastDepth = 8
 // with its invalid characters already replaced (see repairText). ok is
 // false when the page needs decodePage.
 func fastPage(c []byte) (p Page, ok bool) {
-	if bytes.IndexByte(c, '\r') >= 0 {
-		return p, false // encoding/xml rewrites line ends; leave that to it
-	}
 	var stack [maxFastDepth][]byte // raw element names
 	var locals [maxFastDepth]string
 	depth := 0
@@ -241,7 +238,7 @@ func localName(name []byte) (string, bool) {
 }
 
 func skipSpace(c []byte, j int) int {
-	for j < len(c) && (c[j] == ' ' || c[j] == '\n' || c[j] == '\t') {
+	for j < len(c) && (c[j] == ' ' || c[j] == '\n' || c[j] == '\t' || c[j] == '\r') {
 		j++
 	}
 	return j
@@ -270,11 +267,16 @@ func validEntities(seg []byte) bool {
 	}
 }
 
-// decodeEntities returns seg with its entities decoded; ok is false when
-// encoding/xml would reject it. In attribute values "]]>" is allowed.
+// decodeEntities returns seg with its entities decoded and, as
+// encoding/xml does, its line ends ("\r\n" or "\r") turned into "\n"; ok
+// is false when encoding/xml would reject it. In attribute values "]]>"
+// is allowed.
 func decodeEntities(seg []byte, attr bool) (string, bool) {
 	if !attr && bytes.IndexByte(seg, '>') >= 0 && bytes.Contains(seg, []byte("]]>")) {
 		return "", false
+	}
+	if bytes.IndexByte(seg, '\r') >= 0 {
+		return decodeWithCR(seg)
 	}
 	k := bytes.IndexByte(seg, '&')
 	if k < 0 {
@@ -297,6 +299,45 @@ func decodeEntities(seg []byte, attr bool) (string, bool) {
 		k = bytes.IndexByte(seg, '&')
 	}
 	b.Write(seg)
+	return b.String(), true
+}
+
+// decodeWithCR is decodeEntities for text with carriage returns, byte by
+// byte: a "\n" right after a raw "\r" is dropped, one after a reference
+// is not.
+func decodeWithCR(seg []byte) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(seg))
+	cr := false
+	for i := 0; i < len(seg); {
+		switch c := seg[i]; c {
+		case '&':
+			r, s, m := entity(seg[i:])
+			if m == 0 {
+				return "", false
+			}
+			if s != "" {
+				b.WriteString(s)
+			} else {
+				b.WriteRune(r)
+			}
+			i += m
+			cr = false
+			continue
+		case '\r':
+			b.WriteByte('\n')
+			cr = true
+		case '\n':
+			if !cr {
+				b.WriteByte('\n')
+			}
+			cr = false
+		default:
+			b.WriteByte(c)
+			cr = false
+		}
+		i++
+	}
 	return b.String(), true
 }
 

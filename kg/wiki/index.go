@@ -59,18 +59,18 @@ func readIndex(ctx context.Context, path string, workers int) (*streamIndex, err
 	name := filepath.Base(path)
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("wiki: open index: %w", err)
+		return nil, fmt.Errorf("open index: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("wiki: index %s: %w", name, err)
+		return nil, fmt.Errorf("index %s: %w", name, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	src, err := openSource(ctx, f, name, st.Size(), workers, nil)
 	if err != nil {
-		return nil, fmt.Errorf("wiki: index %s: %w", name, err)
+		return nil, fmt.Errorf("index %s: %w", name, err)
 	}
 	defer func() {
 		cancel()
@@ -89,14 +89,14 @@ func readIndex(ctx context.Context, path string, workers int) (*streamIndex, err
 		digits, _, ok := bytes.Cut(l, []byte(":"))
 		v, err := strconv.ParseInt(string(digits), 10, 64)
 		if !ok || err != nil || v < 0 {
-			return fmt.Errorf("wiki: index %s: line %d: want offset:page_id:title, found %q", name, lineNo, truncateBytes(l, 80))
+			return fmt.Errorf("index %s: line %d: want offset:page_id:title, found %q", name, lineNo, truncateBytes(l, 80))
 		}
 		n := len(idx.offsets)
 		switch {
 		case n > 0 && v == idx.offsets[n-1]:
 			idx.pages[n-1]++
 		case n > 0 && v < idx.offsets[n-1]:
-			return fmt.Errorf("wiki: index %s: line %d: offset %d comes after %d: not in file order", name, lineNo, v, idx.offsets[n-1])
+			return fmt.Errorf("index %s: line %d: offset %d comes after %d: not in file order", name, lineNo, v, idx.offsets[n-1])
 		default:
 			idx.offsets = append(idx.offsets, v)
 			idx.pages = append(idx.pages, 1)
@@ -109,7 +109,7 @@ func readIndex(ctx context.Context, path string, workers int) (*streamIndex, err
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("wiki: index %s: at byte %d of its text: %w", name, off, err)
+			return nil, fmt.Errorf("index %s: at byte %d of its text: %w", name, off, err)
 		}
 		off += int64(len(b))
 		rest := b
@@ -118,7 +118,7 @@ func readIndex(ctx context.Context, path string, workers int) (*streamIndex, err
 			if k < 0 {
 				line = append(line, rest...)
 				if len(line) > 1<<20 {
-					return nil, fmt.Errorf("wiki: index %s: line %d longer than 1 MiB", name, lineNo+1)
+					return nil, fmt.Errorf("index %s: line %d longer than 1 MiB", name, lineNo+1)
 				}
 				break
 			}
@@ -141,7 +141,7 @@ func readIndex(ctx context.Context, path string, workers int) (*streamIndex, err
 		}
 	}
 	if len(idx.offsets) == 0 {
-		return nil, fmt.Errorf("wiki: index %s lists no pages", name)
+		return nil, fmt.Errorf("index %s lists no pages", name)
 	}
 	return idx, nil
 }
@@ -154,28 +154,44 @@ func truncateBytes(b []byte, n int) []byte {
 }
 
 // check looks at the dump where the index says streams start: an index of
-// another dump would have the reader decode garbage.
+// another dump would have the reader decode garbage. It probes the first,
+// the last and some in between, and fails when most of them hold no
+// stream; one damaged stream is the reader's business, not a mismatch.
 func (idx *streamIndex) check(f *os.File, size int64) error {
-	probe := func(off int64) error {
+	isStream := func(off int64) (bool, error) {
 		if off >= size {
-			return nil // the dump is cut short; reading will say so
+			return true, nil // the dump is cut short; reading will say so
 		}
-		var b [10]byte
+		var b [4]byte
 		n, err := f.ReadAt(b[:], off)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return err
+			return false, err
 		}
-		if n < 4 || string(b[:3]) != "BZh" || b[3] < '1' || b[3] > '9' {
-			return fmt.Errorf("index %s does not match the dump: no bzip2 stream at byte %d", filepath.Base(idx.path), off)
-		}
-		return nil
+		return n == 4 && string(b[:3]) == "BZh" && b[3] >= '1' && b[3] <= '9', nil
 	}
-	// The first, the last and a few in between.
 	n := len(idx.offsets)
-	for k := 0; k <= 16; k++ {
-		if err := probe(idx.offsets[(n-1)*k/16]); err != nil {
+	probes := min(n, 17)
+	var bad []int64
+	last := -1
+	for k := range probes {
+		i := 0
+		if probes > 1 {
+			i = (n - 1) * k / (probes - 1)
+		}
+		if i == last {
+			continue
+		}
+		last = i
+		ok, err := isStream(idx.offsets[i])
+		if err != nil {
 			return err
 		}
+		if !ok {
+			bad = append(bad, idx.offsets[i])
+		}
+	}
+	if 2*len(bad) > probes {
+		return fmt.Errorf("index %s does not match the dump: no bzip2 stream at byte %d", filepath.Base(idx.path), bad[0])
 	}
 	return nil
 }

@@ -27,11 +27,13 @@
 // Memory is bounded by OpenOptions.MemoryBudget (DefaultMemoryBudget), not
 // by the size of the dump. The reader holds at most: three times
 // MaxPageBytes for the page being cut and decoded (its raw XML, a repaired
-// copy, its text), and for bzip2, per decoding worker, its decoder
-// (bzDecoderBytes, 8.1 MB), a 256 KiB input buffer and 6 MiB of decoded
-// text in queues (bzWorkerBytes in all, 14.4 MiB), plus 4 MiB of queue for
-// the units read next. The number of workers is cut to what the budget
-// allows; OpenWith fails when not even one fits. An index costs 12 bytes
+// copy, its text), 2 MiB of buffers, and for bzip2, per decoding worker,
+// its decoder (8.1 MB: the block, its inverse BWT tables), a 256 KiB input
+// buffer and 6 MiB of decoded text in queues (14.7 MB in all), plus 4 MiB
+// of queue for the units read next. With the defaults (256 MiB, pages up
+// to 32 MiB) that is 96 MiB for pages and room for 11 workers; the number
+// of workers is cut to what the budget allows, and OpenWith fails when not
+// even one fits. An index costs 12 bytes
 // per stream listed (3 MB for the English Wikipedia). gzip and plain input
 // need 2 MiB of queue; xz, its dictionary (8 MiB at the default level, 64
 // MiB at -9). Go's garbage collector adds its headroom (GOGC) on top of
@@ -47,8 +49,9 @@
 //     corrupt; its pages are lost, and the next call goes on with the next
 //     stream or block;
 //   - an error wrapping io.ErrUnexpectedEOF: the input ended early
-//     (truncated), after every page before the break was delivered; it is
-//     final, as are read errors.
+//     (truncated), after every page before the break was delivered (with
+//     bzip2, every page before the cut block: a partial block cannot be
+//     decoded); it is final, as are read errors.
 //
 // Invalid UTF-8 and characters XML forbids are not errors: they are
 // replaced with U+FFFD and counted in Page.Replaced, so one stray byte
@@ -405,7 +408,7 @@ func openSource(ctx context.Context, f *os.File, name string, size int64, worker
 		return nil, err
 	}
 	if comp == compBzip2 {
-		return newBzSource(ctx, f, name, size, workers, plan), nil
+		return newBzSource(ctx, f, name, size, workers, plan, bzTune{}), nil
 	}
 	return newSeqSource(ctx, f, size, comp)
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -110,11 +111,33 @@ func TestReaderFormats(t *testing.T) {
 		{"utf-16be BOM", "dump.xml", utf16(t, small, unicode.BigEndian), small},
 		{"utf-16 with declaration", "dump.xml", utf16(t, withDecl, unicode.LittleEndian), withDecl},
 		{"gzip utf-16", "dump.xml.gz", gzipped(t, utf16(t, small, unicode.LittleEndian)), small},
+		{"xz", "dump.xml.xz", xzed(t, small), small},
+		{"misnamed xz", "dump.xml", xzed(t, small), small},
+		{"xz utf-16be", "dump.xml.xz", xzed(t, utf16(t, small, unicode.BigEndian)), small},
 	}
 	wantTitles := []string{"Alpha", "Beta", "Kategorie:Letters", "Gamma"}
+	// The multistream file with an index next to it, as Wikimedia names them.
+	idxDir := t.TempDir()
+	multi := mustRead(t, "testdata/multi.xml.bz2")
+	if err := os.WriteFile(filepath.Join(idxDir, "dump-multistream.xml.bz2"), multi, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(idxDir, "dump-multistream-index.txt"), indexOf(t, multi), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, struct {
+		name string
+		file string
+		data []byte
+		utf8 []byte
+	}{"bzip2 multistream with index", filepath.Join(idxDir, "dump-multistream.xml.bz2"), nil, small})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			site, pages := readAll(t, writeFile(t, tt.file, tt.data))
+			path := tt.file
+			if tt.data != nil {
+				path = writeFile(t, tt.file, tt.data)
+			}
+			site, pages := readAll(t, path)
 			if site.DBName != "testwiki" || site.Lang != "de" || site.Base != "https://de.wikipedia.org/wiki/Hauptseite" ||
 				site.Namespaces[14] != "Kategorie" || site.Namespaces[0] != "" {
 				t.Errorf("site = %+v", site)
@@ -145,6 +168,49 @@ func TestReaderFormats(t *testing.T) {
 				t.Errorf("Gamma (last revision wins) = %+v", g)
 			}
 		})
+	}
+}
+
+// indexOf writes the multistream index of a bzip2 file: the offset of
+// each stream that holds pages, once per page.
+func indexOf(t *testing.T, comp []byte) []byte {
+	t.Helper()
+	var starts []int
+	for i := 0; i+10 <= len(comp); i++ {
+		if string(comp[i:i+3]) == "BZh" && string(comp[i+4:i+10]) == "\x31\x41\x59\x26\x53\x59" {
+			starts = append(starts, i)
+		}
+	}
+	var idx bytes.Buffer
+	for k, s := range starts {
+		end := len(comp)
+		if k+1 < len(starts) {
+			end = starts[k+1]
+		}
+		text := stdBunzip2(t, comp[s:end])
+		for i := range bytes.Count(text, []byte(pageOpen)) {
+			fmt.Fprintf(&idx, "%d:%d:page %d\n", s, i, i)
+		}
+	}
+	if idx.Len() == 0 {
+		t.Fatal("no stream with pages")
+	}
+	return idx.Bytes()
+}
+
+// TestReaderBlocks reads a single stream of several level-1 blocks, in
+// parallel by block, and gets what compress/bzip2 decodes.
+func TestReaderBlocks(t *testing.T) {
+	text := stdBunzip2(t, mustRead(t, "testdata/blocks.xml.bz2"))
+	want := bytes.Count(text, []byte(pageOpen))
+	for _, workers := range []int{1, 2, 4} {
+		res, r := readWith(t, "testdata/blocks.xml.bz2", OpenOptions{Workers: workers})
+		if res.final != nil || len(res.errs) > 0 || len(res.pages) != want {
+			t.Errorf("%d workers: %d pages of %d, %v %v", workers, len(res.pages), want, res.errs, res.final)
+		}
+		if _, _, xml := r.Progress(); xml != int64(len(text)) {
+			t.Errorf("%d workers: %d bytes of XML, want %d", workers, xml, len(text))
+		}
 	}
 }
 

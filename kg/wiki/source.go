@@ -158,9 +158,12 @@ func (s *seqSource) produce(r io.Reader) {
 		if err != nil {
 			// A decompressor that fails once it has read the whole file
 			// ran out of input: the file was cut short.
-			if errors.Is(err, io.ErrUnexpectedEOF) || s.read.Load() >= s.size {
-				err = fmt.Errorf("compressed data cut short at byte %d: %v: %w", s.read.Load(), err, io.ErrUnexpectedEOF)
-			} else {
+			switch {
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				err = fmt.Errorf("compressed data truncated at byte %d: %w", s.read.Load(), err)
+			case s.read.Load() >= s.size:
+				err = fmt.Errorf("compressed data truncated at byte %d: %v: %w", s.read.Load(), err, io.ErrUnexpectedEOF)
+			default:
 				err = fmt.Errorf("decompress at byte %d: %w", s.read.Load(), err)
 			}
 			select {
