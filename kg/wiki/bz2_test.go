@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -26,7 +27,7 @@ func stdBunzip2(t testing.TB, comp []byte) []byte {
 // and index, and test files with runs of every length (run-length coding
 // edge cases) and with level-1 blocks (several blocks, not byte-aligned).
 func bzFiles(t *testing.T) []string {
-	files := []string{"testdata/single.xml.bz2", "testdata/multi.xml.bz2", "testdata/runs.bin.bz2", "testdata/blocks.xml.bz2"}
+	files := []string{"testdata/single.xml.bz2", "testdata/multi.xml.bz2", "testdata/runs.bin.bz2", blocksFile(t)}
 	dir := filepath.Join("..", "..", "..", "shared", "data", "wiki")
 	shared, _ := filepath.Glob(filepath.Join(dir, "*.bz2"))
 	if len(shared) == 0 && os.Getenv("CI") == "true" {
@@ -52,7 +53,7 @@ func TestBzReader(t *testing.T) {
 }
 
 func TestBzReaderErrors(t *testing.T) {
-	comp := mustRead(t, "testdata/blocks.xml.bz2")
+	comp := mustRead(t, blocksFile(t))
 	tests := []struct {
 		name string
 		data []byte
@@ -204,7 +205,7 @@ func TestBzSourceScan(t *testing.T) {
 // matches of the magic inside the compressed data (which real files have
 // about once per 35 TB): the reader must skip them.
 func TestBzSourceChanceMagic(t *testing.T) {
-	for _, path := range []string{"testdata/blocks.xml.bz2", "testdata/multi.xml.bz2"} {
+	for _, path := range []string{blocksFile(t), "testdata/multi.xml.bz2"} {
 		want := stdBunzip2(t, mustRead(t, path))
 		tune := bzTune{find: func(buf []byte, limit int, fn func(int, uint) bool) {
 			scanBlockMagics(buf, limit, func(i int, s uint) bool {
@@ -231,7 +232,7 @@ func TestBzSourceChanceMagic(t *testing.T) {
 // is lost with a StreamError naming the block's offset, and the blocks
 // after it are decoded.
 func TestBzSourceCorruptBlock(t *testing.T) {
-	comp := mustRead(t, "testdata/blocks.xml.bz2")
+	comp := mustRead(t, blocksFile(t))
 	want := stdBunzip2(t, comp)
 	// Block starts, from a clean scan.
 	var starts []int64
@@ -292,4 +293,38 @@ func BenchmarkBzReader(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// blocksFile is a single bzip2 stream of several level-1 blocks (block
+// boundaries not byte-aligned), made by the bzip2 command from the start of
+// the shared fatwiki dump's XML: real wiki text, never committed here.
+func blocksFile(t *testing.T) string {
+	t.Helper()
+	dump := filepath.Join("..", "..", "..", "shared", "data", "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
+	f, err := os.Open(dump)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared dump: %v", err)
+		}
+		t.Skipf("shared dump: %v", err)
+	}
+	defer f.Close()
+	xml, err := io.ReadAll(io.LimitReader(bzip2.NewReader(f), 420_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A complete dump: whole pages, then the closing tag.
+	end := bytes.LastIndex(xml, []byte("</page>"))
+	xml = append(xml[:end+len("</page>")], "\n</mediawiki>\n"...)
+	cmd := exec.Command("bzip2", "-1", "-c")
+	cmd.Stdin = bytes.NewReader(xml)
+	comp, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bzip2 -1: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "blocks.xml.bz2")
+	if err := os.WriteFile(path, comp, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

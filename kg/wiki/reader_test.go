@@ -201,10 +201,11 @@ func indexOf(t *testing.T, comp []byte) []byte {
 // TestReaderBlocks reads a single stream of several level-1 blocks, in
 // parallel by block, and gets what compress/bzip2 decodes.
 func TestReaderBlocks(t *testing.T) {
-	text := stdBunzip2(t, mustRead(t, "testdata/blocks.xml.bz2"))
+	blocks := blocksFile(t)
+	text := stdBunzip2(t, mustRead(t, blocks))
 	want := bytes.Count(text, []byte(pageOpen))
 	for _, workers := range []int{1, 2, 4} {
-		res, r := readWith(t, "testdata/blocks.xml.bz2", OpenOptions{Workers: workers})
+		res, r := readWith(t, blocks, OpenOptions{Workers: workers})
 		if res.final != nil || len(res.errs) > 0 || len(res.pages) != want {
 			t.Errorf("%d workers: %d pages of %d, %v %v", workers, len(res.pages), want, res.errs, res.final)
 		}
