@@ -89,7 +89,7 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 	var lastErr error
 	for attempt := 0; attempt <= c.ep.MaxRetries; attempt++ {
 		if attempt > 0 {
-			wait := backoff(attempt, c.ep.BackoffBase, c.ep.BackoffCap, retryAfter(lastErr))
+			wait := backoff(attempt, c.ep.BackoffBase, c.ep.BackoffCap)
 			select {
 			case <-ctx.Done():
 				return Reply{}, fmt.Errorf("%s call to %s: %w (last error: %v)", c.role, c.ep.BaseURL, ctx.Err(), lastErr)
@@ -164,22 +164,14 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// retryAfter is not exposed by go-openai's error types; callers fall back to
-// backoff alone when it is zero.
-func retryAfter(error) time.Duration { return 0 }
-
-// backoff is full-jitter exponential: uniform in [0, min(cap, base·2^(n-1))],
-// never less than a server's Retry-After.
-func backoff(attempt int, base, limit, floor time.Duration) time.Duration {
+// backoff is full-jitter exponential: uniform in [0, min(cap, base·2^(n-1))].
+// (go-openai's errors do not carry a Retry-After header to honour.)
+func backoff(attempt int, base, limit time.Duration) time.Duration {
 	d := base << (attempt - 1)
 	if d > limit || d <= 0 {
 		d = limit
 	}
-	d = time.Duration(rand.Int64N(int64(d) + 1))
-	if d < floor {
-		d = floor
-	}
-	return d
+	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
 // SplitThink moves a leading <think>…</think> block of the content into
