@@ -195,6 +195,7 @@ func TestExportGraphImportsWithNeo4jAdmin(t *testing.T) {
 	cp := strings.TrimSpace(string(cpBytes))
 	imp := exec.Command("java", append([]string{"-cp", cp, "org.neo4j.cli.AdminTool", "database", "import", "full"}, args...)...)
 	imp.Env = append(os.Environ(), "NEO4J_HOME="+home, "NEO4J_CONF="+filepath.Join(home, "conf"))
+	imp.Dir = home // the import tool writes its import.report into the working directory
 	if b, err := imp.CombinedOutput(); err != nil {
 		t.Fatalf("neo4j-admin import: %v\n%s", err, b)
 	}
