@@ -5,7 +5,7 @@ VENV        := .venv
 PYTHON      := $(VENV)/bin/python
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build demo test bench lint venv clean
+.PHONY: build demo test bench lint venv sandbox-deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/miroverse
@@ -17,12 +17,18 @@ demo: build
 # Everything the tests need is installed and started here: Go modules, the
 # Python venv that checks the Parquet with independent readers (pyarrow,
 # datasets), and a real Neo4j (fetched with Maven) when NEO4J_URI is unset.
+# bubblewrap (Debian package) is the code sandbox of the tool-python tools.
 # -p 1: the packages share that one Neo4j database, so they must not overlap.
-test: build venv
+test: build venv sandbox-deps
 	$(GO) mod download
 	MIROVERSE_PYTHON=$(abspath $(PYTHON)) scripts/with-neo4j $(GO) test -p 1 -count=1 -timeout 40m ./...
 
 venv: $(VENV)/.installed
+
+sandbox-deps:
+	@command -v bwrap >/dev/null 2>&1 || { echo "installing bubblewrap (the code sandbox)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+	@command -v prlimit >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1 || { echo "prlimit and setpriv (util-linux) are needed"; exit 1; }
 
 $(VENV)/.installed: scripts/requirements.txt
 	python3 -m venv $(VENV)
