@@ -163,27 +163,15 @@ func scanText(t *testing.T, path string, workers int, tune bzTune) ([]byte, []er
 		cancel()
 		src.close()
 	}()
-	var out []byte
-	var errs []error
-	for {
-		b, _, err := src.next(context.Background())
-		if errors.Is(err, io.EOF) {
-			if done, total := src.progress(); done != total || total != st.Size() {
-				t.Errorf("progress at the end: %d of %d, file %d", done, total, st.Size())
-			}
-			return out, errs
+	out, errs := drain(src)
+	var se *StreamError
+	if len(errs) == 0 || errors.As(errs[len(errs)-1], &se) { // drained to the end
+
+		if done, total := src.progress(); done != total || total != st.Size() {
+			t.Errorf("progress at the end: %d of %d, file %d", done, total, st.Size())
 		}
-		if err != nil {
-			errs = append(errs, err)
-			var se *StreamError
-			if !errors.As(err, &se) {
-				return out, errs
-			}
-			continue
-		}
-		out = append(out, b...)
-		src.recycle(b)
 	}
+	return out, errs
 }
 
 func TestBzSourceScan(t *testing.T) {

@@ -397,6 +397,12 @@ func sourceText(t *testing.T, path string, workers int, plan *bzPlan) ([]byte, [
 		cancel()
 		src.close()
 	}()
+	return drain(src)
+}
+
+// drain reads a source to its end, going on after lost streams, and returns
+// the text and the errors it met; a non-stream error ends it.
+func drain(src source) ([]byte, []error) {
 	var out []byte
 	var errs []error
 	for {
