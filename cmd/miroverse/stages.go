@@ -38,7 +38,7 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "ingest --input PATH... --out ROOT",
-		Short: "Read MediaWiki XML dumps (plain, .bz2, multistream) into the knowledge graph",
+		Short: "Read MediaWiki XML dumps (plain, .bz2, multistream .bz2, .gz, .xz) into the knowledge graph",
 		Long: "Read MediaWiki XML dumps into the knowledge graph of ROOT. Bad pages are counted by reason and skipped;\n" +
 			"every good page is kept. Exit status: 0 when every input was read to its end, 3 when an input ended early\n" +
 			"or lost a stream (truncated or corrupt: the pages before and after the damage are kept), 1 on other errors.\n\n" +
