@@ -139,8 +139,15 @@ func (a *Agent) Run(ctx context.Context, task Task, seed int64) (Rollout, error)
 	case p.Mode != ModeFunction && p.Mode != ModeMCP:
 		return Rollout{}, fmt.Errorf("agent: unknown mode %q (want %q or %q)", p.Mode, ModeFunction, ModeMCP)
 	}
+	sess := a.Tools.Open()
+	defer func() {
+		// Removing a sandbox can only fail on the host side; the rollout
+		// itself is complete, so this is not its error.
+		_ = sess.Close()
+	}()
 	r := &agentRun{
 		agent:   a,
+		tools:   sess,
 		p:       p,
 		seed:    seed,
 		seen:    map[string]bool{},
@@ -173,6 +180,7 @@ func (a *Agent) Run(ctx context.Context, task Task, seed int64) (Rollout, error)
 // agentRun is the state of one rollout.
 type agentRun struct {
 	agent       *Agent
+	tools       *Session
 	p           Policy
 	seed        int64
 	out         Rollout
@@ -376,7 +384,7 @@ func (r *agentRun) runTool(ctx context.Context, name, args string) string {
 		result = DuplicateCallNotice
 	} else {
 		r.seen[key] = true
-		result = TruncateToolResult(r.agent.Tools.Call(ctx, name, args))
+		result = TruncateToolResult(r.tools.Call(ctx, name, args))
 	}
 	r.countResult(result)
 	return result

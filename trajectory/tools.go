@@ -206,6 +206,25 @@ func ServerOf(tool string) string {
 	return ""
 }
 
+// Session is the tool state of one rollout or tool-debugging session: the
+// sandboxes its calls created. Open one per rollout and Close it after, so
+// that nothing one rollout left behind is visible to another.
+type Session struct {
+	tools *Toolset
+}
+
+// Open starts a tool session.
+func (t *Toolset) Open() *Session { return &Session{tools: t} }
+
+// Call runs tool name with its JSON arguments in this session; see
+// Toolset.Call for the result contract.
+func (s *Session) Call(ctx context.Context, name string, argsJSON string) string {
+	return s.tools.Call(ctx, name, argsJSON)
+}
+
+// Close releases what the session's calls created.
+func (s *Session) Close() error { return nil }
+
 // Call runs tool name with its JSON arguments. It always returns the text
 // the model gets back; every failure, including a bad call by the model, is a
 // string starting with ToolErrorPrefix, because a failed tool is part of the

@@ -96,10 +96,7 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 			case <-time.After(wait):
 			}
 		}
-		resp, err := c.api.CreateChatCompletion(ctx, req)
-		if err == nil && len(resp.Choices) == 0 {
-			err = errEmptyChoices
-		}
+		reply, err := c.once(ctx, req)
 		if err != nil {
 			lastErr = err
 			if ctx.Err() != nil || !Retryable(err) {
@@ -107,18 +104,26 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 			}
 			continue
 		}
-		ch := resp.Choices[0]
-		msg := ch.Message
-		SplitThink(&msg)
-		return Reply{
-			Message:      msg,
-			FinishReason: string(ch.FinishReason),
-			Usage:        resp.Usage,
-			Latency:      time.Since(start),
-			Attempts:     attempt + 1,
-		}, nil
+		reply.Latency = time.Since(start)
+		reply.Attempts = attempt + 1
+		return reply, nil
 	}
 	return Reply{}, fmt.Errorf("%s call to %s (model %s): %w", c.role, c.ep.BaseURL, req.Model, lastErr)
+}
+
+// once makes one attempt and normalises the reply's shape.
+func (c *Client) once(ctx context.Context, req openai.ChatCompletionRequest) (Reply, error) {
+	resp, err := c.api.CreateChatCompletion(ctx, req)
+	if err != nil {
+		return Reply{}, err
+	}
+	if len(resp.Choices) == 0 {
+		return Reply{}, errEmptyChoices
+	}
+	ch := resp.Choices[0]
+	msg := ch.Message
+	SplitThink(&msg)
+	return Reply{Message: msg, FinishReason: string(ch.FinishReason), Usage: resp.Usage}, nil
 }
 
 var errEmptyChoices = errors.New("response has no choices")
