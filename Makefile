@@ -11,7 +11,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/miroverse
 
 # The whole pipeline on the embedded store and the built-in oracle, on the demo corpus.
-demo: build
+# The demo config offers the tool-python tools, whose sandbox is bubblewrap.
+demo: build sandbox-deps
 	./$(BIN) run --config configs/demo.yaml --out out/demo
 
 # Everything the tests need is installed and started here: Go modules, the

@@ -10,10 +10,13 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/miroverse/miroverse/internal/oracle"
 )
 
 // Config is one run's configuration. Every field is documented in
@@ -98,6 +101,25 @@ type SynthesizeConfig struct {
 	Temperature     float32 `yaml:"temperature" json:"temperature"`
 	TopP            float32 `yaml:"top_p" json:"top_p"`
 	MaxRollbacks    int     `yaml:"max_rollbacks" json:"max_rollbacks"`
+	// PythonTools offers the tool-python tools (create_sandbox,
+	// run_python_code, run_command), run in the bubblewrap sandbox bounded by
+	// Sandbox. When it is on and no sandbox can be made here, synthesize and
+	// run stop at their start; code never runs unsandboxed.
+	PythonTools bool          `yaml:"python_tools" json:"python_tools"`
+	Sandbox     SandboxConfig `yaml:"sandbox" json:"sandbox"`
+}
+
+// SandboxConfig bounds every call of the tool-python tools. Zero values
+// take the defaults (DefaultConfig); no limit can be switched off.
+type SandboxConfig struct {
+	// Wall is the real time one call may take before its processes are killed.
+	Wall time.Duration `yaml:"wall" json:"wall"`
+	// CPUSeconds is the CPU time per process.
+	CPUSeconds int `yaml:"cpu_seconds" json:"cpu_seconds"`
+	// Memory is the address space per process, e.g. "4GiB".
+	Memory string `yaml:"memory" json:"memory"`
+	// Processes bounds the processes and threads of one call.
+	Processes int `yaml:"processes" json:"processes"`
 }
 
 // JudgeConfig shapes the verdicts.
@@ -132,6 +154,9 @@ type EndpointConfig struct {
 	Timeout     time.Duration `yaml:"timeout" json:"timeout"`
 	MaxRetries  int           `yaml:"max_retries" json:"max_retries"`
 	Concurrency int           `yaml:"concurrency" json:"concurrency"`
+	// Stream asks for streamed replies; unset in a role means the
+	// default's setting, so a pointer tells "false" from "not given".
+	Stream *bool `yaml:"stream" json:"stream,omitempty"`
 }
 
 // OracleConfig tunes the built-in teacher.
@@ -140,6 +165,61 @@ type OracleConfig struct {
 	DetourRate float64 `yaml:"detour_rate" json:"detour_rate"`
 	// Delay is added to every reply: latency for benchmarks and resume tests.
 	Delay time.Duration `yaml:"delay" json:"delay"`
+	// FaultRate is the fraction of requests the oracle answers with an
+	// injected fault (oracle.Faults); EnvOracleFaultRate overrides it. The
+	// resolved value is in the manifest's config, so a run says it was
+	// made against a flaky oracle.
+	FaultRate float64 `yaml:"fault_rate" json:"fault_rate"`
+	// FaultKinds are the faults drawn from; empty means all.
+	FaultKinds []string `yaml:"fault_kinds" json:"fault_kinds,omitempty"`
+	// FaultHang caps how long a timeout fault holds a request.
+	FaultHang time.Duration `yaml:"fault_hang" json:"fault_hang"`
+}
+
+// EnvOracleFaultRate names the environment variable that overrides
+// llm.oracle.fault_rate, so that any run (a test, a demo) can be made
+// against a flaky built-in oracle without editing its config.
+const EnvOracleFaultRate = "MIROVERSE_ORACLE_FAULT_RATE"
+
+// faults is the fault layer the built-in oracle gets. Its MaxStreak stays
+// within the smallest retry budget of the roles that call the oracle, so
+// that every call gets through: that is what keeps the rows of a run with
+// faults equal to those of a run without.
+func (c Config) faults() (oracle.Faults, error) {
+	o := c.LLM.Oracle
+	kinds, err := oracle.ParseFaultKinds(strings.Join(o.FaultKinds, ","))
+	if err != nil {
+		return oracle.Faults{}, fmt.Errorf("llm.oracle.fault_kinds: %w", err)
+	}
+	streak := oracle.DefaultMaxStreak
+	for _, role := range roleNames {
+		if ep := c.Endpoint(role); ep.BaseURL == "" {
+			streak = min(streak, max(ep.MaxRetries, 0))
+		}
+	}
+	f := oracle.Faults{Rate: o.FaultRate, Kinds: kinds, MaxStreak: streak, Hang: o.FaultHang, Seed: c.Seed}
+	if err := f.Validate(); err != nil {
+		return oracle.Faults{}, fmt.Errorf("llm.oracle: %w", err)
+	}
+	if streak == 0 {
+		f.Rate = 0 // a client that never retries would fail on every fault
+	}
+	return f, nil
+}
+
+// ApplyEnv applies the settings the environment overrides, through lookup
+// (os.LookupEnv outside tests): EnvOracleFaultRate over
+// llm.oracle.fault_rate. The command line calls it once, right after the
+// config is read; nothing else in the pipeline reads these variables.
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
+	if v, ok := lookup(EnvOracleFaultRate); ok && strings.TrimSpace(v) != "" {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || rate < 0 || rate > 1 {
+			return fmt.Errorf("%s=%q: want a fraction between 0 and 1", EnvOracleFaultRate, v)
+		}
+		c.LLM.Oracle.FaultRate = rate
+	}
+	return nil
 }
 
 // Roles the pipeline calls.
@@ -155,6 +235,8 @@ func DefaultConfig() Config {
 		Synthesize: SynthesizeConfig{
 			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
 			MaxTokens: 16384, ContextTokens: 262144, Temperature: 1.0, TopP: 0.95, MaxRollbacks: 5,
+			PythonTools: true,
+			Sandbox:     SandboxConfig{Wall: 120 * time.Second, CPUSeconds: 60, Memory: "4GiB", Processes: 128},
 		},
 		Judge: JudgeConfig{F1Threshold: 0.8, UseGrader: true},
 		Export: ExportConfig{
@@ -163,7 +245,7 @@ func DefaultConfig() Config {
 		},
 		LLM: LLMConfig{
 			Default: EndpointConfig{Model: "oracle", APIKeyEnv: "MIROVERSE_LLM_API_KEY", Timeout: 10 * time.Minute, MaxRetries: 6, Concurrency: 16},
-			Oracle:  OracleConfig{ErrorRate: 0.35, DetourRate: 0.25},
+			Oracle:  OracleConfig{ErrorRate: 0.35, DetourRate: 0.25, FaultHang: oracle.DefaultFaultHang},
 		},
 	}
 }
@@ -222,6 +304,9 @@ func (c Config) Validate() error {
 	if c.Synthesize.Rollouts < 1 {
 		errs = append(errs, fmt.Errorf("synthesize.rollouts must be >= 1"))
 	}
+	if _, err := c.Synthesize.Sandbox.Limits(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Export.Style != "openai" && c.Export.Style != "mirothinker" {
 		errs = append(errs, fmt.Errorf("export.style %q: want \"openai\" or \"mirothinker\"", c.Export.Style))
 	}
@@ -230,6 +315,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		errs = append(errs, fmt.Errorf("workers must be >= 1"))
+	}
+	if _, err := c.faults(); err != nil {
+		errs = append(errs, err)
 	}
 	for role := range c.LLM.Roles {
 		known := false
@@ -264,6 +352,9 @@ func (c Config) Endpoint(role string) EndpointConfig {
 		}
 		if r.Concurrency != 0 {
 			ep.Concurrency = r.Concurrency
+		}
+		if r.Stream != nil {
+			ep.Stream = r.Stream
 		}
 	}
 	return ep

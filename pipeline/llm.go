@@ -21,26 +21,14 @@ type chatter interface {
 	Model() string
 }
 
-// limited bounds the calls in flight to one endpoint.
-type limited struct {
-	next chatter
-	sem  chan struct{}
-}
-
-func (l limited) Chat(ctx context.Context, req openai.ChatCompletionRequest) (llm.Reply, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-ctx.Done():
-		return llm.Reply{}, ctx.Err()
-	}
-	defer func() { <-l.sem }()
-	return l.next.Chat(ctx, req)
-}
-
-func (l limited) Model() string { return l.next.Model() }
-
 // client returns the LLM client of a role, starting the built-in oracle the
 // first time a role without a configured endpoint is asked for.
+//
+// Roles on the same endpoint (base URL and model; the built-in oracle is one
+// endpoint) share one adaptive limiter: a 429 or 503 speaks for the server
+// (or the key's quota), not for the role that happened to receive it. Its
+// ceiling is the largest `concurrency` of those roles; it halves on overload
+// and creeps back up on success (llm.Limiter).
 func (r *Runner) client(ctx context.Context, role string) (chatter, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -51,33 +39,67 @@ func (r *Runner) client(ctx context.Context, role string) (chatter, error) {
 	base := ep.BaseURL
 	if base == "" {
 		if r.oracle == nil {
+			faults, err := r.cfg.faults()
+			if err != nil {
+				return nil, fmt.Errorf("start built-in oracle: %w", err)
+			}
+			faults.Log = r.log
 			srv, err := oracle.Start(ctx, oracle.Config{
 				Keys:       r.keys,
 				ErrorRate:  r.cfg.LLM.Oracle.ErrorRate,
 				DetourRate: r.cfg.LLM.Oracle.DetourRate,
 				Delay:      r.cfg.LLM.Oracle.Delay,
+				Faults:     faults,
 			}, "")
 			if err != nil {
 				return nil, fmt.Errorf("start built-in oracle: %w", err)
 			}
 			r.oracle = srv
 			r.log.Info("started built-in oracle LLM", "url", srv.URL())
+			if faults.Rate > 0 {
+				r.log.Info("built-in oracle injects faults", "rate", faults.Rate, "kinds", fmt.Sprint(faults.Kinds),
+					"max_in_a_row", faults.MaxStreak)
+			}
 		}
 		base = r.oracle.URL()
 	}
-	c := limited{
-		next: llm.New(role, llm.Endpoint{
-			BaseURL:    base,
-			Model:      ep.Model,
-			APIKey:     r.cfg.APIKey(role),
-			Timeout:    ep.Timeout,
-			MaxRetries: ep.MaxRetries,
-		}),
-		sem: make(chan struct{}, max(ep.Concurrency, 1)),
-	}
+	c := llm.New(role, llm.Endpoint{
+		BaseURL:    base,
+		Model:      ep.Model,
+		APIKey:     r.cfg.APIKey(role),
+		Timeout:    ep.Timeout,
+		MaxRetries: ep.MaxRetries,
+		Limiter:    r.limiterLocked(ep, base),
+		Stream:     ep.Stream != nil && *ep.Stream,
+	})
 	r.clients[role] = c
 	r.manifest.Models[role] = ep.Model
 	return c, nil
+}
+
+// limiterLocked returns the shared limiter of ep's endpoint (reached at
+// base), making it on first use. r.mu must be held.
+func (r *Runner) limiterLocked(ep EndpointConfig, base string) *llm.Limiter {
+	key := ep.BaseURL + "\x00" + ep.Model
+	if l, ok := r.limiters[key]; ok {
+		return l
+	}
+	ceiling := 1
+	for _, role := range roleNames {
+		if o := r.cfg.Endpoint(role); o.BaseURL == ep.BaseURL && o.Model == ep.Model {
+			ceiling = max(ceiling, o.Concurrency)
+		}
+	}
+	name := llm.RedactURL(base) + " model " + ep.Model
+	if ep.BaseURL == "" {
+		name = "built-in oracle"
+	}
+	l := llm.NewLimiter(name, ceiling, r.log)
+	if r.limiters == nil {
+		r.limiters = map[string]*llm.Limiter{}
+	}
+	r.limiters[key] = l
+	return l
 }
 
 // answerKeys hands the oracle the path of each kept question, so the

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/kg"
 )
@@ -46,10 +47,11 @@ type Runner struct {
 	store    kg.Store
 	manifest *Manifest
 
-	mu      sync.Mutex // guards oracle start and clients
-	oracle  *oracle.Server
-	keys    *answerKeys
-	clients map[string]chatter
+	mu       sync.Mutex // guards oracle start, clients and limiters
+	oracle   *oracle.Server
+	keys     *answerKeys
+	clients  map[string]chatter
+	limiters map[string]*llm.Limiter // per endpoint (base URL + model), shared by its roles
 }
 
 // Options are the parts of a run that are not configuration.
@@ -131,6 +133,11 @@ func (r *Runner) Root() string { return r.root }
 
 // RunAll runs every stage in order; each skips the items already committed.
 func (r *Runner) RunAll(ctx context.Context) error {
+	// A missing sandbox would stop the synthesize stage; say so before
+	// hours of ingest and question writing rather than after.
+	if err := r.preflightPythonTools(ctx); err != nil {
+		return err
+	}
 	steps := []func(context.Context) error{
 		func(ctx context.Context) error { return r.Ingest(ctx, r.cfg.Input.Paths) },
 		r.Sample, r.QA, r.Synthesize, r.Judge, r.Export,

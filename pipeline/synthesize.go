@@ -38,6 +38,14 @@ type TrajectoryRow struct {
 	PromptTokens     int64                `parquet:"prompt_tokens"`
 	CompletionTokens int64                `parquet:"completion_tokens"`
 	LatencyMillis    int64                `parquet:"latency_ms"`
+	Role             string               `parquet:"role"`
+	Temperature      float32              `parquet:"temperature"`
+	TopP             float32              `parquet:"top_p"`
+	MaxTokens        int32                `parquet:"max_tokens"`
+	PromptHash       string               `parquet:"prompt_hash"`
+	ToolsHash        string               `parquet:"tools_hash"`
+	Calls            []trajectory.Call    `parquet:"calls,list"`
+	Errors           []string             `parquet:"errors,list"`
 	Judged           bool                 `parquet:"judged"`
 	Correct          bool                 `parquet:"correct"`
 	JudgeMethod      string               `parquet:"judge_method"`
@@ -80,6 +88,16 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 	if err != nil || done {
 		return err
 	}
+	// The sandbox is checked before any rollout runs: with python_tools on
+	// and no working sandbox the stage stops here (never running code
+	// unsandboxed, never silently offering fewer tools).
+	sb, err := r.openPythonSandbox(ctx)
+	if err != nil {
+		return err
+	}
+	if sb != nil {
+		defer r.closeSandbox(sb)
+	}
 	items, err := r.qaItems(ctx)
 	if err != nil {
 		return err
@@ -110,6 +128,9 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 		return err
 	}
 	tools := trajectory.NewToolset(r.store, extractor)
+	if sb != nil {
+		tools = tools.WithSandbox(sb)
+	}
 	agent := &trajectory.Agent{LLM: agentLLM, Tools: tools, Policy: r.agentPolicy()}
 	r.manifest.ToolSchemaHash = hashString(tools.SchemasJSON())
 	r.manifest.Prompts["agent"] = trajectory.PromptHash()
@@ -326,6 +347,8 @@ func (r *Runner) publishTrajectories(_ context.Context, rollouts []trajectory.Ro
 			NumToolCalls: int32(ro.NumToolCalls), NumTurns: int32(ro.NumTurns), ToolErrors: int32(ro.ToolErrors),
 			Rollbacks: int32(ro.Rollbacks), Repetition: ro.Repetition, Truncated: ro.Truncated, FinishReasons: ro.FinishReasons,
 			PromptTokens: ro.PromptTokens, CompletionTokens: ro.CompletionTokens, LatencyMillis: ro.LatencyMillis,
+			Role: ro.Role, Temperature: ro.Temperature, TopP: ro.TopP, MaxTokens: int32(ro.MaxTokens),
+			PromptHash: ro.PromptHash, ToolsHash: ro.ToolsHash, Calls: ro.Calls, Errors: ro.Errors,
 		}
 		if v, ok := verdicts[ro.ID]; ok {
 			row.Judged, row.Correct, row.JudgeMethod, row.JudgeLabel, row.F1, row.Quality = true, v.Verdict.Correct, v.Verdict.Method, v.Verdict.Label, v.Verdict.F1, v.Quality

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -159,7 +160,14 @@ func (a *Agent) Run(ctx context.Context, task Task, seed int64) (Rollout, error)
 		Mode:  p.Mode,
 		Seed:  seed,
 		Tools: a.Tools.SchemasJSON(),
+
+		Role:        llm.RoleAgent,
+		Temperature: p.Temperature,
+		TopP:        p.TopP,
+		MaxTokens:   p.MaxTokens,
+		PromptHash:  PromptHash(),
 	}
+	r.out.ToolsHash = sha256Hex(r.out.Tools)
 	if p.Mode == ModeFunction {
 		// The schemas travel with every function-mode request and take
 		// context room like any message.
@@ -306,7 +314,7 @@ func (r *agentRun) functionTurn(ctx context.Context, reply llm.Reply, truncated 
 			// The API needs a result for every call; a call in a cut-off
 			// reply is not run, since its arguments may be cut too.
 			result = truncatedCallNotice
-			r.countResult(result)
+			r.countResult(tc.Function.Name, result)
 		} else {
 			result = r.runTool(ctx, tc.Function.Name, tc.Function.Arguments)
 		}
@@ -336,7 +344,7 @@ func (r *agentRun) mcpTurn(ctx context.Context, reply llm.Reply, truncated bool)
 		// MCP clients route by server; a call sent to the wrong one fails
 		// there, and the data must not teach a call that cannot run.
 		result = toolErrorf("tool %s is served by %s, not %s", call.Tool, want, call.Server)
-		r.countResult(result)
+		r.countResult(call.Tool, result)
 	} else {
 		result = r.runTool(ctx, call.Tool, call.Arguments)
 	}
@@ -380,21 +388,22 @@ func (r *agentRun) keep(reply llm.Reply) Message {
 func (r *agentRun) runTool(ctx context.Context, name, args string) string {
 	key := callKey(name, args)
 	var result string
-	if r.seen[key] {
+	if key != "" && r.seen[key] { // "": a stateful call, never a repeat
 		result = DuplicateCallNotice
 	} else {
 		r.seen[key] = true
-		result = TruncateToolResult(r.tools.Call(ctx, name, args))
+		result = TruncateToolResult(r.tools.Call(withCallRecorder(ctx, r.record), name, args))
 	}
-	r.countResult(result)
+	r.countResult(name, result)
 	return result
 }
 
 // countResult accounts for one tool-result message: every result answers
 // one call of the model, whether it ran, was a duplicate or was refused.
-func (r *agentRun) countResult(result string) {
+func (r *agentRun) countResult(name, result string) {
 	r.out.NumToolCalls++
 	if strings.HasPrefix(result, ToolErrorPrefix) {
+		r.noteError(name + ": " + result)
 		r.out.ToolErrors++
 		r.errRun++
 		r.out.MaxToolErrorRun = max(r.out.MaxToolErrorRun, r.errRun)
@@ -454,7 +463,7 @@ func (r *agentRun) summarize(ctx context.Context) error {
 			// log stays a valid conversation.
 			for _, tc := range m.ToolCalls {
 				res := toolErrorf("no tools are available in the final answer turn")
-				r.countResult(res)
+				r.countResult(tc.Function.Name, res)
 				r.msgs = append(r.msgs, Message{
 					Role: openai.ChatMessageRoleTool, Content: Text(res),
 					ToolCallID: Text(tc.ID), Name: Text(tc.Function.Name),
@@ -502,7 +511,9 @@ func (r *agentRun) chat(ctx context.Context, send []Message, withTools bool, max
 	if withTools && r.p.Mode == ModeFunction {
 		req.Tools = r.schemas
 	}
+	start := time.Now()
 	reply, err := r.agent.LLM.Chat(ctx, req)
+	r.record(newCall(llm.RoleAgent, req.Model, reply, err, time.Since(start)))
 	if err != nil {
 		return llm.Reply{}, err
 	}

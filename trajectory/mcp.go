@@ -180,7 +180,7 @@ func (t *Toolset) MCPToolsSection() string {
 		"call block is read as your final response, so only leave it out once you are done researching.\n\n")
 	b.WriteString("## Servers and tools\n")
 
-	defs := toolDefs()
+	defs := t.defs()
 	var servers []string
 	for _, d := range defs {
 		s := ServerOf(d.Name)

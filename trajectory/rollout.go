@@ -49,6 +49,37 @@ type Rollout struct {
 	CompletionTokens int64
 	FinishReasons    []string
 	LatencyMillis    int64 // summed LLM latency; not part of exported rows
+
+	// What produced the rollout, so that a row can be traced and redone:
+	// the role and sampling parameters of the agent's requests and the
+	// hashes of the prompt wording and of the tool schemas offered.
+	Role        string
+	Temperature float32
+	TopP        float32
+	MaxTokens   int
+	PromptHash  string
+	ToolsHash   string
+	// Calls is every LLM call made for the rollout, in order: the agent's
+	// and the extractor's behind scrape_and_extract_info.
+	Calls []Call
+	// Errors lists, in order, the failed LLM calls and the tool results
+	// that were errors, each clipped to maxErrorChars.
+	Errors []string
+}
+
+// Call is one LLM call of a rollout.
+type Call struct {
+	Role  string `parquet:"role" json:"role"`
+	Model string `parquet:"model" json:"model"`
+	// Turn is the assistant turn the call produced or, for an extractor
+	// call, the turn whose tool call caused it.
+	Turn             int32  `parquet:"turn" json:"turn"`
+	PromptTokens     int32  `parquet:"prompt_tokens" json:"prompt_tokens"`
+	CompletionTokens int32  `parquet:"completion_tokens" json:"completion_tokens"`
+	LatencyMillis    int64  `parquet:"latency_ms" json:"latency_ms"`
+	Attempts         int32  `parquet:"attempts" json:"attempts"`
+	FinishReason     string `parquet:"finish_reason" json:"finish_reason"`
+	Error            string `parquet:"error" json:"error"`
 }
 
 // Verdict is the judge's decision on one rollout.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -24,8 +26,8 @@ const (
 
 	ServerSearch = "search_and_scrape_webpage"
 	ServerScrape = "jina_scrape_llm_summary"
-	// ServerPython serves the sandbox tools. This Toolset does not offer them;
-	// the name is here so that ServerOf covers the whole profile.
+	// ServerPython serves the sandbox tools (pytools.go), offered when the
+	// Toolset has a SandboxProvider.
 	ServerPython = "tool-python"
 )
 
@@ -63,11 +65,14 @@ type Corpus interface {
 	DocByURL(ctx context.Context, url string) (kg.Doc, error)
 }
 
-// Toolset runs the MiroThinker tools against an offline corpus. It holds no
-// per-rollout state, so one Toolset serves any number of concurrent agents.
+// Toolset runs the MiroThinker tools against an offline corpus and, with a
+// SandboxProvider, the tool-python tools. It holds no per-rollout state, so
+// one Toolset serves any number of concurrent agents; what a rollout's calls
+// create (sandboxes) lives in the Session it opens.
 type Toolset struct {
 	corpus    Corpus
 	extractor Chatter
+	sandbox   SandboxProvider // nil: the tool-python tools are not offered
 }
 
 // NewToolset serves the tools from c. extractor is the small LLM that turns a
@@ -87,8 +92,41 @@ type toolDef struct {
 	Parameters  string
 }
 
-// toolDefs lists the tools in the order they are offered. A function rather
-// than a package variable keeps the table immutable.
+// defs lists the tools t offers, in the order they are offered: the search
+// tools, then the tool-python tools when t has a sandbox.
+func (t *Toolset) defs() []toolDef {
+	d := toolDefs()
+	if t.sandbox != nil {
+		d = append(d, pythonToolDefs()...)
+	}
+	return d
+}
+
+// ToolInfo describes one tool for people: what `miroverse tools list` shows.
+type ToolInfo struct {
+	Name        string          `json:"name"`
+	Server      string          `json:"server"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+}
+
+// Tools describes the tools t offers.
+func (t *Toolset) Tools() []ToolInfo { return toolInfos(t.defs()) }
+
+// ProfileTools describes every tool of the MiroThinker profile, whether or
+// not a given Toolset offers it.
+func ProfileTools() []ToolInfo { return toolInfos(append(toolDefs(), pythonToolDefs()...)) }
+
+func toolInfos(defs []toolDef) []ToolInfo {
+	out := make([]ToolInfo, 0, len(defs))
+	for _, d := range defs {
+		out = append(out, ToolInfo{Name: d.Name, Server: ServerOf(d.Name), Description: d.Description, Parameters: compactSchema(d.Parameters)})
+	}
+	return out
+}
+
+// toolDefs lists the search tools in the order they are offered. A function
+// rather than a package variable keeps the table immutable.
 func toolDefs() []toolDef {
 	return []toolDef{
 		{
@@ -136,7 +174,7 @@ func compactSchema(s string) json.RawMessage {
 
 // Schemas returns the function-calling schemas sent in requests.
 func (t *Toolset) Schemas() []openai.Tool {
-	defs := toolDefs()
+	defs := t.defs()
 	out := make([]openai.Tool, 0, len(defs))
 	for _, d := range defs {
 		out = append(out, openai.Tool{
@@ -168,7 +206,7 @@ type schemaFunctionJSON struct {
 // {"type":"function","function":{name,description,parameters}}, byte-for-byte
 // the same on every call.
 func (t *Toolset) SchemasJSON() string {
-	defs := toolDefs()
+	defs := t.defs()
 	out := make([]schemaJSON, 0, len(defs))
 	for _, d := range defs {
 		out = append(out, schemaJSON{
@@ -200,7 +238,7 @@ func ServerOf(tool string) string {
 		return ServerSearch
 	case ToolScrape:
 		return ServerScrape
-	case "create_sandbox", "run_python_code", "run_command":
+	case ToolCreateSandbox, ToolRunPython, ToolRunCommand:
 		return ServerPython
 	}
 	return ""
@@ -208,28 +246,57 @@ func ServerOf(tool string) string {
 
 // Session is the tool state of one rollout or tool-debugging session: the
 // sandboxes its calls created. Open one per rollout and Close it after, so
-// that nothing one rollout left behind is visible to another.
+// that nothing one rollout left behind is visible to another: a sandbox_id
+// is valid only in the session that created it, and Close removes the
+// session's sandboxes. A Session's methods are safe for concurrent use.
 type Session struct {
 	tools *Toolset
+
+	mu        sync.Mutex
+	closed    bool
+	created   int               // sandboxes created so far, for their ids
+	sandboxes map[string]string // sandbox_id shown to the model → provider id
+	order     []string          // sandbox_ids in creation order, for messages
 }
 
 // Open starts a tool session.
-func (t *Toolset) Open() *Session { return &Session{tools: t} }
+func (t *Toolset) Open() *Session {
+	return &Session{tools: t, sandboxes: map[string]string{}}
+}
 
 // Call runs tool name with its JSON arguments in this session; see
 // Toolset.Call for the result contract.
 func (s *Session) Call(ctx context.Context, name string, argsJSON string) string {
-	return s.tools.Call(ctx, name, argsJSON)
+	if name = strings.TrimSpace(name); isPythonTool(name) && s.tools.sandbox != nil {
+		return s.callPython(ctx, name, argsJSON)
+	}
+	return s.tools.callStateless(ctx, name, argsJSON)
 }
 
-// Close releases what the session's calls created.
-func (s *Session) Close() error { return nil }
+// Close removes the sandboxes the session's calls created. Calls after Close
+// get an error result.
+func (s *Session) Close() error { return s.closeSandboxes() }
 
 // Call runs tool name with its JSON arguments. It always returns the text
 // the model gets back; every failure, including a bad call by the model, is a
 // string starting with ToolErrorPrefix, because a failed tool is part of the
 // trajectory, not a failure of the rollout.
+//
+// A tool-python call made here runs in a session of its own that ends with
+// the call, so a sandbox it creates is gone when it returns; use Open for
+// calls that build on each other.
 func (t *Toolset) Call(ctx context.Context, name string, argsJSON string) string {
+	if isPythonTool(strings.TrimSpace(name)) && t.sandbox != nil {
+		s := t.Open()
+		defer func() { _ = s.Close() }()
+		return s.Call(ctx, name, argsJSON)
+	}
+	return t.callStateless(ctx, name, argsJSON)
+}
+
+// callStateless runs the tools that keep no state between calls, and
+// rejects every other name.
+func (t *Toolset) callStateless(ctx context.Context, name string, argsJSON string) string {
 	switch name = strings.TrimSpace(name); name {
 	case ToolGoogleSearch:
 		var a searchArgs
@@ -244,9 +311,18 @@ func (t *Toolset) Call(ctx context.Context, name string, argsJSON string) string
 		}
 		return t.scrape(ctx, a)
 	case "":
-		return toolErrorf("no tool name given; available tools: %s, %s", ToolGoogleSearch, ToolScrape)
+		return toolErrorf("no tool name given; available tools: %s", t.toolNames())
 	}
-	return toolErrorf("unknown tool %q; available tools: %s, %s", name, ToolGoogleSearch, ToolScrape)
+	return toolErrorf("unknown tool %q; available tools: %s", name, t.toolNames())
+}
+
+// toolNames lists the offered tools for error messages.
+func (t *Toolset) toolNames() string {
+	var names []string
+	for _, d := range t.defs() {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func toolErrorf(format string, args ...any) string {
@@ -426,6 +502,7 @@ func (t *Toolset) scrape(ctx context.Context, a scrapeArgs) string {
 	if t.extractor == nil {
 		return page
 	}
+	start := time.Now()
 	reply, err := t.extractor.Chat(ctx, openai.ChatCompletionRequest{
 		Model: t.extractor.Model(),
 		Messages: []openai.ChatCompletionMessage{{
@@ -433,6 +510,7 @@ func (t *Toolset) scrape(ctx context.Context, a scrapeArgs) string {
 			Content: ExtractorPrompt(info, page),
 		}},
 	})
+	recordCall(ctx, llm.RoleExtractor, t.extractor.Model(), reply, err, time.Since(start))
 	if err != nil {
 		return toolErrorf("extracting information from %s failed: %v", url, redactSecrets(err.Error()))
 	}
@@ -479,8 +557,15 @@ func clipRunes(s string, n int) string {
 // callKey identifies a tool call for the duplicate-query guard: the tool and
 // its arguments with defaults filled in, case and spacing of the query
 // folded, so that {"q":"Paris"} and {"q":" paris ","num":10} are one query.
-// Arguments that do not parse get a key of their raw text.
+// Arguments that do not parse get a key of their raw text. The tool-python
+// tools get "", which the guard never matches: their result depends on what
+// earlier calls left in the sandbox, so an identical call is not a repeat
+// (`ls` before and after writing a file), and MiroThinker checks only
+// search and scrape calls for repeats.
 func callKey(name, argsJSON string) string {
+	if isPythonTool(strings.TrimSpace(name)) {
+		return ""
+	}
 	switch name {
 	case ToolGoogleSearch:
 		var a searchArgs

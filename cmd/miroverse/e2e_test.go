@@ -369,6 +369,20 @@ func TestWorkerCountDoesNotChangeRows(t *testing.T) {
 	compareRoots(t, ref, root)
 }
 
+// A streaming endpoint yields the rows of a non-streaming one: the oracle
+// streams reasoning, content and tool calls in pieces, and the client puts
+// them back together exactly.
+func TestStreamingEndpointKeepsRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	ref := demo(t)
+	cfg := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\nllm:\n  default:\n    stream: true\n")
+	root := filepath.Join(t.TempDir(), "out")
+	run(t, "run", "--config", cfg, "--out", root, "--quiet")
+	compareRoots(t, ref, root)
+}
+
 // compareRoots asserts two roots hold the same rows: the published Parquet
 // of every stage, byte for byte, except the trajectories' wall-clock latency.
 func compareRoots(t *testing.T, a, b string) {
@@ -416,6 +430,9 @@ func trajectoryRows(t *testing.T, root string) []string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
 		r.LatencyMillis = 0
+		for j := range r.Calls {
+			r.Calls[j].LatencyMillis = 0
+		}
 		b, _ := json.Marshal(r)
 		out[i] = string(b)
 	}

@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 		newInspectCmd(),
 		newOracleCmd(g),
 		newExportGraphCmd(),
+		newToolsCmd(),
 	)
 	return root
 }
@@ -82,10 +83,19 @@ func (f *stageFlags) bind(cmd *cobra.Command, configRequired bool) {
 	}
 }
 
-// load reads the config, or the defaults when none is given.
+// load reads the config, or the defaults when none is given, and applies
+// the environment's overrides (MIROVERSE_ORACLE_FAULT_RATE): this is the one
+// place a run reads them.
 func (f *stageFlags) load() (pipeline.Config, error) {
-	if f.config == "" {
-		return pipeline.DefaultConfig(), nil
+	cfg := pipeline.DefaultConfig()
+	if f.config != "" {
+		var err error
+		if cfg, err = pipeline.LoadConfig(f.config); err != nil {
+			return cfg, err
+		}
 	}
-	return pipeline.LoadConfig(f.config)
+	if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
+		return cfg, fmt.Errorf("environment: %w", err)
+	}
+	return cfg, nil
 }

@@ -6,12 +6,18 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -31,8 +37,15 @@ type Endpoint struct {
 	// MaxRetries bounds the retries of one call (not counting the first try).
 	MaxRetries int
 	// BackoffBase and BackoffCap shape the jittered exponential backoff.
+	// BackoffCap also caps a server's Retry-After.
 	BackoffBase time.Duration
 	BackoffCap  time.Duration
+	// Limiter, if set, bounds the attempts in flight and learns from their
+	// outcomes; clients of one endpoint should share it. Nil means no bound.
+	Limiter *Limiter
+	// Stream asks for a streamed reply and assembles it; some gateways
+	// only keep long generations alive when they stream.
+	Stream bool
 }
 
 // Reply is one completed call.
@@ -46,9 +59,10 @@ type Reply struct {
 
 // Client calls one endpoint for one role.
 type Client struct {
-	role string
-	ep   Endpoint
-	api  *openai.Client
+	role  string
+	ep    Endpoint
+	where string // ep.BaseURL without credentials, for messages
+	api   *openai.Client
 }
 
 // New makes a client for role at ep.
@@ -66,9 +80,22 @@ func New(role string, ep Endpoint) *Client {
 	cfg.BaseURL = strings.TrimRight(ep.BaseURL, "/")
 	cfg.HTTPClient = &http.Client{
 		Timeout:   ep.Timeout,
-		Transport: roleTransport{role: role, next: http.DefaultTransport},
+		Transport: roleTransport{role: role, next: reasoningTransport{next: newTransport()}},
 	}
-	return &Client{role: role, ep: ep, api: openai.NewClientWithConfig(cfg)}
+	return &Client{role: role, ep: ep, where: RedactURL(ep.BaseURL), api: openai.NewClientWithConfig(cfg)}
+}
+
+// newTransport is http.DefaultTransport with room for many idle keep-alive
+// connections per host: the default keeps 2, so a pool of concurrent calls
+// to one endpoint would open and close a connection for nearly every call.
+func newTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = 256
+	return t
 }
 
 // Role is the pipeline role this client serves.
@@ -78,25 +105,44 @@ func (c *Client) Role() string { return c.role }
 func (c *Client) Model() string { return c.ep.Model }
 
 // Chat sends req (its Model defaults to the endpoint's) and retries transient
-// failures: HTTP 408, 409, 425, 429, 5xx and network errors. Other errors
-// return at once. Reasoning the server put in <think> tags of the content is
-// moved to ReasoningContent.
+// failures: HTTP 408, 409, 425, 429, 5xx, network errors (reset, timeout),
+// bodies cut short and replies without choices. Other errors return at once.
+// Between attempts it waits a jittered exponential backoff, or the server's
+// Retry-After if that is longer (both capped by BackoffCap). Each attempt
+// holds a permit of the endpoint's Limiter, if any, and reports to it how it
+// went. Reasoning the server put in <think> tags of the content is moved to
+// ReasoningContent.
+//
+// The returned error names the role, the endpoint (without credentials) and
+// the model, and never contains the API key.
 func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Reply, error) {
 	if req.Model == "" {
 		req.Model = c.ep.Model
 	}
 	start := time.Now()
-	var lastErr error
-	for attempt := 0; attempt <= c.ep.MaxRetries; attempt++ {
+	var (
+		lastErr  error
+		retryAt  time.Time // from the last attempt's Retry-After
+		attempts int
+	)
+	for attempt := 0; attempt <= max(c.ep.MaxRetries, 0); attempt++ {
 		if attempt > 0 {
-			wait := backoff(attempt, c.ep.BackoffBase, c.ep.BackoffCap)
-			select {
-			case <-ctx.Done():
-				return Reply{}, fmt.Errorf("%s call to %s: %w (last error: %v)", c.role, c.ep.BaseURL, ctx.Err(), lastErr)
-			case <-time.After(wait):
+			if err := sleep(ctx, c.retryWait(attempt, retryAt)); err != nil {
+				return Reply{}, c.callErr(req.Model, attempts, fmt.Errorf("wait to retry: %w (last error: %v)", err, lastErr))
 			}
 		}
-		reply, err := c.once(ctx, req)
+		permit, err := c.ep.Limiter.acquire(ctx)
+		if err != nil {
+			if lastErr != nil {
+				err = fmt.Errorf("%w (last error: %v)", err, lastErr)
+			}
+			return Reply{}, c.callErr(req.Model, attempts, err)
+		}
+		attempts++
+		hint := &retryHint{}
+		reply, err := c.once(withRetryHint(ctx, hint), req)
+		permit.Release(outcomeOf(err))
+		retryAt = hint.get()
 		if err != nil {
 			lastErr = err
 			if ctx.Err() != nil || !Retryable(err) {
@@ -105,51 +151,149 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 			continue
 		}
 		reply.Latency = time.Since(start)
-		reply.Attempts = attempt + 1
+		reply.Attempts = attempts
 		return reply, nil
 	}
-	return Reply{}, fmt.Errorf("%s call to %s (model %s): %w", c.role, c.ep.BaseURL, req.Model, lastErr)
+	return Reply{}, c.callErr(req.Model, attempts, lastErr)
+}
+
+// callErr wraps the final error of a call with where it went, and scrubs
+// the API key from it: a server may echo the key (say, in a 401 message),
+// and the error travels into logs and failed rows.
+func (c *Client) callErr(model string, attempts int, err error) error {
+	err = fmt.Errorf("%s call to %s (model %s) failed after %d attempt(s): %w", c.role, c.where, model, attempts, err)
+	if key := c.ep.APIKey; key != "" && strings.Contains(err.Error(), key) {
+		// The cause cannot be kept for errors.As without keeping the key
+		// reachable, so only the scrubbed text survives.
+		return errors.New(strings.ReplaceAll(err.Error(), key, "[REDACTED]"))
+	}
+	return err
+}
+
+// retryWait is how long to wait before attempt n (n >= 1): the backoff, or
+// the server's Retry-After when it asks for longer, never above BackoffCap.
+func (c *Client) retryWait(n int, retryAt time.Time) time.Duration {
+	wait := backoff(n, c.ep.BackoffBase, c.ep.BackoffCap)
+	if !retryAt.IsZero() {
+		wait = max(wait, time.Until(retryAt))
+	}
+	return min(max(wait, 0), c.ep.BackoffCap)
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// outcomeOf classifies an attempt for the limiter: only 429 and 503 say the
+// server is overloaded.
+func outcomeOf(err error) Outcome {
+	if err == nil {
+		return OutcomeSuccess
+	}
+	switch statusOf(err) {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return OutcomeOverload
+	}
+	return OutcomeOther
+}
+
+// statusOf is the HTTP status of a go-openai error, or 0.
+func statusOf(err error) int {
+	var apiErr *openai.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.HTTPStatusCode
+	}
+	var reqErr *openai.RequestError
+	if errors.As(err, &reqErr) {
+		return reqErr.HTTPStatusCode
+	}
+	return 0
+}
+
+// acquire is Acquire on a possibly nil limiter.
+func (l *Limiter) acquire(ctx context.Context) (Permit, error) {
+	if l == nil {
+		return Permit{}, nil
+	}
+	return l.Acquire(ctx)
 }
 
 // once makes one attempt and normalises the reply's shape.
 func (c *Client) once(ctx context.Context, req openai.ChatCompletionRequest) (Reply, error) {
-	resp, err := c.api.CreateChatCompletion(ctx, req)
-	if err != nil {
-		return Reply{}, err
+	var reply Reply
+	if c.ep.Stream {
+		r, err := c.onceStream(ctx, req)
+		if err != nil {
+			return Reply{}, err
+		}
+		reply = r
+	} else {
+		resp, err := c.api.CreateChatCompletion(ctx, req)
+		if err != nil {
+			return Reply{}, err
+		}
+		if len(resp.Choices) == 0 {
+			return Reply{}, errEmptyChoices
+		}
+		ch := resp.Choices[0]
+		reply = Reply{Message: ch.Message, FinishReason: string(ch.FinishReason), Usage: resp.Usage}
 	}
-	if len(resp.Choices) == 0 {
-		return Reply{}, errEmptyChoices
+	SplitThink(&reply.Message)
+	if len(req.Tools) > 0 {
+		ExtractTextToolCalls(&reply.Message)
 	}
-	ch := resp.Choices[0]
-	msg := ch.Message
-	SplitThink(&msg)
-	return Reply{Message: msg, FinishReason: string(ch.FinishReason), Usage: resp.Usage}, nil
+	return reply, nil
 }
 
 var errEmptyChoices = errors.New("response has no choices")
 
-// Retryable tells transient failures from permanent ones.
+// Retryable tells transient failures from permanent ones: HTTP 408, 409,
+// 425, 429 and 5xx, network errors (refused, reset, timed out), a body cut
+// short or not JSON (a proxy's error page), and a reply without choices are
+// worth another try; any other HTTP status (400, 401, 403, 404, 422, ...) is
+// not, since the same request would fail the same way.
 func Retryable(err error) bool {
-	if errors.Is(err, errEmptyChoices) {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, errEmptyChoices) || errors.Is(err, errStreamCut) {
 		return true
 	}
-	var apiErr *openai.APIError
-	if errors.As(err, &apiErr) {
-		return retryableStatus(apiErr.HTTPStatusCode)
+	if code := statusOf(err); code != 0 {
+		return retryableStatus(code)
 	}
 	var reqErr *openai.RequestError
 	if errors.As(err, &reqErr) {
-		if reqErr.HTTPStatusCode != 0 {
-			return retryableStatus(reqErr.HTTPStatusCode)
-		}
+		return true // no status: the request never got an answer
+	}
+	if errors.Is(err, context.Canceled) {
+		// The caller gave up; retrying would only be cancelled again. (A
+		// client timeout is a deadline, and a net.Error, and is retried.)
+		return false
+	}
+	var (
+		netErr    net.Error
+		syntaxErr *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &netErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE),
+		errors.As(err, &syntaxErr):
 		return true
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return true
-	}
-	// A body cut short or a reset connection surfaces as a plain error from
-	// the decoder or transport; both are worth another try.
+	// Some transports and decoders flatten the cause into the text.
 	msg := err.Error()
 	for _, s := range []string{"EOF", "connection reset", "broken pipe", "unexpected end of JSON", "invalid character"} {
 		if strings.Contains(msg, s) {
@@ -170,7 +314,6 @@ func retryableStatus(code int) bool {
 }
 
 // backoff is full-jitter exponential: uniform in [0, min(cap, base·2^(n-1))].
-// (go-openai's errors do not carry a Retry-After header to honour.)
 func backoff(attempt int, base, limit time.Duration) time.Duration {
 	d := base << (attempt - 1)
 	if d > limit || d <= 0 {
@@ -179,28 +322,8 @@ func backoff(attempt int, base, limit time.Duration) time.Duration {
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
-// SplitThink moves a leading <think>…</think> block of the content into
-// ReasoningContent, leaving the rest of the content exactly as sent.
-func SplitThink(m *openai.ChatCompletionMessage) {
-	const open, closing = "<think>", "</think>"
-	s := m.Content
-	trimmed := strings.TrimLeft(s, " \t\r\n")
-	if !strings.HasPrefix(trimmed, open) {
-		return
-	}
-	end := strings.Index(trimmed, closing)
-	if end < 0 {
-		return
-	}
-	think := strings.TrimSpace(trimmed[len(open):end])
-	if m.ReasoningContent == "" {
-		m.ReasoningContent = think
-	} else if think != "" {
-		m.ReasoningContent += "\n" + think
-	}
-	m.Content = strings.TrimLeft(trimmed[end+len(closing):], "\r\n")
-}
-
+// roleTransport names the role on every request and reports a 429's or
+// 503's Retry-After to the retry loop.
 type roleTransport struct {
 	role string
 	next http.RoundTripper
@@ -209,5 +332,76 @@ type roleTransport struct {
 func (t roleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set(RoleHeader, t.role)
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if h, ok := r.Context().Value(retryHintKey{}).(*retryHint); ok {
+			if at, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				h.set(at)
+			}
+		}
+	}
+	return resp, nil
+}
+
+// retryHint carries a Retry-After from the transport to the retry loop:
+// go-openai's errors do not keep the response headers, so the transport,
+// which sees them, writes the time into the holder the loop put in the
+// request's context.
+type retryHint struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (h *retryHint) set(t time.Time) {
+	h.mu.Lock()
+	h.at = t
+	h.mu.Unlock()
+}
+
+func (h *retryHint) get() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.at
+}
+
+type retryHintKey struct{}
+
+func withRetryHint(ctx context.Context, h *retryHint) context.Context {
+	return context.WithValue(ctx, retryHintKey{}, h)
+}
+
+// parseRetryAfter reads a Retry-After value, delay-seconds or HTTP-date
+// (RFC 9110 §10.2.3), as the time to retry at; ok is false when v is neither.
+func parseRetryAfter(v string, now time.Time) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return time.Time{}, false
+		}
+		// A huge value would overflow the Duration; BackoffCap bounds the
+		// wait anyway, so a day stands for "very long".
+		return now.Add(time.Duration(min(secs, 86400)) * time.Second), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// RedactURL drops credentials (user info, query, fragment) from a base URL,
+// so that it can be named in messages.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.Fragment, u.RawFragment = nil, "", "", ""
+	u.ForceQuery = false
+	return u.String()
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -18,6 +19,10 @@ const (
 	toolScrape   = "scrape_and_extract_info"
 	serverSearch = "search_and_scrape_webpage"
 	serverScrape = "jina_scrape_llm_summary"
+
+	toolCreateSandbox = "create_sandbox"
+	toolRunPython     = "run_python_code"
+	serverPython      = "tool-python"
 
 	errorPrefix = "[ERROR]:"
 )
@@ -32,6 +37,14 @@ const (
 // maxQueryRunes bounds the fallback search query made from a question the
 // teacher has no key for; search engines take short queries.
 const maxQueryRunes = 200
+
+// pythonRate is the fraction of rollouts (by seed) that, when the request
+// offers run_python_code, write the trail down in a sandbox before
+// answering, so that a dataset made with the oracle holds real sandbox calls.
+const pythonRate = 0.25
+
+// reSandboxID finds the id in a create_sandbox result.
+var reSandboxID = regexp.MustCompile(`sandbox_id: (\S+)`)
 
 // call is one tool call found in the conversation, with the result that came
 // back for it (if any).
@@ -55,6 +68,9 @@ type conversation struct {
 	// summary is set when the request is the summary turn: the last message
 	// is a user message answering an assistant message without a tool call.
 	summary bool
+	// python: the agent is offered run_python_code (in the tools field, or
+	// in MCP mode in the system prompt's tool list).
+	python bool
 }
 
 // readConversation derives the state of a rollout from its messages alone,
@@ -65,7 +81,15 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 	if len(req.Tools) > 0 {
 		c.mode = modeFunction
 	}
+	for _, t := range req.Tools {
+		c.python = c.python || (t.Function != nil && t.Function.Name == toolRunPython)
+	}
 	msgs := req.Messages
+	for _, m := range msgs {
+		if c.mode == modeMCP && m.Role == openai.ChatMessageRoleSystem && strings.Contains(messageText(m), toolRunPython) {
+			c.python = true
+		}
+	}
 	firstIdx := -1
 	for i, m := range msgs {
 		if m.Role == openai.ChatMessageRoleUser {
@@ -158,6 +182,7 @@ type decision struct {
 	wrong  bool
 	detour bool
 	topic  string
+	python bool // use the sandbox, if offered
 }
 
 func decide(seed int, question string, cfg Config) decision {
@@ -175,6 +200,9 @@ func decide(seed int, question string, cfg Config) decision {
 	d.detour = rng.Float64() < cfg.DetourRate
 	topics := detourTopics()
 	d.topic = topics[rng.IntN(len(topics))]
+	// Drawn last, so that the draws before it, and with them every rollout
+	// made before the sandbox tools existed, stay as they were.
+	d.python = rng.Float64() < pythonRate
 	return d
 }
 
@@ -199,10 +227,12 @@ type step struct {
 	query string // google_search: the query
 	title string // the path title the step is about ("" for a detour)
 	last  bool   // the step is about the last doc of the path
+	code  string // run_python_code: the code
 }
 
 // plan is the teacher's route through a question: an optional detour, then
-// a search and a scrape for every doc of the path.
+// a search and a scrape for every doc of the path, then, when d.python, a
+// sandbox in which it lists the trail.
 func plan(sol Solution, d decision) []step {
 	var steps []step
 	if d.detour {
@@ -220,11 +250,32 @@ func plan(sol Solution, d decision) []step {
 			step{tool: toolSearch, query: t, title: t, last: last},
 			step{tool: toolScrape, title: t, last: last})
 	}
+	if d.python && len(sol.Path) > 0 {
+		steps = append(steps, step{tool: toolCreateSandbox}, step{tool: toolRunPython, code: trailCode(sol.Path)})
+	}
 	return steps
 }
 
-// next returns the step to take now and, for a scrape, the link to read; done
-// means the plan is complete. Progress is replayed from the calls already
+// trailCode is a short program that prints the trail and its hop count. A
+// JSON array of strings is also a Python list literal.
+func trailCode(path []string) string {
+	b, err := json.Marshal(path)
+	if err != nil {
+		b = []byte("[]") // strings always encode; unreachable
+	}
+	return "trail = " + string(b) + "\n" +
+		"for i, title in enumerate(trail, 1):\n" +
+		"    print(f\"{i}. {title}\")\n" +
+		"print(f\"{len(trail) - 1} hops from {trail[0]} to {trail[-1]}\")\n"
+}
+
+// skippable steps are left out when their input is missing (no link to
+// read, no sandbox to run in), so replay must not count them when the
+// conversation shows another call in their place.
+func skippable(tool string) bool { return tool == toolScrape || tool == toolRunPython }
+
+// next returns the step to take now and, for a scrape, the link to read (for
+// run_python_code, the sandbox id); done means the plan is complete. Progress is replayed from the calls already
 // made: a planned scrape that the conversation shows was skipped (the next
 // call made was not a scrape) is skipped again. Replaying the calls rather
 // than re-reading old results keeps progress right when the agent's context
@@ -233,11 +284,18 @@ func next(steps []step, calls []call, last string, hasLast bool) (step, string, 
 	k := 0
 	for _, st := range steps {
 		if k < len(calls) {
-			if st.tool == toolScrape && calls[k].name != toolScrape {
+			if skippable(st.tool) && calls[k].name != st.tool {
 				continue
 			}
 			k++
 			continue
+		}
+		if st.tool == toolRunPython {
+			m := reSandboxID.FindStringSubmatch(last)
+			if !hasLast || strings.HasPrefix(last, errorPrefix) || m == nil {
+				continue // no sandbox was made: answer without it
+			}
+			return st, m[1], false
 		}
 		if st.tool == toolScrape {
 			if !hasLast {
@@ -316,6 +374,7 @@ func (h *handler) agent(req *openai.ChatCompletionRequest) (turn, error) {
 		seed = *req.Seed
 	}
 	d := decide(seed, c.first, h.cfg)
+	d.python = d.python && c.python
 	answer := finalAnswer(sol, d.wrong)
 	if c.summary {
 		return boxTurn(answer), nil
@@ -403,6 +462,12 @@ func scrapeInfo(st step) string {
 // thoughts returns the visible thought and the reasoning of a tool turn.
 func thoughts(st step, n int) (string, string) {
 	switch {
+	case st.tool == toolCreateSandbox:
+		return "Before answering, let me write the trail down in a sandbox and check that it holds together.",
+			"Listing every step of the trail in order makes a gap or a wrong turn easy to spot."
+	case st.tool == toolRunPython:
+		return "Let me list the trail and count its hops.",
+			"A short script prints the steps in order and the number of hops."
 	case st.tool == toolSearch && st.title == "":
 		return "Before following the clues, let me get some general background.",
 			"A broad search first may give useful context for the question."
@@ -427,10 +492,16 @@ func toolTurn(mode string, n int, st step, link string) (turn, error) {
 	content, reasoning := thoughts(st, n)
 	var args []kv
 	server := serverSearch
-	if st.tool == toolScrape {
+	switch st.tool {
+	case toolScrape:
 		server = serverScrape
 		args = []kv{{"url", link}, {"info_to_extract", scrapeInfo(st)}}
-	} else {
+	case toolCreateSandbox:
+		server = serverPython
+	case toolRunPython:
+		server = serverPython
+		args = []kv{{"code_block", st.code}, {"sandbox_id", link}}
+	default:
 		args = []kv{{"q", st.query}}
 	}
 	if mode == modeFunction {

@@ -80,6 +80,7 @@ type Config struct {
 	DetourRate float64       // fraction of rollouts that make one extra unrelated search first
 	Delay      time.Duration // added latency per reply (benchmarks)
 	Model      string        // reported model name, default "oracle"
+	Faults     Faults        // injected failures (faults.go); zero Rate: none
 }
 
 // DefaultModel is the model name the oracle reports when Config.Model is empty.
@@ -161,10 +162,6 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "decode chat completion request: "+err.Error())
 		return
 	}
-	if req.Stream {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "the oracle does not stream; send stream=false")
-		return
-	}
 	role := strings.ToLower(strings.TrimSpace(r.Header.Get(llm.RoleHeader)))
 	t, err := h.reply(role, &req)
 	if err != nil {
@@ -186,7 +183,12 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		case <-timer.C:
 		}
 	}
-	writeJSON(w, http.StatusOK, response(h.cfg.Model, role, body, &req, t))
+	resp := response(h.cfg.Model, role, body, &req, t)
+	if req.Stream {
+		writeStream(w, resp, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // reply routes a request by role.

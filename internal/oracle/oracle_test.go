@@ -43,7 +43,6 @@ func TestRouting(t *testing.T) {
 		{"unknown role, no agent shape", "planner", plain, 400, "unknown role"},
 		{"closed book knows nothing", roleClosedBook, plain, 200, `\\boxed{unknown}`},
 		{"malformed JSON", llm.RoleAgent, `{"messages":`, 400, "decode"},
-		{"streaming refused", llm.RoleAgent, `{"stream":true,"messages":[{"role":"user","content":"q"}]}`, 400, "stream"},
 		{"agent without a user message", llm.RoleAgent, `{"messages":[{"role":"system","content":"x"}]}`, 400, "no user message"},
 		{"writer without facts", llm.RoleWriter, plain, 400, "walk facts"},
 		{"extractor without sections", llm.RoleExtractor, plain, 400, "Information to extract"},

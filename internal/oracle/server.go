@@ -18,15 +18,31 @@ type Server struct {
 	served chan struct{}      // closed when Serve has returned
 	err    error              // Serve's error; read after served is closed
 	once   sync.Once
+	faults *faultLayer // nil without fault injection
 }
 
 // Start serves the oracle on addr until ctx is done or Close is called. An
 // empty addr listens on a free loopback port ("127.0.0.1:0"), so that the
 // default oracle is never reachable from outside the machine; an explicit
 // addr is used as given.
+//
+// With cfg.Faults.Rate > 0 the server is a flaky endpoint (see Faults).
 func Start(ctx context.Context, cfg Config, addr string) (*Server, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
+	}
+	if err := cfg.Faults.Validate(); err != nil {
+		return nil, fmt.Errorf("oracle: %w", err)
+	}
+	handler := NewHandler(cfg)
+	var faults *faultLayer
+	if cfg.Faults.Rate > 0 {
+		model := cfg.Model
+		if model == "" {
+			model = DefaultModel
+		}
+		faults = newFaultLayer(handler, cfg.Faults, model)
+		handler = faults
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
@@ -38,13 +54,14 @@ func Start(ctx context.Context, cfg Config, addr string) (*Server, error) {
 	base, cancel := context.WithCancel(ctx)
 	s := &Server{
 		srv: &http.Server{
-			Handler:           NewHandler(cfg),
+			Handler:           handler,
 			ReadHeaderTimeout: 30 * time.Second,
 			BaseContext:       func(net.Listener) context.Context { return base },
 		},
 		ln:     ln,
 		cancel: cancel,
 		served: make(chan struct{}),
+		faults: faults,
 	}
 	go func() {
 		defer close(s.served)

@@ -9,9 +9,11 @@
 // fresh /proc, a minimal /dev, a private /tmp, and the sandbox's own
 // directory mounted read-write as /work, which is also the working directory
 // and HOME. The directory lives on the host and so persists across the calls
-// of one rollout; Manager.Close removes it. The environment is cleared; only
-// PATH, HOME=/work, LANG, TMPDIR, PYTHONUNBUFFERED, PYTHONDONTWRITEBYTECODE,
-// MPLBACKEND=Agg and (for a python outside /usr) LD_LIBRARY_PATH are set.
+// of one rollout; Manager.Remove (or Manager.Close) removes it, and the next
+// NewManager removes what a killed process left. The environment is
+// cleared; only PATH, HOME=/work, LANG, TMPDIR, PYTHONUNBUFFERED,
+// PYTHONDONTWRITEBYTECODE, MPLBACKEND=Agg and (for a python outside /usr)
+// LD_LIBRARY_PATH are set.
 //
 // Inside bwrap, prlimit bounds CPU seconds, address space, processes and file
 // size. RLIMIT_NPROC is enforced per user namespace and uid (Linux ≥ 5.14), so
@@ -85,6 +87,9 @@ const (
 	// killGrace bounds how long Wait may still block on the output pipe
 	// after the process group was killed.
 	killGrace = 2 * time.Second
+	// basePrefix starts the name of a Manager's directory under the system
+	// temp directory; the owner's pid follows it.
+	basePrefix = "miroverse-sandbox-"
 )
 
 // Limits bound every call in a sandbox. Zero or negative fields disable the
@@ -121,8 +126,10 @@ func DefaultLimits() Limits {
 	}
 }
 
-// Manager owns the sandboxes of one rollout or tool session. Its methods are
-// safe for concurrent use.
+// Manager makes and runs sandboxes. One Manager serves every rollout of a
+// stage, so that NewManager's probe is paid once: each caller keeps track of
+// the sandboxes it created and removes them with Remove when it is done, and
+// Close removes whatever is left. Its methods are safe for concurrent use.
 type Manager struct {
 	limits  Limits
 	bwrap   string
@@ -194,7 +201,8 @@ func NewManager(ctx context.Context, l Limits) (*Manager, error) {
 	if _, err := os.Stat(shell); err != nil {
 		shell = "/usr/bin/sh"
 	}
-	base, err := os.MkdirTemp("", "miroverse-sandbox-")
+	removeStale(os.TempDir())
+	base, err := os.MkdirTemp("", basePrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
@@ -580,6 +588,23 @@ func (b *boundedBuffer) result() ([]byte, bool) {
 
 var _ io.Writer = (*boundedBuffer)(nil)
 
+// Remove deletes one sandbox and its files; later calls with its id are
+// rejected like those with an id that never existed. Removing an unknown or
+// already removed id does nothing.
+func (m *Manager) Remove(id string) error {
+	m.mu.Lock()
+	dir, ok := m.sandboxes[id]
+	delete(m.sandboxes, id)
+	m.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return removeTree(dir)
+}
+
+// Limits returns the limits every call runs under.
+func (m *Manager) Limits() Limits { return m.limits }
+
 // Close removes every sandbox's files. Calls after Close return errors.
 func (m *Manager) Close() error {
 	m.mu.Lock()
@@ -591,6 +616,33 @@ func (m *Manager) Close() error {
 	m.sandboxes = nil
 	m.mu.Unlock()
 	return removeTree(m.base)
+}
+
+// removeStale deletes the directories of Managers whose process is gone: a
+// run killed with SIGKILL never reaches Close, and its sandboxes' files would
+// otherwise stay in the temp directory for good. A directory is removed only
+// when its name carries a pid that no longer exists; anything else (another
+// live process's, or not ours) is left alone.
+func removeStale(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), basePrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			continue // alive (or not ours to signal: EPERM)
+		}
+		_ = removeTree(filepath.Join(tmp, e.Name()))
+	}
 }
 
 // removeTree removes dir even when sandboxed code left directories without

@@ -387,3 +387,61 @@ func TestConcurrentSandboxes(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveOneSandbox(t *testing.T) {
+	m := newTestManager(t, testLimits())
+	ctx := context.Background()
+	gone, kept := mustCreate(t, m), mustCreate(t, m)
+	m.RunCommand(ctx, gone, "echo x > f && mkdir -p locked && chmod 000 locked")
+	m.RunCommand(ctx, kept, "echo kept > f")
+	m.mu.Lock()
+	dir := m.sandboxes[gone]
+	m.mu.Unlock()
+	if err := m.Remove(gone); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("removed sandbox's directory remains: %v", err)
+	}
+	if got := m.RunPython(ctx, gone, "print(1)"); !strings.Contains(got, "does not exist") {
+		t.Errorf("call in a removed sandbox: %q", got)
+	}
+	if got := m.RunCommand(ctx, kept, "cat f"); got != "kept\n" {
+		t.Errorf("the other sandbox lost its file: %q", got)
+	}
+	if err := m.Remove(gone); err != nil {
+		t.Errorf("second Remove: %v", err)
+	}
+}
+
+// TestStaleDirectoriesRemoved: the files of a Manager whose process was
+// killed before Close are removed by the next NewManager; those of a live
+// process are not.
+func TestStaleDirectoriesRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(tmp, fmt.Sprintf("%s%d-123", basePrefix, dead.Process.Pid))
+	live := filepath.Join(tmp, fmt.Sprintf("%s%d-456", basePrefix, os.Getppid()))
+	other := filepath.Join(tmp, basePrefix+"not-a-pid")
+	for _, d := range []string{filepath.Join(stale, "sbx-1", "locked"), live, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(filepath.Join(stale, "sbx-1", "locked"), 0); err != nil {
+		t.Fatal(err)
+	}
+	newTestManager(t, testLimits())
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("directory of dead pid %d remains: %v", dead.Process.Pid, err)
+	}
+	for _, d := range []string{live, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
+}

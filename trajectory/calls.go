@@ -1,0 +1,74 @@
+package trajectory
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/miroverse/miroverse/internal/llm"
+)
+
+// maxErrorChars bounds one entry of Rollout.Errors: enough to tell what
+// failed without copying a whole page of a tool's complaint into every row.
+const maxErrorChars = 300
+
+// callRecorder receives the LLM calls made on behalf of one rollout. The
+// agent puts one in the context of its tool calls, so that the extractor
+// calls a shared Toolset makes are booked to the rollout that caused them.
+type callRecorder func(Call)
+
+type callRecorderKey struct{}
+
+func withCallRecorder(ctx context.Context, rec callRecorder) context.Context {
+	return context.WithValue(ctx, callRecorderKey{}, rec)
+}
+
+// recordCall books one call to the rollout of ctx, if any.
+func recordCall(ctx context.Context, role, model string, reply llm.Reply, err error, took time.Duration) {
+	rec, ok := ctx.Value(callRecorderKey{}).(callRecorder)
+	if !ok {
+		return
+	}
+	rec(newCall(role, model, reply, err, took))
+}
+
+func newCall(role, model string, reply llm.Reply, err error, took time.Duration) Call {
+	c := Call{Role: role, Model: model, LatencyMillis: took.Milliseconds()}
+	if err != nil {
+		c.Error = clipRunes(redactSecrets(err.Error()), maxErrorChars)
+		return c
+	}
+	c.PromptTokens = int32(reply.Usage.PromptTokens)
+	c.CompletionTokens = int32(reply.Usage.CompletionTokens)
+	c.Attempts = int32(reply.Attempts)
+	c.FinishReason = reply.FinishReason
+	return c
+}
+
+// record books a call of the rollout itself or of its tools.
+func (r *agentRun) record(c Call) {
+	c.Turn = int32(r.out.NumTurns)
+	if c.Role == llm.RoleAgent {
+		// The agent's call produces the next turn; the turn is counted
+		// only when its reply is kept.
+		c.Turn++
+	}
+	r.out.Calls = append(r.out.Calls, c)
+	if c.Error != "" {
+		r.noteError(fmt.Sprintf("%s call failed: %s", c.Role, c.Error))
+	}
+}
+
+// noteError appends one entry to Rollout.Errors.
+func (r *agentRun) noteError(s string) {
+	r.out.Errors = append(r.out.Errors, clipRunes(redactSecrets(s), maxErrorChars))
+}
+
+// sha256Hex is the full hex SHA-256 of s, the form the manifest uses for
+// the tool-schema hash, so a row's ToolsHash can be compared with it.
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
