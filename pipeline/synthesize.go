@@ -39,8 +39,8 @@ type TrajectoryRow struct {
 	CompletionTokens int64                `parquet:"completion_tokens"`
 	LatencyMillis    int64                `parquet:"latency_ms"`
 	Role             string               `parquet:"role"`
-	Temperature      float32              `parquet:"temperature"`
-	TopP             float32              `parquet:"top_p"`
+	Temperature      float64              `parquet:"temperature"`
+	TopP             float64              `parquet:"top_p"`
 	MaxTokens        int32                `parquet:"max_tokens"`
 	PromptHash       string               `parquet:"prompt_hash"`
 	ToolsHash        string               `parquet:"tools_hash"`
@@ -347,7 +347,7 @@ func (r *Runner) publishTrajectories(_ context.Context, rollouts []trajectory.Ro
 			NumToolCalls: int32(ro.NumToolCalls), NumTurns: int32(ro.NumTurns), ToolErrors: int32(ro.ToolErrors),
 			Rollbacks: int32(ro.Rollbacks), Repetition: ro.Repetition, Truncated: ro.Truncated, FinishReasons: ro.FinishReasons,
 			PromptTokens: ro.PromptTokens, CompletionTokens: ro.CompletionTokens, LatencyMillis: ro.LatencyMillis,
-			Role: ro.Role, Temperature: ro.Temperature, TopP: ro.TopP, MaxTokens: int32(ro.MaxTokens),
+			Role: ro.Role, Temperature: decimalFloat(ro.Temperature), TopP: decimalFloat(ro.TopP), MaxTokens: int32(ro.MaxTokens),
 			PromptHash: ro.PromptHash, ToolsHash: ro.ToolsHash, Calls: ro.Calls, Errors: ro.Errors,
 		}
 		if v, ok := verdicts[ro.ID]; ok {
@@ -356,6 +356,16 @@ func (r *Runner) publishTrajectories(_ context.Context, rollouts []trajectory.Ro
 		rows = append(rows, row)
 	}
 	return publish(r, "trajectories", rows, partName)
+}
+
+// decimalFloat widens a config float32 to the float64 of its shortest
+// decimal form, so that top_p 0.95 reads back as 0.95, not 0.949999988.
+func decimalFloat(f float32) float64 {
+	v, err := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	if err != nil {
+		return float64(f) // unreachable: FormatFloat output always parses
+	}
+	return v
 }
 
 func hashString(s string) string {

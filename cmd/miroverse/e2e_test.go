@@ -141,6 +141,74 @@ func TestDemoEndToEnd(t *testing.T) {
 	checkWithPython(t, root)
 }
 
+// Every trajectory row says how it was made, and what it says agrees with
+// the manifest and with the row's own messages.
+func TestTrajectoryRowsAreTraceable(t *testing.T) {
+	root := demo(t)
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := m.Config.Synthesize
+	for _, r := range readTrajectories(t, root) {
+		if r.Role != "agent" || r.Model != m.Models["agent"] || r.PromptHash != m.Prompts["agent"] ||
+			r.ToolsHash != m.ToolSchemaHash || r.ToolsHash != sha256Hex(r.Tools) {
+			t.Fatalf("%s: role %q model %q prompt %q tools %q; manifest %v %v %q", r.ID, r.Role, r.Model,
+				r.PromptHash, r.ToolsHash, m.Models, m.Prompts, m.ToolSchemaHash)
+		}
+		// Config floats are float32; the row's float64 holds the same decimal.
+		if fmt.Sprint(r.Temperature) != fmt.Sprint(cfg.Temperature) || fmt.Sprint(r.TopP) != fmt.Sprint(cfg.TopP) || int(r.MaxTokens) != cfg.MaxTokens {
+			t.Fatalf("%s: sampling T=%v top_p=%v max=%d, config %v %v %d", r.ID, r.Temperature, r.TopP, r.MaxTokens,
+				cfg.Temperature, cfg.TopP, cfg.MaxTokens)
+		}
+		var agentCalls, extractorCalls, prompt, completion int64
+		for _, c := range r.Calls {
+			switch c.Role {
+			case "agent":
+				agentCalls++
+				prompt += int64(c.PromptTokens)
+				completion += int64(c.CompletionTokens)
+			case "extractor":
+				extractorCalls++
+			default:
+				t.Fatalf("%s: call by role %q", r.ID, c.Role)
+			}
+			if c.Error == "" && (c.Attempts < 1 || c.FinishReason == "") {
+				t.Fatalf("%s: call %+v lacks attempts or finish reason", r.ID, c)
+			}
+		}
+		// Every agent call is a kept turn or a rolled-back reply.
+		if agentCalls != int64(r.NumTurns+r.Rollbacks) || prompt != r.PromptTokens || completion != r.CompletionTokens {
+			t.Fatalf("%s: %d agent calls for %d turns + %d rollbacks; tokens %d/%d vs %d/%d", r.ID, agentCalls,
+				r.NumTurns, r.Rollbacks, prompt, completion, r.PromptTokens, r.CompletionTokens)
+		}
+		if len(r.FinishReasons) != int(r.NumTurns) {
+			t.Fatalf("%s: %d finish reasons for %d turns", r.ID, len(r.FinishReasons), r.NumTurns)
+		}
+		var scrapes, toolMsgs int64
+		for _, msg := range r.Messages {
+			for _, tc := range msg.ToolCalls {
+				if tc.Function.Name == "scrape_and_extract_info" {
+					scrapes++
+				}
+			}
+			if msg.Role == "tool" {
+				toolMsgs++
+			}
+		}
+		// The oracle agent never repeats a scrape, so each one ran the extractor.
+		if extractorCalls != scrapes || toolMsgs != int64(r.NumToolCalls) || int(r.ToolErrors) > len(r.Errors) {
+			t.Fatalf("%s: %d extractor calls for %d scrapes; %d tool messages for %d tool calls; %d tool errors, errors %q",
+				r.ID, extractorCalls, scrapes, toolMsgs, r.NumToolCalls, r.ToolErrors, r.Errors)
+		}
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
 func TestFatwikiEndToEnd(t *testing.T) {
 	data := sharedData(t)
 	dump := filepath.Join(data, "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
