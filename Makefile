@@ -41,6 +41,7 @@ bench: build
 	scripts/with-neo4j $(GO) run ./scripts/bench
 	$(GO) run ./scripts/benchwiki
 	scripts/compare_wikiextractor.sh
+	$(GO) run ./scripts/benchagent
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

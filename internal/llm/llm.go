@@ -95,6 +95,7 @@ func newTransport() http.RoundTripper {
 	}
 	t = t.Clone()
 	t.MaxIdleConnsPerHost = 256
+	t.MaxIdleConns = 0 // no total cap: the per-host one is what matters here
 	return t
 }
 

@@ -39,7 +39,7 @@ func scanDoc(row interface{ Scan(...any) error }) (kg.Doc, error) {
 // queryDoc returns the first document the query finds; found is false when
 // there is none.
 func (s *Store) queryDoc(ctx context.Context, query string, args ...any) (kg.Doc, bool, error) {
-	d, err := scanDoc(s.db.QueryRowContext(ctx, query, args...))
+	d, err := scanDoc(s.lookup.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return kg.Doc{}, false, nil
 	}
@@ -117,7 +117,7 @@ func (s *Store) DocByURL(ctx context.Context, u string) (kg.Doc, error) {
 
 // Aliases lists a document's aliases, redirects first, each kind sorted.
 func (s *Store) Aliases(ctx context.Context, docID string) ([]kg.Alias, error) {
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.lookup.QueryContext(ctx,
 		`SELECT alias, kind FROM aliases WHERE doc_id = ? ORDER BY kind DESC, alias`, docID)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: aliases of %q: %w", docID, err)
@@ -183,15 +183,23 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 	// The query as a title: spacing tidied, nothing dropped (NormalizeTitle
 	// would read "C#" as "C").
 	title := kg.UpperFirst(strings.Join(strings.Fields(strings.ReplaceAll(query, "_", " ")), " "))
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT d.id, d.title, d.url, snippet(fts, 1, '', '', '…', 32), bm25(fts, 10.0, 1.0) AS rank, d.text,
-			CASE WHEN d.title_fold = ?2 THEN 0
-				WHEN d.id IN (SELECT doc_id FROM aliases WHERE alias = ?3 AND kind = 'redirect') THEN 1
-				ELSE 2 END AS tier
-		FROM fts JOIN docs d ON d.n = fts.rowid
+	// Ranking first and snippets after: snippet() and reading d.text cost
+	// most of a search when done for every match of the OR query, and only
+	// the top `limit` need them.
+	rows, err := s.lookup.QueryContext(ctx, `
+		WITH top AS MATERIALIZED (
+			SELECT fts.rowid AS n, d.id AS id, bm25(fts, 10.0, 1.0) AS rank,
+				CASE WHEN d.title_fold = ?2 THEN 0
+					WHEN d.id IN (SELECT doc_id FROM aliases WHERE alias = ?3 AND kind = 'redirect') THEN 1
+					ELSE 2 END AS tier
+			FROM fts JOIN docs d ON d.n = fts.rowid
+			WHERE fts MATCH ?1
+			ORDER BY tier, rank, d.id
+			LIMIT ?4)
+		SELECT top.id, d.title, d.url, snippet(fts, 1, '', '', '…', 32), top.rank, d.text, top.tier
+		FROM fts CROSS JOIN top ON top.n = fts.rowid CROSS JOIN docs d ON d.n = top.n
 		WHERE fts MATCH ?1
-		ORDER BY tier, rank, d.id
-		LIMIT ?4`, match, foldTitle(title), title, limit)
+		ORDER BY top.tier, top.rank, top.id`, match, foldTitle(title), title, limit)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: search %q: %w", query, err)
 	}

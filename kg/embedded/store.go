@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -26,9 +27,16 @@ import (
 // writes from one process are serialised so they never wait on each other
 // inside SQLite.
 type Store struct {
-	db   *sql.DB
-	path string
-	wmu  sync.Mutex // held by every write transaction
+	db *sql.DB
+	// lookup serves the point reads of the tools (Search, Doc*, Aliases),
+	// which hundreds of rollouts make at once. Its pool is bounded: an
+	// unbounded one opens a connection per caller, each with its own page
+	// cache and prepared schema, which costs megabytes per rollout in
+	// flight and CPU to reopen. db stays unbounded because EachDoc and
+	// EachLink hold a connection while their callbacks may query again.
+	lookup *sql.DB
+	path   string
+	wmu    sync.Mutex // held by every write transaction
 }
 
 var _ kg.Store = (*Store)(nil)
@@ -103,6 +111,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
+	lq := url.Values{}
+	lq.Add("_pragma", "busy_timeout(60000)")
+	lq.Add("_pragma", "query_only(1)")
+	lq.Add("_pragma", "cache_size(-16384)")
+	lookup, err := sql.Open("sqlite", path+"?"+lq.Encode())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open %s for lookups: %w", path, err)
+	}
+	n := 2 * runtime.GOMAXPROCS(0)
+	lookup.SetMaxOpenConns(n)
+	lookup.SetMaxIdleConns(n)
+	s.lookup = lookup
 	return s, nil
 }
 
@@ -139,7 +160,8 @@ func (s *Store) init(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	lerr := s.lookup.Close()
+	if err := errors.Join(s.db.Close(), lerr); err != nil {
 		return fmt.Errorf("embedded: close %s: %w", s.path, err)
 	}
 	return nil
