@@ -81,6 +81,16 @@ type SampleConfig struct {
 	MaxHops  int `yaml:"max_hops" json:"max_hops"`
 	HubCap   int `yaml:"hub_cap" json:"hub_cap"`
 	Attempts int `yaml:"attempts" json:"attempts"`
+	// Hops maps a hop count to its weight; non-empty replaces the uniform
+	// draw in [min_hops, max_hops] (qa.SampleOptions.HopMix).
+	Hops map[int]float64 `yaml:"hops" json:"hops,omitempty"`
+	// AnswerTypes maps an answer type (person, place, organisation, date,
+	// other) to its weight (qa.SampleOptions.AnswerMix).
+	AnswerTypes map[string]float64 `yaml:"answer_types" json:"answer_types,omitempty"`
+	// Stratify orders seeds by (primary category, degree band) rather than
+	// by degree band alone; SeedPool bounds the seeds looked up for it.
+	Stratify bool `yaml:"stratify" json:"stratify"`
+	SeedPool int  `yaml:"seed_pool" json:"seed_pool"`
 }
 
 // QAConfig shapes question writing.
@@ -88,6 +98,32 @@ type QAConfig struct {
 	// Inject is a test hook: walk id → instruction passed to the writer
 	// (the oracle understands "leak"). Empty in real runs.
 	Inject map[string]string `yaml:"inject" json:"inject,omitempty"`
+	// Contamination lists the benchmark files every question (written or
+	// imported) is checked against: JSON or JSONL of {question, …}, and
+	// GAIA hash TSVs. `qa import --contamination` adds to it.
+	Contamination []string `yaml:"contamination" json:"contamination,omitempty"`
+	// ContaminationNGram and ContaminationOverlap: a question is
+	// contaminated when this share of its word n-grams occurs in one
+	// benchmark question, grams weighted by rarity (0: qa.DefaultContaminationNGram/Overlap, 3 and 0.6).
+	ContaminationNGram   int     `yaml:"contamination_ngram" json:"contamination_ngram,omitempty"`
+	ContaminationOverlap float64 `yaml:"contamination_overlap" json:"contamination_overlap,omitempty"`
+	// DedupThreshold is the MinHash Jaccard estimate at which a question is a
+	// near duplicate of an earlier one (0: qa.DefaultDedupThreshold, 0.6).
+	DedupThreshold float64 `yaml:"dedup_threshold" json:"dedup_threshold,omitempty"`
+	// Verify switches the LLM-backed gates (qa.Verifier) on and off.
+	Verify VerifyConfig `yaml:"verify" json:"verify"`
+}
+
+// VerifyConfig shapes the LLM-backed gates of written questions: the
+// verifier role for uniqueness and masked hop, the closed_book role for
+// the closed-book gate.
+type VerifyConfig struct {
+	Uniqueness bool `yaml:"uniqueness" json:"uniqueness"`
+	ClosedBook bool `yaml:"closed_book" json:"closed_book"`
+	MaskedHop  bool `yaml:"masked_hop" json:"masked_hop"`
+	// ClosedBookTries is how many times (each with its own seed) the
+	// closed-book role must fail; 0: qa.DefaultClosedBookTries (3).
+	ClosedBookTries int `yaml:"closed_book_tries" json:"closed_book_tries"`
 }
 
 // SynthesizeConfig shapes the agent's rollouts.
@@ -136,6 +172,12 @@ type ExportConfig struct {
 	ShardRows         int    `yaml:"shard_rows" json:"shard_rows"`
 	RowGroupRows      int    `yaml:"row_group_rows" json:"row_group_rows"`
 	TrajectoryContent string `yaml:"trajectory_content" json:"trajectory_content"`
+	// DifficultyBand keeps the questions whose pass rate (correct rollouts
+	// / rollouts) lies in [lo, hi]. Empty: questions all of whose rollouts
+	// agree (rate 0 or 1) are dropped when they have at least
+	// minRolloutsForBand rollouts, since they teach either nothing or
+	// nothing new; with fewer rollouts the rate is too coarse to judge.
+	DifficultyBand []float64 `yaml:"difficulty_band" json:"difficulty_band,omitempty"`
 }
 
 // LLMConfig says where each role's requests go.
@@ -223,7 +265,7 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 }
 
 // Roles the pipeline calls.
-var roleNames = []string{"agent", "writer", "extractor", "grader"}
+var roleNames = []string{"agent", "writer", "extractor", "grader", "verifier", "closed_book"}
 
 // DefaultConfig is what a run uses for every key a file leaves out.
 func DefaultConfig() Config {
@@ -231,13 +273,14 @@ func DefaultConfig() Config {
 		Seed:    42,
 		Workers: 8,
 		Graph:   GraphConfig{Backend: "embedded", BatchSize: 5000, Database: "neo4j", NodeBatch: 5000, RelBatch: 2000},
-		Sample:  SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8},
+		Sample:  SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8, Stratify: true},
 		Synthesize: SynthesizeConfig{
 			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
 			MaxTokens: 16384, ContextTokens: 262144, Temperature: 1.0, TopP: 0.95, MaxRollbacks: 5,
 			PythonTools: true,
 			Sandbox:     SandboxConfig{Wall: 120 * time.Second, CPUSeconds: 60, Memory: "4GiB", Processes: 128},
 		},
+		QA:    QAConfig{Verify: VerifyConfig{Uniqueness: true, ClosedBook: true, MaskedHop: true, ClosedBookTries: 3}},
 		Judge: JudgeConfig{F1Threshold: 0.8, UseGrader: true},
 		Export: ExportConfig{
 			Style: "openai", SFTPick: "fewest_tool_calls", MaxPairsPerQA: 1,
@@ -298,6 +341,9 @@ func (c Config) Validate() error {
 	if c.Sample.MinHops < 1 || c.Sample.MaxHops < c.Sample.MinHops {
 		errs = append(errs, fmt.Errorf("sample: need 1 <= min_hops <= max_hops, have %d and %d", c.Sample.MinHops, c.Sample.MaxHops))
 	}
+	if err := c.Sample.check(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Synthesize.Mode != "function" && c.Synthesize.Mode != "mcp" {
 		errs = append(errs, fmt.Errorf("synthesize.mode %q: want \"function\" or \"mcp\"", c.Synthesize.Mode))
 	}
@@ -310,11 +356,17 @@ func (c Config) Validate() error {
 	if c.Export.Style != "openai" && c.Export.Style != "mirothinker" {
 		errs = append(errs, fmt.Errorf("export.style %q: want \"openai\" or \"mirothinker\"", c.Export.Style))
 	}
+	if b := c.Export.DifficultyBand; len(b) != 0 && (len(b) != 2 || b[0] < 0 || b[1] > 1 || b[0] > b[1]) {
+		errs = append(errs, fmt.Errorf("export.difficulty_band %v: want [lo, hi] with 0 <= lo <= hi <= 1, or nothing", b))
+	}
 	if c.Export.TrajectoryContent != "full" && c.Export.TrajectoryContent != "retained" {
 		errs = append(errs, fmt.Errorf("export.trajectory_content %q: want \"full\" or \"retained\"", c.Export.TrajectoryContent))
 	}
 	if c.Workers < 1 {
 		errs = append(errs, fmt.Errorf("workers must be >= 1"))
+	}
+	if c.QA.Verify.ClosedBookTries < 0 {
+		errs = append(errs, fmt.Errorf("qa.verify.closed_book_tries must be >= 0 (0: default 3)"))
 	}
 	if _, err := c.faults(); err != nil {
 		errs = append(errs, err)

@@ -56,8 +56,12 @@ func (r *Runner) Export(ctx context.Context) error {
 		if it.Status != qa.StatusKept {
 			continue
 		}
-		info := trajectory.QAInfo{QAID: it.ID, Question: it.Question, Answer: it.Answer, Gold: it.Gold, Hops: it.Hops, DocIDs: it.DocIDs}
 		js := byQA[it.ID]
+		if why := r.outsideBand(js); why != "" {
+			st.add("rejected", why)
+			continue
+		}
+		info := trajectory.QAInfo{QAID: it.ID, Question: it.Question, Answer: it.Answer, Gold: it.Gold, Hops: it.Hops, DocIDs: it.DocIDs}
 		row, ok, err := trajectory.BuildSFT(info, js, opt)
 		if err != nil {
 			return fmt.Errorf("export %s: %w", it.ID, err)
@@ -88,6 +92,43 @@ func (r *Runner) Export(ctx context.Context) error {
 	}
 	st.Seconds = time.Since(start).Seconds()
 	return r.endStage(ctx, StageExport, fp, st)
+}
+
+// minRolloutsForBand is the fewest rollouts at which the default band
+// drops questions that every rollout solved or every rollout missed.
+const minRolloutsForBand = 4
+
+// outsideBand says why a question's pass rate puts it outside the
+// difficulty band, "" when it is inside.
+func (r *Runner) outsideBand(js []trajectory.Judged) string {
+	if len(js) == 0 {
+		return ""
+	}
+	correct := 0
+	for _, j := range js {
+		if j.Verdict.Correct {
+			correct++
+		}
+	}
+	rate := float64(correct) / float64(len(js))
+	lo, hi := 0.0, 1.0
+	if b := r.cfg.Export.DifficultyBand; len(b) == 2 {
+		lo, hi = b[0], b[1]
+	} else if len(js) >= minRolloutsForBand {
+		switch correct {
+		case 0:
+			return "difficulty:too_hard"
+		case len(js):
+			return "difficulty:too_easy"
+		}
+	}
+	switch {
+	case rate < lo:
+		return "difficulty:too_hard"
+	case rate > hi:
+		return "difficulty:too_easy"
+	}
+	return ""
 }
 
 // noSFTReason says why a kept question yields no SFT row.

@@ -46,6 +46,7 @@ func (r *Runner) client(ctx context.Context, role string) (chatter, error) {
 			faults.Log = r.log
 			srv, err := oracle.Start(ctx, oracle.Config{
 				Keys:       r.keys,
+				Memory:     r.memory,
 				ErrorRate:  r.cfg.LLM.Oracle.ErrorRate,
 				DetourRate: r.cfg.LLM.Oracle.DetourRate,
 				Delay:      r.cfg.LLM.Oracle.Delay,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/miroverse/miroverse/qa"
@@ -54,9 +55,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	walks, stats, err := qa.Sample(ctx, g, qa.SampleOptions{
-		Seed: r.cfg.Seed, Walks: c.Walks, MinHops: c.MinHops, MaxHops: c.MaxHops, HubCap: c.HubCap, Attempts: c.Attempts,
-	})
+	walks, stats, err := qa.Sample(ctx, g, c.options(r.cfg.Seed, r.store))
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
@@ -82,6 +81,15 @@ func (r *Runner) Sample(ctx context.Context) error {
 	}
 	for h, n := range stats.HopHistogram {
 		st.Counts[fmt.Sprintf("walks_%d_hops", h)] = int64(n)
+	}
+	for b, n := range stats.WalksByBand {
+		st.Counts["walks_band_"+b] = int64(n)
+	}
+	for t, n := range stats.WalksByAnswerType {
+		st.Counts["walks_answer_"+t] = int64(n)
+	}
+	if c.Stratify {
+		st.Counts["seed_strata"], st.Counts["walk_categories"] = int64(stats.Strata), int64(len(stats.WalksByCategory))
 	}
 	if err := r.publishSubgraphs(ctx); err != nil {
 		return err
@@ -138,7 +146,8 @@ func publish[T any](r *Runner, dir string, rows []T, name func(i, n int) string)
 // committed item: kept, rejected or failed with its reason.
 func (r *Runner) QA(ctx context.Context) error {
 	start := time.Now()
-	fp, err := r.fingerprint(ctx, StageSample, qa.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject)
+	fp, err := r.fingerprint(ctx, StageSample, qa.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
+		r.verifyFingerprint(), r.textGatesFingerprint())
 	if err != nil {
 		return err
 	}
@@ -164,12 +173,37 @@ func (r *Runner) QA(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w := qa.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject}
+	byID := make(map[string]qa.Walk, len(ws))
+	for _, w := range ws {
+		byID[w.ID] = w
+	}
+	w := qa.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
+		Walk: func(id string) (qa.Walk, bool) { x, ok := byID[id]; return x, ok }}
+	cont, dedup, err := NewTextGates(r.cfg.QA)
+	if err != nil {
+		return err
+	}
+	// The closed-book oracle "remembers" the leads of the walks' documents,
+	// as a model trained on the corpus would.
+	if err := rememberLeads(ctx, r.store, r.memory, ws); err != nil {
+		return err
+	}
+	ver, err := r.newVerifier(ctx)
+	if err != nil {
+		return err
+	}
 	prog := startProgress(r.progress, StageQA, int64(len(todo)))
 	err = forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, walk qa.Walk) error {
 		it, err := w.Write(ctx, walk)
 		if err != nil {
 			return fmt.Errorf("qa %s: %w", walk.ID, err)
+		}
+		// The text gates come before the LLM gates, so that a contaminated
+		// or duplicated question costs no verifier calls.
+		if cont != nil && it.Status == qa.StatusKept {
+			if m, bad := cont.Check(it.Question); bad {
+				it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonContaminated, m.Detail()
+			}
 		}
 		b, err := json.Marshal(it)
 		if err != nil {
@@ -186,6 +220,89 @@ func (r *Runner) QA(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := r.markNearDuplicates(ctx, items, cont, dedup); err != nil {
+		return err
+	}
+	if err := r.verifyQuestions(ctx, items, byID, ver); err != nil {
+		return err
+	}
+	if items, err = r.qaItems(ctx); err != nil {
+		return err
+	}
+	st, err := r.publishQA(items)
+	if err != nil {
+		return err
+	}
+	r.manifest.Prompts["writer"] = qa.PromptHash()
+	for k, h := range qa.PromptHashes() {
+		r.manifest.Prompts[k] = h
+	}
+	r.manifest.Prompts["verifier"] = qa.VerifierPromptHash()
+	st.Seconds = time.Since(start).Seconds()
+	return r.endStage(ctx, StageQA, fp, st)
+}
+
+// markNearDuplicates rejects the near duplicates among the written
+// questions, the lower id kept. It is a pure function of the committed
+// items in id order, so a resumed run marks the same ones: questions the
+// LLM gates have judged since were kept at this point of the first run and
+// take part as such.
+func (r *Runner) markNearDuplicates(ctx context.Context, items []qa.Item, cont *qa.Contamination, dedup *qa.Dedup) error {
+	view := slices.Clone(items)
+	for i := range view {
+		if view[i].Verified {
+			view[i].Status = qa.StatusKept
+		}
+	}
+	var recs []Record
+	for _, i := range qa.ApplyTextGates(view, cont, dedup) {
+		if items[i].Status != qa.StatusKept {
+			continue // judged by the LLM gates already: it was no duplicate then
+		}
+		items[i] = view[i]
+		b, err := json.Marshal(items[i])
+		if err != nil {
+			return fmt.Errorf("qa %s: %w", items[i].ID, err)
+		}
+		recs = append(recs, Record{ID: items[i].ID, Status: items[i].Status, Reason: items[i].Reason, Payload: b})
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	return r.state.Commit(ctx, StageQA, recs...)
+}
+
+// verifyQuestions runs the LLM gates (uniqueness, closed book, masked hop)
+// on every kept question not yet judged, committing each verdict.
+func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, ver qa.Verifier) error {
+	var todo []qa.Item
+	for _, it := range items {
+		if it.Status == qa.StatusKept && !it.Verified {
+			if _, ok := walks[it.WalkID]; ok { // imported questions have no walk to check against
+				todo = append(todo, it)
+			}
+		}
+	}
+	prog := startProgress(r.progress, "qa verify", int64(len(todo)))
+	err := forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, it qa.Item) error {
+		if _, _, err := ver.Check(ctx, walks[it.WalkID], &it); err != nil {
+			return fmt.Errorf("qa verify %s: %w", it.ID, err)
+		}
+		it.Verified = true
+		b, err := json.Marshal(it)
+		if err != nil {
+			return fmt.Errorf("qa verify %s: %w", it.ID, err)
+		}
+		prog.Add(1)
+		return r.state.Commit(ctx, StageQA, Record{ID: it.ID, Status: it.Status, Reason: it.Reason, Payload: b})
+	})
+	prog.Finish()
+	return err
+}
+
+// publishQA writes qa/ from every committed item and returns the stage's
+// counts by status and reason, with examples of each rejection.
+func (r *Runner) publishQA(items []qa.Item) (*StageStats, error) {
 	st := newStageStats()
 	rows := make([]QARow, 0, len(items))
 	for _, it := range items {
@@ -201,12 +318,23 @@ func (r *Runner) QA(ctx context.Context) error {
 			Detail: it.Detail, Writer: it.Writer, PromptHash: it.PromptHash,
 		})
 	}
-	if err := publish(r, "qa", rows, partName); err != nil {
-		return err
+	return st, publish(r, "qa", rows, partName)
+}
+
+// textGatesFingerprint is what the contamination and near-duplicate gates
+// depend on: the lists (by content, so an edited list re-runs the stage)
+// and the thresholds.
+func (r *Runner) textGatesFingerprint() any {
+	c := r.cfg.QA
+	lists := make([]string, 0, len(c.Contamination))
+	for _, p := range c.Contamination {
+		in, err := describeInput(p)
+		if err != nil {
+			in.SHA256 = "unreadable" // NewTextGates reports it with the path
+		}
+		lists = append(lists, p+"="+in.SHA256)
 	}
-	r.manifest.Prompts["writer"] = qa.PromptHash()
-	st.Seconds = time.Since(start).Seconds()
-	return r.endStage(ctx, StageQA, fp, st)
+	return []any{lists, c.ContaminationNGram, c.ContaminationOverlap, c.DedupThreshold}
 }
 
 func (r *Runner) qaItems(ctx context.Context) ([]qa.Item, error) {

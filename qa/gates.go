@@ -1,8 +1,10 @@
 package qa
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -12,6 +14,10 @@ const (
 	ReasonLeakAnswer       = "leak:answer"
 	ReasonLeakAlias        = "leak:alias"
 	ReasonLeakIntermediate = "leak:intermediate_title"
+	// ReasonLeakLiteral: the question repeats a year, date or number of two
+	// or more digits that the path's facts or evidence state, which lets a
+	// search engine find the path without resolving any clue.
+	ReasonLeakLiteral = "leak:literal"
 )
 
 // minDerivedLen is the shortest normalized alias (or title with its
@@ -29,11 +35,17 @@ type Leak struct {
 	// Intermediate holds the titles of the other docs of the path and their
 	// redirect aliases.
 	Intermediate []string
+	// PathText holds the path docs' fact values and evidence sentences. A
+	// number of two or more digits (a year, a day of a full date, a count)
+	// that the question repeats from them literally is a leak: the report
+	// asks for dates to become periods ("in the spring of the 2020s").
+	// Nil skips the literal check, so callers that predate it keep working.
+	PathText []string
 }
 
 // CheckLeak returns "" when question names none of l's entities, else the
 // reason of the first leak found: ReasonLeakAnswer, ReasonLeakAlias or
-// ReasonLeakIntermediate. Names match as whole words on normalized text, so
+// ReasonLeakIntermediate, then ReasonLeakLiteral. Names match as whole words on normalized text, so
 // "Rome" leaks in "Rome's forum" but not in "Romeo".
 func CheckLeak(question string, l Leak) string {
 	reason, _ := findLeak(question, l)
@@ -78,6 +90,9 @@ func findLeak(question string, l Leak) (reason, name string) {
 		if hasTitle(t, false) {
 			return ReasonLeakIntermediate, t
 		}
+	}
+	if lit := findLiteral(question, l.PathText); lit != "" {
+		return ReasonLeakLiteral, lit
 	}
 	return "", ""
 }
@@ -146,4 +161,77 @@ func foldExtra(r rune) (string, bool) {
 		return "th", true
 	}
 	return "", false
+}
+
+// numberRE finds digit runs with inner thousands or decimal separators
+// ("1,200", "3.5", "2023"); separators are dropped before comparing, so
+// "1,200" in a question matches "1200" in a fact.
+var numberRE = regexp.MustCompile(`\d(?:[\d,.]*\d)?`)
+
+// minLiteralDigits: single digits ("2 sons", "3rd") are too common to mean
+// anything; two digits already cover days of dates and years.
+const minLiteralDigits = 2
+
+// literals returns the numbers of s with at least minLiteralDigits digits,
+// separators removed, in order of appearance and without repeats. A decade
+// ("the 1830s") or an ordinal ("the 14th century") is not a number here: it
+// is the period the obfuscation pass turns a date into, and "1830" of the
+// path must not make it a leak.
+func literals(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, loc := range numberRE.FindAllStringIndex(s, -1) {
+		if isPeriod(s, loc[1]) {
+			continue
+		}
+		n := strings.NewReplacer(",", "", ".", "").Replace(s[loc[0]:loc[1]])
+		if len(n) < minLiteralDigits || seen[n] {
+			continue
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	return out
+}
+
+// isPeriod reports whether the number ending at end is a decade or an
+// ordinal ("1830s", "the 90s", "14th century", "21st"): periods are what
+// the obfuscation pass makes of dates, not literals copied from the path.
+func isPeriod(s string, end int) bool {
+	for _, suffix := range []string{"s", "st", "nd", "rd", "th"} {
+		if !strings.HasPrefix(s[end:], suffix) {
+			continue
+		}
+		next := end + len(suffix)
+		if next == len(s) {
+			return true
+		}
+		r, _ := utf8.DecodeRuneInString(s[next:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// findLiteral returns the first number of question that also occurs in
+// pathText, or "". Both sides go through literals, so a number only matches
+// a whole number ("19" is not found in "1990").
+func findLiteral(question string, pathText []string) string {
+	qs := literals(question)
+	if len(qs) == 0 || len(pathText) == 0 {
+		return ""
+	}
+	path := map[string]bool{}
+	for _, t := range pathText {
+		for _, n := range literals(t) {
+			path[n] = true
+		}
+	}
+	for _, n := range qs {
+		if path[n] {
+			return n
+		}
+	}
+	return ""
 }

@@ -74,3 +74,45 @@ func TestStripParenthetical(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckLeakLiteral(t *testing.T) {
+	path := []string{
+		"The tower was completed on 31 March 1889 and is 330 metres tall.", // evidence sentence
+		"Its lifts date from the 1880s and were renewed in 1890; 18 engineers built it.",
+		"1,665 steps", // a fact value with a thousands separator
+		"opened 1889-05-15; 3 restaurants",
+	}
+	tests := []struct {
+		name, q, want, detail string
+	}{
+		{"literal year", "Which tower, finished in 1889, stands in a European capital?", ReasonLeakLiteral, "1889"},
+		{"full date", "What structure was completed on March 31, 1889?", ReasonLeakLiteral, "31"},
+		{"height", "Which landmark rises 330 metres above its city?", ReasonLeakLiteral, "330"},
+		{"thousands separator folded", "Which tower has 1665 steps?", ReasonLeakLiteral, "1665"},
+		{"obfuscated period", "Which tower was finished in the late 19th century?", "", ""},
+		{"decade is not the year", "Which tower was finished in the 1880s?", "", ""},
+		{"decade of the path's own year", "Which tower was finished in the 1880s, a decade before the 1890s?", "", ""},
+		{"ordinal century is a period", "Which tower of the 18th century stands by the Seine?", "", ""},
+		{"year right before a word is still literal", "Which tower, in 1889 said to be tallest?", ReasonLeakLiteral, "1889"},
+		{"single digit ignored", "Which tower has 3 restaurants?", "", ""},
+		{"number not on the path", "Which tower was repainted in 2010?", "", ""},
+		{"part of a number is no match", "Which tower is 33 storeys tall?", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reason, detail := findLeak(tt.q, Leak{Answer: "Eiffel Tower", PathText: path})
+			if reason != tt.want || detail != tt.detail {
+				t.Fatalf("findLeak(%q) = %q, %q; want %q, %q", tt.q, reason, detail, tt.want, tt.detail)
+			}
+		})
+	}
+	// Without PathText the literal check is off: existing callers keep
+	// their behaviour.
+	if got := CheckLeak("Which tower was finished in 1889?", Leak{Answer: "Eiffel Tower"}); got != "" {
+		t.Fatalf("no path text: got %q", got)
+	}
+	// Names are checked before literals.
+	if got := CheckLeak("Was the Eiffel Tower finished in 1889?", Leak{Answer: "Eiffel Tower", PathText: path}); got != ReasonLeakAnswer {
+		t.Fatalf("got %q, want %q", got, ReasonLeakAnswer)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -49,12 +51,33 @@ type SampleOptions struct {
 	// Attempts is how many walks are tried from one seed doc before it is
 	// given up (default 8).
 	Attempts int
+	// Docs, when set, stratifies seeds by primary category as well as
+	// degree band (stratifiedSeedOrder) and classifies each walk's answer
+	// (AnswerType). Nil keeps the degree-band order alone.
+	Docs DocSource
+	// SeedPool is how many seed candidates, in hash order, are looked up in
+	// Docs for their categories (default max(20*Walks, 2000)); it bounds the
+	// lookups on a large graph.
+	SeedPool int
+	// HopMix maps a hop count to its weight, e.g. {2: 0.5, 3: 0.3, 4: 0.2}.
+	// When set it replaces the uniform draw in [MinHops, MaxHops]: each
+	// attempt draws its length from the weights, and the walks are shared
+	// among hop counts by the weights (largest remainder) as far as the
+	// graph allows.
+	HopMix map[int]float64
+	// AnswerMix maps answer types (AnswerTypes) to weights and shares the
+	// walks among them the same way; it needs Docs.
+	AnswerMix map[string]float64
 }
 
 // Skip reasons counted in SampleStats.Skipped.
 const (
 	SkipStuck     = "stuck"     // every attempt ended before MinHops
 	SkipDuplicate = "duplicate" // the walk's path was already produced
+	// SkipQuota: every walk found from the seed had a hop count or answer
+	// type whose share was full, and the remaining slots were filled
+	// without it.
+	SkipQuota = "quota_full"
 )
 
 // Degree bands used to stratify seed docs by out-degree.
@@ -89,6 +112,10 @@ type SampleStats struct {
 	Skipped        map[string]int // seeds given up, by reason (SkipStuck, SkipDuplicate)
 	HopHistogram   map[int]int    // walks by hop count
 	WalksByBand    map[string]int // walks by the seed's degree band
+	// Filled only with SampleOptions.Docs:
+	Strata            int            // (category, band) strata among the looked-up seeds
+	WalksByCategory   map[string]int // walks by the seed's primary category ("" when it has none or was not looked up)
+	WalksByAnswerType map[string]int // walks by AnswerType of the last doc
 }
 
 // Sample draws walks from g. The result depends only on g and opt: seed docs
@@ -109,7 +136,19 @@ func Sample(ctx context.Context, g *kg.Graph, opt SampleOptions) ([]Walk, Sample
 	if err != nil {
 		return nil, stats, fmt.Errorf("sample walks: %w", err)
 	}
-	seeds := seedOrder(g, opt.Seed)
+	var (
+		seeds   []int
+		primary map[int]string
+	)
+	if opt.Docs != nil {
+		stats.WalksByCategory, stats.WalksByAnswerType = map[string]int{}, map[string]int{}
+		seeds, primary, stats.Strata, err = stratifiedSeedOrder(ctx, g, opt.Seed, opt.Docs, opt.SeedPool)
+		if err != nil {
+			return nil, stats, fmt.Errorf("sample walks: %w", err)
+		}
+	} else {
+		seeds = seedOrder(g, opt.Seed)
+	}
 	stats.SeedCandidates = len(seeds)
 
 	var (
@@ -117,9 +156,51 @@ func Sample(ctx context.Context, g *kg.Graph, opt SampleOptions) ([]Walk, Sample
 		// Paths start at their seed, so distinct seeds cannot collide today;
 		// the set keeps ID uniqueness an invariant of Sample rather than an
 		// accident of how seeds are chosen.
-		seen = map[string]bool{}
-		s    = stepper{g: g, hubCap: opt.HubCap}
+		seen  = map[string]bool{}
+		s     = stepper{g: g, hubCap: opt.HubCap}
+		hopQ  = newQuota(opt.HopMix, opt.Walks, hopLabel)
+		typeQ = newQuota(opt.AnswerMix, opt.Walks, func(t string) string { return t })
+		types = map[int]string{}
+		// spare holds, per seed in order, a walk refused only because its
+		// share was full; they fill what the shares leave empty.
+		spare [][]int
 	)
+	answerType := func(n int) (string, error) {
+		if opt.Docs == nil {
+			return "", nil
+		}
+		if t, ok := types[n]; ok {
+			return t, nil
+		}
+		d, err := opt.Docs.Doc(ctx, g.IDs[n])
+		if err != nil {
+			return "", fmt.Errorf("sample walks: classify %q: %w", g.IDs[n], err)
+		}
+		types[n] = AnswerType(d)
+		return types[n], nil
+	}
+	accept := func(path []int) (bool, error) {
+		w := s.toWalk(path)
+		if seen[w.ID] {
+			stats.Skipped[SkipDuplicate]++
+			return false, nil
+		}
+		t, err := answerType(path[len(path)-1])
+		if err != nil {
+			return false, err
+		}
+		seen[w.ID] = true
+		walks = append(walks, w)
+		hopQ.add(hopLabel(len(w.Hops)))
+		typeQ.add(t)
+		stats.HopHistogram[len(w.Hops)]++
+		stats.WalksByBand[bandName(band(g.Degree(path[0])))]++
+		if opt.Docs != nil {
+			stats.WalksByCategory[primary[path[0]]]++
+			stats.WalksByAnswerType[t]++
+		}
+		return true, nil
+	}
 	for _, seed := range seeds {
 		if len(walks) >= opt.Walks {
 			break
@@ -129,29 +210,52 @@ func Sample(ctx context.Context, g *kg.Graph, opt SampleOptions) ([]Walk, Sample
 		}
 		stats.SeedsTried++
 		rng := rand.New(walkSource(opt.Seed, g.IDs[seed]))
-		var path []int
+		var path, refused []int
 		for range opt.Attempts {
 			stats.Attempts++
 			h := opt.MinHops + rng.IntN(opt.MaxHops-opt.MinHops+1)
+			if len(opt.HopMix) > 0 {
+				h = drawHops(rng, opt.HopMix)
+			}
 			p := s.walk(rng, seed, h)
-			if len(p)-1 >= opt.MinHops {
+			if len(p)-1 < opt.MinHops {
+				continue
+			}
+			fits := hopQ.room(hopLabel(len(p) - 1))
+			if fits && typeQ != nil {
+				t, err := answerType(p[len(p)-1])
+				if err != nil {
+					return nil, stats, err
+				}
+				fits = typeQ.room(t)
+			}
+			if fits {
 				path = p
 				break
 			}
+			if refused == nil {
+				refused = p
+			}
 		}
-		if path == nil {
+		switch {
+		case path != nil:
+			if _, err := accept(path); err != nil {
+				return nil, stats, err
+			}
+		case refused != nil:
+			spare = append(spare, refused)
+		default:
 			stats.Skipped[SkipStuck]++
-			continue
 		}
-		w := s.toWalk(path)
-		if seen[w.ID] {
-			stats.Skipped[SkipDuplicate]++
-			continue
+	}
+	for i, p := range spare {
+		if len(walks) >= opt.Walks {
+			stats.Skipped[SkipQuota] += len(spare) - i
+			break
 		}
-		seen[w.ID] = true
-		walks = append(walks, w)
-		stats.HopHistogram[len(w.Hops)]++
-		stats.WalksByBand[bandName(band(g.Degree(seed)))]++
+		if _, err := accept(p); err != nil {
+			return nil, stats, err
+		}
 	}
 	stats.Walks = len(walks)
 	return walks, stats, nil
@@ -167,6 +271,19 @@ func (o SampleOptions) withDefaults() (SampleOptions, error) {
 	if o.Attempts == 0 {
 		o.Attempts = 8
 	}
+	if o.SeedPool == 0 {
+		o.SeedPool = max(20*o.Walks, 2000)
+	}
+	if err := CheckMix(o.HopMix, o.AnswerMix); err != nil {
+		return o, err
+	}
+	if len(o.HopMix) > 0 {
+		keys := slices.Sorted(maps.Keys(o.HopMix))
+		o.MinHops, o.MaxHops = keys[0], keys[len(keys)-1]
+	}
+	if len(o.AnswerMix) > 0 && o.Docs == nil {
+		return o, errors.New("answer mix needs a document source")
+	}
 	switch {
 	case o.Walks < 0:
 		return o, fmt.Errorf("walks = %d, want >= 0", o.Walks)
@@ -178,8 +295,26 @@ func (o SampleOptions) withDefaults() (SampleOptions, error) {
 		return o, fmt.Errorf("hub cap = %d, want >= 0", o.HubCap)
 	case o.Attempts < 1:
 		return o, fmt.Errorf("attempts = %d, want >= 1", o.Attempts)
+	case o.SeedPool < 0:
+		return o, fmt.Errorf("seed pool = %d, want >= 0", o.SeedPool)
 	}
 	return o, nil
+}
+
+// checkWeights accepts weights that are finite, not negative and not all
+// zero.
+func checkWeights[K comparable](m map[K]float64) error {
+	total := 0.0
+	for k, w := range m {
+		if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+			return fmt.Errorf("weight of %v is %v, want a finite number >= 0", k, w)
+		}
+		total += w
+	}
+	if total <= 0 {
+		return errors.New("weights add up to 0")
+	}
+	return nil
 }
 
 // band maps an out-degree >= 1 to its band index.

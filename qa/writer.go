@@ -1,7 +1,6 @@
 package qa
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -59,19 +58,41 @@ type Item struct {
 	Detail                       string // what the reason refers to: the leaked name, the writer's error…
 	Writer                       string // model name
 	PromptHash                   string
-	PromptTokens                 int64
+	PromptTokens                 int64 // over all passes
 	CompletionTokens             int64
+	// Passes holds each writer request's usage in the order sent (facts,
+	// obfuscate, compose; the passes of a duplicate's source walk first).
+	Passes []PassUsage `json:",omitempty"`
+	// Verified is set once the LLM gates (Verifier.Check) have judged the
+	// item, whatever they decided: a verified item had passed every text
+	// gate, near duplicates included, before it was sent to them.
+	Verified bool `json:",omitempty"`
+}
+
+// PassUsage is the token count of one writer pass.
+type PassUsage struct {
+	Pass                           string
+	PromptTokens, CompletionTokens int64
 }
 
 // Writer asks an LLM for one question per walk and gates it.
 type Writer struct {
 	LLM  Chatter
 	Docs Docs
-	// Inject is a test hook: for a walk id it names a value passed through as
-	// "inject" in the walk facts, which the oracle turns into a scripted
-	// fault (e.g. "leak"). Real models never see it unless it is set.
+	// Inject is a test hook: walk id -> instruction, sent as "inject" in the
+	// compose pass, which the oracle turns into a scripted bad question:
+	// "leak", "ambiguous", "closed_book", "contaminated:<question text>" and
+	// "duplicate:<walk id>" (ARCHITECTURE.md, "Injected questions"). Real
+	// models never see it unless it is set.
 	Inject map[string]string
+	// Walk finds a walk by id; it resolves "duplicate:<walk id>", whose
+	// compose pass carries that walk's question. Nil leaves such an
+	// instruction unresolved (the item fails with ReasonBadInject).
+	Walk func(id string) (Walk, bool)
 }
+
+// ReasonBadInject: an inject instruction could not be carried out.
+const ReasonBadInject = "bad_inject"
 
 // ItemID is the id of the question built from walk walkID.
 func ItemID(walkID string) string {
@@ -103,41 +124,24 @@ func (w Writer) Write(ctx context.Context, walk Walk) (Item, error) {
 	last := len(walk.DocIDs) - 1
 	it.Answer = walk.Titles[last]
 
-	docs := make([]kg.Doc, len(walk.DocIDs))
-	redirects := make([][]string, len(walk.DocIDs))
-	for i, id := range walk.DocIDs {
-		d, err := w.Docs.Doc(ctx, id)
-		if err != nil {
-			return Item{}, fmt.Errorf("write question for %s: load doc %q: %w", walk.ID, id, err)
-		}
-		as, err := w.Docs.Aliases(ctx, id)
-		if err != nil {
-			return Item{}, fmt.Errorf("write question for %s: load aliases of %q: %w", walk.ID, id, err)
-		}
-		docs[i], redirects[i] = d, redirectAliases(as)
+	docs, redirects, err := w.load(ctx, walk)
+	if err != nil {
+		return Item{}, err
 	}
 	it.Gold = gold(it.Answer, redirects[last])
 
-	req, err := buildRequest(walk, docs, w.Inject[walk.ID], w.LLM.Model())
+	inject, err := w.resolveInject(ctx, walk, &it)
 	if err != nil {
-		return Item{}, fmt.Errorf("write question for %s: %w", walk.ID, err)
+		return Item{}, err
 	}
-	reply, err := w.LLM.Chat(ctx, req)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return Item{}, fmt.Errorf("write question for %s: %w (writer: %v)", walk.ID, cerr, err)
-		}
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonWriterError, err.Error()
+	if it.Status != "" {
 		return it, nil
 	}
-	it.PromptTokens = int64(reply.Usage.PromptTokens)
-	it.CompletionTokens = int64(reply.Usage.CompletionTokens)
-
-	msg := reply.Message
-	llm.SplitThink(&msg) // a no-op after llm.Client, but other Chatters may pass <think> through
-	r, ok := parseReply(msg.Content)
-	if !ok {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, clip(msg.Content, 200)
+	r, err := w.passes(ctx, walk, docs, redirects, inject, &it)
+	if err != nil {
+		return Item{}, err
+	}
+	if it.Status != "" {
 		return it, nil
 	}
 	it.Question = r.Question
@@ -150,12 +154,158 @@ func (w Writer) Write(ctx context.Context, walk Walk) (Item, error) {
 		l.Intermediate = append(l.Intermediate, walk.Titles[i])
 		l.Intermediate = append(l.Intermediate, redirects[i]...)
 	}
+	// The literal dates and numbers of the path: its evidence sentences and
+	// the documents' infobox values, which the obfuscation pass exists to blur.
+	for _, h := range walk.Hops {
+		l.PathText = append(l.PathText, h.Sentence)
+	}
+	for _, d := range docs {
+		for _, f := range d.Facts {
+			l.PathText = append(l.PathText, f.Value)
+		}
+	}
 	if reason, name := findLeak(r.Question, l); reason != "" {
 		it.Status, it.Reason, it.Detail = StatusRejected, reason, "question names "+name
 		return it, nil
 	}
 	it.Status = StatusKept
 	return it, nil
+}
+
+// load reads the docs of walk and their redirect aliases.
+func (w Writer) load(ctx context.Context, walk Walk) ([]kg.Doc, [][]string, error) {
+	docs := make([]kg.Doc, len(walk.DocIDs))
+	redirects := make([][]string, len(walk.DocIDs))
+	for i, id := range walk.DocIDs {
+		d, err := w.Docs.Doc(ctx, id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("write question for %s: load doc %q: %w", walk.ID, id, err)
+		}
+		as, err := w.Docs.Aliases(ctx, id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("write question for %s: load aliases of %q: %w", walk.ID, id, err)
+		}
+		docs[i], redirects[i] = d, redirectAliases(as)
+	}
+	return docs, redirects, nil
+}
+
+// resolveInject turns the walk's inject instruction into the value the
+// compose pass carries. "duplicate:<walk id>" becomes "duplicate:<that
+// walk's question>", written by the same three passes without an
+// instruction, so the bad question is a near copy of a question the run
+// really writes (and keeps, unless that walk is itself rejected). When the
+// instruction cannot be carried out, it sets its status and reason.
+func (w Writer) resolveInject(ctx context.Context, walk Walk, it *Item) (string, error) {
+	inject := strings.TrimSpace(w.Inject[walk.ID])
+	kind, arg, _ := strings.Cut(inject, ":")
+	if strings.TrimSpace(kind) != InjectDuplicate {
+		return inject, nil
+	}
+	arg = strings.TrimSpace(arg)
+	var (
+		src Walk
+		ok  bool
+	)
+	if w.Walk != nil && arg != walk.ID {
+		src, ok = w.Walk(arg)
+	}
+	if !ok || checkWalk(src) != nil {
+		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadInject, "no walk "+arg+" to duplicate"
+		return "", nil
+	}
+	docs, redirects, err := w.load(ctx, src)
+	if err != nil {
+		return "", err
+	}
+	var srcItem Item
+	r, err := w.passes(ctx, src, docs, redirects, "", &srcItem)
+	it.Passes = append(it.Passes, srcItem.Passes...)
+	it.PromptTokens += srcItem.PromptTokens
+	it.CompletionTokens += srcItem.CompletionTokens
+	if err != nil {
+		return "", err
+	}
+	if srcItem.Status != "" {
+		it.Status, it.Reason, it.Detail = srcItem.Status, srcItem.Reason, "writing the question to duplicate: "+srcItem.Detail
+		return "", nil
+	}
+	return InjectDuplicate + ":" + r.Question, nil
+}
+
+// Inject instructions the oracle writer understands (see Writer.Inject).
+const (
+	InjectLeak         = "leak"
+	InjectAmbiguous    = "ambiguous"
+	InjectClosedBook   = "closed_book"
+	InjectDuplicate    = "duplicate"
+	InjectContaminated = "contaminated"
+)
+
+// passes runs facts, obfuscation and composition for walk and returns the
+// composed reply. An unusable pass sets its status, reason and detail and
+// stops; an error means ctx is done, as in Write.
+func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases [][]string, inject string, it *Item) (writerReply, error) {
+	answer := walk.Titles[len(walk.Titles)-1]
+	in := factsInput(walk, docs)
+	content, ok, err := w.pass(ctx, walk.ID, in, it)
+	if !ok || err != nil {
+		return writerReply{}, err
+	}
+	facts, ok := parseFacts(content, len(docs))
+	if !ok {
+		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "facts pass: "+clip(content, 200)
+		return writerReply{}, nil
+	}
+
+	plain := passDocs(walk, docs, false, aliases)
+	in = passInput{Pass: PassObfuscate, Docs: plain, Facts: facts, Answer: answer}
+	content, ok, err = w.pass(ctx, walk.ID, in, it)
+	if !ok || err != nil {
+		return writerReply{}, err
+	}
+	hidden, ok := parseFacts(content, len(docs))
+	if !ok {
+		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "obfuscate pass: "+clip(content, 200)
+		return writerReply{}, nil
+	}
+
+	in = passInput{Pass: PassCompose, Docs: plain, Constraints: hidden, Answer: answer, Inject: inject}
+	content, ok, err = w.pass(ctx, walk.ID, in, it)
+	if !ok || err != nil {
+		return writerReply{}, err
+	}
+	r, ok := parseReply(content)
+	if !ok {
+		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "compose pass: "+clip(content, 200)
+		return writerReply{}, nil
+	}
+	return r, nil
+}
+
+// pass sends one pass's request and records its usage in it. It returns the
+// reply's content and true, or false with it marked failed when the call
+// failed for good; the error is set only when ctx is done.
+func (w Writer) pass(ctx context.Context, walkID string, in passInput, it *Item) (string, bool, error) {
+	req, err := buildPassRequest(walkID, in, w.LLM.Model())
+	if err != nil {
+		return "", false, fmt.Errorf("write question for %s: %w", walkID, err)
+	}
+	reply, err := w.LLM.Chat(ctx, req)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return "", false, fmt.Errorf("write question for %s: %s pass: %w (writer: %v)", walkID, in.Pass, cerr, err)
+		}
+		it.Status, it.Reason, it.Detail = StatusFailed, ReasonWriterError, in.Pass+" pass: "+err.Error()
+		return "", false, nil
+	}
+	u := PassUsage{Pass: in.Pass, PromptTokens: int64(reply.Usage.PromptTokens), CompletionTokens: int64(reply.Usage.CompletionTokens)}
+	it.Passes = append(it.Passes, u)
+	it.PromptTokens += u.PromptTokens
+	it.CompletionTokens += u.CompletionTokens
+	msg := reply.Message
+	llm.SplitThink(&msg) // a no-op after llm.Client, but other Chatters may pass <think> through
+	return msg.Content, true, nil
 }
 
 func checkWalk(w Walk) error {
@@ -214,89 +364,6 @@ func sameAnswer(claimed, title string, aliases []string) bool {
 	return false
 }
 
-// The prompt. PromptHash covers these texts, so any edit shows up in the
-// manifest; bump PromptVersion with it.
-const (
-	promptVersion = "writer-v1"
-
-	systemPrompt = `You are an expert author of research questions. You receive a chain of documents in which each document links to the next, together with the sentence that makes each link. Compose exactly one question that can only be answered by following the whole chain and whose single correct answer is the last document of the chain.
-
-Guidelines:
-1. Refer to every entity indirectly, through a fact the documents give about it. Never write the name of the answer, of any other document of the chain, or a well-known alternative name of any of them.
-2. Blur specifics so that no single search finds the answer: make exact dates coarser (a day in 1987 becomes "the late 1980s"), make places broader (a named town becomes "a river port in central Europe"), and describe people, works and organisations by what they did or are known for.
-3. Every link of the chain must be needed; one document alone must not be enough to answer.
-4. Keep the answer unique: if the clues could fit more than one entity, add a distinguishing clue taken from the documents.
-5. Use only facts found in the documents and evidence sentences. Write in English, in one or two sentences.
-
-Reply with one JSON object and nothing else: {"question": "<the question>", "answer": "<the answer's title, copied exactly>"}`
-
-	userPrompt = `Write the question for the chain below. "docs" lists the documents in chain order, each with its first sentence and its categories; "evidence[i]" is the sentence of docs[i] that links to docs[i+1]; "answer" is the title the question must lead to.`
-)
-
-// PromptVersion names the writer prompt for people; PromptHash identifies it
-// for machines.
-func PromptVersion() string { return promptVersion }
-
-// PromptHash is 16 hex digits of the SHA-256 of the prompt texts.
-func PromptHash() string {
-	sum := sha256.Sum256([]byte(promptVersion + "\x00" + systemPrompt + "\x00" + userPrompt))
-	return hex.EncodeToString(sum[:8])
-}
-
-// factsDoc and facts are the walk-facts JSON of ARCHITECTURE.md; the oracle
-// parses it, so field names and order are a contract.
-type factsDoc struct {
-	Title       string   `json:"title"`
-	Description string   `json:"description"`
-	Categories  []string `json:"categories"`
-}
-
-type facts struct {
-	Docs     []factsDoc `json:"docs"`
-	Evidence []string   `json:"evidence"`
-	Answer   string     `json:"answer"`
-	Inject   string     `json:"inject,omitempty"`
-}
-
-// buildRequest makes the writer request of walk. Its bytes depend only on
-// the walk, the docs and inject, so a response cache keyed by request can
-// replay a run.
-func buildRequest(walk Walk, docs []kg.Doc, inject, model string) (openai.ChatCompletionRequest, error) {
-	f := facts{
-		Docs:     make([]factsDoc, len(docs)),
-		Evidence: make([]string, len(walk.Hops)),
-		Answer:   walk.Titles[len(walk.Titles)-1],
-		Inject:   inject,
-	}
-	for i, d := range docs {
-		cats := d.Categories
-		if cats == nil {
-			cats = []string{} // "[]" rather than null for strict readers
-		}
-		f.Docs[i] = factsDoc{Title: walk.Titles[i], Description: describe(d.Text), Categories: cats}
-	}
-	for i, h := range walk.Hops {
-		f.Evidence[i] = h.Sentence
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// Names like "AT&T" should reach the model as written, not as \u0026.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(f); err != nil {
-		return openai.ChatCompletionRequest{}, fmt.Errorf("encode walk facts: %w", err)
-	}
-	user := userPrompt + "\n\n```json\n" + strings.TrimRight(buf.String(), "\n") + "\n```"
-	seed := requestSeed(walk.ID)
-	return openai.ChatCompletionRequest{
-		Model: model,
-		Messages: []openai.ChatCompletionMessage{
-			{Role: openai.ChatMessageRoleSystem, Content: systemPrompt},
-			{Role: openai.ChatMessageRoleUser, Content: user},
-		},
-		Seed: &seed,
-	}, nil
-}
-
 // requestSeed derives the request's seed from the walk id, kept within 31
 // bits because some servers reject larger seeds.
 func requestSeed(walkID string) int {
@@ -314,28 +381,7 @@ type writerReply struct {
 // if there is one, else the first object embedded in the prose. Both fields
 // must be non-empty.
 func parseReply(content string) (writerReply, bool) {
-	var candidates []string
-	rest := content
-	for {
-		i := strings.Index(rest, "```")
-		if i < 0 {
-			break
-		}
-		body := rest[i+3:]
-		// Skip the info string ("json") up to the end of the fence line.
-		if nl := strings.IndexByte(body, '\n'); nl >= 0 && !strings.Contains(body[:nl], "{") {
-			body = body[nl+1:]
-		}
-		end := strings.Index(body, "```")
-		if end < 0 {
-			candidates = append(candidates, body)
-			break
-		}
-		candidates = append(candidates, body[:end])
-		rest = body[end+3:]
-	}
-	candidates = append(candidates, content)
-	for _, c := range candidates {
+	for _, c := range replyCandidates(content) {
 		if r, ok := firstObject(c); ok {
 			return r, true
 		}

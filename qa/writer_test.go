@@ -1,7 +1,6 @@
 package qa
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -38,13 +37,21 @@ func (f fakeDocs) Aliases(_ context.Context, id string) ([]kg.Alias, error) {
 	return f.aliases[id], nil
 }
 
-// fakeChatter answers every request with a fixed reply or error and keeps
-// the requests it saw.
+// fakeChatter answers each writer pass with a fixed reply (or err) and keeps
+// the requests it saw. A pass without a reply of its own gets a usable
+// default for facts and obfuscation, and content for composition.
 type fakeChatter struct {
-	content string
+	content string            // the compose reply
+	replies map[string]string // pass -> reply, overriding the defaults
 	err     error
+	errPass string // the pass err applies to; "" means every pass
 	reqs    *[]openai.ChatCompletionRequest
 }
+
+const (
+	defaultFactsReply     = `{"facts":[{"doc":0,"kind":"description","text":"Julius Caesar was a Roman general."},{"doc":1,"kind":"evidence","text":"The Tiber flows through Rome."}]}`
+	defaultObfuscateReply = `{"facts":[{"doc":0,"kind":"description","text":"A general of an ancient republic."},{"doc":1,"kind":"evidence","text":"A river flows through a European capital."}]}`
+)
 
 func (f fakeChatter) Model() string { return "fake-writer" }
 
@@ -55,13 +62,37 @@ func (f fakeChatter) Chat(ctx context.Context, req openai.ChatCompletionRequest)
 	if err := ctx.Err(); err != nil {
 		return llm.Reply{}, fmt.Errorf("fake chat: %w", err)
 	}
-	if f.err != nil {
+	pass := requestPass(req)
+	if f.err != nil && (f.errPass == "" || f.errPass == pass) {
 		return llm.Reply{}, f.err
 	}
+	content, ok := f.replies[pass]
+	if !ok {
+		switch pass {
+		case PassFacts:
+			content = defaultFactsReply
+		case PassObfuscate:
+			content = defaultObfuscateReply
+		default:
+			content = f.content
+		}
+	}
 	return llm.Reply{
-		Message: openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: f.content},
+		Message: openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: content},
 		Usage:   openai.Usage{PromptTokens: 100, CompletionTokens: 20},
 	}, nil
+}
+
+// requestPass reads the "pass" of a writer request's fenced JSON.
+func requestPass(req openai.ChatCompletionRequest) string {
+	user := req.Messages[len(req.Messages)-1].Content
+	i := strings.LastIndex(user, "```json\n")
+	if i < 0 {
+		return ""
+	}
+	var p struct{ Pass string }
+	_ = json.Unmarshal([]byte(strings.TrimSuffix(user[i+len("```json\n"):], "\n```")), &p)
+	return p.Pass
 }
 
 // fixture is the walk Julius Caesar -> Tiber (river) -> Rome.
@@ -69,7 +100,8 @@ func fixture() (Walk, fakeDocs) {
 	docs := fakeDocs{
 		docs: map[string]kg.Doc{
 			"w:1": {ID: "w:1", Title: "Julius Caesar", Categories: []string{"Roman dictators"},
-				Text: "# Julius Caesar\n\n**Julius Caesar** (c. 100 BC – 44 BC) was a Roman general. He crossed the Rubicon.\n\n- a list line"},
+				Facts: []kg.Fact{{Key: "born", Value: "12 July 100 BC"}, {Key: "office", Value: " "}},
+				Text:  "# Julius Caesar\n\n**Julius Caesar** (c. 100 BC – 44 BC) was a Roman general. He crossed the Rubicon.\n\n- a list line"},
 			"w:2": {ID: "w:2", Title: "Tiber (river)", Categories: nil,
 				Text: "The Tiber is the third-longest river in Italy."},
 			"w:3": {ID: "w:3", Title: "Rome", Categories: []string{"Capitals in Europe", "AT&T cities"},
@@ -100,8 +132,8 @@ func fixture() (Walk, fakeDocs) {
 	return w, docs
 }
 
-// decodeFacts extracts the fenced walk facts that end the last user message.
-func decodeFacts(t *testing.T, req openai.ChatCompletionRequest) (facts, map[string]json.RawMessage) {
+// decodeInput extracts the fenced pass input that ends the last user message.
+func decodeInput(t *testing.T, req openai.ChatCompletionRequest) (passInput, map[string]json.RawMessage) {
 	t.Helper()
 	user := req.Messages[len(req.Messages)-1]
 	if user.Role != openai.ChatMessageRoleUser {
@@ -116,70 +148,17 @@ func decodeFacts(t *testing.T, req openai.ChatCompletionRequest) (facts, map[str
 		t.Fatalf("no ```json fence in %q", user.Content)
 	}
 	body := user.Content[i+len(open) : len(user.Content)-len(closing)]
-	var f facts
+	var in passInput
 	dec := json.NewDecoder(strings.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		t.Fatalf("decode facts: %v\n%s", err, body)
+	if err := dec.Decode(&in); err != nil {
+		t.Fatalf("decode pass input: %v\n%s", err, body)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(body), &raw); err != nil {
 		t.Fatal(err)
 	}
-	return f, raw
-}
-
-func TestBuildRequest(t *testing.T) {
-	walk, docs := fixture()
-	ds := make([]kg.Doc, len(walk.DocIDs))
-	for i, id := range walk.DocIDs {
-		ds[i] = docs.docs[id]
-	}
-	req, err := buildRequest(walk, ds, "", "m")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(req.Messages) != 2 || req.Messages[0].Role != openai.ChatMessageRoleSystem || req.Model != "m" {
-		t.Fatalf("want system + user messages for model m, got %+v", req)
-	}
-	if req.Seed == nil || *req.Seed != requestSeed(walk.ID) || *req.Seed < 0 {
-		t.Errorf("seed = %v, want %d", req.Seed, requestSeed(walk.ID))
-	}
-
-	f, raw := decodeFacts(t, req)
-	want := facts{
-		Docs: []factsDoc{
-			{Title: "Julius Caesar", Description: "Julius Caesar (c. 100 BC – 44 BC) was a Roman general.", Categories: []string{"Roman dictators"}},
-			{Title: "Tiber (river)", Description: "The Tiber is the third-longest river in Italy.", Categories: []string{}},
-			{Title: "Rome", Description: "Rome is the capital city of Italy.", Categories: []string{"Capitals in Europe", "AT&T cities"}},
-		},
-		Evidence: []string{"Caesar's ashes never reached the Tiber.", "The Tiber flows through Rome."},
-		Answer:   "Rome",
-	}
-	if !reflect.DeepEqual(f, want) {
-		t.Errorf("facts = %+v\nwant     %+v", f, want)
-	}
-	if _, ok := raw["inject"]; ok {
-		t.Error("inject present without a hook")
-	}
-	if !bytes.Contains(raw["docs"], []byte(`"categories":[]`)) {
-		t.Errorf("empty categories not encoded as []: %s", raw["docs"])
-	}
-	if !bytes.Contains(raw["docs"], []byte("AT&T")) {
-		t.Errorf("HTML characters escaped: %s", raw["docs"])
-	}
-
-	again, _ := buildRequest(walk, ds, "", "m")
-	a, _ := json.Marshal(req)
-	b, _ := json.Marshal(again)
-	if !bytes.Equal(a, b) {
-		t.Error("request bytes differ between two builds")
-	}
-
-	inj, _ := buildRequest(walk, ds, "leak", "m")
-	if f, _ := decodeFacts(t, inj); f.Inject != "leak" {
-		t.Errorf("inject = %q, want leak", f.Inject)
-	}
+	return in, raw
 }
 
 func TestDescribe(t *testing.T) {
@@ -286,7 +265,8 @@ func TestWrite(t *testing.T) {
 			if want := []string{"Rome", "Eternal City", "Roma"}; !reflect.DeepEqual(it.Gold, want) {
 				t.Errorf("gold = %q, want %q", it.Gold, want)
 			}
-			if tt.wantStatus == StatusKept && (it.Question != clean || it.Detail != "" || it.PromptTokens != 100 || it.CompletionTokens != 20) {
+			if tt.wantStatus == StatusKept && (it.Question != clean || it.Detail != "" || it.PromptTokens != 300 || it.CompletionTokens != 60 ||
+				len(it.Passes) != 3 || it.Passes[0].Pass != PassFacts || it.Passes[1].Pass != PassObfuscate || it.Passes[2].Pass != PassCompose) {
 				t.Errorf("kept item: %+v", it)
 			}
 			if tt.wantStatus != StatusKept && it.Detail == "" {
@@ -304,11 +284,13 @@ func TestWriteInject(t *testing.T) {
 	if _, err := w.Write(context.Background(), walk); err != nil {
 		t.Fatal(err)
 	}
-	if len(reqs) != 1 {
-		t.Fatalf("%d requests, want 1", len(reqs))
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
 	}
-	if f, _ := decodeFacts(t, reqs[0]); f.Inject != "leak" {
-		t.Errorf("inject = %q, want leak", f.Inject)
+	for i, want := range []string{"", "", "leak"} {
+		if in, _ := decodeInput(t, reqs[i]); in.Inject != want {
+			t.Errorf("request %d (%s): inject = %q, want %q", i, in.Pass, in.Inject, want)
+		}
 	}
 }
 

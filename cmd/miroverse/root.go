@@ -33,7 +33,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newIngestCmd(g),
 		newStageCmd(g, pipeline.StageSample, "Sample multi-hop random walks from the graph", (*pipeline.Runner).Sample),
-		newStageCmd(g, pipeline.StageQA, "Write one question per walk and gate it", (*pipeline.Runner).QA),
+		withQAImport(g, newStageCmd(g, pipeline.StageQA, "Write one question per walk and gate it", (*pipeline.Runner).QA)),
 		newStageCmd(g, pipeline.StageSynthesize, "Run the agent's rollouts on every kept question", (*pipeline.Runner).Synthesize),
 		newStageCmd(g, pipeline.StageJudge, "Judge every rollout's answer", (*pipeline.Runner).Judge),
 		newStageCmd(g, pipeline.StageExport, "Write the SFT and DPO shards and the dataset card", (*pipeline.Runner).Export),

@@ -8,6 +8,9 @@ const (
 	SectionQuestion  = "## Question"
 	SectionGold      = "## Gold answer"
 	SectionPredicted = "## Predicted answer"
+	// SectionDocuments holds the verifier's documents, each opened by a
+	// "### " heading with its title.
+	SectionDocuments = "## Documents"
 )
 
 // Roles of the pipeline, sent in RoleHeader.
@@ -16,4 +19,10 @@ const (
 	RoleWriter    = "writer"
 	RoleExtractor = "extractor"
 	RoleGrader    = "grader"
+	// RoleVerifier reads a question and documents and lists every document
+	// that answers it (the uniqueness and masked-hop gates).
+	RoleVerifier = "verifier"
+	// RoleClosedBook answers a question from memory, without tools or
+	// documents (the closed-book gate).
+	RoleClosedBook = "closed_book"
 )

@@ -31,6 +31,10 @@ var (
 	reYear      = regexp.MustCompile(`\b(1\d{3}|20\d{2})\b`)
 )
 
+// reLifespan is the "(3 July 1883 – 3 June 1924)" aside that opens a
+// biography: two years joined by a dash inside the first parentheses.
+var reLifespan = regexp.MustCompile(`^[^(]*\([^()]*\b\d{3,4}\b[^()]*[–—-][^()]*\b\d{3,4}\b[^()]*\)`)
+
 // decade names the decade of year: 1867 -> "the 1860s".
 func decade(year int) string {
 	return fmt.Sprintf("the %ds", year-year%10)
@@ -50,6 +54,39 @@ func period(year int) string {
 	return fmt.Sprintf("the %s %ds", part, year-year%10)
 }
 
+// reMonthName finds the month of a date match by its first three letters.
+var reMonthName = regexp.MustCompile(`\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)`)
+
+// season names the season of month m (1-12) as the northern hemisphere has
+// it: the report's "March 15, 2023 -> in the spring of the 2020s".
+func season(m int) string {
+	switch m {
+	case 3, 4, 5:
+		return "spring"
+	case 6, 7, 8:
+		return "summer"
+	case 9, 10, 11:
+		return "autumn"
+	}
+	return "winter"
+}
+
+// seasonPeriod blurs a date that names its month to the season of its
+// decade: "March 15, 2023" -> "the spring of the 2020s". The day and the
+// exact year go, the time of year stays as a clue.
+func seasonPeriod(month, year int) string {
+	return "the " + season(month) + " of " + decade(year)
+}
+
+// monthOf is the month (1-12) a date match names, 0 if none.
+func monthOf(match string) int {
+	m := reMonthName.FindString(match)
+	if m == "" {
+		return 0
+	}
+	return strings.Index("JanFebMarAprMayJunJulAugSepOctNovDec", m)/3 + 1
+}
+
 // lastYear is the year captured by the last group of a date match.
 func lastYear(re *regexp.Regexp, match string) int {
 	m := re.FindStringSubmatch(match)
@@ -57,17 +94,25 @@ func lastYear(re *regexp.Regexp, match string) int {
 	return y
 }
 
-// obfuscateDates blurs dates: full dates and month-year dates become a part
-// of a decade ("the late 1860s"), lone years and year ranges become decades
-// ("the 1860s"). Centuries and decades are already vague and are kept.
+// obfuscateDates blurs dates: full dates and month-year dates become the
+// season of their decade ("the autumn of the 1860s"), lone years and year
+// ranges become decades ("the 1860s"). Centuries and decades are already
+// vague and are kept.
 func obfuscateDates(s string) string {
 	s = reISODate.ReplaceAllStringFunc(s, func(m string) string {
 		y, _ := strconv.Atoi(m[:4])
-		return period(y)
+		mo, _ := strconv.Atoi(m[5:7])
+		if mo < 1 || mo > 12 {
+			return period(y)
+		}
+		return seasonPeriod(mo, y)
 	})
 	for _, re := range []*regexp.Regexp{reDayMonth, reMonthDay, reMonthYear} {
 		s = re.ReplaceAllStringFunc(s, func(m string) string {
 			p := period(lastYear(re, m))
+			if mo := monthOf(m); mo > 0 {
+				p = seasonPeriod(mo, lastYear(re, m))
+			}
 			switch {
 			case strings.HasPrefix(m, "on"):
 				return "in " + p
@@ -208,7 +253,7 @@ func docKind(d walkDoc) int {
 	}
 	// "born" is looked for before the asides are dropped: "(born 1950)" is
 	// where a first sentence usually says it.
-	if slices.Contains(tokens(d.Description), "born") {
+	if slices.Contains(tokens(d.Description), "born") || reLifespan.MatchString(d.Description) {
 		return kindPerson
 	}
 	desc := tokens(stripParentheticals(d.Description))
@@ -403,6 +448,9 @@ func newObfuscator(docs []walkDoc, answer string) *obfuscator {
 	for i, d := range docs {
 		kinds[i] = docKind(d)
 		variants[i] = nameVariants(d.Title, kinds[i] == kindPerson)
+		for _, a := range d.Aliases {
+			variants[i] = append(variants[i], nameVariants(a, false)...)
+		}
 		for _, v := range variants[i] {
 			plain.add(v, "", i)
 		}

@@ -81,16 +81,13 @@ type Config struct {
 	Delay      time.Duration // added latency per reply (benchmarks)
 	Model      string        // reported model name, default "oracle"
 	Faults     Faults        // injected failures (faults.go); zero Rate: none
+	// Memory is what the closed-book role remembers (closedbook.go); nil: it
+	// remembers nothing and always answers unknown.
+	Memory Memory
 }
 
 // DefaultModel is the model name the oracle reports when Config.Model is empty.
 const DefaultModel = "oracle"
-
-// roleClosedBook is the role of the closed-book gate (named in the comment of
-// llm.RoleHeader): a model without tools asked to answer from memory. The
-// oracle has no memory, so it never knows — which is what the gate expects
-// of a well-obfuscated question.
-const roleClosedBook = "closed_book"
 
 // maxRequestBytes bounds a request body. An agent request carries the whole
 // retained conversation: 262,144 tokens is about a megabyte of text, and full
@@ -202,8 +199,10 @@ func (h *handler) reply(role string, req *openai.ChatCompletionRequest) (turn, e
 		return extractorTurn(req)
 	case llm.RoleGrader:
 		return graderTurn(req)
-	case roleClosedBook:
-		return turn{content: `\boxed{unknown}`, finish: openai.FinishReasonStop}, nil
+	case llm.RoleClosedBook:
+		return closedBookTurn(req, h.cfg.Memory), nil
+	case llm.RoleVerifier:
+		return verifierTurn(req)
 	}
 	if looksLikeAgent(req, h.cfg.Keys) {
 		return h.agent(req)

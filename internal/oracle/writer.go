@@ -20,19 +20,27 @@ const minPieceRunes = 40
 
 // walkDoc and walkFacts are the walk facts of ARCHITECTURE.md.
 type walkDoc struct {
-	Title       string   `json:"title"`
-	Description string   `json:"description"`
-	Categories  []string `json:"categories"`
+	Title       string         `json:"title"`
+	Description string         `json:"description"`
+	Categories  []string       `json:"categories"`
+	Infobox     []infoboxEntry `json:"infobox,omitempty"` // facts pass only
+	// Aliases are other names of the doc (redirects), hidden like its title.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 type walkFacts struct {
 	Docs     []walkDoc `json:"docs"`
 	Evidence []string  `json:"evidence"`
 	Answer   string    `json:"answer"`
-	// Inject is a test hook of the pipeline: "leak" makes the oracle name the
-	// answer in the question on purpose, so that the leak gate can be seen
-	// to reject it.
+	// Inject is a test hook of the pipeline: it makes the compose pass (or
+	// the single-pass writer) write a bad question on purpose, so that the
+	// gates can be seen to reject it (injectQuestion lists the kinds).
 	Inject string `json:"inject,omitempty"`
+	// Pass names the writer pass (writer_passes.go); "" is the single-pass
+	// request that predates them.
+	Pass        string     `json:"pass,omitempty"`
+	Facts       []passFact `json:"facts,omitempty"`       // obfuscate pass input
+	Constraints []passFact `json:"constraints,omitempty"` // compose pass input
 }
 
 type writerOutput struct {
@@ -44,6 +52,25 @@ func writerTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	f, err := readWalkFacts(req)
 	if err != nil {
 		return turn{}, err
+	}
+	switch f.Pass {
+	case "":
+	case passFacts, passObfuscate:
+		var out []passFact
+		if f.Pass == passFacts {
+			out = extractFacts(f)
+		} else {
+			out = obfuscateFacts(f)
+		}
+		b, err := marshal(factsOutput{Facts: out})
+		if err != nil {
+			return turn{}, fmt.Errorf("encode %s reply: %w", f.Pass, err)
+		}
+		return turn{content: string(b), finish: openai.FinishReasonStop}, nil
+	case passCompose:
+		return composeTurn(f)
+	default:
+		return turn{}, badRequestf("writer request: unknown pass %q", f.Pass)
 	}
 	q, answer, err := composeQuestion(f)
 	if err != nil {
@@ -137,10 +164,7 @@ func composeQuestion(f walkFacts) (string, string, error) {
 	// A last pass over the whole text catches a name that only appears once
 	// pieces are joined; placeholders hold no names, so it cannot loop.
 	q := o.names.replace(strings.Join(append(pieces, ask), " "), o.seen)
-	if strings.EqualFold(strings.TrimSpace(f.Inject), "leak") {
-		q += " (The answer is " + answer + ".)"
-	}
-	return q, answer, nil
+	return injectQuestion(f, o, answer, q), answer, nil
 }
 
 // fitPieces shortens pieces so that they fit budget runes together with the

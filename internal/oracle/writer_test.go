@@ -147,7 +147,7 @@ func TestComposeQuestionText(t *testing.T) {
 	}{
 		{"curie", []string{
 			"The first figure was a Polish and naturalised-French physicist",
-			"The first figure's family lived in a place categorised as Cities in Poland, where she was born in the late 1860s.",
+			"The first figure's family lived in a place categorised as Cities in Poland, where she was born in the autumn of the 1860s.",
 			// Second mentions turn definite; "Vistula River" is one name.
 			"The place categorised as Cities in Poland lies on a place categorised as Rivers of Poland in east-central Poland.",
 			"What is the name of the place categorised as Rivers of Poland?",
@@ -156,7 +156,7 @@ func TestComposeQuestionText(t *testing.T) {
 		// placeholder.
 		{"paris texas", []string{"The first place is a city", "The second place was formed in the 1840s"}},
 		{"beatles", []string{"formed in a place categorised as Port cities and towns in England in the 1960s."}},
-		{"einstein", []string{"in the late 1870s, in the 19th century", "founded the 1880s", "The place categorised as Cities in Baden-Württemberg's observatory"}},
+		{"einstein", []string{"in the spring of the 1870s, in the 19th century", "founded the 1880s", "The place categorised as Cities in Baden-Württemberg's observatory"}},
 		// Łódź's only category names it, so it gets a positional placeholder;
 		// the unaccented "Lodz" of the evidence is still recognised.
 		{"accents", []string{"The film school of the first place trained the second figure in the 1950s."}},

@@ -1,0 +1,36 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/miroverse/miroverse/qa"
+)
+
+// check validates the sample section's mixes and seed pool.
+func (c SampleConfig) check() error {
+	if err := qa.CheckMix(c.Hops, c.AnswerTypes); err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	if c.SeedPool < 0 {
+		return fmt.Errorf("sample.seed_pool = %d, want >= 0", c.SeedPool)
+	}
+	if len(c.AnswerTypes) > 0 && !c.Stratify {
+		// The answer types are read from the documents, which only a
+		// stratified sample looks up.
+		return fmt.Errorf("sample.answer_types needs sample.stratify: true")
+	}
+	return nil
+}
+
+// options is the sample section as qa.SampleOptions; docs is consulted only
+// when the section stratifies.
+func (c SampleConfig) options(seed int64, docs qa.DocSource) qa.SampleOptions {
+	o := qa.SampleOptions{
+		Seed: seed, Walks: c.Walks, MinHops: c.MinHops, MaxHops: c.MaxHops, HubCap: c.HubCap, Attempts: c.Attempts,
+		HopMix: c.Hops, AnswerMix: c.AnswerTypes, SeedPool: c.SeedPool,
+	}
+	if c.Stratify {
+		o.Docs = docs
+	}
+	return o
+}

@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/miroverse/miroverse/qa"
+)
+
+func TestSampleConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string
+		check   func(t *testing.T, c SampleConfig)
+	}{
+		{"defaults", "", "", func(t *testing.T, c SampleConfig) {
+			if !c.Stratify || c.Hops != nil || c.AnswerTypes != nil || c.SeedPool != 0 {
+				t.Errorf("defaults: %+v", c)
+			}
+		}},
+		{"mixes", "sample:\n  hops: {2: 0.5, 3: 0.3, 4: 0.2}\n  answer_types: {person: 1, place: 1}\n  seed_pool: 300\n", "",
+			func(t *testing.T, c SampleConfig) {
+				if !maps.Equal(c.Hops, map[int]float64{2: 0.5, 3: 0.3, 4: 0.2}) || !maps.Equal(c.AnswerTypes, map[string]float64{"person": 1, "place": 1}) {
+					t.Errorf("mixes: %+v", c)
+				}
+				o := c.options(7, nil)
+				if o.Seed != 7 || o.SeedPool != 300 || !maps.Equal(o.HopMix, c.Hops) || !maps.Equal(o.AnswerMix, c.AnswerTypes) {
+					t.Errorf("options: %+v", o)
+				}
+			}},
+		{"unknown answer type", "sample:\n  answer_types: {vegetable: 1}\n", "unknown answer type", nil},
+		{"zero hop", "sample:\n  hops: {0: 1}\n", "hop count 0", nil},
+		{"negative weight", "sample:\n  hops: {2: -1}\n", "weight of 2", nil},
+		{"answer types need strata", "sample:\n  stratify: false\n  answer_types: {person: 1}\n", "needs sample.stratify", nil},
+		{"negative pool", "sample:\n  seed_pool: -5\n", "seed_pool", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(p, []byte(tt.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadConfig(p)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c.Sample)
+		})
+	}
+	if o := (SampleConfig{Stratify: false}).options(1, fakeDocSource{}); o.Docs != nil {
+		t.Error("an unstratified sample must not look documents up")
+	}
+	if o := (SampleConfig{Stratify: true}).options(1, fakeDocSource{}); o.Docs == nil {
+		t.Error("a stratified sample needs the document source")
+	}
+}
+
+type fakeDocSource struct{ qa.DocSource }

@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/qa"
+)
+
+// verifyFingerprint is what the LLM-backed gates add to the QA stage's
+// fingerprint: switching a gate, changing its prompts or its models changes
+// verdicts, so the stage must run again.
+type verifyFingerprint struct {
+	Config                     VerifyConfig
+	Prompt                     string
+	VerifierModel, ClosedModel string
+}
+
+// verifyFingerprint returns the gates' part of the QA stage's fingerprint.
+func (r *Runner) verifyFingerprint() verifyFingerprint {
+	return verifyFingerprint{
+		Config:        r.cfg.QA.Verify,
+		Prompt:        qa.VerifierPromptHash(),
+		VerifierModel: r.cfg.Endpoint(llm.RoleVerifier).Model,
+		ClosedModel:   r.cfg.Endpoint(llm.RoleClosedBook).Model,
+	}
+}
+
+// newVerifier builds the QA stage's gates from qa.verify: a client of the
+// verifier role when uniqueness or masked hop is on, of the closed_book role
+// when closed-book is on. With every gate off it returns a Verifier that
+// checks nothing.
+func (r *Runner) newVerifier(ctx context.Context) (qa.Verifier, error) {
+	c := r.cfg.QA.Verify
+	v := qa.Verifier{Tries: c.ClosedBookTries, Docs: r.store, SkipUniqueness: !c.Uniqueness, SkipMaskedHop: !c.MaskedHop}
+	if c.Uniqueness || c.MaskedHop {
+		cl, err := r.client(ctx, llm.RoleVerifier)
+		if err != nil {
+			return qa.Verifier{}, err
+		}
+		v.LLM = cl
+	}
+	if c.ClosedBook {
+		cl, err := r.client(ctx, llm.RoleClosedBook)
+		if err != nil {
+			return qa.Verifier{}, err
+		}
+		v.ClosedBook = cl
+	}
+	return v, nil
+}
+
+// rememberLeads gives the built-in oracle's closed-book memory the lead
+// description of every doc of walks: the oracle then "knows" the corpus the
+// way a model that read it in pre-training would, and answers a question
+// that quotes an answer's lead. Only the oracle reads the memory; a real
+// closed_book endpoint has its own.
+func rememberLeads(ctx context.Context, docs qa.Docs, mem *oracle.LeadMemory, walks []qa.Walk) error {
+	if mem == nil {
+		return nil
+	}
+	if err := qa.LeadsOf(ctx, docs, walks, mem.Add); err != nil {
+		return fmt.Errorf("closed-book memory: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,418 @@
+package qa
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/kg"
+)
+
+// Reasons of the LLM-backed gates.
+const (
+	ReasonAmbiguous     = "ambiguous"             // the verifier found another answer besides the gold one
+	ReasonNotAnswered   = "unanswerable"          // the verifier did not find the gold answer (same reason as an import MuSiQue marks unanswerable)
+	ReasonClosedBook    = "closed_book"           // a model without tools or documents answered it
+	ReasonMaskedHop     = "masked_hop_answerable" // answerable with a bridge document hidden
+	ReasonVerifierError = "verifier_error"        // a gate's LLM call failed after its retries
+)
+
+// DefaultClosedBookTries is how many times the closed-book role is asked
+// when Verifier.Tries is zero.
+const DefaultClosedBookTries = 3
+
+// Verifier runs the LLM-backed gates on a kept question: uniqueness, then
+// closed-book, then masked hop. A nil LLM skips uniqueness and masked hop; a
+// nil ClosedBook skips closed-book.
+type Verifier struct {
+	LLM        Chatter // role "verifier": lists the documents a question describes
+	ClosedBook Chatter // role "closed_book": answers without tools or documents
+	Tries      int     // closed-book attempts, each with its own seed; 0: DefaultClosedBookTries
+	Docs       Docs
+	// SkipUniqueness and SkipMaskedHop turn single gates off while keeping
+	// the verifier client for the other.
+	SkipUniqueness, SkipMaskedHop bool
+}
+
+// Check gates it in place. A kept item that fails a gate becomes rejected
+// (or failed, with ReasonVerifierError, when an LLM call fails) and the
+// reason and detail are returned; "" means it passed or was not kept to
+// begin with. Token counts of every call are added to the item. An error is
+// returned only when ctx is done or the store fails: the item's fate is then
+// unknown and it must be retried.
+func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detail string, err error) {
+	if it.Status != StatusKept {
+		return "", "", nil
+	}
+	if v.Docs == nil && v.LLM != nil {
+		return "", "", errors.New("verify question: verifier needs a document store")
+	}
+	reject := func(status, r, d string) (string, string, error) {
+		it.Status, it.Reason, it.Detail = status, r, d
+		return r, d, nil
+	}
+	var docs []verifyDoc
+	if v.LLM != nil && (!v.SkipUniqueness || !v.SkipMaskedHop) {
+		docs, err = v.loadDocs(ctx, walk)
+		if err != nil {
+			return "", "", fmt.Errorf("verify %s: %w", it.ID, err)
+		}
+	}
+	if v.LLM != nil && !v.SkipUniqueness {
+		answers, err := v.ask(ctx, it, docs, -1)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return "", "", fmt.Errorf("verify %s: %w (verifier: %v)", it.ID, cerr, err)
+			}
+			return reject(StatusFailed, ReasonVerifierError, "uniqueness: "+err.Error())
+		}
+		gold, others := splitAnswers(answers, it.Gold)
+		switch {
+		case !gold:
+			return reject(StatusRejected, ReasonNotAnswered, answersDetail("verifier answered", answers))
+		case len(others) > 0:
+			return reject(StatusRejected, ReasonAmbiguous, answersDetail("also answered by", others))
+		}
+	}
+	if v.ClosedBook != nil {
+		tries := v.Tries
+		if tries <= 0 {
+			tries = DefaultClosedBookTries
+		}
+		for try := range tries {
+			answer, err := v.closedBook(ctx, it, try)
+			if err != nil {
+				if cerr := ctx.Err(); cerr != nil {
+					return "", "", fmt.Errorf("verify %s: %w (closed book: %v)", it.ID, cerr, err)
+				}
+				return reject(StatusFailed, ReasonVerifierError, "closed book: "+err.Error())
+			}
+			if matchesGold(answer, it.Gold) {
+				return reject(StatusRejected, ReasonClosedBook, fmt.Sprintf("try %d of %d answered %s", try+1, tries, answer))
+			}
+		}
+	}
+	if v.LLM != nil && !v.SkipMaskedHop {
+		for _, m := range maskedDocs(len(docs)) {
+			answers, err := v.ask(ctx, it, docs, m)
+			if err != nil {
+				if cerr := ctx.Err(); cerr != nil {
+					return "", "", fmt.Errorf("verify %s: %w (verifier: %v)", it.ID, cerr, err)
+				}
+				return reject(StatusFailed, ReasonVerifierError, "masked hop: "+err.Error())
+			}
+			if gold, _ := splitAnswers(answers, it.Gold); gold {
+				return reject(StatusRejected, ReasonMaskedHop, "answerable without "+docs[m].title)
+			}
+		}
+	}
+	return "", "", nil
+}
+
+// maskedDocs lists the docs the masked-hop gate hides, one at a time: every
+// bridge, i.e. every doc of the walk but the first and the answer, since
+// each is a hop the question claims to need. A one-hop walk has no bridge;
+// its first doc is then hidden, the only other hop there is.
+func maskedDocs(n int) []int {
+	if n < 2 {
+		return nil
+	}
+	if n == 2 {
+		return []int{0}
+	}
+	out := make([]int, 0, n-2)
+	for i := 1; i < n-1; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// verifyDoc is one document as the verifier sees it.
+type verifyDoc struct {
+	title      string
+	categories []string
+	aliases    []string // redirect titles: other names of the doc
+	text       string
+}
+
+// maxVerifyLead bounds the part of a document's text the verifier reads from
+// its start; the sentence that links it to the next doc of the walk is added
+// when it lies further in, so that no hop is cut off by the clip while the
+// prompt of a long walk stays a few thousand tokens.
+const maxVerifyLead = 1500
+
+func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]verifyDoc, error) {
+	out := make([]verifyDoc, len(walk.DocIDs))
+	for i, id := range walk.DocIDs {
+		d, err := v.Docs.Doc(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("load doc %q: %w", id, err)
+		}
+		as, err := v.Docs.Aliases(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("load aliases of %q: %w", id, err)
+		}
+		title := d.Title
+		if i < len(walk.Titles) {
+			title = walk.Titles[i]
+		}
+		text := clip(strings.TrimSpace(d.Text), maxVerifyLead)
+		if i < len(walk.Hops) {
+			if ev := strings.TrimSpace(walk.Hops[i].Sentence); ev != "" && !strings.Contains(text, ev) {
+				text += "\n\n" + ev
+			}
+		}
+		if facts := infoboxLines(title, d.Facts); facts != "" {
+			text += "\n\n" + facts
+		}
+		out[i] = verifyDoc{title: title, categories: d.Categories, aliases: redirectAliases(as), text: text}
+	}
+	return out, nil
+}
+
+// Infobox bounds of a verifier document: the writer may take a clue from
+// any of the first entries, so the verifier must see them, but a long
+// infobox should not crowd out the text.
+const (
+	maxVerifyFacts     = 12
+	maxVerifyFactValue = 200
+)
+
+// infoboxLines renders a doc's infobox entries as sentences, one per line
+// ("The birth date of X is 3 July 1883."), the form in which the writer's
+// facts pass states them.
+func infoboxLines(title string, facts []kg.Fact) string {
+	var lines []string
+	for _, f := range facts {
+		if len(lines) == maxVerifyFacts {
+			break
+		}
+		v := strings.TrimRight(strings.TrimSpace(f.Value), ".")
+		key := strings.Join(strings.FieldsFunc(f.Key, func(r rune) bool { return r == '_' || r == ' ' }), " ")
+		if key == "" || v == "" {
+			continue
+		}
+		lines = append(lines, "The "+key+" of "+title+" is "+clip(v, maxVerifyFactValue)+".")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// The prompts of the gates. VerifierPromptHash covers these texts, so any
+// edit shows up in the manifest; bump verifierPromptVersion with it.
+const (
+	verifierPromptVersion = "verifier-v1"
+
+	verifierSystemPrompt = `You check research questions against a small set of documents. Read the question and every document. Decide which documents the question is asking for: a document counts only when every clue of the question holds for it, following the clues from one document to the next where the question chains them. Use only what the documents say, not outside knowledge. If no document fits, the list is empty; if several fit, list them all.
+
+Reply with one JSON object and nothing else: {"answers": ["<title of a fitting document, copied exactly>", ...]}`
+
+	verifierUserPrompt = `Which of the documents below does the question ask for?`
+
+	closedBookSystemPrompt = `Answer the question from your own knowledge. You have no tools and no documents. Think briefly, then give your final answer as \boxed{answer}. If you do not know, answer \boxed{unknown}.`
+)
+
+// VerifierPromptVersion names the gate prompts for people; VerifierPromptHash
+// identifies them for machines.
+func VerifierPromptVersion() string { return verifierPromptVersion }
+
+// VerifierPromptHash is 16 hex digits of the SHA-256 of the gate prompts.
+func VerifierPromptHash() string {
+	sum := sha256.Sum256([]byte(verifierPromptVersion + "\x00" + verifierSystemPrompt + "\x00" + verifierUserPrompt +
+		"\x00" + closedBookSystemPrompt))
+	return hex.EncodeToString(sum[:8])
+}
+
+// verifierRequest lists docs (all but masked, when masked >= 0) under the
+// question. Documents keep walk order: the gate hides a doc, it does not
+// reshuffle the rest.
+func verifierRequest(question string, docs []verifyDoc, masked int, model string, seed int) openai.ChatCompletionRequest {
+	var b strings.Builder
+	b.WriteString(verifierUserPrompt)
+	b.WriteString("\n\n" + llm.SectionQuestion + "\n" + question + "\n\n" + llm.SectionDocuments + "\n")
+	for i, d := range docs {
+		if i == masked {
+			continue
+		}
+		b.WriteString("\n### " + d.title + "\n")
+		if len(d.categories) > 0 {
+			b.WriteString("Categories: " + strings.Join(d.categories, "; ") + "\n")
+		}
+		if len(d.aliases) > 0 {
+			b.WriteString("Also known as: " + strings.Join(d.aliases, "; ") + "\n")
+		}
+		b.WriteString(d.text + "\n")
+	}
+	return openai.ChatCompletionRequest{
+		Model: model,
+		Messages: []openai.ChatCompletionMessage{
+			{Role: openai.ChatMessageRoleSystem, Content: verifierSystemPrompt},
+			{Role: openai.ChatMessageRoleUser, Content: b.String()},
+		},
+		Seed: &seed,
+	}
+}
+
+// ask runs the verifier over docs with doc masked hidden (-1: none) and
+// returns the titles it lists.
+func (v Verifier) ask(ctx context.Context, it *Item, docs []verifyDoc, masked int) ([]string, error) {
+	req := verifierRequest(it.Question, docs, masked, v.LLM.Model(), requestSeed(it.WalkID))
+	reply, err := v.LLM.Chat(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	it.PromptTokens += int64(reply.Usage.PromptTokens)
+	it.CompletionTokens += int64(reply.Usage.CompletionTokens)
+	msg := reply.Message
+	llm.SplitThink(&msg)
+	answers, ok := parseAnswers(msg.Content)
+	if !ok {
+		return nil, fmt.Errorf("verifier reply has no JSON list of answers: %q", clip(msg.Content, 200))
+	}
+	return answers, nil
+}
+
+// parseAnswers reads {"answers": [...]} or a bare JSON array of strings,
+// fenced or embedded in prose.
+func parseAnswers(content string) ([]string, bool) {
+	for off := 0; off < len(content); off++ {
+		i := strings.IndexAny(content[off:], "{[")
+		if i < 0 {
+			break
+		}
+		off += i
+		dec := json.NewDecoder(strings.NewReader(content[off:]))
+		if content[off] == '{' {
+			var r struct {
+				Answers *[]string `json:"answers"`
+			}
+			if dec.Decode(&r) == nil && r.Answers != nil {
+				return *r.Answers, true
+			}
+			continue
+		}
+		var list []string
+		if dec.Decode(&list) == nil {
+			return list, true
+		}
+	}
+	return nil, false
+}
+
+// closedBook asks the closed-book role once; try picks the seed, so that a
+// sampling model gives k independent answers and a seeded cache k entries.
+func (v Verifier) closedBook(ctx context.Context, it *Item, try int) (string, error) {
+	seed := (requestSeed(it.WalkID) + 7919*(try+1)) & 0x7fffffff
+	req := openai.ChatCompletionRequest{
+		Model: v.ClosedBook.Model(),
+		Messages: []openai.ChatCompletionMessage{
+			{Role: openai.ChatMessageRoleSystem, Content: closedBookSystemPrompt},
+			{Role: openai.ChatMessageRoleUser, Content: it.Question},
+		},
+		Seed: &seed,
+	}
+	reply, err := v.ClosedBook.Chat(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	it.PromptTokens += int64(reply.Usage.PromptTokens)
+	it.CompletionTokens += int64(reply.Usage.CompletionTokens)
+	msg := reply.Message
+	llm.SplitThink(&msg)
+	answer, _ := lastBoxed(msg.Content) // no box: no answer, which fails the try
+	return strings.TrimSpace(answer), nil
+}
+
+// matchesGold reports whether answer names the gold answer: the title, the
+// title without its qualifier, or an alias, compared normalized.
+func matchesGold(answer string, gold []string) bool {
+	a := normalize(answer)
+	if a == "" {
+		return false
+	}
+	for _, g := range gold {
+		if normalize(g) == a || normalize(stripParenthetical(g)) == a {
+			return true
+		}
+	}
+	return false
+}
+
+// splitAnswers reports whether answers include the gold answer and lists the
+// distinct other answers (by normalized form, in the order given).
+func splitAnswers(answers, gold []string) (hasGold bool, others []string) {
+	seen := map[string]bool{}
+	for _, a := range answers {
+		n := normalize(a)
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		if matchesGold(a, gold) {
+			hasGold = true
+			continue
+		}
+		others = append(others, a)
+	}
+	return hasGold, others
+}
+
+func answersDetail(prefix string, answers []string) string {
+	if len(answers) == 0 {
+		return prefix + " nothing"
+	}
+	return prefix + " " + clip(strings.Join(answers, "; "), 200)
+}
+
+// lastBoxed returns the content of the last complete \boxed{…} in s, nested
+// braces included.
+func lastBoxed(s string) (string, bool) {
+	const tag = `\boxed{`
+	for i := strings.LastIndex(s, tag); i >= 0; i = strings.LastIndex(s[:i], tag) {
+		depth := 1
+		start := i + len(tag)
+		for j, r := range s[start:] {
+			switch r {
+			case '{':
+				depth++
+			case '}':
+				depth--
+				if depth == 0 {
+					return s[start : start+j], true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// Describe is the lead description of a document's text as the writer gives
+// it (its first prose sentence, clipped): what the closed-book oracle is
+// made to remember.
+func Describe(text string) string { return describe(text) }
+
+// LeadsOf calls add with the title and lead description of every doc of
+// walks, each doc once, in walk order.
+func LeadsOf(ctx context.Context, docs Docs, walks []Walk, add func(title, lead string)) error {
+	seen := map[string]bool{}
+	for _, w := range walks {
+		for _, id := range w.DocIDs {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			d, err := docs.Doc(ctx, id)
+			if err != nil {
+				return fmt.Errorf("load lead of %q: %w", id, err)
+			}
+			add(d.Title, describe(d.Text))
+		}
+	}
+	return nil
+}
