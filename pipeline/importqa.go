@@ -166,7 +166,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 func importedItem(rec qa.ImportRecord, file string) qa.Item {
 	it := qa.Item{
 		Question: rec.Question, Answer: rec.Answer, Hops: rec.Hops, Titles: rec.Titles,
-		Writer: "import:" + rec.Format, Status: qa.StatusKept,
+		Writer: importedPrefix + rec.Format, Status: qa.StatusKept,
 	}
 	if rec.Err != nil {
 		// Unparsable records have no reliable id or question: their

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/miroverse/miroverse/qa"
@@ -151,8 +152,17 @@ func (r *Runner) QA(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	imported, err := r.importedItems(ctx)
+	if err != nil {
+		return err
+	}
 	done, err := r.beginStage(ctx, StageQA, fp)
 	if err != nil || done {
+		return err
+	}
+	// Questions of `qa import` are no product of the walks: starting the
+	// stage over must not lose them.
+	if err := r.recommit(ctx, StageQA, imported); err != nil {
 		return err
 	}
 	ws, err := r.walks(ctx)
@@ -298,6 +308,40 @@ func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map
 	})
 	prog.Finish()
 	return err
+}
+
+// importedPrefix starts the Writer of an item that `qa import` made.
+const importedPrefix = "import:"
+
+// importedItems lists the committed questions that `qa import` made.
+func (r *Runner) importedItems(ctx context.Context) ([]qa.Item, error) {
+	items, err := r.qaItems(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []qa.Item
+	for _, it := range items {
+		if strings.HasPrefix(it.Writer, importedPrefix) {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// recommit commits items again, as they were.
+func (r *Runner) recommit(ctx context.Context, stage string, items []qa.Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	recs := make([]Record, 0, len(items))
+	for _, it := range items {
+		b, err := json.Marshal(it)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", stage, it.ID, err)
+		}
+		recs = append(recs, Record{ID: it.ID, Status: it.Status, Reason: it.Reason, Payload: b})
+	}
+	return r.state.Commit(ctx, stage, recs...)
 }
 
 // publishQA writes qa/ from every committed item and returns the stage's

@@ -212,3 +212,39 @@ func TestQAImportBadRecords(t *testing.T) {
 		t.Fatalf("broken array: err %v, output:\n%s", err, b)
 	}
 }
+
+// Imported questions live beside the written ones: writing the questions
+// again (here because a gate setting changed) starts the qa stage over
+// without losing what `qa import` added.
+func TestQAImportSurvivesRewrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	root := filepath.Join(t.TempDir(), "out")
+	cfg := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\n")
+	run(t, "ingest", "--config", cfg, "--out", root, "-q")
+	run(t, "sample", "--config", cfg, "--out", root, "-q")
+	run(t, "qa", "--config", cfg, "--out", root, "-q")
+	in := filepath.Join(t.TempDir(), "mine.jsonl")
+	if err := os.WriteFile(in, []byte(`{"question": "Which composer of the Romantic era was born in Nelahozeves?", "answer": "Antonín Dvořák"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "qa", "import", "--input", in, "--format", "jsonl", "--out", root, "-q")
+	imported := func() int {
+		n := 0
+		for _, r := range readQA(t, root) {
+			if strings.HasPrefix(r.Writer, "import:") && r.Status == "kept" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := imported(); n != 1 {
+		t.Fatalf("%d imported questions kept after import, want 1", n)
+	}
+	cfg2 := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\nqa:\n  dedup_threshold: 0.9\n")
+	run(t, "qa", "--config", cfg2, "--out", root, "-q")
+	if n := imported(); n != 1 {
+		t.Errorf("%d imported questions kept after the qa stage ran again, want 1", n)
+	}
+}
