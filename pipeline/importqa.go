@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -137,7 +136,6 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		return nil, errors.Join(err, fmt.Errorf("qa import: %w", rerr))
 	}
 	qa.ApplyTextGates(items, cont, dedup)
-	recs := make([]Record, 0, len(items))
 	for _, it := range items {
 		switch it.Status {
 		case qa.StatusKept:
@@ -147,13 +145,8 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		default:
 			res.Failed[it.Reason]++
 		}
-		b, merr := json.Marshal(it)
-		if merr != nil {
-			return nil, fmt.Errorf("qa import: encode %s: %w", it.ID, merr)
-		}
-		recs = append(recs, Record{ID: it.ID, Status: it.Status, Reason: it.Reason, Payload: b})
 	}
-	if cerr := r.state.Commit(ctx, StageQA, recs...); cerr != nil {
+	if cerr := r.commitItems(ctx, StageQA, items...); cerr != nil {
 		return nil, errors.Join(err, cerr)
 	}
 	if ferr := r.finishImport(ctx, start, opt, res); ferr != nil {

@@ -162,7 +162,7 @@ func (r *Runner) QA(ctx context.Context) error {
 	}
 	// Questions of `qa import` are no product of the walks: starting the
 	// stage over must not lose them.
-	if err := r.recommit(ctx, StageQA, imported); err != nil {
+	if err := r.commitItems(ctx, StageQA, imported...); err != nil {
 		return err
 	}
 	ws, err := r.walks(ctx)
@@ -215,12 +215,8 @@ func (r *Runner) QA(ctx context.Context) error {
 				it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonContaminated, m.Detail()
 			}
 		}
-		b, err := json.Marshal(it)
-		if err != nil {
-			return fmt.Errorf("qa %s: %w", walk.ID, err)
-		}
 		prog.Add(1)
-		return r.state.Commit(ctx, StageQA, Record{ID: it.ID, Status: it.Status, Reason: it.Reason, Payload: b})
+		return r.commitItems(ctx, StageQA, it)
 	})
 	prog.Finish()
 	if err != nil {
@@ -264,22 +260,15 @@ func (r *Runner) markNearDuplicates(ctx context.Context, items []qa.Item, cont *
 			view[i].Status = qa.StatusKept
 		}
 	}
-	var recs []Record
+	var dups []qa.Item
 	for _, i := range qa.ApplyTextGates(view, cont, dedup) {
 		if items[i].Status != qa.StatusKept {
 			continue // judged by the LLM gates already: it was no duplicate then
 		}
 		items[i] = view[i]
-		b, err := json.Marshal(items[i])
-		if err != nil {
-			return fmt.Errorf("qa %s: %w", items[i].ID, err)
-		}
-		recs = append(recs, Record{ID: items[i].ID, Status: items[i].Status, Reason: items[i].Reason, Payload: b})
+		dups = append(dups, items[i])
 	}
-	if len(recs) == 0 {
-		return nil
-	}
-	return r.state.Commit(ctx, StageQA, recs...)
+	return r.commitItems(ctx, StageQA, dups...)
 }
 
 // verifyQuestions runs the LLM gates (uniqueness, closed book, masked hop)
@@ -299,12 +288,8 @@ func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map
 			return fmt.Errorf("qa verify %s: %w", it.ID, err)
 		}
 		it.Verified = true
-		b, err := json.Marshal(it)
-		if err != nil {
-			return fmt.Errorf("qa verify %s: %w", it.ID, err)
-		}
 		prog.Add(1)
-		return r.state.Commit(ctx, StageQA, Record{ID: it.ID, Status: it.Status, Reason: it.Reason, Payload: b})
+		return r.commitItems(ctx, StageQA, it)
 	})
 	prog.Finish()
 	return err
@@ -328,8 +313,9 @@ func (r *Runner) importedItems(ctx context.Context) ([]qa.Item, error) {
 	return out, nil
 }
 
-// recommit commits items again, as they were.
-func (r *Runner) recommit(ctx context.Context, stage string, items []qa.Item) error {
+// commitItems commits questions, each as one record of stage, in one
+// transaction.
+func (r *Runner) commitItems(ctx context.Context, stage string, items ...qa.Item) error {
 	if len(items) == 0 {
 		return nil
 	}

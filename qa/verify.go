@@ -11,6 +11,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/kg"
 )
@@ -325,7 +326,7 @@ func (v Verifier) closedBook(ctx context.Context, it *Item, try int) (string, er
 	it.CompletionTokens += int64(reply.Usage.CompletionTokens)
 	msg := reply.Message
 	llm.SplitThink(&msg)
-	answer, _ := lastBoxed(msg.Content) // no box: no answer, which fails the try
+	answer, _ := boxed.Last(msg.Content) // no box or a placeholder: no answer, which fails the try
 	return strings.TrimSpace(answer), nil
 }
 
@@ -368,28 +369,6 @@ func answersDetail(prefix string, answers []string) string {
 		return prefix + " nothing"
 	}
 	return prefix + " " + clip(strings.Join(answers, "; "), 200)
-}
-
-// lastBoxed returns the content of the last complete \boxed{…} in s, nested
-// braces included.
-func lastBoxed(s string) (string, bool) {
-	const tag = `\boxed{`
-	for i := strings.LastIndex(s, tag); i >= 0; i = strings.LastIndex(s[:i], tag) {
-		depth := 1
-		start := i + len(tag)
-		for j, r := range s[start:] {
-			switch r {
-			case '{':
-				depth++
-			case '}':
-				depth--
-				if depth == 0 {
-					return s[start : start+j], true
-				}
-			}
-		}
-	}
-	return "", false
 }
 
 // Describe is the lead description of a document's text as the writer gives

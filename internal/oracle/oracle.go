@@ -142,16 +142,26 @@ func (h *handler) models(w http.ResponseWriter, _ *http.Request) {
 	}}})
 }
 
-func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
+// readBody reads a request body of at most maxRequestBytes, answering the
+// client itself (413 or 400) and reporting false when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error",
 				fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
-			return
+			return nil, false
 		}
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "read request body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	var req openai.ChatCompletionRequest
