@@ -67,10 +67,10 @@ func NewTextGates(c QAConfig, extraLists ...string) (*qa.Contamination, *qa.Dedu
 // checked against them, never the reverse. Importing the same file again
 // commits nothing new.
 //
-// The stage's fingerprint becomes a hash of the committed item ids, so the
-// later stages see their upstream change exactly when an import added items.
-// Running the writing qa stage on the same root afterwards starts the stage
-// over (its fingerprint differs) and drops imported items.
+// The qa stage keeps its fingerprint and the later stages are reopened, so
+// their next run takes up the new questions and redoes nothing. When the qa
+// stage is run again with other settings, it starts over but keeps the
+// imported items as they are.
 func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult, error) {
 	start := time.Now()
 	cont, dedup, err := NewTextGates(r.cfg.QA, opt.Contamination...)
@@ -271,7 +271,28 @@ func (r *Runner) resolveDocIDs(ctx context.Context, items []qa.Item) error {
 	return nil
 }
 
-// finishImport marks the qa stage done under a fingerprint of its item ids,
+// importFingerprint is the qa stage's fingerprint in a root whose questions
+// all came from `qa import`.
+const importFingerprint = "qa-import"
+
+// reopenStages marks finished stages unfinished, keeping their items, so
+// that their next run does what is new and skips what is committed.
+func (r *Runner) reopenStages(ctx context.Context, stages ...string) error {
+	for _, stage := range stages {
+		fp, ok, err := r.state.Fingerprint(ctx, stage)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := r.state.SetStage(ctx, stage, fp, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finishImport marks the qa stage done (see ImportQA for its fingerprint),
 // republishes qa/ and records the stage's counts (all items, imported or
 // written) and the graph's in the manifest.
 func (r *Runner) finishImport(ctx context.Context, start time.Time, opt ImportOptions, res *ImportResult) error {
@@ -279,12 +300,21 @@ func (r *Runner) finishImport(ctx context.Context, start time.Time, opt ImportOp
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	h.Write([]byte("qa-import\x00"))
-	for _, it := range items { // Each reads in id order
-		h.Write([]byte(it.ID + "\x00" + it.Status + "\x00"))
+	// The qa stage keeps its fingerprint: imported questions change none of
+	// its settings, and a changed fingerprint would make the next run write
+	// every walk's question again and redo every rollout. The stages after
+	// it are reopened instead, so that they take up the new questions and
+	// keep what they have done.
+	fp, ok, err := r.state.Fingerprint(ctx, StageQA)
+	if err != nil {
+		return err
 	}
-	fp := hex.EncodeToString(h.Sum(nil))[:32]
+	if !ok {
+		fp = importFingerprint
+	}
+	if err := r.reopenStages(ctx, StageSynthesize, StageJudge, StageExport); err != nil {
+		return err
+	}
 	st, err := r.publishQA(items)
 	if err != nil {
 		return err

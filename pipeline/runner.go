@@ -158,14 +158,15 @@ func (r *Runner) saveManifest() error { return r.manifest.write(r.root) }
 // changed since its items were committed starts over, so a root never mixes
 // rows of two configurations. done reports a finished stage with the same
 // fingerprint.
-func (r *Runner) beginStage(ctx context.Context, stage, fingerprint string) (done bool, err error) {
+// Starting a stage over keeps the records of keep.
+func (r *Runner) beginStage(ctx context.Context, stage, fingerprint string, keep ...Record) (done bool, err error) {
 	fp, ok, err := r.state.Fingerprint(ctx, stage)
 	if err != nil {
 		return false, err
 	}
 	if ok && fp != fingerprint {
 		r.log.Info("stage inputs changed; starting it over", "stage", stage)
-		if err := r.state.ResetStage(ctx, stage); err != nil {
+		if err := r.state.ResetStage(ctx, stage, keep...); err != nil {
 			return false, err
 		}
 	}

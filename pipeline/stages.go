@@ -156,13 +156,14 @@ func (r *Runner) QA(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	done, err := r.beginStage(ctx, StageQA, fp)
-	if err != nil || done {
-		return err
-	}
 	// Questions of `qa import` are no product of the walks: starting the
 	// stage over must not lose them.
-	if err := r.commitItems(ctx, StageQA, imported...); err != nil {
+	keep, err := itemRecords(imported)
+	if err != nil {
+		return err
+	}
+	done, err := r.beginStage(ctx, StageQA, fp, keep...)
+	if err != nil || done {
 		return err
 	}
 	ws, err := r.walks(ctx)
@@ -319,15 +320,24 @@ func (r *Runner) commitItems(ctx context.Context, stage string, items ...qa.Item
 	if len(items) == 0 {
 		return nil
 	}
+	recs, err := itemRecords(items)
+	if err != nil {
+		return fmt.Errorf("%s: %w", stage, err)
+	}
+	return r.state.Commit(ctx, stage, recs...)
+}
+
+// itemRecords are the checkpoint records of questions.
+func itemRecords(items []qa.Item) ([]Record, error) {
 	recs := make([]Record, 0, len(items))
 	for _, it := range items {
 		b, err := json.Marshal(it)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", stage, it.ID, err)
+			return nil, fmt.Errorf("encode question %s: %w", it.ID, err)
 		}
 		recs = append(recs, Record{ID: it.ID, Status: it.Status, Reason: it.Reason, Payload: b})
 	}
-	return r.state.Commit(ctx, stage, recs...)
+	return recs, nil
 }
 
 // publishQA writes qa/ from every committed item and returns the stage's

@@ -156,12 +156,29 @@ func (s *State) SetStage(ctx context.Context, stage, fingerprint string, done bo
 	return nil
 }
 
-// ResetStage forgets a stage's items, for a stage whose inputs changed.
-func (s *State) ResetStage(ctx context.Context, stage string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM items WHERE stage = ?`, stage); err != nil {
+// ResetStage forgets a stage's items, for a stage whose inputs changed,
+// except keep, which it commits again in the same transaction: a crash
+// between forgetting and keeping would lose them for good.
+func (s *State) ResetStage(ctx context.Context, stage string, keep ...Record) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
 		return fmt.Errorf("reset stage %s: %w", stage, err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM stages WHERE stage = ?`, stage); err != nil {
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE stage = ?`, stage); err != nil {
+		return fmt.Errorf("reset stage %s: %w", stage, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM stages WHERE stage = ?`, stage); err != nil {
+		return fmt.Errorf("reset stage %s: %w", stage, err)
+	}
+	for _, r := range keep {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT OR REPLACE INTO items(stage, id, status, reason, payload) VALUES (?, ?, ?, ?, ?)`,
+			stage, r.ID, r.Status, r.Reason, r.Payload); err != nil {
+			return fmt.Errorf("reset stage %s: keep %s: %w", stage, r.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("reset stage %s: %w", stage, err)
 	}
 	return nil

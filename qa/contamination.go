@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -290,7 +291,10 @@ func (c *Contamination) weight(df int) float64 {
 // list is loaded (weights depend on all of them).
 func (c *Contamination) finish() {
 	c.refW = make([]float64, len(c.refs))
-	for _, ps := range c.grams {
+	// Grams in order: each total is a float sum, and map order would let
+	// its last bit, and so a verdict right at the threshold, vary by run.
+	for _, g := range slices.Sorted(maps.Keys(c.grams)) {
+		ps := c.grams[g]
 		w := c.weight(len(ps))
 		for _, ref := range ps {
 			c.refW[ref] += w

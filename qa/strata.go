@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -183,9 +184,12 @@ func newQuota[K cmp.Ordered](weights map[K]float64, n int, label func(K) string)
 		return nil
 	}
 	q := &quota{target: map[string]int{}, have: map[string]int{}}
+	// Keys in order: float sums depend on the order of their terms, and map
+	// order would let the last bit of total move a share between runs.
+	keys := slices.Sorted(maps.Keys(weights))
 	total := 0.0
-	for _, w := range weights {
-		total += w
+	for _, k := range keys {
+		total += weights[k]
 	}
 	type rem struct {
 		label string
@@ -193,8 +197,8 @@ func newQuota[K cmp.Ordered](weights map[K]float64, n int, label func(K) string)
 	}
 	var rems []rem
 	left := n
-	for k, w := range weights {
-		exact := float64(n) * w / total
+	for _, k := range keys {
+		exact := float64(n) * weights[k] / total
 		q.target[label(k)] = int(math.Floor(exact))
 		left -= q.target[label(k)]
 		rems = append(rems, rem{label(k), exact - math.Floor(exact)})
@@ -220,13 +224,11 @@ func hopLabel(h int) string { return fmt.Sprintf("%d", h) }
 // drawHops draws a hop count from the weights of mix (keys sorted, so map
 // order does not matter).
 func drawHops(r interface{ Float64() float64 }, mix map[int]float64) int {
-	keys := make([]int, 0, len(mix))
+	keys := slices.Sorted(maps.Keys(mix))
 	total := 0.0
-	for k, w := range mix {
-		keys = append(keys, k)
-		total += w
+	for _, k := range keys {
+		total += mix[k]
 	}
-	slices.Sort(keys)
 	x := r.Float64() * total
 	for _, k := range keys {
 		if x < mix[k] {

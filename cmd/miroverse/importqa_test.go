@@ -222,9 +222,9 @@ func TestQAImportSurvivesRewrite(t *testing.T) {
 	}
 	root := filepath.Join(t.TempDir(), "out")
 	cfg := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\n")
-	run(t, "ingest", "--config", cfg, "--out", root, "-q")
-	run(t, "sample", "--config", cfg, "--out", root, "-q")
-	run(t, "qa", "--config", cfg, "--out", root, "-q")
+	run(t, "run", "--config", cfg, "--out", root, "-q")
+	before := readTrajectories(t, root)
+	qaBefore := len(readQA(t, root))
 	in := filepath.Join(t.TempDir(), "mine.jsonl")
 	if err := os.WriteFile(in, []byte(`{"question": "Which composer of the Romantic era was born in Nelahozeves?", "answer": "Antonín Dvořák"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -241,6 +241,33 @@ func TestQAImportSurvivesRewrite(t *testing.T) {
 	}
 	if n := imported(); n != 1 {
 		t.Fatalf("%d imported questions kept after import, want 1", n)
+	}
+	// The finished stages take up the new question and redo nothing.
+	for _, stage := range []string{"qa", "synthesize", "judge", "export"} {
+		if _, stderr := run(t, stage, "--config", cfg, "--out", root); strings.Contains(stderr, "starting it over") {
+			t.Errorf("%s started over after an import:\n%s", stage, stderr)
+		}
+	}
+	if n := len(readQA(t, root)); n != qaBefore+1 {
+		t.Errorf("%d questions after qa ran again with the same config, want %d", n, qaBefore+1)
+	}
+	after := readTrajectories(t, root)
+	old := map[string]string{}
+	for _, r := range before {
+		old[r.ID] = r.Answer + "\x00" + r.Status
+	}
+	added := 0
+	for _, r := range after {
+		if prev, ok := old[r.ID]; ok {
+			if prev != r.Answer+"\x00"+r.Status {
+				t.Errorf("rollout %s changed", r.ID)
+			}
+			continue
+		}
+		added++
+	}
+	if len(after) != len(before)+added || added != 4 {
+		t.Errorf("%d rollouts before, %d after, %d new; want the 4 rollouts of the imported question added", len(before), len(after), added)
 	}
 	cfg2 := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\nqa:\n  dedup_threshold: 0.9\n")
 	run(t, "qa", "--config", cfg2, "--out", root, "-q")
