@@ -7,34 +7,19 @@ import (
 	"testing"
 )
 
-func TestLoadConfig(t *testing.T) {
-	tests := []struct {
-		name    string
-		yaml    string
-		wantErr []string // substrings of the error; none means success
-		check   func(t *testing.T, c Config)
-	}{
-		{name: "empty file is all defaults", yaml: "", check: func(t *testing.T, c Config) {
-			if c.Synthesize.Rollouts != 4 || c.Synthesize.KeepToolResults != 5 || c.Synthesize.TopP != 0.95 {
-				t.Errorf("defaults not applied: %+v", c.Synthesize)
-			}
-		}},
-		{name: "override keeps other defaults", yaml: "synthesize:\n  rollouts: 8\n", check: func(t *testing.T, c Config) {
-			if c.Synthesize.Rollouts != 8 || c.Synthesize.MaxTurns != 600 {
-				t.Errorf("got %+v", c.Synthesize)
-			}
-		}},
-		{name: "unknown top-level key", yaml: "seed: 1\nworkerz: 3\n", wantErr: []string{"line 2", `"workerz"`, "top level"}},
-		{name: "unknown nested key", yaml: "llm:\n  default:\n    base_ur: x\n", wantErr: []string{"line 3", `"base_ur"`, "Endpoint section"}},
-		{name: "bad mode", yaml: "synthesize:\n  mode: xml\n", wantErr: []string{"synthesize.mode", "xml"}},
-		{name: "bad hops", yaml: "sample:\n  min_hops: 5\n  max_hops: 2\n", wantErr: []string{"min_hops"}},
-		{name: "unknown role", yaml: "llm:\n  roles:\n    planner: {model: x}\n", wantErr: []string{`"planner"`}},
-		{name: "duration", yaml: "llm:\n  default:\n    timeout: 90s\n", check: func(t *testing.T, c Config) {
-			if c.LLM.Default.Timeout.Seconds() != 90 {
-				t.Errorf("timeout %v", c.LLM.Default.Timeout)
-			}
-		}},
-	}
+// configCase is one YAML file and what loading it must give: an error
+// naming every wantErr substring (and the file), or a Config that check
+// accepts.
+type configCase struct {
+	name    string
+	yaml    string
+	wantErr []string
+	check   func(t *testing.T, c Config)
+}
+
+// runConfigCases loads each case's YAML from a file, as users do.
+func runConfigCases(t *testing.T, tests []configCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "c.yaml")
@@ -59,6 +44,31 @@ func TestLoadConfig(t *testing.T) {
 			tc.check(t, c)
 		})
 	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	runConfigCases(t, []configCase{
+		{name: "empty file is all defaults", yaml: "", check: func(t *testing.T, c Config) {
+			if c.Synthesize.Rollouts != 4 || c.Synthesize.KeepToolResults != 5 || c.Synthesize.TopP != 0.95 {
+				t.Errorf("defaults not applied: %+v", c.Synthesize)
+			}
+		}},
+		{name: "override keeps other defaults", yaml: "synthesize:\n  rollouts: 8\n", check: func(t *testing.T, c Config) {
+			if c.Synthesize.Rollouts != 8 || c.Synthesize.MaxTurns != 600 {
+				t.Errorf("got %+v", c.Synthesize)
+			}
+		}},
+		{name: "unknown top-level key", yaml: "seed: 1\nworkerz: 3\n", wantErr: []string{"line 2", `"workerz"`, "top level"}},
+		{name: "unknown nested key", yaml: "llm:\n  default:\n    base_ur: x\n", wantErr: []string{"line 3", `"base_ur"`, "Endpoint section"}},
+		{name: "bad mode", yaml: "synthesize:\n  mode: xml\n", wantErr: []string{"synthesize.mode", "xml"}},
+		{name: "bad hops", yaml: "sample:\n  min_hops: 5\n  max_hops: 2\n", wantErr: []string{"min_hops"}},
+		{name: "unknown role", yaml: "llm:\n  roles:\n    planner: {model: x}\n", wantErr: []string{`"planner"`}},
+		{name: "duration", yaml: "llm:\n  default:\n    timeout: 90s\n", check: func(t *testing.T, c Config) {
+			if c.LLM.Default.Timeout.Seconds() != 90 {
+				t.Errorf("timeout %v", c.LLM.Default.Timeout)
+			}
+		}},
+	})
 }
 
 func TestShippedConfigsLoad(t *testing.T) {

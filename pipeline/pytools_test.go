@@ -13,12 +13,7 @@ import (
 )
 
 func TestPythonToolsConfig(t *testing.T) {
-	tests := []struct {
-		name    string
-		yaml    string
-		wantErr []string
-		check   func(t *testing.T, c Config)
-	}{
+	runConfigCases(t, []configCase{
 		{name: "defaults: on, with the sandbox's default limits", yaml: "", check: func(t *testing.T, c Config) {
 			if !c.Synthesize.PythonTools {
 				t.Error("python_tools is off by default")
@@ -58,31 +53,7 @@ func TestPythonToolsConfig(t *testing.T) {
 		{name: "tiny memory", yaml: "synthesize:\n  sandbox:\n    memory: 1KiB\n", wantErr: []string{"synthesize.sandbox.memory", "at least"}},
 		{name: "negative wall", yaml: "synthesize:\n  sandbox:\n    wall: -1s\n", wantErr: []string{"synthesize.sandbox.wall"}},
 		{name: "unknown sandbox key", yaml: "synthesize:\n  sandbox:\n    network: true\n", wantErr: []string{"line 3", `"network"`}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "c.yaml")
-			if err := os.WriteFile(p, []byte(tc.yaml), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			c, err := LoadConfig(p)
-			if len(tc.wantErr) > 0 {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				for _, w := range tc.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q lacks %q", err, w)
-					}
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.check(t, c)
-		})
-	}
+	})
 }
 
 // TestShippedConfigsDocumentPythonTools keeps the switch visible in every

@@ -2,9 +2,6 @@ package pipeline
 
 import (
 	"maps"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/miroverse/miroverse/qa"
@@ -38,25 +35,17 @@ func TestSampleConfig(t *testing.T) {
 		{"answer types need strata", "sample:\n  stratify: false\n  answer_types: {person: 1}\n", "needs sample.stratify", nil},
 		{"negative pool", "sample:\n  seed_pool: -5\n", "seed_pool", nil},
 	}
+	cases := make([]configCase, 0, len(tests))
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "c.yaml")
-			if err := os.WriteFile(p, []byte(tt.yaml), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			c, err := LoadConfig(p)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tt.check(t, c.Sample)
-		})
+		cc := configCase{name: tt.name, yaml: tt.yaml}
+		if tt.wantErr != "" {
+			cc.wantErr = []string{tt.wantErr}
+		} else {
+			cc.check = func(t *testing.T, c Config) { tt.check(t, c.Sample) }
+		}
+		cases = append(cases, cc)
 	}
+	runConfigCases(t, cases)
 	if o := (SampleConfig{Stratify: false}).options(1, fakeDocSource{}); o.Docs != nil {
 		t.Error("an unstratified sample must not look documents up")
 	}
