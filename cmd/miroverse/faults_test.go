@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/pipeline"
 )
 

@@ -61,7 +61,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/kg/embedded"
 	"github.com/miroverse/miroverse/pipeline"
 	"github.com/miroverse/miroverse/qa"
