@@ -9,29 +9,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/miroverse/miroverse/trajectory"
 	openai "github.com/sashabaranov/go-openai"
-)
-
-// Tool and server names of the MiroThinker profile (DESIGN §3). They are
-// protocol: the pipeline's tools answer to exactly these names.
-const (
-	toolSearch   = "google_search"
-	toolScrape   = "scrape_and_extract_info"
-	serverSearch = "search_and_scrape_webpage"
-	serverScrape = "jina_scrape_llm_summary"
-
-	toolCreateSandbox = "create_sandbox"
-	toolRunPython     = "run_python_code"
-	serverPython      = "tool-python"
-
-	errorPrefix = "[ERROR]:"
-)
-
-// Tool-call modes: native function calling when the request offers tools,
-// MCP-in-text otherwise.
-const (
-	modeFunction = "function"
-	modeMCP      = "mcp"
 )
 
 // maxQueryRunes bounds the fallback search query made from a question the
@@ -77,16 +56,16 @@ type conversation struct {
 // so the teacher keeps no memory between requests and any turn can be
 // replayed on its own.
 func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
-	c := conversation{mode: modeMCP}
+	c := conversation{mode: trajectory.ModeMCP}
 	if len(req.Tools) > 0 {
-		c.mode = modeFunction
+		c.mode = trajectory.ModeFunction
 	}
 	for _, t := range req.Tools {
-		c.python = c.python || (t.Function != nil && t.Function.Name == toolRunPython)
+		c.python = c.python || (t.Function != nil && t.Function.Name == trajectory.ToolRunPython)
 	}
 	msgs := req.Messages
 	for _, m := range msgs {
-		if c.mode == modeMCP && m.Role == openai.ChatMessageRoleSystem && strings.Contains(messageText(m), toolRunPython) {
+		if c.mode == trajectory.ModeMCP && m.Role == openai.ChatMessageRoleSystem && strings.Contains(messageText(m), trajectory.ToolRunPython) {
 			c.python = true
 		}
 	}
@@ -115,13 +94,13 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 			c.calls = append(c.calls, calls...)
 			seenAssistant, pending = true, len(calls)
 		case openai.ChatMessageRoleTool:
-			if c.mode == modeFunction {
+			if c.mode == trajectory.ModeFunction {
 				attachResult(c.calls, m.ToolCallID, messageText(m))
 				pending = max(0, pending-1)
 				lastIsResult = true
 			}
 		case openai.ChatMessageRoleUser:
-			if c.mode == modeMCP && pending > 0 {
+			if c.mode == trajectory.ModeMCP && pending > 0 {
 				// Results come back in call order.
 				k := len(c.calls) - pending
 				c.calls[k].result, c.calls[k].hasResult = messageText(m), true
@@ -146,14 +125,21 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 // assistantCalls lists the tool calls of one assistant message in the
 // conversation's mode.
 func assistantCalls(m openai.ChatCompletionMessage, mode string) []call {
-	if mode == modeFunction {
+	if mode == trajectory.ModeFunction {
 		out := make([]call, 0, len(m.ToolCalls))
 		for _, tc := range m.ToolCalls {
 			out = append(out, call{id: tc.ID, name: tc.Function.Name, args: tc.Function.Arguments})
 		}
 		return out
 	}
-	return parseMCPCalls(messageText(m))
+	// The agent runs the last block of a message, so that is the call the
+	// next user message answers; a block the agent could not parse was
+	// rolled back and never reaches the conversation.
+	mc, ok, err := trajectory.ParseMCP(messageText(m))
+	if err != nil || !ok {
+		return nil
+	}
+	return []call{{name: mc.Tool, args: mc.Arguments}}
 }
 
 // attachResult gives a tool result to the call it answers: the call with its
@@ -242,16 +228,16 @@ func plan(sol Solution, d decision) []step {
 				topic = "general reference works"
 			}
 		}
-		steps = append(steps, step{tool: toolSearch, query: topic})
+		steps = append(steps, step{tool: trajectory.ToolGoogleSearch, query: topic})
 	}
 	for i, t := range sol.Path {
 		last := i == len(sol.Path)-1
 		steps = append(steps,
-			step{tool: toolSearch, query: t, title: t, last: last},
-			step{tool: toolScrape, title: t, last: last})
+			step{tool: trajectory.ToolGoogleSearch, query: t, title: t, last: last},
+			step{tool: trajectory.ToolScrape, title: t, last: last})
 	}
 	if d.python && len(sol.Path) > 0 {
-		steps = append(steps, step{tool: toolCreateSandbox}, step{tool: toolRunPython, code: trailCode(sol.Path)})
+		steps = append(steps, step{tool: trajectory.ToolCreateSandbox}, step{tool: trajectory.ToolRunPython, code: trailCode(sol.Path)})
 	}
 	return steps
 }
@@ -272,7 +258,9 @@ func trailCode(path []string) string {
 // skippable steps are left out when their input is missing (no link to
 // read, no sandbox to run in), so replay must not count them when the
 // conversation shows another call in their place.
-func skippable(tool string) bool { return tool == toolScrape || tool == toolRunPython }
+func skippable(tool string) bool {
+	return tool == trajectory.ToolScrape || tool == trajectory.ToolRunPython
+}
 
 // next returns the step to take now and, for a scrape, the link to read (for
 // run_python_code, the sandbox id); done means the plan is complete. Progress is replayed from the calls already
@@ -290,14 +278,14 @@ func next(steps []step, calls []call, last string, hasLast bool) (step, string, 
 			k++
 			continue
 		}
-		if st.tool == toolRunPython {
+		if st.tool == trajectory.ToolRunPython {
 			m := reSandboxID.FindStringSubmatch(last)
-			if !hasLast || strings.HasPrefix(last, errorPrefix) || m == nil {
+			if !hasLast || strings.HasPrefix(last, trajectory.ToolErrorPrefix) || m == nil {
 				continue // no sandbox was made: answer without it
 			}
 			return st, m[1], false
 		}
-		if st.tool == toolScrape {
+		if st.tool == trajectory.ToolScrape {
 			if !hasLast {
 				continue
 			}
@@ -326,7 +314,7 @@ type searchResult struct {
 func parseSearch(result string) searchResult {
 	var r searchResult
 	s := strings.TrimSpace(result)
-	if s == "" || strings.HasPrefix(s, errorPrefix) {
+	if s == "" || strings.HasPrefix(s, trajectory.ToolErrorPrefix) {
 		return r
 	}
 	if err := json.Unmarshal([]byte(s), &r); err != nil {
@@ -424,7 +412,7 @@ func unkeyed(c conversation) (turn, error) {
 	}
 	if len(c.calls) == 0 {
 		q := clipRunes(collapseSpaces(c.first), maxQueryRunes)
-		return toolTurn(c.mode, 0, step{tool: toolSearch, query: q}, "")
+		return toolTurn(c.mode, 0, step{tool: trajectory.ToolGoogleSearch, query: q}, "")
 	}
 	return turn{
 		content:   fmt.Sprintf(`I could not trace this question further; my best guess from the search is \boxed{%s}.`, guess),
@@ -462,19 +450,19 @@ func scrapeInfo(st step) string {
 // thoughts returns the visible thought and the reasoning of a tool turn.
 func thoughts(st step, n int) (string, string) {
 	switch {
-	case st.tool == toolCreateSandbox:
+	case st.tool == trajectory.ToolCreateSandbox:
 		return "Before answering, let me write the trail down in a sandbox and check that it holds together.",
 			"Listing every step of the trail in order makes a gap or a wrong turn easy to spot."
-	case st.tool == toolRunPython:
+	case st.tool == trajectory.ToolRunPython:
 		return "Let me list the trail and count its hops.",
 			"A short script prints the steps in order and the number of hops."
-	case st.tool == toolSearch && st.title == "":
+	case st.tool == trajectory.ToolGoogleSearch && st.title == "":
 		return "Before following the clues, let me get some general background.",
 			"A broad search first may give useful context for the question."
-	case st.tool == toolSearch && n == 0:
+	case st.tool == trajectory.ToolGoogleSearch && n == 0:
 		return fmt.Sprintf("Let me start by searching for %s.", st.title),
 			fmt.Sprintf("The question's first clue points to %s; I should find its page.", st.title)
-	case st.tool == toolSearch:
+	case st.tool == trajectory.ToolGoogleSearch:
 		return fmt.Sprintf("The trail leads on to %s; let me search for it.", st.title),
 			fmt.Sprintf("The last page links to %s, the next step of the question.", st.title)
 	case st.last:
@@ -491,20 +479,20 @@ func thoughts(st step, n int) (string, string) {
 func toolTurn(mode string, n int, st step, link string) (turn, error) {
 	content, reasoning := thoughts(st, n)
 	var args []kv
-	server := serverSearch
+	server := trajectory.ServerSearch
 	switch st.tool {
-	case toolScrape:
-		server = serverScrape
+	case trajectory.ToolScrape:
+		server = trajectory.ServerScrape
 		args = []kv{{"url", link}, {"info_to_extract", scrapeInfo(st)}}
-	case toolCreateSandbox:
-		server = serverPython
-	case toolRunPython:
-		server = serverPython
+	case trajectory.ToolCreateSandbox:
+		server = trajectory.ServerPython
+	case trajectory.ToolRunPython:
+		server = trajectory.ServerPython
 		args = []kv{{"code_block", st.code}, {"sandbox_id", link}}
 	default:
 		args = []kv{{"q", st.query}}
 	}
-	if mode == modeFunction {
+	if mode == trajectory.ModeFunction {
 		a, err := argsJSON(args, false)
 		if err != nil {
 			return turn{}, fmt.Errorf("encode %s arguments: %w", st.tool, err)
@@ -525,7 +513,7 @@ func toolTurn(mode string, n int, st step, link string) (turn, error) {
 		return turn{}, fmt.Errorf("encode %s arguments: %w", st.tool, err)
 	}
 	return turn{
-		content:   content + "\n\n" + mcpBlock(server, st.tool, a),
+		content:   content + "\n\n" + trajectory.FormatMCP(trajectory.MCPCall{Server: server, Tool: st.tool, Arguments: a}),
 		reasoning: reasoning,
 		finish:    openai.FinishReasonStop,
 	}, nil

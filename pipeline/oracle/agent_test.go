@@ -13,6 +13,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 const testQuestion = "Which river flows through the capital of the country where a certain chemist was born?"
@@ -35,7 +36,7 @@ func solvedCalls() []string {
 	return out
 }
 
-var modes = []string{modeFunction, modeMCP}
+var modes = []string{trajectory.ModeFunction, trajectory.ModeMCP}
 
 func TestAgentSolvesPath(t *testing.T) {
 	s := startOracle(t, Config{Keys: testKeys()})
@@ -57,7 +58,7 @@ func TestAgentSolvesPath(t *testing.T) {
 			}
 			for i, rep := range r.replies[:len(r.replies)-1] {
 				wantFinish := "stop"
-				if mode == modeFunction {
+				if mode == trajectory.ModeFunction {
 					wantFinish = "tool_calls"
 				}
 				if rep.FinishReason != wantFinish {
@@ -82,13 +83,13 @@ func TestAgentToolCallShapes(t *testing.T) {
 	s := startOracle(t, Config{Keys: testKeys()})
 	c := client(s, llm.RoleAgent)
 
-	fn := newRollout(t, c, modeFunction, 1, testQuestion)
+	fn := newRollout(t, c, trajectory.ModeFunction, 1, testQuestion)
 	rep := fn.send()
 	if len(rep.Message.ToolCalls) != 1 {
 		t.Fatalf("function mode: want one tool call, got %+v", rep.Message)
 	}
 	tc := rep.Message.ToolCalls[0]
-	if tc.ID != "call_0" || tc.Type != openai.ToolTypeFunction || tc.Function.Name != toolSearch || tc.Function.Arguments != `{"q":"Marie Curie"}` {
+	if tc.ID != "call_0" || tc.Type != openai.ToolTypeFunction || tc.Function.Name != trajectory.ToolGoogleSearch || tc.Function.Arguments != `{"q":"Marie Curie"}` {
 		t.Errorf("function mode call: %+v", tc)
 	}
 	if rep.Message.Content == "" {
@@ -99,12 +100,12 @@ func TestAgentToolCallShapes(t *testing.T) {
 		Role: openai.ChatMessageRoleTool, ToolCallID: tc.ID, Content: serperJSON(t, "Marie Curie", "Marie Curie"),
 	})
 	rep = fn.send()
-	if got := rep.Message.ToolCalls[0]; got.ID != "call_1" || got.Function.Name != toolScrape ||
+	if got := rep.Message.ToolCalls[0]; got.ID != "call_1" || got.Function.Name != trajectory.ToolScrape ||
 		!strings.HasPrefix(got.Function.Arguments, `{"url":"`+linkOf("Marie Curie")+`","info_to_extract":"`) {
 		t.Errorf("second call: %+v", got)
 	}
 
-	mcp := newRollout(t, c, modeMCP, 1, testQuestion)
+	mcp := newRollout(t, c, trajectory.ModeMCP, 1, testQuestion)
 	rep = mcp.send()
 	wantBlock := "\n\n<use_mcp_tool>\n<server_name>search_and_scrape_webpage</server_name>\n<tool_name>google_search</tool_name>\n" +
 		"<arguments>\n{\"q\": \"Marie Curie\"}\n</arguments>\n</use_mcp_tool>"

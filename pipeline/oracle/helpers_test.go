@@ -12,6 +12,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 // startOracle serves cfg on loopback for the duration of the test.
@@ -42,12 +43,12 @@ func client(s *Server, role string) *llm.Client {
 func agentTools() []openai.Tool {
 	return []openai.Tool{
 		{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
-			Name:        toolSearch,
+			Name:        trajectory.ToolGoogleSearch,
 			Description: "Search the web.",
 			Parameters:  json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}},"required":["q"]}`),
 		}},
 		{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
-			Name:        toolScrape,
+			Name:        trajectory.ToolScrape,
 			Description: "Read a page and extract information.",
 			Parameters: json.RawMessage(`{"type":"object","properties":{"url":{"type":"string"},` +
 				`"info_to_extract":{"type":"string"}},"required":["url","info_to_extract"]}`),
@@ -90,7 +91,7 @@ type toolCall struct {
 }
 
 func (c toolCall) String() string {
-	if c.Name == toolSearch {
+	if c.Name == trajectory.ToolGoogleSearch {
 		return "search(" + c.Args["q"] + ")"
 	}
 	return "scrape(" + c.Args["url"] + ")"
@@ -133,7 +134,7 @@ func (r *rollout) request() openai.ChatCompletionRequest {
 	if r.keep > 0 {
 		var results []int
 		for i, m := range msgs {
-			if i > 1 && (m.Role == openai.ChatMessageRoleTool || (m.Role == openai.ChatMessageRoleUser && r.mode == modeMCP)) {
+			if i > 1 && (m.Role == openai.ChatMessageRoleTool || (m.Role == openai.ChatMessageRoleUser && r.mode == trajectory.ModeMCP)) {
 				results = append(results, i)
 			}
 		}
@@ -143,7 +144,7 @@ func (r *rollout) request() openai.ChatCompletionRequest {
 	}
 	seed := r.seed
 	req := openai.ChatCompletionRequest{Messages: msgs, Seed: &seed}
-	if r.mode == modeFunction {
+	if r.mode == trajectory.ModeFunction {
 		req.Tools = agentTools()
 	}
 	return req
@@ -183,7 +184,7 @@ func (r *rollout) step() (final string, done bool) {
 	rep := r.send()
 	var name, args, id string
 	switch r.mode {
-	case modeFunction:
+	case trajectory.ModeFunction:
 		if len(rep.Message.ToolCalls) == 0 {
 			return rep.Message.Content, true
 		}
@@ -195,14 +196,14 @@ func (r *rollout) step() (final string, done bool) {
 	default:
 		m := reMCPCall.FindStringSubmatch(rep.Message.Content)
 		if m == nil {
-			if strings.Contains(rep.Message.Content, mcpOpen) {
+			if _, ok, _ := trajectory.ParseMCP(rep.Message.Content); ok {
 				r.t.Fatalf("malformed MCP call:\n%s", rep.Message.Content)
 			}
 			return rep.Message.Content, true
 		}
-		wantServer := serverSearch
-		if m[2] == toolScrape {
-			wantServer = serverScrape
+		wantServer := trajectory.ServerSearch
+		if m[2] == trajectory.ToolScrape {
+			wantServer = trajectory.ServerScrape
 		}
 		if m[1] != wantServer {
 			r.t.Errorf("tool %s on server %q, want %q", m[2], m[1], wantServer)
@@ -216,14 +217,14 @@ func (r *rollout) step() (final string, done bool) {
 	r.calls = append(r.calls, toolCall{Name: name, Args: a})
 	var result string
 	switch name {
-	case toolSearch:
+	case trajectory.ToolGoogleSearch:
 		result = r.search(a["q"])
-	case toolScrape:
+	case trajectory.ToolScrape:
 		result = fmt.Sprintf("Page at %s. It wants: %s", a["url"], a["info_to_extract"])
 	default:
 		result = "[ERROR]: unknown tool " + name
 	}
-	if r.mode == modeFunction {
+	if r.mode == trajectory.ModeFunction {
 		r.msgs = append(r.msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, Content: result, ToolCallID: id})
 	} else {
 		r.msgs = append(r.msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: result})

@@ -27,6 +27,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 // Solution is the answer key of one question.
@@ -236,7 +237,7 @@ func looksLikeAgent(req *openai.ChatCompletionRequest, keys Keys) bool {
 			return true
 		}
 		text := messageText(m)
-		if strings.Contains(text, mcpOpen) || strings.Contains(text, toolSearch) {
+		if _, ok, err := trajectory.ParseMCP(text); ok || err != nil || strings.Contains(text, trajectory.ToolGoogleSearch) {
 			return true
 		}
 		if first == "" && m.Role == openai.ChatMessageRoleUser {

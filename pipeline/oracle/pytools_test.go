@@ -9,15 +9,16 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 // pythonTools are the tool-python schemas as the pipeline offers them.
 func pythonTools() []openai.Tool {
 	return []openai.Tool{
 		{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
-			Name: toolCreateSandbox, Parameters: json.RawMessage(`{"type":"object","properties":{}}`)}},
+			Name: trajectory.ToolCreateSandbox, Parameters: json.RawMessage(`{"type":"object","properties":{}}`)}},
 		{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
-			Name: toolRunPython, Parameters: json.RawMessage(`{"type":"object","properties":{"code_block":{"type":"string"},"sandbox_id":{"type":"string"}}}`)}},
+			Name: trajectory.ToolRunPython, Parameters: json.RawMessage(`{"type":"object","properties":{"code_block":{"type":"string"},"sandbox_id":{"type":"string"}}}`)}},
 		{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{
 			Name: "run_command", Parameters: json.RawMessage(`{"type":"object","properties":{"command":{"type":"string"},"sandbox_id":{"type":"string"}}}`)}},
 	}
@@ -29,7 +30,7 @@ func pythonTools() []openai.Tool {
 func sandboxRollout(t *testing.T, c *llm.Client, mode string, seed int, create string) ([]string, string) {
 	t.Helper()
 	system := "You are a research agent."
-	if mode == modeMCP {
+	if mode == trajectory.ModeMCP {
 		system += "\n### Server: tool-python\n#### Tool: create_sandbox\n#### Tool: run_python_code\n#### Tool: run_command\n"
 	}
 	msgs := []openai.ChatCompletionMessage{
@@ -40,7 +41,7 @@ func sandboxRollout(t *testing.T, c *llm.Client, mode string, seed int, create s
 	for range 30 {
 		s := seed
 		req := openai.ChatCompletionRequest{Messages: msgs, Seed: &s}
-		if mode == modeFunction {
+		if mode == trajectory.ModeFunction {
 			req.Tools = append(agentTools(), pythonTools()...)
 		}
 		rep, err := c.Chat(t.Context(), req)
@@ -49,7 +50,7 @@ func sandboxRollout(t *testing.T, c *llm.Client, mode string, seed int, create s
 		}
 		msgs = append(msgs, rep.Message)
 		var name, args, server, id string
-		if mode == modeFunction {
+		if mode == trajectory.ModeFunction {
 			if len(rep.Message.ToolCalls) == 0 {
 				return calls, rep.Message.Content
 			}
@@ -67,16 +68,16 @@ func sandboxRollout(t *testing.T, c *llm.Client, mode string, seed int, create s
 		}
 		var result string
 		switch name {
-		case toolSearch:
+		case trajectory.ToolGoogleSearch:
 			calls = append(calls, "search("+a["q"]+")")
 			result = serperJSON(t, a["q"], a["q"])
-		case toolScrape:
+		case trajectory.ToolScrape:
 			calls = append(calls, "scrape("+a["url"]+")")
 			result = "Page text."
-		case toolCreateSandbox:
+		case trajectory.ToolCreateSandbox:
 			calls = append(calls, "create_sandbox"+args)
 			result = create
-		case toolRunPython:
+		case trajectory.ToolRunPython:
 			calls = append(calls, "run_python_code("+a["sandbox_id"]+")")
 			if !strings.HasPrefix(a["code_block"], `trail = ["Marie Curie","Warsaw","Vistula"]`+"\n") {
 				t.Errorf("code_block %q does not list the trail", a["code_block"])
@@ -85,10 +86,10 @@ func sandboxRollout(t *testing.T, c *llm.Client, mode string, seed int, create s
 		default:
 			t.Fatalf("unexpected tool %s", name)
 		}
-		if mode == modeMCP && (name == toolCreateSandbox || name == toolRunPython) && server != serverPython {
-			t.Errorf("%s on server %q, want %s", name, server, serverPython)
+		if mode == trajectory.ModeMCP && (name == trajectory.ToolCreateSandbox || name == trajectory.ToolRunPython) && server != trajectory.ServerPython {
+			t.Errorf("%s on server %q, want %s", name, server, trajectory.ServerPython)
 		}
-		if mode == modeFunction {
+		if mode == trajectory.ModeFunction {
 			msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, Content: result, ToolCallID: id})
 		} else {
 			msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: result})
@@ -140,7 +141,7 @@ func TestAgentSkipsRunWhenCreateFails(t *testing.T) {
 	s := startOracle(t, Config{Keys: testKeys()})
 	c := client(s, llm.RoleAgent)
 	for seed := range 40 {
-		calls, final := sandboxRollout(t, c, modeFunction, seed, "[ERROR]: could not create a sandbox")
+		calls, final := sandboxRollout(t, c, trajectory.ModeFunction, seed, "[ERROR]: could not create a sandbox")
 		if slices.Contains(calls, "create_sandbox{}") {
 			if calls[len(calls)-1] != "create_sandbox{}" || !strings.Contains(final, `\boxed{`) {
 				t.Errorf("seed %d: after a failed create: calls %v, final %q", seed, calls, final)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 // A streamed rollout is the same conversation as an unstreamed one: the
@@ -36,7 +37,7 @@ func TestStreamedRepliesEqualWholeOnes(t *testing.T) {
 						ra.Message, ra.FinishReason, ra.Usage, rb.Message, rb.FinishReason, rb.Usage)
 				}
 			}
-			if mode == modeFunction && calls == 0 {
+			if mode == trajectory.ModeFunction && calls == 0 {
 				t.Error("no tool call was streamed")
 			}
 		})

@@ -53,13 +53,3 @@ func TestClipRunes(t *testing.T) {
 		}
 	}
 }
-
-func TestParseMCPCalls(t *testing.T) {
-	content := "Thinking.\n\n<use_mcp_tool>\n<server_name>s</server_name>\n<tool_name>google_search</tool_name>\n" +
-		"<arguments>\n{\"q\": \"x\"}\n</arguments>\n</use_mcp_tool>" +
-		"<use_mcp_tool><tool_name> scrape_and_extract_info </tool_name><arguments>{}" // unclosed, still a call
-	got := parseMCPCalls(content)
-	if len(got) != 2 || got[0].name != toolSearch || got[0].args != `{"q": "x"}` || got[1].name != toolScrape {
-		t.Errorf("parseMCPCalls = %+v", got)
-	}
-}
