@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
 // Stage names, in run order.

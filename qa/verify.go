@@ -13,6 +13,7 @@ import (
 
 	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
 )
 
@@ -333,12 +334,12 @@ func (v Verifier) closedBook(ctx context.Context, it *Item, try int) (string, er
 // matchesGold reports whether answer names the gold answer: the title, the
 // title without its qualifier, or an alias, compared normalized.
 func matchesGold(answer string, gold []string) bool {
-	a := normalize(answer)
+	a := text.FoldName(answer)
 	if a == "" {
 		return false
 	}
 	for _, g := range gold {
-		if normalize(g) == a || normalize(stripParenthetical(g)) == a {
+		if text.FoldName(g) == a || text.FoldName(stripParenthetical(g)) == a {
 			return true
 		}
 	}
@@ -350,7 +351,7 @@ func matchesGold(answer string, gold []string) bool {
 func splitAnswers(answers, gold []string) (hasGold bool, others []string) {
 	seen := map[string]bool{}
 	for _, a := range answers {
-		n := normalize(a)
+		n := text.FoldName(a)
 		if n == "" || seen[n] {
 			continue
 		}

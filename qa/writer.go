@@ -16,6 +16,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
 )
 
@@ -339,9 +340,9 @@ func gold(title string, aliases []string) []string {
 	sorted := slices.Clone(aliases)
 	slices.Sort(sorted)
 	out := []string{title}
-	seen := map[string]bool{normalize(title): true}
+	seen := map[string]bool{text.FoldName(title): true}
 	for _, a := range sorted {
-		if n := normalize(a); !seen[n] {
+		if n := text.FoldName(a); !seen[n] {
 			seen[n] = true
 			out = append(out, a)
 		}
@@ -352,12 +353,12 @@ func gold(title string, aliases []string) []string {
 // sameAnswer reports whether the writer's claimed answer names the walk's
 // last doc: its title, the title without its qualifier, or a redirect.
 func sameAnswer(claimed, title string, aliases []string) bool {
-	c := normalize(claimed)
+	c := text.FoldName(claimed)
 	if c == "" {
 		return false
 	}
 	for _, n := range append([]string{title, stripParenthetical(title)}, aliases...) {
-		if normalize(n) == c {
+		if text.FoldName(n) == c {
 			return true
 		}
 	}

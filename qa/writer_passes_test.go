@@ -14,8 +14,8 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
 func TestPassRequests(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/text"
 )
 
 // Judge labels and methods written into Verdict.
@@ -40,94 +41,6 @@ const (
 // qualityMaxToolErrorRun is the longest run of consecutive tool errors a rollout may
 // have and still count as clean (DESIGN §3: "consecutive tool errors (> 5)").
 const qualityMaxToolErrorRun = 5
-
-// NormalizeAnswer maps an answer to the form compared by exact match and
-// token F1: compatibility-normalized, lowercased, Latin diacritics removed,
-// punctuation dropped, the articles a/an/the removed and whitespace collapsed.
-//
-// Dashes become spaces rather than vanishing because they join words
-// ("Jean-Paul" must match "Jean Paul"); other punctuation is dropped so that
-// "U.S." matches "US" and "1,000" matches "1000".
-func NormalizeAnswer(s string) string {
-	s = foldLatinMarks(norm.NFKC.String(s))
-	s = strings.ToLower(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Pd, r):
-			b.WriteByte(' ')
-		case unicode.IsPunct(r) || unicode.IsSymbol(r):
-			// dropped
-		case unicode.IsSpace(r) || unicode.IsControl(r):
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	words := strings.Fields(b.String())
-	kept := words[:0]
-	for _, w := range words {
-		switch w {
-		case "a", "an", "the":
-			continue
-		}
-		kept = append(kept, w)
-	}
-	return strings.Join(kept, " ")
-}
-
-// foldLatinMarks removes combining marks that sit on Latin letters, so that
-// "Zürich" matches "Zurich" (gold answers are Wikipedia titles, agents often
-// drop accents). Marks on other scripts stay: in Devanagari or kana they
-// distinguish different words, not spellings of one.
-func foldLatinMarks(s string) string {
-	d := norm.NFD.String(s)
-	var b strings.Builder
-	b.Grow(len(d))
-	var base rune
-	changed := false
-	for _, r := range d {
-		if unicode.Is(unicode.Mn, r) {
-			if unicode.Is(unicode.Latin, base) {
-				changed = true
-				continue
-			}
-		} else {
-			base = r
-		}
-		b.WriteRune(r)
-	}
-	if !changed {
-		return s
-	}
-	return norm.NFC.String(b.String())
-}
-
-// TokenF1 is the SQuAD-style token F1 between the normalized answers. Unlike
-// SQuAD 2.0 it is 0 when either side is empty: an empty prediction is never a
-// correct answer here, and an empty gold is a data error, not a match.
-func TokenF1(pred, gold string) float64 {
-	p := strings.Fields(NormalizeAnswer(pred))
-	g := strings.Fields(NormalizeAnswer(gold))
-	if len(p) == 0 || len(g) == 0 {
-		return 0
-	}
-	counts := make(map[string]int, len(g))
-	for _, t := range g {
-		counts[t]++
-	}
-	common := 0
-	for _, t := range p {
-		if counts[t] > 0 {
-			counts[t]--
-			common++
-		}
-	}
-	// 2PR/(P+R) simplified to 2c/(|p|+|g|): one rounding instead of several,
-	// so an F1 of exactly the threshold (4/5 = 0.8) compares as equal to it.
-	return 2 * float64(common) / float64(len(p)+len(g))
-}
 
 // Judge decides whether a rollout's answer is correct: cheap string checks
 // first, the LLM grader only when they are inconclusive.
@@ -164,7 +77,7 @@ func (j Judge) Decide(ctx context.Context, question, predicted string, gold []st
 		if exactKey(g) == pk {
 			exact = true
 		}
-		if f := TokenF1(predicted, g); f > best {
+		if f := text.TokenF1(predicted, g); f > best {
 			best = f
 		}
 	}
@@ -268,7 +181,7 @@ func isPlaceholderAnswer(s string) bool {
 // option letter), where it falls back to the lowercased text so such answers
 // still compare by their own content.
 func exactKey(s string) string {
-	if k := NormalizeAnswer(s); k != "" {
+	if k := text.NormalizeAnswer(s); k != "" {
 		return k
 	}
 	return strings.Join(strings.Fields(strings.ToLower(norm.NFKC.String(s))), " ")

@@ -5,8 +5,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/miroverse/miroverse/internal/text"
 	openai "github.com/sashabaranov/go-openai"
-	"golang.org/x/text/unicode/norm"
 )
 
 // messageText is the text of a message whether it was sent as a plain string
@@ -51,12 +51,12 @@ func words(s string) []word {
 			continue
 		}
 		if start >= 0 {
-			out = append(out, word{start: start, end: i, norm: foldWord(s[start:i])})
+			out = append(out, word{start: start, end: i, norm: text.Fold(s[start:i])})
 			start = -1
 		}
 	}
 	if start >= 0 {
-		out = append(out, word{start: start, end: len(s), norm: foldWord(s[start:])})
+		out = append(out, word{start: start, end: len(s), norm: text.Fold(s[start:])})
 	}
 	return out
 }
@@ -71,40 +71,6 @@ func tokens(s string) []string {
 		}
 	}
 	return out
-}
-
-// foldWord lowercases w and removes diacritics, so that names compare equal
-// however they are accented ("Łódź" and "Lodz"): the pipeline's leak gate
-// compares names the same way, and the oracle must hide what the gate finds.
-func foldWord(w string) string {
-	var b strings.Builder
-	b.Grow(len(w))
-	for _, r := range norm.NFD.String(w) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		switch r {
-		case 'ø', 'Ø':
-			b.WriteByte('o')
-		case 'ł', 'Ł':
-			b.WriteByte('l')
-		case 'đ', 'Đ':
-			b.WriteByte('d')
-		case 'ı':
-			b.WriteByte('i')
-		case 'ß':
-			b.WriteString("ss")
-		case 'æ', 'Æ':
-			b.WriteString("ae")
-		case 'œ', 'Œ':
-			b.WriteString("oe")
-		case 'þ', 'Þ':
-			b.WriteString("th")
-		default:
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
 }
 
 // isStopword lists English function words, plus the words people use to
