@@ -51,7 +51,7 @@ type Runner struct {
 	oracle   *oracle.Server
 	keys     *answerKeys
 	memory   *oracle.LeadMemory // what the built-in closed-book role "has read"
-	clients  map[string]chatter
+	clients  map[string]llm.Chatter
 	limiters map[string]*llm.Limiter // per endpoint (base URL + model), shared by its roles
 }
 
@@ -76,7 +76,7 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, keys: newAnswerKeys(), memory: oracle.NewLeadMemory(), clients: map[string]chatter{}}
+	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, keys: newAnswerKeys(), memory: oracle.NewLeadMemory(), clients: map[string]llm.Chatter{}}
 	r.manifest, err = ReadManifest(root)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {

@@ -34,9 +34,9 @@ const DefaultClosedBookTries = 3
 // closed-book, then masked hop. A nil LLM skips uniqueness and masked hop; a
 // nil ClosedBook skips closed-book.
 type Verifier struct {
-	LLM        Chatter // role "verifier": lists the documents a question describes
-	ClosedBook Chatter // role "closed_book": answers without tools or documents
-	Tries      int     // closed-book attempts, each with its own seed; 0: DefaultClosedBookTries
+	LLM        llm.Chatter // role "verifier": lists the documents a question describes
+	ClosedBook llm.Chatter // role "closed_book": answers without tools or documents
+	Tries      int         // closed-book attempts, each with its own seed; 0: DefaultClosedBookTries
 	Docs       Docs
 	// SkipUniqueness and SkipMaskedHop turn single gates off while keeping
 	// the verifier client for the other.

@@ -27,7 +27,7 @@ func (s verifyStore) Doc(_ context.Context, id string) (kg.Doc, error) {
 
 func (s verifyStore) Aliases(context.Context, string) ([]kg.Alias, error) { return nil, nil }
 
-// scripted is a Chatter whose replies are a function of the call's number
+// scripted is a llm.Chatter whose replies are a function of the call's number
 // and request; it records the requests it saw.
 type scripted struct {
 	mu    sync.Mutex

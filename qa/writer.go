@@ -13,19 +13,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	openai "github.com/sashabaranov/go-openai"
-
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
 )
-
-// Chatter is the one LLM call the writer needs. *llm.Client satisfies it;
-// tests use scripted fakes.
-type Chatter interface {
-	Chat(ctx context.Context, req openai.ChatCompletionRequest) (llm.Reply, error)
-	Model() string
-}
 
 // Docs is what the writer needs from the store.
 type Docs interface {
@@ -78,7 +69,7 @@ type PassUsage struct {
 
 // Writer asks an LLM for one question per walk and gates it.
 type Writer struct {
-	LLM  Chatter
+	LLM  llm.Chatter
 	Docs Docs
 	// Inject is a test hook: walk id -> instruction, sent as "inject" in the
 	// compose pass, which the oracle turns into a scripted bad question:

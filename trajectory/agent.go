@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,6 +11,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/redact"
 )
 
 // Policy bounds and shapes one rollout. Start from DefaultPolicy and change
@@ -115,7 +115,7 @@ const (
 // then answer in a summary turn. An Agent has no per-rollout state, so one
 // value serves concurrent Run calls.
 type Agent struct {
-	LLM    Chatter
+	LLM    llm.Chatter
 	Tools  *Toolset
 	Policy Policy
 }
@@ -550,7 +550,7 @@ func (r *agentRun) llmFailed(ctx context.Context, err error) error {
 		return r.canceled(ctx.Err())
 	}
 	r.out.Status = StatusFailed
-	r.out.FailReason = FailLLMErrorPrefix + redactSecrets(err.Error())
+	r.out.FailReason = FailLLMErrorPrefix + redact.Secrets(err.Error())
 	return nil
 }
 
@@ -621,18 +621,4 @@ func isRefusal(s string) bool {
 		}
 	}
 	return false
-}
-
-// secretPatterns match credentials that error texts may echo: OpenAI-style
-// keys (also masked ones such as "sk-proj-****abcd"), bearer tokens and key
-// query parameters. urlUserinfo matches user:password@ in URLs.
-var (
-	secretPatterns = regexp.MustCompile(`(?i)\bsk-[A-Za-z0-9_*.\-]{4,}|\bbearer\s+[A-Za-z0-9._~+/=\-]+|\b(?:api[_-]?key|access[_-]?token|token|key)=[^&\s"']+`)
-	urlUserinfo    = regexp.MustCompile(`//[^/\s:@]+:[^/\s@]+@`)
-)
-
-// redactSecrets removes credentials from s before it is stored anywhere.
-func redactSecrets(s string) string {
-	s = secretPatterns.ReplaceAllString(s, "[REDACTED]")
-	return urlUserinfo.ReplaceAllString(s, "//[REDACTED]@")
 }

@@ -47,7 +47,7 @@ const qualityMaxToolErrorRun = 5
 type Judge struct {
 	// Grader is asked when exact match and F1 both fail; nil means those
 	// failures are final.
-	Grader Chatter
+	Grader llm.Chatter
 	// F1Threshold is the token F1 that counts as correct; 0 means
 	// DefaultF1Threshold.
 	F1Threshold float64

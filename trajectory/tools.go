@@ -15,6 +15,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/redact"
 	"github.com/miroverse/miroverse/kg"
 )
 
@@ -71,7 +72,7 @@ type Corpus interface {
 // create (sandboxes) lives in the Session it opens.
 type Toolset struct {
 	corpus    Corpus
-	extractor Chatter
+	extractor llm.Chatter
 	sandbox   SandboxProvider // nil: the tool-python tools are not offered
 }
 
@@ -79,7 +80,7 @@ type Toolset struct {
 // page into the requested facts; with a nil extractor scrape_and_extract_info
 // returns the page text itself (the agent still truncates it), which keeps
 // tool-only tests and extractor-less runs possible.
-func NewToolset(c Corpus, extractor Chatter) *Toolset {
+func NewToolset(c Corpus, extractor llm.Chatter) *Toolset {
 	return &Toolset{corpus: c, extractor: extractor}
 }
 
@@ -512,7 +513,7 @@ func (t *Toolset) scrape(ctx context.Context, a scrapeArgs) string {
 	})
 	recordCall(ctx, llm.RoleExtractor, t.extractor.Model(), reply, err, time.Since(start))
 	if err != nil {
-		return toolErrorf("extracting information from %s failed: %v", url, redactSecrets(err.Error()))
+		return toolErrorf("extracting information from %s failed: %v", url, redact.Secrets(err.Error()))
 	}
 	if strings.TrimSpace(reply.Message.Content) == "" {
 		return toolErrorf("extracting information from %s returned nothing", url)

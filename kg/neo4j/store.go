@@ -91,10 +91,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/miroverse/miroverse/internal/redact"
 	"github.com/miroverse/miroverse/kg"
 
 	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -176,7 +176,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.URI == "" {
 		return nil, errors.New("neo4j: no URI given (a bolt:// or neo4j:// address, e.g. from NEO4J_URI)")
 	}
-	shown := redactURI(opt.URI)
+	shown := redact.URL(opt.URI)
 	if opt.Database == "" {
 		opt.Database = DefaultDatabase
 	}
@@ -368,22 +368,6 @@ type Error struct {
 
 func (e *Error) Error() string { return "neo4j " + e.URI + ": " + e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
-
-// redactURI drops user info and query from a URI for messages; a password
-// must not reach a log even when someone writes it into the URI.
-func redactURI(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		if i := strings.LastIndexByte(raw, '@'); i >= 0 {
-			return "…@" + raw[i+1:]
-		}
-		return raw
-	}
-	u.User = nil
-	u.RawQuery = ""
-	u.Fragment = ""
-	return u.String()
-}
 
 // rowKey identifies a node by fields that may be long (sentences, anchor
 // texts): the first 128 bits of a SHA-256 over the length-prefixed fields,

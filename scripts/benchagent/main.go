@@ -313,7 +313,7 @@ func startOracle(root, configPath string, delays []time.Duration) ([]string, int
 
 // timed is a Chatter that counts its calls and the wall time spent in them.
 type timed struct {
-	next  trajectory.Chatter
+	next  llm.Chatter
 	calls atomic.Int64
 	nanos atomic.Int64
 }
