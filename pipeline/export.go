@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
 )
@@ -87,7 +88,7 @@ func (r *Runner) Export(ctx context.Context) error {
 		return err
 	}
 	st.Counts["sft_rows"], st.Counts["dpo_pairs"] = int64(len(sft)), int64(len(dpo))
-	if err := writeFileAtomic(filepath.Join(r.root, "README.md"), []byte(r.datasetCard(len(sft), len(dpo)))); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(r.root, "README.md"), []byte(r.datasetCard(len(sft), len(dpo)))); err != nil {
 		return err
 	}
 	st.Seconds = time.Since(start).Seconds()
