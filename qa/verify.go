@@ -60,7 +60,7 @@ func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detai
 		it.Status, it.Reason, it.Detail = status, r, d
 		return r, d, nil
 	}
-	var docs []verifyDoc
+	var docs []VerifierDoc
 	if v.LLM != nil && (!v.SkipUniqueness || !v.SkipMaskedHop) {
 		docs, err = v.loadDocs(ctx, walk)
 		if err != nil {
@@ -111,7 +111,7 @@ func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detai
 				return reject(StatusFailed, ReasonVerifierError, "masked hop: "+err.Error())
 			}
 			if gold, _ := splitAnswers(answers, it.Gold); gold {
-				return reject(StatusRejected, ReasonMaskedHop, "answerable without "+docs[m].title)
+				return reject(StatusRejected, ReasonMaskedHop, "answerable without "+docs[m].Title)
 			}
 		}
 	}
@@ -136,13 +136,6 @@ func maskedDocs(n int) []int {
 	return out
 }
 
-// verifyDoc is one document as the verifier sees it.
-type verifyDoc struct {
-	title      string
-	categories []string
-	aliases    []string // redirect titles: other names of the doc
-	text       string
-}
 
 // maxVerifyLead bounds the part of a document's text the verifier reads from
 // its start; the sentence that links it to the next doc of the walk is added
@@ -150,8 +143,8 @@ type verifyDoc struct {
 // prompt of a long walk stays a few thousand tokens.
 const maxVerifyLead = 1500
 
-func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]verifyDoc, error) {
-	out := make([]verifyDoc, len(walk.DocIDs))
+func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]VerifierDoc, error) {
+	out := make([]VerifierDoc, len(walk.DocIDs))
 	for i, id := range walk.DocIDs {
 		d, err := v.Docs.Doc(ctx, id)
 		if err != nil {
@@ -174,7 +167,7 @@ func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]verifyDoc, error) 
 		if facts := infoboxLines(title, d.Facts); facts != "" {
 			text += "\n\n" + facts
 		}
-		out[i] = verifyDoc{title: title, categories: d.Categories, aliases: redirectAliases(as), text: text}
+		out[i] = VerifierDoc{Title: title, Categories: d.Categories, Aliases: redirectAliases(as), Text: text}
 	}
 	return out, nil
 }
@@ -234,28 +227,18 @@ func VerifierPromptHash() string {
 // verifierRequest lists docs (all but masked, when masked >= 0) under the
 // question. Documents keep walk order: the gate hides a doc, it does not
 // reshuffle the rest.
-func verifierRequest(question string, docs []verifyDoc, masked int, model string, seed int) openai.ChatCompletionRequest {
-	var b strings.Builder
-	b.WriteString(verifierUserPrompt)
-	b.WriteString("\n\n" + llm.SectionQuestion + "\n" + question + "\n\n" + llm.SectionDocuments + "\n")
+func verifierRequest(question string, docs []VerifierDoc, masked int, model string, seed int) openai.ChatCompletionRequest {
+	shown := make([]VerifierDoc, 0, len(docs))
 	for i, d := range docs {
-		if i == masked {
-			continue
+		if i != masked {
+			shown = append(shown, d)
 		}
-		b.WriteString("\n### " + d.title + "\n")
-		if len(d.categories) > 0 {
-			b.WriteString("Categories: " + strings.Join(d.categories, "; ") + "\n")
-		}
-		if len(d.aliases) > 0 {
-			b.WriteString("Also known as: " + strings.Join(d.aliases, "; ") + "\n")
-		}
-		b.WriteString(d.text + "\n")
 	}
 	return openai.ChatCompletionRequest{
 		Model: model,
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: verifierSystemPrompt},
-			{Role: openai.ChatMessageRoleUser, Content: b.String()},
+			{Role: openai.ChatMessageRoleUser, Content: verifierUserPrompt + "\n\n" + VerifierPrompt(question, shown)},
 		},
 		Seed: &seed,
 	}
@@ -263,7 +246,7 @@ func verifierRequest(question string, docs []verifyDoc, masked int, model string
 
 // ask runs the verifier over docs with doc masked hidden (-1: none) and
 // returns the titles it lists.
-func (v Verifier) ask(ctx context.Context, it *Item, docs []verifyDoc, masked int) ([]string, error) {
+func (v Verifier) ask(ctx context.Context, it *Item, docs []VerifierDoc, masked int) ([]string, error) {
 	req := verifierRequest(it.Question, docs, masked, v.LLM.Model(), requestSeed(it.WalkID))
 	reply, err := v.LLM.Chat(ctx, req)
 	if err != nil {

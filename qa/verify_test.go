@@ -210,7 +210,7 @@ func TestVerifierRequests(t *testing.T) {
 		t.Errorf("masked-hop request hides %q, want Beta", m)
 	}
 	user := vr[0].Messages[1].Content
-	for _, want := range []string{llm.SectionQuestion + "\n" + it.Question, llm.SectionDocuments, "### Alpha\n", "Categories: Bridges",
+	for _, want := range []string{verifierQuestion + "\n" + it.Question, verifierDocuments, "### Alpha\n", "Categories: Bridges",
 		"Alpha has the Beta bridge."} {
 		if !strings.Contains(user, want) {
 			t.Errorf("verifier request lacks %q:\n%s", want, user)

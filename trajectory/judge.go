@@ -110,14 +110,40 @@ const graderInstructions = "You grade answers to a research question. Compare th
 	"it names something else or contradicts the gold answer; NOT_ATTEMPTED if it gives no definite answer. " +
 	"Reply with that one word only."
 
-func graderPrompt(question, predicted string, gold []string) string {
+// Section headings of the grader prompt.
+const (
+	graderQuestion  = "## Question"
+	graderGold      = "## Gold answer"
+	graderPredicted = "## Predicted answer"
+)
+
+// GraderPrompt is the grader's user message: instructions, then the
+// question, the gold answers (aliases of one entity, joined by "; ") and the
+// prediction, each under its heading.
+func GraderPrompt(question, predicted string, gold []string) string {
 	var b strings.Builder
 	b.WriteString(graderInstructions)
 	b.WriteString("\n\n")
-	b.WriteString(llm.SectionQuestion + "\n" + strings.TrimSpace(question) + "\n\n")
-	b.WriteString(llm.SectionGold + "\n" + strings.Join(gold, "; ") + "\n\n")
-	b.WriteString(llm.SectionPredicted + "\n" + strings.TrimSpace(predicted) + "\n")
+	b.WriteString(graderQuestion + "\n" + strings.TrimSpace(question) + "\n\n")
+	b.WriteString(graderGold + "\n" + strings.Join(gold, "; ") + "\n\n")
+	b.WriteString(graderPredicted + "\n" + strings.TrimSpace(predicted) + "\n")
 	return b.String()
+}
+
+// ReadGraderPrompt is the reading side of the grader prompt: the question,
+// the gold answers (aliases of one entity) and the prediction it asks about,
+// ok false when msg is no grader prompt.
+func ReadGraderPrompt(msg string) (question string, gold []string, predicted string, ok bool) {
+	if !strings.Contains(msg, graderGold) {
+		return "", nil, "", false
+	}
+	sec := text.Sections(msg, graderQuestion, graderGold, graderPredicted)
+	for g := range strings.SplitSeq(sec[graderGold], ";") {
+		if g = strings.TrimSpace(g); g != "" {
+			gold = append(gold, g)
+		}
+	}
+	return sec[graderQuestion], gold, sec[graderPredicted], true
 }
 
 func (j Judge) grade(ctx context.Context, question, predicted string, gold []string) (string, error) {
@@ -128,7 +154,7 @@ func (j Judge) grade(ctx context.Context, question, predicted string, gold []str
 		Model: j.Grader.Model(),
 		Messages: []openai.ChatCompletionMessage{{
 			Role:    openai.ChatMessageRoleUser,
-			Content: graderPrompt(question, predicted, gold),
+			Content: GraderPrompt(question, predicted, gold),
 		}},
 	}
 	reply, err := j.Grader.Chat(ctx, req)

@@ -118,9 +118,9 @@ func TestDecideGraderPrompt(t *testing.T) {
 	c := req.Messages[0].Content
 	// The oracle reads each section up to the next heading: the order and
 	// the contents matter.
-	q := strings.Index(c, llm.SectionQuestion+"\nWhich tower?\n")
-	gi := strings.Index(c, llm.SectionGold+"\nEiffel Tower; Tour Eiffel\n")
-	p := strings.Index(c, llm.SectionPredicted+"\nGustave's tower\n")
+	q := strings.Index(c, graderQuestion+"\nWhich tower?\n")
+	gi := strings.Index(c, graderGold+"\nEiffel Tower; Tour Eiffel\n")
+	p := strings.Index(c, graderPredicted+"\nGustave's tower\n")
 	if q < 0 || gi < q || p < gi {
 		t.Errorf("grader prompt sections missing or out of order:\n%s", c)
 	}

@@ -4,9 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/miroverse/miroverse/trajectory"
 	openai "github.com/sashabaranov/go-openai"
-
-	"github.com/miroverse/miroverse/internal/llm"
 )
 
 // Extraction limits: a handful of sentences is what a small extraction model
@@ -19,19 +18,16 @@ const (
 )
 
 func extractorTurn(req *openai.ChatCompletionRequest) (turn, error) {
-	text := ""
 	for i := len(req.Messages) - 1; i >= 0; i-- {
 		m := req.Messages[i]
-		if m.Role == openai.ChatMessageRoleUser && strings.Contains(messageText(m), llm.SectionInfo) {
-			text = messageText(m)
-			break
+		if m.Role != openai.ChatMessageRoleUser {
+			continue
+		}
+		if info, page, ok := trajectory.ReadExtractorPrompt(messageText(m)); ok {
+			return turn{content: extract(info, page), finish: openai.FinishReasonStop}, nil
 		}
 	}
-	if text == "" {
-		return turn{}, badRequestf("extractor request has no user message with a %q section", llm.SectionInfo)
-	}
-	sec := sections(text, llm.SectionInfo, llm.SectionPage)
-	return turn{content: extract(sec[llm.SectionInfo], sec[llm.SectionPage]), finish: openai.FinishReasonStop}, nil
+	return turn{}, badRequestf("extractor request has no user message with the extractor's sections")
 }
 
 // extract picks the sentences of page that share the most content words

@@ -8,6 +8,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 const curiePage = `# Marie Curie
@@ -88,7 +89,7 @@ func TestExtract(t *testing.T) {
 func TestExtractorOverHTTP(t *testing.T) {
 	s := startOracle(t, Config{})
 	c := client(s, llm.RoleExtractor)
-	prompt := "Report the requested facts from the page.\n\n" + llm.SectionInfo + "\nFacts about radium\n\n" + llm.SectionPage + "\n" + curiePage
+	prompt := trajectory.ExtractorPrompt("Facts about radium", curiePage)
 	req := openai.ChatCompletionRequest{Messages: []openai.ChatCompletionMessage{{Role: "user", Content: prompt}}}
 	rep, err := c.Chat(t.Context(), req)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/boxed"
-	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/trajectory"
 )
@@ -16,25 +15,21 @@ import (
 const minF1 = 0.8
 
 func graderTurn(req *openai.ChatCompletionRequest) (turn, error) {
-	prompt := ""
 	for i := len(req.Messages) - 1; i >= 0; i-- {
 		m := req.Messages[i]
-		if m.Role == openai.ChatMessageRoleUser && strings.Contains(messageText(m), llm.SectionGold) {
-			prompt = messageText(m)
-			break
+		if m.Role != openai.ChatMessageRoleUser {
+			continue
+		}
+		if _, gold, predicted, ok := trajectory.ReadGraderPrompt(messageText(m)); ok {
+			return turn{content: grade(gold, predicted), finish: openai.FinishReasonStop}, nil
 		}
 	}
-	if prompt == "" {
-		return turn{}, badRequestf("grader request has no user message with a %q section", llm.SectionGold)
-	}
-	sec := sections(prompt, llm.SectionQuestion, llm.SectionGold, llm.SectionPredicted)
-	return turn{content: grade(sec[llm.SectionGold], sec[llm.SectionPredicted]), finish: openai.FinishReasonStop}, nil
+	return turn{}, badRequestf("grader request has no user message with the grader's sections")
 }
 
-// grade labels a prediction against the gold answer. Gold may list aliases of
-// one entity separated by semicolons (the judge's prompt does); matching any
-// of them is enough.
-func grade(gold, predicted string) string {
+// grade labels a prediction against the gold answers, aliases of one
+// entity: matching any of them is enough.
+func grade(gold []string, predicted string) string {
 	p := strings.TrimSpace(predicted)
 	if b, ok := boxed.Last(p); ok {
 		p = b
@@ -45,7 +40,7 @@ func grade(gold, predicted string) string {
 		return trajectory.LabelNotAttempted
 	}
 	pt := graderTokens(p)
-	for g := range strings.SplitSeq(gold, ";") {
+	for _, g := range gold {
 		gt := graderTokens(g)
 		if len(gt) == 0 {
 			continue

@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"strings"
 	"testing"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -36,7 +37,7 @@ func TestGrade(t *testing.T) {
 		{"Vistula", "I don't know", trajectory.LabelNotAttempted},
 	}
 	for _, tc := range tests {
-		if got := grade(tc.gold, tc.predicted); got != tc.want {
+		if got := grade(strings.Split(tc.gold, ";"), tc.predicted); got != tc.want {
 			t.Errorf("grade(gold %q, predicted %q) = %s, want %s", tc.gold, tc.predicted, got, tc.want)
 		}
 	}
@@ -51,8 +52,7 @@ func TestGraderOverHTTP(t *testing.T) {
 		{"", trajectory.LabelNotAttempted},
 	}
 	for _, tc := range tests {
-		prompt := "Grade the answer.\n\n" + llm.SectionQuestion + "\nWhich river?\n\n" + llm.SectionGold + "\nVistula; Wisła\n\n" +
-			llm.SectionPredicted + "\n" + tc.predicted + "\n"
+		prompt := trajectory.GraderPrompt("Which river?", tc.predicted, []string{"Vistula", "Wisła"})
 		rep, err := c.Chat(t.Context(), openai.ChatCompletionRequest{Messages: []openai.ChatCompletionMessage{{Role: "user", Content: prompt}}})
 		if err != nil {
 			t.Fatal(err)

@@ -45,8 +45,8 @@ func TestRouting(t *testing.T) {
 		{"malformed JSON", llm.RoleAgent, `{"messages":`, 400, "decode"},
 		{"agent without a user message", llm.RoleAgent, `{"messages":[{"role":"system","content":"x"}]}`, 400, "no user message"},
 		{"writer without facts", llm.RoleWriter, plain, 400, "walk facts"},
-		{"extractor without sections", llm.RoleExtractor, plain, 400, "Information to extract"},
-		{"grader without sections", llm.RoleGrader, plain, 400, "Gold answer"},
+		{"extractor without sections", llm.RoleExtractor, plain, 400, "extractor's sections"},
+		{"grader without sections", llm.RoleGrader, plain, 400, "grader's sections"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

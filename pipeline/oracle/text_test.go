@@ -24,18 +24,6 @@ func TestSentences(t *testing.T) {
 	}
 }
 
-func TestSections(t *testing.T) {
-	text := "Intro text.\n\n## Information to extract\nthe facts\n\n## Page\nline 1\n## Information to extract\n## Page\nline 2"
-	got := sections(text, "## Information to extract", "## Page")
-	if got["## Information to extract"] != "the facts" {
-		t.Errorf("info = %q", got["## Information to extract"])
-	}
-	// The page is the last section: headings inside it are page text.
-	if want := "line 1\n## Information to extract\n## Page\nline 2"; got["## Page"] != want {
-		t.Errorf("page = %q, want %q", got["## Page"], want)
-	}
-}
-
 func TestClipRunes(t *testing.T) {
 	tests := []struct {
 		in   string

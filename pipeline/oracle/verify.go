@@ -8,9 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/miroverse/miroverse/qa"
 	openai "github.com/sashabaranov/go-openai"
-
-	"github.com/miroverse/miroverse/internal/llm"
 )
 
 // The verifier role reads a question and a set of documents and lists every
@@ -26,92 +25,24 @@ import (
 // answers by a category ("the place categorised as X") or widen them to
 // what a doc leads to.
 
-// verifierDoc is one document of a verifier request.
-type verifierDoc struct {
-	title      string
-	categories []string
-	aliases    []string
-	text       string
-}
-
-// verifierReply is the reply shape the qa package parses.
-type verifierReply struct {
-	Answers []string `json:"answers"`
-}
-
 func verifierTurn(req *openai.ChatCompletionRequest) (turn, error) {
-	text, ok := lastUserText(req)
+	msg, ok := lastUserText(req)
 	if !ok {
 		return turn{}, badRequestf("verifier request has no user message")
 	}
-	sec := sections(text, llm.SectionQuestion, llm.SectionDocuments)
-	q := strings.TrimSpace(sec[llm.SectionQuestion])
-	if q == "" {
-		return turn{}, badRequestf("verifier request has no %q section", llm.SectionQuestion)
+	q, docs, ok := qa.ReadVerifierPrompt(msg)
+	if !ok {
+		return turn{}, badRequestf("verifier request has no question section")
 	}
-	answers := resolveQuestion(q, parseVerifierDocs(sec[llm.SectionDocuments]))
+	answers := resolveQuestion(q, docs)
 	if answers == nil {
 		answers = []string{} // "[]", not null
 	}
-	b, err := marshal(verifierReply{Answers: answers})
+	b, err := marshal(qa.VerifierReply{Answers: answers})
 	if err != nil {
 		return turn{}, fmt.Errorf("encode verifier reply: %w", err)
 	}
 	return turn{content: string(b), finish: openai.FinishReasonStop}, nil
-}
-
-// Optional header lines of a document block, before its text.
-const (
-	categoriesPrefix = "Categories:"
-	aliasesPrefix    = "Also known as:"
-)
-
-// splitList splits a header line's value on semicolons.
-func splitList(s string) []string {
-	out := []string{}
-	for c := range strings.SplitSeq(s, ";") {
-		if c = strings.TrimSpace(c); c != "" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// parseVerifierDocs reads the documents section: each document starts with
-// a "### title" line, may have a "Categories: a; b" line, and its text runs
-// to the next "### " line.
-func parseVerifierDocs(s string) []verifierDoc {
-	var docs []verifierDoc
-	var cur *verifierDoc
-	var body []string
-	flush := func() {
-		if cur != nil {
-			cur.text = strings.TrimSpace(strings.Join(body, "\n"))
-			docs = append(docs, *cur)
-		}
-	}
-	for line := range strings.SplitSeq(s, "\n") {
-		t := strings.TrimSpace(line)
-		if title, ok := strings.CutPrefix(t, "### "); ok {
-			flush()
-			cur, body = &verifierDoc{title: strings.TrimSpace(title)}, nil
-			continue
-		}
-		if cur == nil {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(t, categoriesPrefix); ok && len(body) == 0 && cur.categories == nil {
-			cur.categories = splitList(rest)
-			continue
-		}
-		if rest, ok := strings.CutPrefix(t, aliasesPrefix); ok && len(body) == 0 && cur.aliases == nil {
-			cur.aliases = splitList(rest)
-			continue
-		}
-		body = append(body, line)
-	}
-	flush()
-	return docs
 }
 
 // sentenceSig is a sentence of a document as the writer would leave it: its
@@ -134,7 +65,7 @@ type docSigs struct {
 const leadSentences = 2
 
 // resolveQuestion returns the titles of the docs question describes.
-func resolveQuestion(question string, docs []verifierDoc) []string {
+func resolveQuestion(question string, docs []qa.VerifierDoc) []string {
 	if len(docs) == 0 {
 		return nil
 	}
@@ -142,15 +73,15 @@ func resolveQuestion(question string, docs []verifierDoc) []string {
 	var names namer
 	for i, d := range docs {
 		desc := ""
-		if ss := proseSentences(d.text); len(ss) > 0 {
+		if ss := proseSentences(d.Text); len(ss) > 0 {
 			desc = ss[0]
 		}
-		kind := docKind(walkDoc{Title: d.title, Description: desc, Categories: d.categories})
-		for _, v := range nameVariants(d.title, kind == kindPerson) {
+		kind := docKind(walkDoc{Title: d.Title, Description: desc, Categories: d.Categories})
+		for _, v := range nameVariants(d.Title, kind == kindPerson) {
 			names.add(v, "", i)
 		}
 		// The writer hides redirect names too, as obfuscate.go does.
-		for _, a := range d.aliases {
+		for _, a := range d.Aliases {
 			for _, v := range nameVariants(a, false) {
 				names.add(v, "", i)
 			}
@@ -159,7 +90,7 @@ func resolveQuestion(question string, docs []verifierDoc) []string {
 	names.sort()
 	sigs := make([]docSigs, len(docs))
 	for i, d := range docs {
-		for j, s := range proseSentences(d.text) {
+		for j, s := range proseSentences(d.Text) {
 			sig := signature(s, &names)
 			if j < leadSentences {
 				sigs[i].lead = append(sigs[i].lead, sig)
@@ -184,8 +115,8 @@ func resolveQuestion(question string, docs []verifierDoc) []string {
 	cat := askCategory(ask)
 	var out []string
 	for i, d := range docs {
-		if ends[i] && (cat == nil || hasCategory(d.categories, cat)) {
-			out = append(out, d.title)
+		if ends[i] && (cat == nil || hasCategory(d.Categories, cat)) {
+			out = append(out, d.Title)
 		}
 	}
 	return out

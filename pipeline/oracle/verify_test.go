@@ -9,6 +9,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/qa"
 )
 
 // chainDoc is a document of the gate tests: what the writer sees (title,
@@ -85,15 +86,13 @@ func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, 
 	return w.Question
 }
 
-// verifierUser renders a verifier request the way the qa package does:
-// the question, then each doc under a "### title" heading.
+// verifierUser renders a verifier request with the qa package's layout.
 func verifierUser(question string, docs []chainDoc) string {
-	var b strings.Builder
-	b.WriteString("Which of the documents below does the question ask for?\n\n" + llm.SectionQuestion + "\n" + question + "\n\n" + llm.SectionDocuments + "\n")
-	for _, d := range docs {
-		b.WriteString("\n### " + d.title + "\nCategories: " + strings.Join(d.cats, "; ") + "\n" + d.text + "\n")
+	vd := make([]qa.VerifierDoc, len(docs))
+	for i, d := range docs {
+		vd[i] = qa.VerifierDoc{Title: d.title, Categories: d.cats, Text: d.text}
 	}
-	return b.String()
+	return "Which of the documents below does the question ask for?\n\n" + qa.VerifierPrompt(question, vd)
 }
 
 func verify(t *testing.T, s *Server, question string, docs []chainDoc) []string {
@@ -108,7 +107,7 @@ func verify(t *testing.T, s *Server, question string, docs []chainDoc) []string 
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
-	var r verifierReply
+	var r qa.VerifierReply
 	if err := json.Unmarshal([]byte(reply.Message.Content), &r); err != nil {
 		t.Fatalf("verifier reply %q: %v", reply.Message.Content, err)
 	}
@@ -174,9 +173,9 @@ func TestVerifierAmbiguousQuestion(t *testing.T) {
 
 func TestResolveQuestionEdgeCases(t *testing.T) {
 	docs, _ := astronomyChain()
-	vd := make([]verifierDoc, len(docs))
+	vd := make([]qa.VerifierDoc, len(docs))
 	for i, d := range docs {
-		vd[i] = verifierDoc{title: d.title, categories: d.cats, text: d.text}
+		vd[i] = qa.VerifierDoc{Title: d.title, Categories: d.cats, Text: d.text}
 	}
 	tests := []struct {
 		name, q string
@@ -194,14 +193,6 @@ func TestResolveQuestionEdgeCases(t *testing.T) {
 		if got := resolveQuestion(tc.q, in); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
-	}
-}
-
-func TestParseVerifierDocs(t *testing.T) {
-	got := parseVerifierDocs("preamble\n### A (x)\nCategories: c1; c2\nline one\n\n### B\ntext B\nCategories: not a header here\n")
-	if len(got) != 2 || got[0].title != "A (x)" || !slices.Equal(got[0].categories, []string{"c1", "c2"}) || got[0].text != "line one" ||
-		got[1].title != "B" || got[1].categories != nil || !strings.Contains(got[1].text, "Categories: not") {
-		t.Errorf("parseVerifierDocs = %+v", got)
 	}
 }
 
