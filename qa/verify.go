@@ -136,7 +136,6 @@ func maskedDocs(n int) []int {
 	return out
 }
 
-
 // maxVerifyLead bounds the part of a document's text the verifier reads from
 // its start; the sentence that links it to the next doc of the walk is added
 // when it lies further in, so that no hop is cut off by the clip while the
