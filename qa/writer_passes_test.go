@@ -24,20 +24,20 @@ func TestPassRequests(t *testing.T) {
 	if len(reqs) != 3 {
 		t.Fatalf("%d requests, want 3", len(reqs))
 	}
-	plain := []passDoc{
+	plain := []PassDoc{
 		{Title: "Julius Caesar", Description: "Julius Caesar (c. 100 BC – 44 BC) was a Roman general.", Categories: []string{"Roman dictators"}},
 		{Title: "Tiber (river)", Description: "The Tiber is the third-longest river in Italy.", Categories: []string{}},
 		{Title: "Rome", Description: "Rome is the capital city of Italy.", Categories: []string{"Capitals in Europe", "AT&T cities"}},
 	}
-	withInfobox := []passDoc{plain[0], plain[1], plain[2]}
+	withInfobox := []PassDoc{plain[0], plain[1], plain[2]}
 	withInfobox[0].Infobox = []kg.Fact{{Key: "born", Value: "12 July 100 BC"}} // the blank "office" is left out
 	// Obfuscation and composition get the redirects as names to hide.
 	plain[0].Aliases, plain[1].Aliases, plain[2].Aliases = []string{"Caesar"}, []string{"Tevere"}, []string{"Roma", "rome", "Eternal City"}
 	var factsReply, obfReply struct{ Facts []Fact }
 	_ = json.Unmarshal([]byte(defaultFactsReply), &factsReply)
 	_ = json.Unmarshal([]byte(defaultObfuscateReply), &obfReply)
-	want := []passInput{
-		{Pass: PassFacts, Theme: &theme{Title: "Julius Caesar", Categories: []string{"Roman dictators"}}, Docs: withInfobox,
+	want := []PassRequest{
+		{Pass: PassFacts, Theme: &Theme{Title: "Julius Caesar", Categories: []string{"Roman dictators"}}, Docs: withInfobox,
 			Evidence: []string{"Caesar's ashes never reached the Tiber.", "The Tiber flows through Rome."}, Answer: "Rome"},
 		{Pass: PassObfuscate, Docs: plain, Facts: factsReply.Facts, Answer: "Rome"},
 		{Pass: PassCompose, Docs: plain, Constraints: obfReply.Facts, Answer: "Rome"},

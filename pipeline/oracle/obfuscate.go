@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/miroverse/miroverse/qa"
 )
 
 // Date patterns. Month names are matched capitalised only, so that the verb
@@ -242,7 +244,7 @@ const (
 // docKind guesses whether a doc is about a person or a place from its
 // categories and first sentence. Person wins, because a biography often
 // mentions the town someone was born in.
-func docKind(d walkDoc) int {
+func docKind(d qa.PassDoc) int {
 	for _, c := range d.Categories {
 		for _, t := range tokens(c) {
 			switch t {
@@ -441,7 +443,7 @@ type obfuscator struct {
 // newObfuscator prepares the placeholders of docs. answer is hidden too,
 // under the last doc's placeholder, in case it is not spelled like the last
 // title.
-func newObfuscator(docs []walkDoc, answer string) *obfuscator {
+func newObfuscator(docs []qa.PassDoc, answer string) *obfuscator {
 	kinds := make([]int, len(docs))
 	variants := make([][]string, len(docs))
 	var plain namer // names only, to vet placeholders

@@ -3,6 +3,8 @@ package oracle
 import (
 	"slices"
 	"testing"
+
+	"github.com/miroverse/miroverse/qa"
 )
 
 func TestObfuscateDates(t *testing.T) {
@@ -89,17 +91,17 @@ func TestNameVariants(t *testing.T) {
 
 func TestDocKind(t *testing.T) {
 	tests := []struct {
-		doc  walkDoc
+		doc  qa.PassDoc
 		want int
 	}{
-		{walkDoc{Title: "Marie Curie", Categories: []string{"1867 births"}}, kindPerson},
-		{walkDoc{Title: "X", Description: "X (born 1950) is a writer."}, kindPerson},
-		{walkDoc{Title: "Warsaw", Categories: []string{"Cities in Poland"}}, kindPlace},
-		{walkDoc{Title: "Ulm", Description: "Ulm is a small town on the Danube."}, kindPlace},
-		{walkDoc{Title: "Texas", Description: "Texas is a state in the South Central region of the United States."}, kindPlace},
-		{walkDoc{Title: "Radium", Description: "Radium is a chemical element.", Categories: []string{"Chemical elements"}}, kindOther},
+		{qa.PassDoc{Title: "Marie Curie", Categories: []string{"1867 births"}}, kindPerson},
+		{qa.PassDoc{Title: "X", Description: "X (born 1950) is a writer."}, kindPerson},
+		{qa.PassDoc{Title: "Warsaw", Categories: []string{"Cities in Poland"}}, kindPlace},
+		{qa.PassDoc{Title: "Ulm", Description: "Ulm is a small town on the Danube."}, kindPlace},
+		{qa.PassDoc{Title: "Texas", Description: "Texas is a state in the South Central region of the United States."}, kindPlace},
+		{qa.PassDoc{Title: "Radium", Description: "Radium is a chemical element.", Categories: []string{"Chemical elements"}}, kindOther},
 		// A biography that mentions a town is still about a person.
-		{walkDoc{Title: "Y", Description: "Y was a painter from a town near Lyon.", Categories: []string{"French painters", "People from Lyon"}}, kindPerson},
+		{qa.PassDoc{Title: "Y", Description: "Y was a painter from a town near Lyon.", Categories: []string{"French painters", "People from Lyon"}}, kindPerson},
 	}
 	for _, tc := range tests {
 		if got := docKind(tc.doc); got != tc.want {

@@ -76,7 +76,7 @@ func resolveQuestion(question string, docs []qa.VerifierDoc) []string {
 		if ss := proseSentences(d.Text); len(ss) > 0 {
 			desc = ss[0]
 		}
-		kind := docKind(walkDoc{Title: d.Title, Description: desc, Categories: d.Categories})
+		kind := docKind(qa.PassDoc{Title: d.Title, Description: desc, Categories: d.Categories})
 		for _, v := range nameVariants(d.Title, kind == kindPerson) {
 			names.add(v, "", i)
 		}

@@ -49,11 +49,11 @@ func lead(d chainDoc) string { return sentences(d.text)[0] }
 // in one pass or through the facts, obfuscation and composition passes.
 func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, inject string, passes bool) string {
 	t.Helper()
-	f := walkFacts{Evidence: evidence, Answer: docs[len(docs)-1].title, Inject: inject}
+	f := qa.PassRequest{Evidence: evidence, Answer: docs[len(docs)-1].title, Inject: inject}
 	for _, d := range docs {
-		f.Docs = append(f.Docs, walkDoc{Title: d.title, Description: lead(d), Categories: d.cats})
+		f.Docs = append(f.Docs, qa.PassDoc{Title: d.title, Description: lead(d), Categories: d.cats})
 	}
-	call := func(f walkFacts) string {
+	call := func(f qa.PassRequest) string {
 		b, err := json.Marshal(f)
 		if err != nil {
 			t.Fatal(err)
@@ -68,18 +68,18 @@ func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, 
 		return reply.Message.Content
 	}
 	if passes {
-		var out factsOutput
-		f.Pass = passFacts
+		var out qa.FactsReply
+		f.Pass = qa.PassFacts
 		if err := json.Unmarshal([]byte(call(f)), &out); err != nil {
 			t.Fatalf("facts pass: %v", err)
 		}
-		f.Pass, f.Facts = passObfuscate, out.Facts
+		f.Pass, f.Facts = qa.PassObfuscate, out.Facts
 		if err := json.Unmarshal([]byte(call(f)), &out); err != nil {
 			t.Fatalf("obfuscate pass: %v", err)
 		}
-		f.Pass, f.Facts, f.Constraints = passCompose, nil, out.Facts
+		f.Pass, f.Facts, f.Constraints = qa.PassCompose, nil, out.Facts
 	}
-	var w writerOutput
+	var w qa.QuestionReply
 	if err := json.Unmarshal([]byte(call(f)), &w); err != nil {
 		t.Fatalf("writer reply: %v", err)
 	}

@@ -1,12 +1,12 @@
 package oracle
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/miroverse/miroverse/qa"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -18,36 +18,12 @@ const maxQuestionRunes = 600
 // squeezed; the question may then run a little over maxQuestionRunes.
 const minPieceRunes = 40
 
-// walkDoc and walkFacts are the walk facts of ARCHITECTURE.md.
-type walkDoc struct {
-	Title       string         `json:"title"`
-	Description string         `json:"description"`
-	Categories  []string       `json:"categories"`
-	Infobox     []infoboxEntry `json:"infobox,omitempty"` // facts pass only
-	// Aliases are other names of the doc (redirects), hidden like its title.
-	Aliases []string `json:"aliases,omitempty"`
-}
-
-type walkFacts struct {
-	Docs     []walkDoc `json:"docs"`
-	Evidence []string  `json:"evidence"`
-	Answer   string    `json:"answer"`
-	// Inject is a test hook of the pipeline: it makes the compose pass (or
-	// the single-pass writer) write a bad question on purpose, so that the
-	// gates can be seen to reject it (injectQuestion lists the kinds).
-	Inject string `json:"inject,omitempty"`
-	// Pass names the writer pass (writer_passes.go); "" is the single-pass
-	// request that predates them.
-	Pass        string     `json:"pass,omitempty"`
-	Facts       []passFact `json:"facts,omitempty"`       // obfuscate pass input
-	Constraints []passFact `json:"constraints,omitempty"` // compose pass input
-}
-
-type writerOutput struct {
-	Question string `json:"question"`
-	Answer   string `json:"answer"`
-}
-
+// writerTurn answers one of the writer's three passes (qa.PassFacts,
+// qa.PassObfuscate, qa.PassCompose, named by the request's "pass") by rule:
+// facts are the chain's own sentences and a few infobox entries,
+// obfuscation is the placeholder and date logic of obfuscate.go,
+// composition joins the constraints around one ask. A request without a
+// pass is the single-pass form of earlier versions.
 func writerTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	f, err := readWalkFacts(req)
 	if err != nil {
@@ -55,19 +31,19 @@ func writerTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	}
 	switch f.Pass {
 	case "":
-	case passFacts, passObfuscate:
-		var out []passFact
-		if f.Pass == passFacts {
+	case qa.PassFacts, qa.PassObfuscate:
+		var out []qa.Fact
+		if f.Pass == qa.PassFacts {
 			out = extractFacts(f)
 		} else {
 			out = obfuscateFacts(f)
 		}
-		b, err := marshal(factsOutput{Facts: out})
+		b, err := marshal(qa.FactsReply{Facts: out})
 		if err != nil {
 			return turn{}, fmt.Errorf("encode %s reply: %w", f.Pass, err)
 		}
 		return turn{content: string(b), finish: openai.FinishReasonStop}, nil
-	case passCompose:
+	case qa.PassCompose:
 		return composeTurn(f)
 	default:
 		return turn{}, badRequestf("writer request: unknown pass %q", f.Pass)
@@ -76,36 +52,25 @@ func writerTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	if err != nil {
 		return turn{}, err
 	}
-	b, err := marshal(writerOutput{Question: q, Answer: answer})
+	b, err := marshal(qa.QuestionReply{Question: q, Answer: answer})
 	if err != nil {
 		return turn{}, fmt.Errorf("encode writer reply: %w", err)
 	}
 	return turn{content: string(b), finish: openai.FinishReasonStop}, nil
 }
 
-// readWalkFacts takes the walk facts from the last user message: the last
-// ```json fence in it, else the outermost {…} of the message.
-func readWalkFacts(req *openai.ChatCompletionRequest) (walkFacts, error) {
-	text, ok := lastUserText(req)
+// readWalkFacts takes the pass input from the last user message.
+func readWalkFacts(req *openai.ChatCompletionRequest) (qa.PassRequest, error) {
+	msg, ok := lastUserText(req)
 	if !ok {
-		return walkFacts{}, badRequestf("writer request has no user message")
+		return qa.PassRequest{}, badRequestf("writer request has no user message")
 	}
-	body := ""
-	fence := max(strings.LastIndex(text, "```json"), strings.LastIndex(text, "```JSON"))
-	if fence >= 0 {
-		body = text[fence+len("```json"):]
-		if end := strings.Index(body, "```"); end >= 0 {
-			body = body[:end]
-		}
-	} else if i, j := strings.Index(text, "{"), strings.LastIndex(text, "}"); i >= 0 && j > i {
-		body = text[i : j+1]
-	}
-	var f walkFacts
-	if err := json.Unmarshal([]byte(strings.TrimSpace(body)), &f); err != nil {
-		return walkFacts{}, badRequestf("writer request: no readable walk facts in the last user message: %v", err)
+	f, err := qa.ReadPassRequest(msg)
+	if err != nil {
+		return qa.PassRequest{}, badRequestf("writer request: no readable walk facts in the last user message: %v", err)
 	}
 	if len(f.Docs) == 0 {
-		return walkFacts{}, badRequestf("writer request: walk facts list no docs")
+		return qa.PassRequest{}, badRequestf("writer request: walk facts list no docs")
 	}
 	return f, nil
 }
@@ -125,7 +90,7 @@ func lastUserText(req *openai.ChatCompletionRequest) (string, bool) {
 // ask for the last doc, with every name of the walk hidden behind a
 // placeholder and every date blurred. It returns the question and the
 // answer title.
-func composeQuestion(f walkFacts) (string, string, error) {
+func composeQuestion(f qa.PassRequest) (string, string, error) {
 	if len(f.Docs) == 0 {
 		return "", "", badRequestf("walk facts list no docs")
 	}

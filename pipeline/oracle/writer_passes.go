@@ -9,43 +9,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 	openai "github.com/sashabaranov/go-openai"
 )
-
-// The writer's three passes (ARCHITECTURE.md, "LLM roles"): the "pass"
-// field of the request's walk facts says which one a request is. The oracle
-// answers each by rule: facts are the chain's own sentences and a few
-// infobox entries, obfuscation is the placeholder and date logic of
-// obfuscate.go, composition joins the constraints around one ask.
-const (
-	passFacts     = "facts"
-	passObfuscate = "obfuscate"
-	passCompose   = "compose"
-)
-
-// Fact kinds, as the pipeline's writer names them.
-const (
-	factDescription = "description"
-	factEvidence    = "evidence"
-	factInfobox     = "infobox"
-)
-
-// infoboxEntry is one infobox parameter of a doc.
-type infoboxEntry struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// passFact is one fact, obfuscated fact or constraint about doc Doc.
-type passFact struct {
-	Doc  int    `json:"doc"`
-	Kind string `json:"kind,omitempty"`
-	Text string `json:"text"`
-}
-
-type factsOutput struct {
-	Facts []passFact `json:"facts"`
-}
 
 // infoboxPerDoc is how many infobox entries become facts per doc: enough
 // for a distinguishing clue, few enough to keep the question short.
@@ -56,8 +23,8 @@ const infoboxPerDoc = 2
 // which continue the seed's thread hop by hop. Each doc adds its lead
 // sentence and up to infoboxPerDoc infobox entries, dates first and places
 // next, since those are what obfuscation turns into clues.
-func extractFacts(f walkFacts) []passFact {
-	var out []passFact
+func extractFacts(f qa.PassRequest) []qa.Fact {
+	var out []qa.Fact
 	last := len(f.Docs) - 1
 	for i, d := range f.Docs {
 		ev := ""
@@ -67,22 +34,22 @@ func extractFacts(f walkFacts) []passFact {
 		// The lead sentence often is the evidence sentence: keep it once,
 		// as evidence, since that is the hop.
 		if desc := strings.TrimSpace(d.Description); desc != "" && desc != ev {
-			out = append(out, passFact{Doc: i, Kind: factDescription, Text: desc})
+			out = append(out, qa.Fact{Doc: i, Kind: qa.FactDescription, Text: desc})
 		}
 		if ev != "" {
-			out = append(out, passFact{Doc: i, Kind: factEvidence, Text: ev})
+			out = append(out, qa.Fact{Doc: i, Kind: qa.FactEvidence, Text: ev})
 		}
-		var entries []infoboxEntry
+		var entries []kg.Fact
 		for _, e := range d.Infobox {
 			if usableEntry(e) {
 				entries = append(entries, e)
 			}
 		}
-		slices.SortStableFunc(entries, func(a, b infoboxEntry) int { return cmp.Compare(entryRank(a.Key), entryRank(b.Key)) })
+		slices.SortStableFunc(entries, func(a, b kg.Fact) int { return cmp.Compare(entryRank(a.Key), entryRank(b.Key)) })
 		for _, e := range entries[:min(len(entries), infoboxPerDoc)] {
 			key := strings.Join(strings.FieldsFunc(e.Key, func(r rune) bool { return r == '_' || r == ' ' }), " ")
 			text := fmt.Sprintf("The %s of %s is %s.", key, d.Title, strings.TrimRight(strings.TrimSpace(e.Value), "."))
-			out = append(out, passFact{Doc: i, Kind: factInfobox, Text: text})
+			out = append(out, qa.Fact{Doc: i, Kind: qa.FactInfobox, Text: text})
 		}
 	}
 	return out
@@ -91,7 +58,7 @@ func extractFacts(f walkFacts) []passFact {
 // usableEntry rejects infobox entries that make poor clues: pictures and
 // layout, links, and names (native or birth names are aliases that would
 // give the entity away).
-func usableEntry(e infoboxEntry) bool {
+func usableEntry(e kg.Fact) bool {
 	k := strings.ToLower(e.Key)
 	for _, bad := range []string{"image", "caption", "logo", "map", "signature", "website", "url", "coordinates",
 		"alt", "footnote", "name", "label", "pushpin", "seal", "flag", "blank", "module", "embed", "width", "size", "color", "colour"} {
@@ -121,7 +88,7 @@ func entryRank(key string) int {
 }
 
 // answerOf is the walk facts' answer, or the last doc's title.
-func answerOf(f walkFacts) string {
+func answerOf(f qa.PassRequest) string {
 	if a := strings.TrimSpace(f.Answer); a != "" {
 		return a
 	}
@@ -132,15 +99,15 @@ func answerOf(f walkFacts) string {
 // becomes its placeholder (places by their category, others by position),
 // dates become seasons and decades, large numbers round to words, and
 // asides go. One fact out per fact in, unless nothing is left of it.
-func obfuscateFacts(f walkFacts) []passFact {
+func obfuscateFacts(f qa.PassRequest) []qa.Fact {
 	o := newObfuscator(f.Docs, answerOf(f))
-	out := []passFact{}
+	out := []qa.Fact{}
 	for _, in := range f.Facts {
 		t := strings.TrimSpace(blurNumbers(o.hide(stripParentheticals(in.Text))))
 		if t == "" {
 			continue
 		}
-		out = append(out, passFact{Doc: in.Doc, Kind: in.Kind, Text: upperFirst(t)})
+		out = append(out, qa.Fact{Doc: in.Doc, Kind: in.Kind, Text: upperFirst(t)})
 	}
 	return out
 }
@@ -191,12 +158,12 @@ func blurNumbers(s string) string {
 }
 
 // composeTurn is the oracle's composition pass.
-func composeTurn(f walkFacts) (turn, error) {
+func composeTurn(f qa.PassRequest) (turn, error) {
 	answer := answerOf(f)
 	o := newObfuscator(f.Docs, answer)
 	q := composeConstraints(f, o)
 	q = injectQuestion(f, o, answer, q)
-	b, err := marshal(writerOutput{Question: q, Answer: answer})
+	b, err := marshal(qa.QuestionReply{Question: q, Answer: answer})
 	if err != nil {
 		return turn{}, fmt.Errorf("encode writer reply: %w", err)
 	}
@@ -211,24 +178,24 @@ func composeTurn(f walkFacts) (turn, error) {
 // not sentences of the documents' text, so a reader following the chain
 // through the text could not place them; a chain without evidence uses one
 // infobox fact of the answer, and without either every constraint.
-func composeConstraints(f walkFacts, o *obfuscator) string {
+func composeConstraints(f qa.PassRequest, o *obfuscator) string {
 	last := len(f.Docs) - 1
-	var sel, clue []passFact
+	var sel, clue []qa.Fact
 	seedDesc := false
 	for _, c := range f.Constraints {
 		switch {
-		case c.Kind == factDescription && c.Doc == 0 && !seedDesc:
+		case c.Kind == qa.FactDescription && c.Doc == 0 && !seedDesc:
 			seedDesc = true
-		case c.Kind == factEvidence && c.Doc < last:
-		case c.Kind == factInfobox && c.Doc == last && clue == nil:
-			clue = []passFact{c}
+		case c.Kind == qa.FactEvidence && c.Doc < last:
+		case c.Kind == qa.FactInfobox && c.Doc == last && clue == nil:
+			clue = []qa.Fact{c}
 			continue
 		default:
 			continue
 		}
 		sel = append(sel, c)
 	}
-	if !slices.ContainsFunc(sel, func(c passFact) bool { return c.Kind == factEvidence }) {
+	if !slices.ContainsFunc(sel, func(c qa.Fact) bool { return c.Kind == qa.FactEvidence }) {
 		sel = append(sel, clue...)
 	}
 	if len(sel) == 0 {
@@ -275,7 +242,7 @@ const (
 // written, as f.Inject asks ("kind" or "kind:argument"); an unknown or empty
 // instruction leaves q as it is. The answer stays the walk's, so the
 // writer's answer check passes and the right gate is the one that rejects.
-func injectQuestion(f walkFacts, o *obfuscator, answer, q string) string {
+func injectQuestion(f qa.PassRequest, o *obfuscator, answer, q string) string {
 	kind, arg, _ := strings.Cut(strings.TrimSpace(f.Inject), ":")
 	arg = strings.TrimSpace(arg)
 	switch strings.ToLower(strings.TrimSpace(kind)) {
@@ -303,7 +270,7 @@ func injectQuestion(f walkFacts, o *obfuscator, answer, q string) string {
 // share (the one most share, then the first by name), so the question's
 // one constraint fits more than one doc. Without a shared category it asks
 // for any doc the seed leads to, which every later doc satisfies.
-func ambiguousQuestion(f walkFacts, o *obfuscator) string {
+func ambiguousQuestion(f qa.PassRequest, o *obfuscator) string {
 	count := map[string]int{}
 	for _, d := range f.Docs {
 		seen := map[string]bool{}
@@ -337,7 +304,7 @@ func ambiguousQuestion(f walkFacts, o *obfuscator) string {
 // closedBookQuestion asks for the answer by its own lead sentence, names
 // hidden but nothing else blurred: a model that knows the entity answers it
 // without any tool. "" when the answer doc has no lead sentence.
-func closedBookQuestion(f walkFacts, o *obfuscator) string {
+func closedBookQuestion(f qa.PassRequest, o *obfuscator) string {
 	last := len(f.Docs) - 1
 	desc := strings.TrimSpace(stripParentheticals(f.Docs[last].Description))
 	if desc == "" {

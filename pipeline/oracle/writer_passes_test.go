@@ -9,18 +9,20 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 )
 
 // curieWithInfobox is the curie walk with infobox entries on its docs.
-func curieWithInfobox() walkFacts {
+func curieWithInfobox() qa.PassRequest {
 	f := walkExamples()["curie"]
-	f.Docs[0].Infobox = []infoboxEntry{
+	f.Docs[0].Infobox = []kg.Fact{
 		{Key: "image", Value: "Marie Curie c1920.jpg"},
 		{Key: "known_for", Value: "Radioactivity"},
 		{Key: "birth_name", Value: "Maria Salomea Skłodowska"},
 		{Key: "birth_date", Value: "7 November 1867"},
 	}
-	f.Docs[2].Infobox = []infoboxEntry{
+	f.Docs[2].Infobox = []kg.Fact{
 		{Key: "length", Value: "1,047 km"},
 		{Key: "source", Value: "Barania Góra"},
 	}
@@ -30,16 +32,16 @@ func curieWithInfobox() walkFacts {
 func TestExtractFacts(t *testing.T) {
 	f := curieWithInfobox()
 	got := extractFacts(f)
-	want := []passFact{
-		{0, factDescription, f.Docs[0].Description},
-		{0, factEvidence, f.Evidence[0]},
-		{0, factInfobox, "The birth date of Marie Curie is 7 November 1867."},
-		{0, factInfobox, "The known for of Marie Curie is Radioactivity."},
-		{1, factDescription, f.Docs[1].Description},
-		{1, factEvidence, f.Evidence[1]},
-		{2, factDescription, f.Docs[2].Description},
-		{2, factInfobox, "The length of Vistula is 1,047 km."},
-		{2, factInfobox, "The source of Vistula is Barania Góra."},
+	want := []qa.Fact{
+		{Doc: 0, Kind: qa.FactDescription, Text: f.Docs[0].Description},
+		{Doc: 0, Kind: qa.FactEvidence, Text: f.Evidence[0]},
+		{Doc: 0, Kind: qa.FactInfobox, Text: "The birth date of Marie Curie is 7 November 1867."},
+		{Doc: 0, Kind: qa.FactInfobox, Text: "The known for of Marie Curie is Radioactivity."},
+		{Doc: 1, Kind: qa.FactDescription, Text: f.Docs[1].Description},
+		{Doc: 1, Kind: qa.FactEvidence, Text: f.Evidence[1]},
+		{Doc: 2, Kind: qa.FactDescription, Text: f.Docs[2].Description},
+		{Doc: 2, Kind: qa.FactInfobox, Text: "The length of Vistula is 1,047 km."},
+		{Doc: 2, Kind: qa.FactInfobox, Text: "The source of Vistula is Barania Góra."},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("facts:\n got %+v\nwant %+v", got, want)
@@ -52,7 +54,7 @@ func TestExtractFactsLeadIsEvidence(t *testing.T) {
 	f := walkExamples()["paris texas"]
 	f.Docs[0].Description = f.Evidence[0]
 	got := extractFacts(f)
-	if got[0] != (passFact{0, factEvidence, f.Evidence[0]}) || got[1].Doc != 1 {
+	if got[0] != (qa.Fact{Doc: 0, Kind: qa.FactEvidence, Text: f.Evidence[0]}) || got[1].Doc != 1 {
 		t.Errorf("facts = %+v", got)
 	}
 }
@@ -103,12 +105,12 @@ func TestBlurNumbers(t *testing.T) {
 
 // composeInput runs the oracle's facts and obfuscation passes on f and
 // returns f as a compose request with inject.
-func composeInput(f walkFacts, inject string) walkFacts {
+func composeInput(f qa.PassRequest, inject string) qa.PassRequest {
 	f.Facts = extractFacts(f)
 	c := f
 	c.Constraints = obfuscateFacts(f)
 	c.Facts = nil
-	c.Pass, c.Inject = passCompose, inject
+	c.Pass, c.Inject = qa.PassCompose, inject
 	for i := range c.Docs {
 		c.Docs[i].Infobox = nil
 	}
@@ -170,7 +172,7 @@ func TestComposeInject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var out writerOutput
+			var out qa.QuestionReply
 			if err := json.Unmarshal([]byte(tr.content), &out); err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +197,7 @@ func TestAmbiguousSharedCategory(t *testing.T) {
 func TestWriterPassesOverHTTP(t *testing.T) {
 	s := startOracle(t, Config{})
 	c := client(s, llm.RoleWriter)
-	send := func(f walkFacts) string {
+	send := func(f qa.PassRequest) string {
 		t.Helper()
 		b, err := json.Marshal(f)
 		if err != nil {
@@ -210,18 +212,18 @@ func TestWriterPassesOverHTTP(t *testing.T) {
 		return rep.Message.Content
 	}
 	f := curieWithInfobox()
-	f.Pass = passFacts
-	var facts factsOutput
+	f.Pass = qa.PassFacts
+	var facts qa.FactsReply
 	if err := json.Unmarshal([]byte(send(f)), &facts); err != nil || len(facts.Facts) != 9 {
 		t.Fatalf("facts reply: %+v, %v", facts, err)
 	}
-	f.Pass, f.Facts = passObfuscate, facts.Facts
-	var hidden factsOutput
+	f.Pass, f.Facts = qa.PassObfuscate, facts.Facts
+	var hidden qa.FactsReply
 	if err := json.Unmarshal([]byte(send(f)), &hidden); err != nil || len(hidden.Facts) != 9 {
 		t.Fatalf("obfuscate reply: %+v, %v", hidden, err)
 	}
-	f.Pass, f.Facts, f.Constraints = passCompose, nil, hidden.Facts
-	var out writerOutput
+	f.Pass, f.Facts, f.Constraints = qa.PassCompose, nil, hidden.Facts
+	var out qa.QuestionReply
 	if err := json.Unmarshal([]byte(send(f)), &out); err != nil || out.Answer != "Vistula" || out.Question == "" {
 		t.Fatalf("compose reply: %+v, %v", out, err)
 	}
