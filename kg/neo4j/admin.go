@@ -86,7 +86,7 @@ func WriteAdminImport(ctx context.Context, src AdminSource, dir, database string
 		if err != nil {
 			return fmt.Errorf("facts of %s: %w", d.ID, err)
 		}
-		return writers["documents"].write(d.ID, d.Title, foldTitle(d.Title), d.URL, urlKey(d.URL), d.Source, d.Lang, d.Text,
+		return writers["documents"].write(d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Source, d.Lang, d.Text,
 			strings.Join(d.Categories, arrayDelimiter), d.Kind, facts)
 	})
 	if err != nil {

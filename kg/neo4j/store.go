@@ -91,7 +91,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/miroverse/miroverse/internal/redact"
@@ -380,21 +379,6 @@ func rowKey(fields ...string) string {
 		h.Write([]byte(f))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// foldTitle is the key of case-insensitive title lookups; the same as the
-// embedded store's, so both find the same documents.
-func foldTitle(t string) string { return strings.ToLower(t) }
-
-// urlKey is the key under which a URL is found whatever way it is spelled:
-// canonical escaping, https, no mobile host. It must equal the embedded
-// store's key so that DocByURL answers alike.
-func urlKey(u string) string {
-	k := kg.CanonicalURL(u)
-	if rest, ok := strings.CutPrefix(k, "http://"); ok {
-		k = "https://" + rest
-	}
-	return strings.Replace(k, ".m.wikipedia.org/", ".wikipedia.org/", 1)
 }
 
 // chunks calls fn with consecutive slices of at most n of items.
