@@ -6,8 +6,6 @@ import (
 	"sync"
 
 	openai "github.com/sashabaranov/go-openai"
-
-	"github.com/miroverse/miroverse/internal/llm"
 )
 
 // The closed-book role answers a question from memory alone, as a model
@@ -149,7 +147,3 @@ func finalClue(q string) string {
 	ss := splitLine(collapseSpaces(q))
 	return strings.Join(ss[max(0, len(ss)-2):], " ")
 }
-
-// roleClosedBook is llm.RoleClosedBook under the name the package's tests
-// have always used.
-const roleClosedBook = llm.RoleClosedBook

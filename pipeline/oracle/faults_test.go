@@ -20,7 +20,7 @@ const faultTestKey = "sk-fault-test-0123456789abcdef"
 // Its timeout is short so that a timeout fault costs little, and its
 // backoff cap lets a one-second Retry-After through.
 func faultClient(s *Server, maxRetries int) *llm.Client {
-	return llm.New(roleClosedBook, llm.Endpoint{
+	return llm.New(llm.RoleClosedBook, llm.Endpoint{
 		BaseURL: s.URL(), Model: "oracle", APIKey: faultTestKey,
 		Timeout: 2 * time.Second, MaxRetries: maxRetries,
 		BackoffBase: time.Millisecond, BackoffCap: 3 * time.Second,
@@ -84,7 +84,7 @@ func TestFaultsExhaustedRetries(t *testing.T) {
 			if strings.Contains(msg, faultTestKey) {
 				t.Errorf("error holds the API key: %s", msg)
 			}
-			for _, want := range []string{roleClosedBook, s.URL(), "3 attempt"} {
+			for _, want := range []string{llm.RoleClosedBook, s.URL(), "3 attempt"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error lacks %q: %s", want, msg)
 				}
@@ -105,7 +105,7 @@ func TestPermanentErrorsNotRetried(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "1 attempt") || !strings.Contains(err.Error(), "400") {
 		t.Errorf("400: %v", err)
 	}
-	missing := llm.New(roleClosedBook, llm.Endpoint{BaseURL: s.URL() + "/nowhere", Model: "oracle", MaxRetries: 5, BackoffBase: time.Millisecond})
+	missing := llm.New(llm.RoleClosedBook, llm.Endpoint{BaseURL: s.URL() + "/nowhere", Model: "oracle", MaxRetries: 5, BackoffBase: time.Millisecond})
 	_, err = missing.Chat(t.Context(), question(2))
 	if err == nil || !strings.Contains(err.Error(), "1 attempt") || !strings.Contains(err.Error(), "404") {
 		t.Errorf("404: %v", err)

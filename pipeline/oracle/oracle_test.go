@@ -41,7 +41,7 @@ func TestRouting(t *testing.T) {
 		{"unknown role with tools is an agent", "planner", string(withTools), 200, `"tool_calls"`},
 		{"no role, no agent shape", "", plain, 400, "invalid_request_error"},
 		{"unknown role, no agent shape", "planner", plain, 400, "unknown role"},
-		{"closed book knows nothing", roleClosedBook, plain, 200, `\\boxed{unknown}`},
+		{"closed book knows nothing", llm.RoleClosedBook, plain, 200, `\\boxed{unknown}`},
 		{"malformed JSON", llm.RoleAgent, `{"messages":`, 400, "decode"},
 		{"agent without a user message", llm.RoleAgent, `{"messages":[{"role":"system","content":"x"}]}`, 400, "no user message"},
 		{"writer without facts", llm.RoleWriter, plain, 400, "walk facts"},
@@ -68,7 +68,7 @@ func TestResponseShape(t *testing.T) {
 	s := startOracle(t, Config{Model: "oracle-test"})
 	// 40 characters of input: ceil(40/4) = 10 prompt tokens.
 	body := `{"messages":[{"role":"user","content":"` + strings.Repeat("x", 40) + `"}]}`
-	out := post(t, s, roleClosedBook, []byte(body))
+	out := post(t, s, llm.RoleClosedBook, []byte(body))
 	var resp openai.ChatCompletionResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("decode %s: %v", out, err)
@@ -85,7 +85,7 @@ func TestResponseShape(t *testing.T) {
 	if u := resp.Usage; u.PromptTokens != 10 || u.CompletionTokens != 4 || u.TotalTokens != 14 {
 		t.Errorf("usage %+v, want 10 + 4 = 14", u)
 	}
-	if again := post(t, s, roleClosedBook, []byte(body)); string(again) != string(out) {
+	if again := post(t, s, llm.RoleClosedBook, []byte(body)); string(again) != string(out) {
 		t.Errorf("same request, different bytes:\n%s\n%s", out, again)
 	}
 }
@@ -121,7 +121,7 @@ func TestDelayFollowsContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	_, err = client(s, roleClosedBook).Chat(ctx, openai.ChatCompletionRequest{
+	_, err = client(s, llm.RoleClosedBook).Chat(ctx, openai.ChatCompletionRequest{
 		Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "q"}},
 	})
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -146,7 +146,7 @@ func TestCloseCutsPendingReplies(t *testing.T) {
 	}
 	started := make(chan error, 1)
 	go func() {
-		_, err := client(s, roleClosedBook).Chat(context.Background(), openai.ChatCompletionRequest{
+		_, err := client(s, llm.RoleClosedBook).Chat(context.Background(), openai.ChatCompletionRequest{
 			Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "q"}},
 		})
 		started <- err
@@ -170,7 +170,7 @@ func TestStartStopsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client(s, roleClosedBook).Chat(t.Context(), openai.ChatCompletionRequest{
+	if _, err := client(s, llm.RoleClosedBook).Chat(t.Context(), openai.ChatCompletionRequest{
 		Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "q"}},
 	}); err != nil {
 		t.Fatalf("chat while running: %v", err)
@@ -181,7 +181,7 @@ func TestStartStopsWithContext(t *testing.T) {
 	if err := s.Close(closeCtx); err != nil {
 		t.Errorf("close after the context ended: %v", err)
 	}
-	if _, err := client(s, roleClosedBook).Chat(t.Context(), openai.ChatCompletionRequest{
+	if _, err := client(s, llm.RoleClosedBook).Chat(t.Context(), openai.ChatCompletionRequest{
 		Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "q"}},
 	}); err == nil {
 		t.Errorf("chat after the server stopped: no error")
