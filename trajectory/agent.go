@@ -10,6 +10,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/redact"
 )
@@ -477,9 +478,9 @@ func (r *agentRun) summarize(ctx context.Context) error {
 
 // finish sets the answer from the summary reply or the message before it.
 func (r *agentRun) finish(previous, summary string) {
-	ans, ok := LastBoxed(summary)
+	ans, ok := boxed.Last(summary)
 	if !ok {
-		ans, ok = LastBoxed(previous)
+		ans, ok = boxed.Last(previous)
 	}
 	if ok {
 		r.out.Answer, r.out.Status = ans, StatusAnswered
@@ -616,8 +617,8 @@ func isRefusal(s string) bool {
 	t := strings.ToLower(strings.TrimSpace(strings.ReplaceAll(s, "\u2019", "'")))
 	for _, p := range refusalOpenings() {
 		if strings.HasPrefix(t, p) {
-			_, boxed := LastBoxed(s)
-			return !boxed
+			_, hasBox := boxed.Last(s)
+			return !hasBox
 		}
 	}
 	return false
