@@ -77,11 +77,12 @@
 //
 // # Differences
 //
-// One known difference: a raw link whose source is not a document (never
-// written, or not yet) becomes no LINKS_TO here, since a relationship needs
-// both ends, while the embedded store keeps such a row in its links table.
-// The ingest stage always writes a document before its links, so the counts
-// agree for every input it produces.
+// Both stores keep the kg.Store contract; this one uses the room it
+// leaves: Search scores and words are Lucene's (above); a write of more
+// than a batch commits in several transactions, so a call that fails may
+// have written part of its records; the full-text index follows writes at
+// once rather than at Finish; and Snapshot is not isolated from concurrent
+// writes.
 package neo4j
 
 import (
