@@ -133,6 +133,10 @@ type Store struct {
 	driver n4j.DriverWithContext
 	uri    string // for messages: without user info
 	opt    Options
+	// beforeQuery, when set, is called before every statement with what
+	// the statement is for. The fault test stops the server from it at a
+	// chosen point inside Finish, which no timer could hit reliably.
+	beforeQuery func(what string)
 }
 
 var _ kg.Store = (*Store)(nil)
@@ -260,6 +264,9 @@ func (s *Store) Close() error {
 // called for every record. Both may be nil.
 func (s *Store) query(ctx context.Context, what, cypher string, params map[string]any, mode n4j.RoutingControl,
 	start func(), row func(*n4j.Record) error) (n4j.ResultSummary, error) {
+	if s.beforeQuery != nil {
+		s.beforeQuery(what)
+	}
 	routing := n4j.ExecuteQueryWithReadersRouting()
 	if mode == n4j.Write {
 		routing = n4j.ExecuteQueryWithWritersRouting()
