@@ -84,46 +84,138 @@ type SearchHit struct {
 	Score   float64 // higher is better
 }
 
-// Counts summarises a store's content.
+// Counts summarises a store's content; each record is counted once by its
+// key.
 type Counts struct {
 	Docs     int64
-	Links    int64
-	Aliases  int64
+	Links    int64 // by (Src, Dst, Anchor, Sentence)
+	Aliases  int64 // by (DocID, Alias, Kind)
 	RawLinks int64
 	// Unresolved counts raw links whose target names no document.
 	Unresolved int64
 }
 
-// ErrNotFound is returned when a document lookup finds nothing.
+// ErrNotFound is the error, wrapped, of a lookup (Doc, DocByTitle,
+// DocByURL) that finds no document; test for it with errors.Is. Any other
+// error means the store could not answer.
 var ErrNotFound = errors.New("not found")
 
-// Writer receives ingested records. Writes are idempotent by key, so
-// ingesting the same input twice leaves the same store.
+// Writer receives ingested records.
+//
+// Writes are idempotent by key: a document's key is its ID, a raw link's
+// all four of its fields, a redirect's From. A record written again
+// replaces the one with its key (documents, redirects) or is dropped (raw
+// links); within one call the later of two records with one key wins. So
+// ingesting the same input twice, or again after an interruption, leaves
+// the same store, and the order of the records and of the calls matters
+// only between records with one key.
+//
+// A call with an invalid record (a document without ID or Title, a raw
+// link without Src or Target, a redirect without From or To) fails before
+// it writes anything. A call that fails otherwise may have written some of
+// its records; writing them again is safe. A call without records does
+// nothing.
+//
+// A write shows at once in what reads the records themselves: Doc,
+// DocByURL, DocByTitle by a document's own title, Counts.Docs,
+// Counts.RawLinks and the nodes of Snapshot. Links and aliases, and with
+// them the edges of Snapshot, lookups through redirects and the other
+// Counts, stay as the last Finish left them. The search index is current
+// after Finish; a backend may index sooner.
 type Writer interface {
+	// PutDocs writes documents, replacing any with the same ID.
 	PutDocs(ctx context.Context, docs []Doc) error
+	// PutRawLinks writes raw links; one already held is left as it is.
 	PutRawLinks(ctx context.Context, links []RawLink) error
+	// PutRedirects writes redirects, replacing any with the same From.
 	PutRedirects(ctx context.Context, redirects []Redirect) error
-	// Finish resolves raw links and redirects into links and aliases, and
-	// builds the search index. It may be called again after more writes.
+	// Finish derives links and aliases from the records held and rebuilds
+	// the search index:
+	//
+	//   - A raw link becomes a link when its Src is a document and its
+	//     Target names one: a document's title, or a redirect that reaches
+	//     one in at most three hops, stopping at the first title that is a
+	//     document's (so a document shadows a redirect of its title). Of
+	//     several documents with that title it means the smallest ID among
+	//     those of the link's own Source, else the smallest of all.
+	//   - Self links are dropped, and raw links that resolve to one (Src,
+	//     Dst, Anchor, Sentence) make one link.
+	//   - A redirect title that reaches a document and is no document's
+	//     title is a "redirect" alias of the smallest ID with the reached
+	//     title; a link's non-empty Anchor that differs from its
+	//     destination's title is an "anchor" alias of the destination.
+	//   - Counts.Unresolved becomes the number of raw links whose Target
+	//     reaches no document, whatever their Src.
+	//
+	// The result depends only on the records held: Finish again without
+	// writes changes nothing, and Finish after more writes leaves what one
+	// Finish over all the records would, dropping links and aliases that no
+	// longer hold. A Finish that fails or is interrupted may leave the
+	// derived data partly old and partly new; the next Finish completes it.
 	Finish(ctx context.Context) error
 }
 
-// Reader serves the later stages.
+// Reader serves the later stages. Its answers follow from the records held
+// and the last Finish alone, so every backend gives the same ones, in the
+// same order, ties included; the exceptions, all of Search, are named
+// there.
 type Reader interface {
+	// Doc returns the document with the given ID as last written, with nil
+	// Categories and Facts when it has none, or ErrNotFound.
 	Doc(ctx context.Context, id string) (Doc, error)
-	// DocByTitle finds a document by its title or any alias of it.
+	// DocByTitle finds a document by, in turn, its exact title, a redirect
+	// alias of it, and its title ignoring case; each step with the title
+	// as given and then normalised by NormalizeTitle ("foo_bar" is "Foo
+	// bar"). The first step that matches decides, and of several documents
+	// it matches the smallest ID. ErrNotFound when none does.
 	DocByTitle(ctx context.Context, title string) (Doc, error)
+	// DocByURL finds a document by its URL as written, else by the same
+	// URL spelled otherwise (percent-escaped or not, spaces for
+	// underscores, http, the mobile host, a #fragment; see CanonicalURL).
+	// Of several documents the smallest ID. ErrNotFound when none.
 	DocByURL(ctx context.Context, url string) (Doc, error)
+	// Aliases lists a document's aliases, kind "redirect" first and then
+	// "anchor", each kind sorted by Alias byte-wise. An ID without aliases,
+	// or no document's, has none: an empty list and no error.
 	Aliases(ctx context.Context, docID string) ([]Alias, error)
+	// Search returns at most limit documents that match a word of query in
+	// their title or text, best first: a document whose title is the query
+	// (case, spacing and underscores aside), then documents a redirect of
+	// that name leads to, then the rest; within each by Score, higher
+	// first, and equal scores by DocID. The title steps only reorder
+	// matches, they add no document. The query is free text: no character
+	// is syntax and no query is an error; one without words, or a limit
+	// below 1, finds nothing. A hit carries the document's Title and URL
+	// and a Snippet of its text, around a query word when the text has
+	// one. Documents written since the last Finish may be found or not,
+	// by their new text or their old.
+	//
+	// Scores are the backend's BM25 with the title weighted ten times the
+	// text, so their values, and the order of unequal ones, may differ
+	// between backends; so may what a word is (the embedded store folds
+	// diacritics, Neo4j's analyser does not).
 	Search(ctx context.Context, query string, limit int) ([]SearchHit, error)
-	// Snapshot reads the whole link graph into memory for walks.
+	// Snapshot reads the whole link graph into memory for walks: what
+	// BuildGraph makes of every document (Walkable as Doc.Walkable says)
+	// and every link, so one edge per linked pair with the smallest
+	// (Anchor, Sentence) as evidence. It is consistent only while nothing
+	// writes.
 	Snapshot(ctx context.Context) (*Graph, error)
+	// Counts counts what the store holds: Docs and RawLinks the records
+	// written, Links, Aliases and Unresolved what the last Finish derived
+	// (0 before the first).
 	Counts(ctx context.Context) (Counts, error)
 }
 
-// Store is a knowledge-graph backend.
+// Store is a knowledge-graph backend. All its methods may be called
+// concurrently, writes included: concurrent writes are all kept,
+// concurrent Finish calls end as one Finish does, and writes made while
+// Finish runs are resolved by it or by the next Finish. A read concurrent
+// with a write may see part of it. A method that has to reach the store
+// fails, when its context is done, with an error that wraps the context's.
 type Store interface {
 	Writer
 	Reader
+	// Close releases the store; no method may be called after it.
 	Close() error
 }

@@ -39,13 +39,15 @@ func finishSteps() []step {
 		{"resolve titles", `INSERT INTO t_final SELECT title, title FROM t_doc`},
 		{"resolve titles", `INSERT OR IGNORE INTO t_final
 		SELECT from_title, cur FROM t_redir WHERE cur IN (SELECT title FROM t_doc)`},
+		// A link needs a document at both ends: one from a source not yet
+		// written waits for it, as a Neo4j relationship must.
 		{"resolve links", `DELETE FROM links`},
 		{"resolve links", `INSERT OR IGNORE INTO links(src, dst, anchor, sentence)
 		SELECT r.src, COALESCE(ts.doc_id, td.doc_id), r.anchor, r.sentence
 		FROM raw_links r
 		JOIN t_final f ON f.title = r.target
 		JOIN t_doc td ON td.title = f.final
-		LEFT JOIN docs s ON s.id = r.src
+		JOIN docs s ON s.id = r.src
 		LEFT JOIN t_src ts ON ts.source = s.source AND ts.title = f.final
 		WHERE COALESCE(ts.doc_id, td.doc_id) <> r.src`},
 		{"derive aliases", `DELETE FROM aliases`},
@@ -72,10 +74,10 @@ func finishSteps() []step {
 const hopSQL = `UPDATE t_redir SET cur = (SELECT r.to_title FROM redirects r WHERE r.from_title = t_redir.cur)
 	WHERE cur NOT IN (SELECT title FROM t_doc) AND cur IN (SELECT from_title FROM redirects)`
 
-// Finish resolves raw links through redirects into links (self links and
-// unresolved targets dropped), derives aliases (redirect titles that reach
-// a document, and anchor texts that differ from the title) and rebuilds the
-// search index.
+// Finish resolves raw links through redirects into links (self links,
+// unresolved targets and sources that are no document dropped), derives
+// aliases (redirect titles that reach a document, and anchor texts that
+// differ from the title) and rebuilds the search index.
 func (s *Store) Finish(ctx context.Context) error {
 	return s.write(ctx, "finish", func(tx *sql.Tx) error {
 		for _, st := range finishSteps() {

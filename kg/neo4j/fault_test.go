@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miroverse/miroverse/kg"
 )
 
 // faultPassword is the password of the fault test's own server.
@@ -103,8 +106,10 @@ func (s *server) start() Options {
 }
 
 // TestFaultRestart stops Neo4j in the middle of an ingest and in the middle
-// of Finish, starts it again and re-runs the load: the graph must end
-// exactly as after an uninterrupted load.
+// of Finish and starts it again. The failed calls must say what failed and
+// where; the interrupted Finish must leave each document resolved or as it
+// was; re-running the load and Finish must leave exactly the graph of an
+// uninterrupted load.
 func TestFaultRestart(t *testing.T) {
 	path := fatwikiPath(t)
 	srv := newServer(t)
@@ -184,31 +189,63 @@ func TestFaultRestart(t *testing.T) {
 		t.Errorf("after the restart %d docs; want some but not all of %d", partial.Docs, wantCounts.Docs)
 	}
 
-	// The full load again, and Finish, which is stopped too: Finish runs
-	// in small pages, and the stop comes while it works.
+	// The full load again, then Finish, with the server stopped just
+	// before its third write of links: Finish writes the links of a page
+	// of sources per transaction, so two of those are committed and the
+	// rest of the graph is not resolved yet.
 	if _, err := loadDump(ctx, s, path, 200, nil); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		stopped <- srv.run("stop")
-	}()
+	const committed = 2
+	linkWrites := 0
+	s.beforeQuery = func(what string) {
+		if !strings.HasPrefix(what, "finish: write links") {
+			return
+		}
+		if linkWrites++; linkWrites == committed+1 {
+			if err := srv.run("stop"); err != nil {
+				t.Errorf("stop during Finish: %v", err)
+			}
+		}
+	}
 	finishErr := s.Finish(ctx)
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
+	s.beforeQuery = nil
+	if linkWrites <= committed {
+		t.Fatalf("Finish wrote links %d times; the test needs more than %d to stop it in the middle", linkWrites, committed)
+	}
+	if finishErr == nil {
+		t.Fatal("Finish succeeded although the server was stopped")
 	}
 	t.Logf("Finish during the stop: %v", finishErr)
+	for _, want := range []string{opt.URI, "finish: write links", "cannot connect"} {
+		if !strings.Contains(finishErr.Error(), want) {
+			t.Errorf("Finish error %q does not say %q", finishErr, want)
+		}
+	}
 	s.Close()
 
+	// Started again, the store keeps what the interrupted Finish
+	// committed: some documents with all their links, the others none.
 	opt = srv.start()
 	s, err = Open(ctx, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := loadDump(ctx, s, path, 200, nil); err != nil {
-		t.Fatal(err)
+	wantLinks := linksBySource(embeddedLinks(t, edb))
+	resolved := linksBySource(neo4jLinks(t, s))
+	for src, ls := range resolved {
+		if !reflect.DeepEqual(ls, wantLinks[src]) {
+			t.Errorf("after the interrupted Finish %s has %d links, not what an uninterrupted run gives it (%d)",
+				src, len(ls), len(wantLinks[src]))
+		}
 	}
+	if len(resolved) == 0 || len(resolved) >= len(wantLinks) {
+		t.Errorf("after the interrupted Finish %d of %d linking documents are resolved; want some but not all",
+			len(resolved), len(wantLinks))
+	}
+
+	// Finish again completes the graph, as an uninterrupted run left it.
 	if err := s.Finish(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -226,4 +263,13 @@ func TestFaultRestart(t *testing.T) {
 	sameSnapshot(t, g, wantGraph)
 	sameGraph(t, ctx, e, edb, s)
 	noDuplicates(t, s)
+}
+
+// linksBySource groups sorted links by their source document.
+func linksBySource(links []kg.Link) map[string][]kg.Link {
+	out := map[string][]kg.Link{}
+	for _, l := range links {
+		out[l.Src] = append(out[l.Src], l)
+	}
+	return out
 }

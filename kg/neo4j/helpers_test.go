@@ -88,24 +88,11 @@ func openEmbedded(t testing.TB) (*embedded.Store, *sql.DB) {
 	return e, db
 }
 
-// fixture is a small input loaded the way ingest loads: docs, raw links,
-// redirects, then Finish.
-type fixture struct {
-	docs      []kg.Doc
-	raw       []kg.RawLink
-	redirects []kg.Redirect
-}
-
-func (f fixture) load(t testing.TB, w kg.Writer) {
+// putDocs writes documents and finishes.
+func putDocs(t testing.TB, w kg.Writer, docs ...kg.Doc) {
 	t.Helper()
 	ctx := context.Background()
-	if err := w.PutDocs(ctx, f.docs); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.PutRawLinks(ctx, f.raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.PutRedirects(ctx, f.redirects); err != nil {
+	if err := w.PutDocs(ctx, docs); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Finish(ctx); err != nil {
@@ -375,4 +362,29 @@ func firstDiff[T any](got, want []T) string {
 		return fmt.Sprintf("embedded has more, e.g. %+v", want[len(got)])
 	}
 	return "none"
+}
+
+// noDuplicates checks that no key names two nodes and no two LINKS_TO
+// carry the same (src, dst, anchor, sentence).
+func noDuplicates(t *testing.T, s *Store) {
+	t.Helper()
+	for _, q := range []string{
+		`MATCH (n:Document) WITH n.id AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
+		`MATCH (n:RawLink) WITH n.key AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
+		`MATCH (n:Redirect) WITH n.from AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
+		`MATCH (n:Alias) WITH n.key AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
+		`MATCH (n:Alias) WHERE COUNT { (n)-[:ALIAS_OF]->() } <> 1 RETURN count(*)`,
+		`MATCH (s)-[l:LINKS_TO]->(d) WITH s, d, l.anchor AS a, l.sentence AS x, count(*) AS c WHERE c > 1 RETURN count(*)`,
+	} {
+		var n int64
+		if err := s.read(context.Background(), "test: duplicates", q, nil, nil, func(r *n4j.Record) error {
+			n = r.Values[0].(int64)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d duplicates: %s", n, q)
+		}
+	}
 }

@@ -81,9 +81,9 @@ func luceneQuery(q string) string {
 // phrase is a Lucene phrase query for s in field.
 func phrase(field, s string) string { return field + `:"` + escapeLucene(s) + `"` }
 
-// searchSlack is how many hits beyond the limit are read, so that equal
-// scores at the cut are ordered by id here rather than by Lucene's
-// internal document order.
+// searchSlack is how many hits beyond the limit are read at first, so
+// that equal scores at the cut are ordered by id here rather than by
+// Lucene's internal document order; see ranked.
 const searchSlack = 10
 
 // scored is a search result before its snippet.
@@ -126,7 +126,7 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 			return nil, err
 		}
 	}
-	rest, err := s.fulltext(ctx, what, lq, nil, limit+searchSlack)
+	rest, err := s.ranked(ctx, what, lq, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +159,20 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 		top = top[:limit]
 	}
 	return s.withSnippets(ctx, what, query, top)
+}
+
+// ranked reads the best hits of a query: at least limit of them, and
+// every hit that scores as the limit-th does. Lucene breaks ties by its own
+// document order, so a fixed number read past the limit would let the
+// order of writes decide which of many equal scores (stub pages, say) make
+// the cut, where the contract says the smallest ids.
+func (s *Store) ranked(ctx context.Context, what, lucene string, limit int) ([]scored, error) {
+	for n := limit + searchSlack; ; n *= 2 {
+		hits, err := s.fulltext(ctx, what, lucene, nil, n)
+		if err != nil || len(hits) < n || hits[n-1].score < hits[limit-1].score {
+			return hits, err
+		}
+	}
 }
 
 // tierDoc is a document that ranks before the others for a query.

@@ -77,11 +77,12 @@
 //
 // # Differences
 //
-// One known difference: a raw link whose source is not a document (never
-// written, or not yet) becomes no LINKS_TO here, since a relationship needs
-// both ends, while the embedded store keeps such a row in its links table.
-// The ingest stage always writes a document before its links, so the counts
-// agree for every input it produces.
+// Both stores keep the kg.Store contract; this one uses the room it
+// leaves: Search scores and words are Lucene's (above); a write of more
+// than a batch commits in several transactions, so a call that fails may
+// have written part of its records; the full-text index follows writes at
+// once rather than at Finish; and Snapshot is not isolated from concurrent
+// writes.
 package neo4j
 
 import (
@@ -131,6 +132,10 @@ type Store struct {
 	driver n4j.DriverWithContext
 	uri    string // for messages: without user info
 	opt    Options
+	// beforeQuery, when set, is called before every statement with what
+	// the statement is for. The fault test stops the server from it at a
+	// chosen point inside Finish, which no timer could hit reliably.
+	beforeQuery func(what string)
 }
 
 var _ kg.Store = (*Store)(nil)
@@ -258,6 +263,9 @@ func (s *Store) Close() error {
 // called for every record. Both may be nil.
 func (s *Store) query(ctx context.Context, what, cypher string, params map[string]any, mode n4j.RoutingControl,
 	start func(), row func(*n4j.Record) error) (n4j.ResultSummary, error) {
+	if s.beforeQuery != nil {
+		s.beforeQuery(what)
+	}
 	routing := n4j.ExecuteQueryWithReadersRouting()
 	if mode == n4j.Write {
 		routing = n4j.ExecuteQueryWithWritersRouting()
