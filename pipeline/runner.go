@@ -5,10 +5,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -189,16 +191,48 @@ func (r *Runner) endStage(ctx context.Context, stage, fingerprint string, st *St
 
 // fingerprint chains a stage's own settings to its upstream's fingerprint.
 func (r *Runner) fingerprint(ctx context.Context, upstream string, parts ...any) (string, error) {
-	h := sha256.New()
+	var up string
 	if upstream != "" {
 		fp, _, err := r.state.Fingerprint(ctx, upstream)
 		if err != nil {
 			return "", err
 		}
-		h.Write([]byte(fp))
+		up = fp
 	}
-	fmt.Fprintf(h, "%#v", parts)
+	return chainFingerprint(up, parts...)
+}
+
+// chainFingerprint hashes upstream's fingerprint with the canonical JSON of
+// parts. The encoding holds values only (no Go type names, object keys
+// sorted), so that renaming or reordering a config type's fields keeps a
+// root's stages done, while any changed value starts them over.
+func chainFingerprint(upstream string, parts ...any) (string, error) {
+	b, err := canonicalJSON(parts)
+	if err != nil {
+		return "", fmt.Errorf("stage fingerprint: %w", err)
+	}
+	h := sha256.New()
+	h.Write([]byte(upstream))
+	h.Write([]byte{0})
+	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// canonicalJSON is v as JSON with the keys of every object sorted: a
+// round trip through untyped values, whose maps encoding/json writes in key
+// order. Numbers stay as written (json.Number), so no int64 loses digits.
+func canonicalJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	return json.Marshal(tree)
 }
 
 // itemSeed derives the seed of one item from the run seed and its id, so an
