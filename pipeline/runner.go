@@ -88,7 +88,7 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 		r.manifest = &Manifest{Stages: map[string]*StageStats{}}
 	}
 	m := r.manifest
-	m.FormatVersion, m.CodeVersion, m.Config, m.ConfigHash, m.Seed = ManifestVersion, codeVersion(), cfg, cfg.Hash(), cfg.Seed
+	m.FormatVersion, m.CodeVersion, m.Config, m.ConfigHash, m.Seed = ManifestVersion, codeVersion(), manifestConfig(cfg), cfg.Hash(), cfg.Seed
 	if m.Stages == nil {
 		m.Stages = map[string]*StageStats{}
 	}
