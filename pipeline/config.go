@@ -175,8 +175,7 @@ type ExportConfig struct {
 	// DifficultyBand keeps the questions whose pass rate (correct rollouts
 	// / rollouts) lies in [lo, hi]. Empty: questions all of whose rollouts
 	// agree (rate 0 or 1) are dropped when they have at least
-	// minRolloutsForBand rollouts, since they teach either nothing or
-	// nothing new; with fewer rollouts the rate is too coarse to judge.
+	// qa.MinRolloutsForBand rollouts (qa.OutsideBand).
 	DifficultyBand []float64 `yaml:"difficulty_band" json:"difficulty_band,omitempty"`
 }
 
