@@ -49,10 +49,14 @@ type Runner struct {
 	store    kg.Store
 	manifest *Manifest
 
-	mu       sync.Mutex // guards oracle start, clients and limiters
-	oracle   *oracle.Server
+	mu     sync.Mutex // guards oracle start, clients and limiters
+	oracle *oracle.Server
+	// The built-in oracle's scaffolding, nil unless the role that uses it is
+	// served by the built-in oracle (builtinOracle): the answer keys of the
+	// agent role and what the closed-book role "has read". A real endpoint
+	// never sees either, and the pipeline spends no work on them.
 	keys     *answerKeys
-	memory   *oracle.LeadMemory // what the built-in closed-book role "has read"
+	memory   *oracle.LeadMemory
 	clients  map[string]chatter
 	limiters map[string]*llm.Limiter // per endpoint (base URL + model), shared by its roles
 }
@@ -78,7 +82,13 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, keys: newAnswerKeys(), memory: oracle.NewLeadMemory(), clients: map[string]chatter{}}
+	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]chatter{}}
+	if cfg.builtinOracle(llm.RoleAgent) {
+		r.keys = newAnswerKeys()
+	}
+	if cfg.QA.Verify.ClosedBook && cfg.builtinOracle(llm.RoleClosedBook) {
+		r.memory = oracle.NewLeadMemory()
+	}
 	r.manifest, err = ReadManifest(root)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {

@@ -55,8 +55,9 @@ func (r *Runner) newVerifier(ctx context.Context) (qa.Verifier, error) {
 // rememberLeads gives the built-in oracle's closed-book memory the lead
 // description of every doc of walks: the oracle then "knows" the corpus the
 // way a model that read it in pre-training would, and answers a question
-// that quotes an answer's lead. Only the oracle reads the memory; a real
-// closed_book endpoint has its own.
+// that quotes an answer's lead. Only the oracle reads the memory, so mem is
+// nil, and nothing is read, unless the closed-book gate is on and its role
+// is the built-in oracle; a real closed_book endpoint has its own memory.
 func rememberLeads(ctx context.Context, docs qa.Docs, mem *oracle.LeadMemory, walks []qa.Walk) error {
 	if mem == nil {
 		return nil
