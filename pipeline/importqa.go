@@ -247,7 +247,7 @@ func (r *Runner) finishImport(ctx context.Context, start time.Time, opt ImportOp
 		return fmt.Errorf("qa import: %w", err)
 	}
 	r.manifest.Graph.Docs, r.manifest.Graph.Links, r.manifest.Graph.Aliases = c.Docs, c.Links, c.Aliases
-	if in, err := describeInput(opt.Input); err == nil && !slices.ContainsFunc(r.manifest.Inputs, func(x InputFile) bool { return x.SHA256 == in.SHA256 }) {
+	if in, err := r.describeInput(ctx, opt.Input); err == nil && !slices.ContainsFunc(r.manifest.Inputs, func(x InputFile) bool { return x.SHA256 == in.SHA256 }) {
 		r.manifest.Inputs = append(r.manifest.Inputs, in)
 	}
 	st.Seconds = time.Since(start).Seconds()

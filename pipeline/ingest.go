@@ -2,13 +2,10 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -29,7 +26,7 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 	}
 	inputs := make([]InputFile, 0, len(paths))
 	for _, p := range paths {
-		in, err := describeInput(p)
+		in, err := r.describeInput(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -247,20 +244,4 @@ func DryRun(ctx context.Context, paths []string, in InputConfig, opt Options) (*
 // Incomplete reports whether an input ended early or lost a stream.
 func (s *StageStats) Incomplete() bool {
 	return s != nil && s.Counts["truncated_inputs"]+s.Counts["corrupt_streams"] > 0
-}
-
-// describeInput identifies an input by size and content hash, so a changed
-// file re-runs ingest and everything after it.
-func describeInput(path string) (InputFile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return InputFile{}, fmt.Errorf("ingest: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return InputFile{}, fmt.Errorf("ingest: read %s: %w", path, err)
-	}
-	return InputFile{Path: path, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }

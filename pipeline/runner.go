@@ -59,6 +59,10 @@ type Runner struct {
 	memory   *oracle.LeadMemory
 	clients  map[string]chatter
 	limiters map[string]*llm.Limiter // per endpoint (base URL + model), shared by its roles
+
+	// digest reads a whole input file for its size and SHA-256
+	// (sha256File); describeInput calls it only when a file's stat changed.
+	digest func(ctx context.Context, path string) (int64, string, error)
 }
 
 // Options are the parts of a run that are not configuration.
@@ -82,7 +86,7 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]chatter{}}
+	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]chatter{}, digest: sha256File}
 	if cfg.builtinOracle(llm.RoleAgent) {
 		r.keys = newAnswerKeys()
 	}

@@ -157,7 +157,7 @@ func (r *Runner) QA(ctx context.Context) error {
 	return runStage(ctx, r, stage[qa.Walk]{
 		name: StageQA, upstream: StageSample,
 		settings: []any{qa.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
-			r.verifyFingerprint(), r.textGatesFingerprint()},
+			r.verifyFingerprint(), r.textGatesFingerprint(ctx)},
 		// Questions of `qa import` are no product of the walks: starting the
 		// stage over must not lose them.
 		keep: func(ctx context.Context) ([]Record, error) {
@@ -323,11 +323,11 @@ func (r *Runner) publishQA(items []qa.Item) (*StageStats, error) {
 // textGatesFingerprint is what the contamination and near-duplicate gates
 // depend on: the lists (by content, so an edited list re-runs the stage)
 // and the thresholds.
-func (r *Runner) textGatesFingerprint() any {
+func (r *Runner) textGatesFingerprint(ctx context.Context) any {
 	c := r.cfg.QA
 	lists := make([]string, 0, len(c.Contamination))
 	for _, p := range c.Contamination {
-		in, err := describeInput(p)
+		in, err := r.describeInput(ctx, p)
 		if err != nil {
 			in.SHA256 = "unreadable" // NewTextGates reports it with the path
 		}
