@@ -217,9 +217,10 @@ func (r *Runner) fingerprint(ctx context.Context, upstream string, parts ...any)
 }
 
 // chainFingerprint hashes upstream's fingerprint with the canonical JSON of
-// parts. The encoding holds values only (no Go type names, object keys
-// sorted), so that renaming or reordering a config type's fields keeps a
-// root's stages done, while any changed value starts them over.
+// parts. The encoding holds values and JSON keys only (no Go type names,
+// object keys sorted), so that renaming a config type, or reordering or
+// renaming its fields while their JSON keys stay, keeps a root's stages
+// done, while any changed value starts them over.
 func chainFingerprint(upstream string, parts ...any) (string, error) {
 	b, err := canonicalJSON(parts)
 	if err != nil {

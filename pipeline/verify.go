@@ -13,9 +13,10 @@ import (
 // fingerprint: switching a gate, changing its prompts or its models changes
 // verdicts, so the stage must run again.
 type verifyFingerprint struct {
-	Config                     VerifyConfig
-	Prompt                     string
-	VerifierModel, ClosedModel string
+	Config        VerifyConfig `json:"config"`
+	Prompt        string       `json:"prompt"`
+	VerifierModel string       `json:"verifier_model"`
+	ClosedModel   string       `json:"closed_book_model"`
 }
 
 // verifyFingerprint returns the gates' part of the QA stage's fingerprint.
