@@ -184,3 +184,20 @@ func LeadSnippet(text string, n int) string {
 	}
 	return text[:cut] + "…"
 }
+
+// TitleKey is the key of case-insensitive title lookups, the same in every
+// backend so that all of them find the same documents. It folds with
+// strings.ToLower, not a database's collation: SQLite's NOCASE folds ASCII
+// only.
+func TitleKey(t string) string { return strings.ToLower(t) }
+
+// URLKey is the key under which a document's URL is found whatever way it
+// is spelled: canonical escaping, https, no mobile host. Every backend keys
+// DocByURL by it, so that they answer alike.
+func URLKey(u string) string {
+	k := CanonicalURL(u)
+	if rest, ok := strings.CutPrefix(k, "http://"); ok {
+		k = "https://" + rest
+	}
+	return strings.Replace(k, ".m.wikipedia.org/", ".wikipedia.org/", 1)
+}

@@ -16,7 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
 // Config is one run's configuration. Every field is documented in

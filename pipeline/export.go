@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
 )
@@ -86,7 +87,7 @@ func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 		return nil, err
 	}
 	st.Counts["sft_rows"], st.Counts["dpo_pairs"] = int64(len(sft)), int64(len(dpo))
-	if err := writeFileAtomic(filepath.Join(r.root, "README.md"), []byte(r.datasetCard(len(sft), len(dpo)))); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(r.root, "README.md"), []byte(r.datasetCard(len(sft), len(dpo)))); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -7,19 +7,12 @@ import (
 	"path/filepath"
 	"sync"
 
-	openai "github.com/sashabaranov/go-openai"
-
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/internal/redact"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
 )
-
-// chatter is what the stages need of an LLM role.
-type chatter interface {
-	Chat(ctx context.Context, req openai.ChatCompletionRequest) (llm.Reply, error)
-	Model() string
-}
 
 // client returns the LLM client of a role, starting the built-in oracle the
 // first time a role without a configured endpoint is asked for.
@@ -29,7 +22,7 @@ type chatter interface {
 // (or the key's quota), not for the role that happened to receive it. Its
 // ceiling is the largest `concurrency` of those roles; it halves on overload
 // and creeps back up on success (llm.Limiter).
-func (r *Runner) client(ctx context.Context, role string) (chatter, error) {
+func (r *Runner) client(ctx context.Context, role string) (llm.Chatter, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c, ok := r.clients[role]; ok {
@@ -98,7 +91,7 @@ func (r *Runner) limiterLocked(ep EndpointConfig, base string) *llm.Limiter {
 			ceiling = max(ceiling, o.Concurrency)
 		}
 	}
-	name := llm.RedactURL(base) + " model " + ep.Model
+	name := redact.URL(base) + " model " + ep.Model
 	if ep.BaseURL == "" {
 		name = "built-in oracle"
 	}

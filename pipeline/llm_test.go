@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
 func TestOracleFaultConfig(t *testing.T) {

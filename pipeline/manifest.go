@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+
+	"github.com/miroverse/miroverse/internal/atomicfile"
 )
 
 // ManifestVersion is bumped when the manifest's shape changes.
@@ -116,34 +118,7 @@ func (m *Manifest) write(root string) error {
 	if err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(root, "manifest.json"), append(b, '\n'))
-}
-
-// writeFileAtomic writes via a temp file and rename so readers never see a
-// half-written file, even after kill -9.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(root, "manifest.json"), append(b, '\n'))
 }
 
 // codeVersion is the module version or VCS revision the binary was built from.

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
 // countingStore counts the document reads made through it.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
@@ -62,19 +62,15 @@ func writeParquet[T any](path string, rows []T, rowGroupRows int) error {
 	if rowGroupRows <= 0 {
 		rowGroupRows = 1000
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+strings.TrimSuffix(filepath.Base(path), ".parquet")+".tmp-*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
 	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(tmp.Name())
+		f.Abort()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600
-		return fail(err)
-	}
-	w := parquet.NewGenericWriter[T](tmp, parquet.Compression(&zstd.Codec{}), parquet.CreatedBy("miroverse", "1", ""))
+	w := parquet.NewGenericWriter[T](f, parquet.Compression(&zstd.Codec{}), parquet.CreatedBy("miroverse", "1", ""))
 	for lo := 0; lo < len(rows); lo += rowGroupRows {
 		hi := min(lo+rowGroupRows, len(rows))
 		if _, err := w.Write(rows[lo:hi]); err != nil {
@@ -87,15 +83,5 @@ func writeParquet[T any](path string, rows []T, rowGroupRows int) error {
 	if err := w.Close(); err != nil {
 		return fail(err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return f.Commit()
 }

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
 // Stage names, in run order.
@@ -57,7 +57,7 @@ type Runner struct {
 	// never sees either, and the pipeline spends no work on them.
 	keys     *answerKeys
 	memory   *oracle.LeadMemory
-	clients  map[string]chatter
+	clients  map[string]llm.Chatter
 	limiters map[string]*llm.Limiter // per endpoint (base URL + model), shared by its roles
 
 	// digest reads a whole input file for its size and SHA-256
@@ -86,7 +86,7 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]chatter{}, digest: sha256File}
+	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]llm.Chatter{}, digest: sha256File}
 	if cfg.builtinOracle(llm.RoleAgent) {
 		r.keys = newAnswerKeys()
 	}

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/redact"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/embedded"
 	kgneo4j "github.com/miroverse/miroverse/kg/neo4j"
@@ -52,10 +52,10 @@ func openStore(ctx context.Context, cfg Config, root string) (kg.Store, string, 
 
 // neo4jLocation is where the manifest says a Neo4j graph lives: the URI
 // without user info or query (a password may sit in either) and the
-// database. llm.RedactURL is the scrubber used for every URL the pipeline
+// database. redact.URL is the scrubber used for every URL the pipeline
 // records.
 func neo4jLocation(uri, database string) string {
-	return llm.RedactURL(uri) + "/" + database
+	return redact.URL(uri) + "/" + database
 }
 
 // manifestConfig is cfg as the manifest records it: the same, but for the
@@ -63,7 +63,7 @@ func neo4jLocation(uri, database string) string {
 // of cfg itself.
 func manifestConfig(cfg Config) Config {
 	if cfg.Graph.URI != "" {
-		cfg.Graph.URI = llm.RedactURL(cfg.Graph.URI)
+		cfg.Graph.URI = redact.URL(cfg.Graph.URI)
 	}
 	return cfg
 }

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
 	"github.com/miroverse/miroverse/trajectory/sandbox"

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 )
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/internal/oracle"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 )
 

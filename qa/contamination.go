@@ -19,6 +19,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/miroverse/miroverse/internal/text"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -173,7 +174,7 @@ func (c *Contamination) addRecord(file, fallback string, raw []byte) error {
 	}
 	ref := int32(len(c.refs))
 	c.refs = append(c.refs, benchRef{file: file, id: id})
-	words := strings.Fields(normalizeText(r.Question))
+	words := strings.Fields(text.FoldText(r.Question))
 	key := strings.Join(words, " ")
 	if _, dup := c.exact[key]; !dup {
 		c.exact[key] = ref
@@ -239,7 +240,7 @@ func (c *Contamination) Check(question string) (ContaminationMatch, bool) {
 		file, id, _ := strings.Cut(ref, "#")
 		return ContaminationMatch{File: file, ID: id, Overlap: 1, How: "sha256"}, true
 	}
-	words := strings.Fields(normalizeText(question))
+	words := strings.Fields(text.FoldText(question))
 	if len(words) == 0 {
 		return ContaminationMatch{}, false
 	}

@@ -3,10 +3,8 @@ package qa
 import (
 	"encoding/binary"
 	"hash/fnv"
-	"strings"
-	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/miroverse/miroverse/internal/text"
 )
 
 // ReasonNearDuplicate rejects a question whose MinHash Jaccard estimate
@@ -132,7 +130,7 @@ func Jaccard(a, b string) float64 {
 // shingle is splitmix64 of its FNV-64a hash xor a fixed per-i seed: the
 // seeds are constants, so signatures are the same in every process.
 func signature(s string) (sig [mhHashes]uint64, empty bool) {
-	t := normalizeText(s)
+	t := text.FoldText(s)
 	if t == "" {
 		return sig, true
 	}
@@ -184,31 +182,4 @@ func estimate(a, b *[mhHashes]uint64) float64 {
 		}
 	}
 	return float64(same) / mhHashes
-}
-
-// normalizeText is the text form near-duplicate and contamination checks
-// compare: NFKC (so full-width and ligature forms fold), lowercase, every
-// run of characters that are not letters or digits as one space, trimmed.
-// Unlike normalize it keeps diacritics: NFKC is what the brief and the
-// GAIA list's header specify, and a benchmark question differing only in
-// accents is caught by the overlap threshold anyway.
-func normalizeText(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := true
-	for _, r := range norm.NFKC.String(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
-			space = false
-			continue
-		}
-		if unicode.Is(unicode.Mn, r) {
-			continue // a combining mark NFKC could not compose belongs to its letter, not a word break
-		}
-		if !space {
-			b.WriteByte(' ')
-			space = true
-		}
-	}
-	return strings.TrimRight(b.String(), " ")
 }

@@ -6,7 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/miroverse/miroverse/internal/text"
 )
 
 // Leak reasons returned by CheckLeak and recorded in Item.Reason.
@@ -55,9 +55,9 @@ func CheckLeak(question string, l Leak) string {
 // findLeak is CheckLeak that also returns the name that matched, for the
 // item's detail.
 func findLeak(question string, l Leak) (reason, name string) {
-	q := " " + normalize(question) + " "
+	q := " " + text.FoldName(question) + " "
 	has := func(name string, full bool) bool {
-		n := normalize(name)
+		n := text.FoldName(name)
 		if n == "" || (!full && len([]rune(n)) < minDerivedLen) {
 			return false
 		}
@@ -108,59 +108,6 @@ func stripParenthetical(title string) string {
 		return title
 	}
 	return strings.TrimSpace(t[:i])
-}
-
-// normalize lowercases s, removes diacritics, turns every rune that is not a
-// letter or digit into a space and collapses runs of spaces, so that names
-// compare equal however they are cased, accented or punctuated.
-func normalize(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := true // drops leading spaces
-	for _, r := range norm.NFD.String(s) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		if f, ok := foldExtra(r); ok {
-			b.WriteString(f)
-			space = false
-			continue
-		}
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
-			space = false
-			continue
-		}
-		if !space {
-			b.WriteByte(' ')
-			space = true
-		}
-	}
-	return strings.TrimRight(b.String(), " ")
-}
-
-// foldExtra folds letters that carry a diacritic-like stroke but have no
-// Unicode decomposition, so NFD leaves them alone.
-func foldExtra(r rune) (string, bool) {
-	switch r {
-	case 'ø', 'Ø':
-		return "o", true
-	case 'ł', 'Ł':
-		return "l", true
-	case 'đ', 'Đ':
-		return "d", true
-	case 'ı':
-		return "i", true
-	case 'ß':
-		return "ss", true
-	case 'æ', 'Æ':
-		return "ae", true
-	case 'œ', 'Œ':
-		return "oe", true
-	case 'þ', 'Þ':
-		return "th", true
-	}
-	return "", false
 }
 
 // numberRE finds digit runs with inner thousands or decimal separators

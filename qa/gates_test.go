@@ -43,23 +43,6 @@ func TestCheckLeak(t *testing.T) {
 	}
 }
 
-func TestNormalize(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"  Rome  ", "rome"},
-		{"Jean-Paul  Sartre!", "jean paul sartre"},
-		{"Zürich, Genève", "zurich geneve"},
-		{"Straße Œuvre Ørsted", "strasse oeuvre orsted"},
-		{"AT&T (company)", "at t company"},
-		{"1984 (novel)", "1984 novel"},
-	}
-	for _, tt := range tests {
-		if got := normalize(tt.in); got != tt.want {
-			t.Errorf("normalize(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestStripParenthetical(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"Mercury (planet)", "Mercury"},

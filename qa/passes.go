@@ -109,9 +109,9 @@ func PromptHash() string {
 // The JSON of the passes (ARCHITECTURE.md, "LLM roles"): the oracle parses
 // it, so field names and order are a contract.
 
-// passDoc is one document as a pass sees it. Infobox is sent to the facts
+// PassDoc is one document as a pass sees it. Infobox is sent to the facts
 // pass only.
-type passDoc struct {
+type PassDoc struct {
 	Title       string    `json:"title"`
 	Description string    `json:"description"`
 	Categories  []string  `json:"categories"`
@@ -136,23 +136,49 @@ const (
 	FactInfobox     = "infobox"
 )
 
-// theme is the seed document, which the facts are tied to.
-type theme struct {
+// Theme is the seed document, which the facts are tied to.
+type Theme struct {
 	Title      string   `json:"title"`
 	Categories []string `json:"categories"`
 }
 
-// passInput is the fenced JSON of every pass; fields a pass does not use
+// PassRequest is the fenced JSON of every pass; fields a pass does not use
 // are left out.
-type passInput struct {
+type PassRequest struct {
 	Pass        string    `json:"pass"`
-	Theme       *theme    `json:"theme,omitempty"`
-	Docs        []passDoc `json:"docs"`
+	Theme       *Theme    `json:"theme,omitempty"`
+	Docs        []PassDoc `json:"docs"`
 	Evidence    []string  `json:"evidence,omitempty"`
 	Facts       []Fact    `json:"facts,omitempty"`
 	Constraints []Fact    `json:"constraints,omitempty"`
 	Answer      string    `json:"answer"`
 	Inject      string    `json:"inject,omitempty"`
+}
+
+// FactsReply is the JSON a facts or obfuscation pass answers with.
+type FactsReply struct {
+	Facts []Fact `json:"facts"`
+}
+
+// ReadPassRequest is the reading side of a pass request, for a model that
+// answers one: the pass input in the last ```json fence of the user message
+// msg, else in the outermost {…} of msg.
+func ReadPassRequest(msg string) (PassRequest, error) {
+	body := ""
+	fence := max(strings.LastIndex(msg, "```json"), strings.LastIndex(msg, "```JSON"))
+	if fence >= 0 {
+		body = msg[fence+len("```json"):]
+		if end := strings.Index(body, "```"); end >= 0 {
+			body = body[:end]
+		}
+	} else if i, j := strings.Index(msg, "{"), strings.LastIndex(msg, "}"); i >= 0 && j > i {
+		body = msg[i : j+1]
+	}
+	var in PassRequest
+	if err := json.Unmarshal([]byte(strings.TrimSpace(body)), &in); err != nil {
+		return PassRequest{}, fmt.Errorf("no readable pass input: %w", err)
+	}
+	return in, nil
 }
 
 // Infobox bounds in the facts request: enough entries for a few facts per
@@ -165,14 +191,14 @@ const (
 // passDocs turns a walk's docs into the docs list of a pass request; the
 // facts pass gets infobox entries, the later passes (aliases non-nil) the
 // names to hide.
-func passDocs(walk Walk, docs []kg.Doc, infobox bool, aliases [][]string) []passDoc {
-	out := make([]passDoc, len(docs))
+func passDocs(walk Walk, docs []kg.Doc, infobox bool, aliases [][]string) []PassDoc {
+	out := make([]PassDoc, len(docs))
 	for i, d := range docs {
 		cats := d.Categories
 		if cats == nil {
 			cats = []string{} // "[]" rather than null for strict readers
 		}
-		pd := passDoc{Title: walk.Titles[i], Description: describe(d.Text), Categories: cats}
+		pd := PassDoc{Title: walk.Titles[i], Description: describe(d.Text), Categories: cats}
 		if aliases != nil {
 			pd.Aliases = aliases[i]
 		}
@@ -194,7 +220,7 @@ func passDocs(walk Walk, docs []kg.Doc, infobox bool, aliases [][]string) []pass
 }
 
 // factsInput is the facts pass's input.
-func factsInput(walk Walk, docs []kg.Doc) passInput {
+func factsInput(walk Walk, docs []kg.Doc) PassRequest {
 	ev := make([]string, len(walk.Hops))
 	for i, h := range walk.Hops {
 		ev[i] = h.Sentence
@@ -203,9 +229,9 @@ func factsInput(walk Walk, docs []kg.Doc) passInput {
 	if seed == nil {
 		seed = []string{}
 	}
-	return passInput{
+	return PassRequest{
 		Pass:     PassFacts,
-		Theme:    &theme{Title: walk.Titles[0], Categories: seed},
+		Theme:    &Theme{Title: walk.Titles[0], Categories: seed},
 		Docs:     passDocs(walk, docs, true, nil),
 		Evidence: ev,
 		Answer:   walk.Titles[len(walk.Titles)-1],
@@ -214,7 +240,7 @@ func factsInput(walk Walk, docs []kg.Doc) passInput {
 
 // buildPassRequest makes a pass's request. Its bytes depend only on in and
 // the walk id, so a response cache keyed by request can replay a run.
-func buildPassRequest(walkID string, in passInput, model string) (openai.ChatCompletionRequest, error) {
+func buildPassRequest(walkID string, in PassRequest, model string) (openai.ChatCompletionRequest, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	// Names like "AT&T" should reach the model as written, not as \u0026.
@@ -247,9 +273,7 @@ func parseFacts(content string, nDocs int) ([]Fact, bool) {
 				break
 			}
 			off += i
-			var r struct {
-				Facts []Fact `json:"facts"`
-			}
+			var r FactsReply
 			if err := json.NewDecoder(strings.NewReader(c[off:])).Decode(&r); err != nil || r.Facts == nil {
 				continue
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
 )
 
@@ -33,9 +34,9 @@ const DefaultClosedBookTries = 3
 // closed-book, then masked hop. A nil LLM skips uniqueness and masked hop; a
 // nil ClosedBook skips closed-book.
 type Verifier struct {
-	LLM        Chatter // role "verifier": lists the documents a question describes
-	ClosedBook Chatter // role "closed_book": answers without tools or documents
-	Tries      int     // closed-book attempts, each with its own seed; 0: DefaultClosedBookTries
+	LLM        llm.Chatter // role "verifier": lists the documents a question describes
+	ClosedBook llm.Chatter // role "closed_book": answers without tools or documents
+	Tries      int         // closed-book attempts, each with its own seed; 0: DefaultClosedBookTries
 	Docs       Docs
 	// SkipUniqueness and SkipMaskedHop turn single gates off while keeping
 	// the verifier client for the other.
@@ -59,7 +60,7 @@ func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detai
 		it.Status, it.Reason, it.Detail = status, r, d
 		return r, d, nil
 	}
-	var docs []verifyDoc
+	var docs []VerifierDoc
 	if v.LLM != nil && (!v.SkipUniqueness || !v.SkipMaskedHop) {
 		docs, err = v.loadDocs(ctx, walk)
 		if err != nil {
@@ -110,7 +111,7 @@ func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detai
 				return reject(StatusFailed, ReasonVerifierError, "masked hop: "+err.Error())
 			}
 			if gold, _ := splitAnswers(answers, it.Gold); gold {
-				return reject(StatusRejected, ReasonMaskedHop, "answerable without "+docs[m].title)
+				return reject(StatusRejected, ReasonMaskedHop, "answerable without "+docs[m].Title)
 			}
 		}
 	}
@@ -135,22 +136,14 @@ func maskedDocs(n int) []int {
 	return out
 }
 
-// verifyDoc is one document as the verifier sees it.
-type verifyDoc struct {
-	title      string
-	categories []string
-	aliases    []string // redirect titles: other names of the doc
-	text       string
-}
-
 // maxVerifyLead bounds the part of a document's text the verifier reads from
 // its start; the sentence that links it to the next doc of the walk is added
 // when it lies further in, so that no hop is cut off by the clip while the
 // prompt of a long walk stays a few thousand tokens.
 const maxVerifyLead = 1500
 
-func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]verifyDoc, error) {
-	out := make([]verifyDoc, len(walk.DocIDs))
+func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]VerifierDoc, error) {
+	out := make([]VerifierDoc, len(walk.DocIDs))
 	for i, id := range walk.DocIDs {
 		d, err := v.Docs.Doc(ctx, id)
 		if err != nil {
@@ -173,7 +166,7 @@ func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]verifyDoc, error) 
 		if facts := infoboxLines(title, d.Facts); facts != "" {
 			text += "\n\n" + facts
 		}
-		out[i] = verifyDoc{title: title, categories: d.Categories, aliases: redirectAliases(as), text: text}
+		out[i] = VerifierDoc{Title: title, Categories: d.Categories, Aliases: redirectAliases(as), Text: text}
 	}
 	return out, nil
 }
@@ -233,28 +226,18 @@ func VerifierPromptHash() string {
 // verifierRequest lists docs (all but masked, when masked >= 0) under the
 // question. Documents keep walk order: the gate hides a doc, it does not
 // reshuffle the rest.
-func verifierRequest(question string, docs []verifyDoc, masked int, model string, seed int) openai.ChatCompletionRequest {
-	var b strings.Builder
-	b.WriteString(verifierUserPrompt)
-	b.WriteString("\n\n" + llm.SectionQuestion + "\n" + question + "\n\n" + llm.SectionDocuments + "\n")
+func verifierRequest(question string, docs []VerifierDoc, masked int, model string, seed int) openai.ChatCompletionRequest {
+	shown := make([]VerifierDoc, 0, len(docs))
 	for i, d := range docs {
-		if i == masked {
-			continue
+		if i != masked {
+			shown = append(shown, d)
 		}
-		b.WriteString("\n### " + d.title + "\n")
-		if len(d.categories) > 0 {
-			b.WriteString("Categories: " + strings.Join(d.categories, "; ") + "\n")
-		}
-		if len(d.aliases) > 0 {
-			b.WriteString("Also known as: " + strings.Join(d.aliases, "; ") + "\n")
-		}
-		b.WriteString(d.text + "\n")
 	}
 	return openai.ChatCompletionRequest{
 		Model: model,
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: verifierSystemPrompt},
-			{Role: openai.ChatMessageRoleUser, Content: b.String()},
+			{Role: openai.ChatMessageRoleUser, Content: verifierUserPrompt + "\n\n" + VerifierPrompt(question, shown)},
 		},
 		Seed: &seed,
 	}
@@ -262,7 +245,7 @@ func verifierRequest(question string, docs []verifyDoc, masked int, model string
 
 // ask runs the verifier over docs with doc masked hidden (-1: none) and
 // returns the titles it lists.
-func (v Verifier) ask(ctx context.Context, it *Item, docs []verifyDoc, masked int) ([]string, error) {
+func (v Verifier) ask(ctx context.Context, it *Item, docs []VerifierDoc, masked int) ([]string, error) {
 	req := verifierRequest(it.Question, docs, masked, v.LLM.Model(), requestSeed(it.WalkID))
 	reply, err := v.LLM.Chat(ctx, req)
 	if err != nil {
@@ -333,12 +316,12 @@ func (v Verifier) closedBook(ctx context.Context, it *Item, try int) (string, er
 // matchesGold reports whether answer names the gold answer: the title, the
 // title without its qualifier, or an alias, compared normalized.
 func matchesGold(answer string, gold []string) bool {
-	a := normalize(answer)
+	a := text.FoldName(answer)
 	if a == "" {
 		return false
 	}
 	for _, g := range gold {
-		if normalize(g) == a || normalize(stripParenthetical(g)) == a {
+		if text.FoldName(g) == a || text.FoldName(stripParenthetical(g)) == a {
 			return true
 		}
 	}
@@ -350,7 +333,7 @@ func matchesGold(answer string, gold []string) bool {
 func splitAnswers(answers, gold []string) (hasGold bool, others []string) {
 	seen := map[string]bool{}
 	for _, a := range answers {
-		n := normalize(a)
+		n := text.FoldName(a)
 		if n == "" || seen[n] {
 			continue
 		}

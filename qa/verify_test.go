@@ -27,7 +27,7 @@ func (s verifyStore) Doc(_ context.Context, id string) (kg.Doc, error) {
 
 func (s verifyStore) Aliases(context.Context, string) ([]kg.Alias, error) { return nil, nil }
 
-// scripted is a Chatter whose replies are a function of the call's number
+// scripted is a llm.Chatter whose replies are a function of the call's number
 // and request; it records the requests it saw.
 type scripted struct {
 	mu    sync.Mutex
@@ -210,7 +210,7 @@ func TestVerifierRequests(t *testing.T) {
 		t.Errorf("masked-hop request hides %q, want Beta", m)
 	}
 	user := vr[0].Messages[1].Content
-	for _, want := range []string{llm.SectionQuestion + "\n" + it.Question, llm.SectionDocuments, "### Alpha\n", "Categories: Bridges",
+	for _, want := range []string{verifierQuestion + "\n" + it.Question, verifierDocuments, "### Alpha\n", "Categories: Bridges",
 		"Alpha has the Beta bridge."} {
 		if !strings.Contains(user, want) {
 			t.Errorf("verifier request lacks %q:\n%s", want, user)

@@ -13,18 +13,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	openai "github.com/sashabaranov/go-openai"
-
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
 )
-
-// Chatter is the one LLM call the writer needs. *llm.Client satisfies it;
-// tests use scripted fakes.
-type Chatter interface {
-	Chat(ctx context.Context, req openai.ChatCompletionRequest) (llm.Reply, error)
-	Model() string
-}
 
 // Docs is what the writer needs from the store.
 type Docs interface {
@@ -77,7 +69,7 @@ type PassUsage struct {
 
 // Writer asks an LLM for one question per walk and gates it.
 type Writer struct {
-	LLM  Chatter
+	LLM  llm.Chatter
 	Docs Docs
 	// Inject is a test hook: walk id -> instruction, sent as "inject" in the
 	// compose pass, which the oracle turns into a scripted bad question:
@@ -245,40 +237,40 @@ const (
 // passes runs facts, obfuscation and composition for walk and returns the
 // composed reply. An unusable pass sets its status, reason and detail and
 // stops; an error means ctx is done, as in Write.
-func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases [][]string, inject string, it *Item) (writerReply, error) {
+func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases [][]string, inject string, it *Item) (QuestionReply, error) {
 	answer := walk.Titles[len(walk.Titles)-1]
 	in := factsInput(walk, docs)
 	content, ok, err := w.pass(ctx, walk.ID, in, it)
 	if !ok || err != nil {
-		return writerReply{}, err
+		return QuestionReply{}, err
 	}
 	facts, ok := parseFacts(content, len(docs))
 	if !ok {
 		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "facts pass: "+clip(content, 200)
-		return writerReply{}, nil
+		return QuestionReply{}, nil
 	}
 
 	plain := passDocs(walk, docs, false, aliases)
-	in = passInput{Pass: PassObfuscate, Docs: plain, Facts: facts, Answer: answer}
+	in = PassRequest{Pass: PassObfuscate, Docs: plain, Facts: facts, Answer: answer}
 	content, ok, err = w.pass(ctx, walk.ID, in, it)
 	if !ok || err != nil {
-		return writerReply{}, err
+		return QuestionReply{}, err
 	}
 	hidden, ok := parseFacts(content, len(docs))
 	if !ok {
 		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "obfuscate pass: "+clip(content, 200)
-		return writerReply{}, nil
+		return QuestionReply{}, nil
 	}
 
-	in = passInput{Pass: PassCompose, Docs: plain, Constraints: hidden, Answer: answer, Inject: inject}
+	in = PassRequest{Pass: PassCompose, Docs: plain, Constraints: hidden, Answer: answer, Inject: inject}
 	content, ok, err = w.pass(ctx, walk.ID, in, it)
 	if !ok || err != nil {
-		return writerReply{}, err
+		return QuestionReply{}, err
 	}
 	r, ok := parseReply(content)
 	if !ok {
 		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "compose pass: "+clip(content, 200)
-		return writerReply{}, nil
+		return QuestionReply{}, nil
 	}
 	return r, nil
 }
@@ -286,7 +278,7 @@ func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases []
 // pass sends one pass's request and records its usage in it. It returns the
 // reply's content and true, or false with it marked failed when the call
 // failed for good; the error is set only when ctx is done.
-func (w Writer) pass(ctx context.Context, walkID string, in passInput, it *Item) (string, bool, error) {
+func (w Writer) pass(ctx context.Context, walkID string, in PassRequest, it *Item) (string, bool, error) {
 	req, err := buildPassRequest(walkID, in, w.LLM.Model())
 	if err != nil {
 		return "", false, fmt.Errorf("write question for %s: %w", walkID, err)
@@ -339,9 +331,9 @@ func gold(title string, aliases []string) []string {
 	sorted := slices.Clone(aliases)
 	slices.Sort(sorted)
 	out := []string{title}
-	seen := map[string]bool{normalize(title): true}
+	seen := map[string]bool{text.FoldName(title): true}
 	for _, a := range sorted {
-		if n := normalize(a); !seen[n] {
+		if n := text.FoldName(a); !seen[n] {
 			seen[n] = true
 			out = append(out, a)
 		}
@@ -352,12 +344,12 @@ func gold(title string, aliases []string) []string {
 // sameAnswer reports whether the writer's claimed answer names the walk's
 // last doc: its title, the title without its qualifier, or a redirect.
 func sameAnswer(claimed, title string, aliases []string) bool {
-	c := normalize(claimed)
+	c := text.FoldName(claimed)
 	if c == "" {
 		return false
 	}
 	for _, n := range append([]string{title, stripParenthetical(title)}, aliases...) {
-		if normalize(n) == c {
+		if text.FoldName(n) == c {
 			return true
 		}
 	}
@@ -372,7 +364,8 @@ func requestSeed(walkID string) int {
 	return int(h.Sum64() & 0x7fffffff)
 }
 
-type writerReply struct {
+// QuestionReply is the JSON the compose pass answers with.
+type QuestionReply struct {
 	Question string `json:"question"`
 	Answer   string `json:"answer"`
 }
@@ -380,25 +373,25 @@ type writerReply struct {
 // parseReply finds the writer's JSON object in content: inside a ``` fence
 // if there is one, else the first object embedded in the prose. Both fields
 // must be non-empty.
-func parseReply(content string) (writerReply, bool) {
+func parseReply(content string) (QuestionReply, bool) {
 	for _, c := range replyCandidates(content) {
 		if r, ok := firstObject(c); ok {
 			return r, true
 		}
 	}
-	return writerReply{}, false
+	return QuestionReply{}, false
 }
 
 // firstObject decodes the first JSON object of s that carries a question and
 // an answer, trying each '{' in turn so that braces in prose are skipped.
-func firstObject(s string) (writerReply, bool) {
+func firstObject(s string) (QuestionReply, bool) {
 	for off := 0; ; {
 		i := strings.IndexByte(s[off:], '{')
 		if i < 0 {
-			return writerReply{}, false
+			return QuestionReply{}, false
 		}
 		off += i
-		var r writerReply
+		var r QuestionReply
 		if err := json.NewDecoder(strings.NewReader(s[off:])).Decode(&r); err == nil {
 			r.Question, r.Answer = strings.TrimSpace(r.Question), strings.TrimSpace(r.Answer)
 			if r.Question != "" && r.Answer != "" {

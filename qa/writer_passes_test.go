@@ -7,14 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
-	"strings"
 	"testing"
-	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 
-	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/kg"
 )
 
@@ -28,20 +24,20 @@ func TestPassRequests(t *testing.T) {
 	if len(reqs) != 3 {
 		t.Fatalf("%d requests, want 3", len(reqs))
 	}
-	plain := []passDoc{
+	plain := []PassDoc{
 		{Title: "Julius Caesar", Description: "Julius Caesar (c. 100 BC – 44 BC) was a Roman general.", Categories: []string{"Roman dictators"}},
 		{Title: "Tiber (river)", Description: "The Tiber is the third-longest river in Italy.", Categories: []string{}},
 		{Title: "Rome", Description: "Rome is the capital city of Italy.", Categories: []string{"Capitals in Europe", "AT&T cities"}},
 	}
-	withInfobox := []passDoc{plain[0], plain[1], plain[2]}
+	withInfobox := []PassDoc{plain[0], plain[1], plain[2]}
 	withInfobox[0].Infobox = []kg.Fact{{Key: "born", Value: "12 July 100 BC"}} // the blank "office" is left out
 	// Obfuscation and composition get the redirects as names to hide.
 	plain[0].Aliases, plain[1].Aliases, plain[2].Aliases = []string{"Caesar"}, []string{"Tevere"}, []string{"Roma", "rome", "Eternal City"}
 	var factsReply, obfReply struct{ Facts []Fact }
 	_ = json.Unmarshal([]byte(defaultFactsReply), &factsReply)
 	_ = json.Unmarshal([]byte(defaultObfuscateReply), &obfReply)
-	want := []passInput{
-		{Pass: PassFacts, Theme: &theme{Title: "Julius Caesar", Categories: []string{"Roman dictators"}}, Docs: withInfobox,
+	want := []PassRequest{
+		{Pass: PassFacts, Theme: &Theme{Title: "Julius Caesar", Categories: []string{"Roman dictators"}}, Docs: withInfobox,
 			Evidence: []string{"Caesar's ashes never reached the Tiber.", "The Tiber flows through Rome."}, Answer: "Rome"},
 		{Pass: PassObfuscate, Docs: plain, Facts: factsReply.Facts, Answer: "Rome"},
 		{Pass: PassCompose, Docs: plain, Constraints: obfReply.Facts, Answer: "Rome"},
@@ -155,88 +151,5 @@ func TestPromptHashes(t *testing.T) {
 	}
 	if seen[PromptHash()] || !reflect.DeepEqual(hs, PromptHashes()) {
 		t.Error("PromptHash must differ from each pass's hash and all must be stable")
-	}
-}
-
-// oracleWriter starts the built-in oracle and returns a writer client of it.
-func oracleWriter(t *testing.T) *llm.Client {
-	t.Helper()
-	s, err := oracle.Start(t.Context(), oracle.Config{}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	return llm.New(llm.RoleWriter, llm.Endpoint{BaseURL: s.URL(), Model: "oracle", Timeout: 10 * time.Second})
-}
-
-// TestWriteWithOracle runs the three passes against the built-in oracle,
-// plainly and with every inject instruction.
-func TestWriteWithOracle(t *testing.T) {
-	walk, docs := fixture()
-	// A second walk for "duplicate": Rome -> Tiber -> Julius Caesar.
-	other := Walk{SeedDoc: "w:3", DocIDs: []string{"w:3", "w:2", "w:1"}, Titles: []string{"Rome", "Tiber (river)", "Julius Caesar"},
-		Hops: []Hop{
-			{From: "w:3", To: "w:2", Anchor: "Tiber", Sentence: "Rome lies on the Tiber."},
-			{From: "w:2", To: "w:1", Anchor: "Caesar", Sentence: "The Tiber was crossed by Caesar."},
-		}}
-	other.ID = WalkID(other.DocIDs)
-	c := oracleWriter(t)
-	write := func(w Walk, inject string) Item {
-		t.Helper()
-		wr := Writer{LLM: c, Docs: docs, Inject: map[string]string{w.ID: inject},
-			Walk: func(id string) (Walk, bool) { return other, id == other.ID }}
-		it, err := wr.Write(t.Context(), w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return it
-	}
-	plain := write(walk, "")
-	if plain.Status != StatusKept || !strings.HasSuffix(plain.Question, "?") || len(plain.Passes) != 3 || plain.PromptTokens == 0 {
-		t.Fatalf("plain question: %+v", plain)
-	}
-	otherQ := write(other, "")
-	if otherQ.Status != StatusKept {
-		t.Fatalf("second walk's question: %+v", otherQ)
-	}
-	const copied = "Which river runs through the Eternal City?"
-	tests := []struct {
-		inject string
-		check  func(it Item) bool
-	}{
-		{"leak", func(it Item) bool { return it.Status == StatusRejected && it.Reason == ReasonLeakAnswer }},
-		{"ambiguous", func(it Item) bool {
-			return it.Status == StatusKept && strings.HasSuffix(it.Question, "leads to, directly or through another subject?")
-		}},
-		{"closed_book", func(it Item) bool {
-			return it.Status == StatusKept && strings.Contains(it.Question, "is the capital city of Italy.")
-		}},
-		{"duplicate:" + other.ID, func(it Item) bool {
-			return it.Status == StatusKept && it.Question == strings.TrimSuffix(otherQ.Question, "?")+" exactly?" && len(it.Passes) == 6
-		}},
-		{"duplicate:walk-missing", func(it Item) bool { return it.Status == StatusFailed && it.Reason == ReasonBadInject }},
-		{"contaminated:" + copied, func(it Item) bool {
-			// The copied text names an alias of Rome: the leak gate sees it
-			// before any contamination gate would.
-			return it.Question == copied && it.Reason == ReasonLeakAlias
-		}},
-		{"contaminated:Which river flows past the seven hills?", func(it Item) bool {
-			return it.Status == StatusKept && it.Question == "Which river flows past the seven hills?"
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.inject, func(t *testing.T) {
-			it := write(walk, tt.inject)
-			if !tt.check(it) {
-				t.Errorf("item %s/%s %q (%s), %d passes", it.Status, it.Reason, it.Question, it.Detail, len(it.Passes))
-			}
-			if it.Answer != "Rome" {
-				t.Errorf("answer = %q", it.Answer)
-			}
-		})
 	}
 }

@@ -133,7 +133,7 @@ func fixture() (Walk, fakeDocs) {
 }
 
 // decodeInput extracts the fenced pass input that ends the last user message.
-func decodeInput(t *testing.T, req openai.ChatCompletionRequest) (passInput, map[string]json.RawMessage) {
+func decodeInput(t *testing.T, req openai.ChatCompletionRequest) (PassRequest, map[string]json.RawMessage) {
 	t.Helper()
 	user := req.Messages[len(req.Messages)-1]
 	if user.Role != openai.ChatMessageRoleUser {
@@ -148,7 +148,7 @@ func decodeInput(t *testing.T, req openai.ChatCompletionRequest) (passInput, map
 		t.Fatalf("no ```json fence in %q", user.Content)
 	}
 	body := user.Content[i+len(open) : len(user.Content)-len(closing)]
-	var in passInput
+	var in PassRequest
 	dec := json.NewDecoder(strings.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
@@ -195,24 +195,24 @@ func TestParseReply(t *testing.T) {
 	tests := []struct {
 		name    string
 		content string
-		want    writerReply
+		want    QuestionReply
 		ok      bool
 	}{
-		{"bare", `{"question":"Q?","answer":"A"}`, writerReply{"Q?", "A"}, true},
-		{"fenced", "```json\n{\"question\": \"Q?\", \"answer\": \"A\"}\n```", writerReply{"Q?", "A"}, true},
-		{"fence without language", "```\n{\"question\":\"Q?\",\"answer\":\"A\"}\n```", writerReply{"Q?", "A"}, true},
-		{"inline fence", "```{\"question\":\"Q?\",\"answer\":\"A\"}```", writerReply{"Q?", "A"}, true},
-		{"prose around", "Sure {here} it is: {\"question\": \"Q {x}?\", \"answer\": \"A\"} Hope it helps.", writerReply{"Q {x}?", "A"}, true},
-		{"bad fence, good prose", "```json\n{broken\n```\nthen {\"question\":\"Q?\",\"answer\":\"A\"}", writerReply{"Q?", "A"}, true},
-		{"unclosed fence", "```json\n{\"question\":\"Q?\",\"answer\":\"A\"}", writerReply{"Q?", "A"}, true},
-		{"trimmed", `{"question":"  Q?  ","answer":" A "}`, writerReply{"Q?", "A"}, true},
-		{"malformed", `{"question": "Q?", "answer": }`, writerReply{}, false},
-		{"missing question", `{"answer":"A"}`, writerReply{}, false},
-		{"empty question", `{"question":" ","answer":"A"}`, writerReply{}, false},
-		{"missing answer", `{"question":"Q?"}`, writerReply{}, false},
-		{"wrong type", `{"question":3,"answer":"A"}`, writerReply{}, false},
-		{"no json", "I cannot help with that.", writerReply{}, false},
-		{"empty", "", writerReply{}, false},
+		{"bare", `{"question":"Q?","answer":"A"}`, QuestionReply{"Q?", "A"}, true},
+		{"fenced", "```json\n{\"question\": \"Q?\", \"answer\": \"A\"}\n```", QuestionReply{"Q?", "A"}, true},
+		{"fence without language", "```\n{\"question\":\"Q?\",\"answer\":\"A\"}\n```", QuestionReply{"Q?", "A"}, true},
+		{"inline fence", "```{\"question\":\"Q?\",\"answer\":\"A\"}```", QuestionReply{"Q?", "A"}, true},
+		{"prose around", "Sure {here} it is: {\"question\": \"Q {x}?\", \"answer\": \"A\"} Hope it helps.", QuestionReply{"Q {x}?", "A"}, true},
+		{"bad fence, good prose", "```json\n{broken\n```\nthen {\"question\":\"Q?\",\"answer\":\"A\"}", QuestionReply{"Q?", "A"}, true},
+		{"unclosed fence", "```json\n{\"question\":\"Q?\",\"answer\":\"A\"}", QuestionReply{"Q?", "A"}, true},
+		{"trimmed", `{"question":"  Q?  ","answer":" A "}`, QuestionReply{"Q?", "A"}, true},
+		{"malformed", `{"question": "Q?", "answer": }`, QuestionReply{}, false},
+		{"missing question", `{"answer":"A"}`, QuestionReply{}, false},
+		{"empty question", `{"question":" ","answer":"A"}`, QuestionReply{}, false},
+		{"missing answer", `{"question":"Q?"}`, QuestionReply{}, false},
+		{"wrong type", `{"question":3,"answer":"A"}`, QuestionReply{}, false},
+		{"no json", "I cannot help with that.", QuestionReply{}, false},
+		{"empty", "", QuestionReply{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,7 +227,7 @@ func TestParseReply(t *testing.T) {
 func TestWrite(t *testing.T) {
 	walk, docs := fixture()
 	reply := func(q, a string) string {
-		b, _ := json.Marshal(writerReply{Question: q, Answer: a})
+		b, _ := json.Marshal(QuestionReply{Question: q, Answer: a})
 		return string(b)
 	}
 	const clean = "Which capital does the river that a Roman general's story mentions flow through?"

@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/redact"
 )
 
 // Policy bounds and shapes one rollout. Start from DefaultPolicy and change
@@ -115,7 +116,7 @@ const (
 // then answer in a summary turn. An Agent has no per-rollout state, so one
 // value serves concurrent Run calls.
 type Agent struct {
-	LLM    Chatter
+	LLM    llm.Chatter
 	Tools  *Toolset
 	Policy Policy
 }
@@ -477,9 +478,9 @@ func (r *agentRun) summarize(ctx context.Context) error {
 
 // finish sets the answer from the summary reply or the message before it.
 func (r *agentRun) finish(previous, summary string) {
-	ans, ok := LastBoxed(summary)
+	ans, ok := boxed.Last(summary)
 	if !ok {
-		ans, ok = LastBoxed(previous)
+		ans, ok = boxed.Last(previous)
 	}
 	if ok {
 		r.out.Answer, r.out.Status = ans, StatusAnswered
@@ -550,7 +551,7 @@ func (r *agentRun) llmFailed(ctx context.Context, err error) error {
 		return r.canceled(ctx.Err())
 	}
 	r.out.Status = StatusFailed
-	r.out.FailReason = FailLLMErrorPrefix + redactSecrets(err.Error())
+	r.out.FailReason = FailLLMErrorPrefix + redact.Secrets(err.Error())
 	return nil
 }
 
@@ -616,23 +617,9 @@ func isRefusal(s string) bool {
 	t := strings.ToLower(strings.TrimSpace(strings.ReplaceAll(s, "\u2019", "'")))
 	for _, p := range refusalOpenings() {
 		if strings.HasPrefix(t, p) {
-			_, boxed := LastBoxed(s)
-			return !boxed
+			_, hasBox := boxed.Last(s)
+			return !hasBox
 		}
 	}
 	return false
-}
-
-// secretPatterns match credentials that error texts may echo: OpenAI-style
-// keys (also masked ones such as "sk-proj-****abcd"), bearer tokens and key
-// query parameters. urlUserinfo matches user:password@ in URLs.
-var (
-	secretPatterns = regexp.MustCompile(`(?i)\bsk-[A-Za-z0-9_*.\-]{4,}|\bbearer\s+[A-Za-z0-9._~+/=\-]+|\b(?:api[_-]?key|access[_-]?token|token|key)=[^&\s"']+`)
-	urlUserinfo    = regexp.MustCompile(`//[^/\s:@]+:[^/\s@]+@`)
-)
-
-// redactSecrets removes credentials from s before it is stored anywhere.
-func redactSecrets(s string) string {
-	s = secretPatterns.ReplaceAllString(s, "[REDACTED]")
-	return urlUserinfo.ReplaceAllString(s, "//[REDACTED]@")
 }

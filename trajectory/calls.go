@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/redact"
 )
 
 // maxErrorChars bounds one entry of Rollout.Errors: enough to tell what
@@ -37,7 +38,7 @@ func recordCall(ctx context.Context, role, model string, reply llm.Reply, err er
 func newCall(role, model string, reply llm.Reply, err error, took time.Duration) Call {
 	c := Call{Role: role, Model: model, LatencyMillis: took.Milliseconds()}
 	if err != nil {
-		c.Error = clipRunes(redactSecrets(err.Error()), maxErrorChars)
+		c.Error = clipRunes(redact.Secrets(err.Error()), maxErrorChars)
 		return c
 	}
 	c.PromptTokens = int32(reply.Usage.PromptTokens)
@@ -63,7 +64,7 @@ func (r *agentRun) record(c Call) {
 
 // noteError appends one entry to Rollout.Errors.
 func (r *agentRun) noteError(s string) {
-	r.out.Errors = append(r.out.Errors, clipRunes(redactSecrets(s), maxErrorChars))
+	r.out.Errors = append(r.out.Errors, clipRunes(redact.Secrets(s), maxErrorChars))
 }
 
 // sha256Hex is the full hex SHA-256 of s, the form the manifest uses for

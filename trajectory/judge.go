@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/text"
 )
 
 // Judge labels and methods written into Verdict.
@@ -41,100 +42,12 @@ const (
 // have and still count as clean (DESIGN §3: "consecutive tool errors (> 5)").
 const qualityMaxToolErrorRun = 5
 
-// NormalizeAnswer maps an answer to the form compared by exact match and
-// token F1: compatibility-normalized, lowercased, Latin diacritics removed,
-// punctuation dropped, the articles a/an/the removed and whitespace collapsed.
-//
-// Dashes become spaces rather than vanishing because they join words
-// ("Jean-Paul" must match "Jean Paul"); other punctuation is dropped so that
-// "U.S." matches "US" and "1,000" matches "1000".
-func NormalizeAnswer(s string) string {
-	s = foldLatinMarks(norm.NFKC.String(s))
-	s = strings.ToLower(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Pd, r):
-			b.WriteByte(' ')
-		case unicode.IsPunct(r) || unicode.IsSymbol(r):
-			// dropped
-		case unicode.IsSpace(r) || unicode.IsControl(r):
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	words := strings.Fields(b.String())
-	kept := words[:0]
-	for _, w := range words {
-		switch w {
-		case "a", "an", "the":
-			continue
-		}
-		kept = append(kept, w)
-	}
-	return strings.Join(kept, " ")
-}
-
-// foldLatinMarks removes combining marks that sit on Latin letters, so that
-// "Zürich" matches "Zurich" (gold answers are Wikipedia titles, agents often
-// drop accents). Marks on other scripts stay: in Devanagari or kana they
-// distinguish different words, not spellings of one.
-func foldLatinMarks(s string) string {
-	d := norm.NFD.String(s)
-	var b strings.Builder
-	b.Grow(len(d))
-	var base rune
-	changed := false
-	for _, r := range d {
-		if unicode.Is(unicode.Mn, r) {
-			if unicode.Is(unicode.Latin, base) {
-				changed = true
-				continue
-			}
-		} else {
-			base = r
-		}
-		b.WriteRune(r)
-	}
-	if !changed {
-		return s
-	}
-	return norm.NFC.String(b.String())
-}
-
-// TokenF1 is the SQuAD-style token F1 between the normalized answers. Unlike
-// SQuAD 2.0 it is 0 when either side is empty: an empty prediction is never a
-// correct answer here, and an empty gold is a data error, not a match.
-func TokenF1(pred, gold string) float64 {
-	p := strings.Fields(NormalizeAnswer(pred))
-	g := strings.Fields(NormalizeAnswer(gold))
-	if len(p) == 0 || len(g) == 0 {
-		return 0
-	}
-	counts := make(map[string]int, len(g))
-	for _, t := range g {
-		counts[t]++
-	}
-	common := 0
-	for _, t := range p {
-		if counts[t] > 0 {
-			counts[t]--
-			common++
-		}
-	}
-	// 2PR/(P+R) simplified to 2c/(|p|+|g|): one rounding instead of several,
-	// so an F1 of exactly the threshold (4/5 = 0.8) compares as equal to it.
-	return 2 * float64(common) / float64(len(p)+len(g))
-}
-
 // Judge decides whether a rollout's answer is correct: cheap string checks
 // first, the LLM grader only when they are inconclusive.
 type Judge struct {
 	// Grader is asked when exact match and F1 both fail; nil means those
 	// failures are final.
-	Grader Chatter
+	Grader llm.Chatter
 	// F1Threshold is the token F1 that counts as correct; 0 means
 	// DefaultF1Threshold.
 	F1Threshold float64
@@ -164,7 +77,7 @@ func (j Judge) Decide(ctx context.Context, question, predicted string, gold []st
 		if exactKey(g) == pk {
 			exact = true
 		}
-		if f := TokenF1(predicted, g); f > best {
+		if f := text.TokenF1(predicted, g); f > best {
 			best = f
 		}
 	}
@@ -197,14 +110,40 @@ const graderInstructions = "You grade answers to a research question. Compare th
 	"it names something else or contradicts the gold answer; NOT_ATTEMPTED if it gives no definite answer. " +
 	"Reply with that one word only."
 
-func graderPrompt(question, predicted string, gold []string) string {
+// Section headings of the grader prompt.
+const (
+	graderQuestion  = "## Question"
+	graderGold      = "## Gold answer"
+	graderPredicted = "## Predicted answer"
+)
+
+// GraderPrompt is the grader's user message: instructions, then the
+// question, the gold answers (aliases of one entity, joined by "; ") and the
+// prediction, each under its heading.
+func GraderPrompt(question, predicted string, gold []string) string {
 	var b strings.Builder
 	b.WriteString(graderInstructions)
 	b.WriteString("\n\n")
-	b.WriteString(llm.SectionQuestion + "\n" + strings.TrimSpace(question) + "\n\n")
-	b.WriteString(llm.SectionGold + "\n" + strings.Join(gold, "; ") + "\n\n")
-	b.WriteString(llm.SectionPredicted + "\n" + strings.TrimSpace(predicted) + "\n")
+	b.WriteString(graderQuestion + "\n" + strings.TrimSpace(question) + "\n\n")
+	b.WriteString(graderGold + "\n" + strings.Join(gold, "; ") + "\n\n")
+	b.WriteString(graderPredicted + "\n" + strings.TrimSpace(predicted) + "\n")
 	return b.String()
+}
+
+// ReadGraderPrompt is the reading side of the grader prompt: the question,
+// the gold answers (aliases of one entity) and the prediction it asks about,
+// ok false when msg is no grader prompt.
+func ReadGraderPrompt(msg string) (question string, gold []string, predicted string, ok bool) {
+	if !strings.Contains(msg, graderGold) {
+		return "", nil, "", false
+	}
+	sec := text.Sections(msg, graderQuestion, graderGold, graderPredicted)
+	for g := range strings.SplitSeq(sec[graderGold], ";") {
+		if g = strings.TrimSpace(g); g != "" {
+			gold = append(gold, g)
+		}
+	}
+	return sec[graderQuestion], gold, sec[graderPredicted], true
 }
 
 func (j Judge) grade(ctx context.Context, question, predicted string, gold []string) (string, error) {
@@ -215,7 +154,7 @@ func (j Judge) grade(ctx context.Context, question, predicted string, gold []str
 		Model: j.Grader.Model(),
 		Messages: []openai.ChatCompletionMessage{{
 			Role:    openai.ChatMessageRoleUser,
-			Content: graderPrompt(question, predicted, gold),
+			Content: GraderPrompt(question, predicted, gold),
 		}},
 	}
 	reply, err := j.Grader.Chat(ctx, req)
@@ -268,7 +207,7 @@ func isPlaceholderAnswer(s string) bool {
 // option letter), where it falls back to the lowercased text so such answers
 // still compare by their own content.
 func exactKey(s string) string {
-	if k := NormalizeAnswer(s); k != "" {
+	if k := text.NormalizeAnswer(s); k != "" {
 		return k
 	}
 	return strings.Join(strings.Fields(strings.ToLower(norm.NFKC.String(s))), " ")

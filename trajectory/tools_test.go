@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/trajectory"
 )
 
@@ -177,8 +176,8 @@ func TestScrapeAndExtract(t *testing.T) {
 			_ = json.Unmarshal([]byte(tt.args), &struct {
 				Info *string `json:"info_to_extract"`
 			}{&info})
-			wantSuffix := "\n\n" + llm.SectionInfo + "\n" + info + "\n\n" + llm.SectionPage + "\n" + tt.wantPage
-			if !strings.HasSuffix(p, wantSuffix) || strings.HasPrefix(p, "\n") {
+			gotInfo, gotPage, ok := trajectory.ReadExtractorPrompt(p)
+			if !ok || gotInfo != strings.TrimSpace(info) || gotPage != strings.TrimSpace(tt.wantPage) || strings.HasPrefix(p, "\n") {
 				t.Errorf("extractor prompt does not follow the contract:\n%.300s", p)
 			}
 			if p != trajectory.ExtractorPrompt(info, tt.wantPage) {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/pipeline"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
 // TestFlakyOracleKeepsRows runs the demo against a built-in oracle that

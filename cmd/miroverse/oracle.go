@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/pipeline"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
 func newOracleCmd(g *globalFlags) *cobra.Command {

@@ -33,7 +33,7 @@ func Last(s string) (string, bool) {
 			return "", false
 		}
 		ans := strings.TrimSpace(inner)
-		if isBoxedPlaceholder(ans) {
+		if Placeholder(ans) {
 			return "", false
 		}
 		return ans, true
@@ -60,9 +60,9 @@ func balancedBraces(s string) (string, bool) {
 	return "", false
 }
 
-// isBoxedPlaceholder tells answers that say nothing; a model unable to
-// answer often boxes one of these to satisfy the format.
-func isBoxedPlaceholder(ans string) bool {
+// Placeholder tells answers that say nothing; a model unable to answer
+// often boxes one of these to satisfy the format.
+func Placeholder(ans string) bool {
 	switch strings.ToLower(strings.TrimSpace(ans)) {
 	case "", "?", "unknown", "...", "…", "n/a":
 		return true

@@ -13,13 +13,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/miroverse/miroverse/internal/redact"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -57,6 +57,15 @@ type Reply struct {
 	Attempts     int
 }
 
+// Chatter is the one call every LLM role of the pipeline needs. *Client
+// satisfies it; tests script fakes of it. Chat returns the reply after the
+// client's retries, or the error of the last attempt; Model names the model
+// the replies are labelled with.
+type Chatter interface {
+	Chat(ctx context.Context, req openai.ChatCompletionRequest) (Reply, error)
+	Model() string
+}
+
 // Client calls one endpoint for one role.
 type Client struct {
 	role  string
@@ -82,7 +91,7 @@ func New(role string, ep Endpoint) *Client {
 		Timeout:   ep.Timeout,
 		Transport: roleTransport{role: role, next: reasoningTransport{next: newTransport()}},
 	}
-	return &Client{role: role, ep: ep, where: RedactURL(ep.BaseURL), api: openai.NewClientWithConfig(cfg)}
+	return &Client{role: role, ep: ep, where: redact.URL(ep.BaseURL), api: openai.NewClientWithConfig(cfg)}
 }
 
 // newTransport is http.DefaultTransport with room for many idle keep-alive
@@ -393,16 +402,4 @@ func parseRetryAfter(v string, now time.Time) (time.Time, bool) {
 		return t, true
 	}
 	return time.Time{}, false
-}
-
-// RedactURL drops credentials (user info, query, fragment) from a base URL,
-// so that it can be named in messages.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User, u.RawQuery, u.Fragment, u.RawFragment = nil, "", "", ""
-	u.ForceQuery = false
-	return u.String()
 }

@@ -77,7 +77,7 @@ func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 		{`SELECT ` + docColumns + ` FROM docs WHERE title = ? ORDER BY id LIMIT 1`, nil},
 		{`SELECT ` + docColumns + ` FROM docs WHERE id = (
 			SELECT doc_id FROM aliases WHERE alias = ? AND kind = 'redirect' ORDER BY doc_id LIMIT 1)`, nil},
-		{`SELECT ` + docColumns + ` FROM docs WHERE title_fold = ? ORDER BY id LIMIT 1`, foldTitle},
+		{`SELECT ` + docColumns + ` FROM docs WHERE title_fold = ? ORDER BY id LIMIT 1`, kg.TitleKey},
 	}
 	for _, l := range lookups {
 		for _, f := range forms {
@@ -102,7 +102,7 @@ func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 func (s *Store) DocByURL(ctx context.Context, u string) (kg.Doc, error) {
 	for _, q := range []struct{ sql, arg string }{
 		{`SELECT ` + docColumns + ` FROM docs WHERE url = ? ORDER BY id LIMIT 1`, u},
-		{`SELECT ` + docColumns + ` FROM docs WHERE url_key = ? ORDER BY id LIMIT 1`, urlKey(u)},
+		{`SELECT ` + docColumns + ` FROM docs WHERE url_key = ? ORDER BY id LIMIT 1`, kg.URLKey(u)},
 	} {
 		d, ok, err := s.queryDoc(ctx, q.sql, q.arg)
 		if err != nil {
@@ -199,7 +199,7 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 		SELECT top.id, d.title, d.url, snippet(fts, 1, '', '', '…', 32), top.rank, d.text, top.tier
 		FROM fts CROSS JOIN top ON top.n = fts.rowid CROSS JOIN docs d ON d.n = top.n
 		WHERE fts MATCH ?1
-		ORDER BY top.tier, top.rank, top.id`, match, foldTitle(title), title, limit)
+		ORDER BY top.tier, top.rank, top.id`, match, kg.TitleKey(title), title, limit)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: search %q: %w", query, err)
 	}

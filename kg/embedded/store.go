@@ -275,7 +275,7 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 				kind = excluded.kind, facts = excluded.facts`,
 			11, len(docs), func(i int, a []any) []any {
 				d := docs[i]
-				return append(a, d.ID, d.Title, foldTitle(d.Title), d.URL, urlKey(d.URL), d.Source, d.Lang,
+				return append(a, d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Source, d.Lang,
 					d.Text, cats[i], d.Kind, facts[i])
 			})
 	})
@@ -327,18 +327,4 @@ func (s *Store) PutRedirects(ctx context.Context, redirects []kg.Redirect) error
 				return append(a, redirects[i].From, redirects[i].To)
 			})
 	})
-}
-
-// foldTitle is the key of case-insensitive title lookups. SQLite's NOCASE
-// folds ASCII only, so the folding happens here.
-func foldTitle(t string) string { return strings.ToLower(t) }
-
-// urlKey is the key under which a URL is found whatever way it is spelled:
-// canonical escaping, https, no mobile host.
-func urlKey(u string) string {
-	k := kg.CanonicalURL(u)
-	if rest, ok := strings.CutPrefix(k, "http://"); ok {
-		k = "https://" + rest
-	}
-	return strings.Replace(k, ".m.wikipedia.org/", ".wikipedia.org/", 1)
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/miroverse/miroverse/kg"
 )
 
@@ -85,7 +86,7 @@ func WriteAdminImport(ctx context.Context, src AdminSource, dir, database string
 		if err != nil {
 			return fmt.Errorf("facts of %s: %w", d.ID, err)
 		}
-		return writers["documents"].write(d.ID, d.Title, foldTitle(d.Title), d.URL, urlKey(d.URL), d.Source, d.Lang, d.Text,
+		return writers["documents"].write(d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Source, d.Lang, d.Text,
 			strings.Join(d.Categories, arrayDelimiter), d.Kind, facts)
 	})
 	if err != nil {
@@ -155,14 +156,13 @@ func writeHeader(path string, cols []string) error {
 // csvFile is a CSV written to a temp file and renamed into place on close.
 type csvFile struct {
 	path string
-	f    *os.File
+	f    *atomicfile.File
 	buf  *bufio.Writer
 	w    *csv.Writer
-	done bool
 }
 
 func createCSV(path string) (*csvFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("export neo4j-admin: %w", err)
 	}
@@ -183,29 +183,15 @@ func (c *csvFile) close() error {
 	if err == nil {
 		err = c.buf.Flush()
 	}
-	if err == nil {
-		err = c.f.Chmod(0o644) // CreateTemp makes 0600; the files are for another program
-	}
-	if err == nil {
-		err = c.f.Close()
-	}
-	if err == nil {
-		err = os.Rename(c.f.Name(), c.path)
-	}
 	if err != nil {
-		c.abort()
+		c.f.Abort()
 		return fmt.Errorf("export neo4j-admin %s: %w", c.path, err)
 	}
-	c.done = true
+	if err := c.f.Commit(); err != nil {
+		return fmt.Errorf("export neo4j-admin: %w", err)
+	}
 	return nil
 }
 
 // abort removes an unfinished file; a no-op after close.
-func (c *csvFile) abort() {
-	if c.done {
-		return
-	}
-	c.done = true
-	c.f.Close()
-	os.Remove(c.f.Name())
-}
+func (c *csvFile) abort() { c.f.Abort() }

@@ -100,7 +100,7 @@ func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 	}{
 		{`MATCH (d:Document {title: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, nil},
 		{`MATCH (:Alias {title: $key})-[:ALIAS_OF]->(d:Document) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, nil},
-		{`MATCH (d:Document {title_fold: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, foldTitle},
+		{`MATCH (d:Document {title_fold: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, kg.TitleKey},
 	}
 	for _, l := range lookups {
 		for _, f := range forms {
@@ -126,7 +126,7 @@ func (s *Store) DocByURL(ctx context.Context, u string) (kg.Doc, error) {
 	what := fmt.Sprintf("doc by url %q", u)
 	for _, q := range []struct{ cypher, arg string }{
 		{`MATCH (d:Document {url: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, u},
-		{`MATCH (d:Document {url_key: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, urlKey(u)},
+		{`MATCH (d:Document {url_key: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, kg.URLKey(u)},
 	} {
 		d, ok, err := s.queryDoc(ctx, what, q.cypher, map[string]any{"key": q.arg})
 		if err != nil {

@@ -177,7 +177,7 @@ func (s *Store) titleTiers(ctx context.Context, what, title string) (map[string]
 			UNION
 			MATCH (:Alias {title: $title})-[:ALIAS_OF]->(d:Document) RETURN d, 1 AS tier
 		}
-		RETURN d.id, d.title, min(tier)`, map[string]any{"fold": foldTitle(title), "title": title},
+		RETURN d.id, d.title, min(tier)`, map[string]any{"fold": kg.TitleKey(title), "title": title},
 		func() { clear(out) },
 		func(r *n4j.Record) error {
 			id, _ := r.Values[0].(string)

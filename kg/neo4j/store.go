@@ -91,10 +91,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
+	"github.com/miroverse/miroverse/internal/redact"
 	"github.com/miroverse/miroverse/kg"
 
 	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -176,7 +175,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.URI == "" {
 		return nil, errors.New("neo4j: no URI given (a bolt:// or neo4j:// address, e.g. from NEO4J_URI)")
 	}
-	shown := redactURI(opt.URI)
+	shown := redact.URL(opt.URI)
 	if opt.Database == "" {
 		opt.Database = DefaultDatabase
 	}
@@ -369,22 +368,6 @@ type Error struct {
 func (e *Error) Error() string { return "neo4j " + e.URI + ": " + e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
 
-// redactURI drops user info and query from a URI for messages; a password
-// must not reach a log even when someone writes it into the URI.
-func redactURI(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		if i := strings.LastIndexByte(raw, '@'); i >= 0 {
-			return "…@" + raw[i+1:]
-		}
-		return raw
-	}
-	u.User = nil
-	u.RawQuery = ""
-	u.Fragment = ""
-	return u.String()
-}
-
 // rowKey identifies a node by fields that may be long (sentences, anchor
 // texts): the first 128 bits of a SHA-256 over the length-prefixed fields,
 // so that no field's content can imitate a boundary between fields.
@@ -396,21 +379,6 @@ func rowKey(fields ...string) string {
 		h.Write([]byte(f))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// foldTitle is the key of case-insensitive title lookups; the same as the
-// embedded store's, so both find the same documents.
-func foldTitle(t string) string { return strings.ToLower(t) }
-
-// urlKey is the key under which a URL is found whatever way it is spelled:
-// canonical escaping, https, no mobile host. It must equal the embedded
-// store's key so that DocByURL answers alike.
-func urlKey(u string) string {
-	k := kg.CanonicalURL(u)
-	if rest, ok := strings.CutPrefix(k, "http://"); ok {
-		k = "https://" + rest
-	}
-	return strings.Replace(k, ".m.wikipedia.org/", ".wikipedia.org/", 1)
 }
 
 // chunks calls fn with consecutive slices of at most n of items.

@@ -122,18 +122,6 @@ func TestRowKey(t *testing.T) {
 	}
 }
 
-func TestRedactURI(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"bolt://127.0.0.1:7687", "bolt://127.0.0.1:7687"},
-		{"neo4j://neo4j:s3cret@db.example:7687?policy=x", "neo4j://db.example:7687"},
-		{"not a uri s3cret@host", "…@host"},
-	} {
-		if got := redactURI(tc.in); got != tc.want {
-			t.Errorf("redactURI(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestFailMessages(t *testing.T) {
 	s := &Store{uri: "bolt://db:7687", opt: Options{User: "alice", Database: "graph", MaxRetryTime: 2 * time.Second}}
 	refused := &n4j.ConnectivityError{Inner: errors.New("dial tcp: connection refused")}

@@ -38,7 +38,7 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 			return fmt.Errorf("neo4j: put docs: facts of %s: %w", d.ID, err)
 		}
 		rows = append(rows, map[string]any{
-			"id": d.ID, "title": d.Title, "title_fold": foldTitle(d.Title), "url": d.URL, "url_key": urlKey(d.URL),
+			"id": d.ID, "title": d.Title, "title_fold": kg.TitleKey(d.Title), "url": d.URL, "url_key": kg.URLKey(d.URL),
 			"source": d.Source, "lang": d.Lang, "text": d.Text, "categories": cats, "kind": d.Kind, "facts": facts,
 		})
 	}

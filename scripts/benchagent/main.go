@@ -61,9 +61,9 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/internal/oracle"
 	"github.com/miroverse/miroverse/kg/embedded"
 	"github.com/miroverse/miroverse/pipeline"
+	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
 )
@@ -313,7 +313,7 @@ func startOracle(root, configPath string, delays []time.Duration) ([]string, int
 
 // timed is a Chatter that counts its calls and the wall time spent in them.
 type timed struct {
-	next  trajectory.Chatter
+	next  llm.Chatter
 	calls atomic.Int64
 	nanos atomic.Int64
 }
