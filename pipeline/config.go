@@ -175,8 +175,7 @@ type ExportConfig struct {
 	// DifficultyBand keeps the questions whose pass rate (correct rollouts
 	// / rollouts) lies in [lo, hi]. Empty: questions all of whose rollouts
 	// agree (rate 0 or 1) are dropped when they have at least
-	// minRolloutsForBand rollouts, since they teach either nothing or
-	// nothing new; with fewer rollouts the rate is too coarse to judge.
+	// qa.MinRolloutsForBand rollouts (qa.OutsideBand).
 	DifficultyBand []float64 `yaml:"difficulty_band" json:"difficulty_band,omitempty"`
 }
 
@@ -235,8 +234,8 @@ func (c Config) faults() (oracle.Faults, error) {
 	}
 	streak := oracle.DefaultMaxStreak
 	for _, role := range roleNames {
-		if ep := c.Endpoint(role); ep.BaseURL == "" {
-			streak = min(streak, max(ep.MaxRetries, 0))
+		if c.builtinOracle(role) {
+			streak = min(streak, max(c.Endpoint(role).MaxRetries, 0))
 		}
 	}
 	f := oracle.Faults{Rate: o.FaultRate, Kinds: kinds, MaxStreak: streak, Hang: o.FaultHang, Seed: c.Seed}
@@ -411,6 +410,12 @@ func (c Config) Endpoint(role string) EndpointConfig {
 	}
 	return ep
 }
+
+// builtinOracle reports whether a role is served by the oracle the
+// pipeline starts itself: its endpoint has no base URL. An oracle started
+// on its own (`miroverse oracle serve`) and named by its URL is a real
+// endpoint to the pipeline.
+func (c Config) builtinOracle(role string) bool { return c.Endpoint(role).BaseURL == "" }
 
 // APIKey reads a role's key from the environment: MIROVERSE_LLM_API_KEY_<ROLE>
 // first, then the endpoint's api_key_env.

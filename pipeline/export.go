@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/miroverse/miroverse/qa"
@@ -17,31 +16,31 @@ import (
 // always rebuilt from the committed items, so its output is a pure function
 // of them.
 func (r *Runner) Export(ctx context.Context) error {
-	start := time.Now()
-	fp, err := r.fingerprint(ctx, StageJudge, r.cfg.Export)
-	if err != nil {
-		return err
-	}
-	if _, err := r.beginStage(ctx, StageExport, fp); err != nil {
-		return err
-	}
+	return runStage(ctx, r, stage[noItems]{
+		name: StageExport, upstream: StageJudge, settings: []any{r.cfg.Export}, always: true,
+		global: func(ctx context.Context, _ string) (*StageStats, error) { return r.export(ctx) },
+	})
+}
+
+// export is the export stage's global step.
+func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 	items, err := r.qaItems(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rollouts, err := r.rollouts(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	verdicts, err := r.verdicts(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	byQA := map[string][]trajectory.Judged{}
 	for _, ro := range rollouts {
 		v, ok := verdicts[ro.ID]
 		if !ok {
-			return fmt.Errorf("export: rollout %s has no verdict; run the judge stage first", ro.ID)
+			return nil, fmt.Errorf("export: rollout %s has no verdict; run the judge stage first", ro.ID)
 		}
 		ro.Messages = r.storedMessages(ro)
 		byQA[ro.QAID] = append(byQA[ro.QAID], trajectory.Judged{Rollout: ro, Verdict: v.Verdict})
@@ -58,91 +57,51 @@ func (r *Runner) Export(ctx context.Context) error {
 			continue
 		}
 		js := byQA[it.ID]
-		if why := r.outsideBand(js); why != "" {
+		if why := qa.OutsideBand(correctCount(js), len(js), r.cfg.Export.DifficultyBand); why != "" {
 			st.add("rejected", why)
 			continue
 		}
 		info := trajectory.QAInfo{QAID: it.ID, Question: it.Question, Answer: it.Answer, Gold: it.Gold, Hops: it.Hops, DocIDs: it.DocIDs}
 		row, ok, err := trajectory.BuildSFT(info, js, opt)
 		if err != nil {
-			return fmt.Errorf("export %s: %w", it.ID, err)
+			return nil, fmt.Errorf("export %s: %w", it.ID, err)
 		}
 		if ok {
 			sft = append(sft, row)
 			st.add("kept", "")
 		} else {
-			st.add("rejected", noSFTReason(js))
+			st.add("rejected", trajectory.NoSFTReason(js))
 		}
 		pairs, err := trajectory.BuildDPO(info, js, opt)
 		if err != nil {
-			return fmt.Errorf("export %s: %w", it.ID, err)
+			return nil, fmt.Errorf("export %s: %w", it.ID, err)
 		}
 		dpo = append(dpo, pairs...)
 	}
 	sort.Slice(sft, func(a, b int) bool { return sft[a].ID < sft[b].ID })
 	sort.Slice(dpo, func(a, b int) bool { return dpo[a].ID < dpo[b].ID })
 	if err := publish(r, filepath.Join("sft", "data"), sft, shardName); err != nil {
-		return err
+		return nil, err
 	}
 	if err := publish(r, filepath.Join("dpo", "data"), dpo, shardName); err != nil {
-		return err
+		return nil, err
 	}
 	st.Counts["sft_rows"], st.Counts["dpo_pairs"] = int64(len(sft)), int64(len(dpo))
 	if err := atomicfile.WriteFile(filepath.Join(r.root, "README.md"), []byte(r.datasetCard(len(sft), len(dpo)))); err != nil {
-		return err
+		return nil, err
 	}
-	st.Seconds = time.Since(start).Seconds()
-	return r.endStage(ctx, StageExport, fp, st)
+	return st, nil
 }
 
-// minRolloutsForBand is the fewest rollouts at which the default band
-// drops questions that every rollout solved or every rollout missed.
-const minRolloutsForBand = 4
-
-// outsideBand says why a question's pass rate puts it outside the
-// difficulty band, "" when it is inside.
-func (r *Runner) outsideBand(js []trajectory.Judged) string {
-	if len(js) == 0 {
-		return ""
-	}
-	correct := 0
+// correctCount counts the correct rollouts of a question.
+func correctCount(js []trajectory.Judged) int {
+	n := 0
 	for _, j := range js {
 		if j.Verdict.Correct {
-			correct++
+			n++
 		}
 	}
-	rate := float64(correct) / float64(len(js))
-	lo, hi := 0.0, 1.0
-	if b := r.cfg.Export.DifficultyBand; len(b) == 2 {
-		lo, hi = b[0], b[1]
-	} else if len(js) >= minRolloutsForBand {
-		switch correct {
-		case 0:
-			return "difficulty:too_hard"
-		case len(js):
-			return "difficulty:too_easy"
-		}
-	}
-	switch {
-	case rate < lo:
-		return "difficulty:too_hard"
-	case rate > hi:
-		return "difficulty:too_easy"
-	}
-	return ""
-}
-
-// noSFTReason says why a kept question yields no SFT row.
-func noSFTReason(js []trajectory.Judged) string {
-	if len(js) == 0 {
-		return "no_rollouts"
-	}
-	for _, j := range js {
-		if j.Verdict.Correct {
-			return "no_clean_correct_rollout"
-		}
-	}
-	return "no_correct_rollout"
+	return n
 }
 
 // datasetCard is the Hugging Face dataset card: YAML front matter with the

@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,12 +79,8 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		return nil, err
 	}
 	committed := map[string]bool{}
-	slices.SortFunc(existing, func(a, b qa.Item) int { return strings.Compare(a.ID, b.ID) })
 	for _, it := range existing {
 		committed[it.ID] = true
-		if it.Status == qa.StatusKept {
-			dedup.Add(it.ID, it.Question)
-		}
 	}
 
 	f, err := os.Open(opt.Input)
@@ -98,11 +91,11 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 	name := filepath.Base(opt.Input)
 	res := &ImportResult{Rejected: map[string]int{}, Failed: map[string]int{}}
 	var items []qa.Item
-	docs := newDocMerger()
+	docs := qa.NewImportedDocs()
 	err = qa.ReadImport(f, name, opt.Format, func(rec qa.ImportRecord) error {
 		res.Records++
 		res.Format = rec.Format
-		it := importedItem(rec, name)
+		it := qa.ImportedItem(rec, name)
 		if committed[it.ID] {
 			res.AlreadyThere++
 			return nil
@@ -113,7 +106,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		}
 		if rec.Format != qa.FormatJSONL {
 			for _, p := range rec.Paragraphs {
-				docs.add(rec.Format, p)
+				docs.Add(rec.Format, p)
 			}
 		}
 		items = append(items, it)
@@ -132,10 +125,10 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		return nil, errors.Join(err, derr)
 	}
 	res.Docs = added
-	if rerr := r.resolveDocIDs(ctx, items); rerr != nil {
+	if rerr := qa.ResolveDocIDs(ctx, r.store, items); rerr != nil {
 		return nil, errors.Join(err, fmt.Errorf("qa import: %w", rerr))
 	}
-	qa.ApplyTextGates(items, cont, dedup)
+	qa.Gates{Contamination: cont, Dedup: dedup}.ScreenImports(items, existing)
 	for _, it := range items {
 		switch it.Status {
 		case qa.StatusKept:
@@ -155,83 +148,21 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 	return res, err
 }
 
-// importedItem is the qa.Item of one record, before the text gates.
-func importedItem(rec qa.ImportRecord, file string) qa.Item {
-	it := qa.Item{
-		Question: rec.Question, Answer: rec.Answer, Hops: rec.Hops, Titles: rec.Titles,
-		Writer: importedPrefix + rec.Format, Status: qa.StatusKept,
-	}
-	if rec.Err != nil {
-		// Unparsable records have no reliable id or question: their
-		// position names them, so a fixed file imports the fixed record.
-		sum := sha256.Sum256([]byte("bad\x00" + file + "\x00" + rec.Where))
-		it.ID = "qa-" + hex.EncodeToString(sum[:8])
-		it.Status, it.Reason, it.Detail = qa.StatusFailed, rec.Reason, rec.Err.Error()
-		return it
-	}
-	it.ID = qa.ImportItemID(rec.Format, rec.SourceID, rec.Question)
-	if rec.Answer != "" {
-		it.Gold = append([]string{rec.Answer}, rec.Aliases...)
-	}
-	// WalkID keeps where the question came from; imported items have no walk.
-	it.WalkID = rec.Where
-	if rec.Reason != "" {
-		it.Status, it.Reason, it.Detail = qa.StatusRejected, rec.Reason, rec.Where
-	}
-	return it
-}
-
-// docMerger collects imported paragraphs by title. HotpotQA repeats the same
-// lead paragraph across questions and MuSiQue may give several paragraphs of
-// one article, so distinct texts of a title are joined in input order.
-type docMerger struct {
-	order  []string
-	source map[string]string
-	texts  map[string][]string
-}
-
-func newDocMerger() *docMerger {
-	return &docMerger{source: map[string]string{}, texts: map[string][]string{}}
-}
-
-func (m *docMerger) add(source string, p qa.Paragraph) {
-	ts, ok := m.texts[p.Title]
-	if !ok {
-		m.order = append(m.order, p.Title)
-		m.source[p.Title] = source
-	}
-	if !slices.Contains(ts, p.Text) {
-		m.texts[p.Title] = append(ts, p.Text)
-	}
-}
-
-// importDocID is the document id of an imported title: stable across
-// imports and files, so the same title is one document.
-func importDocID(source, title string) string {
-	sum := sha256.Sum256([]byte(title))
-	return source + ":" + hex.EncodeToString(sum[:8])
-}
-
 // putImportedDocs writes the titles the store does not know yet and
 // rebuilds its search index. A title already in the store (from a dump or
 // an earlier import) keeps its document: its text is the fuller one or the
 // same.
-func (r *Runner) putImportedDocs(ctx context.Context, m *docMerger) (int, error) {
+func (r *Runner) putImportedDocs(ctx context.Context, m *qa.ImportedDocs) (int, error) {
 	batch := max(r.cfg.Graph.BatchSize, 1)
 	var docs []kg.Doc
 	added := 0
-	for _, title := range m.order {
+	for _, title := range m.Titles() {
 		if _, err := r.store.DocByTitle(ctx, title); err == nil {
 			continue
 		} else if !errors.Is(err, kg.ErrNotFound) {
 			return added, fmt.Errorf("qa import: look up %q: %w", title, err)
 		}
-		src := m.source[title]
-		docs = append(docs, kg.Doc{
-			ID: importDocID(src, title), Title: title, Source: src, Lang: "en", Kind: kg.KindArticle,
-			URL:  "https://en.wikipedia.org/wiki/" + url.PathEscape(strings.ReplaceAll(title, " ", "_")),
-			Text: strings.Join(m.texts[title], "\n\n"),
-		})
+		docs = append(docs, m.Doc(title))
 		if len(docs) >= batch {
 			if err := r.store.PutDocs(ctx, docs); err != nil {
 				return added, fmt.Errorf("qa import: %w", err)
@@ -252,23 +183,6 @@ func (r *Runner) putImportedDocs(ctx context.Context, m *docMerger) (int, error)
 		}
 	}
 	return added, nil
-}
-
-// resolveDocIDs fills each item's DocIDs from its supporting titles.
-func (r *Runner) resolveDocIDs(ctx context.Context, items []qa.Item) error {
-	for i := range items {
-		for _, t := range items[i].Titles {
-			d, err := r.store.DocByTitle(ctx, t)
-			if errors.Is(err, kg.ErrNotFound) {
-				continue // a supporting title without its paragraph in the file
-			}
-			if err != nil {
-				return fmt.Errorf("look up %q: %w", t, err)
-			}
-			items[i].DocIDs = append(items[i].DocIDs, d.ID)
-		}
-	}
-	return nil
 }
 
 // importFingerprint is the qa stage's fingerprint in a root whose questions
@@ -333,7 +247,7 @@ func (r *Runner) finishImport(ctx context.Context, start time.Time, opt ImportOp
 		return fmt.Errorf("qa import: %w", err)
 	}
 	r.manifest.Graph.Docs, r.manifest.Graph.Links, r.manifest.Graph.Aliases = c.Docs, c.Links, c.Aliases
-	if in, err := describeInput(opt.Input); err == nil && !slices.ContainsFunc(r.manifest.Inputs, func(x InputFile) bool { return x.SHA256 == in.SHA256 }) {
+	if in, err := r.describeInput(ctx, opt.Input); err == nil && !slices.ContainsFunc(r.manifest.Inputs, func(x InputFile) bool { return x.SHA256 == in.SHA256 }) {
 		r.manifest.Inputs = append(r.manifest.Inputs, in)
 	}
 	st.Seconds = time.Since(start).Seconds()

@@ -2,13 +2,10 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -21,74 +18,71 @@ import (
 
 // Ingest reads MediaWiki dumps into the graph store. Store writes are
 // idempotent, so an interrupted ingest is simply run again; a finished one
-// with the same inputs and settings is skipped.
+// with the same inputs and settings is skipped. Reading is one streaming
+// pass per dump, so the stage is all global step.
 func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 	if len(paths) == 0 {
 		return fmt.Errorf("ingest: no input paths (set input.paths in the config or pass --input)")
 	}
-	start := time.Now()
 	inputs := make([]InputFile, 0, len(paths))
 	for _, p := range paths {
-		in, err := describeInput(p)
+		in, err := r.describeInput(ctx, p)
 		if err != nil {
 			return err
 		}
 		inputs = append(inputs, in)
 	}
 	in := r.cfg.Input
-	// What decides which pages become the graph; workers and memory do not.
-	fp, err := r.fingerprint(ctx, "", inputs, r.cfg.Graph.Backend, in.Index, in.Shard, in.Shards, in.MaxPageSize)
-	if err != nil {
-		return err
-	}
-	done, err := r.beginStage(ctx, StageIngest, fp)
-	if err != nil {
-		return err
-	}
 	stamps, shared := r.store.(stamper)
-	if shared {
-		stamp, err := stamps.GraphStamp(ctx)
-		if err != nil {
-			return fmt.Errorf("ingest: %w", err)
-		}
-		switch {
-		case stamp != "" && stamp != fp:
-			return fmt.Errorf("ingest: graph %s already holds a graph built from other inputs; "+
-				"empty it (MATCH (n) DETACH DELETE n) or use another database (graph.database)", r.manifest.Graph.Path)
-		case stamp == "" && done:
-			r.log.Warn("the graph database was emptied since this root's ingest; ingesting again", "graph", r.manifest.Graph.Path)
-			done = false
-		}
-	}
-	if done {
-		r.log.Info("ingest already complete; skipping", "inputs", len(paths))
-		return nil
-	}
-	r.manifest.Inputs = inputs
-	st := newStageStats()
-	for _, p := range paths {
-		if err := r.ingestDump(ctx, p, st); err != nil {
-			return err
-		}
-	}
-	if err := r.store.Finish(ctx); err != nil {
-		return fmt.Errorf("ingest: resolve links: %w", err)
-	}
-	c, err := r.store.Counts(ctx)
-	if err != nil {
-		return fmt.Errorf("ingest: %w", err)
-	}
-	st.Counts["documents"], st.Counts["links"], st.Counts["aliases"] = c.Docs, c.Links, c.Aliases
-	st.Counts["raw_links"], st.Counts["unresolved_links"] = c.RawLinks, c.Unresolved
-	r.manifest.Graph.Docs, r.manifest.Graph.Links, r.manifest.Graph.Aliases = c.Docs, c.Links, c.Aliases
-	if shared {
-		if err := stamps.SetGraphStamp(ctx, fp); err != nil {
-			return fmt.Errorf("ingest: %w", err)
-		}
-	}
-	st.Seconds = time.Since(start).Seconds()
-	r.log.Info("ingest done", "documents", c.Docs, "links", c.Links, "aliases", c.Aliases, "unresolved_links", c.Unresolved)
-	return r.endStage(ctx, StageIngest, fp, st)
+	return runStage(ctx, r, stage[noItems]{
+		name: StageIngest,
+		// What decides which pages become the graph; workers and memory do not.
+		settings: []any{inputs, r.cfg.Graph.Backend, in.Index, in.Shard, in.Shards, in.MaxPageSize},
+		recheck: func(ctx context.Context, fp string, done bool) (bool, error) {
+			if !shared {
+				return done, nil
+			}
+			stamp, err := stamps.GraphStamp(ctx)
+			if err != nil {
+				return false, fmt.Errorf("ingest: %w", err)
+			}
+			switch {
+			case stamp != "" && stamp != fp:
+				return false, fmt.Errorf("ingest: graph %s already holds a graph built from other inputs; "+
+					"empty it (MATCH (n) DETACH DELETE n) or use another database (graph.database)", r.manifest.Graph.Path)
+			case stamp == "" && done:
+				r.log.Warn("the graph database was emptied since this root's ingest; ingesting again", "graph", r.manifest.Graph.Path)
+				return false, nil
+			}
+			return done, nil
+		},
+		global: func(ctx context.Context, fp string) (*StageStats, error) {
+			r.manifest.Inputs = inputs
+			st := newStageStats()
+			for _, p := range paths {
+				if err := r.ingestDump(ctx, p, st); err != nil {
+					return nil, err
+				}
+			}
+			if err := r.store.Finish(ctx); err != nil {
+				return nil, fmt.Errorf("ingest: resolve links: %w", err)
+			}
+			c, err := r.store.Counts(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("ingest: %w", err)
+			}
+			st.Counts["documents"], st.Counts["links"], st.Counts["aliases"] = c.Docs, c.Links, c.Aliases
+			st.Counts["raw_links"], st.Counts["unresolved_links"] = c.RawLinks, c.Unresolved
+			r.manifest.Graph.Docs, r.manifest.Graph.Links, r.manifest.Graph.Aliases = c.Docs, c.Links, c.Aliases
+			if shared {
+				if err := stamps.SetGraphStamp(ctx, fp); err != nil {
+					return nil, fmt.Errorf("ingest: %w", err)
+				}
+			}
+			r.log.Info("ingest done", "documents", c.Docs, "links", c.Links, "aliases", c.Aliases, "unresolved_links", c.Unresolved)
+			return st, nil
+		},
+	})
 }
 
 // graphWriter takes what ingest reads: a kg store, or nothing in a dry run.
@@ -168,12 +162,12 @@ func readDump(ctx context.Context, path string, w graphWriter, in InputConfig, b
 		docs, links, redirects = docs[:0], links[:0], redirects[:0]
 		return nil
 	}
-	var seen pageSet
+	var pages wiki.Pages
 	prog := startReadProgress(progress, filepath.Base(path), rd.Progress)
 	defer prog.Finish()
 	err = wiki.ParseAll(ctx, rd, in.Workers, func(p wiki.Page, doc kg.Doc, ls []kg.RawLink, err error) error {
 		if err != nil {
-			reason := readErrorReason(err)
+			reason := wiki.ErrorReason(err)
 			if reason == wiki.ReasonCorruptStream {
 				st.Counts["corrupt_streams"]++
 			}
@@ -190,24 +184,24 @@ func readDump(ctx context.Context, path string, w graphWriter, in InputConfig, b
 			st.example(wiki.ReasonInvalidUTF8, fmt.Sprintf("%s: page %q (id %d) at offset %d: %d invalid UTF-8 sequences replaced with U+FFFD",
 				path, p.Title, p.ID, p.Offset, p.Replaced))
 		}
-		if !seen.add(p.ID) {
-			st.add("skipped", "duplicate_page_id")
-			st.example("duplicate_page_id", fmt.Sprintf("%s: page %q (id %d) at offset %d repeats an earlier page id; the first is kept", path, p.Title, p.ID, p.Offset))
-			return nil
-		}
-		switch {
-		case p.NS != 0:
-			st.add("skipped", "namespace")
-		case p.Redirect != "":
-			st.add("skipped", "redirect")
-			redirects = append(redirects, kg.Redirect{From: wiki.NormalizeTitle(p.Title), To: wiki.NormalizeTitle(p.Redirect)})
-		default:
+		e := pages.Sort(p, doc, ls)
+		switch e.Skip {
+		case "":
 			st.add("kept", "")
-			if doc.Kind != kg.KindArticle {
-				st.Counts[doc.Kind]++
+			if e.Doc.Kind != kg.KindArticle {
+				st.Counts[e.Doc.Kind]++
 			}
-			docs = append(docs, doc)
-			links = append(links, ls...)
+			docs = append(docs, e.Doc)
+			links = append(links, e.Links...)
+		case wiki.SkipDuplicateID:
+			st.add("skipped", e.Skip)
+			st.example(e.Skip, fmt.Sprintf("%s: page %q (id %d) at offset %d repeats an earlier page id; the first is kept", path, p.Title, p.ID, p.Offset))
+			return nil
+		case wiki.SkipRedirect:
+			st.add("skipped", e.Skip)
+			redirects = append(redirects, e.Redirect)
+		default:
+			st.add("skipped", e.Skip)
 		}
 		if len(docs) >= batch || len(links) >= batch || len(redirects) >= batch {
 			return flush()
@@ -224,42 +218,6 @@ func readDump(ctx context.Context, path string, w graphWriter, in InputConfig, b
 		return fmt.Errorf("ingest %s: %w", path, err)
 	}
 	return flush()
-}
-
-// readErrorReason names the reason of a recoverable reader error.
-func readErrorReason(err error) string {
-	var pe *wiki.PageError
-	var se *wiki.StreamError
-	switch {
-	case errors.As(err, &pe) && pe.Reason != "":
-		return pe.Reason
-	case errors.As(err, &pe):
-		return "malformed_page"
-	case errors.As(err, &se):
-		return wiki.ReasonCorruptStream
-	}
-	return "bad_input"
-}
-
-// pageSet remembers page ids in a bitset: its size follows the largest id
-// (about 10 MB for English Wikipedia's), not the number of pages.
-type pageSet struct{ bits []uint64 }
-
-// add reports whether id is new.
-func (s *pageSet) add(id int64) bool {
-	if id < 0 {
-		return true
-	}
-	w := int(id >> 6)
-	if w >= len(s.bits) {
-		s.bits = append(s.bits, make([]uint64, w+1-len(s.bits)+len(s.bits)/4)...)
-	}
-	m := uint64(1) << (uint(id) & 63)
-	if s.bits[w]&m != 0 {
-		return false
-	}
-	s.bits[w] |= m
-	return true
 }
 
 // DryRun reads and parses every page of the dumps without writing a store:
@@ -286,20 +244,4 @@ func DryRun(ctx context.Context, paths []string, in InputConfig, opt Options) (*
 // Incomplete reports whether an input ended early or lost a stream.
 func (s *StageStats) Incomplete() bool {
 	return s != nil && s.Counts["truncated_inputs"]+s.Counts["corrupt_streams"] > 0
-}
-
-// describeInput identifies an input by size and content hash, so a changed
-// file re-runs ingest and everything after it.
-func describeInput(path string) (InputFile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return InputFile{}, fmt.Errorf("ingest: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return InputFile{}, fmt.Errorf("ingest: read %s: %w", path, err)
-	}
-	return InputFile{Path: path, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }

@@ -37,14 +37,21 @@ func (r *Runner) client(ctx context.Context, role string) (llm.Chatter, error) {
 				return nil, fmt.Errorf("start built-in oracle: %w", err)
 			}
 			faults.Log = r.log
-			srv, err := oracle.Start(ctx, oracle.Config{
-				Keys:       r.keys,
-				Memory:     r.memory,
+			ocfg := oracle.Config{
 				ErrorRate:  r.cfg.LLM.Oracle.ErrorRate,
 				DetourRate: r.cfg.LLM.Oracle.DetourRate,
 				Delay:      r.cfg.LLM.Oracle.Delay,
 				Faults:     faults,
-			}, "")
+			}
+			// Set only when present: a nil pointer in the interface would
+			// look like keys to the oracle.
+			if r.keys != nil {
+				ocfg.Keys = r.keys
+			}
+			if r.memory != nil {
+				ocfg.Memory = r.memory
+			}
+			srv, err := oracle.Start(ctx, ocfg, "")
 			if err != nil {
 				return nil, fmt.Errorf("start built-in oracle: %w", err)
 			}
@@ -105,7 +112,12 @@ type answerKeys struct {
 
 func newAnswerKeys() *answerKeys { return &answerKeys{m: map[string]oracle.Solution{}} }
 
+// set records the key of a question; on nil (the agent role is no
+// built-in oracle) it does nothing.
 func (k *answerKeys) set(question string, s oracle.Solution) {
+	if k == nil {
+		return
+	}
 	k.mu.Lock()
 	k.m[question] = s
 	k.mu.Unlock()

@@ -5,10 +5,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,12 +49,20 @@ type Runner struct {
 	store    kg.Store
 	manifest *Manifest
 
-	mu       sync.Mutex // guards oracle start, clients and limiters
-	oracle   *oracle.Server
+	mu     sync.Mutex // guards oracle start, clients and limiters
+	oracle *oracle.Server
+	// The built-in oracle's scaffolding, nil unless the role that uses it is
+	// served by the built-in oracle (builtinOracle): the answer keys of the
+	// agent role and what the closed-book role "has read". A real endpoint
+	// never sees either, and the pipeline spends no work on them.
 	keys     *answerKeys
-	memory   *oracle.LeadMemory // what the built-in closed-book role "has read"
+	memory   *oracle.LeadMemory
 	clients  map[string]llm.Chatter
 	limiters map[string]*llm.Limiter // per endpoint (base URL + model), shared by its roles
+
+	// digest reads a whole input file for its size and SHA-256
+	// (sha256File); describeInput calls it only when a file's stat changed.
+	digest func(ctx context.Context, path string) (int64, string, error)
 }
 
 // Options are the parts of a run that are not configuration.
@@ -76,7 +86,13 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, keys: newAnswerKeys(), memory: oracle.NewLeadMemory(), clients: map[string]llm.Chatter{}}
+	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]llm.Chatter{}, digest: sha256File}
+	if cfg.builtinOracle(llm.RoleAgent) {
+		r.keys = newAnswerKeys()
+	}
+	if cfg.QA.Verify.ClosedBook && cfg.builtinOracle(llm.RoleClosedBook) {
+		r.memory = oracle.NewLeadMemory()
+	}
 	r.manifest, err = ReadManifest(root)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
@@ -86,7 +102,7 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 		r.manifest = &Manifest{Stages: map[string]*StageStats{}}
 	}
 	m := r.manifest
-	m.FormatVersion, m.CodeVersion, m.Config, m.ConfigHash, m.Seed = ManifestVersion, codeVersion(), cfg, cfg.Hash(), cfg.Seed
+	m.FormatVersion, m.CodeVersion, m.Config, m.ConfigHash, m.Seed = ManifestVersion, codeVersion(), manifestConfig(cfg), cfg.Hash(), cfg.Seed
 	if m.Stages == nil {
 		m.Stages = map[string]*StageStats{}
 	}
@@ -189,16 +205,49 @@ func (r *Runner) endStage(ctx context.Context, stage, fingerprint string, st *St
 
 // fingerprint chains a stage's own settings to its upstream's fingerprint.
 func (r *Runner) fingerprint(ctx context.Context, upstream string, parts ...any) (string, error) {
-	h := sha256.New()
+	var up string
 	if upstream != "" {
 		fp, _, err := r.state.Fingerprint(ctx, upstream)
 		if err != nil {
 			return "", err
 		}
-		h.Write([]byte(fp))
+		up = fp
 	}
-	fmt.Fprintf(h, "%#v", parts)
+	return chainFingerprint(up, parts...)
+}
+
+// chainFingerprint hashes upstream's fingerprint with the canonical JSON of
+// parts. The encoding holds values and JSON keys only (no Go type names,
+// object keys sorted), so that renaming a config type, or reordering or
+// renaming its fields while their JSON keys stay, keeps a root's stages
+// done, while any changed value starts them over.
+func chainFingerprint(upstream string, parts ...any) (string, error) {
+	b, err := canonicalJSON(parts)
+	if err != nil {
+		return "", fmt.Errorf("stage fingerprint: %w", err)
+	}
+	h := sha256.New()
+	h.Write([]byte(upstream))
+	h.Write([]byte{0})
+	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// canonicalJSON is v as JSON with the keys of every object sorted: a
+// round trip through untyped values, whose maps encoding/json writes in key
+// order. Numbers stay as written (json.Number), so no int64 loses digits.
+func canonicalJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	return json.Marshal(tree)
 }
 
 // itemSeed derives the seed of one item from the run seed and its id, so an

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"slices"
-	"strings"
-	"time"
 
+	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
 )
 
@@ -40,37 +38,43 @@ type QARow struct {
 	PromptHash string   `parquet:"prompt_hash"`
 }
 
-// Sample draws the walks from a snapshot of the graph.
+// Sample draws the walks from a snapshot of the graph. Sampling is one
+// sequential pass, so the stage is all global step.
 func (r *Runner) Sample(ctx context.Context) error {
-	start := time.Now()
 	c := r.cfg.Sample
-	fp, err := r.fingerprint(ctx, StageIngest, c, r.cfg.Seed)
-	if err != nil {
-		return err
-	}
-	done, err := r.beginStage(ctx, StageSample, fp)
-	if err != nil || done {
-		return err
-	}
-	g, err := r.store.Snapshot(ctx)
-	if err != nil {
-		return fmt.Errorf("sample: %w", err)
-	}
-	walks, stats, err := qa.Sample(ctx, g, c.options(r.cfg.Seed, r.store))
-	if err != nil {
-		return fmt.Errorf("sample: %w", err)
-	}
-	recs := make([]Record, 0, len(walks))
-	for _, w := range walks {
-		b, err := json.Marshal(w)
-		if err != nil {
-			return fmt.Errorf("sample: encode %s: %w", w.ID, err)
-		}
-		recs = append(recs, Record{ID: w.ID, Status: "kept", Payload: b})
-	}
-	if err := r.state.Commit(ctx, StageSample, recs...); err != nil {
-		return err
-	}
+	return runStage(ctx, r, stage[noItems]{
+		name: StageSample, upstream: StageIngest, settings: []any{c, r.cfg.Seed},
+		global: func(ctx context.Context, _ string) (*StageStats, error) {
+			g, err := r.store.Snapshot(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("sample: %w", err)
+			}
+			walks, stats, err := qa.Sample(ctx, g, c.options(r.cfg.Seed, r.store))
+			if err != nil {
+				return nil, fmt.Errorf("sample: %w", err)
+			}
+			recs := make([]Record, 0, len(walks))
+			for _, w := range walks {
+				b, err := json.Marshal(w)
+				if err != nil {
+					return nil, fmt.Errorf("sample: encode %s: %w", w.ID, err)
+				}
+				recs = append(recs, Record{ID: w.ID, Status: "kept", Payload: b})
+			}
+			if err := r.state.Commit(ctx, StageSample, recs...); err != nil {
+				return nil, err
+			}
+			if err := r.publishSubgraphs(ctx); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(r.progress, "%-10s %d walks from %d documents (%d links)\n", StageSample, len(walks), g.NodeCount(), g.EdgeCount())
+			return sampleStats(c, g, len(walks), stats), nil
+		},
+	})
+}
+
+// sampleStats are the sample stage's counts.
+func sampleStats(c SampleConfig, g *kg.Graph, walks int, stats qa.SampleStats) *StageStats {
 	st := newStageStats()
 	for range walks {
 		st.add("kept", "")
@@ -92,12 +96,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 	if c.Stratify {
 		st.Counts["seed_strata"], st.Counts["walk_categories"] = int64(stats.Strata), int64(len(stats.WalksByCategory))
 	}
-	if err := r.publishSubgraphs(ctx); err != nil {
-		return err
-	}
-	st.Seconds = time.Since(start).Seconds()
-	fmt.Fprintf(r.progress, "%-10s %d walks from %d documents (%d links)\n", StageSample, len(walks), g.NodeCount(), g.EdgeCount())
-	return r.endStage(ctx, StageSample, fp, st)
+	return st
 }
 
 func (r *Runner) walks(ctx context.Context) ([]qa.Walk, error) {
@@ -144,160 +143,111 @@ func publish[T any](r *Runner, dir string, rows []T, name func(i, n int) string)
 }
 
 // QA writes one question per walk and gates it. Every walk ends as one
-// committed item: kept, rejected or failed with its reason.
+// committed item: kept, rejected or failed with its reason. The items are
+// committed in three steps (ARCHITECTURE.md, "Checkpoints"): each question
+// with its contamination verdict as it is written (the per-item work),
+// then the near duplicates over all of them and each LLM-gate verdict (the
+// global step).
 func (r *Runner) QA(ctx context.Context) error {
-	start := time.Now()
-	fp, err := r.fingerprint(ctx, StageSample, qa.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
-		r.verifyFingerprint(), r.textGatesFingerprint())
-	if err != nil {
-		return err
-	}
-	imported, err := r.importedItems(ctx)
-	if err != nil {
-		return err
-	}
-	// Questions of `qa import` are no product of the walks: starting the
-	// stage over must not lose them.
-	keep, err := itemRecords(imported)
-	if err != nil {
-		return err
-	}
-	done, err := r.beginStage(ctx, StageQA, fp, keep...)
-	if err != nil || done {
-		return err
-	}
-	ws, err := r.walks(ctx)
-	if err != nil {
-		return err
-	}
-	committed, err := r.state.Committed(ctx, StageQA)
-	if err != nil {
-		return err
-	}
-	var todo []qa.Walk
-	for _, w := range ws {
-		if !committed[qa.ItemID(w.ID)] {
-			todo = append(todo, w)
-		}
-	}
-	writerLLM, err := r.client(ctx, "writer")
-	if err != nil {
-		return err
-	}
-	byID := make(map[string]qa.Walk, len(ws))
-	for _, w := range ws {
-		byID[w.ID] = w
-	}
-	w := qa.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
-		Walk: func(id string) (qa.Walk, bool) { x, ok := byID[id]; return x, ok }}
-	cont, dedup, err := NewTextGates(r.cfg.QA)
-	if err != nil {
-		return err
-	}
-	// The closed-book oracle "remembers" the leads of the walks' documents,
-	// as a model trained on the corpus would.
-	if err := rememberLeads(ctx, r.store, r.memory, ws); err != nil {
-		return err
-	}
-	ver, err := r.newVerifier(ctx)
-	if err != nil {
-		return err
-	}
-	prog := startProgress(r.progress, StageQA, int64(len(todo)))
-	err = forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, walk qa.Walk) error {
-		it, err := w.Write(ctx, walk)
-		if err != nil {
-			return fmt.Errorf("qa %s: %w", walk.ID, err)
-		}
-		// The text gates come before the LLM gates, so that a contaminated
-		// or duplicated question costs no verifier calls.
-		if cont != nil && it.Status == qa.StatusKept {
-			if m, bad := cont.Check(it.Question); bad {
-				it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonContaminated, m.Detail()
+	var (
+		byID  map[string]qa.Walk
+		write qa.Writer
+		gates qa.Gates
+	)
+	return runStage(ctx, r, stage[qa.Walk]{
+		name: StageQA, upstream: StageSample,
+		settings: []any{qa.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
+			r.verifyFingerprint(), r.textGatesFingerprint(ctx)},
+		// Questions of `qa import` are no product of the walks: starting the
+		// stage over must not lose them.
+		keep: func(ctx context.Context) ([]Record, error) {
+			imported, err := r.importedItems(ctx)
+			if err != nil {
+				return nil, err
 			}
-		}
-		prog.Add(1)
-		return r.commitItems(ctx, StageQA, it)
+			return itemRecords(imported)
+		},
+		items: func(ctx context.Context) ([]qa.Walk, error) {
+			ws, err := r.walks(ctx)
+			if err != nil {
+				return nil, err
+			}
+			writerLLM, err := r.client(ctx, "writer")
+			if err != nil {
+				return nil, err
+			}
+			byID = make(map[string]qa.Walk, len(ws))
+			for _, w := range ws {
+				byID[w.ID] = w
+			}
+			write = qa.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
+				Walk: func(id string) (qa.Walk, bool) { x, ok := byID[id]; return x, ok }}
+			if gates.Contamination, gates.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
+				return nil, err
+			}
+			// The closed-book oracle "remembers" the leads of the walks' documents,
+			// as a model trained on the corpus would.
+			if err := rememberLeads(ctx, r.store, r.memory, ws); err != nil {
+				return nil, err
+			}
+			if gates.Verifier, err = r.newVerifier(ctx); err != nil {
+				return nil, err
+			}
+			return ws, nil
+		},
+		id: func(w qa.Walk) string { return qa.ItemID(w.ID) },
+		work: func(ctx context.Context, walk qa.Walk) (Record, error) {
+			it, err := write.Write(ctx, walk)
+			if err != nil {
+				return Record{}, err
+			}
+			gates.Screen(&it)
+			return itemRecord(it)
+		},
+		global: func(ctx context.Context, _ string) (*StageStats, error) {
+			items, err := r.qaItems(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := r.commitItems(ctx, StageQA, gates.MarkNearDuplicates(items)...); err != nil {
+				return nil, err
+			}
+			if err := r.verifyQuestions(ctx, items, byID, gates); err != nil {
+				return nil, err
+			}
+			if items, err = r.qaItems(ctx); err != nil {
+				return nil, err
+			}
+			st, err := r.publishQA(items)
+			if err != nil {
+				return nil, err
+			}
+			r.manifest.Prompts["writer"] = qa.PromptHash()
+			for k, h := range qa.PromptHashes() {
+				r.manifest.Prompts[k] = h
+			}
+			r.manifest.Prompts["verifier"] = qa.VerifierPromptHash()
+			return st, nil
+		},
 	})
-	prog.Finish()
-	if err != nil {
-		return err
-	}
-	items, err := r.qaItems(ctx)
-	if err != nil {
-		return err
-	}
-	if err := r.markNearDuplicates(ctx, items, cont, dedup); err != nil {
-		return err
-	}
-	if err := r.verifyQuestions(ctx, items, byID, ver); err != nil {
-		return err
-	}
-	if items, err = r.qaItems(ctx); err != nil {
-		return err
-	}
-	st, err := r.publishQA(items)
-	if err != nil {
-		return err
-	}
-	r.manifest.Prompts["writer"] = qa.PromptHash()
-	for k, h := range qa.PromptHashes() {
-		r.manifest.Prompts[k] = h
-	}
-	r.manifest.Prompts["verifier"] = qa.VerifierPromptHash()
-	st.Seconds = time.Since(start).Seconds()
-	return r.endStage(ctx, StageQA, fp, st)
-}
-
-// markNearDuplicates rejects the near duplicates among the written
-// questions, the lower id kept. It is a pure function of the committed
-// items in id order, so a resumed run marks the same ones: questions the
-// LLM gates have judged since were kept at this point of the first run and
-// take part as such.
-func (r *Runner) markNearDuplicates(ctx context.Context, items []qa.Item, cont *qa.Contamination, dedup *qa.Dedup) error {
-	view := slices.Clone(items)
-	for i := range view {
-		if view[i].Verified {
-			view[i].Status = qa.StatusKept
-		}
-	}
-	var dups []qa.Item
-	for _, i := range qa.ApplyTextGates(view, cont, dedup) {
-		if items[i].Status != qa.StatusKept {
-			continue // judged by the LLM gates already: it was no duplicate then
-		}
-		items[i] = view[i]
-		dups = append(dups, items[i])
-	}
-	return r.commitItems(ctx, StageQA, dups...)
 }
 
 // verifyQuestions runs the LLM gates (uniqueness, closed book, masked hop)
-// on every kept question not yet judged, committing each verdict.
-func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, ver qa.Verifier) error {
-	var todo []qa.Item
-	for _, it := range items {
-		if it.Status == qa.StatusKept && !it.Verified {
-			if _, ok := walks[it.WalkID]; ok { // imported questions have no walk to check against
-				todo = append(todo, it)
-			}
-		}
-	}
-	prog := startProgress(r.progress, "qa verify", int64(len(todo)))
-	err := forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, it qa.Item) error {
-		if _, _, err := ver.Check(ctx, walks[it.WalkID], &it); err != nil {
-			return fmt.Errorf("qa verify %s: %w", it.ID, err)
-		}
-		it.Verified = true
-		prog.Add(1)
-		return r.commitItems(ctx, StageQA, it)
+// on every kept question not yet judged, committing each verdict: a second
+// pass over the qa stage's items, chosen and run as the first.
+func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, gates qa.Gates) error {
+	id := func(it qa.Item) string { return it.ID }
+	todo := pending(items, id, func(it qa.Item) bool {
+		_, ok := walks[it.WalkID]
+		return !qa.AwaitsVerdict(it, ok)
 	})
-	prog.Finish()
-	return err
+	return eachItem(ctx, r, StageQA, "qa verify", todo, id, func(ctx context.Context, it qa.Item) (Record, error) {
+		if err := gates.Verify(ctx, walks[it.WalkID], &it); err != nil {
+			return Record{}, err
+		}
+		return itemRecord(it)
+	})
 }
-
-// importedPrefix starts the Writer of an item that `qa import` made.
-const importedPrefix = "import:"
 
 // importedItems lists the committed questions that `qa import` made.
 func (r *Runner) importedItems(ctx context.Context) ([]qa.Item, error) {
@@ -307,7 +257,7 @@ func (r *Runner) importedItems(ctx context.Context) ([]qa.Item, error) {
 	}
 	var out []qa.Item
 	for _, it := range items {
-		if strings.HasPrefix(it.Writer, importedPrefix) {
+		if it.Imported() {
 			out = append(out, it)
 		}
 	}
@@ -331,13 +281,22 @@ func (r *Runner) commitItems(ctx context.Context, stage string, items ...qa.Item
 func itemRecords(items []qa.Item) ([]Record, error) {
 	recs := make([]Record, 0, len(items))
 	for _, it := range items {
-		b, err := json.Marshal(it)
+		rec, err := itemRecord(it)
 		if err != nil {
-			return nil, fmt.Errorf("encode question %s: %w", it.ID, err)
+			return nil, err
 		}
-		recs = append(recs, Record{ID: it.ID, Status: it.Status, Reason: it.Reason, Payload: b})
+		recs = append(recs, rec)
 	}
 	return recs, nil
+}
+
+// itemRecord is the checkpoint record of a question.
+func itemRecord(it qa.Item) (Record, error) {
+	b, err := json.Marshal(it)
+	if err != nil {
+		return Record{}, fmt.Errorf("encode question %s: %w", it.ID, err)
+	}
+	return Record{ID: it.ID, Status: it.Status, Reason: it.Reason, Payload: b}, nil
 }
 
 // publishQA writes qa/ from every committed item and returns the stage's
@@ -364,11 +323,11 @@ func (r *Runner) publishQA(items []qa.Item) (*StageStats, error) {
 // textGatesFingerprint is what the contamination and near-duplicate gates
 // depend on: the lists (by content, so an edited list re-runs the stage)
 // and the thresholds.
-func (r *Runner) textGatesFingerprint() any {
+func (r *Runner) textGatesFingerprint(ctx context.Context) any {
 	c := r.cfg.QA
 	lists := make([]string, 0, len(c.Contamination))
 	for _, p := range c.Contamination {
-		in, err := describeInput(p)
+		in, err := r.describeInput(ctx, p)
 		if err != nil {
 			in.SHA256 = "unreadable" // NewTextGates reports it with the path
 		}

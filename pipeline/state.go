@@ -39,7 +39,8 @@ func OpenState(ctx context.Context, path string) (*State, error) {
 CREATE TABLE IF NOT EXISTS items (
   stage TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,
   payload BLOB NOT NULL, PRIMARY KEY (stage, id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS stages (stage TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, done INTEGER NOT NULL);`
+CREATE TABLE IF NOT EXISTS stages (stage TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, done INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs (path TEXT PRIMARY KEY, stat TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL);`
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open state %s: %w", path, err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/miroverse/miroverse/internal/redact"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/embedded"
 	kgneo4j "github.com/miroverse/miroverse/kg/neo4j"
@@ -35,7 +36,7 @@ func openStore(ctx context.Context, cfg Config, root string) (kg.Store, string, 
 		if err != nil {
 			return nil, "", err
 		}
-		return st, uri + "/" + cfg.Graph.Database, nil
+		return st, neo4jLocation(uri, cfg.Graph.Database), nil
 	default:
 		path := cfg.Graph.Path
 		if path == "" {
@@ -47,6 +48,24 @@ func openStore(ctx context.Context, cfg Config, root string) (kg.Store, string, 
 		}
 		return st, relTo(root, path), nil
 	}
+}
+
+// neo4jLocation is where the manifest says a Neo4j graph lives: the URI
+// without user info or query (a password may sit in either) and the
+// database. redact.URL is the scrubber used for every URL the pipeline
+// records.
+func neo4jLocation(uri, database string) string {
+	return redact.URL(uri) + "/" + database
+}
+
+// manifestConfig is cfg as the manifest records it: the same, but for the
+// Neo4j URI, scrubbed like the graph's location. The config hash stays that
+// of cfg itself.
+func manifestConfig(cfg Config) Config {
+	if cfg.Graph.URI != "" {
+		cfg.Graph.URI = redact.URL(cfg.Graph.URI)
+	}
+	return cfg
 }
 
 // stamper is implemented by stores that several output roots may share (a

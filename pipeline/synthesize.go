@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/sandbox"
 )
 
 // TrajectoryRow is one rollout as published in trajectories/: the full
@@ -77,120 +77,97 @@ func (r *Runner) agentPolicy() trajectory.Policy {
 
 // Synthesize runs N rollouts of the agent on every kept question.
 func (r *Runner) Synthesize(ctx context.Context) error {
-	start := time.Now()
 	s := r.cfg.Synthesize
 	agentModel := r.cfg.Endpoint("agent").Model
-	fp, err := r.fingerprint(ctx, StageQA, s, agentModel, r.cfg.Endpoint("extractor").Model, trajectory.PromptHash(), r.cfg.Seed)
-	if err != nil {
-		return err
-	}
-	done, err := r.beginStage(ctx, StageSynthesize, fp)
-	if err != nil || done {
-		return err
-	}
-	// The sandbox is checked before any rollout runs: with python_tools on
-	// and no working sandbox the stage stops here (never running code
-	// unsandboxed, never silently offering fewer tools).
-	sb, err := r.openPythonSandbox(ctx)
-	if err != nil {
-		return err
-	}
-	if sb != nil {
-		defer r.closeSandbox(sb)
-	}
-	items, err := r.qaItems(ctx)
-	if err != nil {
-		return err
-	}
-	committed, err := r.state.Committed(ctx, StageSynthesize)
-	if err != nil {
-		return err
-	}
-	var todo []rolloutJob
-	for _, it := range items {
-		if it.Status != qa.StatusKept {
-			continue
+	var (
+		sb    *sandbox.Manager
+		agent *trajectory.Agent
+	)
+	defer func() {
+		if sb != nil {
+			r.closeSandbox(sb)
 		}
-		r.keys.set(it.Question, solutionOf(it))
-		for i := 0; i < s.Rollouts; i++ {
-			id := rolloutID(it.ID, i, agentModel, s.Mode)
-			if !committed[id] {
-				todo = append(todo, rolloutJob{id: id, item: it, index: i})
+	}()
+	return runStage(ctx, r, stage[rolloutJob]{
+		name: StageSynthesize, upstream: StageQA,
+		settings: []any{s, agentModel, r.cfg.Endpoint("extractor").Model, trajectory.PromptHash(), r.cfg.Seed},
+		items: func(ctx context.Context) ([]rolloutJob, error) {
+			// The sandbox is checked before any rollout runs: with python_tools on
+			// and no working sandbox the stage stops here (never running code
+			// unsandboxed, never silently offering fewer tools).
+			var err error
+			if sb, err = r.openPythonSandbox(ctx); err != nil {
+				return nil, err
 			}
-		}
-	}
-	agentLLM, err := r.client(ctx, "agent")
-	if err != nil {
-		return err
-	}
-	extractor, err := r.client(ctx, "extractor")
-	if err != nil {
-		return err
-	}
-	tools := trajectory.NewToolset(r.store, extractor)
-	if sb != nil {
-		tools = tools.WithSandbox(sb)
-	}
-	agent := &trajectory.Agent{LLM: agentLLM, Tools: tools, Policy: r.agentPolicy()}
-	r.manifest.ToolSchemaHash = hashString(tools.SchemasJSON())
-	r.manifest.Prompts["agent"] = trajectory.PromptHash()
-	prog := startProgress(r.progress, StageSynthesize, int64(len(todo)))
-	err = forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, j rolloutJob) error {
-		seed := itemSeed(r.cfg.Seed, j.id)
-		ro, err := agent.Run(ctx, trajectory.Task{QAID: j.item.ID, Question: j.item.Question}, seed)
-		if err != nil {
-			return fmt.Errorf("synthesize %s: %w", j.id, err)
-		}
-		ro.ID, ro.QAID, ro.Index, ro.Model, ro.Seed = j.id, j.item.ID, j.index, agentLLM.Model(), seed
-		b, err := json.Marshal(ro)
-		if err != nil {
-			return fmt.Errorf("synthesize %s: %w", j.id, err)
-		}
-		prog.Add(1)
-		return r.state.Commit(ctx, StageSynthesize, Record{ID: ro.ID, Status: ro.Status, Reason: ro.FailReason, Payload: b})
+			items, err := r.qaItems(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var jobs []rolloutJob
+			for _, it := range items {
+				if it.Status != qa.StatusKept {
+					continue
+				}
+				r.keys.set(it.Question, solutionOf(it))
+				for i := 0; i < s.Rollouts; i++ {
+					jobs = append(jobs, rolloutJob{id: rolloutID(it.ID, i, agentModel, s.Mode), item: it, index: i})
+				}
+			}
+			agentLLM, err := r.client(ctx, "agent")
+			if err != nil {
+				return nil, err
+			}
+			extractor, err := r.client(ctx, "extractor")
+			if err != nil {
+				return nil, err
+			}
+			tools := trajectory.NewToolset(r.store, extractor)
+			if sb != nil {
+				tools = tools.WithSandbox(sb)
+			}
+			agent = &trajectory.Agent{LLM: agentLLM, Tools: tools, Policy: r.agentPolicy()}
+			r.manifest.ToolSchemaHash = hashString(tools.SchemasJSON())
+			r.manifest.Prompts["agent"] = trajectory.PromptHash()
+			return jobs, nil
+		},
+		id: func(j rolloutJob) string { return j.id },
+		work: func(ctx context.Context, j rolloutJob) (Record, error) {
+			seed := itemSeed(r.cfg.Seed, j.id)
+			ro, err := agent.Run(ctx, trajectory.Task{QAID: j.item.ID, Question: j.item.Question}, seed)
+			if err != nil {
+				return Record{}, err
+			}
+			ro.ID, ro.QAID, ro.Index, ro.Model, ro.Seed = j.id, j.item.ID, j.index, agent.LLM.Model(), seed
+			b, err := json.Marshal(ro)
+			if err != nil {
+				return Record{}, err
+			}
+			return Record{ID: ro.ID, Status: ro.Status, Reason: ro.FailReason, Payload: b}, nil
+		},
+		global: func(ctx context.Context, _ string) (*StageStats, error) {
+			rollouts, err := r.rollouts(ctx)
+			if err != nil {
+				return nil, err
+			}
+			st := newStageStats()
+			for _, ro := range rollouts {
+				switch ro.Status {
+				case trajectory.StatusAnswered:
+					st.add("kept", "")
+				case trajectory.StatusFormatError:
+					st.add("rejected", trajectory.StatusFormatError)
+				default:
+					st.add("failed", trajectory.FailKind(ro.FailReason))
+					st.example(trajectory.FailKind(ro.FailReason), ro.ID+": "+ro.FailReason)
+				}
+				st.PromptTokens += ro.PromptTokens
+				st.CompletionTokens += ro.CompletionTokens
+				st.Counts["tool_calls"] += int64(ro.NumToolCalls)
+				st.Counts["llm_millis"] += ro.LatencyMillis
+			}
+			return st, r.publishTrajectories(ctx, rollouts, nil)
+		},
 	})
-	prog.Finish()
-	if err != nil {
-		return err
-	}
-	rollouts, err := r.rollouts(ctx)
-	if err != nil {
-		return err
-	}
-	st := newStageStats()
-	for _, ro := range rollouts {
-		switch ro.Status {
-		case trajectory.StatusAnswered:
-			st.add("kept", "")
-		case trajectory.StatusFormatError:
-			st.add("rejected", trajectory.StatusFormatError)
-		default:
-			st.add("failed", failKind(ro.FailReason))
-			st.example(failKind(ro.FailReason), ro.ID+": "+ro.FailReason)
-		}
-		st.PromptTokens += ro.PromptTokens
-		st.CompletionTokens += ro.CompletionTokens
-		st.Counts["tool_calls"] += int64(ro.NumToolCalls)
-		st.Counts["llm_millis"] += ro.LatencyMillis
-	}
-	if err := r.publishTrajectories(ctx, rollouts, nil); err != nil {
-		return err
-	}
-	st.Seconds = time.Since(start).Seconds()
-	return r.endStage(ctx, StageSynthesize, fp, st)
-}
-
-// failKind is the reason class of a failure message ("llm_error: …" → "llm_error").
-func failKind(reason string) string {
-	for i, c := range reason {
-		if c == ':' {
-			return reason[:i]
-		}
-	}
-	if reason == "" {
-		return "unknown"
-	}
-	return reason
 }
 
 // solutionOf is the oracle's answer key for a kept question.
@@ -223,97 +200,80 @@ type judgedVerdict struct {
 
 // Judge decides every rollout's correctness and quality flags.
 func (r *Runner) Judge(ctx context.Context) error {
-	start := time.Now()
-	grader := r.cfg.Judge.UseGrader
-	fp, err := r.fingerprint(ctx, StageSynthesize, r.cfg.Judge, r.cfg.Endpoint("grader").Model)
-	if err != nil {
-		return err
-	}
-	done, err := r.beginStage(ctx, StageJudge, fp)
-	if err != nil || done {
-		return err
-	}
-	items, err := r.qaItems(ctx)
-	if err != nil {
-		return err
-	}
-	byID := map[string]qa.Item{}
-	for _, it := range items {
-		byID[it.ID] = it
-	}
-	rollouts, err := r.rollouts(ctx)
-	if err != nil {
-		return err
-	}
-	committed, err := r.state.Committed(ctx, StageJudge)
-	if err != nil {
-		return err
-	}
-	j := trajectory.Judge{F1Threshold: r.cfg.Judge.F1Threshold}
-	if grader {
-		g, err := r.client(ctx, "grader")
-		if err != nil {
-			return err
-		}
-		j.Grader = g
-	}
-	var todo []trajectory.Rollout
-	for _, ro := range rollouts {
-		if !committed[ro.ID] {
-			todo = append(todo, ro)
-		}
-	}
-	prog := startProgress(r.progress, StageJudge, int64(len(todo)))
-	err = forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, ro trajectory.Rollout) error {
-		it, ok := byID[ro.QAID]
-		if !ok {
-			return fmt.Errorf("judge %s: question %s is missing from qa/", ro.ID, ro.QAID)
-		}
-		answer := ro.Answer
-		if ro.Status != trajectory.StatusAnswered {
-			answer = ""
-		}
-		v, err := j.Decide(ctx, it.Question, answer, it.Gold)
-		if err != nil {
-			return fmt.Errorf("judge %s: %w", ro.ID, err)
-		}
-		b, err := json.Marshal(judgedVerdict{Verdict: v, Quality: trajectory.Quality(ro)})
-		if err != nil {
-			return fmt.Errorf("judge %s: %w", ro.ID, err)
-		}
-		status := "incorrect"
-		if v.Correct {
-			status = "correct"
-		}
-		prog.Add(1)
-		return r.state.Commit(ctx, StageJudge, Record{ID: ro.ID, Status: status, Reason: v.Method, Payload: b})
+	var (
+		byID     map[string]qa.Item
+		rollouts []trajectory.Rollout
+		judge    = trajectory.Judge{F1Threshold: r.cfg.Judge.F1Threshold}
+	)
+	return runStage(ctx, r, stage[trajectory.Rollout]{
+		name: StageJudge, upstream: StageSynthesize,
+		settings: []any{r.cfg.Judge, r.cfg.Endpoint("grader").Model},
+		items: func(ctx context.Context) ([]trajectory.Rollout, error) {
+			items, err := r.qaItems(ctx)
+			if err != nil {
+				return nil, err
+			}
+			byID = map[string]qa.Item{}
+			for _, it := range items {
+				byID[it.ID] = it
+			}
+			if rollouts, err = r.rollouts(ctx); err != nil {
+				return nil, err
+			}
+			if r.cfg.Judge.UseGrader {
+				g, err := r.client(ctx, "grader")
+				if err != nil {
+					return nil, err
+				}
+				judge.Grader = g
+			}
+			return rollouts, nil
+		},
+		id: func(ro trajectory.Rollout) string { return ro.ID },
+		work: func(ctx context.Context, ro trajectory.Rollout) (Record, error) {
+			it, ok := byID[ro.QAID]
+			if !ok {
+				return Record{}, fmt.Errorf("question %s is missing from qa/", ro.QAID)
+			}
+			answer := ro.Answer
+			if ro.Status != trajectory.StatusAnswered {
+				answer = ""
+			}
+			v, err := judge.Decide(ctx, it.Question, answer, it.Gold)
+			if err != nil {
+				return Record{}, err
+			}
+			b, err := json.Marshal(judgedVerdict{Verdict: v, Quality: trajectory.Quality(ro)})
+			if err != nil {
+				return Record{}, err
+			}
+			status := "incorrect"
+			if v.Correct {
+				status = "correct"
+			}
+			return Record{ID: ro.ID, Status: status, Reason: v.Method, Payload: b}, nil
+		},
+		global: func(ctx context.Context, _ string) (*StageStats, error) {
+			verdicts, err := r.verdicts(ctx)
+			if err != nil {
+				return nil, err
+			}
+			st := newStageStats()
+			for _, ro := range rollouts {
+				v := verdicts[ro.ID]
+				if v.Verdict.Correct {
+					st.add("kept", "")
+				} else {
+					st.add("rejected", "incorrect_"+v.Verdict.Method)
+				}
+				st.Counts["by_"+v.Verdict.Method]++
+				for _, q := range v.Quality {
+					st.Counts["quality_"+q]++
+				}
+			}
+			return st, r.publishTrajectories(ctx, rollouts, verdicts)
+		},
 	})
-	prog.Finish()
-	if err != nil {
-		return err
-	}
-	verdicts, err := r.verdicts(ctx)
-	if err != nil {
-		return err
-	}
-	st := newStageStats()
-	for _, ro := range rollouts {
-		v := verdicts[ro.ID]
-		if v.Verdict.Correct {
-			st.add("kept", "")
-		} else {
-			st.add("rejected", "incorrect_"+v.Verdict.Method)
-		}
-		st.Counts["by_"+v.Verdict.Method]++
-		for _, q := range v.Quality {
-			st.Counts["quality_"+q]++
-		}
-	}
-	if err := r.publishTrajectories(ctx, rollouts, verdicts); err != nil {
-		return err
-	}
-	st.Seconds = time.Since(start).Seconds()
-	return r.endStage(ctx, StageJudge, fp, st)
 }
 
 func (r *Runner) verdicts(ctx context.Context) (map[string]judgedVerdict, error) {

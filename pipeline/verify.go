@@ -13,9 +13,10 @@ import (
 // fingerprint: switching a gate, changing its prompts or its models changes
 // verdicts, so the stage must run again.
 type verifyFingerprint struct {
-	Config                     VerifyConfig
-	Prompt                     string
-	VerifierModel, ClosedModel string
+	Config        VerifyConfig `json:"config"`
+	Prompt        string       `json:"prompt"`
+	VerifierModel string       `json:"verifier_model"`
+	ClosedModel   string       `json:"closed_book_model"`
 }
 
 // verifyFingerprint returns the gates' part of the QA stage's fingerprint.
@@ -55,8 +56,9 @@ func (r *Runner) newVerifier(ctx context.Context) (qa.Verifier, error) {
 // rememberLeads gives the built-in oracle's closed-book memory the lead
 // description of every doc of walks: the oracle then "knows" the corpus the
 // way a model that read it in pre-training would, and answers a question
-// that quotes an answer's lead. Only the oracle reads the memory; a real
-// closed_book endpoint has its own.
+// that quotes an answer's lead. Only the oracle reads the memory, so mem is
+// nil, and nothing is read, unless the closed-book gate is on and its role
+// is the built-in oracle; a real closed_book endpoint has its own memory.
 func rememberLeads(ctx context.Context, docs qa.Docs, mem *oracle.LeadMemory, walks []qa.Walk) error {
 	if mem == nil {
 		return nil
