@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,18 +52,8 @@ func isArticle(page []byte) bool {
 // dryRun runs `ingest --dry-run` and returns stdout, stderr and exit code.
 func dryRun(t *testing.T, path string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary(t), "ingest", "--dry-run", "--input", path)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	res := runCLI(t, invocation{args: []string{"ingest", "--dry-run", "--input", path}})
+	return res.stdout, res.stderr, res.code
 }
 
 func writeTemp(t *testing.T, name string, data []byte) string {
@@ -108,19 +96,19 @@ func TestBadInput(t *testing.T) {
 		{
 			name:     "truncated mid-page",
 			data:     xml[:mid],
-			wantCode: 3, wantDocs: articlesBefore(xml, spans, victim[0]),
+			wantCode: exitIncomplete, wantDocs: articlesBefore(xml, spans, victim[0]),
 			wantInOutput: []string{"truncated", "offset"},
 		},
 		{
 			name:     "one page of malformed XML",
 			data:     splice(xml[:victim[0]], bytes.Replace(xml[victim[0]:victim[1]], []byte("</title>"), []byte("</titel>"), 1), xml[victim[1]:]),
-			wantCode: 0, wantDocs: articles - 1, wantReason: "malformed_xml",
+			wantCode: exitOK, wantDocs: articles - 1, wantReason: "malformed_xml",
 			wantInOutput: []string{"malformed_xml", "offset " + fmt.Sprint(victim[0])},
 		},
 		{
 			name:     "duplicated page ids",
 			data:     splice(xml[:victim[1]], []byte("\n  "), xml[victim[0]:victim[1]], xml[victim[1]:]),
-			wantCode: 0, wantDocs: articles, wantReason: "duplicate_page_id",
+			wantCode: exitOK, wantDocs: articles, wantReason: "duplicate_page_id",
 			wantInOutput: []string{"duplicate_page_id", "repeats an earlier page id"},
 		},
 	}
@@ -140,7 +128,7 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, all)
 				}
 			}
-			if tc.wantCode == 0 && !strings.Contains(out, "input complete") {
+			if tc.wantCode == exitOK && !strings.Contains(out, "input complete") {
 				t.Errorf("complete input not reported as such:\n%s", out)
 			}
 		})
@@ -159,18 +147,17 @@ func articlesBefore(xml []byte, spans [][2]int, offset int) int {
 }
 
 // TestTruncatedInputInManifest: a real ingest of a truncated dump keeps the
-// pages before the break, records the reason in the manifest and exits 3.
+// pages before the break, records the reason in the manifest and exits
+// with exitIncomplete.
 func TestTruncatedInputInManifest(t *testing.T) {
 	xml := sharedXML(t, "enwiki-2016-excerpt-206p.xml.bz2")
 	spans := pageSpans(xml)
 	cut := spans[len(spans)/2]
 	path := writeTemp(t, "cut.xml", xml[:cut[0]+(cut[1]-cut[0])/2])
 	root := filepath.Join(t.TempDir(), "out")
-	cmd := exec.Command(binary(t), "ingest", "--input", path, "--out", root, "--quiet")
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-		t.Fatalf("want exit 3, got %v:\n%s", err, out)
+	res := runCLI(t, invocation{args: []string{"ingest", "--input", path, "--out", root, "--quiet"}})
+	if res.code != exitIncomplete {
+		t.Fatalf("exit %d, want %d:\n%s%s", res.code, exitIncomplete, res.stdout, res.stderr)
 	}
 	b, err := os.ReadFile(filepath.Join(root, "manifest.json"))
 	if err != nil {
@@ -230,8 +217,8 @@ func TestCorruptStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, code := dryRun(t, path)
-	if code != 3 {
-		t.Fatalf("exit %d, want 3 (incomplete input)\n%s%s", code, out, errOut)
+	if code != exitIncomplete {
+		t.Fatalf("exit %d, want %d (incomplete input)\n%s%s", code, exitIncomplete, out, errOut)
 	}
 	for _, w := range []string{"corrupt_stream", fmt.Sprintf("byte %d", victim), "corrupt streams: 1"} {
 		if !strings.Contains(out+errOut, w) {

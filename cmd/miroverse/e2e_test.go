@@ -21,7 +21,9 @@ import (
 	"github.com/miroverse/miroverse/pipeline"
 )
 
-// The end-to-end tests drive the real binary, as users and batch jobs do.
+// The end-to-end tests run the command line in-process (see cli_test.go);
+// the few that need a process of their own (kill -9, signals, the real exit
+// status, everything a process prints) build and drive the real binary.
 
 var (
 	buildOnce sync.Once
@@ -82,10 +84,13 @@ func python(t *testing.T) string {
 	return py
 }
 
-func run(t *testing.T, args ...string) (stdout, stderr string) {
+// runBinary runs the built binary from the repository root with env added
+// to this process's environment, and fails the test unless it exits 0.
+func runBinary(t *testing.T, env []string, args ...string) (stdout, stderr string) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	if err := cmd.Run(); err != nil {
@@ -367,14 +372,16 @@ llm:
 	ref := demo(t)
 	root := filepath.Join(t.TempDir(), "out")
 	// Kill once in the middle of qa and once in the middle of synthesize.
-	killWhen(t, root, cfg, pipeline.StageQA, 5)
-	killWhen(t, root, cfg, pipeline.StageSynthesize, 20)
-	run(t, "run", "--config", cfg, "--out", root)
+	// os.Kill is SIGKILL: no cleanup runs.
+	signalWhen(t, root, cfg, pipeline.StageQA, 5, os.Kill)
+	signalWhen(t, root, cfg, pipeline.StageSynthesize, 20, os.Kill)
+	runBinary(t, nil, "run", "--config", cfg, "--out", root)
 	compareRoots(t, ref, root)
 }
 
-// killWhen starts a run and kill -9s it once stage has committed at least n items.
-func killWhen(t *testing.T, root, cfg, stage string, n int) {
+// signalWhen starts a run of the binary, sends it sig once stage has
+// committed at least n items, and returns its stderr and how it ended.
+func signalWhen(t *testing.T, root, cfg, stage string, n int, sig os.Signal) (stderr string, err error) {
 	t.Helper()
 	cmd := exec.Command(binary(t), "run", "--config", cfg, "--out", root, "--quiet")
 	cmd.Dir = repoRoot(t)
@@ -397,11 +404,16 @@ func killWhen(t *testing.T, root, cfg, stage string, n int) {
 		case <-time.After(5 * time.Millisecond):
 		}
 		if committedItems(t, root, stage) >= n {
-			if err := cmd.Process.Kill(); err != nil { // SIGKILL: no cleanup runs
+			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			<-done
-			return
+			select {
+			case err := <-done:
+				return errBuf.String(), err
+			case <-ctx.Done():
+				cmd.Process.Kill()
+				t.Fatalf("run still going 2 minutes after %v:\n%s", sig, errBuf.String())
+			}
 		}
 	}
 }
@@ -509,14 +521,13 @@ func trajectoryRows(t *testing.T, root string) []string {
 
 func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 	cfg := writeConfig(t, "seed: 1\nsample:\n  walkz: 3\n")
-	cmd := exec.Command(binary(t), "run", "--config", cfg, "--out", t.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatal("misspelt key accepted")
+	res := runCLI(t, invocation{args: []string{"run", "--config", cfg, "--out", t.TempDir()}})
+	if res.code != exitError {
+		t.Fatalf("misspelt key: exit %d, want %d\n%s", res.code, exitError, res.stderr)
 	}
 	for _, want := range []string{"line 3", `"walkz"`, cfg} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("error %q does not mention %s", out, want)
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("error %q does not mention %s", res.stderr, want)
 		}
 	}
 }

@@ -19,7 +19,9 @@ import (
 // API key in the environment. The client's retries must get every call
 // through, so the run ends with exactly the rows of the fault-free demo,
 // and the key must appear nowhere: not in stdout, not in the debug log, not
-// in any file of the output root.
+// in any file of the output root. It runs the binary, so that "nowhere"
+// covers all the process prints, and the variables reach it through the
+// real environment.
 func TestFlakyOracleKeepsRows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
@@ -93,15 +95,15 @@ llm:
 
 // TestBadFaultRateEnvIsAnError: a malformed override is named, not ignored.
 func TestBadFaultRateEnvIsAnError(t *testing.T) {
-	cmd := exec.Command(binary(t), "run", "--config", "configs/demo.yaml", "--out", t.TempDir())
-	cmd.Dir = repoRoot(t)
-	cmd.Env = append(os.Environ(), pipeline.EnvOracleFaultRate+"=lots")
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatal("run accepted a fault rate of \"lots\"")
+	res := runCLI(t, invocation{
+		args: []string{"run", "--config", "configs/demo.yaml", "--out", t.TempDir()},
+		env:  map[string]string{pipeline.EnvOracleFaultRate: "lots"},
+	})
+	if res.code != exitError {
+		t.Fatalf("run with a fault rate of \"lots\": exit %d, want %d\n%s", res.code, exitError, res.stderr)
 	}
-	if !strings.Contains(string(out), pipeline.EnvOracleFaultRate) {
-		t.Errorf("error does not name the variable: %s", out)
+	if !strings.Contains(res.stderr, pipeline.EnvOracleFaultRate) {
+		t.Errorf("error does not name the variable: %s", res.stderr)
 	}
 }
 

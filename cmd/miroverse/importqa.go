@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -18,9 +17,15 @@ func withQAImport(g *globalFlags, qaCmd *cobra.Command) *cobra.Command {
 	return qaCmd
 }
 
+// qaImportOptions are the flags of `qa import`.
+type qaImportOptions struct {
+	g   *globalFlags
+	f   stageFlags
+	opt pipeline.ImportOptions
+}
+
 func newQAImportCmd(g *globalFlags) *cobra.Command {
-	f := &stageFlags{}
-	var opt pipeline.ImportOptions
+	opts := &qaImportOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "import --input FILE [--format hotpotqa|musique|jsonl] [--contamination FILE]... --out ROOT",
 		Short: "Import a public multi-hop QA set (HotpotQA, MuSiQue, {question, answer} JSONL) as questions of ROOT",
@@ -34,23 +39,28 @@ func newQAImportCmd(g *globalFlags) *cobra.Command {
 			"  miroverse synthesize --out out/hp && miroverse judge --out out/hp && miroverse export --out out/hp",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withRunner(cmd, g, f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
-				res, err := r.ImportQA(ctx, opt)
-				if res != nil {
-					fmt.Fprintf(os.Stdout, "imported %s (%s): %d records, %d kept, %d rejected%s, %d failed%s, %d already imported; %d documents added\n",
-						opt.Input, res.Format, res.Records, res.Kept, total(res.Rejected), byReason(res.Rejected),
-						total(res.Failed), byReason(res.Failed), res.AlreadyThere, res.Docs)
-				}
-				return err
-			})
+			return qaImportRun(cmd.Context(), opts)
 		},
 	}
-	f.bind(cmd, false)
-	cmd.Flags().StringVar(&opt.Input, "input", "", "the QA file (JSON array or JSONL)")
-	cmd.Flags().StringVar(&opt.Format, "format", "", "hotpotqa, musique or jsonl (default: detected)")
-	cmd.Flags().StringArrayVar(&opt.Contamination, "contamination", nil, "benchmark list to reject questions against (repeatable)")
+	opts.f.bind(cmd, false)
+	cmd.Flags().StringVar(&opts.opt.Input, "input", "", "the QA file (JSON array or JSONL)")
+	cmd.Flags().StringVar(&opts.opt.Format, "format", "", "hotpotqa, musique or jsonl (default: detected)")
+	cmd.Flags().StringArrayVar(&opts.opt.Contamination, "contamination", nil, "benchmark list to reject questions against (repeatable)")
 	_ = cmd.MarkFlagRequired("input")
 	return cmd
+}
+
+func qaImportRun(ctx context.Context, opts *qaImportOptions) error {
+	return withRunner(ctx, opts.g, &opts.f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
+		res, err := r.ImportQA(ctx, opts.opt)
+		// A broken file still reports what was imported before the break.
+		if res != nil {
+			fmt.Fprintf(opts.g.IO.Out, "imported %s (%s): %d records, %d kept, %d rejected%s, %d failed%s, %d already imported; %d documents added\n",
+				opts.opt.Input, res.Format, res.Records, res.Kept, total(res.Rejected), byReason(res.Rejected),
+				total(res.Failed), byReason(res.Failed), res.AlreadyThere, res.Docs)
+		}
+		return err
+	})
 }
 
 func total(m map[string]int) int {

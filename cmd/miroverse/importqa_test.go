@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -199,17 +198,15 @@ func TestQAImportBadRecords(t *testing.T) {
 		t.Fatalf("musique import output: %s", out)
 	}
 
-	// A JSON array broken mid-way: an error naming file and record, exit 1,
-	// the records before the break imported.
+	// A JSON array broken mid-way: an error naming file and record, exit
+	// status 1, the records before the break imported.
 	broken := filepath.Join(t.TempDir(), "broken.json")
 	if err := os.WriteFile(broken, []byte(`[{"question": "Who painted the ceiling of the chapel consecrated in 1483?", "answer": "Michelangelo"}, {"question": `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary(t), "qa", "import", "--input", broken, "--out", root, "-q")
-	cmd.Dir = repoRoot(t)
-	b, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(b), "broken.json: record 1") || !strings.Contains(string(b), "1 kept") {
-		t.Fatalf("broken array: err %v, output:\n%s", err, b)
+	res := runCLI(t, invocation{args: []string{"qa", "import", "--input", broken, "--out", root, "-q"}})
+	if res.code != exitError || !strings.Contains(res.stderr, "broken.json: record 1") || !strings.Contains(res.stdout, "1 kept") {
+		t.Fatalf("broken array: exit %d, stdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
 }
 

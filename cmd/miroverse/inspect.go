@@ -4,16 +4,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/miroverse/miroverse/pipeline"
 )
 
-func newInspectCmd() *cobra.Command {
-	var asJSON bool
-	var stage string
+// inspectOptions are the argument and flags of `inspect`.
+type inspectOptions struct {
+	IO     IO
+	root   string
+	asJSON bool
+	stage  string
+}
+
+func newInspectCmd(streams IO) *cobra.Command {
+	opts := &inspectOptions{IO: streams}
 	cmd := &cobra.Command{
 		Use:   "inspect ROOT",
 		Short: "Summarise a dataset version: counts by stage and reason, and where its files are",
@@ -22,33 +28,39 @@ func newInspectCmd() *cobra.Command {
 		Example: "  miroverse inspect out/demo\n  miroverse inspect out/demo --stage qa\n  miroverse inspect out/demo --stage qa --json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			m, err := pipeline.ReadManifest(args[0])
-			if err != nil {
-				return fmt.Errorf("inspect %s: %w (is it an output root of miroverse run?)", args[0], err)
-			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			if stage != "" {
-				st, err := stageOf(m, stage)
-				if err != nil {
-					return fmt.Errorf("inspect %s: %w", args[0], err)
-				}
-				if asJSON {
-					return enc.Encode(st)
-				}
-				printStage(os.Stdout, stage, st)
-				return nil
-			}
-			if asJSON {
-				return enc.Encode(m)
-			}
-			fmt.Fprint(os.Stdout, pipeline.Summary(m, args[0]))
-			return nil
+			opts.root = args[0]
+			return inspectRun(opts)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the manifest JSON (with --stage: that stage's stats)")
-	cmd.Flags().StringVar(&stage, "stage", "", "show one stage's counts by reason and examples: "+fmt.Sprint(pipeline.Stages))
+	cmd.Flags().BoolVar(&opts.asJSON, "json", false, "print the manifest JSON (with --stage: that stage's stats)")
+	cmd.Flags().StringVar(&opts.stage, "stage", "", "show one stage's counts by reason and examples: "+fmt.Sprint(pipeline.Stages))
 	return cmd
+}
+
+func inspectRun(opts *inspectOptions) error {
+	out := opts.IO.Out
+	m, err := pipeline.ReadManifest(opts.root)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w (is it an output root of miroverse run?)", opts.root, err)
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	if opts.stage != "" {
+		st, err := stageOf(m, opts.stage)
+		if err != nil {
+			return fmt.Errorf("inspect %s: %w", opts.root, err)
+		}
+		if opts.asJSON {
+			return enc.Encode(st)
+		}
+		printStage(out, opts.stage, st)
+		return nil
+	}
+	if opts.asJSON {
+		return enc.Encode(m)
+	}
+	fmt.Fprint(out, pipeline.Summary(m, opts.root))
+	return nil
 }
 
 // stageOf returns a stage's stats; a known stage that has not run yet is an

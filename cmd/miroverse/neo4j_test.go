@@ -123,11 +123,9 @@ func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 	// inputs into it is refused instead of mixing two graphs.
 	other := writeConfig(t, "graph:\n  backend: neo4j\ninput:\n  paths: [corpus/demo/demowiki-pages-articles.xml, "+
 		"corpus/demo/demowiki-pages-articles.xml]\n")
-	cmd := exec.Command(binary(t), "ingest", "--config", other, "--out", filepath.Join(t.TempDir(), "other"), "--quiet")
-	cmd.Dir = repoRoot(t)
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "other inputs") || !strings.Contains(string(out), uri) {
-		t.Errorf("ingest of other inputs into the same database: err %v, output:\n%s", err, out)
+	res := runCLI(t, invocation{args: []string{"ingest", "--config", other, "--out", filepath.Join(t.TempDir(), "other"), "--quiet"}})
+	if res.code != exitError || !strings.Contains(res.stderr, "other inputs") || !strings.Contains(res.stderr, uri) {
+		t.Errorf("ingest of other inputs into the same database: exit %d, stderr:\n%s", res.code, res.stderr)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,21 +11,61 @@ import (
 	"github.com/miroverse/miroverse/pipeline"
 )
 
-// globalFlags are shared by every command.
+// IO is all a command reads and writes besides its flags and the files they
+// name. main passes the process's streams and environment; tests pass
+// buffers and a map, and so run every command in-process.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer // results: what scripts parse
+	ErrOut io.Writer // logs, progress and error messages
+	// LookupEnv reads the variables the command line applies over a config
+	// (see stageFlags.load).
+	LookupEnv func(key string) (string, bool)
+}
+
+// orNothing fills the fields left nil with an empty input, a discarding
+// output and an empty environment, so that a command never falls back to
+// the process's own streams (cobra's default) behind a test's back.
+func (s IO) orNothing() IO {
+	if s.In == nil {
+		s.In = strings.NewReader("")
+	}
+	if s.Out == nil {
+		s.Out = io.Discard
+	}
+	if s.ErrOut == nil {
+		s.ErrOut = io.Discard
+	}
+	if s.LookupEnv == nil {
+		s.LookupEnv = func(string) (string, bool) { return "", false }
+	}
+	return s
+}
+
+// globalFlags are the root's persistent flags, shared by every command. The
+// commands keep a pointer and read it when they run, after cobra has parsed
+// the whole command line.
 type globalFlags struct {
+	IO        IO
 	logLevel  string
 	logFormat string
 	quiet     bool
 }
 
-func newRootCmd() *cobra.Command {
-	g := &globalFlags{}
+// newRootCmd builds the whole command tree on streams; it holds no state
+// beyond the returned command, so every call is a fresh CLI.
+func newRootCmd(streams IO) *cobra.Command {
+	streams = streams.orNothing()
+	g := &globalFlags{IO: streams}
 	root := &cobra.Command{
 		Use:           "miroverse",
 		Short:         "Regenerate a MiroVerse-style agentic training set from wiki dumps",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress lines")
@@ -38,10 +77,10 @@ func newRootCmd() *cobra.Command {
 		newStageCmd(g, pipeline.StageJudge, "Judge every rollout's answer", (*pipeline.Runner).Judge),
 		newStageCmd(g, pipeline.StageExport, "Write the SFT and DPO shards and the dataset card", (*pipeline.Runner).Export),
 		newRunCmd(g),
-		newInspectCmd(),
+		newInspectCmd(streams),
 		newOracleCmd(g),
-		newExportGraphCmd(),
-		newToolsCmd(),
+		newExportGraphCmd(streams),
+		newToolsCmd(streams),
 	)
 	return root
 }
@@ -54,9 +93,9 @@ func (g *globalFlags) logger() (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch strings.ToLower(g.logFormat) {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(g.IO.ErrOut, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(g.IO.ErrOut, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", g.logFormat)
 }
@@ -65,7 +104,7 @@ func (g *globalFlags) progress() io.Writer {
 	if g.quiet {
 		return io.Discard
 	}
-	return os.Stderr
+	return g.IO.ErrOut
 }
 
 // stageFlags locate a run: its config and output root.
@@ -84,9 +123,9 @@ func (f *stageFlags) bind(cmd *cobra.Command, configRequired bool) {
 }
 
 // load reads the config, or the defaults when none is given, and applies
-// the environment's overrides (MIROVERSE_ORACLE_FAULT_RATE): this is the one
-// place a run reads them.
-func (f *stageFlags) load() (pipeline.Config, error) {
+// the environment's overrides (MIROVERSE_ORACLE_FAULT_RATE) read through
+// lookupEnv: this is the one place a run reads them.
+func (f *stageFlags) load(lookupEnv func(string) (string, bool)) (pipeline.Config, error) {
 	cfg := pipeline.DefaultConfig()
 	if f.config != "" {
 		var err error
@@ -94,7 +133,7 @@ func (f *stageFlags) load() (pipeline.Config, error) {
 			return cfg, err
 		}
 	}
-	if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
+	if err := cfg.ApplyEnv(lookupEnv); err != nil {
 		return cfg, fmt.Errorf("environment: %w", err)
 	}
 	return cfg, nil

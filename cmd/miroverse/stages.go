@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -11,8 +10,8 @@ import (
 )
 
 // withRunner opens the output root, runs fn and closes it.
-func withRunner(cmd *cobra.Command, g *globalFlags, f *stageFlags, fn func(context.Context, pipeline.Config, *pipeline.Runner) error) error {
-	cfg, err := f.load()
+func withRunner(ctx context.Context, g *globalFlags, f *stageFlags, fn func(context.Context, pipeline.Config, *pipeline.Runner) error) error {
+	cfg, err := f.load(g.IO.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -20,7 +19,6 @@ func withRunner(cmd *cobra.Command, g *globalFlags, f *stageFlags, fn func(conte
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
 	r, err := pipeline.Open(ctx, cfg, f.out, pipeline.Options{Log: log, Progress: g.progress()})
 	if err != nil {
 		return err
@@ -32,10 +30,16 @@ func withRunner(cmd *cobra.Command, g *globalFlags, f *stageFlags, fn func(conte
 	return runErr
 }
 
+// ingestOptions are the flags of `ingest`.
+type ingestOptions struct {
+	g      *globalFlags
+	f      stageFlags
+	inputs []string
+	dryRun bool
+}
+
 func newIngestCmd(g *globalFlags) *cobra.Command {
-	f := &stageFlags{}
-	var inputs []string
-	var dryRun bool
+	opts := &ingestOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "ingest --input PATH... --out ROOT",
 		Short: "Read MediaWiki XML dumps (plain, .bz2, multistream .bz2, .gz, .xz) into the knowledge graph",
@@ -47,38 +51,44 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 			"  miroverse ingest --dry-run --input enwiki-pages-articles-multistream.xml.bz2\n" +
 			"  miroverse ingest --config configs/demo.yaml --out out/demo",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load()
-			if err != nil {
-				return err
-			}
-			paths := inputs
-			if len(paths) == 0 {
-				paths = cfg.Input.Paths
-			}
-			if dryRun {
-				return dryRunIngest(cmd, g, paths, cfg.Input)
-			}
-			if f.out == "" {
-				return fmt.Errorf("ingest: --out ROOT is required (or --dry-run)")
-			}
-			return withRunner(cmd, g, f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
-				if err := r.Ingest(ctx, paths); err != nil {
-					return err
-				}
-				m := r.Manifest()
-				fmt.Fprintf(os.Stdout, "ingested %d documents, %d links, %d aliases into %s\n", m.Graph.Docs, m.Graph.Links, m.Graph.Aliases, r.Root())
-				return incompleteErr(m.Stages[pipeline.StageIngest])
-			})
+			return ingestRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&f.config, "config", "", "run config (YAML); see configs/demo.yaml")
-	cmd.Flags().StringVar(&f.out, "out", "", "output root of the dataset version")
-	cmd.Flags().StringSliceVar(&inputs, "input", nil, "dump file(s) to read; overrides input.paths of the config")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "parse and count without writing a store")
+	// --out is not marked required as for the other stages: --dry-run needs none.
+	cmd.Flags().StringVar(&opts.f.config, "config", "", "run config (YAML); see configs/demo.yaml")
+	cmd.Flags().StringVar(&opts.f.out, "out", "", "output root of the dataset version")
+	cmd.Flags().StringSliceVar(&opts.inputs, "input", nil, "dump file(s) to read; overrides input.paths of the config")
+	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "parse and count without writing a store")
 	return cmd
 }
 
-func dryRunIngest(cmd *cobra.Command, g *globalFlags, paths []string, in pipeline.InputConfig) error {
+func ingestRun(ctx context.Context, opts *ingestOptions) error {
+	g := opts.g
+	cfg, err := opts.f.load(g.IO.LookupEnv)
+	if err != nil {
+		return err
+	}
+	paths := opts.inputs
+	if len(paths) == 0 {
+		paths = cfg.Input.Paths
+	}
+	if opts.dryRun {
+		return dryRunIngest(ctx, g, paths, cfg.Input)
+	}
+	if opts.f.out == "" {
+		return fmt.Errorf("ingest: --out ROOT is required (or --dry-run)")
+	}
+	return withRunner(ctx, g, &opts.f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
+		if err := r.Ingest(ctx, paths); err != nil {
+			return err
+		}
+		m := r.Manifest()
+		fmt.Fprintf(g.IO.Out, "ingested %d documents, %d links, %d aliases into %s\n", m.Graph.Docs, m.Graph.Links, m.Graph.Aliases, r.Root())
+		return incompleteErr(m.Stages[pipeline.StageIngest])
+	})
+}
+
+func dryRunIngest(ctx context.Context, g *globalFlags, paths []string, in pipeline.InputConfig) error {
 	if len(paths) == 0 {
 		return fmt.Errorf("ingest --dry-run: no input paths (pass --input or a config with input.paths)")
 	}
@@ -86,16 +96,17 @@ func dryRunIngest(cmd *cobra.Command, g *globalFlags, paths []string, in pipelin
 	if err != nil {
 		return err
 	}
-	st, err := pipeline.DryRun(cmd.Context(), paths, in, pipeline.Options{Log: log, Progress: g.progress()})
+	st, err := pipeline.DryRun(ctx, paths, in, pipeline.Options{Log: log, Progress: g.progress()})
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(os.Stdout, pipeline.IngestSummary(st))
+	fmt.Fprint(g.IO.Out, pipeline.IngestSummary(st))
 	return incompleteErr(st)
 }
 
 // incompleteInput is an ingest that kept what it could of a damaged input;
-// it exits with status 3 so batch jobs can tell it from a complete one.
+// it exits with status exitIncomplete so batch jobs can tell it from a
+// complete one.
 type incompleteInput struct{ msg string }
 
 func (e incompleteInput) Error() string { return e.msg }
@@ -108,24 +119,41 @@ func incompleteErr(st *pipeline.StageStats) error {
 		st.Counts["truncated_inputs"], st.Counts["corrupt_streams"])}
 }
 
+// stageOptions are the flags of one stage's command and the stage it runs.
+type stageOptions struct {
+	g     *globalFlags
+	f     stageFlags
+	stage func(*pipeline.Runner, context.Context) error
+}
+
 func newStageCmd(g *globalFlags, stage, short string, run func(*pipeline.Runner, context.Context) error) *cobra.Command {
-	f := &stageFlags{}
+	opts := &stageOptions{g: g, stage: run}
 	cmd := &cobra.Command{
 		Use:   stage + " --config FILE --out ROOT",
 		Short: short,
 		Long:  short + ".\n\nThe stage reads the previous stage's output under ROOT, skips the items it already committed, and\nwrites its own output there. Run it again after an interruption to resume.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withRunner(cmd, g, f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
-				return run(r, ctx)
-			})
+			return stageRun(cmd.Context(), opts)
 		},
 	}
-	f.bind(cmd, false)
+	opts.f.bind(cmd, false)
 	return cmd
 }
 
+func stageRun(ctx context.Context, opts *stageOptions) error {
+	return withRunner(ctx, opts.g, &opts.f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
+		return opts.stage(r, ctx)
+	})
+}
+
+// runOptions are the flags of `run`.
+type runOptions struct {
+	g *globalFlags
+	f stageFlags
+}
+
 func newRunCmd(g *globalFlags) *cobra.Command {
-	f := &stageFlags{}
+	opts := &runOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "run --config FILE --out ROOT",
 		Short: "Run every stage: ingest, sample, qa, synthesize, judge, export",
@@ -133,15 +161,19 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 			"resumes where it stopped when the same command is run again, and ends with the rows of an uninterrupted run.",
 		Example: "  miroverse run --config configs/demo.yaml --out out/demo",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withRunner(cmd, g, f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
-				if err := r.RunAll(ctx); err != nil {
-					return err
-				}
-				fmt.Fprint(os.Stdout, pipeline.Summary(r.Manifest(), r.Root()))
-				return incompleteErr(r.Manifest().Stages[pipeline.StageIngest])
-			})
+			return runAllRun(cmd.Context(), opts)
 		},
 	}
-	f.bind(cmd, true)
+	opts.f.bind(cmd, true)
 	return cmd
+}
+
+func runAllRun(ctx context.Context, opts *runOptions) error {
+	return withRunner(ctx, opts.g, &opts.f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
+		if err := r.RunAll(ctx); err != nil {
+			return err
+		}
+		fmt.Fprint(opts.g.IO.Out, pipeline.Summary(r.Manifest(), r.Root()))
+		return incompleteErr(r.Manifest().Stages[pipeline.StageIngest])
+	})
 }

@@ -30,14 +30,14 @@ const sandboxIDVariable = "$SANDBOX_ID"
 // maxCallLine bounds one line of a calls file; code blocks can be long.
 const maxCallLine = 16 << 20
 
-func newToolsCmd() *cobra.Command {
+func newToolsCmd(streams IO) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tools",
 		Short: "List the agent's tools, or run tool calls by hand to check an environment",
 		Long: "The agent's tools as the model sees them (tools list) and a way to call them yourself (tools run):\n" +
 			"the quickest check that the corpus answers searches and that the code sandbox works on this machine.",
 	}
-	cmd.AddCommand(newToolsListCmd(), newToolsRunCmd())
+	cmd.AddCommand(newToolsListCmd(streams), newToolsRunCmd(streams))
 	return cmd
 }
 
@@ -47,6 +47,9 @@ type sandboxFlags struct {
 	cpu       int
 	memory    string
 	processes int
+	// given tells a flag the user set from one left at its zero default,
+	// which must keep the config's value; nil means none was given.
+	given func(flag string) bool
 }
 
 func (f *sandboxFlags) bind(cmd *cobra.Command) {
@@ -54,21 +57,25 @@ func (f *sandboxFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.cpu, "cpu-seconds", 0, "CPU seconds per sandbox process (overrides synthesize.sandbox.cpu_seconds)")
 	cmd.Flags().StringVar(&f.memory, "memory", "", "address space per sandbox process, e.g. 1GiB (overrides synthesize.sandbox.memory)")
 	cmd.Flags().IntVar(&f.processes, "processes", 0, "processes per sandbox call (overrides synthesize.sandbox.processes)")
+	f.given = cmd.Flags().Changed
 }
 
 // apply puts the flags that were given over c.
-func (f *sandboxFlags) apply(cmd *cobra.Command, c *pipeline.SandboxConfig) error {
-	fl := cmd.Flags()
-	if fl.Changed("wall") {
+func (f *sandboxFlags) apply(c *pipeline.SandboxConfig) error {
+	given := f.given
+	if given == nil {
+		given = func(string) bool { return false }
+	}
+	if given("wall") {
 		c.Wall = f.wall
 	}
-	if fl.Changed("cpu-seconds") {
+	if given("cpu-seconds") {
 		c.CPUSeconds = f.cpu
 	}
-	if fl.Changed("memory") {
+	if given("memory") {
 		c.Memory = f.memory
 	}
-	if fl.Changed("processes") {
+	if given("processes") {
 		c.Processes = f.processes
 	}
 	_, err := c.Limits()
@@ -89,12 +96,16 @@ func describeLimits(l sandbox.Limits) string {
 		humanize.Comma(int64(l.OutputChars)))
 }
 
-func newToolsListCmd() *cobra.Command {
-	var (
-		config string
-		asJSON bool
-		sf     sandboxFlags
-	)
+// toolsListOptions are the flags of `tools list`.
+type toolsListOptions struct {
+	IO      IO
+	config  string
+	asJSON  bool
+	sandbox sandboxFlags
+}
+
+func newToolsListCmd(streams IO) *cobra.Command {
+	opts := &toolsListOptions{IO: streams}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every tool of the agent: name, MCP server, description, parameters; and whether the sandbox works here",
@@ -105,38 +116,42 @@ func newToolsListCmd() *cobra.Command {
 		Example: "  miroverse tools list\n  miroverse tools list --config configs/demo.yaml --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(config)
-			if err != nil {
-				return err
-			}
-			if err := sf.apply(cmd, &cfg.Synthesize.Sandbox); err != nil {
-				return err
-			}
-			avail := ""
-			var limits sandbox.Limits
-			m, err := pipeline.NewSandbox(cmd.Context(), cfg.Synthesize.Sandbox)
-			if err != nil {
-				if !errors.Is(err, sandbox.ErrUnavailable) {
-					return err
-				}
-				avail = err.Error()
-			} else {
-				limits = m.Limits()
-				if err := m.Close(); err != nil {
-					return err
-				}
-			}
-			if asJSON {
-				return printToolsJSON(cmd.OutOrStdout(), cfg.Synthesize.PythonTools, avail, limits)
-			}
-			printTools(cmd.OutOrStdout(), config, cfg.Synthesize.PythonTools, avail, limits)
-			return nil
+			return toolsListRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&config, "config", "", "run config (YAML) whose synthesize.python_tools and sandbox limits apply")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: the tools and the sandbox's state")
-	sf.bind(cmd)
+	cmd.Flags().StringVar(&opts.config, "config", "", "run config (YAML) whose synthesize.python_tools and sandbox limits apply")
+	cmd.Flags().BoolVar(&opts.asJSON, "json", false, "print JSON: the tools and the sandbox's state")
+	opts.sandbox.bind(cmd)
 	return cmd
+}
+
+func toolsListRun(ctx context.Context, opts *toolsListOptions) error {
+	cfg, err := loadConfig(opts.config)
+	if err != nil {
+		return err
+	}
+	if err := opts.sandbox.apply(&cfg.Synthesize.Sandbox); err != nil {
+		return err
+	}
+	avail := ""
+	var limits sandbox.Limits
+	m, err := pipeline.NewSandbox(ctx, cfg.Synthesize.Sandbox)
+	if err != nil {
+		if !errors.Is(err, sandbox.ErrUnavailable) {
+			return err
+		}
+		avail = err.Error()
+	} else {
+		limits = m.Limits()
+		if err := m.Close(); err != nil {
+			return err
+		}
+	}
+	if opts.asJSON {
+		return printToolsJSON(opts.IO.Out, cfg.Synthesize.PythonTools, avail, limits)
+	}
+	printTools(opts.IO.Out, opts.config, cfg.Synthesize.PythonTools, avail, limits)
+	return nil
 }
 
 func printToolsJSON(w io.Writer, pythonTools bool, unavailable string, l sandbox.Limits) error {
@@ -377,11 +392,15 @@ func clip(s string, n int) string {
 
 func isPythonTool(name string) bool { return trajectory.ServerOf(name) == trajectory.ServerPython }
 
-func newToolsRunCmd() *cobra.Command {
-	var (
-		root, callsPath, config string
-		sf                      sandboxFlags
-	)
+// toolsRunOptions are the flags of `tools run`.
+type toolsRunOptions struct {
+	IO                      IO
+	root, callsPath, config string
+	sandbox                 sandboxFlags
+}
+
+func newToolsRunCmd(streams IO) *cobra.Command {
+	opts := &toolsRunOptions{IO: streams}
 	cmd := &cobra.Command{
 		Use:   "run --calls FILE.jsonl [--root ROOT]",
 		Short: "Run tool calls from a JSONL file in one tool session and print each result",
@@ -402,26 +421,31 @@ func newToolsRunCmd() *cobra.Command {
 			"  miroverse tools run --calls sandbox-check.jsonl --wall 5s",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(config)
-			if err != nil {
-				return err
-			}
-			if err := sf.apply(cmd, &cfg.Synthesize.Sandbox); err != nil {
-				return err
-			}
-			return runToolCalls(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cmd.InOrStdin(), cfg, root, callsPath)
+			return toolsRunRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&root, "root", "", "output root whose graph the search and scrape tools read")
-	cmd.Flags().StringVar(&callsPath, "calls", "", "JSONL file of calls, one {\"name\",\"arguments\"} per line; - reads stdin")
-	cmd.Flags().StringVar(&config, "config", "", "run config (YAML): graph backend, synthesize.python_tools, sandbox limits")
+	cmd.Flags().StringVar(&opts.root, "root", "", "output root whose graph the search and scrape tools read")
+	cmd.Flags().StringVar(&opts.callsPath, "calls", "", "JSONL file of calls, one {\"name\",\"arguments\"} per line; - reads stdin")
+	cmd.Flags().StringVar(&opts.config, "config", "", "run config (YAML): graph backend, synthesize.python_tools, sandbox limits")
 	_ = cmd.MarkFlagRequired("calls")
-	sf.bind(cmd)
+	opts.sandbox.bind(cmd)
 	return cmd
 }
 
-func runToolCalls(ctx context.Context, stdout, stderr io.Writer, stdin io.Reader, cfg pipeline.Config, root, callsPath string) error {
-	var in io.Reader = stdin
+func toolsRunRun(ctx context.Context, opts *toolsRunOptions) error {
+	cfg, err := loadConfig(opts.config)
+	if err != nil {
+		return err
+	}
+	if err := opts.sandbox.apply(&cfg.Synthesize.Sandbox); err != nil {
+		return err
+	}
+	return runToolCalls(ctx, opts.IO, cfg, opts.root, opts.callsPath)
+}
+
+func runToolCalls(ctx context.Context, streams IO, cfg pipeline.Config, root, callsPath string) error {
+	stdout, stderr := streams.Out, streams.ErrOut
+	in := streams.In
 	name := "stdin"
 	if callsPath != "-" {
 		f, err := os.Open(callsPath)

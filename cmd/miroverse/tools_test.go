@@ -23,6 +23,9 @@ import (
 
 // The tools tests drive `miroverse tools run` as a user debugging an
 // environment would, and through it prove what the code sandbox keeps out.
+// That proof runs the binary: a sandbox escape that hangs is stopped by
+// killing a process that is not the test's, and the environment the
+// sandbox must not see is that of a parent process of its own.
 
 // toolsWall is the wall limit of the tests' sandbox calls: short, so that
 // the infinite loop and the fork bomb end fast.
@@ -33,7 +36,7 @@ var (
 	sandboxReason string // "" when the sandbox works here
 )
 
-// requireSandbox skips a test when the binary reports that the sandbox
+// requireSandbox skips a test when `tools list` reports that the sandbox
 // cannot run on this machine, except in CI, where that is a failure.
 func requireSandbox(t *testing.T) {
 	t.Helper()
@@ -92,19 +95,35 @@ func parseToolsOutput(stdout string) (map[int]string, map[int]int) {
 	return results, chars
 }
 
-// toolsRun writes lines to a calls file and runs `tools run` on it with the
-// test wall limit, extra environment and extra flags.
-func toolsRun(t *testing.T, lines []string, env []string, flags ...string) toolsOutput {
+// toolsArgs writes lines to a calls file and returns the arguments of
+// `tools run` on it with the test wall limit and extra flags.
+func toolsArgs(t *testing.T, lines []string, flags []string) []string {
 	t.Helper()
 	calls := filepath.Join(t.TempDir(), "calls.jsonl")
 	if err := os.WriteFile(calls, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return append([]string{"tools", "run", "--calls", calls, "--wall", toolsWall}, flags...)
+}
+
+// toolsRun runs `tools run` on lines in-process.
+func toolsRun(t *testing.T, lines []string, flags ...string) toolsOutput {
+	t.Helper()
+	res := runCLI(t, invocation{args: toolsArgs(t, lines, flags)})
+	out := toolsOutput{stdout: res.stdout, stderr: res.stderr, exit: res.code}
+	out.results, out.chars = parseToolsOutput(out.stdout)
+	return out
+}
+
+// toolsRunBinary runs `tools run` on lines with the binary, with env added
+// to this process's environment.
+func toolsRunBinary(t *testing.T, lines []string, env []string, flags ...string) toolsOutput {
+	t.Helper()
+	args := toolsArgs(t, lines, flags)
 	// A bound on the whole command: a sandbox escape that hangs the host
 	// must fail the test, not hang it.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	args := append([]string{"tools", "run", "--calls", calls, "--wall", toolsWall}, flags...)
 	cmd := exec.CommandContext(ctx, binary(t), args...)
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), env...)
@@ -406,7 +425,7 @@ print("forked", n, "then:", err)`),
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out := toolsRun(t, tc.lines, tc.env)
+			out := toolsRunBinary(t, tc.lines, tc.env)
 			if out.exit != 0 {
 				t.Errorf("exit status %d; stderr:\n%s", out.exit, out.stderr)
 			}
@@ -433,9 +452,9 @@ func TestToolsRunBadLines(t *testing.T) {
 		``,
 		`{"name": "google_search", "arguments": "{\"q\": \"y\"}"}`,
 	}
-	out := toolsRun(t, lines, nil)
-	if out.exit == 0 {
-		t.Errorf("exit status 0 with bad lines")
+	out := toolsRun(t, lines)
+	if out.exit != exitError {
+		t.Errorf("exit status %d with bad lines, want %d", out.exit, exitError)
 	}
 	for _, n := range []int{1, 3, 4, 5, 6} {
 		if want := fmt.Sprintf("calls.jsonl:%d: ", n); !strings.Contains(out.stderr, want) {
@@ -463,7 +482,7 @@ func TestToolsRunSearchAndScrape(t *testing.T) {
 	run(t, "ingest", "--config", "configs/demo.yaml", "--out", root, "--quiet")
 	out := toolsRun(t, []string{
 		callLine("google_search", map[string]string{"q": "Marie Curie"}),
-	}, nil, "--root", root)
+	}, "--root", root)
 	var serp struct {
 		Organic []struct {
 			Title string `json:"title"`
@@ -477,22 +496,25 @@ func TestToolsRunSearchAndScrape(t *testing.T) {
 	out = toolsRun(t, []string{
 		callLine("scrape_and_extract_info", map[string]string{"url": link, "info_to_extract": "anything"}),
 		callLine("scrape_and_extract_info", map[string]string{"url": "https://nowhere.invalid/x", "info_to_extract": "anything"}),
-	}, nil, "--root", root)
+	}, "--root", root)
 	if got := out.results[1]; !strings.HasPrefix(got, "# "+serp.Organic[0].Title+"\n\n") {
 		t.Errorf("scrape of %s: %q", link, clipTest(got))
 	}
 	if got := out.results[2]; !strings.HasPrefix(got, "[ERROR]: page not found") {
 		t.Errorf("scrape of a missing page: %q", got)
 	}
-	if out.exit != 0 {
+	if out.exit != exitOK {
 		t.Errorf("exit %d: %s", out.exit, out.stderr)
 	}
 
 	// A directory that is not an output root is an error naming it.
-	cmd := exec.Command(binary(t), "tools", "run", "--root", t.TempDir(), "--calls", "-")
-	cmd.Stdin = strings.NewReader(callLine("google_search", map[string]string{"q": "x"}))
-	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "no graph store") {
-		t.Errorf("tools run on an empty directory: %v %s", err, b)
+	empty := t.TempDir()
+	res := runCLI(t, invocation{
+		args:  []string{"tools", "run", "--root", empty, "--calls", "-"},
+		stdin: callLine("google_search", map[string]string{"q": "x"}),
+	})
+	if res.code != exitError || !strings.Contains(res.stderr, "no graph store") || !strings.Contains(res.stderr, empty) {
+		t.Errorf("tools run on an empty directory: exit %d, stderr %s", res.code, res.stderr)
 	}
 }
 
@@ -535,15 +557,16 @@ func TestToolsList(t *testing.T) {
 // python_tools off the tool-python tools are unknown, as the agent would
 // find them, and the search tools still run.
 func TestToolsRunWithoutSandbox(t *testing.T) {
-	emptyPath := "PATH=" + t.TempDir()
-	out := toolsRun(t, []string{createLine()}, []string{emptyPath})
-	if out.exit == 0 || !strings.Contains(out.stderr, sandbox.ErrUnavailable.Error()) ||
+	// The sandbox looks bwrap up in this process's PATH.
+	t.Setenv("PATH", t.TempDir())
+	out := toolsRun(t, []string{createLine()})
+	if out.exit != exitError || !strings.Contains(out.stderr, sandbox.ErrUnavailable.Error()) ||
 		!strings.Contains(out.stderr, "python_tools: false") || len(out.results) != 0 {
 		t.Errorf("exit %d, stderr %q, results %v", out.exit, out.stderr, out.results)
 	}
 	cfg := writeConfig(t, "synthesize:\n  python_tools: false\n")
-	out = toolsRun(t, []string{createLine(), callLine("google_search", map[string]string{"q": "x"})}, []string{emptyPath}, "--config", cfg)
-	if out.exit != 0 || !strings.HasPrefix(out.results[1], `[ERROR]: unknown tool "create_sandbox"`) || out.results[2] == "" {
+	out = toolsRun(t, []string{createLine(), callLine("google_search", map[string]string{"q": "x"})}, "--config", cfg)
+	if out.exit != exitOK || !strings.HasPrefix(out.results[1], `[ERROR]: unknown tool "create_sandbox"`) || out.results[2] == "" {
 		t.Errorf("exit %d, results %v, stderr %s", out.exit, out.results, out.stderr)
 	}
 }
