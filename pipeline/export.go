@@ -9,7 +9,7 @@ import (
 
 	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/miroverse/miroverse/qa"
-	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/export"
 )
 
 // Export builds the SFT and DPO shards and the dataset card. It is cheap and
@@ -36,22 +36,22 @@ func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	byQA := map[string][]trajectory.Judged{}
+	byQA := map[string][]export.Judged{}
 	for _, ro := range rollouts {
 		v, ok := verdicts[ro.ID]
 		if !ok {
 			return nil, fmt.Errorf("export: rollout %s has no verdict; run the judge stage first", ro.ID)
 		}
 		ro.Messages = r.storedMessages(ro)
-		byQA[ro.QAID] = append(byQA[ro.QAID], trajectory.Judged{Rollout: ro, Verdict: v.Verdict})
+		byQA[ro.QAID] = append(byQA[ro.QAID], export.Judged{Rollout: ro, Verdict: v.Verdict})
 	}
-	opt := trajectory.ExportOptions{
+	opt := export.Options{
 		Style: r.cfg.Export.Style, Generator: "miroverse", SFTPick: r.cfg.Export.SFTPick,
 		MaxPairsPerQuestion: r.cfg.Export.MaxPairsPerQA,
 	}
 	st := newStageStats()
-	var sft []trajectory.SFTRow
-	var dpo []trajectory.DPORow
+	var sft []export.SFTRow
+	var dpo []export.DPORow
 	for _, it := range items {
 		if it.Status != qa.StatusKept {
 			continue
@@ -61,8 +61,8 @@ func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 			st.add("rejected", why)
 			continue
 		}
-		info := trajectory.QAInfo{QAID: it.ID, Question: it.Question, Answer: it.Answer, Gold: it.Gold, Hops: it.Hops, DocIDs: it.DocIDs}
-		row, ok, err := trajectory.BuildSFT(info, js, opt)
+		info := export.QAInfo{QAID: it.ID, Question: it.Question, Answer: it.Answer, Gold: it.Gold, Hops: it.Hops, DocIDs: it.DocIDs}
+		row, ok, err := export.BuildSFT(info, js, opt)
 		if err != nil {
 			return nil, fmt.Errorf("export %s: %w", it.ID, err)
 		}
@@ -70,9 +70,9 @@ func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 			sft = append(sft, row)
 			st.add("kept", "")
 		} else {
-			st.add("rejected", trajectory.NoSFTReason(js))
+			st.add("rejected", export.NoSFTReason(js))
 		}
-		pairs, err := trajectory.BuildDPO(info, js, opt)
+		pairs, err := export.BuildDPO(info, js, opt)
 		if err != nil {
 			return nil, fmt.Errorf("export %s: %w", it.ID, err)
 		}
@@ -94,7 +94,7 @@ func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 }
 
 // correctCount counts the correct rollouts of a question.
-func correctCount(js []trajectory.Judged) int {
+func correctCount(js []export.Judged) int {
 	n := 0
 	for _, j := range js {
 		if j.Verdict.Correct {

@@ -11,7 +11,7 @@ import (
 	"github.com/miroverse/miroverse/internal/redact"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
-	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/react"
 )
 
 // client returns the LLM client of a role, starting the built-in oracle the
@@ -125,7 +125,7 @@ func (k *answerKeys) set(question string, s oracle.Solution) {
 
 // Lookup implements oracle.Keys.
 func (k *answerKeys) Lookup(firstUserMessage string) (oracle.Solution, bool) {
-	q, ok := trajectory.QuestionFromPrompt(firstUserMessage)
+	q, ok := react.QuestionFromPrompt(firstUserMessage)
 	if !ok {
 		return oracle.Solution{}, false
 	}

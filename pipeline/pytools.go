@@ -10,12 +10,12 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/miroverse/miroverse/kg"
-	"github.com/miroverse/miroverse/trajectory"
 	"github.com/miroverse/miroverse/trajectory/sandbox"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // The sandbox Manager is the provider of the tool-python tools.
-var _ trajectory.SandboxProvider = (*sandbox.Manager)(nil)
+var _ toolset.SandboxProvider = (*sandbox.Manager)(nil)
 
 // disableHint tells how to run without the tool-python tools; every
 // sandbox error of a stage ends with it.

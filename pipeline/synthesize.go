@@ -11,7 +11,10 @@ import (
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/react"
 	"github.com/miroverse/miroverse/trajectory/sandbox"
+	"github.com/miroverse/miroverse/trajectory/toolset"
+	"github.com/miroverse/miroverse/trajectory/verdict"
 )
 
 // TrajectoryRow is one rollout as published in trajectories/: the full
@@ -67,9 +70,9 @@ func rolloutID(qaID string, index int, model, mode string) string {
 	return stableID("ro-", qaID, strconv.Itoa(index), model, mode)
 }
 
-func (r *Runner) agentPolicy() trajectory.Policy {
+func (r *Runner) agentPolicy() react.Policy {
 	s := r.cfg.Synthesize
-	p := trajectory.DefaultPolicy()
+	p := react.DefaultPolicy()
 	p.Mode, p.KeepToolResults, p.MaxTurns, p.MaxTokens = s.Mode, s.KeepToolResults, s.MaxTurns, s.MaxTokens
 	p.ContextTokens, p.Temperature, p.TopP, p.MaxRollbacks = s.ContextTokens, s.Temperature, s.TopP, s.MaxRollbacks
 	return p
@@ -81,7 +84,7 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 	agentModel := r.cfg.Endpoint("agent").Model
 	var (
 		sb    *sandbox.Manager
-		agent *trajectory.Agent
+		agent *react.Agent
 	)
 	defer func() {
 		if sb != nil {
@@ -90,7 +93,7 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 	}()
 	return runStage(ctx, r, stage[rolloutJob]{
 		name: StageSynthesize, upstream: StageQA,
-		settings: []any{s, agentModel, r.cfg.Endpoint("extractor").Model, trajectory.PromptHash(), r.cfg.Seed},
+		settings: []any{s, agentModel, r.cfg.Endpoint("extractor").Model, react.PromptHash(), r.cfg.Seed},
 		items: func(ctx context.Context) ([]rolloutJob, error) {
 			// The sandbox is checked before any rollout runs: with python_tools on
 			// and no working sandbox the stage stops here (never running code
@@ -121,13 +124,13 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			tools := trajectory.NewToolset(r.store, extractor)
+			tools := toolset.New(r.store, extractor)
 			if sb != nil {
 				tools = tools.WithSandbox(sb)
 			}
-			agent = &trajectory.Agent{LLM: agentLLM, Tools: tools, Policy: r.agentPolicy()}
+			agent = &react.Agent{LLM: agentLLM, Tools: tools, Policy: r.agentPolicy()}
 			r.manifest.ToolSchemaHash = hashString(tools.SchemasJSON())
-			r.manifest.Prompts["agent"] = trajectory.PromptHash()
+			r.manifest.Prompts["agent"] = react.PromptHash()
 			return jobs, nil
 		},
 		id: func(j rolloutJob) string { return j.id },
@@ -194,7 +197,7 @@ func (r *Runner) rollouts(ctx context.Context) ([]trajectory.Rollout, error) {
 
 // judgedVerdict is the judge stage's committed payload.
 type judgedVerdict struct {
-	Verdict trajectory.Verdict
+	Verdict verdict.Verdict
 	Quality []string
 }
 
@@ -203,7 +206,7 @@ func (r *Runner) Judge(ctx context.Context) error {
 	var (
 		byID     map[string]qa.Item
 		rollouts []trajectory.Rollout
-		judge    = trajectory.Judge{F1Threshold: r.cfg.Judge.F1Threshold}
+		judge    = verdict.Judge{F1Threshold: r.cfg.Judge.F1Threshold}
 	)
 	return runStage(ctx, r, stage[trajectory.Rollout]{
 		name: StageJudge, upstream: StageSynthesize,
@@ -243,7 +246,7 @@ func (r *Runner) Judge(ctx context.Context) error {
 			if err != nil {
 				return Record{}, err
 			}
-			b, err := json.Marshal(judgedVerdict{Verdict: v, Quality: trajectory.Quality(ro)})
+			b, err := json.Marshal(judgedVerdict{Verdict: v, Quality: verdict.Quality(ro)})
 			if err != nil {
 				return Record{}, err
 			}

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/miroverse/miroverse/trajectory/internal/clip"
 )
 
 // MCPCall is one tool call written as MCP-in-text by the model.
@@ -127,7 +127,7 @@ func mcpArguments(s string) (string, error) {
 		}
 	}
 	if len(raw) == 0 || raw[0] != '{' {
-		return "", fmt.Errorf("want a JSON object, got %s", clipRunes(string(raw), 60))
+		return "", fmt.Errorf("want a JSON object, got %s", clip.Marked(string(raw), 60))
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
@@ -163,44 +163,4 @@ func FormatMCP(c MCPCall) string {
 		"<tool_name>" + c.Tool + "</tool_name>\n" +
 		"<arguments>\n" + args + "\n</arguments>\n" +
 		"</use_mcp_tool>"
-}
-
-// MCPToolsSection is the part of the MCP-mode system prompt that teaches the
-// call format and lists every server with its tools and their input schemas.
-// Servers appear in the order their first tool is offered.
-func (t *Toolset) MCPToolsSection() string {
-	var b strings.Builder
-	b.WriteString("# Calling tools\n\n")
-	b.WriteString("Tools are provided by servers. To use one, finish your message with a single call block " +
-		"in exactly this layout, then stop writing:\n\n")
-	b.WriteString(FormatMCP(MCPCall{Server: "server name", Tool: "tool name",
-		Arguments: "{\"parameter\": \"value\"}"}))
-	b.WriteString("\n\nThe arguments must be one JSON object that fits the tool's input schema. Make at most one " +
-		"call per message. The tool's output comes back to you in the next user message. A message with no " +
-		"call block is read as your final response, so only leave it out once you are done researching.\n\n")
-	b.WriteString("## Servers and tools\n")
-
-	defs := t.defs()
-	var servers []string
-	for _, d := range defs {
-		s := ServerOf(d.Name)
-		if !slices.Contains(servers, s) {
-			servers = append(servers, s)
-		}
-	}
-	for _, s := range servers {
-		b.WriteString("\n### Server: " + s + "\n")
-		for _, d := range defs {
-			if ServerOf(d.Name) != s {
-				continue
-			}
-			b.WriteString("\n#### Tool: " + d.Name + "\n")
-			b.WriteString(d.Description + "\n")
-			b.WriteString("Input schema: " + string(compactSchema(d.Parameters)) + "\n")
-		}
-	}
-	b.WriteString("\n## Example\n\n")
-	b.WriteString(FormatMCP(MCPCall{Tool: ToolGoogleSearch, Arguments: `{"q": ` + strconv.Quote("tallest lighthouse in Europe") + `}`}))
-	b.WriteString("\n")
-	return b.String()
 }

@@ -2,7 +2,6 @@ package trajectory_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/miroverse/miroverse/trajectory"
@@ -156,31 +155,5 @@ func TestFormatMCP(t *testing.T) {
 	back, ok, err := trajectory.ParseMCP(got)
 	if err != nil || !ok || back.Server != "jina_scrape_llm_summary" || back.Arguments != `{"url":"u","info_to_extract":"i"}` {
 		t.Errorf("round trip: %+v %v %v", back, ok, err)
-	}
-}
-
-func TestMCPToolsSection(t *testing.T) {
-	ts := trajectory.NewToolset(newMemCorpus(), nil)
-	s := ts.MCPToolsSection()
-	for _, want := range []string{
-		"### Server: search_and_scrape_webpage", "#### Tool: google_search",
-		"### Server: jina_scrape_llm_summary", "#### Tool: scrape_and_extract_info",
-		`"required":["q"]`, `"required":["url","info_to_extract"]`,
-		"<use_mcp_tool>", "<server_name>", "<tool_name>", "<arguments>", "</use_mcp_tool>",
-	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("section lacks %q", want)
-		}
-	}
-	if sys := trajectory.SystemPrompt(trajectory.ModeMCP, ts); !strings.Contains(sys, s) {
-		t.Errorf("MCP system prompt lacks the tool section")
-	}
-	if sys := trajectory.SystemPrompt(trajectory.ModeFunction, ts); strings.Contains(sys, "<use_mcp_tool>") {
-		t.Errorf("function-mode system prompt teaches the MCP format")
-	}
-	// The example call in the section must itself parse, or the prompt
-	// teaches a call the agent would roll back.
-	if _, ok, err := trajectory.ParseMCP(s); !ok || err != nil {
-		t.Errorf("last block of the section does not parse: ok=%v err=%v", ok, err)
 	}
 }

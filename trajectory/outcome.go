@@ -14,17 +14,3 @@ func FailKind(reason string) string {
 	}
 	return reason
 }
-
-// NoSFTReason says why BuildSFT gives a kept question no row: it has no
-// rollouts, none of them is correct, or none of the correct ones is clean.
-func NoSFTReason(js []Judged) string {
-	if len(js) == 0 {
-		return "no_rollouts"
-	}
-	for _, j := range js {
-		if j.Verdict.Correct {
-			return "no_clean_correct_rollout"
-		}
-	}
-	return "no_correct_rollout"
-}

@@ -14,21 +14,3 @@ func TestFailKind(t *testing.T) {
 		}
 	}
 }
-
-func TestNoSFTReason(t *testing.T) {
-	correct := Judged{Verdict: Verdict{Correct: true}}
-	tests := []struct {
-		name string
-		js   []Judged
-		want string
-	}{
-		{"no rollouts", nil, "no_rollouts"},
-		{"none correct", []Judged{{}, {}}, "no_correct_rollout"},
-		{"a correct one", []Judged{{}, correct}, "no_clean_correct_rollout"},
-	}
-	for _, tc := range tests {
-		if got := NoSFTReason(tc.js); got != tc.want {
-			t.Errorf("%s: NoSFTReason = %q, want %q", tc.name, got, tc.want)
-		}
-	}
-}

@@ -4,6 +4,15 @@ package trajectory
 // of the retention window (DESIGN §3; protocol text, keep it exact).
 const ToolResultPlaceholder = "Tool result is omitted to save tokens."
 
+// SummaryPrompt is the user message of the agent's summary turn. It lives
+// here rather than with the agent's other prompts because Retain recognises
+// the summary request by this exact text, so it must never change between
+// writing a log and reading it back.
+const SummaryPrompt = "Your research time is over. Using only what you have found so far, state your final answer now. " +
+	"Put the answer alone inside \\boxed{} (for example a name, a date, a number or a brief phrase), with no " +
+	"explanation inside the box. If the evidence is incomplete, box the answer it supports best rather than " +
+	"leaving the box empty."
+
 // Retain returns the copy of msgs that is sent to the model under
 // recency-based retention: of the tool-result messages only the last keep
 // keep their content, older ones carry ToolResultPlaceholder; keep < 0 keeps

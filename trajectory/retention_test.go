@@ -7,12 +7,16 @@ import (
 	"github.com/miroverse/miroverse/trajectory"
 )
 
+// taskMessage is the first user message of the test logs: the task, which
+// Retain never counts as a tool result.
+const taskMessage = "Research and answer the question below.\n\nQuestion: Who?"
+
 // conversation builds a log with n tool results in the style of mode,
 // ending with the summary request.
 func conversation(mode string, n int) []trajectory.Message {
 	msgs := []trajectory.Message{
 		{Role: "system", Content: trajectory.Text("sys")},
-		{Role: "user", Content: trajectory.Text(trajectory.TaskPrompt("Who?"))},
+		{Role: "user", Content: trajectory.Text(taskMessage)},
 	}
 	for i := range n {
 		if mode == trajectory.ModeFunction {
@@ -76,7 +80,7 @@ func TestRetain(t *testing.T) {
 				orig := msgs[i]
 				switch {
 				case i == 1:
-					if c != trajectory.TaskPrompt("Who?") {
+					if c != taskMessage {
 						t.Errorf("first user message changed: %q", c)
 					}
 				case orig.Role == "tool" || (orig.Role == "user" && i > 1 && c != trajectory.SummaryPrompt):

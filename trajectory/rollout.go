@@ -13,6 +13,15 @@ const (
 	StatusFailed      = "failed"       // the run could not finish (LLM unreachable, context exhausted…); see FailReason
 )
 
+// Fail reasons the agent writes into Rollout.FailReason. A reason may
+// carry a detail after its kind ("llm_error: …"); FailKind reads the kind.
+const (
+	FailRollbacks        = "rollbacks"
+	FailLLMErrorPrefix   = "llm_error: "
+	FailContextExhausted = "context_exhausted"
+	FailCanceled         = "canceled"
+)
+
 // Task is what one rollout solves.
 type Task struct {
 	QAID     string
@@ -63,7 +72,7 @@ type Rollout struct {
 	// and the extractor's behind scrape_and_extract_info.
 	Calls []Call
 	// Errors lists, in order, the failed LLM calls and the tool results
-	// that were errors, each clipped to maxErrorChars.
+	// that were errors, each clipped to 300 characters.
 	Errors []string
 }
 
@@ -80,14 +89,4 @@ type Call struct {
 	Attempts         int32  `parquet:"attempts" json:"attempts"`
 	FinishReason     string `parquet:"finish_reason" json:"finish_reason"`
 	Error            string `parquet:"error" json:"error"`
-}
-
-// Verdict is the judge's decision on one rollout.
-type Verdict struct {
-	Correct bool
-	// Method is how it was decided: "exact", "f1", "grader" or "no_answer".
-	Method string
-	// Label is CORRECT, INCORRECT or NOT_ATTEMPTED.
-	Label string
-	F1    float64
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/miroverse/miroverse/kg/embedded"
 	kgneo4j "github.com/miroverse/miroverse/kg/neo4j"
 	"github.com/miroverse/miroverse/pipeline"
-	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/export"
 )
 
 // neo4jOrSkip returns the URI of the Neo4j that `make test` started; in CI a
@@ -112,10 +112,10 @@ func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 	if a, b := vs(ref), vs(root); !equalSlices(a, b) {
 		t.Errorf("verdicts differ between backends:\nembedded %v\nneo4j    %v", a, b)
 	}
-	if a, b := rowIDs[trajectory.SFTRow](t, ref, "sft/data"), rowIDs[trajectory.SFTRow](t, root, "sft/data"); !equalSlices(a, b) {
+	if a, b := rowIDs[export.SFTRow](t, ref, "sft/data"), rowIDs[export.SFTRow](t, root, "sft/data"); !equalSlices(a, b) {
 		t.Errorf("SFT ids differ: %v vs %v", a, b)
 	}
-	if a, b := rowIDs[trajectory.DPORow](t, ref, "dpo/data"), rowIDs[trajectory.DPORow](t, root, "dpo/data"); !equalSlices(a, b) {
+	if a, b := rowIDs[export.DPORow](t, ref, "dpo/data"), rowIDs[export.DPORow](t, root, "dpo/data"); !equalSlices(a, b) {
 		t.Errorf("DPO ids differ: %v vs %v", a, b)
 	}
 
@@ -140,9 +140,9 @@ func rowIDs[T any](t *testing.T, root, dir string) []string {
 		}
 		for _, r := range rows {
 			switch v := any(r).(type) {
-			case trajectory.SFTRow:
+			case export.SFTRow:
 				ids = append(ids, v.ID)
-			case trajectory.DPORow:
+			case export.DPORow:
 				ids = append(ids, v.ID)
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/miroverse/miroverse/pipeline"
 	"github.com/miroverse/miroverse/trajectory"
 	"github.com/miroverse/miroverse/trajectory/sandbox"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // sandboxIDVariable in a call's sandbox_id stands for the id the latest
@@ -162,9 +163,9 @@ func printToolsJSON(w io.Writer, pythonTools bool, unavailable string, l sandbox
 		Limits      string `json:"limits,omitempty"`
 	}
 	out := struct {
-		Tools   []trajectory.ToolInfo `json:"tools"`
-		Sandbox sandboxState          `json:"sandbox"`
-	}{Tools: trajectory.ProfileTools(), Sandbox: sandboxState{Available: unavailable == "", Reason: unavailable, PythonTools: pythonTools}}
+		Tools   []toolset.ToolInfo `json:"tools"`
+		Sandbox sandboxState       `json:"sandbox"`
+	}{Tools: toolset.ProfileTools(), Sandbox: sandboxState{Available: unavailable == "", Reason: unavailable, PythonTools: pythonTools}}
 	if unavailable == "" {
 		out.Sandbox.Limits = describeLimits(l)
 	}
@@ -176,7 +177,7 @@ func printToolsJSON(w io.Writer, pythonTools bool, unavailable string, l sandbox
 
 func printTools(w io.Writer, config string, pythonTools bool, unavailable string, l sandbox.Limits) {
 	fmt.Fprintln(w, "Tools of the MiroThinker profile, in the order the agent is offered them:")
-	for _, t := range trajectory.ProfileTools() {
+	for _, t := range toolset.ProfileTools() {
 		fmt.Fprintf(w, "\n%s  (MCP server %s)", t.Name, t.Server)
 		if t.Server == trajectory.ServerPython {
 			fmt.Fprint(w, "  offered when synthesize.python_tools is true")
@@ -460,7 +461,7 @@ func runToolCalls(ctx context.Context, streams IO, cfg pipeline.Config, root, ca
 		readErr = fmt.Errorf("%s: %w", name, readErr)
 	}
 
-	var corpus trajectory.Corpus = noCorpus{}
+	var corpus toolset.Corpus = noCorpus{}
 	if root != "" {
 		st, err := pipeline.OpenGraph(ctx, cfg, root)
 		if err != nil {
@@ -469,7 +470,7 @@ func runToolCalls(ctx context.Context, streams IO, cfg pipeline.Config, root, ca
 		defer st.Close()
 		corpus = st
 	}
-	tools := trajectory.NewToolset(corpus, nil)
+	tools := toolset.New(corpus, nil)
 	needSandbox := false
 	for _, c := range calls {
 		needSandbox = needSandbox || (c.err == nil && isPythonTool(c.name))
@@ -509,7 +510,7 @@ func runToolCalls(ctx context.Context, streams IO, cfg pipeline.Config, root, ca
 		if strings.HasPrefix(result, trajectory.ToolErrorPrefix) {
 			toolErrs++
 		}
-		if id, ok := trajectory.CreatedSandboxID(result); ok {
+		if id, ok := toolset.CreatedSandboxID(result); ok {
 			lastSandbox = id
 		}
 		fmt.Fprintf(stdout, "<-- %.2fs, %s characters\n", time.Since(start).Seconds(), humanize.Comma(int64(utf8.RuneCountInString(result))))

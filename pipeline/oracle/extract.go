@@ -4,8 +4,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/miroverse/miroverse/trajectory"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // Extraction limits: a handful of sentences is what a small extraction model
@@ -23,7 +24,7 @@ func extractorTurn(req *openai.ChatCompletionRequest) (turn, error) {
 		if m.Role != openai.ChatMessageRoleUser {
 			continue
 		}
-		if info, page, ok := trajectory.ReadExtractorPrompt(messageText(m)); ok {
+		if info, page, ok := toolset.ReadExtractorPrompt(messageText(m)); ok {
 			return turn{content: extract(info, page), finish: openai.FinishReasonStop}, nil
 		}
 	}

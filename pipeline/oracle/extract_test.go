@@ -8,7 +8,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 const curiePage = `# Marie Curie
@@ -89,7 +89,7 @@ func TestExtract(t *testing.T) {
 func TestExtractorOverHTTP(t *testing.T) {
 	s := startOracle(t, Config{})
 	c := client(s, llm.RoleExtractor)
-	prompt := trajectory.ExtractorPrompt("Facts about radium", curiePage)
+	prompt := toolset.ExtractorPrompt("Facts about radium", curiePage)
 	req := openai.ChatCompletionRequest{Messages: []openai.ChatCompletionMessage{{Role: "user", Content: prompt}}}
 	rep, err := c.Chat(t.Context(), req)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/internal/text"
-	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/verdict"
 )
 
 // minF1 is the token F1 from which a prediction counts as the gold answer
@@ -20,7 +20,7 @@ func graderTurn(req *openai.ChatCompletionRequest) (turn, error) {
 		if m.Role != openai.ChatMessageRoleUser {
 			continue
 		}
-		if _, gold, predicted, ok := trajectory.ReadGraderPrompt(messageText(m)); ok {
+		if _, gold, predicted, ok := verdict.ReadGraderPrompt(messageText(m)); ok {
 			return turn{content: grade(gold, predicted), finish: openai.FinishReasonStop}, nil
 		}
 	}
@@ -34,10 +34,10 @@ func grade(gold []string, predicted string) string {
 	if b, ok := boxed.Last(p); ok {
 		p = b
 	} else if strings.Contains(p, `\boxed`) {
-		return trajectory.LabelNotAttempted // boxed, but no answer by the box rule
+		return verdict.LabelNotAttempted // boxed, but no answer by the box rule
 	}
 	if isPlaceholder(p) {
-		return trajectory.LabelNotAttempted
+		return verdict.LabelNotAttempted
 	}
 	pt := graderTokens(p)
 	for _, g := range gold {
@@ -46,10 +46,10 @@ func grade(gold []string, predicted string) string {
 			continue
 		}
 		if containsRun(pt, gt) || containsRun(gt, pt) || text.TokenF1(text.Fold(p), text.Fold(g)) >= minF1 {
-			return trajectory.LabelCorrect
+			return verdict.LabelCorrect
 		}
 	}
-	return trajectory.LabelIncorrect
+	return verdict.LabelIncorrect
 }
 
 // isPlaceholder reports an answer that gives nothing: empty, "?", "unknown",

@@ -7,34 +7,34 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/verdict"
 )
 
 func TestGrade(t *testing.T) {
 	tests := []struct {
 		gold, predicted, want string
 	}{
-		{"Vistula", "Vistula", trajectory.LabelCorrect},
-		{"Vistula", "the vistula.", trajectory.LabelCorrect},
-		{"Vistula", `\boxed{Vistula}`, trajectory.LabelCorrect},
-		{"Vistula", "Vistula River", trajectory.LabelCorrect},             // gold inside the prediction as whole words
-		{"Vistula River", "Vistula", trajectory.LabelCorrect},             // prediction inside the gold
-		{"Vistula", "Vistulan", trajectory.LabelIncorrect},                // not a whole word
-		{"Łódź", "Lodz", trajectory.LabelCorrect},                         // accents ignored
-		{"U.S. Army", "US Army", trajectory.LabelCorrect},                 // periods join
-		{"Jean-Paul Sartre", "Jean Paul Sartre", trajectory.LabelCorrect}, // hyphens separate
-		{"Pierre Curie; Curie, Pierre", "curie pierre", trajectory.LabelCorrect},
-		{"Warsaw", "Kraków", trajectory.LabelIncorrect},
-		{"Vistula", "Warsaw", trajectory.LabelIncorrect},
-		{"Johann Sebastian Bach Junior", "Johann Sebastian Bach Senior", trajectory.LabelIncorrect},                               // F1 0.75
-		{"Albert Einstein Memorial Building Washington", "Albert Einstein Memorial Washington Building", trajectory.LabelCorrect}, // F1 1.0
-		{"Vistula", "", trajectory.LabelNotAttempted},
-		{"Vistula", "?", trajectory.LabelNotAttempted},
-		{"Vistula", "Unknown", trajectory.LabelNotAttempted},
-		{"Vistula", `\boxed{unknown}`, trajectory.LabelNotAttempted},
-		{"Vistula", "...", trajectory.LabelNotAttempted},
-		{"Vistula", "N/A", trajectory.LabelNotAttempted},
-		{"Vistula", "I don't know", trajectory.LabelNotAttempted},
+		{"Vistula", "Vistula", verdict.LabelCorrect},
+		{"Vistula", "the vistula.", verdict.LabelCorrect},
+		{"Vistula", `\boxed{Vistula}`, verdict.LabelCorrect},
+		{"Vistula", "Vistula River", verdict.LabelCorrect},             // gold inside the prediction as whole words
+		{"Vistula River", "Vistula", verdict.LabelCorrect},             // prediction inside the gold
+		{"Vistula", "Vistulan", verdict.LabelIncorrect},                // not a whole word
+		{"Łódź", "Lodz", verdict.LabelCorrect},                         // accents ignored
+		{"U.S. Army", "US Army", verdict.LabelCorrect},                 // periods join
+		{"Jean-Paul Sartre", "Jean Paul Sartre", verdict.LabelCorrect}, // hyphens separate
+		{"Pierre Curie; Curie, Pierre", "curie pierre", verdict.LabelCorrect},
+		{"Warsaw", "Kraków", verdict.LabelIncorrect},
+		{"Vistula", "Warsaw", verdict.LabelIncorrect},
+		{"Johann Sebastian Bach Junior", "Johann Sebastian Bach Senior", verdict.LabelIncorrect},                               // F1 0.75
+		{"Albert Einstein Memorial Building Washington", "Albert Einstein Memorial Washington Building", verdict.LabelCorrect}, // F1 1.0
+		{"Vistula", "", verdict.LabelNotAttempted},
+		{"Vistula", "?", verdict.LabelNotAttempted},
+		{"Vistula", "Unknown", verdict.LabelNotAttempted},
+		{"Vistula", `\boxed{unknown}`, verdict.LabelNotAttempted},
+		{"Vistula", "...", verdict.LabelNotAttempted},
+		{"Vistula", "N/A", verdict.LabelNotAttempted},
+		{"Vistula", "I don't know", verdict.LabelNotAttempted},
 	}
 	for _, tc := range tests {
 		if got := grade(strings.Split(tc.gold, ";"), tc.predicted); got != tc.want {
@@ -47,12 +47,12 @@ func TestGraderOverHTTP(t *testing.T) {
 	s := startOracle(t, Config{})
 	c := client(s, llm.RoleGrader)
 	tests := []struct{ predicted, want string }{
-		{"The Vistula", trajectory.LabelCorrect},
-		{"The Oder", trajectory.LabelIncorrect},
-		{"", trajectory.LabelNotAttempted},
+		{"The Vistula", verdict.LabelCorrect},
+		{"The Oder", verdict.LabelIncorrect},
+		{"", verdict.LabelNotAttempted},
 	}
 	for _, tc := range tests {
-		prompt := trajectory.GraderPrompt("Which river?", tc.predicted, []string{"Vistula", "Wisła"})
+		prompt := verdict.GraderPrompt("Which river?", tc.predicted, []string{"Vistula", "Wisła"})
 		rep, err := c.Chat(t.Context(), openai.ChatCompletionRequest{Messages: []openai.ChatCompletionMessage{{Role: "user", Content: prompt}}})
 		if err != nil {
 			t.Fatal(err)

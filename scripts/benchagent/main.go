@@ -7,9 +7,9 @@
 // directory (ingest, sample and qa of the demo corpus through the pipeline
 // package), serves the oracle from a child process with the answer keys of
 // that root (pipeline.LoadAnswerKeys, as `miroverse oracle serve --root`
-// does), and runs rollouts as the synthesize stage does: trajectory.Agent
+// does), and runs rollouts as the synthesize stage does: react.Agent
 // with the config's policy, the production LLM client (llm.New) for the
-// agent and extractor roles, trajectory.NewToolset over the embedded store;
+// agent and extractor roles, toolset.New over the embedded store;
 // questions cycle over the kept ones with a distinct seed per rollout. It
 // measures:
 //
@@ -66,6 +66,8 @@ import (
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/react"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // Goals of issue 5.
@@ -330,7 +332,7 @@ func (t *timed) Model() string { return t.next.Model() }
 
 // rig is one agent with its two counted clients.
 type rig struct {
-	agent          *trajectory.Agent
+	agent          *react.Agent
 	llm, extractor *timed
 }
 
@@ -355,10 +357,10 @@ func newRig(cfg pipeline.Config, store *embedded.Store, url string, maxInFlight 
 	}
 	r := &rig{llm: client(llm.RoleAgent), extractor: client(llm.RoleExtractor)}
 	s := cfg.Synthesize
-	p := trajectory.DefaultPolicy()
+	p := react.DefaultPolicy()
 	p.Mode, p.KeepToolResults, p.MaxTurns, p.MaxTokens = s.Mode, s.KeepToolResults, s.MaxTurns, s.MaxTokens
 	p.ContextTokens, p.Temperature, p.TopP, p.MaxRollbacks = s.ContextTokens, s.Temperature, s.TopP, s.MaxRollbacks
-	r.agent = &trajectory.Agent{LLM: r.llm, Tools: trajectory.NewToolset(store, r.extractor), Policy: p}
+	r.agent = &react.Agent{LLM: r.llm, Tools: toolset.New(store, r.extractor), Policy: p}
 	return r
 }
 

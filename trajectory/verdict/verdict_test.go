@@ -1,4 +1,4 @@
-package trajectory
+package verdict
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 // fakeGrader replies with a fixed text and records the requests it saw.
@@ -127,22 +128,22 @@ func TestDecideGraderPrompt(t *testing.T) {
 }
 
 func TestQuality(t *testing.T) {
-	clean := Rollout{Status: StatusAnswered, Answer: "Paris"}
+	clean := trajectory.Rollout{Status: trajectory.StatusAnswered, Answer: "Paris"}
 	tests := []struct {
 		name string
-		edit func(*Rollout)
+		edit func(*trajectory.Rollout)
 		want []string
 	}{
-		{"clean", func(*Rollout) {}, nil},
-		{"repetition", func(r *Rollout) { r.Repetition = true }, []string{QualityRepetition}},
-		{"rollbacks", func(r *Rollout) { r.Rollbacks = 1 }, []string{QualityMalformedToolCalls}},
-		{"five errors in a row are tolerated", func(r *Rollout) { r.MaxToolErrorRun = 5 }, nil},
-		{"six errors in a row", func(r *Rollout) { r.MaxToolErrorRun = 6 }, []string{QualityToolErrors}},
-		{"truncated", func(r *Rollout) { r.Truncated = true }, []string{QualityTruncated}},
-		{"no answer", func(r *Rollout) { r.Answer = "" }, []string{QualityNoFinalAnswer}},
-		{"format error", func(r *Rollout) { r.Status = StatusFormatError }, []string{QualityNoFinalAnswer}},
-		{"all", func(r *Rollout) {
-			*r = Rollout{Status: StatusFailed, Repetition: true, Rollbacks: 2, MaxToolErrorRun: 9, Truncated: true}
+		{"clean", func(*trajectory.Rollout) {}, nil},
+		{"repetition", func(r *trajectory.Rollout) { r.Repetition = true }, []string{QualityRepetition}},
+		{"rollbacks", func(r *trajectory.Rollout) { r.Rollbacks = 1 }, []string{QualityMalformedToolCalls}},
+		{"five errors in a row are tolerated", func(r *trajectory.Rollout) { r.MaxToolErrorRun = 5 }, nil},
+		{"six errors in a row", func(r *trajectory.Rollout) { r.MaxToolErrorRun = 6 }, []string{QualityToolErrors}},
+		{"truncated", func(r *trajectory.Rollout) { r.Truncated = true }, []string{QualityTruncated}},
+		{"no answer", func(r *trajectory.Rollout) { r.Answer = "" }, []string{QualityNoFinalAnswer}},
+		{"format error", func(r *trajectory.Rollout) { r.Status = trajectory.StatusFormatError }, []string{QualityNoFinalAnswer}},
+		{"all", func(r *trajectory.Rollout) {
+			*r = trajectory.Rollout{Status: trajectory.StatusFailed, Repetition: true, Rollbacks: 2, MaxToolErrorRun: 9, Truncated: true}
 		}, []string{QualityRepetition, QualityMalformedToolCalls, QualityToolErrors, QualityTruncated, QualityNoFinalAnswer}},
 	}
 	for _, tt := range tests {

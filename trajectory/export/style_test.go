@@ -1,28 +1,30 @@
-package trajectory
+package export
 
 import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 // functionConversation is a short rollout in ModeFunction style: two tool
 // calls with their results, then the summary turn.
-func functionConversation() []Message {
-	return []Message{
-		{Role: "system", Content: Text("You are a researcher.")},
-		{Role: "user", Content: Text("Which tower?")},
-		{Role: "assistant", Content: Text("I will search first."), ReasoningContent: Text("think"),
-			ToolCalls: []ToolCall{{ID: "call_1", Type: "function",
-				Function: FunctionCall{Name: "google_search", Arguments: `{"q":"tower in Paris"}`}}}},
-		{Role: "tool", Content: Text(`{"organic":[]}`), ToolCallID: Text("call_1"), Name: Text("google_search")},
+func functionConversation() []trajectory.Message {
+	return []trajectory.Message{
+		{Role: "system", Content: trajectory.Text("You are a researcher.")},
+		{Role: "user", Content: trajectory.Text("Which tower?")},
+		{Role: "assistant", Content: trajectory.Text("I will search first."), ReasoningContent: trajectory.Text("think"),
+			ToolCalls: []trajectory.ToolCall{{ID: "call_1", Type: "function",
+				Function: trajectory.FunctionCall{Name: "google_search", Arguments: `{"q":"tower in Paris"}`}}}},
+		{Role: "tool", Content: trajectory.Text(`{"organic":[]}`), ToolCallID: trajectory.Text("call_1"), Name: trajectory.Text("google_search")},
 		{Role: "assistant",
-			ToolCalls: []ToolCall{{ID: "call_2", Type: "function",
-				Function: FunctionCall{Name: "scrape_and_extract_info", Arguments: "{\n  \"url\": \"https://x/a\",\n  \"info_to_extract\": \"height\"\n}"}}}},
-		{Role: "tool", Content: Text("[ERROR]: not found"), ToolCallID: Text("call_2"), Name: Text("scrape_and_extract_info")},
-		{Role: "assistant", Content: Text("It is the Eiffel Tower.")},
-		{Role: "user", Content: Text("Give the final answer.")},
-		{Role: "assistant", Content: Text(`\boxed{Eiffel Tower}`)},
+			ToolCalls: []trajectory.ToolCall{{ID: "call_2", Type: "function",
+				Function: trajectory.FunctionCall{Name: "scrape_and_extract_info", Arguments: "{\n  \"url\": \"https://x/a\",\n  \"info_to_extract\": \"height\"\n}"}}}},
+		{Role: "tool", Content: trajectory.Text("[ERROR]: not found"), ToolCallID: trajectory.Text("call_2"), Name: trajectory.Text("scrape_and_extract_info")},
+		{Role: "assistant", Content: trajectory.Text("It is the Eiffel Tower.")},
+		{Role: "user", Content: trajectory.Text("Give the final answer.")},
+		{Role: "assistant", Content: trajectory.Text(`\boxed{Eiffel Tower}`)},
 	}
 }
 
@@ -34,46 +36,46 @@ const (
 )
 
 // mcpConversation is functionConversation in ModeMCP style.
-func mcpConversation() []Message {
-	return []Message{
-		{Role: "system", Content: Text("You are a researcher.")},
-		{Role: "user", Content: Text("Which tower?")},
-		{Role: "assistant", Content: Text("I will search first.\n\n" + mcpSearchBlock), ReasoningContent: Text("think")},
-		{Role: "user", Content: Text(`{"organic":[]}`)},
-		{Role: "assistant", Content: Text(mcpScrapeBlock)},
-		{Role: "user", Content: Text("[ERROR]: not found")},
-		{Role: "assistant", Content: Text("It is the Eiffel Tower.")},
-		{Role: "user", Content: Text("Give the final answer.")},
-		{Role: "assistant", Content: Text(`\boxed{Eiffel Tower}`)},
+func mcpConversation() []trajectory.Message {
+	return []trajectory.Message{
+		{Role: "system", Content: trajectory.Text("You are a researcher.")},
+		{Role: "user", Content: trajectory.Text("Which tower?")},
+		{Role: "assistant", Content: trajectory.Text("I will search first.\n\n" + mcpSearchBlock), ReasoningContent: trajectory.Text("think")},
+		{Role: "user", Content: trajectory.Text(`{"organic":[]}`)},
+		{Role: "assistant", Content: trajectory.Text(mcpScrapeBlock)},
+		{Role: "user", Content: trajectory.Text("[ERROR]: not found")},
+		{Role: "assistant", Content: trajectory.Text("It is the Eiffel Tower.")},
+		{Role: "user", Content: trajectory.Text("Give the final answer.")},
+		{Role: "assistant", Content: trajectory.Text(`\boxed{Eiffel Tower}`)},
 	}
 }
 
 func TestToStyle(t *testing.T) {
 	tests := []struct {
 		name      string
-		in        []Message
+		in        []trajectory.Message
 		from, to  string
-		want      []Message
+		want      []trajectory.Message
 		wantError bool
 	}{
-		{name: "function to chatml", in: functionConversation(), from: ModeFunction, to: StyleChatML, want: mcpConversation()},
-		{name: "mcp to openai", in: mcpConversation(), from: ModeMCP, to: StyleOpenAI, want: functionConversation()},
+		{name: "function to chatml", in: functionConversation(), from: trajectory.ModeFunction, to: StyleChatML, want: mcpConversation()},
+		{name: "mcp to openai", in: mcpConversation(), from: trajectory.ModeMCP, to: StyleOpenAI, want: functionConversation()},
 		{name: "same style copies", in: mcpConversation(), from: StyleChatML, to: StyleChatML, want: mcpConversation()},
-		{name: "unknown target", in: mcpConversation(), from: ModeMCP, to: "sharegpt", wantError: true},
+		{name: "unknown target", in: mcpConversation(), from: trajectory.ModeMCP, to: "sharegpt", wantError: true},
 		{name: "unknown source", in: mcpConversation(), from: "xml", to: StyleOpenAI, wantError: true},
-		{name: "tool outside the profile", from: ModeFunction, to: StyleChatML, wantError: true,
-			in: []Message{{Role: "assistant", ToolCalls: []ToolCall{{ID: "c", Type: "function",
-				Function: FunctionCall{Name: "launch_rocket", Arguments: "{}"}}}}}},
-		{name: "mcp input with native calls", in: functionConversation(), from: ModeMCP, to: StyleOpenAI, wantError: true},
+		{name: "tool outside the profile", from: trajectory.ModeFunction, to: StyleChatML, wantError: true,
+			in: []trajectory.Message{{Role: "assistant", ToolCalls: []trajectory.ToolCall{{ID: "c", Type: "function",
+				Function: trajectory.FunctionCall{Name: "launch_rocket", Arguments: "{}"}}}}}},
+		{name: "mcp input with native calls", in: functionConversation(), from: trajectory.ModeMCP, to: StyleOpenAI, wantError: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ToStyle(tt.in, tt.from, tt.to)
+			got, err := toStyle(tt.in, tt.from, tt.to)
 			if (err != nil) != tt.wantError {
 				t.Fatalf("err = %v, wantError %v", err, tt.wantError)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("ToStyle mismatch:\n got %s\nwant %s", dumpMessages(got), dumpMessages(tt.want))
+				t.Errorf("toStyle mismatch:\n got %s\nwant %s", dumpMessages(got), dumpMessages(tt.want))
 			}
 		})
 	}
@@ -82,7 +84,7 @@ func TestToStyle(t *testing.T) {
 func TestToStyleRoundTrip(t *testing.T) {
 	tests := []struct {
 		name     string
-		in       []Message
+		in       []trajectory.Message
 		from, to string
 	}{
 		{"openai via chatml", functionConversation(), StyleOpenAI, StyleChatML},
@@ -90,11 +92,11 @@ func TestToStyleRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mid, err := ToStyle(tt.in, tt.from, tt.to)
+			mid, err := toStyle(tt.in, tt.from, tt.to)
 			if err != nil {
 				t.Fatal(err)
 			}
-			back, err := ToStyle(mid, tt.to, tt.from)
+			back, err := toStyle(mid, tt.to, tt.from)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,14 +109,14 @@ func TestToStyleRoundTrip(t *testing.T) {
 
 func TestToStyleDoesNotAlias(t *testing.T) {
 	in := functionConversation()
-	out, err := ToStyle(in, ModeFunction, StyleOpenAI)
+	out, err := toStyle(in, trajectory.ModeFunction, StyleOpenAI)
 	if err != nil {
 		t.Fatal(err)
 	}
 	*out[0].Content = "changed"
 	out[2].ToolCalls[0].Function.Name = "changed"
 	if *in[0].Content == "changed" || in[2].ToolCalls[0].Function.Name == "changed" {
-		t.Error("ToStyle output shares memory with its input")
+		t.Error("toStyle output shares memory with its input")
 	}
 }
 
@@ -176,7 +178,7 @@ func TestRenderMCPBlockServers(t *testing.T) {
 	}
 }
 
-func dumpMessages(ms []Message) string {
+func dumpMessages(ms []trajectory.Message) string {
 	var b strings.Builder
 	for _, m := range ms {
 		b.WriteString("\n  " + m.Role + ": ")

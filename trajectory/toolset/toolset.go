@@ -1,4 +1,9 @@
-package trajectory
+// Package toolset runs the tools of the MiroThinker profile against an
+// offline corpus: google_search and scrape_and_extract_info over a kg store
+// (the page's facts picked by a small extractor LLM) and, with a sandbox
+// provider, the tool-python tools. It also writes what a model is told about
+// them: the function schemas and the MCP tool section of the system prompt.
+package toolset
 
 import (
 	"bytes"
@@ -10,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -18,34 +22,17 @@ import (
 	"github.com/miroverse/miroverse/internal/redact"
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/internal/clip"
 )
 
-// Tool and server names of the MiroThinker profile (DESIGN §3). They are
-// protocol, not prose: models trained on the data call tools by these names.
+// Limits and names of the search and scrape tools.
 const (
-	ToolGoogleSearch = "google_search"
-	ToolScrape       = "scrape_and_extract_info"
-
-	ServerSearch = "search_and_scrape_webpage"
-	ServerScrape = "jina_scrape_llm_summary"
-	// ServerPython serves the sandbox tools (pytools.go), offered when the
-	// Toolset has a SandboxProvider.
-	ServerPython = "tool-python"
-)
-
-// Limits and markers of tool output (DESIGN §3).
-const (
-	// ToolErrorPrefix starts every failed tool result.
-	ToolErrorPrefix = "[ERROR]:"
-	// MaxToolResultChars bounds a tool result as the model sees it.
-	MaxToolResultChars = 100_000
-	// ToolResultTruncatedMarker follows a tool result cut at MaxToolResultChars.
-	ToolResultTruncatedMarker = "\n... [Result truncated]"
-	// MaxPageChars bounds the page text handed to the extractor.
-	MaxPageChars = 409_600
-	// SearchEngineName is reported in searchParameters.engine so that nobody
-	// mistakes corpus results for real web results.
-	SearchEngineName = "miroverse-corpus"
+	// maxPageChars bounds the page text handed to the extractor (DESIGN §3).
+	maxPageChars = 409_600
+	// searchEngineName is reported in searchParameters.engine so that
+	// nobody mistakes corpus results for real web results.
+	searchEngineName = "miroverse-corpus"
 )
 
 // Search defaults and bounds. Serper's defaults are 10 results, page 1,
@@ -77,11 +64,11 @@ type Toolset struct {
 	sandbox   SandboxProvider // nil: the tool-python tools are not offered
 }
 
-// NewToolset serves the tools from c. extractor is the small LLM that turns a
+// New serves the tools from c. extractor is the small LLM that turns a
 // page into the requested facts; with a nil extractor scrape_and_extract_info
 // returns the page text itself (the agent still truncates it), which keeps
 // tool-only tests and extractor-less runs possible.
-func NewToolset(c Corpus, extractor llm.Chatter) *Toolset {
+func New(c Corpus, extractor llm.Chatter) *Toolset {
 	return &Toolset{corpus: c, extractor: extractor}
 }
 
@@ -112,9 +99,6 @@ type ToolInfo struct {
 	Parameters  json.RawMessage `json:"parameters"`
 }
 
-// Tools describes the tools t offers.
-func (t *Toolset) Tools() []ToolInfo { return toolInfos(t.defs()) }
-
 // ProfileTools describes every tool of the MiroThinker profile, whether or
 // not a given Toolset offers it.
 func ProfileTools() []ToolInfo { return toolInfos(append(toolDefs(), pythonToolDefs()...)) }
@@ -122,7 +106,7 @@ func ProfileTools() []ToolInfo { return toolInfos(append(toolDefs(), pythonToolD
 func toolInfos(defs []toolDef) []ToolInfo {
 	out := make([]ToolInfo, 0, len(defs))
 	for _, d := range defs {
-		out = append(out, ToolInfo{Name: d.Name, Server: ServerOf(d.Name), Description: d.Description, Parameters: compactSchema(d.Parameters)})
+		out = append(out, ToolInfo{Name: d.Name, Server: trajectory.ServerOf(d.Name), Description: d.Description, Parameters: compactSchema(d.Parameters)})
 	}
 	return out
 }
@@ -132,7 +116,7 @@ func toolInfos(defs []toolDef) []ToolInfo {
 func toolDefs() []toolDef {
 	return []toolDef{
 		{
-			Name: ToolGoogleSearch,
+			Name: trajectory.ToolGoogleSearch,
 			Description: "Search the web and get a ranked list of result pages, each with its title, link and a " +
 				"short snippet. Use it to find pages worth reading; snippets alone are often incomplete.",
 			Parameters: `{
@@ -149,7 +133,7 @@ func toolDefs() []toolDef {
 			}`,
 		},
 		{
-			Name: ToolScrape,
+			Name: trajectory.ToolScrape,
 			Description: "Open one web page and get back only the information you ask for, extracted from the " +
 				"page's text by a helper model. Name exactly what you need; the full page is not returned.",
 			Parameters: `{
@@ -169,7 +153,7 @@ func toolDefs() []toolDef {
 func compactSchema(s string) json.RawMessage {
 	var b bytes.Buffer
 	if err := json.Compact(&b, []byte(s)); err != nil {
-		panic(fmt.Sprintf("trajectory: invalid tool schema: %v", err))
+		panic(fmt.Sprintf("toolset: invalid tool schema: %v", err))
 	}
 	return b.Bytes()
 }
@@ -227,23 +211,9 @@ func marshalNoEscape(v any) string {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		panic(fmt.Sprintf("trajectory: encoding %T: %v", v, err))
+		panic(fmt.Sprintf("toolset: encoding %T: %v", v, err))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// ServerOf names the MCP server that serves tool, "" for a tool outside the
-// MiroThinker profile.
-func ServerOf(tool string) string {
-	switch tool {
-	case ToolGoogleSearch:
-		return ServerSearch
-	case ToolScrape:
-		return ServerScrape
-	case ToolCreateSandbox, ToolRunPython, ToolRunCommand:
-		return ServerPython
-	}
-	return ""
 }
 
 // Session is the tool state of one rollout or tool-debugging session: the
@@ -280,9 +250,9 @@ func (s *Session) Call(ctx context.Context, name string, argsJSON string) string
 func (s *Session) Close() error { return s.closeSandboxes() }
 
 // Call runs tool name with its JSON arguments. It always returns the text
-// the model gets back; every failure, including a bad call by the model, is a
-// string starting with ToolErrorPrefix, because a failed tool is part of the
-// trajectory, not a failure of the rollout.
+// the model gets back; every failure, including a bad call by the model, is
+// a string starting with trajectory.ToolErrorPrefix, because a failed tool is
+// part of the trajectory, not a failure of the rollout.
 //
 // A tool-python call made here runs in a session of its own that ends with
 // the call, so a sandbox it creates is gone when it returns; use Open for
@@ -300,13 +270,13 @@ func (t *Toolset) Call(ctx context.Context, name string, argsJSON string) string
 // rejects every other name.
 func (t *Toolset) callStateless(ctx context.Context, name string, argsJSON string) string {
 	switch name = strings.TrimSpace(name); name {
-	case ToolGoogleSearch:
+	case trajectory.ToolGoogleSearch:
 		var a searchArgs
 		if err := decodeToolArgs(argsJSON, &a); err != nil {
 			return toolErrorf("invalid arguments for %s: %v", name, err)
 		}
 		return t.search(ctx, a)
-	case ToolScrape:
+	case trajectory.ToolScrape:
 		var a scrapeArgs
 		if err := decodeToolArgs(argsJSON, &a); err != nil {
 			return toolErrorf("invalid arguments for %s: %v", name, err)
@@ -328,7 +298,7 @@ func (t *Toolset) toolNames() string {
 }
 
 func toolErrorf(format string, args ...any) string {
-	return ToolErrorPrefix + " " + fmt.Sprintf(format, args...)
+	return trajectory.ToolErrorPrefix + " " + fmt.Sprintf(format, args...)
 }
 
 // decodeToolArgs reads a JSON object. Empty arguments count as {} so that
@@ -339,7 +309,7 @@ func decodeToolArgs(argsJSON string, v any) error {
 		s = "{}"
 	}
 	if !strings.HasPrefix(s, "{") {
-		return fmt.Errorf("arguments must be a JSON object, got %s", clipRunes(s, 80))
+		return fmt.Errorf("arguments must be a JSON object, got %s", clip.Marked(s, 80))
 	}
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		return fmt.Errorf("arguments are not valid JSON: %w", err)
@@ -404,7 +374,7 @@ func (l *looseInt) UnmarshalJSON(b []byte) error {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f != float64(int(f)) {
-		return fmt.Errorf("%s is not an integer", clipRunes(string(b), 40))
+		return fmt.Errorf("%s is not an integer", clip.Marked(string(b), 40))
 	}
 	l.value, l.set = int(f), true
 	return nil
@@ -441,14 +411,14 @@ type serperParams struct {
 func (t *Toolset) search(ctx context.Context, a searchArgs) string {
 	a = a.normalized()
 	if a.Q == "" {
-		return toolErrorf("%s needs a non-empty q (the search query)", ToolGoogleSearch)
+		return toolErrorf("%s needs a non-empty q (the search query)", trajectory.ToolGoogleSearch)
 	}
 	num, page := a.Num.value, a.Page.value
 	resp := serperResponse{
 		Organic: []serperOrganic{},
 		SearchParameters: serperParams{
 			Q: a.Q, GL: a.GL, HL: a.HL, Num: num, Page: page, TBS: a.TBS,
-			Type: "search", Engine: SearchEngineName,
+			Type: "search", Engine: searchEngineName,
 		},
 	}
 	offset := (page - 1) * num
@@ -506,9 +476,9 @@ func (t *Toolset) scrape(ctx context.Context, a scrapeArgs) string {
 	info := strings.TrimSpace(a.Info)
 	switch {
 	case url == "":
-		return toolErrorf("%s needs a non-empty url", ToolScrape)
+		return toolErrorf("%s needs a non-empty url", trajectory.ToolScrape)
 	case info == "":
-		return toolErrorf("%s needs a non-empty info_to_extract (what to look for on the page)", ToolScrape)
+		return toolErrorf("%s needs a non-empty info_to_extract (what to look for on the page)", trajectory.ToolScrape)
 	}
 	doc, err := t.corpus.DocByURL(ctx, url)
 	if errors.Is(err, kg.ErrNotFound) {
@@ -517,7 +487,7 @@ func (t *Toolset) scrape(ctx context.Context, a scrapeArgs) string {
 	if err != nil {
 		return toolErrorf("could not fetch %s: %v", url, err)
 	}
-	page := truncateRunes("# "+doc.Title+"\n\n"+doc.Text, MaxPageChars)
+	page := clip.Runes("# "+doc.Title+"\n\n"+doc.Text, maxPageChars)
 	if t.extractor == nil {
 		return page
 	}
@@ -539,61 +509,29 @@ func (t *Toolset) scrape(ctx context.Context, a scrapeArgs) string {
 	return reply.Message.Content
 }
 
-// TruncateToolResult applies the tool-result limit: a result over
-// MaxToolResultChars characters keeps its first MaxToolResultChars followed
-// by ToolResultTruncatedMarker. Characters are runes, as in the Python code
-// the limit comes from, so a cut never splits a UTF-8 sequence.
-func TruncateToolResult(s string) string {
-	if t := truncateRunes(s, MaxToolResultChars); len(t) < len(s) {
-		return t + ToolResultTruncatedMarker
-	}
-	return s
-}
-
-// truncateRunes returns the first n runes of s.
-func truncateRunes(s string, n int) string {
-	if len(s) <= n { // bytes ≥ runes: the common short case needs no scan
-		return s
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
-}
-
-// clipRunes shortens s for messages, marking the cut.
-func clipRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return truncateRunes(s, n) + "…"
-}
-
-// callKey identifies a tool call for the duplicate-query guard: the tool and
-// its arguments with defaults filled in, case and spacing of the query
+// CallKey identifies a tool call for the agent's duplicate-call guard: two
+// calls with the same non-empty key are the same request, so the second
+// would only return the first one's text. The key is the tool and its
+// arguments with defaults filled in, case and spacing of the query
 // folded, so that {"q":"Paris"} and {"q":" paris ","num":10} are one query.
 // Arguments that do not parse get a key of their raw text. The tool-python
 // tools get "", which the guard never matches: their result depends on what
 // earlier calls left in the sandbox, so an identical call is not a repeat
 // (`ls` before and after writing a file), and MiroThinker checks only
 // search and scrape calls for repeats.
-func callKey(name, argsJSON string) string {
+func CallKey(name, argsJSON string) string {
 	if isPythonTool(strings.TrimSpace(name)) {
 		return ""
 	}
 	switch name {
-	case ToolGoogleSearch:
+	case trajectory.ToolGoogleSearch:
 		var a searchArgs
 		if decodeToolArgs(argsJSON, &a) == nil {
 			a = a.normalized()
 			q := strings.Join(strings.Fields(strings.ToLower(a.Q)), " ")
 			return marshalNoEscape([]any{name, q, a.GL, a.HL, a.Num.value, a.Page.value, a.TBS})
 		}
-	case ToolScrape:
+	case trajectory.ToolScrape:
 		var a scrapeArgs
 		if decodeToolArgs(argsJSON, &a) == nil {
 			info := strings.Join(strings.Fields(strings.ToLower(a.Info)), " ")

@@ -1,4 +1,4 @@
-package trajectory
+package toolset
 
 import (
 	"context"
@@ -8,14 +8,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-)
 
-// Tool names of the tool-python server (DESIGN §3). Protocol, like the
-// other tool names.
-const (
-	ToolCreateSandbox = "create_sandbox"
-	ToolRunPython     = "run_python_code"
-	ToolRunCommand    = "run_command"
+	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/internal/clip"
 )
 
 // maxSessionSandboxes bounds the sandboxes one session may hold: each is a
@@ -32,7 +27,7 @@ type SandboxProvider interface {
 	Create(ctx context.Context) (string, error)
 	// RunPython and RunCommand return the output the model sees: merged
 	// stdout and stderr, capped with the provider's own marker, or a string
-	// starting with ToolErrorPrefix.
+	// starting with trajectory.ToolErrorPrefix.
 	RunPython(ctx context.Context, id, code string) string
 	RunCommand(ctx context.Context, id, command string) string
 	// Remove deletes one sandbox and its files.
@@ -49,13 +44,10 @@ func (t *Toolset) WithSandbox(p SandboxProvider) *Toolset {
 	return &c
 }
 
-// HasSandbox reports whether t offers the tool-python tools.
-func (t *Toolset) HasSandbox() bool { return t.sandbox != nil }
-
 // isPythonTool reports whether name is a tool of the tool-python server.
 func isPythonTool(name string) bool {
 	switch name {
-	case ToolCreateSandbox, ToolRunPython, ToolRunCommand:
+	case trajectory.ToolCreateSandbox, trajectory.ToolRunPython, trajectory.ToolRunCommand:
 		return true
 	}
 	return false
@@ -68,7 +60,7 @@ func isPythonTool(name string) bool {
 func pythonToolDefs() []toolDef {
 	return []toolDef{
 		{
-			Name: ToolCreateSandbox,
+			Name: trajectory.ToolCreateSandbox,
 			Description: "Start a new, empty Linux sandbox for running Python code and shell commands, and get " +
 				"back its sandbox_id. Files written inside a sandbox stay there for your later calls. The sandbox " +
 				"has no network access: use the search and page tools for anything on the web. Create one sandbox " +
@@ -79,7 +71,7 @@ func pythonToolDefs() []toolDef {
 			}`,
 		},
 		{
-			Name: ToolRunPython,
+			Name: trajectory.ToolRunPython,
 			Description: "Run a short Python 3 program in a sandbox and get back everything it printed, standard " +
 				"output and errors together. Every call starts a fresh interpreter, so variables do not carry over " +
 				"from one call to the next; files in the working directory do. Print what you want to see. Code " +
@@ -94,7 +86,7 @@ func pythonToolDefs() []toolDef {
 			}`,
 		},
 		{
-			Name: ToolRunCommand,
+			Name: trajectory.ToolRunCommand,
 			Description: "Run one shell command line (bash) in a sandbox and get back its combined output; a " +
 				"non-zero exit status is noted after the output. Meant for quick work such as listing or reading " +
 				"files and small utilities. Without network access, downloads and package installs fail.",
@@ -142,7 +134,7 @@ type commandArgs struct {
 // and only when the Toolset has a sandbox provider.
 func (s *Session) callPython(ctx context.Context, name, argsJSON string) string {
 	switch name {
-	case ToolCreateSandbox:
+	case trajectory.ToolCreateSandbox:
 		// MiroThinker's create_sandbox takes an optional timeout; any
 		// object is accepted and nothing in it changes the sandbox, whose
 		// limits are the run's.
@@ -151,7 +143,7 @@ func (s *Session) callPython(ctx context.Context, name, argsJSON string) string 
 			return toolErrorf("invalid arguments for %s: %v", name, err)
 		}
 		return s.createSandbox(ctx)
-	case ToolRunPython:
+	case trajectory.ToolRunPython:
 		var a pythonArgs
 		if err := decodeToolArgs(argsJSON, &a); err != nil {
 			return toolErrorf("invalid arguments for %s: %v", name, err)
@@ -164,7 +156,7 @@ func (s *Session) callPython(ctx context.Context, name, argsJSON string) string 
 			return errMsg
 		}
 		return orNoOutput(s.tools.sandbox.RunPython(ctx, id, a.Code), "the code ran to completion without printing anything; use print() to see values")
-	default: // ToolRunCommand
+	default: // trajectory.ToolRunCommand
 		var a commandArgs
 		if err := decodeToolArgs(argsJSON, &a); err != nil {
 			return toolErrorf("invalid arguments for %s: %v", name, err)
@@ -217,7 +209,7 @@ func (s *Session) createSandbox(ctx context.Context) string {
 func (s *Session) resolve(tool, id string) (string, string) {
 	id = strings.TrimSpace(id)
 	if id == "" {
-		return "", toolErrorf("%s needs a sandbox_id; call %s first and pass the sandbox_id it returns", tool, ToolCreateSandbox)
+		return "", toolErrorf("%s needs a sandbox_id; call %s first and pass the sandbox_id it returns", tool, trajectory.ToolCreateSandbox)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -227,7 +219,7 @@ func (s *Session) resolve(tool, id string) (string, string) {
 	pid, ok := s.sandboxes[id]
 	if !ok {
 		return "", toolErrorf("%q is not a valid sandbox_id: no sandbox with that id was created in this session. "+
-			"Call %s and pass the sandbox_id it returns", clipRunes(id, 80), ToolCreateSandbox)
+			"Call %s and pass the sandbox_id it returns", clip.Marked(id, 80), trajectory.ToolCreateSandbox)
 	}
 	return pid, ""
 }

@@ -1,4 +1,4 @@
-package trajectory_test
+package react
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/internal/tooltest"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // finalAnswerBody answers every request after the fixture: a plain reply
@@ -24,7 +26,7 @@ const finalAnswerBody = `{"id":"x","object":"chat.completion","created":1,"model
 // from internal/llm/testdata/shapes and every later one with finalAnswerBody.
 func fixtureServer(t *testing.T, fixture string) *httptest.Server {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("..", "internal", "llm", "testdata", "shapes", fixture))
+	body, err := os.ReadFile(filepath.Join("..", "..", "internal", "llm", "testdata", "shapes", fixture))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +108,7 @@ func TestAgentKeepsRealModelShapes(t *testing.T) {
 		t.Run(strings.TrimSuffix(tc.fixture, filepath.Ext(tc.fixture)), func(t *testing.T) {
 			srv := fixtureServer(t, tc.fixture)
 			client := llm.New(llm.RoleAgent, llm.Endpoint{BaseURL: srv.URL + "/v1", Model: "m", Stream: tc.stream})
-			agent := &trajectory.Agent{LLM: client, Tools: trajectory.NewToolset(newMemCorpus(), nil), Policy: trajectory.DefaultPolicy()}
+			agent := &Agent{LLM: client, Tools: toolset.New(tooltest.NewCorpus(), nil), Policy: DefaultPolicy()}
 			ro, err := agent.Run(context.Background(), trajectory.Task{QAID: "q", Question: "Which engine?"}, 7)
 			if err != nil {
 				t.Fatal(err)

@@ -1,4 +1,4 @@
-package trajectory_test
+package react
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/internal/tooltest"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 const (
@@ -21,12 +23,12 @@ const (
 
 type agentCase struct {
 	name   string
-	policy func(*trajectory.Policy)
+	policy func(*Policy)
 	steps  []scriptStep
-	check  func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *memCorpus)
+	check  func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *tooltest.Corpus)
 }
 
-func mcpMode(p *trajectory.Policy) { p.Mode = trajectory.ModeMCP }
+func mcpMode(p *Policy) { p.Mode = trajectory.ModeMCP }
 
 func TestAgentRun(t *testing.T) {
 	cases := []agentCase{
@@ -38,14 +40,14 @@ func TestAgentRun(t *testing.T) {
 				say(`Babbage designed it, so the answer is \boxed{Charles Babbage}.`),
 				say(`\boxed{Charles Babbage}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *tooltest.Corpus) {
 				wantRoles(t, r, "system,user,assistant,tool,tool,assistant,tool,assistant,user,assistant")
 				wantStatus(t, r, trajectory.StatusAnswered, "Charles Babbage")
 				if r.NumToolCalls != 3 || r.NumTurns != 4 || r.ToolErrors != 0 || r.Rollbacks != 0 {
 					t.Errorf("counters: calls %d turns %d errors %d rollbacks %d", r.NumToolCalls, r.NumTurns, r.ToolErrors, r.Rollbacks)
 				}
-				if len(c.searches) != 1 || len(c.fetches) != 1 {
-					t.Errorf("corpus calls: searches %v fetches %v", c.searches, c.fetches)
+				if len(c.Searches()) != 1 || len(c.Fetches()) != 1 {
+					t.Errorf("corpus calls: searches %v fetches %v", c.Searches(), c.Fetches())
 				}
 				m := r.Messages
 				if !strings.HasPrefix(text(m[3]), `{"organic":[{"title":"Ada Lovelace"`) ||
@@ -58,7 +60,7 @@ func TestAgentRun(t *testing.T) {
 				if m[5].Content != nil || len(m[5].ToolCalls) != 1 {
 					t.Errorf("a reply that is only a tool call must have nil content: %+v", m[5])
 				}
-				if text(m[6]) != trajectory.DuplicateCallNotice {
+				if text(m[6]) != duplicateCallNotice {
 					t.Errorf("duplicate query was not answered with the notice: %q", text(m[6]))
 				}
 				if text(m[8]) != trajectory.SummaryPrompt {
@@ -95,14 +97,14 @@ func TestAgentRun(t *testing.T) {
 				say(`She worked with Charles Babbage. \boxed{Charles Babbage}`),
 				say("Final: Charles Babbage"), // no box: the previous message's box counts
 			},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *tooltest.Corpus) {
 				wantRoles(t, r, "system,user,assistant,user,assistant,user,assistant,user,assistant,user,assistant")
 				wantStatus(t, r, trajectory.StatusAnswered, "Charles Babbage")
 				if r.Rollbacks != 1 || r.NumToolCalls != 3 || r.NumTurns != 5 {
 					t.Errorf("rollbacks %d calls %d turns %d", r.Rollbacks, r.NumToolCalls, r.NumTurns)
 				}
-				if len(c.searches) != 1 || c.searches[0] != "ada lovelace" || len(c.fetches) != 1 {
-					t.Errorf("corpus calls: %v %v", c.searches, c.fetches)
+				if len(c.Searches()) != 1 || c.Searches()[0] != "ada lovelace" || len(c.Fetches()) != 1 {
+					t.Errorf("corpus calls: %v %v", c.Searches(), c.Fetches())
 				}
 				for _, m := range r.Messages {
 					if strings.Contains(text(m), brokenNoTool) {
@@ -110,7 +112,7 @@ func TestAgentRun(t *testing.T) {
 					}
 				}
 				m := r.Messages
-				if !strings.HasPrefix(text(m[3]), `{"organic":[`) || text(m[5]) != "EXTRACTED" || text(m[7]) != trajectory.DuplicateCallNotice {
+				if !strings.HasPrefix(text(m[3]), `{"organic":[`) || text(m[5]) != "EXTRACTED" || text(m[7]) != duplicateCallNotice {
 					t.Errorf("tool results: %q / %q / %q", text(m[3]), text(m[5]), text(m[7]))
 				}
 				if !strings.Contains(text(m[0]), "<use_mcp_tool>") || !strings.Contains(text(m[0]), "google_search") {
@@ -127,21 +129,21 @@ func TestAgentRun(t *testing.T) {
 				if *reqs[0].Seed != 42 || *reqs[1].Seed != 43 || *reqs[2].Seed != 42 {
 					t.Errorf("seeds %d %d %d: want 42, 43 (retry), 42", *reqs[0].Seed, *reqs[1].Seed, *reqs[2].Seed)
 				}
-				if r.Mode != trajectory.ModeMCP || r.Tools != trajectory.NewToolset(nil, nil).SchemasJSON() {
+				if r.Mode != trajectory.ModeMCP || r.Tools != toolset.New(nil, nil).SchemasJSON() {
 					t.Errorf("mode %s, tools %.40s", r.Mode, r.Tools)
 				}
 			},
 		},
 		{
 			name:   "mcp mode: malformed calls are never executed and end the run after MaxRollbacks",
-			policy: func(p *trajectory.Policy) { p.Mode = trajectory.ModeMCP; p.MaxRollbacks = 3 },
+			policy: func(p *Policy) { p.Mode = trajectory.ModeMCP; p.MaxRollbacks = 3 },
 			steps:  []scriptStep{say(brokenArgs), say(brokenNoTool), say(brokenStray), say(`\boxed{never asked}`)},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *tooltest.Corpus) {
 				if r.Status != trajectory.StatusFailed || r.FailReason != "rollbacks" || r.Rollbacks != 3 || r.Repetition {
 					t.Errorf("status %s/%s rollbacks %d repetition %v", r.Status, r.FailReason, r.Rollbacks, r.Repetition)
 				}
-				if c.calls() != 0 {
-					t.Errorf("a malformed call reached the corpus: %v %v", c.searches, c.fetches)
+				if c.Calls() != 0 {
+					t.Errorf("a malformed call reached the corpus: %v %v", c.Searches(), c.Fetches())
 				}
 				if len(reqs) != 3 || r.NumTurns != 0 {
 					t.Errorf("%d requests, %d turns", len(reqs), r.NumTurns)
@@ -152,7 +154,7 @@ func TestAgentRun(t *testing.T) {
 		{
 			name:  "format_error when no box anywhere",
 			steps: []scriptStep{say("I believe it was Babbage."), say("Charles Babbage")},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusFormatError, "")
 				wantRoles(t, r, "system,user,assistant,user,assistant")
 			},
@@ -160,7 +162,7 @@ func TestAgentRun(t *testing.T) {
 		{
 			name:  "placeholder box is no answer",
 			steps: []scriptStep{say(`Not sure. \boxed{unknown}`), say(`\boxed{?}`)},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusFormatError, "")
 			},
 		},
@@ -170,11 +172,11 @@ func TestAgentRun(t *testing.T) {
 				withFinish(fn("", "google_search", searchBabbage), "length"),
 				say(`\boxed{Charles Babbage}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, c *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "Charles Babbage")
 				wantRoles(t, r, "system,user,assistant,tool,user,assistant")
-				if !r.Truncated || c.calls() != 0 || !strings.HasPrefix(text(r.Messages[3]), "[ERROR]:") || r.ToolErrors != 1 {
-					t.Errorf("truncated %v, corpus calls %d, tool message %q", r.Truncated, c.calls(), text(r.Messages[3]))
+				if !r.Truncated || c.Calls() != 0 || !strings.HasPrefix(text(r.Messages[3]), "[ERROR]:") || r.ToolErrors != 1 {
+					t.Errorf("truncated %v, corpus calls %d, tool message %q", r.Truncated, c.Calls(), text(r.Messages[3]))
 				}
 				if len(reqs) != 2 || reqs[1].Tools != nil {
 					t.Errorf("summary request: %d requests", len(reqs))
@@ -188,22 +190,22 @@ func TestAgentRun(t *testing.T) {
 				withFinish(say("Let me think at length... <use_mcp_tool>\n<server_name>search_and"), "length"),
 				say(`\boxed{Y}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "Y")
 				wantRoles(t, r, "system,user,assistant,user,assistant")
-				if !r.Truncated || r.Rollbacks != 0 || c.calls() != 0 {
-					t.Errorf("truncated %v rollbacks %d calls %d", r.Truncated, r.Rollbacks, c.calls())
+				if !r.Truncated || r.Rollbacks != 0 || c.Calls() != 0 {
+					t.Errorf("truncated %v rollbacks %d calls %d", r.Truncated, r.Rollbacks, c.Calls())
 				}
 			},
 		},
 		{
 			name:   "repetition that persists ends the run",
-			policy: func(p *trajectory.Policy) { p.MaxRollbacks = 2 },
+			policy: func(p *Policy) { p.MaxRollbacks = 2 },
 			steps: []scriptStep{
 				say(strings.Repeat("I need to search for this again. ", 12)),
 				say(strings.Repeat("I need to search for this again. ", 12)),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				if r.Status != trajectory.StatusFailed || r.FailReason != "rollbacks" || !r.Repetition || r.Rollbacks != 2 {
 					t.Errorf("status %s/%s repetition %v rollbacks %d", r.Status, r.FailReason, r.Repetition, r.Rollbacks)
 				}
@@ -216,7 +218,7 @@ func TestAgentRun(t *testing.T) {
 				say(`Done: \boxed{Z}`),
 				say(`\boxed{Z}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "Z")
 				if r.Repetition || r.Rollbacks != 1 {
 					t.Errorf("repetition %v rollbacks %d", r.Repetition, r.Rollbacks)
@@ -232,10 +234,10 @@ func TestAgentRun(t *testing.T) {
 				say(`It is \boxed{Charles Babbage}`),
 				say(`\boxed{Charles Babbage}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "Charles Babbage")
-				if r.Rollbacks != 1 || len(c.searches) != 1 {
-					t.Errorf("rollbacks %d searches %d", r.Rollbacks, len(c.searches))
+				if r.Rollbacks != 1 || len(c.Searches()) != 1 {
+					t.Errorf("rollbacks %d searches %d", r.Rollbacks, len(c.Searches()))
 				}
 			},
 		},
@@ -246,7 +248,7 @@ func TestAgentRun(t *testing.T) {
 				say(`\boxed{A}`),
 				say(`\boxed{A}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "A")
 				if r.Rollbacks != 1 {
 					t.Errorf("rollbacks %d", r.Rollbacks)
@@ -261,9 +263,9 @@ func TestAgentRun(t *testing.T) {
 				say(`\boxed{A}`),
 				say(`\boxed{A}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *memCorpus) {
-				if c.calls() != 0 || r.ToolErrors != 1 || !strings.HasPrefix(text(r.Messages[3]), "[ERROR]: tool google_search is served by search_and_scrape_webpage") {
-					t.Errorf("calls %d errors %d result %q", c.calls(), r.ToolErrors, text(r.Messages[3]))
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *tooltest.Corpus) {
+				if c.Calls() != 0 || r.ToolErrors != 1 || !strings.HasPrefix(text(r.Messages[3]), "[ERROR]: tool google_search is served by search_and_scrape_webpage") {
+					t.Errorf("calls %d errors %d result %q", c.Calls(), r.ToolErrors, text(r.Messages[3]))
 				}
 			},
 		},
@@ -277,7 +279,7 @@ func TestAgentRun(t *testing.T) {
 				say(`\boxed{A}`),
 				say(`\boxed{A}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				if r.ToolErrors != 3 || r.MaxToolErrorRun != 2 {
 					t.Errorf("errors %d, longest run %d", r.ToolErrors, r.MaxToolErrorRun)
 				}
@@ -293,7 +295,7 @@ func TestAgentRun(t *testing.T) {
 				mcp("google_search", searchBabbage),
 				fail(errors.New("agent call to http://x: 401 Incorrect API key provided: sk-proj-abcd1234wxyz")),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				if r.Status != trajectory.StatusFailed || !strings.HasPrefix(r.FailReason, "llm_error: ") || strings.Contains(r.FailReason, "abcd1234") {
 					t.Errorf("status %s, reason %q", r.Status, r.FailReason)
 				}
@@ -302,12 +304,12 @@ func TestAgentRun(t *testing.T) {
 		},
 		{
 			name:   "context guard moves to the summary with the room that is left",
-			policy: func(p *trajectory.Policy) { p.ContextTokens = 10000; p.MaxTokens = 2000 },
+			policy: func(p *Policy) { p.ContextTokens = 10000; p.MaxTokens = 2000 },
 			steps: []scriptStep{
 				withUsage(fn("", "google_search", searchBabbage), 8500),
 				say(`\boxed{A}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "A")
 				wantRoles(t, r, "system,user,assistant,tool,user,assistant")
 				if len(reqs) != 2 || reqs[1].MaxCompletionTokens != 1500 || reqs[1].Tools != nil {
@@ -317,9 +319,9 @@ func TestAgentRun(t *testing.T) {
 		},
 		{
 			name:   "no room even for the summary",
-			policy: func(p *trajectory.Policy) { p.ContextTokens = 10000; p.MaxTokens = 2000 },
+			policy: func(p *Policy) { p.ContextTokens = 10000; p.MaxTokens = 2000 },
 			steps:  []scriptStep{withUsage(fn("", "google_search", searchBabbage), 9500)},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				if r.Status != trajectory.StatusFailed || r.FailReason != "context_exhausted" || len(reqs) != 1 {
 					t.Errorf("status %s/%s after %d requests", r.Status, r.FailReason, len(reqs))
 				}
@@ -328,13 +330,13 @@ func TestAgentRun(t *testing.T) {
 		},
 		{
 			name:   "max turns forces the summary",
-			policy: func(p *trajectory.Policy) { p.MaxTurns = 2 },
+			policy: func(p *Policy) { p.MaxTurns = 2 },
 			steps: []scriptStep{
 				fn("", "google_search", `{"q":"one"}`),
 				fn("", "google_search", `{"q":"two"}`),
 				say(`\boxed{B}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "B")
 				if r.NumTurns != 3 || len(reqs) != 3 || reqs[2].Tools != nil {
 					t.Errorf("turns %d requests %d", r.NumTurns, len(reqs))
@@ -348,7 +350,7 @@ func TestAgentRun(t *testing.T) {
 				say("  "),
 				say(`\boxed{B}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "B")
 				wantRoles(t, r, "system,user,assistant,user,assistant")
 				if r.Rollbacks != 1 || len(reqs) != 3 || *reqs[2].Seed != 43 {
@@ -369,12 +371,12 @@ func TestAgentRun(t *testing.T) {
 		},
 		{
 			name:   "degenerate summary replies end the run",
-			policy: func(p *trajectory.Policy) { p.MaxRollbacks = 1 },
+			policy: func(p *Policy) { p.MaxRollbacks = 1 },
 			steps: []scriptStep{
 				say(`\boxed{A}`),
 				say(strings.Repeat("the answer is A and ", 20)),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				if r.Status != trajectory.StatusFailed || r.FailReason != "rollbacks" || !r.Repetition {
 					t.Errorf("status %s/%s repetition %v", r.Status, r.FailReason, r.Repetition)
 				}
@@ -386,17 +388,17 @@ func TestAgentRun(t *testing.T) {
 				say(`\boxed{A}`),
 				fn(`Final: \boxed{A}`, "google_search", searchBabbage),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, c *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "A")
 				wantRoles(t, r, "system,user,assistant,user,assistant,tool")
-				if c.calls() != 0 || !strings.HasPrefix(text(r.Messages[5]), "[ERROR]:") {
-					t.Errorf("corpus calls %d, result %q", c.calls(), text(r.Messages[5]))
+				if c.Calls() != 0 || !strings.HasPrefix(text(r.Messages[5]), "[ERROR]:") {
+					t.Errorf("corpus calls %d, result %q", c.Calls(), text(r.Messages[5]))
 				}
 			},
 		},
 		{
 			name:   "retention applies to what is sent, not to the log",
-			policy: func(p *trajectory.Policy) { p.KeepToolResults = 1 },
+			policy: func(p *Policy) { p.KeepToolResults = 1 },
 			steps: []scriptStep{
 				fn("", "google_search", `{"q":"ada"}`),
 				fn("", "google_search", `{"q":"babbage"}`),
@@ -404,7 +406,7 @@ func TestAgentRun(t *testing.T) {
 				say(`\boxed{C}`),
 				say(`\boxed{C}`),
 			},
-			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *memCorpus) {
+			check: func(t *testing.T, r trajectory.Rollout, reqs []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				var sent []string
 				for _, m := range reqs[3].Messages {
 					if m.Role == "tool" {
@@ -420,7 +422,7 @@ func TestAgentRun(t *testing.T) {
 						t.Errorf("the stored log carries a placeholder")
 					}
 				}
-				if reqs[0].Messages[1].Content != trajectory.TaskPrompt("Who designed the Analytical Engine?") {
+				if reqs[0].Messages[1].Content != taskPrompt("Who designed the Analytical Engine?") {
 					t.Errorf("first user message %q", reqs[0].Messages[1].Content)
 				}
 			},
@@ -428,13 +430,13 @@ func TestAgentRun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := trajectory.DefaultPolicy()
+			p := DefaultPolicy()
 			if tc.policy != nil {
 				tc.policy(&p)
 			}
-			corpus := newMemCorpus()
+			corpus := tooltest.NewCorpus()
 			script := &scriptLLM{steps: tc.steps}
-			agent := &trajectory.Agent{LLM: script, Tools: trajectory.NewToolset(corpus, &echoExtractor{}), Policy: p}
+			agent := &Agent{LLM: script, Tools: toolset.New(corpus, &tooltest.Extractor{}), Policy: p}
 			r, err := agent.Run(context.Background(), trajectory.Task{QAID: "qa1", Question: "Who designed the Analytical Engine?"}, 42)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -450,7 +452,7 @@ func TestAgentRun(t *testing.T) {
 func TestAgentRunCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	agent := &trajectory.Agent{LLM: &scriptLLM{}, Tools: trajectory.NewToolset(newMemCorpus(), nil), Policy: trajectory.DefaultPolicy()}
+	agent := &Agent{LLM: &scriptLLM{}, Tools: toolset.New(tooltest.NewCorpus(), nil), Policy: DefaultPolicy()}
 	r, err := agent.Run(ctx, trajectory.Task{QAID: "q", Question: "x"}, 1)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
@@ -461,11 +463,11 @@ func TestAgentRunCanceled(t *testing.T) {
 }
 
 func TestAgentRunMisconfigured(t *testing.T) {
-	tools := trajectory.NewToolset(newMemCorpus(), nil)
-	for name, a := range map[string]*trajectory.Agent{
+	tools := toolset.New(tooltest.NewCorpus(), nil)
+	for name, a := range map[string]*Agent{
 		"no llm":   {Tools: tools},
 		"no tools": {LLM: &scriptLLM{}},
-		"bad mode": {LLM: &scriptLLM{}, Tools: tools, Policy: trajectory.Policy{Mode: "xml"}},
+		"bad mode": {LLM: &scriptLLM{}, Tools: tools, Policy: Policy{Mode: "xml"}},
 	} {
 		if _, err := a.Run(context.Background(), trajectory.Task{}, 1); err == nil {
 			t.Errorf("%s: no error", name)

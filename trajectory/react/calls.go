@@ -1,7 +1,6 @@
-package trajectory
+package react
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -9,36 +8,24 @@ import (
 
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/redact"
+	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/internal/clip"
 )
 
 // maxErrorChars bounds one entry of Rollout.Errors: enough to tell what
 // failed without copying a whole page of a tool's complaint into every row.
 const maxErrorChars = 300
 
-// callRecorder receives the LLM calls made on behalf of one rollout. The
-// agent puts one in the context of its tool calls, so that the extractor
-// calls a shared Toolset makes are booked to the rollout that caused them.
-type callRecorder func(Call)
-
-type callRecorderKey struct{}
-
-func withCallRecorder(ctx context.Context, rec callRecorder) context.Context {
-	return context.WithValue(ctx, callRecorderKey{}, rec)
+// recordTool books a call that a tool made for the rollout (the extractor's
+// behind scrape_and_extract_info) to the turn whose tool call caused it.
+func (r *agentRun) recordTool(role, model string, reply llm.Reply, err error, took time.Duration) {
+	r.record(newCall(role, model, reply, err, took))
 }
 
-// recordCall books one call to the rollout of ctx, if any.
-func recordCall(ctx context.Context, role, model string, reply llm.Reply, err error, took time.Duration) {
-	rec, ok := ctx.Value(callRecorderKey{}).(callRecorder)
-	if !ok {
-		return
-	}
-	rec(newCall(role, model, reply, err, took))
-}
-
-func newCall(role, model string, reply llm.Reply, err error, took time.Duration) Call {
-	c := Call{Role: role, Model: model, LatencyMillis: took.Milliseconds()}
+func newCall(role, model string, reply llm.Reply, err error, took time.Duration) trajectory.Call {
+	c := trajectory.Call{Role: role, Model: model, LatencyMillis: took.Milliseconds()}
 	if err != nil {
-		c.Error = clipRunes(redact.Secrets(err.Error()), maxErrorChars)
+		c.Error = clip.Marked(redact.Secrets(err.Error()), maxErrorChars)
 		return c
 	}
 	c.PromptTokens = int32(reply.Usage.PromptTokens)
@@ -49,7 +36,7 @@ func newCall(role, model string, reply llm.Reply, err error, took time.Duration)
 }
 
 // record books a call of the rollout itself or of its tools.
-func (r *agentRun) record(c Call) {
+func (r *agentRun) record(c trajectory.Call) {
 	c.Turn = int32(r.out.NumTurns)
 	if c.Role == llm.RoleAgent {
 		// The agent's call produces the next turn; the turn is counted
@@ -64,7 +51,7 @@ func (r *agentRun) record(c Call) {
 
 // noteError appends one entry to Rollout.Errors.
 func (r *agentRun) noteError(s string) {
-	r.out.Errors = append(r.out.Errors, clipRunes(redact.Secrets(s), maxErrorChars))
+	r.out.Errors = append(r.out.Errors, clip.Marked(redact.Secrets(s), maxErrorChars))
 }
 
 // sha256Hex is the full hex SHA-256 of s, the form the manifest uses for

@@ -1,4 +1,7 @@
-package trajectory
+// Package verdict judges rollouts: whether an answer is correct (exact
+// match, token F1, then an LLM grader) and which quality issues keep a
+// rollout out of the exported data.
+package verdict
 
 import (
 	"context"
@@ -11,7 +14,18 @@ import (
 
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/text"
+	"github.com/miroverse/miroverse/trajectory"
 )
+
+// Verdict is the judge's decision on one rollout.
+type Verdict struct {
+	Correct bool
+	// Method is how it was decided: "exact", "f1", "grader" or "no_answer".
+	Method string
+	// Label is CORRECT, INCORRECT or NOT_ATTEMPTED.
+	Label string
+	F1    float64
+}
 
 // Judge labels and methods written into Verdict.
 const (
@@ -25,9 +39,9 @@ const (
 	MethodNoAnswer = "no_answer"
 )
 
-// DefaultF1Threshold is the token F1 at or above which an answer counts as
+// defaultF1Threshold is the token F1 at or above which an answer counts as
 // correct without asking the grader.
-const DefaultF1Threshold = 0.8
+const defaultF1Threshold = 0.8
 
 // Quality issue names returned by Quality.
 const (
@@ -48,8 +62,7 @@ type Judge struct {
 	// Grader is asked when exact match and F1 both fail; nil means those
 	// failures are final.
 	Grader llm.Chatter
-	// F1Threshold is the token F1 that counts as correct; 0 means
-	// DefaultF1Threshold.
+	// F1Threshold is the token F1 that counts as correct; 0 means 0.8.
 	F1Threshold float64
 }
 
@@ -72,9 +85,9 @@ func (j Judge) Decide(ctx context.Context, question, predicted string, gold []st
 
 	best := 0.0
 	exact := false
-	pk := exactKey(predicted)
+	pk := AnswerKey(predicted)
 	for _, g := range golds {
-		if exactKey(g) == pk {
+		if AnswerKey(g) == pk {
 			exact = true
 		}
 		if f := text.TokenF1(predicted, g); f > best {
@@ -83,7 +96,7 @@ func (j Judge) Decide(ctx context.Context, question, predicted string, gold []st
 	}
 	threshold := j.F1Threshold
 	if threshold <= 0 {
-		threshold = DefaultF1Threshold
+		threshold = defaultF1Threshold
 	}
 	switch {
 	case exact:
@@ -202,11 +215,12 @@ func isPlaceholderAnswer(s string) bool {
 	return false
 }
 
-// exactKey is the exact-match form of an answer. It is NormalizeAnswer unless
-// that is empty (an answer that is only an article or symbols, e.g. "A" for an
+// AnswerKey is the form in which Decide's exact match compares answers: two
+// answers with equal keys are the same answer to the judge. It is
+// NormalizeAnswer unless that is empty (an answer that is only an article or symbols, e.g. "A" for an
 // option letter), where it falls back to the lowercased text so such answers
 // still compare by their own content.
-func exactKey(s string) string {
+func AnswerKey(s string) string {
 	if k := text.NormalizeAnswer(s); k != "" {
 		return k
 	}
@@ -215,7 +229,7 @@ func exactKey(s string) string {
 
 // Quality lists the quality issues of r (DESIGN §3 "judge"), in a fixed
 // order; nil when there are none.
-func Quality(r Rollout) []string {
+func Quality(r trajectory.Rollout) []string {
 	var issues []string
 	if r.Repetition {
 		issues = append(issues, QualityRepetition)
@@ -229,7 +243,7 @@ func Quality(r Rollout) []string {
 	if r.Truncated {
 		issues = append(issues, QualityTruncated)
 	}
-	if r.Answer == "" || r.Status != StatusAnswered {
+	if r.Answer == "" || r.Status != trajectory.StatusAnswered {
 		issues = append(issues, QualityNoFinalAnswer)
 	}
 	return issues

@@ -1,4 +1,7 @@
-package trajectory
+// Package export turns judged rollouts into training rows: the SFT row of a
+// question (its best clean correct rollout) and its DPO pairs (clean correct
+// against clean incorrect), in the message style the training stack reads.
+package export
 
 import (
 	"crypto/sha256"
@@ -7,42 +10,45 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/verdict"
 )
 
 // SFTRow is one supervised fine-tuning example: the canonical SFT row of
 // DESIGN §3. Column names and types are a contract with TRL and Hugging Face
 // datasets; change them only together with the design.
 type SFTRow struct {
-	ID               string    `parquet:"id"`
-	Messages         []Message `parquet:"messages,list"`
-	Tools            string    `parquet:"tools"`
-	QAID             string    `parquet:"qa_id"`
-	Question         string    `parquet:"question"`
-	Answer           string    `parquet:"answer"` // the gold answer
-	GoldAnswers      []string  `parquet:"gold_answers,list"`
-	Hops             int32     `parquet:"hops"`
-	SourceDocIDs     []string  `parquet:"source_doc_ids,list"`
-	Model            string    `parquet:"model"`
-	Generator        string    `parquet:"generator"`
-	Correct          bool      `parquet:"correct"`
-	Judge            string    `parquet:"judge"` // Verdict.Method
-	NumToolCalls     int32     `parquet:"num_tool_calls"`
-	NumTurns         int32     `parquet:"num_turns"`
-	PromptTokens     int64     `parquet:"prompt_tokens"`
-	CompletionTokens int64     `parquet:"completion_tokens"`
+	ID               string               `parquet:"id"`
+	Messages         []trajectory.Message `parquet:"messages,list"`
+	Tools            string               `parquet:"tools"`
+	QAID             string               `parquet:"qa_id"`
+	Question         string               `parquet:"question"`
+	Answer           string               `parquet:"answer"` // the gold answer
+	GoldAnswers      []string             `parquet:"gold_answers,list"`
+	Hops             int32                `parquet:"hops"`
+	SourceDocIDs     []string             `parquet:"source_doc_ids,list"`
+	Model            string               `parquet:"model"`
+	Generator        string               `parquet:"generator"`
+	Correct          bool                 `parquet:"correct"`
+	Judge            string               `parquet:"judge"` // Verdict.Method
+	NumToolCalls     int32                `parquet:"num_tool_calls"`
+	NumTurns         int32                `parquet:"num_turns"`
+	PromptTokens     int64                `parquet:"prompt_tokens"`
+	CompletionTokens int64                `parquet:"completion_tokens"`
 }
 
 // DPORow is one preference pair in TRL's conversational DPO layout: the shared
 // prompt, then the two continuations. The chosen_*/rejected_* columns keep
 // the provenance of each side.
 type DPORow struct {
-	ID       string    `parquet:"id"`
-	Prompt   []Message `parquet:"prompt,list"`
-	Chosen   []Message `parquet:"chosen,list"`
-	Rejected []Message `parquet:"rejected,list"`
-	Tools    string    `parquet:"tools"`
-	QAID     string    `parquet:"qa_id"`
-	Answer   string    `parquet:"answer"` // the gold answer
+	ID       string               `parquet:"id"`
+	Prompt   []trajectory.Message `parquet:"prompt,list"`
+	Chosen   []trajectory.Message `parquet:"chosen,list"`
+	Rejected []trajectory.Message `parquet:"rejected,list"`
+	Tools    string               `parquet:"tools"`
+	QAID     string               `parquet:"qa_id"`
+	Answer   string               `parquet:"answer"` // the gold answer
 
 	ChosenAnswer         string `parquet:"chosen_answer"`
 	RejectedAnswer       string `parquet:"rejected_answer"`
@@ -70,8 +76,8 @@ type QAInfo struct {
 
 // Judged is a rollout with its verdict.
 type Judged struct {
-	Rollout Rollout
-	Verdict Verdict
+	Rollout trajectory.Rollout
+	Verdict verdict.Verdict
 }
 
 // SFT pick rules.
@@ -80,8 +86,8 @@ const (
 	PickFirst           = "first"
 )
 
-// ExportOptions shape the exported rows.
-type ExportOptions struct {
+// Options shape the exported rows.
+type Options struct {
 	// Style of the messages: StyleOpenAI (default) or StyleChatML.
 	Style string
 	// Generator names the pipeline build that made the rows.
@@ -93,7 +99,7 @@ type ExportOptions struct {
 	MaxPairsPerQuestion int
 }
 
-func (o ExportOptions) withDefaults() (ExportOptions, error) {
+func (o Options) withDefaults() (Options, error) {
 	if o.Style == "" {
 		o.Style = StyleOpenAI
 	}
@@ -118,7 +124,7 @@ func (o ExportOptions) withDefaults() (ExportOptions, error) {
 // BuildSFT makes the SFT row of question q from its judged rollouts, or
 // reports false when no rollout qualifies (correct, answered, no quality
 // issue). The result depends only on the set of rollouts, not their order.
-func BuildSFT(q QAInfo, rs []Judged, opt ExportOptions) (SFTRow, bool, error) {
+func BuildSFT(q QAInfo, rs []Judged, opt Options) (SFTRow, bool, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return SFTRow{}, false, fmt.Errorf("sft %s: %w", q.QAID, err)
@@ -133,7 +139,7 @@ func BuildSFT(q QAInfo, rs []Judged, opt ExportOptions) (SFTRow, bool, error) {
 	}
 	j := chosen[0]
 	r := j.Rollout
-	msgs, err := ToStyle(r.Messages, r.Mode, opt.Style)
+	msgs, err := toStyle(r.Messages, r.Mode, opt.Style)
 	if err != nil {
 		return SFTRow{}, false, fmt.Errorf("sft %s rollout %s: %w", q.QAID, r.ID, err)
 	}
@@ -169,7 +175,7 @@ func BuildSFT(q QAInfo, rs []Judged, opt ExportOptions) (SFTRow, bool, error) {
 // the k-th rejected (by Index, cycling), so every rollout is used once before
 // any is used twice and no pair repeats. A question with no such contrast
 // gives no pair.
-func BuildDPO(q QAInfo, rs []Judged, opt ExportOptions) ([]DPORow, error) {
+func BuildDPO(q QAInfo, rs []Judged, opt Options) ([]DPORow, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("dpo %s: %w", q.QAID, err)
@@ -183,12 +189,12 @@ func BuildDPO(q QAInfo, rs []Judged, opt ExportOptions) ([]DPORow, error) {
 	// disagreeing with itself (a sampled grader), not a contrast to learn.
 	correct := make(map[string]bool, len(chosen))
 	for _, j := range chosen {
-		correct[exactKey(j.Rollout.Answer)] = true
+		correct[verdict.AnswerKey(j.Rollout.Answer)] = true
 	}
 	var rejected []Judged
 	for _, j := range sorted {
-		if !j.Verdict.Correct && j.Verdict.Label != LabelNotAttempted && exportClean(j.Rollout) &&
-			!correct[exactKey(j.Rollout.Answer)] {
+		if !j.Verdict.Correct && j.Verdict.Label != verdict.LabelNotAttempted && exportClean(j.Rollout) &&
+			!correct[verdict.AnswerKey(j.Rollout.Answer)] {
 			rejected = append(rejected, j)
 		}
 	}
@@ -217,11 +223,11 @@ func exportPair(q QAInfo, c, r Judged, style string) (DPORow, bool, error) {
 	if cr.ID == rr.ID {
 		return DPORow{}, false, nil
 	}
-	cm, err := ToStyle(cr.Messages, cr.Mode, style)
+	cm, err := toStyle(cr.Messages, cr.Mode, style)
 	if err != nil {
 		return DPORow{}, false, fmt.Errorf("dpo %s rollout %s: %w", q.QAID, cr.ID, err)
 	}
-	rm, err := ToStyle(rr.Messages, rr.Mode, style)
+	rm, err := toStyle(rr.Messages, rr.Mode, style)
 	if err != nil {
 		return DPORow{}, false, fmt.Errorf("dpo %s rollout %s: %w", q.QAID, rr.ID, err)
 	}
@@ -318,13 +324,13 @@ func exportSFTCandidates(sorted []Judged, pick string) []Judged {
 // of the summary turn with tool errors; such rollouts are answered but would
 // teach a conversation that does not end in its answer, so they are skipped
 // rather than failing the question's export.
-func exportClean(r Rollout) bool {
-	return len(Quality(r)) == 0 && exportCheckBoxed(r.Messages) == nil
+func exportClean(r trajectory.Rollout) bool {
+	return len(verdict.Quality(r)) == 0 && exportCheckBoxed(r.Messages) == nil
 }
 
 // exportPromptLen is the length of the shared prefix: everything up to and
 // including the first user message (the system prompt and the question).
-func exportPromptLen(msgs []Message) (int, error) {
+func exportPromptLen(msgs []trajectory.Message) (int, error) {
 	for i, m := range msgs {
 		if m.Role == "user" {
 			return i + 1, nil
@@ -340,7 +346,7 @@ func exportPromptLen(msgs []Message) (int, error) {
 // summary reply, an assistant message with the \boxed{} answer and no call
 // (native or MCP-in-text). Candidates are filtered on it (exportClean) and rows checked again after
 // the style conversion, so an error means the conversion lost the ending.
-func exportCheckBoxed(msgs []Message) error {
+func exportCheckBoxed(msgs []trajectory.Message) error {
 	if len(msgs) == 0 {
 		return fmt.Errorf("no messages")
 	}
@@ -374,4 +380,18 @@ func exportGold(q QAInfo) []string {
 func exportRowID(prefix, a, b string) string {
 	sum := sha256.Sum256([]byte(a + "\x00" + b))
 	return prefix + hex.EncodeToString(sum[:])[:16]
+}
+
+// NoSFTReason says why BuildSFT gives a kept question no row: it has no
+// rollouts, none of them is correct, or none of the correct ones is clean.
+func NoSFTReason(js []Judged) string {
+	if len(js) == 0 {
+		return "no_rollouts"
+	}
+	for _, j := range js {
+		if j.Verdict.Correct {
+			return "no_clean_correct_rollout"
+		}
+	}
+	return "no_correct_rollout"
 }

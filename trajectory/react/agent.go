@@ -1,4 +1,8 @@
-package trajectory
+// Package react runs the ReAct agent that writes the trajectories: think,
+// call a tool, read its result, repeat, then give the final answer in a
+// summary turn, under the guards and limits of the MiroThinker profile
+// (DESIGN §3 "synthesize"). It owns the agent's prompts and their hash.
+package react
 
 import (
 	"context"
@@ -13,13 +17,15 @@ import (
 	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/redact"
+	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // Policy bounds and shapes one rollout. Start from DefaultPolicy and change
 // fields: a zero KeepToolResults or MaxRollbacks is a real setting (keep no
 // results, tolerate no rollback), not "use the default".
 type Policy struct {
-	Mode            string // ModeFunction or ModeMCP; "" means ModeFunction
+	Mode            string // trajectory.ModeFunction or ModeMCP; "" means ModeFunction
 	KeepToolResults int    // tool results sent in full; older ones get the placeholder; -1 keeps all
 	MaxTurns        int    // assistant replies before the summary turn is forced
 	MaxTokens       int    // max output tokens per call
@@ -50,7 +56,7 @@ const (
 // DefaultPolicy is the MiroThinker profile in function-calling mode.
 func DefaultPolicy() Policy {
 	return Policy{
-		Mode:            ModeFunction,
+		Mode:            trajectory.ModeFunction,
 		KeepToolResults: defaultKeepToolResults,
 		MaxTurns:        defaultMaxTurns,
 		MaxTokens:       defaultMaxTokens,
@@ -64,7 +70,7 @@ func DefaultPolicy() Policy {
 // withDefaults fills the fields whose zero value cannot be meant.
 func (p Policy) withDefaults() Policy {
 	if p.Mode == "" {
-		p.Mode = ModeFunction
+		p.Mode = trajectory.ModeFunction
 	}
 	if p.MaxTurns <= 0 {
 		p.MaxTurns = defaultMaxTurns
@@ -83,14 +89,6 @@ func (p Policy) withDefaults() Policy {
 	}
 	return p
 }
-
-// Fail reasons the agent writes into Rollout.FailReason.
-const (
-	FailRollbacks        = "rollbacks"
-	FailLLMErrorPrefix   = "llm_error: "
-	FailContextExhausted = "context_exhausted"
-	FailCanceled         = "canceled"
-)
 
 // Guard thresholds (DESIGN §3 "guards").
 const (
@@ -117,7 +115,7 @@ const (
 // value serves concurrent Run calls.
 type Agent struct {
 	LLM    llm.Chatter
-	Tools  *Toolset
+	Tools  *toolset.Toolset
 	Policy Policy
 }
 
@@ -131,15 +129,15 @@ type Agent struct {
 // reported in the returned Rollout's Status and FailReason with a nil error.
 // Run returns an error only when ctx ends (the partial rollout comes with
 // it) or when the Agent is misconfigured.
-func (a *Agent) Run(ctx context.Context, task Task, seed int64) (Rollout, error) {
+func (a *Agent) Run(ctx context.Context, task trajectory.Task, seed int64) (trajectory.Rollout, error) {
 	p := a.Policy.withDefaults()
 	switch {
 	case a.LLM == nil:
-		return Rollout{}, errors.New("agent: no LLM configured")
+		return trajectory.Rollout{}, errors.New("agent: no LLM configured")
 	case a.Tools == nil:
-		return Rollout{}, errors.New("agent: no toolset configured")
-	case p.Mode != ModeFunction && p.Mode != ModeMCP:
-		return Rollout{}, fmt.Errorf("agent: unknown mode %q (want %q or %q)", p.Mode, ModeFunction, ModeMCP)
+		return trajectory.Rollout{}, errors.New("agent: no toolset configured")
+	case p.Mode != trajectory.ModeFunction && p.Mode != trajectory.ModeMCP:
+		return trajectory.Rollout{}, fmt.Errorf("agent: unknown mode %q (want %q or %q)", p.Mode, trajectory.ModeFunction, trajectory.ModeMCP)
 	}
 	sess := a.Tools.Open()
 	defer func() {
@@ -155,7 +153,7 @@ func (a *Agent) Run(ctx context.Context, task Task, seed int64) (Rollout, error)
 		seen:    map[string]bool{},
 		schemas: a.Tools.Schemas(),
 	}
-	r.out = Rollout{
+	r.out = trajectory.Rollout{
 		QAID:  task.QAID,
 		Model: a.LLM.Model(),
 		Mode:  p.Mode,
@@ -169,14 +167,14 @@ func (a *Agent) Run(ctx context.Context, task Task, seed int64) (Rollout, error)
 		PromptHash:  PromptHash(),
 	}
 	r.out.ToolsHash = sha256Hex(r.out.Tools)
-	if p.Mode == ModeFunction {
+	if p.Mode == trajectory.ModeFunction {
 		// The schemas travel with every function-mode request and take
 		// context room like any message.
 		r.schemaChars = utf8.RuneCountInString(r.out.Tools)
 	}
-	r.msgs = []Message{
-		{Role: openai.ChatMessageRoleSystem, Content: Text(SystemPrompt(p.Mode, a.Tools))},
-		{Role: openai.ChatMessageRoleUser, Content: Text(TaskPrompt(task.Question))},
+	r.msgs = []trajectory.Message{
+		{Role: openai.ChatMessageRoleSystem, Content: trajectory.Text(systemPrompt(p.Mode, a.Tools))},
+		{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(taskPrompt(task.Question))},
 	}
 	err := r.run(ctx)
 	r.out.Messages = r.msgs
@@ -189,12 +187,12 @@ func (a *Agent) Run(ctx context.Context, task Task, seed int64) (Rollout, error)
 // agentRun is the state of one rollout.
 type agentRun struct {
 	agent       *Agent
-	tools       *Session
+	tools       *toolset.Session
 	p           Policy
 	seed        int64
-	out         Rollout
-	msgs        []Message       // the full log
-	seen        map[string]bool // callKey of every call made, for the duplicate guard
+	out         trajectory.Rollout
+	msgs        []trajectory.Message // the full log
+	seen        map[string]bool      // toolset.CallKey of every call made, for the duplicate guard
 	schemas     []openai.Tool
 	schemaChars int
 
@@ -210,7 +208,7 @@ func (r *agentRun) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return r.canceled(err)
 		}
-		send := Retain(r.msgs, r.p.KeepToolResults, r.p.Mode)
+		send := trajectory.Retain(r.msgs, r.p.KeepToolResults, r.p.Mode)
 		if r.estimate(send, true)+r.p.MaxTokens > r.p.ContextTokens {
 			break // no room for another full reply: summarise now
 		}
@@ -226,7 +224,7 @@ func (r *agentRun) run(ctx context.Context) error {
 		}
 		truncated := reply.FinishReason == string(openai.FinishReasonLength)
 		var done bool
-		if r.p.Mode == ModeFunction {
+		if r.p.Mode == trajectory.ModeFunction {
 			done = r.functionTurn(ctx, reply, truncated)
 		} else {
 			done = r.mcpTurn(ctx, reply, truncated)
@@ -256,7 +254,7 @@ func (r *agentRun) rejectReason(reply llm.Reply) string {
 		return ""
 	}
 	hasCall := false
-	if r.p.Mode == ModeFunction {
+	if r.p.Mode == trajectory.ModeFunction {
 		hasCall = len(m.ToolCalls) > 0
 		if !hasCall && strings.Contains(m.Content, "<tool_call>") {
 			// The server printed the call as text instead of parsing it:
@@ -269,7 +267,7 @@ func (r *agentRun) rejectReason(reply llm.Reply) string {
 			// in the log; the model must use the text format.
 			return rollbackMalformed
 		}
-		_, ok, err := ParseMCP(m.Content)
+		_, ok, err := trajectory.ParseMCP(m.Content)
 		if err != nil {
 			return rollbackMalformed
 		}
@@ -294,8 +292,8 @@ func (r *agentRun) rollback(reason string) bool {
 	if r.consecutiveRollbacks < r.p.MaxRollbacks {
 		return false
 	}
-	r.out.Status = StatusFailed
-	r.out.FailReason = FailRollbacks
+	r.out.Status = trajectory.StatusFailed
+	r.out.FailReason = trajectory.FailRollbacks
 	if reason == rollbackRepetition {
 		r.out.Repetition = true
 	}
@@ -319,11 +317,11 @@ func (r *agentRun) functionTurn(ctx context.Context, reply llm.Reply, truncated 
 		} else {
 			result = r.runTool(ctx, tc.Function.Name, tc.Function.Arguments)
 		}
-		r.msgs = append(r.msgs, Message{
+		r.msgs = append(r.msgs, trajectory.Message{
 			Role:       openai.ChatMessageRoleTool,
-			Content:    Text(result),
-			ToolCallID: Text(tc.ID),
-			Name:       Text(tc.Function.Name),
+			Content:    trajectory.Text(result),
+			ToolCallID: trajectory.Text(tc.ID),
+			Name:       trajectory.Text(tc.Function.Name),
 		})
 	}
 	return false
@@ -336,12 +334,12 @@ func (r *agentRun) mcpTurn(ctx context.Context, reply llm.Reply, truncated bool)
 	if truncated {
 		return true
 	}
-	call, ok, err := ParseMCP(reply.Message.Content)
+	call, ok, err := trajectory.ParseMCP(reply.Message.Content)
 	if err != nil || !ok {
 		return true // rejectReason let through only well-formed calls and final answers
 	}
 	var result string
-	if want := ServerOf(call.Tool); want != "" && call.Server != want {
+	if want := trajectory.ServerOf(call.Tool); want != "" && call.Server != want {
 		// MCP clients route by server; a call sent to the wrong one fails
 		// there, and the data must not teach a call that cannot run.
 		result = toolErrorf("tool %s is served by %s, not %s", call.Tool, want, call.Server)
@@ -349,24 +347,24 @@ func (r *agentRun) mcpTurn(ctx context.Context, reply llm.Reply, truncated bool)
 	} else {
 		result = r.runTool(ctx, call.Tool, call.Arguments)
 	}
-	r.msgs = append(r.msgs, Message{Role: openai.ChatMessageRoleUser, Content: Text(result)})
+	r.msgs = append(r.msgs, trajectory.Message{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(result)})
 	return false
 }
 
 // keep appends an accepted assistant reply to the log and returns it as
 // stored. Content is kept exactly as returned; it is nil only for a reply
 // that is nothing but tool calls.
-func (r *agentRun) keep(reply llm.Reply) Message {
+func (r *agentRun) keep(reply llm.Reply) trajectory.Message {
 	r.consecutiveRollbacks = 0
 	r.out.NumTurns++
 	r.out.FinishReasons = append(r.out.FinishReasons, reply.FinishReason)
 	src := reply.Message
-	m := Message{Role: openai.ChatMessageRoleAssistant}
+	m := trajectory.Message{Role: openai.ChatMessageRoleAssistant}
 	if src.Content != "" || len(src.ToolCalls) == 0 {
-		m.Content = Text(src.Content)
+		m.Content = trajectory.Text(src.Content)
 	}
 	if src.ReasoningContent != "" {
-		m.ReasoningContent = Text(src.ReasoningContent)
+		m.ReasoningContent = trajectory.Text(src.ReasoningContent)
 	}
 	for _, tc := range src.ToolCalls {
 		if tc.ID == "" {
@@ -374,10 +372,10 @@ func (r *agentRun) keep(reply llm.Reply) Message {
 			r.callSeq++
 			tc.ID = fmt.Sprintf("call_%d_%d", r.out.NumTurns, r.callSeq)
 		}
-		m.ToolCalls = append(m.ToolCalls, ToolCall{
+		m.ToolCalls = append(m.ToolCalls, trajectory.ToolCall{
 			ID:       tc.ID,
 			Type:     string(openai.ToolTypeFunction),
-			Function: FunctionCall{Name: tc.Function.Name, Arguments: tc.Function.Arguments},
+			Function: trajectory.FunctionCall{Name: tc.Function.Name, Arguments: tc.Function.Arguments},
 		})
 	}
 	r.msgs = append(r.msgs, m)
@@ -387,13 +385,13 @@ func (r *agentRun) keep(reply llm.Reply) Message {
 // runTool runs one call unless an identical one was made before, truncates
 // its result and updates the counters.
 func (r *agentRun) runTool(ctx context.Context, name, args string) string {
-	key := callKey(name, args)
+	key := toolset.CallKey(name, args)
 	var result string
 	if key != "" && r.seen[key] { // "": a stateful call, never a repeat
-		result = DuplicateCallNotice
+		result = duplicateCallNotice
 	} else {
 		r.seen[key] = true
-		result = TruncateToolResult(r.tools.Call(withCallRecorder(ctx, r.record), name, args))
+		result = trajectory.TruncateToolResult(r.tools.Call(toolset.WithCallRecorder(ctx, r.recordTool), name, args))
 	}
 	r.countResult(name, result)
 	return result
@@ -403,7 +401,7 @@ func (r *agentRun) runTool(ctx context.Context, name, args string) string {
 // one call of the model, whether it ran, was a duplicate or was refused.
 func (r *agentRun) countResult(name, result string) {
 	r.out.NumToolCalls++
-	if strings.HasPrefix(result, ToolErrorPrefix) {
+	if strings.HasPrefix(result, trajectory.ToolErrorPrefix) {
 		r.noteError(name + ": " + result)
 		r.out.ToolErrors++
 		r.errRun++
@@ -421,20 +419,20 @@ func (r *agentRun) summarize(ctx context.Context) error {
 		return nil // already ended (rollbacks)
 	}
 	previous := r.lastAssistantContent()
-	r.msgs = append(r.msgs, Message{Role: openai.ChatMessageRoleUser, Content: Text(SummaryPrompt)})
+	r.msgs = append(r.msgs, trajectory.Message{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(trajectory.SummaryPrompt)})
 	for {
 		if err := ctx.Err(); err != nil {
 			return r.canceled(err)
 		}
-		send := Retain(r.msgs, r.p.KeepToolResults, r.p.Mode)
+		send := trajectory.Retain(r.msgs, r.p.KeepToolResults, r.p.Mode)
 		room := min(r.p.MaxTokens, r.p.ContextTokens-r.estimate(send, false))
 		if room < min(summaryMinTokens, r.p.MaxTokens) {
 			// Not even a short answer fits: the request was never sent, so
 			// it leaves the log, and the last reply is all there is.
 			r.msgs = r.msgs[:len(r.msgs)-1]
 			r.finish(previous, "")
-			if r.out.Status != StatusAnswered {
-				r.out.Status, r.out.FailReason = StatusFailed, FailContextExhausted
+			if r.out.Status != trajectory.StatusAnswered {
+				r.out.Status, r.out.FailReason = trajectory.StatusFailed, trajectory.FailContextExhausted
 			}
 			return nil
 		}
@@ -465,9 +463,9 @@ func (r *agentRun) summarize(ctx context.Context) error {
 			for _, tc := range m.ToolCalls {
 				res := toolErrorf("no tools are available in the final answer turn")
 				r.countResult(tc.Function.Name, res)
-				r.msgs = append(r.msgs, Message{
-					Role: openai.ChatMessageRoleTool, Content: Text(res),
-					ToolCallID: Text(tc.ID), Name: Text(tc.Function.Name),
+				r.msgs = append(r.msgs, trajectory.Message{
+					Role: openai.ChatMessageRoleTool, Content: trajectory.Text(res),
+					ToolCallID: trajectory.Text(tc.ID), Name: trajectory.Text(tc.Function.Name),
 				})
 			}
 		}
@@ -483,10 +481,10 @@ func (r *agentRun) finish(previous, summary string) {
 		ans, ok = boxed.Last(previous)
 	}
 	if ok {
-		r.out.Answer, r.out.Status = ans, StatusAnswered
+		r.out.Answer, r.out.Status = ans, trajectory.StatusAnswered
 		return
 	}
-	r.out.Status = StatusFormatError
+	r.out.Status = trajectory.StatusFormatError
 }
 
 func (r *agentRun) lastAssistantContent() string {
@@ -499,7 +497,7 @@ func (r *agentRun) lastAssistantContent() string {
 }
 
 // chat sends one request built from send and accounts for its usage.
-func (r *agentRun) chat(ctx context.Context, send []Message, withTools bool, maxTokens int) (llm.Reply, error) {
+func (r *agentRun) chat(ctx context.Context, send []trajectory.Message, withTools bool, maxTokens int) (llm.Reply, error) {
 	seed := int(r.seed) + r.consecutiveRollbacks
 	req := openai.ChatCompletionRequest{
 		Model:               r.agent.LLM.Model(),
@@ -509,7 +507,7 @@ func (r *agentRun) chat(ctx context.Context, send []Message, withTools bool, max
 		TopP:                r.p.TopP,
 		Seed:                &seed,
 	}
-	if withTools && r.p.Mode == ModeFunction {
+	if withTools && r.p.Mode == trajectory.ModeFunction {
 		req.Tools = r.schemas
 	}
 	start := time.Now()
@@ -528,7 +526,7 @@ func (r *agentRun) chat(ctx context.Context, send []Message, withTools bool, max
 // estimate is the prompt size of send in tokens: ceil(chars/4) over the
 // text that goes over the wire, or the server's last count when larger.
 // Reasoning is not sent back (see toOpenAIMessages), so it is not counted.
-func (r *agentRun) estimate(send []Message, withTools bool) int {
+func (r *agentRun) estimate(send []trajectory.Message, withTools bool) int {
 	chars := 0
 	if withTools {
 		chars += r.schemaChars
@@ -550,13 +548,13 @@ func (r *agentRun) llmFailed(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return r.canceled(ctx.Err())
 	}
-	r.out.Status = StatusFailed
-	r.out.FailReason = FailLLMErrorPrefix + redact.Secrets(err.Error())
+	r.out.Status = trajectory.StatusFailed
+	r.out.FailReason = trajectory.FailLLMErrorPrefix + redact.Secrets(err.Error())
 	return nil
 }
 
 func (r *agentRun) canceled(err error) error {
-	r.out.Status, r.out.FailReason = StatusFailed, FailCanceled
+	r.out.Status, r.out.FailReason = trajectory.StatusFailed, trajectory.FailCanceled
 	return err
 }
 
@@ -564,7 +562,7 @@ func (r *agentRun) canceled(err error) error {
 // sent back: chat templates of reasoning models drop earlier turns' thinking
 // anyway, and some APIs reject reasoning_content in requests. Name is not
 // sent on tool messages either, since not every server accepts it there.
-func toOpenAIMessages(msgs []Message) []openai.ChatCompletionMessage {
+func toOpenAIMessages(msgs []trajectory.Message) []openai.ChatCompletionMessage {
 	out := make([]openai.ChatCompletionMessage, 0, len(msgs))
 	for _, m := range msgs {
 		c := openai.ChatCompletionMessage{Role: m.Role}
@@ -594,6 +592,12 @@ func isRepetitive(s string) bool {
 	}
 	tail := lastRunes(s, repetitionTail)
 	return strings.Count(s, tail) > repetitionMax
+}
+
+// toolErrorf is a tool result for a call the agent refuses to run itself,
+// worded like the tools' own errors.
+func toolErrorf(format string, args ...any) string {
+	return trajectory.ToolErrorPrefix + " " + fmt.Sprintf(format, args...)
 }
 
 // lastRunes returns the last n runes of s.

@@ -1,4 +1,4 @@
-package trajectory
+package export
 
 import (
 	"errors"
@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/verdict"
 )
 
 var testQA = QAInfo{
@@ -25,37 +28,37 @@ var testQA = QAInfo{
 // judged makes a clean answered function-mode rollout of testQA with the
 // given number of tool calls; correct says which verdict it got.
 func judged(index, calls int, answer string, correct bool) Judged {
-	msgs := []Message{
-		{Role: "system", Content: Text("You are a researcher.")},
-		{Role: "user", Content: Text(testQA.Question)},
+	msgs := []trajectory.Message{
+		{Role: "system", Content: trajectory.Text("You are a researcher.")},
+		{Role: "user", Content: trajectory.Text(testQA.Question)},
 	}
 	for c := range calls {
 		id := fmt.Sprintf("call_%d", c+1)
 		msgs = append(msgs,
-			Message{Role: "assistant", Content: Text(fmt.Sprintf("Step %d of rollout %d.", c, index)),
-				ToolCalls: []ToolCall{{ID: id, Type: "function",
-					Function: FunctionCall{Name: "google_search", Arguments: fmt.Sprintf(`{"q":"hop %d"}`, c)}}}},
-			Message{Role: "tool", Content: Text(`{"organic":[]}`), ToolCallID: Text(id), Name: Text("google_search")})
+			trajectory.Message{Role: "assistant", Content: trajectory.Text(fmt.Sprintf("Step %d of rollout %d.", c, index)),
+				ToolCalls: []trajectory.ToolCall{{ID: id, Type: "function",
+					Function: trajectory.FunctionCall{Name: "google_search", Arguments: fmt.Sprintf(`{"q":"hop %d"}`, c)}}}},
+			trajectory.Message{Role: "tool", Content: trajectory.Text(`{"organic":[]}`), ToolCallID: trajectory.Text(id), Name: trajectory.Text("google_search")})
 	}
 	msgs = append(msgs,
-		Message{Role: "assistant", Content: Text("I know the answer.")},
-		Message{Role: "user", Content: Text("Give the final answer.")},
-		Message{Role: "assistant", Content: Text(`The answer is \boxed{` + answer + `}`)})
-	v := Verdict{Correct: correct, Method: MethodExact, Label: LabelCorrect, F1: 1}
+		trajectory.Message{Role: "assistant", Content: trajectory.Text("I know the answer.")},
+		trajectory.Message{Role: "user", Content: trajectory.Text("Give the final answer.")},
+		trajectory.Message{Role: "assistant", Content: trajectory.Text(`The answer is \boxed{` + answer + `}`)})
+	v := verdict.Verdict{Correct: correct, Method: verdict.MethodExact, Label: verdict.LabelCorrect, F1: 1}
 	if !correct {
-		v = Verdict{Method: MethodF1, Label: LabelIncorrect}
+		v = verdict.Verdict{Method: verdict.MethodF1, Label: verdict.LabelIncorrect}
 	}
 	return Judged{
-		Rollout: Rollout{
-			ID: fmt.Sprintf("r-%d", index), QAID: testQA.QAID, Index: index, Model: "oracle", Mode: ModeFunction,
-			Messages: msgs, Tools: `[{"type":"function"}]`, Answer: answer, Status: StatusAnswered,
+		Rollout: trajectory.Rollout{
+			ID: fmt.Sprintf("r-%d", index), QAID: testQA.QAID, Index: index, Model: "oracle", Mode: trajectory.ModeFunction,
+			Messages: msgs, Tools: `[{"type":"function"}]`, Answer: answer, Status: trajectory.StatusAnswered,
 			NumToolCalls: calls, NumTurns: calls + 2, PromptTokens: int64(100 * (index + 1)), CompletionTokens: 10,
 		},
 		Verdict: v,
 	}
 }
 
-func withRollout(j Judged, edit func(*Rollout)) Judged {
+func withRollout(j Judged, edit func(*trajectory.Rollout)) Judged {
 	edit(&j.Rollout)
 	return j
 }
@@ -64,7 +67,7 @@ func TestBuildSFT(t *testing.T) {
 	tests := []struct {
 		name    string
 		rs      []Judged
-		opt     ExportOptions
+		opt     Options
 		wantID  string // rollout picked; "" for none
 		wantErr bool
 	}{
@@ -74,27 +77,27 @@ func TestBuildSFT(t *testing.T) {
 		{name: "tie goes to lowest index", rs: []Judged{
 			judged(4, 1, "Eiffel Tower", true), judged(2, 1, "Eiffel Tower", true), judged(3, 2, "Eiffel Tower", true)},
 			wantID: "r-2"},
-		{name: "pick first", opt: ExportOptions{SFTPick: PickFirst}, rs: []Judged{
+		{name: "pick first", opt: Options{SFTPick: PickFirst}, rs: []Judged{
 			judged(1, 1, "Eiffel Tower", true), judged(0, 3, "Eiffel Tower", true)}, wantID: "r-0"},
 		{name: "quality issues excluded", rs: []Judged{
-			withRollout(judged(0, 0, "Eiffel Tower", true), func(r *Rollout) { r.Repetition = true }),
-			withRollout(judged(1, 0, "Eiffel Tower", true), func(r *Rollout) { r.Truncated = true }),
-			withRollout(judged(2, 0, "Eiffel Tower", true), func(r *Rollout) { r.Rollbacks = 1 }),
-			withRollout(judged(3, 0, "Eiffel Tower", true), func(r *Rollout) { r.MaxToolErrorRun = 6 }),
-			withRollout(judged(4, 0, "Eiffel Tower", true), func(r *Rollout) { r.Status = StatusFormatError }),
+			withRollout(judged(0, 0, "Eiffel Tower", true), func(r *trajectory.Rollout) { r.Repetition = true }),
+			withRollout(judged(1, 0, "Eiffel Tower", true), func(r *trajectory.Rollout) { r.Truncated = true }),
+			withRollout(judged(2, 0, "Eiffel Tower", true), func(r *trajectory.Rollout) { r.Rollbacks = 1 }),
+			withRollout(judged(3, 0, "Eiffel Tower", true), func(r *trajectory.Rollout) { r.MaxToolErrorRun = 6 }),
+			withRollout(judged(4, 0, "Eiffel Tower", true), func(r *trajectory.Rollout) { r.Status = trajectory.StatusFormatError }),
 			judged(5, 4, "Eiffel Tower", true)}, wantID: "r-5"},
 		{name: "none correct", rs: []Judged{judged(0, 1, "Louvre", false)}},
 		{name: "no rollouts"},
 		{name: "log not ending in the boxed reply is skipped", rs: []Judged{
-			withRollout(judged(0, 0, "Eiffel Tower", true), func(r *Rollout) { r.Messages = r.Messages[:len(r.Messages)-1] }),
-			withRollout(judged(1, 0, "Eiffel Tower", true), func(r *Rollout) {
-				r.Messages = append(r.Messages, Message{Role: "tool", Content: Text("[ERROR]: no tools"), ToolCallID: Text("x"), Name: Text("google_search")})
+			withRollout(judged(0, 0, "Eiffel Tower", true), func(r *trajectory.Rollout) { r.Messages = r.Messages[:len(r.Messages)-1] }),
+			withRollout(judged(1, 0, "Eiffel Tower", true), func(r *trajectory.Rollout) {
+				r.Messages = append(r.Messages, trajectory.Message{Role: "tool", Content: trajectory.Text("[ERROR]: no tools"), ToolCallID: trajectory.Text("x"), Name: trajectory.Text("google_search")})
 			}),
 			judged(2, 3, "Eiffel Tower", true)}, wantID: "r-2"},
 		{name: "other question", wantErr: true, rs: []Judged{
-			withRollout(judged(0, 1, "Eiffel Tower", true), func(r *Rollout) { r.QAID = "qa-2" })}},
-		{name: "bad pick", opt: ExportOptions{SFTPick: "longest"}, wantErr: true, rs: []Judged{judged(0, 1, "Eiffel Tower", true)}},
-		{name: "bad style", opt: ExportOptions{Style: "alpaca"}, wantErr: true, rs: []Judged{judged(0, 1, "Eiffel Tower", true)}},
+			withRollout(judged(0, 1, "Eiffel Tower", true), func(r *trajectory.Rollout) { r.QAID = "qa-2" })}},
+		{name: "bad pick", opt: Options{SFTPick: "longest"}, wantErr: true, rs: []Judged{judged(0, 1, "Eiffel Tower", true)}},
+		{name: "bad style", opt: Options{Style: "alpaca"}, wantErr: true, rs: []Judged{judged(0, 1, "Eiffel Tower", true)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +113,7 @@ func TestBuildSFT(t *testing.T) {
 			if !ok {
 				return
 			}
-			var picked Rollout
+			var picked trajectory.Rollout
 			for _, j := range tt.rs {
 				if j.Rollout.ID == tt.wantID {
 					picked = j.Rollout
@@ -119,7 +122,7 @@ func TestBuildSFT(t *testing.T) {
 			want := SFTRow{
 				ID: exportRowID("sft-", testQA.QAID, tt.wantID), Messages: picked.Messages, Tools: picked.Tools,
 				QAID: testQA.QAID, Question: testQA.Question, Answer: testQA.Answer, GoldAnswers: testQA.Gold, Hops: 2,
-				SourceDocIDs: testQA.DocIDs, Model: "oracle", Generator: "miroverse-test", Correct: true, Judge: MethodExact,
+				SourceDocIDs: testQA.DocIDs, Model: "oracle", Generator: "miroverse-test", Correct: true, Judge: verdict.MethodExact,
 				NumToolCalls: int32(picked.NumToolCalls), NumTurns: int32(picked.NumTurns),
 				PromptTokens: picked.PromptTokens, CompletionTokens: picked.CompletionTokens,
 			}
@@ -135,19 +138,19 @@ func TestBuildSFT(t *testing.T) {
 }
 
 func TestExportCheckBoxed(t *testing.T) {
-	call := []ToolCall{{ID: "c", Type: "function", Function: FunctionCall{Name: "google_search", Arguments: "{}"}}}
+	call := []trajectory.ToolCall{{ID: "c", Type: "function", Function: trajectory.FunctionCall{Name: "google_search", Arguments: "{}"}}}
 	tests := []struct {
 		name string
-		msgs []Message
+		msgs []trajectory.Message
 		ok   bool
 	}{
-		{"boxed reply", []Message{{Role: "user", Content: Text("q")}, {Role: "assistant", Content: Text(`so \boxed{x}`)}}, true},
+		{"boxed reply", []trajectory.Message{{Role: "user", Content: trajectory.Text("q")}, {Role: "assistant", Content: trajectory.Text(`so \boxed{x}`)}}, true},
 		{"empty", nil, false},
-		{"no box", []Message{{Role: "assistant", Content: Text("x")}}, false},
-		{"nil content", []Message{{Role: "assistant"}}, false},
-		{"box in a user message", []Message{{Role: "user", Content: Text(`\boxed{x}`)}}, false},
-		{"box with a call", []Message{{Role: "assistant", Content: Text(`\boxed{x}`), ToolCalls: call}}, false},
-		{"box with an MCP call", []Message{{Role: "assistant", Content: Text(`\boxed{x}` + "\n\n" + mcpSearchBlock)}}, false},
+		{"no box", []trajectory.Message{{Role: "assistant", Content: trajectory.Text("x")}}, false},
+		{"nil content", []trajectory.Message{{Role: "assistant"}}, false},
+		{"box in a user message", []trajectory.Message{{Role: "user", Content: trajectory.Text(`\boxed{x}`)}}, false},
+		{"box with a call", []trajectory.Message{{Role: "assistant", Content: trajectory.Text(`\boxed{x}`), ToolCalls: call}}, false},
+		{"box with an MCP call", []trajectory.Message{{Role: "assistant", Content: trajectory.Text(`\boxed{x}` + "\n\n" + mcpSearchBlock)}}, false},
 	}
 	for _, tt := range tests {
 		if err := exportCheckBoxed(tt.msgs); (err == nil) != tt.ok {
@@ -158,7 +161,7 @@ func TestExportCheckBoxed(t *testing.T) {
 
 func TestBuildSFTStyle(t *testing.T) {
 	rs := []Judged{judged(0, 2, "Eiffel Tower", true)}
-	row, ok, err := BuildSFT(testQA, rs, ExportOptions{Style: StyleChatML})
+	row, ok, err := BuildSFT(testQA, rs, Options{Style: StyleChatML})
 	if err != nil || !ok {
 		t.Fatalf("BuildSFT = %v, %v", ok, err)
 	}
@@ -181,7 +184,7 @@ func TestBuildDPO(t *testing.T) {
 	tests := []struct {
 		name    string
 		rs      []Judged
-		opt     ExportOptions
+		opt     Options
 		want    []pair
 		wantErr bool
 	}{
@@ -194,33 +197,33 @@ func TestBuildDPO(t *testing.T) {
 		{name: "no rollouts"},
 		{name: "dirty rollouts are never paired", rs: []Judged{
 			judged(0, 1, "Eiffel Tower", true),
-			withRollout(judged(1, 1, "Louvre", false), func(r *Rollout) { r.Repetition = true }),
-			withRollout(judged(2, 1, "Louvre", false), func(r *Rollout) { r.Truncated = true }),
-			withRollout(judged(3, 1, "Louvre", false), func(r *Rollout) { r.Rollbacks = 2 }),
-			withRollout(judged(4, 1, "", false), func(r *Rollout) { r.Status = StatusFormatError }),
+			withRollout(judged(1, 1, "Louvre", false), func(r *trajectory.Rollout) { r.Repetition = true }),
+			withRollout(judged(2, 1, "Louvre", false), func(r *trajectory.Rollout) { r.Truncated = true }),
+			withRollout(judged(3, 1, "Louvre", false), func(r *trajectory.Rollout) { r.Rollbacks = 2 }),
+			withRollout(judged(4, 1, "", false), func(r *trajectory.Rollout) { r.Status = trajectory.StatusFormatError }),
 			judged(5, 2, "Notre Dame", false)},
 			want: []pair{{"r-0", "r-5"}}},
 		{name: "not attempted is no rejected answer", rs: []Judged{
 			judged(0, 1, "Eiffel Tower", true),
-			{Rollout: judged(1, 1, "I could not tell", false).Rollout, Verdict: Verdict{Method: MethodGrader, Label: LabelNotAttempted}}}},
+			{Rollout: judged(1, 1, "I could not tell", false).Rollout, Verdict: verdict.Verdict{Method: verdict.MethodGrader, Label: verdict.LabelNotAttempted}}}},
 		{name: "rejected with a correct answer's text is skipped", rs: []Judged{
 			judged(0, 1, "Eiffel Tower", true), judged(1, 2, "the eiffel tower", false), judged(2, 2, "Louvre", false)},
 			want: []pair{{"r-0", "r-2"}}},
-		{name: "more pairs use every rollout once first", opt: ExportOptions{MaxPairsPerQuestion: 10}, rs: []Judged{
+		{name: "more pairs use every rollout once first", opt: Options{MaxPairsPerQuestion: 10}, rs: []Judged{
 			judged(0, 2, "Eiffel Tower", true), judged(1, 1, "Eiffel Tower", true),
 			judged(2, 1, "Louvre", false), judged(3, 1, "Notre Dame", false), judged(4, 1, "Arc", false)},
 			want: []pair{{"r-1", "r-2"}, {"r-0", "r-3"}, {"r-1", "r-4"}}},
-		{name: "pair cap", opt: ExportOptions{MaxPairsPerQuestion: 2}, rs: []Judged{
+		{name: "pair cap", opt: Options{MaxPairsPerQuestion: 2}, rs: []Judged{
 			judged(0, 1, "Eiffel Tower", true),
 			judged(2, 1, "Louvre", false), judged(3, 1, "Notre Dame", false), judged(4, 1, "Arc", false)},
 			want: []pair{{"r-0", "r-2"}, {"r-0", "r-3"}}},
 		{name: "different prompts", wantErr: true, rs: []Judged{
 			judged(0, 1, "Eiffel Tower", true),
-			withRollout(judged(1, 1, "Louvre", false), func(r *Rollout) { r.Messages[0].Content = Text("Other system prompt.") })}},
+			withRollout(judged(1, 1, "Louvre", false), func(r *trajectory.Rollout) { r.Messages[0].Content = trajectory.Text("Other system prompt.") })}},
 		{name: "different tools", wantErr: true, rs: []Judged{
 			judged(0, 1, "Eiffel Tower", true),
-			withRollout(judged(1, 1, "Louvre", false), func(r *Rollout) { r.Tools = "[]" })}},
-		{name: "negative cap", opt: ExportOptions{MaxPairsPerQuestion: -1}, wantErr: true,
+			withRollout(judged(1, 1, "Louvre", false), func(r *trajectory.Rollout) { r.Tools = "[]" })}},
+		{name: "negative cap", opt: Options{MaxPairsPerQuestion: -1}, wantErr: true,
 			rs: []Judged{judged(0, 1, "Eiffel Tower", true), judged(1, 1, "Louvre", false)}},
 	}
 	for _, tt := range tests {
@@ -253,7 +256,7 @@ func checkDPORow(t *testing.T, r DPORow) {
 	if len(r.Prompt) != 2 || r.Prompt[0].Role != "system" || r.Prompt[1].Role != "user" {
 		t.Errorf("pair %s: prompt is not system + question: %s", r.ID, dumpMessages(r.Prompt))
 	}
-	for _, side := range [][]Message{r.Chosen, r.Rejected} {
+	for _, side := range [][]trajectory.Message{r.Chosen, r.Rejected} {
 		if err := exportCheckBoxed(side); err != nil {
 			t.Errorf("pair %s: %v", r.ID, err)
 		}
@@ -268,11 +271,11 @@ func checkDPORow(t *testing.T, r DPORow) {
 
 func TestBuildDPOStyle(t *testing.T) {
 	rs := []Judged{judged(0, 1, "Eiffel Tower", true), judged(1, 2, "Louvre", false)}
-	rows, err := BuildDPO(testQA, rs, ExportOptions{Style: StyleChatML})
+	rows, err := BuildDPO(testQA, rs, Options{Style: StyleChatML})
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("BuildDPO = %d rows, %v", len(rows), err)
 	}
-	for _, side := range [][]Message{rows[0].Prompt, rows[0].Chosen, rows[0].Rejected} {
+	for _, side := range [][]trajectory.Message{rows[0].Prompt, rows[0].Chosen, rows[0].Rejected} {
 		for _, m := range side {
 			if m.Role == "tool" || len(m.ToolCalls) > 0 {
 				t.Errorf("%s message with native tool fields in %s style", m.Role, StyleChatML)
@@ -288,7 +291,7 @@ func TestExportIgnoresInputOrder(t *testing.T) {
 		judged(0, 2, "Eiffel Tower", true), judged(1, 1, "Eiffel Tower", true),
 		judged(2, 1, "Louvre", false), judged(3, 3, "Notre Dame", false),
 	}
-	opt := ExportOptions{MaxPairsPerQuestion: 3}
+	opt := Options{MaxPairsPerQuestion: 3}
 	wantSFT, _, err := BuildSFT(testQA, rs, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -368,7 +371,7 @@ func TestParquetRoundTrip(t *testing.T) {
 	var sft []SFTRow
 	var dpo []DPORow
 	for _, style := range []string{StyleOpenAI, StyleChatML} {
-		opt := ExportOptions{Style: style, Generator: "miroverse-test", MaxPairsPerQuestion: 2}
+		opt := Options{Style: style, Generator: "miroverse-test", MaxPairsPerQuestion: 2}
 		row, ok, err := BuildSFT(testQA, rs, opt)
 		if err != nil || !ok {
 			t.Fatalf("BuildSFT: %v %v", ok, err)
@@ -382,8 +385,8 @@ func TestParquetRoundTrip(t *testing.T) {
 	}
 	// A row with reasoning and no gold aliases exercises the optional fields.
 	extra := sft[0]
-	extra.Messages = append([]Message(nil), extra.Messages...)
-	extra.Messages[2].ReasoningContent = Text("first I search")
+	extra.Messages = append([]trajectory.Message(nil), extra.Messages...)
+	extra.Messages[2].ReasoningContent = trajectory.Text("first I search")
 	extra.GoldAnswers = []string{"Eiffel Tower"}
 	sft = append(sft, extra)
 
@@ -429,4 +432,22 @@ func roundTripParquet[T any](t *testing.T, path string, rows []T) []T {
 		t.Fatal(err)
 	}
 	return got[:n]
+}
+
+func TestNoSFTReason(t *testing.T) {
+	correct := Judged{Verdict: verdict.Verdict{Correct: true}}
+	tests := []struct {
+		name string
+		js   []Judged
+		want string
+	}{
+		{"no rollouts", nil, "no_rollouts"},
+		{"none correct", []Judged{{}, {}}, "no_correct_rollout"},
+		{"a correct one", []Judged{{}, correct}, "no_clean_correct_rollout"},
+	}
+	for _, tc := range tests {
+		if got := NoSFTReason(tc.js); got != tc.want {
+			t.Errorf("%s: NoSFTReason = %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package trajectory_test
+package react
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/internal/tooltest"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // A rollout row says how it was made: sampling parameters, hashes of the
@@ -19,10 +21,10 @@ func TestRolloutRecordsCalls(t *testing.T) {
 		say(`It is \boxed{Analytical Engine}`),
 		say(`\boxed{Analytical Engine}`),
 	}}
-	p := trajectory.DefaultPolicy()
+	p := DefaultPolicy()
 	p.Temperature, p.TopP, p.MaxTokens = 0.6, 0.9, 2048
-	tools := trajectory.NewToolset(newMemCorpus(), &echoExtractor{})
-	agent := &trajectory.Agent{LLM: script, Tools: tools, Policy: p}
+	tools := toolset.New(tooltest.NewCorpus(), &tooltest.Extractor{})
+	agent := &Agent{LLM: script, Tools: tools, Policy: p}
 	ro, err := agent.Run(context.Background(), trajectory.Task{QAID: "q", Question: "Which engine?"}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +32,7 @@ func TestRolloutRecordsCalls(t *testing.T) {
 	if ro.Role != "agent" || ro.Temperature != 0.6 || ro.TopP != 0.9 || ro.MaxTokens != 2048 {
 		t.Errorf("sampling: role %q T %v top_p %v max %d", ro.Role, ro.Temperature, ro.TopP, ro.MaxTokens)
 	}
-	if ro.PromptHash != trajectory.PromptHash() || len(ro.ToolsHash) != 64 {
+	if ro.PromptHash != PromptHash() || len(ro.ToolsHash) != 64 {
 		t.Errorf("hashes: prompt %q tools %q", ro.PromptHash, ro.ToolsHash)
 	}
 	type call struct {
@@ -70,7 +72,7 @@ func TestRolloutRecordsFailedCall(t *testing.T) {
 		fn("", "google_search", `{"q":"Analytical Engine"}`),
 		fail(errors.New("agent call to https://api.example/v1: status 401: bad key sk-live-abcdef123456")),
 	}}
-	agent := &trajectory.Agent{LLM: script, Tools: trajectory.NewToolset(newMemCorpus(), nil), Policy: trajectory.DefaultPolicy()}
+	agent := &Agent{LLM: script, Tools: toolset.New(tooltest.NewCorpus(), nil), Policy: DefaultPolicy()}
 	ro, err := agent.Run(context.Background(), trajectory.Task{QAID: "q", Question: "Which engine?"}, 1)
 	if err != nil {
 		t.Fatal(err)

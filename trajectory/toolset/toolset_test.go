@@ -1,4 +1,4 @@
-package trajectory_test
+package toolset_test
 
 import (
 	"context"
@@ -8,10 +8,12 @@ import (
 	"testing"
 
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/internal/tooltest"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 func TestSchemasJSON(t *testing.T) {
-	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	ts := toolset.New(tooltest.NewCorpus(), nil)
 	got := ts.SchemasJSON()
 	if again := ts.SchemasJSON(); again != got {
 		t.Fatalf("SchemasJSON is not deterministic")
@@ -96,7 +98,7 @@ func TestGoogleSearch(t *testing.T) {
 		{name: "not an object", args: `["x"]`, want: "[ERROR]: invalid arguments for google_search: arguments must be a JSON object", pre: true},
 		{name: "bad num", args: `{"q":"x","num":"ten"}`, want: "[ERROR]: invalid arguments for google_search", pre: true},
 	}
-	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	ts := toolset.New(tooltest.NewCorpus(), nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ts.Call(context.Background(), trajectory.ToolGoogleSearch, tt.args)
@@ -108,7 +110,7 @@ func TestGoogleSearch(t *testing.T) {
 }
 
 func TestSearchDoesNotEscapeHTML(t *testing.T) {
-	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	ts := toolset.New(tooltest.NewCorpus(), nil)
 	got := ts.Call(context.Background(), trajectory.ToolGoogleSearch, `{"q":"R&D <x>"}`)
 	if !strings.Contains(got, `"q":"R&D <x>"`) {
 		t.Errorf("query was escaped: %s", got)
@@ -116,40 +118,40 @@ func TestSearchDoesNotEscapeHTML(t *testing.T) {
 }
 
 func TestScrapeAndExtract(t *testing.T) {
-	long := newMemCorpus()
-	long.docs[0].Text = strings.Repeat("a", trajectory.MaxPageChars+500)
+	long := tooltest.NewCorpus()
+	long.Docs[0].Text = strings.Repeat("a", toolset.MaxPageChars+500)
 	tests := []struct {
 		name      string
-		corpus    *memCorpus
-		extractor *echoExtractor
+		corpus    *tooltest.Corpus
+		extractor *tooltest.Extractor
 		args      string
 		want      string
 		wantPage  string // the page section the extractor must have seen; "" when it must not be called
 	}{
 		{
-			name: "extracts", corpus: newMemCorpus(), extractor: &echoExtractor{},
+			name: "extracts", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{},
 			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"who she worked with"}`,
 			want:     "EXTRACTED",
 			wantPage: "# Ada Lovelace\n\nAda Lovelace was an English mathematician who worked with Charles Babbage on the Analytical Engine.",
 		},
 		{
-			name: "page capped", corpus: long, extractor: &echoExtractor{},
+			name: "page capped", corpus: long, extractor: &tooltest.Extractor{},
 			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"anything"}`,
 			want:     "EXTRACTED",
-			wantPage: ("# Ada Lovelace\n\n" + strings.Repeat("a", trajectory.MaxPageChars))[:trajectory.MaxPageChars],
+			wantPage: ("# Ada Lovelace\n\n" + strings.Repeat("a", toolset.MaxPageChars))[:toolset.MaxPageChars],
 		},
 		{
-			name: "not found", corpus: newMemCorpus(), extractor: &echoExtractor{},
+			name: "not found", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{},
 			args: `{"url":"https://demo.wiki/Nope","info_to_extract":"x"}`,
 			want: "[ERROR]: page not found: https://demo.wiki/Nope",
 		},
 		{
-			name: "missing info", corpus: newMemCorpus(), extractor: &echoExtractor{},
+			name: "missing info", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{},
 			args: `{"url":"https://demo.wiki/Ada_Lovelace"}`,
 			want: "[ERROR]: scrape_and_extract_info needs a non-empty info_to_extract (what to look for on the page)",
 		},
 		{
-			name: "extractor fails", corpus: newMemCorpus(), extractor: &echoExtractor{err: errors.New("boom with key=sk-abcdefgh1234")},
+			name: "extractor fails", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{Err: errors.New("boom with key=sk-abcdefgh1234")},
 			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"x"}`,
 			want:     "[ERROR]: extracting information from https://demo.wiki/Ada_Lovelace failed: boom with [REDACTED]",
 			wantPage: "# Ada Lovelace\n\nAda Lovelace was an English mathematician who worked with Charles Babbage on the Analytical Engine.",
@@ -157,30 +159,30 @@ func TestScrapeAndExtract(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := trajectory.NewToolset(tt.corpus, tt.extractor)
+			ts := toolset.New(tt.corpus, tt.extractor)
 			got := ts.Call(context.Background(), trajectory.ToolScrape, tt.args)
 			if got != tt.want {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
 			if tt.wantPage == "" {
-				if len(tt.extractor.prompts) != 0 {
-					t.Errorf("extractor called %d times", len(tt.extractor.prompts))
+				if len(tt.extractor.Prompts()) != 0 {
+					t.Errorf("extractor called %d times", len(tt.extractor.Prompts()))
 				}
 				return
 			}
-			if len(tt.extractor.prompts) != 1 {
-				t.Fatalf("extractor called %d times, want 1", len(tt.extractor.prompts))
+			if len(tt.extractor.Prompts()) != 1 {
+				t.Fatalf("extractor called %d times, want 1", len(tt.extractor.Prompts()))
 			}
-			p := tt.extractor.prompts[0]
+			p := tt.extractor.Prompts()[0]
 			var info string
 			_ = json.Unmarshal([]byte(tt.args), &struct {
 				Info *string `json:"info_to_extract"`
 			}{&info})
-			gotInfo, gotPage, ok := trajectory.ReadExtractorPrompt(p)
+			gotInfo, gotPage, ok := toolset.ReadExtractorPrompt(p)
 			if !ok || gotInfo != strings.TrimSpace(info) || gotPage != strings.TrimSpace(tt.wantPage) || strings.HasPrefix(p, "\n") {
 				t.Errorf("extractor prompt does not follow the contract:\n%.300s", p)
 			}
-			if p != trajectory.ExtractorPrompt(info, tt.wantPage) {
+			if p != toolset.ExtractorPrompt(info, tt.wantPage) {
 				t.Errorf("prompt differs from ExtractorPrompt")
 			}
 		})
@@ -188,7 +190,7 @@ func TestScrapeAndExtract(t *testing.T) {
 }
 
 func TestScrapeWithoutExtractorReturnsPage(t *testing.T) {
-	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	ts := toolset.New(tooltest.NewCorpus(), nil)
 	got := ts.Call(context.Background(), trajectory.ToolScrape, `{"url":"https://demo.wiki/Charles_Babbage","info_to_extract":"x"}`)
 	if !strings.HasPrefix(got, "# Charles Babbage\n\nCharles Babbage was") {
 		t.Errorf("got %q", got)
@@ -196,7 +198,7 @@ func TestScrapeWithoutExtractorReturnsPage(t *testing.T) {
 }
 
 func TestCallErrors(t *testing.T) {
-	ts := trajectory.NewToolset(newMemCorpus(), nil)
+	ts := toolset.New(tooltest.NewCorpus(), nil)
 	for _, tt := range []struct{ name, tool, want string }{
 		{"unknown", "browse", `[ERROR]: unknown tool "browse"`},
 		{"empty", "", "[ERROR]: no tool name given"},
@@ -204,41 +206,6 @@ func TestCallErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := ts.Call(context.Background(), tt.tool, `{}`); !strings.HasPrefix(got, tt.want) {
 				t.Errorf("got %q", got)
-			}
-		})
-	}
-}
-
-func TestServerOf(t *testing.T) {
-	for tool, want := range map[string]string{
-		"google_search":           "search_and_scrape_webpage",
-		"scrape_and_extract_info": "jina_scrape_llm_summary",
-		"run_python_code":         "tool-python",
-		"nope":                    "",
-	} {
-		if got := trajectory.ServerOf(tool); got != want {
-			t.Errorf("ServerOf(%s) = %q, want %q", tool, got, want)
-		}
-	}
-}
-
-func TestTruncateToolResult(t *testing.T) {
-	const n = trajectory.MaxToolResultChars
-	tests := []struct {
-		name string
-		in   string
-		want string
-	}{
-		{"short", "abc", "abc"},
-		{"exactly the limit", strings.Repeat("x", n), strings.Repeat("x", n)},
-		{"one over", strings.Repeat("x", n+1), strings.Repeat("x", n) + "\n... [Result truncated]"},
-		{"runes, not bytes", strings.Repeat("é", n+7), strings.Repeat("é", n) + "\n... [Result truncated]"},
-		{"multibyte at the limit is kept", strings.Repeat("é", n), strings.Repeat("é", n)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := trajectory.TruncateToolResult(tt.in); got != tt.want {
-				t.Errorf("len %d, want len %d", len(got), len(tt.want))
 			}
 		})
 	}

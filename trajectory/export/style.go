@@ -1,9 +1,11 @@
-package trajectory
+package export
 
 import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 // Message styles of exported rows. A stored rollout is in the style of its
@@ -32,21 +34,21 @@ const (
 // styleOf maps a rollout mode or a style name to a style name.
 func styleOf(name string) (string, error) {
 	switch name {
-	case StyleOpenAI, ModeFunction:
+	case StyleOpenAI, trajectory.ModeFunction:
 		return StyleOpenAI, nil
-	case StyleChatML, ModeMCP:
+	case StyleChatML, trajectory.ModeMCP:
 		return StyleChatML, nil
 	}
 	return "", fmt.Errorf("unknown message style %q (want %q or %q, or mode %q or %q)",
-		name, StyleOpenAI, StyleChatML, ModeFunction, ModeMCP)
+		name, StyleOpenAI, StyleChatML, trajectory.ModeFunction, trajectory.ModeMCP)
 }
 
-// ToStyle converts msgs from the style (or rollout mode) from to style. The
+// toStyle converts msgs from the style (or rollout mode) from to style. The
 // result never shares memory with msgs, so rows built from it can be changed
 // without touching the stored rollout. Text, reasoning and tool arguments are
 // kept verbatim; converting ChatML to OpenAI names the calls call_1, call_2, …
 // in order, since the text format carries no ids.
-func ToStyle(msgs []Message, from, style string) ([]Message, error) {
+func toStyle(msgs []trajectory.Message, from, style string) ([]trajectory.Message, error) {
 	src, err := styleOf(from)
 	if err != nil {
 		return nil, fmt.Errorf("to style: source: %w", err)
@@ -57,7 +59,7 @@ func ToStyle(msgs []Message, from, style string) ([]Message, error) {
 	}
 	switch {
 	case src == dst:
-		out := make([]Message, len(msgs))
+		out := make([]trajectory.Message, len(msgs))
 		for i, m := range msgs {
 			out[i] = styleClone(m)
 		}
@@ -69,14 +71,14 @@ func ToStyle(msgs []Message, from, style string) ([]Message, error) {
 	}
 }
 
-func openAIToChatML(msgs []Message) ([]Message, error) {
-	out := make([]Message, 0, len(msgs))
+func openAIToChatML(msgs []trajectory.Message) ([]trajectory.Message, error) {
+	out := make([]trajectory.Message, 0, len(msgs))
 	for i, m := range msgs {
 		switch {
 		case m.Role == "tool":
 			// The result text alone: in MCP mode the tool output is the whole
 			// user message.
-			out = append(out, Message{Role: "user", Content: Text(styleText(m.Content))})
+			out = append(out, trajectory.Message{Role: "user", Content: trajectory.Text(styleText(m.Content))})
 		case m.Role == "assistant" && len(m.ToolCalls) > 0:
 			blocks := make([]string, 0, len(m.ToolCalls))
 			for _, tc := range m.ToolCalls {
@@ -92,7 +94,7 @@ func openAIToChatML(msgs []Message) ([]Message, error) {
 			}
 			c := styleClone(m)
 			c.ToolCalls = nil
-			c.Content = Text(text + strings.Join(blocks, "\n\n"))
+			c.Content = trajectory.Text(text + strings.Join(blocks, "\n\n"))
 			out = append(out, c)
 		default:
 			out = append(out, styleClone(m))
@@ -101,13 +103,13 @@ func openAIToChatML(msgs []Message) ([]Message, error) {
 	return out, nil
 }
 
-func chatMLToOpenAI(msgs []Message) ([]Message, error) {
-	out := make([]Message, 0, len(msgs))
+func chatMLToOpenAI(msgs []trajectory.Message) ([]trajectory.Message, error) {
+	out := make([]trajectory.Message, 0, len(msgs))
 	// pending holds the calls of the last assistant message whose results have
 	// not been seen yet: the next user messages are those results, in order.
 	// A user message with nothing pending is a real user turn (the question,
 	// the summary request).
-	var pending []ToolCall
+	var pending []trajectory.ToolCall
 	n := 0
 	for i, m := range msgs {
 		if m.Role == "tool" || len(m.ToolCalls) > 0 {
@@ -123,14 +125,14 @@ func chatMLToOpenAI(msgs []Message) ([]Message, error) {
 				// stores native replies that way.
 				c.Content = nil
 				if text != "" {
-					c.Content = Text(text)
+					c.Content = trajectory.Text(text)
 				}
 				for _, call := range calls {
 					n++
-					tc := ToolCall{
+					tc := trajectory.ToolCall{
 						ID:       fmt.Sprintf("call_%d", n),
 						Type:     styleToolCallType,
-						Function: FunctionCall{Name: call.tool, Arguments: call.args},
+						Function: trajectory.FunctionCall{Name: call.tool, Arguments: call.args},
 					}
 					c.ToolCalls = append(c.ToolCalls, tc)
 				}
@@ -144,11 +146,11 @@ func chatMLToOpenAI(msgs []Message) ([]Message, error) {
 			}
 			tc := pending[0]
 			pending = pending[1:]
-			out = append(out, Message{
+			out = append(out, trajectory.Message{
 				Role:       "tool",
-				Content:    Text(styleText(m.Content)),
-				ToolCallID: Text(tc.ID),
-				Name:       Text(tc.Function.Name),
+				Content:    trajectory.Text(styleText(m.Content)),
+				ToolCallID: trajectory.Text(tc.ID),
+				Name:       trajectory.Text(tc.Function.Name),
 			})
 		default:
 			pending = nil
@@ -158,26 +160,12 @@ func chatMLToOpenAI(msgs []Message) ([]Message, error) {
 	return out, nil
 }
 
-// styleMCPServerOf is the MCP server of each tool of the MiroThinker profile
-// (DESIGN §3). A switch rather than a map keeps it free of package state.
-func styleMCPServerOf(tool string) (string, bool) {
-	switch tool {
-	case "google_search":
-		return "search_and_scrape_webpage", true
-	case "scrape_and_extract_info":
-		return "jina_scrape_llm_summary", true
-	case "create_sandbox", "run_python_code", "run_command":
-		return "tool-python", true
-	}
-	return "", false
-}
-
 // renderMCPBlock writes one call in MiroThinker's MCP-in-text format. A tool
 // outside the profile is an error rather than a guessed server: a wrong
 // server name would teach the model a call that can never run.
 func renderMCPBlock(tool, args string) (string, error) {
-	server, ok := styleMCPServerOf(tool)
-	if !ok {
+	server := trajectory.ServerOf(tool)
+	if server == "" {
 		return "", fmt.Errorf("no MCP server known for tool %q", tool)
 	}
 	var b strings.Builder
@@ -274,14 +262,14 @@ func styleUnfence(s string) string {
 }
 
 // styleClone deep-copies m so that exported rows never alias stored ones.
-func styleClone(m Message) Message {
-	c := Message{Role: m.Role}
+func styleClone(m trajectory.Message) trajectory.Message {
+	c := trajectory.Message{Role: m.Role}
 	c.Content = styleCloneText(m.Content)
 	c.ReasoningContent = styleCloneText(m.ReasoningContent)
 	c.ToolCallID = styleCloneText(m.ToolCallID)
 	c.Name = styleCloneText(m.Name)
 	if m.ToolCalls != nil {
-		c.ToolCalls = append([]ToolCall(nil), m.ToolCalls...)
+		c.ToolCalls = append([]trajectory.ToolCall(nil), m.ToolCalls...)
 	}
 	return c
 }
@@ -290,7 +278,7 @@ func styleCloneText(p *string) *string {
 	if p == nil {
 		return nil
 	}
-	return Text(*p)
+	return trajectory.Text(*p)
 }
 
 // styleText is the text of an optional string, "" when absent.

@@ -1,113 +1,36 @@
-package trajectory_test
+package toolset_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	openai "github.com/sashabaranov/go-openai"
-
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/internal/tooltest"
 	"github.com/miroverse/miroverse/trajectory/sandbox"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
-
-// fakeSandboxes is a SandboxProvider without processes: each sandbox keeps
-// the log of the commands run in it, and a command's output is that log, so
-// a repeated command shows state and a lost sandbox shows up as a lost log.
-type fakeSandboxes struct {
-	mu      sync.Mutex
-	next    int
-	live    map[string][]string
-	removed []string
-}
-
-func newFakeSandboxes() *fakeSandboxes { return &fakeSandboxes{live: map[string][]string{}} }
-
-func (f *fakeSandboxes) Create(ctx context.Context) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.next++
-	id := fmt.Sprintf("provider-%d", f.next)
-	f.live[id] = nil
-	return id, nil
-}
-
-func (f *fakeSandboxes) RunPython(_ context.Context, id, code string) string {
-	return f.RunCommand(context.Background(), id, "python:"+code)
-}
-
-func (f *fakeSandboxes) RunCommand(_ context.Context, id, command string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	log, ok := f.live[id]
-	if !ok {
-		return "[ERROR]: provider does not know " + id
-	}
-	if command == "silent" {
-		return ""
-	}
-	log = append(log, command)
-	f.live[id] = log
-	return strings.Join(log, "|")
-}
-
-func (f *fakeSandboxes) Remove(id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.live, id)
-	f.removed = append(f.removed, id)
-	return nil
-}
-
-func (f *fakeSandboxes) liveCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.live)
-}
-
-var sandboxIDRe = regexp.MustCompile(`^Sandbox created with sandbox_id: (\S+)$`)
-
-// createIn creates a sandbox in s and returns its sandbox_id.
-func createIn(t *testing.T, s *trajectory.Session) string {
-	t.Helper()
-	got := s.Call(context.Background(), trajectory.ToolCreateSandbox, `{}`)
-	m := sandboxIDRe.FindStringSubmatch(got)
-	if m == nil {
-		t.Fatalf("create_sandbox: %q", got)
-	}
-	return m[1]
-}
-
-func cmdArgs(id, command string) string {
-	b, _ := json.Marshal(map[string]string{"command": command, "sandbox_id": id})
-	return string(b)
-}
 
 func TestSessionSandboxesAreNotShared(t *testing.T) {
 	ctx := context.Background()
-	p := newFakeSandboxes()
-	ts := trajectory.NewToolset(newMemCorpus(), nil).WithSandbox(p)
+	p := tooltest.NewSandboxes()
+	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(p)
 	a, b := ts.Open(), ts.Open()
 	defer a.Close()
 	defer b.Close()
 
-	idA := createIn(t, a)
-	if got := a.Call(ctx, trajectory.ToolRunCommand, cmdArgs(idA, "write-in-a")); got != "write-in-a" {
+	idA := tooltest.CreateIn(t, a)
+	if got := a.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(idA, "write-in-a")); got != "write-in-a" {
 		t.Fatalf("run in own sandbox: %q", got)
 	}
 	// B has created nothing: A's id means nothing to it.
 	for _, tool := range []string{trajectory.ToolRunCommand, trajectory.ToolRunPython} {
-		args := cmdArgs(idA, "x")
+		args := tooltest.CommandArgs(idA, "x")
 		if tool == trajectory.ToolRunPython {
 			args = `{"code_block":"print(1)","sandbox_id":"` + idA + `"}`
 		}
@@ -118,17 +41,17 @@ func TestSessionSandboxesAreNotShared(t *testing.T) {
 	}
 	// B's own first sandbox has the same id (ids depend on the creation
 	// count only) but is B's: it starts empty and never sees A's state.
-	idB := createIn(t, b)
+	idB := tooltest.CreateIn(t, b)
 	if idB != idA {
 		t.Errorf("first sandbox ids differ between sessions (%s, %s); they should be deterministic", idA, idB)
 	}
-	if got := b.Call(ctx, trajectory.ToolRunCommand, cmdArgs(idB, "in-b")); got != "in-b" {
+	if got := b.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(idB, "in-b")); got != "in-b" {
 		t.Errorf("B's sandbox sees other state: %q", got)
 	}
-	if got := a.Call(ctx, trajectory.ToolRunCommand, cmdArgs(idA, "again")); got != "write-in-a|again" {
+	if got := a.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(idA, "again")); got != "write-in-a|again" {
 		t.Errorf("A's sandbox lost its state: %q", got)
 	}
-	idA2 := createIn(t, a)
+	idA2 := tooltest.CreateIn(t, a)
 	if idA2 == idA {
 		t.Errorf("second sandbox of a session reuses id %s", idA)
 	}
@@ -136,29 +59,29 @@ func TestSessionSandboxesAreNotShared(t *testing.T) {
 
 func TestSessionCloseRemovesSandboxes(t *testing.T) {
 	ctx := context.Background()
-	p := newFakeSandboxes()
-	ts := trajectory.NewToolset(newMemCorpus(), nil).WithSandbox(p)
+	p := tooltest.NewSandboxes()
+	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(p)
 	other := ts.Open()
 	defer other.Close()
-	createIn(t, other)
+	tooltest.CreateIn(t, other)
 
 	s := ts.Open()
-	id := createIn(t, s)
-	createIn(t, s)
-	if n := p.liveCount(); n != 3 {
+	id := tooltest.CreateIn(t, s)
+	tooltest.CreateIn(t, s)
+	if n := p.Live(); n != 3 {
 		t.Fatalf("%d live sandboxes, want 3", n)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if n := p.liveCount(); n != 1 {
+	if n := p.Live(); n != 1 {
 		t.Errorf("%d live sandboxes after closing one session, want only the other session's 1", n)
 	}
-	if len(p.removed) != 2 {
-		t.Errorf("removed %v, want the closed session's two", p.removed)
+	if len(p.Removed()) != 2 {
+		t.Errorf("removed %v, want the closed session's two", p.Removed())
 	}
 	for _, c := range []struct{ tool, args string }{
-		{trajectory.ToolRunCommand, cmdArgs(id, "ls")},
+		{trajectory.ToolRunCommand, tooltest.CommandArgs(id, "ls")},
 		{trajectory.ToolCreateSandbox, `{}`},
 	} {
 		if got := s.Call(ctx, c.tool, c.args); !strings.HasPrefix(got, trajectory.ToolErrorPrefix) {
@@ -176,22 +99,22 @@ func TestSessionCloseRemovesSandboxes(t *testing.T) {
 
 func TestPythonToolCalls(t *testing.T) {
 	ctx := context.Background()
-	ts := trajectory.NewToolset(newMemCorpus(), nil).WithSandbox(newFakeSandboxes())
+	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(tooltest.NewSandboxes())
 	s := ts.Open()
 	defer s.Close()
-	id := createIn(t, s)
+	id := tooltest.CreateIn(t, s)
 	tests := []struct {
 		name, tool, args string
 		want             string // prefix of the result
 	}{
 		{"python runs", trajectory.ToolRunPython, `{"code_block":"print(1)","sandbox_id":"` + id + `"}`, "python:print(1)"},
-		{"id with blanks", trajectory.ToolRunCommand, cmdArgs(" "+id+" ", "ls"), "python:print(1)|ls"},
-		{"no output is said", trajectory.ToolRunCommand, cmdArgs(id, "silent"), "[no output: "},
+		{"id with blanks", trajectory.ToolRunCommand, tooltest.CommandArgs(" "+id+" ", "ls"), "python:print(1)|ls"},
+		{"no output is said", trajectory.ToolRunCommand, tooltest.CommandArgs(id, "silent"), "[no output: "},
 		{"missing sandbox_id", trajectory.ToolRunCommand, `{"command":"ls"}`, "[ERROR]: run_command needs a sandbox_id"},
 		{"placeholder id", trajectory.ToolRunPython, `{"code_block":"1","sandbox_id":"sandbox1"}`, `[ERROR]: "sandbox1" is not a valid sandbox_id`},
-		{"made-up id", trajectory.ToolRunCommand, cmdArgs("sbx-0000000000000000", "ls"), `[ERROR]: "sbx-0000000000000000" is not a valid sandbox_id`},
+		{"made-up id", trajectory.ToolRunCommand, tooltest.CommandArgs("sbx-0000000000000000", "ls"), `[ERROR]: "sbx-0000000000000000" is not a valid sandbox_id`},
 		{"empty code", trajectory.ToolRunPython, `{"code_block":"  ","sandbox_id":"` + id + `"}`, "[ERROR]: run_python_code needs a non-empty code_block"},
-		{"empty command", trajectory.ToolRunCommand, cmdArgs(id, ""), "[ERROR]: run_command needs a non-empty command"},
+		{"empty command", trajectory.ToolRunCommand, tooltest.CommandArgs(id, ""), "[ERROR]: run_command needs a non-empty command"},
 		{"args not an object", trajectory.ToolRunCommand, `["ls"]`, "[ERROR]: invalid arguments for run_command"},
 		{"create ignores MiroThinker's timeout", trajectory.ToolCreateSandbox, `{"timeout":600}`, "Sandbox created with sandbox_id: sbx-"},
 	}
@@ -205,8 +128,8 @@ func TestPythonToolCalls(t *testing.T) {
 }
 
 func TestSessionSandboxLimit(t *testing.T) {
-	p := newFakeSandboxes()
-	s := trajectory.NewToolset(newMemCorpus(), nil).WithSandbox(p).Open()
+	p := tooltest.NewSandboxes()
+	s := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(p).Open()
 	defer s.Close()
 	seen := map[string]bool{}
 	for {
@@ -229,26 +152,26 @@ func TestSessionSandboxLimit(t *testing.T) {
 
 func TestToolsetCallPythonIsOneShot(t *testing.T) {
 	ctx := context.Background()
-	p := newFakeSandboxes()
-	ts := trajectory.NewToolset(newMemCorpus(), nil).WithSandbox(p)
+	p := tooltest.NewSandboxes()
+	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(p)
 	got := ts.Call(ctx, trajectory.ToolCreateSandbox, `{}`)
-	m := sandboxIDRe.FindStringSubmatch(got)
-	if m == nil {
+	id, ok := tooltest.SandboxIDOf(got)
+	if !ok {
 		t.Fatalf("create_sandbox: %q", got)
 	}
-	if n := p.liveCount(); n != 0 {
+	if n := p.Live(); n != 0 {
 		t.Errorf("a sessionless call left %d sandboxes behind", n)
 	}
-	if got := ts.Call(ctx, trajectory.ToolRunCommand, cmdArgs(m[1], "ls")); !strings.Contains(got, "not a valid sandbox_id") {
+	if got := ts.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(id, "ls")); !strings.Contains(got, "not a valid sandbox_id") {
 		t.Errorf("sessionless call reached an earlier call's sandbox: %q", got)
 	}
 }
 
 func TestSchemasWithAndWithoutSandbox(t *testing.T) {
-	plain := trajectory.NewToolset(newMemCorpus(), nil)
-	withPy := plain.WithSandbox(newFakeSandboxes())
-	if plain.HasSandbox() || !withPy.HasSandbox() {
-		t.Fatal("HasSandbox wrong")
+	plain := toolset.New(tooltest.NewCorpus(), nil)
+	withPy := plain.WithSandbox(tooltest.NewSandboxes())
+	if n := len(withPy.Schemas()); n != 5 {
+		t.Fatalf("with a sandbox %d schemas, want 5", n)
 	}
 	// Without a provider nothing changes: two tools, and the sandbox tools
 	// are unknown.
@@ -301,56 +224,14 @@ func TestSchemasWithAndWithoutSandbox(t *testing.T) {
 	if !strings.Contains(sec, "### Server: tool-python") || !strings.Contains(sec, "#### Tool: run_python_code") {
 		t.Errorf("MCP tool section lacks the tool-python server:\n%s", sec)
 	}
-	if n := len(trajectory.ProfileTools()); n != 5 {
+	if n := len(toolset.ProfileTools()); n != 5 {
 		t.Errorf("ProfileTools has %d tools, want 5", n)
 	}
-	for _, ti := range withPy.Tools() {
+	// withPy offers the whole profile.
+	for _, ti := range toolset.ProfileTools() {
 		if ti.Server != trajectory.ServerOf(ti.Name) || ti.Server == "" {
 			t.Errorf("tool %s on server %q", ti.Name, ti.Server)
 		}
-	}
-}
-
-// TestAgentWithSandbox runs a rollout that uses the sandbox: identical
-// sandbox calls both run (their results depend on state), and the rollout's
-// sandboxes are gone when Run returns.
-func TestAgentWithSandbox(t *testing.T) {
-	p := newFakeSandboxes()
-	// The sandbox_id is deterministic: a session's first sandbox always has
-	// the same one, which a throw-away session reveals.
-	probe := trajectory.NewToolset(newMemCorpus(), nil).WithSandbox(newFakeSandboxes()).Open()
-	id := createIn(t, probe)
-	probe.Close()
-	script := &scriptLLM{steps: []scriptStep{
-		fn("", trajectory.ToolCreateSandbox, `{}`),
-		fn("", trajectory.ToolRunCommand, cmdArgs(id, "step")),
-		fn("", trajectory.ToolRunCommand, cmdArgs(id, "step")),
-		say(`\boxed{done}`),
-		say(`\boxed{done}`),
-	}}
-	agent := &trajectory.Agent{LLM: script, Tools: trajectory.NewToolset(newMemCorpus(), nil).WithSandbox(p), Policy: trajectory.DefaultPolicy()}
-	r, err := agent.Run(context.Background(), trajectory.Task{QAID: "q", Question: "?"}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var results []string
-	for _, m := range r.Messages {
-		if m.Role == openai.ChatMessageRoleTool {
-			results = append(results, text(m))
-		}
-	}
-	want := []string{"Sandbox created with sandbox_id: " + id, "step", "step|step"}
-	if strings.Join(results, "\n") != strings.Join(want, "\n") {
-		t.Errorf("tool results %q, want %q", results, want)
-	}
-	if n := p.liveCount(); n != 0 {
-		t.Errorf("%d sandboxes left after the rollout", n)
-	}
-	if reqs := script.requests(); len(reqs[0].Tools) != 5 {
-		t.Errorf("first request offers %d tools, want 5", len(reqs[0].Tools))
-	}
-	if !strings.Contains(r.Tools, `"name":"run_python_code"`) {
-		t.Error("rollout's tools column lacks run_python_code")
 	}
 }
 
@@ -387,19 +268,19 @@ func TestSessionWithRealSandbox(t *testing.T) {
 	}
 	defer m.Close()
 	rm := &recordingManager{Manager: m}
-	ts := trajectory.NewToolset(newMemCorpus(), nil).WithSandbox(rm)
+	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(rm)
 	ctx := context.Background()
 	a, b := ts.Open(), ts.Open()
 	defer b.Close()
-	idA := createIn(t, a)
+	idA := tooltest.CreateIn(t, a)
 	if got := a.Call(ctx, trajectory.ToolRunPython, `{"code_block":"open('f','w').write('from-a')\nprint(open('f').read())","sandbox_id":"`+idA+`"}`); got != "from-a\n" {
 		t.Fatalf("python in A: %q", got)
 	}
-	if got := b.Call(ctx, trajectory.ToolRunCommand, cmdArgs(idA, "cat f")); !strings.Contains(got, "not a valid sandbox_id") {
+	if got := b.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(idA, "cat f")); !strings.Contains(got, "not a valid sandbox_id") {
 		t.Errorf("B used A's sandbox: %q", got)
 	}
-	idB := createIn(t, b)
-	if got := b.Call(ctx, trajectory.ToolRunCommand, cmdArgs(idB, "cat f; ls -A")); strings.Contains(got, "from-a") {
+	idB := tooltest.CreateIn(t, b)
+	if got := b.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(idB, "cat f; ls -A")); strings.Contains(got, "from-a") {
 		t.Errorf("B's sandbox sees A's file: %q", got)
 	}
 	if err := a.Close(); err != nil {
@@ -411,7 +292,7 @@ func TestSessionWithRealSandbox(t *testing.T) {
 	if got := m.RunCommand(ctx, first, "ls"); !strings.Contains(got, "does not exist") {
 		t.Errorf("A's sandbox survived Close: %q", got)
 	}
-	if got := b.Call(ctx, trajectory.ToolRunCommand, cmdArgs(idB, "echo b-alive")); got != "b-alive\n" {
+	if got := b.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(idB, "echo b-alive")); got != "b-alive\n" {
 		t.Errorf("closing A broke B: %q", got)
 	}
 }
