@@ -28,12 +28,7 @@ func stdBunzip2(t testing.TB, comp []byte) []byte {
 // edge cases) and with level-1 blocks (several blocks, not byte-aligned).
 func bzFiles(t *testing.T) []string {
 	files := []string{"testdata/single.xml.bz2", "testdata/multi.xml.bz2", "testdata/runs.bin.bz2", blocksFile(t)}
-	dir := filepath.Join("..", "..", "..", "shared", "data", "wiki")
-	shared, _ := filepath.Glob(filepath.Join(dir, "*.bz2"))
-	if len(shared) == 0 && os.Getenv("CI") == "true" {
-		t.Fatalf("no shared dumps in %s", dir)
-	}
-	return append(files, shared...)
+	return append(files, sharedGlob(t, "*.bz2")...)
 }
 
 func TestBzReader(t *testing.T) {
@@ -269,11 +264,11 @@ func reverse(b []byte) []byte {
 func BenchmarkBzReader(b *testing.B) {
 	path := os.Getenv("BZFILE")
 	if path == "" {
-		path = filepath.Join("..", "..", "..", "shared", "data", "wiki", "enwiki-2016-excerpt-206p.xml.bz2")
+		path = sharedFile(b, enwiki2016)
 	}
 	comp, err := os.ReadFile(path)
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(stdBunzip2(b, comp))))
 	for range b.N {
@@ -288,13 +283,9 @@ func BenchmarkBzReader(b *testing.B) {
 // the shared fatwiki dump's XML: real wiki text, never committed here.
 func blocksFile(t *testing.T) string {
 	t.Helper()
-	dump := filepath.Join("..", "..", "..", "shared", "data", "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
-	f, err := os.Open(dump)
+	f, err := os.Open(sharedFile(t, fatwikiDump))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared dump: %v", err)
-		}
-		t.Skipf("shared dump: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	xml, err := io.ReadAll(io.LimitReader(bzip2.NewReader(f), 420_000))
