@@ -169,6 +169,28 @@ func scanText(t *testing.T, path string, workers int, tune bzTune) ([]byte, []er
 	return out, errs
 }
 
+// scanBytes decodes data as a dump file in scan mode (blocks found by
+// their magic, decoded in parallel): the path real single-stream dumps take.
+func scanBytes(t *testing.T, data []byte, workers int, plan *bzPlan) ([]byte, []error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "f.bz2")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	src := newBzSource(ctx, f, "f.bz2", int64(len(data)), workers, plan, bzTune{})
+	defer func() {
+		cancel()
+		src.close()
+	}()
+	return drain(src)
+}
+
 func TestBzSourceScan(t *testing.T) {
 	for _, path := range bzFiles(t) {
 		want := stdBunzip2(t, mustRead(t, path))
@@ -306,4 +328,44 @@ func blocksFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestBzSourceEmptyStreams reads files with empty streams (what bzip2
+// writes for no input) before, between and after the others, which the
+// scanner once took for a truncated file, having no block where it looked
+// for the first one.
+func TestBzSourceEmptyStreams(t *testing.T) {
+	enc := func(text string, streams, empty int) []byte {
+		b, _ := bzEncode([]byte(text), bzEncOptions{level: 9, blockSize: 100, tables: 2, streams: streams, empty: empty})
+		return b
+	}
+	emptyStream := enc("", 1, 0)
+	tests := []struct {
+		name    string
+		data    []byte
+		want    string
+		wantErr bool
+	}{
+		{"one empty stream", emptyStream, "", false},
+		{"three empty streams", enc("", 1, 2), "", false},
+		{"empty streams first", enc("some text, twice: some text", 1, 2), "some text, twice: some text", false},
+		{"empty stream last", enc("x", 2, 0), "x", false},
+		{"empty and between", append(enc("ab", 2, 1), enc("cd", 1, 1)...), "abcd", false},
+		{"garbage after an empty stream", append(bytes.Clone(emptyStream), "not bzip2"...), "", false},
+		// The blocks after a damaged header still come out, as they do
+		// after a stream with blocks.
+		{"damaged header after an empty stream", append(append(bytes.Clone(emptyStream), "BZh0"...), enc("abc", 1, 0)[4:]...), "abc", false},
+		{"empty stream with a CRC", append(bytes.Clone(emptyStream[:len(emptyStream)-1]), 1), "", true},
+		{"no stream", []byte("not bzip2 at all"), "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, workers := range []int{1, 3} {
+				got, errs := scanBytes(t, tt.data, workers, nil)
+				if (len(errs) > 0) != tt.wantErr || string(got) != tt.want {
+					t.Errorf("%d workers: %q, errors %v; want %q, error %v", workers, got, errs, tt.want, tt.wantErr)
+				}
+			}
+		})
+	}
 }
