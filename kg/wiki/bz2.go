@@ -534,6 +534,20 @@ func (d *bzDecoder) inverseBWT(n, origPtr int) []byte {
 		pre[i] = byte(v)
 		f = v >> 8
 	}
+	// The halves join only if the walk from origPtr comes back to it after
+	// n steps. A damaged block can make the vector a permutation whose
+	// cycle through origPtr is shorter and does not divide n; bzip2 then
+	// walks forward only, round that cycle, and the block's CRC decides.
+	// So must we, for the same text: then the forward step from where the
+	// backward walk stopped is where the forward walk stopped.
+	if f != tt[bk]>>8 {
+		f = tt[origPtr] >> 8
+		for i := range pre {
+			v := tt[f]
+			pre[i] = byte(v)
+			f = v >> 8
+		}
+	}
 	return pre
 }
 
