@@ -59,6 +59,12 @@ func TestBzReaderErrors(t *testing.T) {
 		{"cut in the trailer", comp[:len(comp)-3], func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
 		{"flipped byte", flip(comp, len(comp)/3), func(err error) bool { var e bzError; return errors.As(err, &e) }},
 		{"bad header", append([]byte("BZh0"), comp[4:]...), func(err error) bool { var e bzError; return errors.As(err, &e) }},
+		{"cut in the header", []byte("BZ"), func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
+		// Too short for a header, and not the start of one: no bzip2
+		// stream, not a cut one.
+		{"shorter than a header", []byte("00"), func(err error) bool { var e bzError; return errors.As(err, &e) }},
+		{"stream, then a byte", append(bytes.Clone(comp), 'x'), func(err error) bool { var e bzError; return errors.As(err, &e) }},
+		{"stream, then a cut one", append(bytes.Clone(comp), 'B'), func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
