@@ -5,7 +5,7 @@ VENV        := .venv
 PYTHON      := $(VENV)/bin/python
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build demo test bench lint venv sandbox-deps clean
+.PHONY: build demo test bench fuzz lint venv sandbox-deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/miroverse
@@ -42,6 +42,19 @@ bench: build
 	$(GO) run ./scripts/benchwiki
 	scripts/compare_wikiextractor.sh
 	$(GO) run ./scripts/benchagent
+
+# Every fuzz target of the tree, one after another (go test fuzzes one at a
+# time), each for FUZZTIME. Not part of `make test`, which runs their seed
+# corpora. A new input is minimised for at most FUZZMINIMIZETIME: at the
+# default of 60 s a short run would spend most of its time minimising.
+FUZZTIME         ?= 60s
+FUZZMINIMIZETIME ?= 5s
+fuzz:
+	@grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sort | while IFS=: read -r file fn; do \
+		name=$${fn#func }; dir=$$(dirname $$file); \
+		echo "fuzz $$name in $$dir for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) $$dir || exit 1; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -70,7 +70,7 @@ func TestBadInputTruncated(t *testing.T) {
 	mid := pages[len(pages)/2]
 	xmlCut := int(mid.Offset) + len(mid.Title) + 200
 	// Pages in the streams that end before a cut at 60% all come out.
-	idx, err := readIndex(t.Context(), indexFor(path), 2)
+	idx, err := readIndex(t.Context(), sharedIndex(t, path), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +141,7 @@ func TestBadInputTruncated(t *testing.T) {
 // stream's offset, every other stream's pages come out.
 func TestBadInputCorruptStream(t *testing.T) {
 	path, _, pages := fatwikiText(t)
-	idxPath := indexFor(path)
-	if idxPath == "" {
-		t.Skip("no fatwiki index")
-	}
+	idxPath := sharedIndex(t, path)
 	idx, err := readIndex(t.Context(), idxPath, 2)
 	if err != nil {
 		t.Fatal(err)

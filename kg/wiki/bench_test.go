@@ -6,17 +6,16 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 )
 
 func benchDump(b *testing.B) (string, int64) {
 	b.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
+	path := sharedFile(b, fatwikiDump)
 	f, err := os.Open(path)
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	defer f.Close()
 	n, err := io.Copy(io.Discard, bzip2.NewReader(f))

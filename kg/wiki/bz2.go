@@ -63,7 +63,15 @@ func (br *bitReader) bitPos() int64 {
 }
 
 // overrun reports whether more bits were read than the input holds.
-func (br *bitReader) overrun() bool { return br.pad > 0 && uint(br.pad)*8 > br.n }
+func (br *bitReader) overrun() bool { return br.overread() > 0 }
+
+// overread is how many of the bits read lay past the end of the input.
+func (br *bitReader) overread() uint {
+	if uint(br.pad)*8 > br.n {
+		return uint(br.pad)*8 - br.n
+	}
+	return 0
+}
 
 // refill makes at least 57 bits available, padding with zeros at the end
 // of the input (see pad).
@@ -534,6 +542,20 @@ func (d *bzDecoder) inverseBWT(n, origPtr int) []byte {
 		pre[i] = byte(v)
 		f = v >> 8
 	}
+	// The halves join only if the walk from origPtr comes back to it after
+	// n steps. A damaged block can make the vector a permutation whose
+	// cycle through origPtr is shorter and does not divide n; bzip2 then
+	// walks forward only, round that cycle, and the block's CRC decides.
+	// So must we, for the same text: then the forward step from where the
+	// backward walk stopped is where the forward walk stopped.
+	if f != tt[bk]>>8 {
+		f = tt[origPtr] >> 8
+		for i := range pre {
+			v := tt[f]
+			pre[i] = byte(v)
+			f = v >> 8
+		}
+	}
 	return pre
 }
 
@@ -658,10 +680,20 @@ func combineCRC(stream, block uint32) uint32 { return bits.RotateLeft32(stream, 
 func bzStreamHeader(br *bitReader) (int, error) {
 	h := br.read(32)
 	if h>>8 != 0x425a68 || byte(h) < '1' || byte(h) > '9' {
-		if br.overrun() {
-			return 0, br.inputErr(io.ErrUnexpectedEOF)
+		// An input that ends inside the header is cut short only if the
+		// bytes it has can start one ("00" is no bzip2 stream at all), as
+		// bzip2, reading the header a byte at a time, tells them apart.
+		var err error = bzError(fmt.Sprintf("no stream header (found %08x)", h))
+		if past := br.overread(); past > 0 {
+			k := min(32-min(past, 32), 24) // bits of "BZh" in the input
+			if h>>(32-k) == 0x425a68>>(24-k) {
+				err = io.ErrUnexpectedEOF
+			}
 		}
-		return 0, br.inputErr(bzError(fmt.Sprintf("no stream header (found %08x)", h)))
+		if br.err != nil {
+			return 0, br.err
+		}
+		return 0, err
 	}
 	return int(byte(h) - '0'), nil
 }

@@ -5,6 +5,7 @@ import (
 	"compress/bzip2"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -28,12 +29,7 @@ func stdBunzip2(t testing.TB, comp []byte) []byte {
 // edge cases) and with level-1 blocks (several blocks, not byte-aligned).
 func bzFiles(t *testing.T) []string {
 	files := []string{"testdata/single.xml.bz2", "testdata/multi.xml.bz2", "testdata/runs.bin.bz2", blocksFile(t)}
-	dir := filepath.Join("..", "..", "..", "shared", "data", "wiki")
-	shared, _ := filepath.Glob(filepath.Join(dir, "*.bz2"))
-	if len(shared) == 0 && os.Getenv("CI") == "true" {
-		t.Fatalf("no shared dumps in %s", dir)
-	}
-	return append(files, shared...)
+	return append(files, sharedGlob(t, "*.bz2")...)
 }
 
 func TestBzReader(t *testing.T) {
@@ -63,6 +59,12 @@ func TestBzReaderErrors(t *testing.T) {
 		{"cut in the trailer", comp[:len(comp)-3], func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
 		{"flipped byte", flip(comp, len(comp)/3), func(err error) bool { var e bzError; return errors.As(err, &e) }},
 		{"bad header", append([]byte("BZh0"), comp[4:]...), func(err error) bool { var e bzError; return errors.As(err, &e) }},
+		{"cut in the header", []byte("BZ"), func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
+		// Too short for a header, and not the start of one: no bzip2
+		// stream, not a cut one.
+		{"shorter than a header", []byte("00"), func(err error) bool { var e bzError; return errors.As(err, &e) }},
+		{"stream, then a byte", append(bytes.Clone(comp), 'x'), func(err error) bool { var e bzError; return errors.As(err, &e) }},
+		{"stream, then a cut one", append(bytes.Clone(comp), 'B'), func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,6 +176,28 @@ func scanText(t *testing.T, path string, workers int, tune bzTune) ([]byte, []er
 	return out, errs
 }
 
+// scanBytes decodes data as a dump file in scan mode (blocks found by
+// their magic, decoded in parallel): the path real single-stream dumps take.
+func scanBytes(t *testing.T, data []byte, workers int, plan *bzPlan) ([]byte, []error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "f.bz2")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	src := newBzSource(ctx, f, "f.bz2", int64(len(data)), workers, plan, bzTune{})
+	defer func() {
+		cancel()
+		src.close()
+	}()
+	return drain(src)
+}
+
 func TestBzSourceScan(t *testing.T) {
 	for _, path := range bzFiles(t) {
 		want := stdBunzip2(t, mustRead(t, path))
@@ -269,11 +293,11 @@ func reverse(b []byte) []byte {
 func BenchmarkBzReader(b *testing.B) {
 	path := os.Getenv("BZFILE")
 	if path == "" {
-		path = filepath.Join("..", "..", "..", "shared", "data", "wiki", "enwiki-2016-excerpt-206p.xml.bz2")
+		path = sharedFile(b, enwiki2016)
 	}
 	comp, err := os.ReadFile(path)
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(stdBunzip2(b, comp))))
 	for range b.N {
@@ -288,13 +312,9 @@ func BenchmarkBzReader(b *testing.B) {
 // the shared fatwiki dump's XML: real wiki text, never committed here.
 func blocksFile(t *testing.T) string {
 	t.Helper()
-	dump := filepath.Join("..", "..", "..", "shared", "data", "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
-	f, err := os.Open(dump)
+	f, err := os.Open(sharedFile(t, fatwikiDump))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared dump: %v", err)
-		}
-		t.Skipf("shared dump: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	xml, err := io.ReadAll(io.LimitReader(bzip2.NewReader(f), 420_000))
@@ -315,4 +335,84 @@ func blocksFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestBzSourceEmptyStreams reads files with empty streams (what bzip2
+// writes for no input) before, between and after the others, which the
+// scanner once took for a truncated file, having no block where it looked
+// for the first one.
+func TestBzSourceEmptyStreams(t *testing.T) {
+	enc := func(text string, streams, empty int) []byte {
+		b, _ := bzEncode([]byte(text), bzEncOptions{level: 9, blockSize: 100, tables: 2, streams: streams, empty: empty})
+		return b
+	}
+	emptyStream := enc("", 1, 0)
+	tests := []struct {
+		name    string
+		data    []byte
+		want    string
+		wantErr bool
+	}{
+		{"one empty stream", emptyStream, "", false},
+		{"three empty streams", enc("", 1, 2), "", false},
+		{"empty streams first", enc("some text, twice: some text", 1, 2), "some text, twice: some text", false},
+		{"empty stream last", enc("x", 2, 0), "x", false},
+		{"empty and between", append(enc("ab", 2, 1), enc("cd", 1, 1)...), "abcd", false},
+		{"garbage after an empty stream", append(bytes.Clone(emptyStream), "not bzip2"...), "", false},
+		// The blocks after a damaged header still come out, as they do
+		// after a stream with blocks.
+		{"damaged header after an empty stream", append(append(bytes.Clone(emptyStream), "BZh0"...), enc("abc", 1, 0)[4:]...), "abc", false},
+		{"empty stream with a CRC", append(bytes.Clone(emptyStream[:len(emptyStream)-1]), 1), "", true},
+		{"no stream", []byte("not bzip2 at all"), "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, workers := range []int{1, 3} {
+				got, errs := scanBytes(t, tt.data, workers, nil)
+				if (len(errs) > 0) != tt.wantErr || string(got) != tt.want {
+					t.Errorf("%d workers: %q, errors %v; want %q, error %v", workers, got, errs, tt.want, tt.wantErr)
+				}
+			}
+		})
+	}
+}
+
+// TestBzReaderBWTCycles decodes blocks whose last column is no text's: the
+// vector of the inverse BWT has several cycles, and the text is what
+// bzip2 makes of it, walking forward from origPtr n times round its cycle.
+// Our walk from both ends gave other bytes unless the cycle length divides
+// n (a periodic text, which real blocks can be).
+func TestBzReaderBWTCycles(t *testing.T) {
+	tests := []struct {
+		last    string
+		origPtr int
+		want    string // bzip2 1.0.8's text
+	}{
+		{"aba", 1, "aba"},     // cycles {0} and {1 2}: 2 does not divide 3
+		{"aba", 0, "aaa"},     // origPtr on the fixed point
+		{"abab", 0, "aaaa"},   // cycles of 1, 1 and 2 steps: all divide 4
+		{"babab", 2, "baabb"}, // a 4-cycle and a fixed point: 4 does not divide 5
+		{"bbaa", 1, "abab"},   // one 2-cycle twice: the periodic text "abab"
+		{"cab", 0, "abc"},     // a real BWT: one cycle
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s@%d", tt.last, tt.origPtr), func(t *testing.T) {
+			w := &bitWriter{}
+			w.write(32, 0x425a6839) // BZh9
+			w.write(48, bzBlockMagic)
+			w.write(32, uint64(bitCRC([]byte(tt.want))))
+			bzEncLast(w, []byte(tt.last), tt.origPtr, 2)
+			w.write(48, bzEOSMagic)
+			w.write(32, uint64(bitCRC([]byte(tt.want))))
+			w.align()
+			std, err := io.ReadAll(bzip2.NewReader(bytes.NewReader(w.buf)))
+			if err != nil || string(std) != tt.want {
+				t.Fatalf("compress/bzip2: %q, %v; the test expects %q", std, err, tt.want)
+			}
+			got, err := io.ReadAll(newBzReader(bytes.NewReader(w.buf)))
+			if err != nil || string(got) != tt.want {
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
 }

@@ -124,9 +124,11 @@ func newBzSource(ctx context.Context, f *os.File, name string, size int64, worke
 		f: f, name: name, size: size, total: size, ctx: ctx,
 		futures: make(chan *bzUnit, workers+1),
 		pool:    make(chan []byte, (workers+2)*unitQueue*2),
-		expect:  32, // the first block follows "BZh9"
 		combOK:  true,
 		tune:    tune,
+	}
+	if plan == nil {
+		s.expect = bzFirstBlock(f, size)
 	}
 	jobs := make(chan *bzUnit)
 	s.wg.Add(1 + workers)
@@ -144,6 +146,48 @@ func newBzSource(ctx context.Context, f *os.File, name string, size int64, worke
 		go s.dispatchScan(jobs)
 	}
 	return s
+}
+
+// bzFirstBlock returns the bit offset where the first block of a file must
+// start, for the scanner to tell it from chance matches of the magic. That
+// is right after the first stream header, unless empty streams (bzip2 of
+// nothing, 14 bytes each) come first; a file of empty streams alone holds
+// no block, and bzNextEOF says so. When the start of the file is not well
+// formed it returns 32, after one header, and the units report the damage;
+// -1 (anywhere) when an empty stream is followed by something else.
+func bzFirstBlock(f io.ReaderAt, size int64) int64 {
+	const afterHeader = 32
+	br := newBitReader(io.NewSectionReader(f, 0, size), 0, make([]byte, 4096))
+	for first := true; ; first = false {
+		if _, err := bzStreamHeader(br); err != nil {
+			if first || br.err != nil {
+				return afterHeader
+			}
+			// Bytes after a stream that are not one: trailing garbage,
+			// or a damaged header with blocks after it. As in
+			// decodeBlockUnit, the next block may start anywhere.
+			return -1
+		}
+		pos := br.bitPos()
+		switch br.read(48) {
+		case bzBlockMagic:
+			return pos
+		case bzEOSMagic:
+			// The combined CRC of no blocks is 0.
+			if br.read(32) != 0 || br.overrun() {
+				return afterHeader
+			}
+			br.alignByte()
+			if br.atEOF() {
+				if br.err != nil {
+					return afterHeader
+				}
+				return bzNextEOF
+			}
+		default:
+			return afterHeader
+		}
+	}
 }
 
 // hand queues u for reading and for a worker, in that order, so the reader

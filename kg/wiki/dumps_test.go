@@ -19,22 +19,10 @@ import (
 	"golang.org/x/text/encoding/unicode"
 )
 
-// sharedDumps lists the real dumps next to the repository. Without them
-// the tests skip, except in CI where their absence is a failure.
+// sharedDumps lists the real dumps next to the repository.
 func sharedDumps(t *testing.T) []string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "wiki")
-	files, err := filepath.Glob(filepath.Join(dir, "*.xml.bz2"))
-	if err == nil && len(files) == 0 {
-		err = errors.New("no *.xml.bz2 files")
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared dumps in %s: %v", dir, err)
-		}
-		t.Skipf("shared dumps in %s: %v", dir, err)
-	}
-	return files
+	return sharedGlob(t, "*.xml.bz2")
 }
 
 // dumpCounts is what a dump holds, counted two independent ways.
@@ -211,15 +199,7 @@ func TestSharedDumpParse(t *testing.T) {
 // TestSharedDumpCloseEarly closes a multistream dump (decoded in parallel)
 // after one page: every decoding goroutine must end.
 func TestSharedDumpCloseEarly(t *testing.T) {
-	var path string
-	for _, p := range sharedDumps(t) {
-		if strings.Contains(p, "multistream") {
-			path = p
-		}
-	}
-	if path == "" {
-		t.Skip("no multistream dump")
-	}
+	path := sharedFile(t, fatwikiDump)
 	before := runtime.NumGoroutine()
 	r, err := open(context.Background(), path, 4)
 	if err != nil {

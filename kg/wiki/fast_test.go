@@ -217,10 +217,7 @@ func TestRepairText(t *testing.T) {
 }
 
 func BenchmarkFastPage(b *testing.B) {
-	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", "enwiki-2016-excerpt-206p.xml.bz2")
-	if _, err := os.Stat(path); err != nil {
-		b.Skip(err)
-	}
+	path := sharedFile(b, enwiki2016)
 	chunks := pageChunks(b, path)
 	n := 0
 	for _, c := range chunks {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -176,20 +175,6 @@ over two lines
 	}
 }
 
-// fidelityDumps lists the shared dumps; without them the test skips,
-// except in CI.
-func fidelityDumps(t *testing.T) []string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "data", "wiki", "*.xml.bz2"))
-	if len(files) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no shared dumps in ../shared/data/wiki")
-		}
-		t.Skip("no shared dumps in ../shared/data/wiki")
-	}
-	return files
-}
-
 // eachArticle parses every main-namespace article of a dump.
 func eachArticle(t *testing.T, path string, fn func(p Page, parse func(Page) (kg.Doc, []kg.RawLink))) {
 	t.Helper()
@@ -226,7 +211,7 @@ var (
 // ref markup in its text or its facts; and every fact is well formed.
 func TestSharedDumpResidue(t *testing.T) {
 	residue := []string{"{{", "}}", "[[", "]]", "<ref", "</ref", "<!--"}
-	for _, path := range fidelityDumps(t) {
+	for _, path := range sharedDumps(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			articles, facts := 0, 0
 			eachArticle(t, path, func(p Page, parse func(Page) (kg.Doc, []kg.RawLink)) {
@@ -266,15 +251,7 @@ func TestSharedDumpResidue(t *testing.T) {
 // excerpt (people, a place, a mission, a film, a taxobox and a
 // speciesbox), and that every page calling an infobox gets facts.
 func TestSharedDumpFacts(t *testing.T) {
-	var path string
-	for _, p := range fidelityDumps(t) {
-		if filepath.Base(p) == "enwiki-2016-excerpt-206p.xml.bz2" {
-			path = p
-		}
-	}
-	if path == "" {
-		t.Skip("enwiki-2016-excerpt-206p.xml.bz2 not among the shared dumps")
-	}
+	path := sharedFile(t, enwiki2016)
 	want := map[string][]kg.Fact{
 		"Albert Einstein": {
 			{Key: "birth_date", Value: "14 March 1879"},
@@ -336,11 +313,11 @@ func TestSharedDumpFacts(t *testing.T) {
 // BenchmarkParseArticles parses the articles of the 2016 English excerpt,
 // read into memory first: the cost of cleaning and fact extraction alone.
 func BenchmarkParseArticles(b *testing.B) {
-	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", "enwiki-2016-excerpt-206p.xml.bz2")
+	path := sharedFile(b, enwiki2016)
 	ctx := context.Background()
 	r, err := OpenContext(ctx, path)
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	defer r.Close()
 	var pages []Page

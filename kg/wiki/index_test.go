@@ -44,16 +44,11 @@ func readWith(t *testing.T, path string, opts OpenOptions) (readResult, *Reader)
 	}
 }
 
-// sharedDump returns the path of one of the shared dumps.
+// sharedDump returns the path of the shared dump whose name starts with
+// prefix.
 func sharedDump(t *testing.T, prefix string) string {
 	t.Helper()
-	for _, p := range sharedDumps(t) {
-		if strings.HasPrefix(filepath.Base(p), prefix) {
-			return p
-		}
-	}
-	t.Skipf("no shared dump %s*", prefix)
-	return ""
+	return sharedGlob(t, prefix+"*.xml.bz2")[0]
 }
 
 func titles(ps []Page) []string {
@@ -105,9 +100,7 @@ func TestSharedDumpReadModes(t *testing.T) {
 // they hold every page once, in order.
 func TestShards(t *testing.T) {
 	path := sharedDump(t, "fatwiki-")
-	if indexFor(path) == "" {
-		t.Skip("no index next to the fatwiki dump")
-	}
+	sharedIndex(t, path)
 	full, _ := readWith(t, path, OpenOptions{})
 	st, _ := os.Stat(path)
 	for _, n := range []int{1, 2, 3, 7, 40} {
@@ -178,10 +171,7 @@ func multistreamCopy(t *testing.T, dump []byte, withIndex bool) string {
 		t.Fatal(err)
 	}
 	if withIndex {
-		idx := indexFor(src)
-		if idx == "" {
-			t.Skip("no index next to the fatwiki dump")
-		}
+		idx := sharedIndex(t, src)
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(idx)), mustRead(t, idx), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -193,10 +183,7 @@ func TestIndexErrors(t *testing.T) {
 	path := sharedDump(t, "fatwiki-")
 	dump := mustRead(t, path)
 	goodIndex := func(t *testing.T) []byte {
-		idx := indexFor(path)
-		if idx == "" {
-			t.Skip("no fatwiki index")
-		}
+		idx := sharedIndex(t, path)
 		return stdBunzip2(t, mustRead(t, idx))
 	}
 	tests := []struct {
@@ -272,10 +259,7 @@ func TestMemoryBudget(t *testing.T) {
 // lost as StreamErrors, and reading goes on.
 func TestIndexBogusOffset(t *testing.T) {
 	path := sharedDump(t, "fatwiki-")
-	idxPath := indexFor(path)
-	if idxPath == "" {
-		t.Skip("no fatwiki index")
-	}
+	idxPath := sharedIndex(t, path)
 	full, _ := readWith(t, path, OpenOptions{})
 	idx, err := readIndex(t.Context(), idxPath, 2)
 	if err != nil {
