@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -12,24 +11,14 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/embedded"
+	"github.com/miroverse/miroverse/kg/kgtest"
 	"github.com/miroverse/miroverse/kg/wiki"
 )
 
 const fatwiki = "fatwiki-20240920-pages-articles-multistream.xml.bz2"
 
-// fatwikiPath finds the shared Fante dump; without it the test skips,
-// except in CI.
-func fatwikiPath(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", fatwiki)
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared dump: %v", err)
-		}
-		t.Skipf("shared dump: %v", err)
-	}
-	return path
-}
+// fatwikiPath is the shared Fante dump.
+func fatwikiPath(t *testing.T) string { return kgtest.SharedDump(t, fatwiki) }
 
 // ingest loads a dump the way the ingest stage does: articles and
 // redirects of the main namespace, in batches.
@@ -192,13 +181,7 @@ func TestFatwikiEndToEnd(t *testing.T) {
 // TestDumpFactsRoundTrip ingests the 2016 English excerpt, whose articles
 // carry infobox facts, and reads every document back whole.
 func TestDumpFactsRoundTrip(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", "enwiki-2016-excerpt-206p.xml.bz2")
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared dump: %v", err)
-		}
-		t.Skipf("shared dump: %v", err)
-	}
+	path := kgtest.SharedDump(t, "enwiki-2016-excerpt-206p.xml.bz2")
 	ctx := context.Background()
 	s, err := embedded.Open(ctx, filepath.Join(t.TempDir(), "en.db"))
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -177,7 +179,7 @@ func check(t *testing.T, ctx context.Context, s kg.Reader, docs map[string]kg.Do
 	must(t, err)
 	g, err := s.Snapshot(ctx)
 	must(t, err)
-	sameGraph(t, g, wantGraph)
+	SameGraph(t, g, wantGraph)
 	for _, id := range sortedKeys(docs) {
 		got, err := s.Aliases(ctx, id)
 		if err != nil || !slices.Equal(got, want.aliases[id]) {
@@ -204,9 +206,11 @@ func wantTitle(t *testing.T, ctx context.Context, s kg.Reader, title, id string)
 	}
 }
 
-// sameGraph compares snapshots field by field, so that a failure names
-// the part that differs.
-func sameGraph(t *testing.T, got, want *kg.Graph) {
+// SameGraph reports, one error per field, where two snapshots differ: the
+// first differing position and both lengths, so that a failure on a
+// dump-sized graph names the place instead of printing the graph. Backend
+// tests use it to hold a snapshot to another backend's or to a fixture's.
+func SameGraph(t testing.TB, got, want *kg.Graph) {
 	t.Helper()
 	for _, f := range []struct {
 		name      string
@@ -220,18 +224,51 @@ func sameGraph(t *testing.T, got, want *kg.Graph) {
 		{"Anchors", got.Anchors, want.Anchors},
 		{"Sentences", got.Sentences, want.Sentences},
 	} {
-		if !reflect.DeepEqual(f.got, f.want) {
-			t.Errorf("Snapshot %s = %s, want %s", f.name, show(f.got), show(f.want))
+		if d := firstDifference(f.got, f.want); d != "" {
+			t.Errorf("Snapshot %s: %s", f.name, d)
 		}
 	}
 }
 
-// show formats a snapshot field, strings quoted so that empty ones show.
+// firstDifference describes where two slices first differ, or returns ""
+// when they are equal. Strings are quoted so that empty ones show.
+func firstDifference(got, want any) string {
+	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
+	for i := range min(g.Len(), w.Len()) {
+		if a, b := g.Index(i).Interface(), w.Index(i).Interface(); !reflect.DeepEqual(a, b) {
+			return fmt.Sprintf("at %d of %d/%d: %s, want %s", i, g.Len(), w.Len(), show(a), show(b))
+		}
+	}
+	switch {
+	case g.Len() > w.Len():
+		return fmt.Sprintf("%d entries, want %d; the first extra is %s", g.Len(), w.Len(), show(g.Index(w.Len()).Interface()))
+	case g.Len() < w.Len():
+		return fmt.Sprintf("%d entries, want %d; the first missing is %s", g.Len(), w.Len(), show(w.Index(g.Len()).Interface()))
+	}
+	return ""
+}
+
 func show(v any) string {
-	if ss, ok := v.([]string); ok {
-		return fmt.Sprintf("%q", ss)
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprint(v)
+}
+
+// SharedDump returns the path of a real dump in the data kept next to the
+// repository (shared/data/wiki, seen from a package two levels down). It
+// is not ours to commit, so a developer without it gets a skip that names
+// it; under CI=true nothing may silently skip, and the test fails.
+func SharedDump(t testing.TB, name string) string {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", name)
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared dump %s: %v (required under CI=true)", path, err)
+		}
+		t.Skipf("shared dump %s: %v (CI=true makes this a failure)", path, err)
+	}
+	return path
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/kg/kgtest"
 )
 
 // Unit tests: no server needed.
@@ -133,13 +134,7 @@ func TestDocWithoutFactsProperty(t *testing.T) {
 // back whole and equal from both.
 func TestDumpFactsMatchEmbedded(t *testing.T) {
 	opt := serverOptions(t)
-	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", "enwiki-2016-excerpt-206p.xml.bz2")
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared dump: %v", err)
-		}
-		t.Skipf("shared dump: %v", err)
-	}
+	path := kgtest.SharedDump(t, "enwiki-2016-excerpt-206p.xml.bz2")
 	ctx := context.Background()
 	s := openClean(t, opt)
 	e, _ := openEmbedded(t)

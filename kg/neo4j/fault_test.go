@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/kg/kgtest"
 )
 
 // faultPassword is the password of the fault test's own server.
@@ -260,7 +261,7 @@ func TestFaultRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameSnapshot(t, g, wantGraph)
+	kgtest.SameGraph(t, g, wantGraph)
 	sameGraph(t, ctx, e, edb, s)
 	noDuplicates(t, s)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/embedded"
+	"github.com/miroverse/miroverse/kg/kgtest"
 	"github.com/miroverse/miroverse/kg/wiki"
 
 	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -160,18 +161,9 @@ func loadDump(ctx context.Context, w kg.Writer, path string, batch int, after fu
 	return docs, flush()
 }
 
-// fatwikiPath is the shared Fante dump; without it the test skips, except
-// in CI.
+// fatwikiPath is the shared Fante dump.
 func fatwikiPath(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "data", "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared dump: %v", err)
-		}
-		t.Skipf("shared dump: %v", err)
-	}
-	return path
+	return kgtest.SharedDump(t, "fatwiki-20240920-pages-articles-multistream.xml.bz2")
 }
 
 // demoPath is the demo corpus in the repository.
@@ -321,31 +313,7 @@ func sameGraph(t *testing.T, ctx context.Context, e *embedded.Store, edb *sql.DB
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameSnapshot(t, ng, eg)
-}
-
-// sameSnapshot compares two CSR snapshots field by field, so that a failure
-// says which part differs.
-func sameSnapshot(t *testing.T, got, want *kg.Graph) {
-	t.Helper()
-	fields := []struct {
-		name      string
-		got, want any
-	}{
-		{"IDs", got.IDs, want.IDs},
-		{"Titles", got.Titles, want.Titles},
-		{"Walkable", got.Walkable, want.Walkable},
-		{"Offsets", got.Offsets, want.Offsets},
-		{"Targets", got.Targets, want.Targets},
-		{"Anchors", got.Anchors, want.Anchors},
-		{"Sentences", got.Sentences, want.Sentences},
-	}
-	for _, f := range fields {
-		if !reflect.DeepEqual(f.got, f.want) {
-			t.Errorf("snapshot %s differ (%d nodes %d edges vs %d nodes %d edges)", f.name,
-				got.NodeCount(), got.EdgeCount(), want.NodeCount(), want.EdgeCount())
-		}
-	}
+	kgtest.SameGraph(t, ng, eg)
 }
 
 // firstDiff describes where two sorted slices first differ.
