@@ -23,10 +23,6 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// ReasonContaminated rejects a question that is, or nearly is, a question
-// of a benchmark the trained model will be evaluated on.
-const ReasonContaminated = "contaminated"
-
 // Contamination defaults, used when the config leaves them at zero.
 const (
 	// DefaultContaminationNGram: word 3-grams. Benchmark questions are

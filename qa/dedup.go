@@ -7,10 +7,6 @@ import (
 	"github.com/miroverse/miroverse/internal/text"
 )
 
-// ReasonNearDuplicate rejects a question whose MinHash Jaccard estimate
-// against an earlier kept question reaches the threshold.
-const ReasonNearDuplicate = "near_duplicate"
-
 // DefaultDedupThreshold is the Jaccard estimate at and above which two
 // questions count as near duplicates when the config leaves it at zero.
 // Character 5-gram Jaccard of 0.6 still separates two questions about

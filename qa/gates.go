@@ -9,17 +9,6 @@ import (
 	"github.com/miroverse/miroverse/internal/text"
 )
 
-// Leak reasons returned by CheckLeak and recorded in Item.Reason.
-const (
-	ReasonLeakAnswer       = "leak:answer"
-	ReasonLeakAlias        = "leak:alias"
-	ReasonLeakIntermediate = "leak:intermediate_title"
-	// ReasonLeakLiteral: the question repeats a year, date or number of two
-	// or more digits that the path's facts or evidence state, which lets a
-	// search engine find the path without resolving any clue.
-	ReasonLeakLiteral = "leak:literal"
-)
-
 // minDerivedLen is the shortest normalized alias (or title with its
 // parenthetical removed) that the gate looks for. Redirects such as "US",
 // "It" or "UK" fold to ordinary words ("us", "it") once case is dropped, so

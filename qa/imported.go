@@ -13,13 +13,6 @@ import (
 	"github.com/miroverse/miroverse/kg"
 )
 
-// ImportedWriter starts the Writer of an item that an import made
-// ("import:hotpotqa"): such items are no product of the walks.
-const ImportedWriter = "import:"
-
-// Imported reports whether an import made it.
-func (it Item) Imported() bool { return strings.HasPrefix(it.Writer, ImportedWriter) }
-
 // ImportedItem is the Item of one imported record of file, before the text
 // gates: kept, rejected with the record's reason, or failed when the record
 // is unusable.

@@ -20,13 +20,6 @@ const (
 	FormatJSONL    = "jsonl"    // {question, answer}: questions only
 )
 
-// Reasons of imported records that do not become kept items.
-const (
-	ReasonMalformedRecord    = "malformed_record"    // the record is not valid JSON of its format
-	ReasonNoAnswer           = "no_answer"           // a question without an answer (e.g. a test split)
-	ReasonMarkedUnanswerable = "marked_unanswerable" // MuSiQue marks it answerable: false
-)
-
 // Paragraph is one titled text of an imported record: a document of the
 // corpus once imported.
 type Paragraph struct {

@@ -17,15 +17,6 @@ import (
 	"github.com/miroverse/miroverse/kg"
 )
 
-// Reasons of the LLM-backed gates.
-const (
-	ReasonAmbiguous     = "ambiguous"             // the verifier found another answer besides the gold one
-	ReasonNotAnswered   = "unanswerable"          // the verifier did not find the gold answer (same reason as an import MuSiQue marks unanswerable)
-	ReasonClosedBook    = "closed_book"           // a model without tools or documents answered it
-	ReasonMaskedHop     = "masked_hop_answerable" // answerable with a bridge document hidden
-	ReasonVerifierError = "verifier_error"        // a gate's LLM call failed after its retries
-)
-
 // DefaultClosedBookTries is how many times the closed-book role is asked
 // when Verifier.Tries is zero.
 const DefaultClosedBookTries = 3

@@ -1,14 +1,9 @@
-// Package qa turns the link graph into multi-hop question candidates: it
-// samples random walks along hyperlinks whose anchors sit in a sentence of the
-// source document, asks a writer LLM for one obfuscated question whose answer
-// is the walk's last document, and gates the result against leaks.
 package qa
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -20,23 +15,6 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 )
-
-// Hop is one step of a walk together with its evidence.
-type Hop struct {
-	From, To string // doc ids
-	// Anchor and Sentence are the evidence: Sentence is the sentence of From
-	// that holds the link to To, and it contains Anchor verbatim.
-	Anchor, Sentence string
-}
-
-// Walk is a path through the link graph without revisits.
-type Walk struct {
-	ID      string
-	SeedDoc string
-	DocIDs  []string // in walk order; DocIDs[0] == SeedDoc
-	Titles  []string // parallel to DocIDs
-	Hops    []Hop    // len(Hops) == len(DocIDs)-1
-}
 
 // SampleOptions controls Sample. Zero values take the documented defaults.
 type SampleOptions struct {
@@ -396,12 +374,6 @@ func walkSource(seed int64, id string) *rand.PCG {
 	h.Write([]byte(id))
 	sum := h.Sum(nil)
 	return rand.NewPCG(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16]))
-}
-
-// WalkID is the stable id of the path through docIDs.
-func WalkID(docIDs []string) string {
-	sum := sha256.Sum256([]byte(strings.Join(docIDs, "\x00")))
-	return "walk-" + hex.EncodeToString(sum[:8])
 }
 
 // stepper holds what one Sample call needs to extend walks, including a

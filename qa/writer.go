@@ -2,8 +2,6 @@ package qa
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,55 +15,6 @@ import (
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
 )
-
-// Docs is what the writer needs from the store.
-type Docs interface {
-	Doc(ctx context.Context, id string) (kg.Doc, error)
-	Aliases(ctx context.Context, docID string) ([]kg.Alias, error)
-}
-
-// Item statuses: every candidate ends in exactly one.
-const (
-	StatusKept     = "kept"
-	StatusRejected = "rejected"
-	StatusFailed   = "failed"
-)
-
-// Reasons of rejected and failed items besides the leak reasons.
-const (
-	ReasonWriterError    = "writer_error"     // the LLM call failed after its retries
-	ReasonBadWriterReply = "bad_writer_reply" // no JSON object with a question and an answer
-	ReasonAnswerMismatch = "answer_mismatch"  // the writer aimed at another answer than the walk's
-	ReasonBadWalk        = "bad_walk"         // the walk is malformed (no hop, lengths disagree)
-)
-
-// Item is one question candidate.
-type Item struct {
-	ID, WalkID, Question, Answer string
-	Gold                         []string // the answer title, then its redirect aliases
-	Hops                         int
-	DocIDs, Titles               []string
-	Status                       string // StatusKept, StatusRejected or StatusFailed
-	Reason                       string // "" when kept
-	Detail                       string // what the reason refers to: the leaked name, the writer's error…
-	Writer                       string // model name
-	PromptHash                   string
-	PromptTokens                 int64 // over all passes
-	CompletionTokens             int64
-	// Passes holds each writer request's usage in the order sent (facts,
-	// obfuscate, compose; the passes of a duplicate's source walk first).
-	Passes []PassUsage `json:",omitempty"`
-	// Verified is set once the LLM gates (Verifier.Check) have judged the
-	// item, whatever they decided: a verified item had passed every text
-	// gate, near duplicates included, before it was sent to them.
-	Verified bool `json:",omitempty"`
-}
-
-// PassUsage is the token count of one writer pass.
-type PassUsage struct {
-	Pass                           string
-	PromptTokens, CompletionTokens int64
-}
 
 // Writer asks an LLM for one question per walk and gates it.
 type Writer struct {
@@ -81,15 +30,6 @@ type Writer struct {
 	// compose pass carries that walk's question. Nil leaves such an
 	// instruction unresolved (the item fails with ReasonBadInject).
 	Walk func(id string) (Walk, bool)
-}
-
-// ReasonBadInject: an inject instruction could not be carried out.
-const ReasonBadInject = "bad_inject"
-
-// ItemID is the id of the question built from walk walkID.
-func ItemID(walkID string) string {
-	sum := sha256.Sum256([]byte(walkID))
-	return "qa-" + hex.EncodeToString(sum[:8])
 }
 
 // Write builds the question of walk. LLM failures and unusable replies give
