@@ -20,6 +20,7 @@ import (
 	"unicode"
 
 	"github.com/miroverse/miroverse/internal/text"
+	"github.com/miroverse/miroverse/qa/internal/jsonid"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -163,7 +164,7 @@ func (c *Contamination) addRecord(file, fallback string, raw []byte) error {
 	}
 	id := fallback
 	for _, v := range []json.RawMessage{r.ID, r.UID, r.Idx} {
-		if s := rawID(v); s != "" {
+		if s := jsonid.Text(v); s != "" {
 			id = s
 			break
 		}
@@ -183,18 +184,6 @@ func (c *Contamination) addRecord(file, fallback string, raw []byte) error {
 		c.grams[g] = append(ps, ref)
 	}
 	return nil
-}
-
-// rawID renders a JSON string or number id.
-func rawID(v json.RawMessage) string {
-	if len(v) == 0 || string(v) == "null" {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(v, &s) == nil {
-		return s
-	}
-	return string(v)
 }
 
 func (c *Contamination) loadGAIA(file string, b []byte) error {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/miroverse/miroverse/internal/text"
+	"github.com/miroverse/miroverse/qa/internal/names"
 )
 
 // minDerivedLen is the shortest normalized alias (or title with its
@@ -59,7 +60,7 @@ func findLeak(question string, l Leak) (reason, name string) {
 		if has(title, full) {
 			return true
 		}
-		if base := stripParenthetical(title); base != title {
+		if base := names.StripParenthetical(title); base != title {
 			return has(base, false)
 		}
 		return false
@@ -84,19 +85,6 @@ func findLeak(question string, l Leak) (reason, name string) {
 		return ReasonLeakLiteral, lit
 	}
 	return "", ""
-}
-
-// stripParenthetical removes one trailing "(…)" qualifier from a title.
-func stripParenthetical(title string) string {
-	t := strings.TrimSpace(title)
-	if !strings.HasSuffix(t, ")") {
-		return title
-	}
-	i := strings.LastIndex(t, "(")
-	if i <= 0 {
-		return title
-	}
-	return strings.TrimSpace(t[:i])
 }
 
 // numberRE finds digit runs with inner thousands or decimal separators

@@ -43,21 +43,6 @@ func TestCheckLeak(t *testing.T) {
 	}
 }
 
-func TestStripParenthetical(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Mercury (planet)", "Mercury"},
-		{"Mercury", "Mercury"},
-		{"(Untitled)", "(Untitled)"},
-		{"Up (2009 film) ", "Up"},
-		{"Rome (Georgia)", "Rome"},
-	}
-	for _, tt := range tests {
-		if got := stripParenthetical(tt.in); got != tt.want {
-			t.Errorf("stripParenthetical(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestCheckLeakLiteral(t *testing.T) {
 	path := []string{
 		"The tower was completed on 31 March 1889 and is 330 metres tall.", // evidence sentence

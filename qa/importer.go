@@ -11,6 +11,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/miroverse/miroverse/qa/internal/jsonid"
 )
 
 // Import formats.
@@ -182,7 +184,7 @@ func parseRecord(raw []byte, format *string, pos string) ImportRecord {
 		rec.Format = *format
 	}
 	for _, v := range []json.RawMessage{r.UID, r.ID, r.Idx} {
-		if s := rawID(v); s != "" {
+		if s := jsonid.Text(v); s != "" {
 			rec.SourceID = s
 			break
 		}

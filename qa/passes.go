@@ -11,6 +11,8 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa/internal/clip"
+	"github.com/miroverse/miroverse/qa/internal/seed"
 )
 
 // The writer works in three passes, each its own request with role header
@@ -211,7 +213,7 @@ func passDocs(walk Walk, docs []kg.Doc, infobox bool, aliases [][]string) []Pass
 				if f.Key == "" || v == "" {
 					continue
 				}
-				pd.Infobox = append(pd.Infobox, kg.Fact{Key: f.Key, Value: clip(v, maxFactValue)})
+				pd.Infobox = append(pd.Infobox, kg.Fact{Key: f.Key, Value: clip.AtWord(v, maxFactValue)})
 			}
 		}
 		out[i] = pd
@@ -250,14 +252,14 @@ func buildPassRequest(walkID string, in PassRequest, model string) (openai.ChatC
 	}
 	p := prompts(in.Pass)
 	user := p.user + "\n\n```json\n" + strings.TrimRight(buf.String(), "\n") + "\n```"
-	seed := requestSeed(walkID)
+	s := seed.Of(walkID)
 	return openai.ChatCompletionRequest{
 		Model: model,
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: p.system},
 			{Role: openai.ChatMessageRoleUser, Content: user},
 		},
-		Seed: &seed,
+		Seed: &s,
 	}, nil
 }
 

@@ -15,6 +15,9 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa/internal/clip"
+	"github.com/miroverse/miroverse/qa/internal/names"
+	"github.com/miroverse/miroverse/qa/internal/seed"
 )
 
 // DefaultClosedBookTries is how many times the closed-book role is asked
@@ -148,7 +151,7 @@ func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]VerifierDoc, error
 		if i < len(walk.Titles) {
 			title = walk.Titles[i]
 		}
-		text := clip(strings.TrimSpace(d.Text), maxVerifyLead)
+		text := clip.AtWord(strings.TrimSpace(d.Text), maxVerifyLead)
 		if i < len(walk.Hops) {
 			if ev := strings.TrimSpace(walk.Hops[i].Sentence); ev != "" && !strings.Contains(text, ev) {
 				text += "\n\n" + ev
@@ -157,7 +160,7 @@ func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]VerifierDoc, error
 		if facts := infoboxLines(title, d.Facts); facts != "" {
 			text += "\n\n" + facts
 		}
-		out[i] = VerifierDoc{Title: title, Categories: d.Categories, Aliases: redirectAliases(as), Text: text}
+		out[i] = VerifierDoc{Title: title, Categories: d.Categories, Aliases: names.Redirects(as), Text: text}
 	}
 	return out, nil
 }
@@ -184,7 +187,7 @@ func infoboxLines(title string, facts []kg.Fact) string {
 		if key == "" || v == "" {
 			continue
 		}
-		lines = append(lines, "The "+key+" of "+title+" is "+clip(v, maxVerifyFactValue)+".")
+		lines = append(lines, "The "+key+" of "+title+" is "+clip.AtWord(v, maxVerifyFactValue)+".")
 	}
 	return strings.Join(lines, "\n")
 }
@@ -237,7 +240,7 @@ func verifierRequest(question string, docs []VerifierDoc, masked int, model stri
 // ask runs the verifier over docs with doc masked hidden (-1: none) and
 // returns the titles it lists.
 func (v Verifier) ask(ctx context.Context, it *Item, docs []VerifierDoc, masked int) ([]string, error) {
-	req := verifierRequest(it.Question, docs, masked, v.LLM.Model(), requestSeed(it.WalkID))
+	req := verifierRequest(it.Question, docs, masked, v.LLM.Model(), seed.Of(it.WalkID))
 	reply, err := v.LLM.Chat(ctx, req)
 	if err != nil {
 		return nil, err
@@ -248,7 +251,7 @@ func (v Verifier) ask(ctx context.Context, it *Item, docs []VerifierDoc, masked 
 	llm.SplitThink(&msg)
 	answers, ok := parseAnswers(msg.Content)
 	if !ok {
-		return nil, fmt.Errorf("verifier reply has no JSON list of answers: %q", clip(msg.Content, 200))
+		return nil, fmt.Errorf("verifier reply has no JSON list of answers: %q", clip.AtWord(msg.Content, 200))
 	}
 	return answers, nil
 }
@@ -283,14 +286,14 @@ func parseAnswers(content string) ([]string, bool) {
 // closedBook asks the closed-book role once; try picks the seed, so that a
 // sampling model gives k independent answers and a seeded cache k entries.
 func (v Verifier) closedBook(ctx context.Context, it *Item, try int) (string, error) {
-	seed := (requestSeed(it.WalkID) + 7919*(try+1)) & 0x7fffffff
+	s := (seed.Of(it.WalkID) + 7919*(try+1)) & 0x7fffffff
 	req := openai.ChatCompletionRequest{
 		Model: v.ClosedBook.Model(),
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: closedBookSystemPrompt},
 			{Role: openai.ChatMessageRoleUser, Content: it.Question},
 		},
-		Seed: &seed,
+		Seed: &s,
 	}
 	reply, err := v.ClosedBook.Chat(ctx, req)
 	if err != nil {
@@ -312,7 +315,7 @@ func matchesGold(answer string, gold []string) bool {
 		return false
 	}
 	for _, g := range gold {
-		if text.FoldName(g) == a || text.FoldName(stripParenthetical(g)) == a {
+		if text.FoldName(g) == a || text.FoldName(names.StripParenthetical(g)) == a {
 			return true
 		}
 	}
@@ -342,7 +345,7 @@ func answersDetail(prefix string, answers []string) string {
 	if len(answers) == 0 {
 		return prefix + " nothing"
 	}
-	return prefix + " " + clip(strings.Join(answers, "; "), 200)
+	return prefix + " " + clip.AtWord(strings.Join(answers, "; "), 200)
 }
 
 // Describe is the lead description of a document's text as the writer gives

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 	"unicode"
@@ -14,6 +13,8 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa/internal/clip"
+	"github.com/miroverse/miroverse/qa/internal/names"
 )
 
 // Writer asks an LLM for one question per walk and gates it.
@@ -117,7 +118,7 @@ func (w Writer) load(ctx context.Context, walk Walk) ([]kg.Doc, [][]string, erro
 		if err != nil {
 			return nil, nil, fmt.Errorf("write question for %s: load aliases of %q: %w", walk.ID, id, err)
 		}
-		docs[i], redirects[i] = d, redirectAliases(as)
+		docs[i], redirects[i] = d, names.Redirects(as)
 	}
 	return docs, redirects, nil
 }
@@ -186,7 +187,7 @@ func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases []
 	}
 	facts, ok := parseFacts(content, len(docs))
 	if !ok {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "facts pass: "+clip(content, 200)
+		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "facts pass: "+clip.AtWord(content, 200)
 		return QuestionReply{}, nil
 	}
 
@@ -198,7 +199,7 @@ func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases []
 	}
 	hidden, ok := parseFacts(content, len(docs))
 	if !ok {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "obfuscate pass: "+clip(content, 200)
+		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "obfuscate pass: "+clip.AtWord(content, 200)
 		return QuestionReply{}, nil
 	}
 
@@ -209,7 +210,7 @@ func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases []
 	}
 	r, ok := parseReply(content)
 	if !ok {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "compose pass: "+clip(content, 200)
+		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "compose pass: "+clip.AtWord(content, 200)
 		return QuestionReply{}, nil
 	}
 	return r, nil
@@ -254,16 +255,6 @@ func checkWalk(w Walk) error {
 	return nil
 }
 
-func redirectAliases(as []kg.Alias) []string {
-	var out []string
-	for _, a := range as {
-		if a.Kind == "redirect" && strings.TrimSpace(a.Alias) != "" {
-			out = append(out, a.Alias)
-		}
-	}
-	return out
-}
-
 // gold is the title followed by the aliases in sorted order, dropping any
 // that normalize to a name already listed: the judge compares normalized
 // text, so such duplicates add nothing.
@@ -288,20 +279,12 @@ func sameAnswer(claimed, title string, aliases []string) bool {
 	if c == "" {
 		return false
 	}
-	for _, n := range append([]string{title, stripParenthetical(title)}, aliases...) {
+	for _, n := range append([]string{title, names.StripParenthetical(title)}, aliases...) {
 		if text.FoldName(n) == c {
 			return true
 		}
 	}
 	return false
-}
-
-// requestSeed derives the request's seed from the walk id, kept within 31
-// bits because some servers reject larger seeds.
-func requestSeed(walkID string) int {
-	h := fnv.New64a()
-	h.Write([]byte(walkID))
-	return int(h.Sum64() & 0x7fffffff)
 }
 
 // QuestionReply is the JSON the compose pass answers with.
@@ -349,7 +332,7 @@ const maxDescription = 300
 // describe is the first sentence of a doc's text, skipping headings, list
 // items and other non-prose lines.
 func describe(text string) string {
-	return clip(firstSentence(firstParagraph(text)), maxDescription)
+	return clip.AtWord(firstSentence(firstParagraph(text)), maxDescription)
 }
 
 // firstParagraph joins the first run of prose lines of markdown-ish text.
@@ -444,18 +427,4 @@ func isAbbreviation(w string) bool {
 		return true
 	}
 	return false
-}
-
-// clip shortens s to at most n runes, cutting at a word boundary when one is
-// near and marking the cut with an ellipsis.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	cut := string(r[:n-1])
-	if i := strings.LastIndexByte(cut, ' '); i > len(cut)/2 {
-		cut = cut[:i]
-	}
-	return strings.TrimRight(cut, " ,;:") + "…"
 }

@@ -12,6 +12,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa/internal/seed"
 )
 
 func TestPassRequests(t *testing.T) {
@@ -49,8 +50,8 @@ func TestPassRequests(t *testing.T) {
 		if req.Messages[0].Content != prompts(want[i].Pass).system {
 			t.Errorf("request %d: system prompt is not the %s pass's", i, want[i].Pass)
 		}
-		if req.Seed == nil || *req.Seed != requestSeed(walk.ID) || *req.Seed < 0 {
-			t.Errorf("request %d: seed = %v, want %d", i, req.Seed, requestSeed(walk.ID))
+		if req.Seed == nil || *req.Seed != seed.Of(walk.ID) || *req.Seed < 0 {
+			t.Errorf("request %d: seed = %v, want %d", i, req.Seed, seed.Of(walk.ID))
 		}
 		in, raw := decodeInput(t, req)
 		if !reflect.DeepEqual(in, want[i]) {
