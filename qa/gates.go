@@ -35,16 +35,10 @@ type Leak struct {
 
 // CheckLeak returns "" when question names none of l's entities, else the
 // reason of the first leak found: ReasonLeakAnswer, ReasonLeakAlias or
-// ReasonLeakIntermediate, then ReasonLeakLiteral. Names match as whole words on normalized text, so
-// "Rome" leaks in "Rome's forum" but not in "Romeo".
-func CheckLeak(question string, l Leak) string {
-	reason, _ := findLeak(question, l)
-	return reason
-}
-
-// findLeak is CheckLeak that also returns the name that matched, for the
-// item's detail.
-func findLeak(question string, l Leak) (reason, name string) {
+// ReasonLeakIntermediate, then ReasonLeakLiteral; and the name or number
+// that matched, for the item's detail. Names match as whole words on
+// normalized text, so "Rome" leaks in "Rome's forum" but not in "Romeo".
+func CheckLeak(question string, l Leak) (reason, name string) {
 	q := " " + text.FoldName(question) + " "
 	has := func(name string, full bool) bool {
 		n := text.FoldName(name)

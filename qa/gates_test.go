@@ -36,7 +36,7 @@ func TestCheckLeak(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := CheckLeak(tt.question, tt.leak); got != tt.want {
+			if got, _ := CheckLeak(tt.question, tt.leak); got != tt.want {
 				t.Errorf("CheckLeak(%q) = %q, want %q", tt.question, got, tt.want)
 			}
 		})
@@ -68,19 +68,19 @@ func TestCheckLeakLiteral(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reason, detail := findLeak(tt.q, Leak{Answer: "Eiffel Tower", PathText: path})
+			reason, detail := CheckLeak(tt.q, Leak{Answer: "Eiffel Tower", PathText: path})
 			if reason != tt.want || detail != tt.detail {
-				t.Fatalf("findLeak(%q) = %q, %q; want %q, %q", tt.q, reason, detail, tt.want, tt.detail)
+				t.Fatalf("CheckLeak(%q) = %q, %q; want %q, %q", tt.q, reason, detail, tt.want, tt.detail)
 			}
 		})
 	}
 	// Without PathText the literal check is off: existing callers keep
 	// their behaviour.
-	if got := CheckLeak("Which tower was finished in 1889?", Leak{Answer: "Eiffel Tower"}); got != "" {
+	if got, _ := CheckLeak("Which tower was finished in 1889?", Leak{Answer: "Eiffel Tower"}); got != "" {
 		t.Fatalf("no path text: got %q", got)
 	}
 	// Names are checked before literals.
-	if got := CheckLeak("Was the Eiffel Tower finished in 1889?", Leak{Answer: "Eiffel Tower", PathText: path}); got != ReasonLeakAnswer {
+	if got, _ := CheckLeak("Was the Eiffel Tower finished in 1889?", Leak{Answer: "Eiffel Tower", PathText: path}); got != ReasonLeakAnswer {
 		t.Fatalf("got %q, want %q", got, ReasonLeakAnswer)
 	}
 }

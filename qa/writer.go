@@ -97,7 +97,7 @@ func (w Writer) Write(ctx context.Context, walk Walk) (Item, error) {
 			l.PathText = append(l.PathText, f.Value)
 		}
 	}
-	if reason, name := findLeak(r.Question, l); reason != "" {
+	if reason, name := CheckLeak(r.Question, l); reason != "" {
 		it.Status, it.Reason, it.Detail = StatusRejected, reason, "question names "+name
 		return it, nil
 	}
