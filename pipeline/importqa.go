@@ -12,12 +12,13 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/importer"
 )
 
 // ImportOptions say what `qa import` reads.
 type ImportOptions struct {
 	Input  string
-	Format string // qa.FormatHotpotQA, qa.FormatMuSiQue, qa.FormatJSONL or "" to detect
+	Format string // importer.FormatHotpotQA, importer.FormatMuSiQue, importer.FormatJSONL or "" to detect
 	// Contamination lists are checked on top of the config's qa.contamination.
 	Contamination []string
 }
@@ -91,11 +92,11 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 	name := filepath.Base(opt.Input)
 	res := &ImportResult{Rejected: map[string]int{}, Failed: map[string]int{}}
 	var items []qa.Item
-	docs := qa.NewImportedDocs()
-	err = qa.ReadImport(f, name, opt.Format, func(rec qa.ImportRecord) error {
+	docs := importer.NewDocs()
+	err = importer.Read(f, name, opt.Format, func(rec importer.Record) error {
 		res.Records++
 		res.Format = rec.Format
-		it := qa.ImportedItem(rec, name)
+		it := rec.Item(name)
 		if committed[it.ID] {
 			res.AlreadyThere++
 			return nil
@@ -104,7 +105,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		if rec.Err != nil {
 			r.log.Warn("skipping bad record", "reason", rec.Reason, "err", rec.Err)
 		}
-		if rec.Format != qa.FormatJSONL {
+		if rec.Format != importer.FormatJSONL {
 			for _, p := range rec.Paragraphs {
 				docs.Add(rec.Format, p)
 			}
@@ -125,7 +126,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		return nil, errors.Join(err, derr)
 	}
 	res.Docs = added
-	if rerr := qa.ResolveDocIDs(ctx, r.store, items); rerr != nil {
+	if rerr := importer.ResolveDocIDs(ctx, r.store, items); rerr != nil {
 		return nil, errors.Join(err, fmt.Errorf("qa import: %w", rerr))
 	}
 	qa.Gates{Contamination: cont, Dedup: dedup}.ScreenImports(items, existing)
@@ -152,7 +153,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 // rebuilds its search index. A title already in the store (from a dump or
 // an earlier import) keeps its document: its text is the fuller one or the
 // same.
-func (r *Runner) putImportedDocs(ctx context.Context, m *qa.ImportedDocs) (int, error) {
+func (r *Runner) putImportedDocs(ctx context.Context, m *importer.Docs) (int, error) {
 	batch := max(r.cfg.Graph.BatchSize, 1)
 	var docs []kg.Doc
 	added := 0

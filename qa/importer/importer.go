@@ -1,4 +1,10 @@
-package qa
+// Package importer brings the questions of public multi-hop QA sets
+// (HotpotQA, MuSiQue, plain {question, answer} lines) into a run, the
+// report's second source of questions beside the walks. An imported record
+// must end as one item like a written question, and its paragraphs must
+// become documents the agent can find, so the rules for both live here
+// rather than in the pipeline that calls them.
+package importer
 
 import (
 	"bufio"
@@ -12,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/internal/jsonid"
 )
 
@@ -28,10 +35,10 @@ type Paragraph struct {
 	Title, Text string
 }
 
-// ImportRecord is one record of a public QA file, parsed. Err is set when
-// the record is unusable; Reason then says why, and Where names the file
-// and line or index.
-type ImportRecord struct {
+// Record is one record of a public QA file, parsed. Err is set when the
+// record is unusable; Reason then says why, and Where names the file and
+// line or index.
+type Record struct {
 	Format     string
 	Where      string // "file:line N" (JSONL) or "file[index]" (JSON array)
 	SourceID   string // the record's own id, else its position
@@ -46,16 +53,16 @@ type ImportRecord struct {
 	Err        error
 }
 
-// ImportItemID is the item id of an imported question: it depends on the
+// ItemID is the item id of an imported question: it depends on the
 // format, the record's id and its question, not on the file's name or the
 // record's position, so re-importing a renamed or reordered file commits
 // nothing new.
-func ImportItemID(format, sourceID, question string) string {
+func ItemID(format, sourceID, question string) string {
 	sum := sha256.Sum256([]byte("import\x00" + format + "\x00" + sourceID + "\x00" + question))
 	return "qa-" + hex.EncodeToString(sum[:8])
 }
 
-// ReadImport parses a public QA file and calls fn for every record in
+// Read parses a public QA file and calls fn for every record in
 // order, including unusable ones (with Err set), so each ends in exactly one
 // state. format "" detects it from the first record's fields: "context" is
 // HotpotQA, "paragraphs" MuSiQue, anything else {question, answer}. The file
@@ -63,7 +70,7 @@ func ImportItemID(format, sourceID, question string) string {
 // syntactically valid stops the read with an error naming the file and the
 // offset, because no later record can be located; a bad JSONL line costs
 // only that line.
-func ReadImport(r io.Reader, name, format string, fn func(ImportRecord) error) error {
+func Read(r io.Reader, name, format string, fn func(Record) error) error {
 	switch format {
 	case "", FormatHotpotQA, FormatMuSiQue, FormatJSONL:
 	default:
@@ -162,10 +169,10 @@ type rawRecord struct {
 
 // parseRecord parses one record; *format is fixed by the first record when
 // it was "" so a file is read in one format throughout.
-func parseRecord(raw []byte, format *string, pos string) ImportRecord {
-	rec := ImportRecord{Format: *format, SourceID: pos, Answerable: true}
-	fail := func(err error) ImportRecord {
-		rec.Reason, rec.Err = ReasonMalformedRecord, err
+func parseRecord(raw []byte, format *string, pos string) Record {
+	rec := Record{Format: *format, SourceID: pos, Answerable: true}
+	fail := func(err error) Record {
+		rec.Reason, rec.Err = qa.ReasonMalformedRecord, err
 		return rec
 	}
 	var r rawRecord
@@ -220,14 +227,14 @@ func parseRecord(raw []byte, format *string, pos string) ImportRecord {
 	}
 	switch {
 	case r.Answerable != nil && !*r.Answerable:
-		rec.Answerable, rec.Reason = false, ReasonMarkedUnanswerable
+		rec.Answerable, rec.Reason = false, qa.ReasonMarkedUnanswerable
 	case rec.Answer == "":
-		rec.Reason = ReasonNoAnswer
+		rec.Reason = qa.ReasonNoAnswer
 	}
 	return rec
 }
 
-func parseHotpot(rec *ImportRecord, r rawRecord) error {
+func parseHotpot(rec *Record, r rawRecord) error {
 	if r.Context == nil {
 		return errors.New(`hotpotqa record without "context"`)
 	}
@@ -262,7 +269,7 @@ func parseHotpot(rec *ImportRecord, r rawRecord) error {
 	return nil
 }
 
-func parseMuSiQue(rec *ImportRecord, r rawRecord) error {
+func parseMuSiQue(rec *Record, r rawRecord) error {
 	for _, p := range r.Paragraphs {
 		t, x := strings.TrimSpace(p.Title), strings.TrimSpace(p.Text)
 		if t != "" && x != "" {

@@ -1,4 +1,4 @@
-package qa
+package importer
 
 import (
 	"encoding/json"
@@ -7,16 +7,31 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/miroverse/miroverse/qa"
 )
 
-func readAll(t *testing.T, body, format string) ([]ImportRecord, error) {
+func readAll(t *testing.T, body, format string) ([]Record, error) {
 	t.Helper()
-	var recs []ImportRecord
-	err := ReadImport(strings.NewReader(body), "in.json", format, func(r ImportRecord) error {
+	var recs []Record
+	err := Read(strings.NewReader(body), "in.json", format, func(r Record) error {
 		recs = append(recs, r)
 		return nil
 	})
 	return recs, err
+}
+
+// sharedQA locates ../shared/data/qa; in CI its absence is a failure.
+func sharedQA(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "..", "shared", "data", "qa")
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared data missing at %s: %v", dir, err)
+		}
+		t.Skipf("shared data not found at %s", dir)
+	}
+	return dir
 }
 
 func TestReadImport(t *testing.T) {
@@ -27,26 +42,26 @@ func TestReadImport(t *testing.T) {
 	plain := "{\"idx\": 1, \"question\": \"Q4?\", \"answer\": \"A4\"}\n\n{\"idx\": 2, \"question\": \n{\"idx\": 3, \"answer\": \"x\"}\n{\"idx\": 4, \"question\": \"Q5?\"}\n"
 	tests := []struct {
 		name, body, format string
-		want               []ImportRecord // only the compared fields
+		want               []Record // only the compared fields
 		reasons            []string
 		wheres             []string
 	}{
-		{"hotpotqa detected", hotpot, "", []ImportRecord{{Format: FormatHotpotQA, SourceID: "h1", Question: "Q1?", Answer: "A1",
+		{"hotpotqa detected", hotpot, "", []Record{{Format: FormatHotpotQA, SourceID: "h1", Question: "Q1?", Answer: "A1",
 			Titles: []string{"T1", "T2"}, Hops: 2, Paragraphs: []Paragraph{{"T1", "S one. S two."}, {"T2", "Other."}, {"T3", "Distractor."}}}},
 			[]string{""}, []string{"in.json[0]"}},
-		{"musique detected", musique, "", []ImportRecord{
+		{"musique detected", musique, "", []Record{
 			{Format: FormatMuSiQue, SourceID: "2hop_1", Question: "Q2?", Answer: "A2", Aliases: []string{"A two"},
 				Titles: []string{"P1", "P0"}, Hops: 2, Paragraphs: []Paragraph{{"P0", "zero"}, {"P1", "one"}}},
 			{Format: FormatMuSiQue, SourceID: "2hop_2", Question: "Q3?", Answer: "A3"},
-		}, []string{"", ReasonMarkedUnanswerable}, []string{"in.json:line 1", "in.json:line 2"}},
-		{"jsonl with bad lines", plain, "", []ImportRecord{
+		}, []string{"", qa.ReasonMarkedUnanswerable}, []string{"in.json:line 1", "in.json:line 2"}},
+		{"jsonl with bad lines", plain, "", []Record{
 			{Format: FormatJSONL, SourceID: "1", Question: "Q4?", Answer: "A4"},
 			{Format: FormatJSONL, SourceID: "2"},
 			{Format: FormatJSONL, SourceID: "3"},
 			{Format: FormatJSONL, SourceID: "4", Question: "Q5?"},
-		}, []string{"", ReasonMalformedRecord, ReasonMalformedRecord, ReasonNoAnswer},
+		}, []string{"", qa.ReasonMalformedRecord, qa.ReasonMalformedRecord, qa.ReasonNoAnswer},
 			[]string{"in.json:line 1", "in.json:line 3", "in.json:line 4", "in.json:line 5"}},
-		{"forced jsonl ignores paragraphs", hotpot, FormatJSONL, []ImportRecord{{Format: FormatJSONL, SourceID: "h1", Question: "Q1?", Answer: "A1"}},
+		{"forced jsonl ignores paragraphs", hotpot, FormatJSONL, []Record{{Format: FormatJSONL, SourceID: "h1", Question: "Q1?", Answer: "A1"}},
 			[]string{""}, []string{"in.json[0]"}},
 	}
 	for _, tt := range tests {
@@ -63,7 +78,7 @@ func TestReadImport(t *testing.T) {
 				if r.Reason != tt.reasons[i] || r.Where != tt.wheres[i] {
 					t.Fatalf("record %d: reason %q at %q (err %v), want %q at %q", i, r.Reason, r.Where, r.Err, tt.reasons[i], tt.wheres[i])
 				}
-				if r.Reason == ReasonMalformedRecord {
+				if r.Reason == qa.ReasonMalformedRecord {
 					if r.Err == nil || !strings.Contains(r.Err.Error(), tt.wheres[i]) {
 						t.Fatalf("record %d: error %v does not name %s", i, r.Err, tt.wheres[i])
 					}
@@ -114,7 +129,7 @@ func TestReadImportSharedFiles(t *testing.T) {
 			}
 			defer f.Close()
 			n, ids := 0, map[string]bool{}
-			err = ReadImport(f, tt.file, "", func(r ImportRecord) error {
+			err = Read(f, tt.file, "", func(r Record) error {
 				n++
 				if r.Err != nil || r.Reason != "" || r.Format != tt.format {
 					t.Errorf("%s: format %s reason %q err %v", r.Where, r.Format, r.Reason, r.Err)
@@ -123,7 +138,7 @@ func TestReadImportSharedFiles(t *testing.T) {
 					b, _ := json.Marshal(r)
 					t.Errorf("%s: no supporting titles or paragraphs: %s", r.Where, b)
 				}
-				ids[ImportItemID(r.Format, r.SourceID, r.Question)] = true
+				ids[ItemID(r.Format, r.SourceID, r.Question)] = true
 				return nil
 			})
 			if err != nil {
