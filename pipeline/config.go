@@ -82,10 +82,10 @@ type SampleConfig struct {
 	HubCap   int `yaml:"hub_cap" json:"hub_cap"`
 	Attempts int `yaml:"attempts" json:"attempts"`
 	// Hops maps a hop count to its weight; non-empty replaces the uniform
-	// draw in [min_hops, max_hops] (qa.SampleOptions.HopMix).
+	// draw in [min_hops, max_hops] (sample.Options.HopMix).
 	Hops map[int]float64 `yaml:"hops" json:"hops,omitempty"`
 	// AnswerTypes maps an answer type (person, place, organisation, date,
-	// other) to its weight (qa.SampleOptions.AnswerMix).
+	// other) to its weight (sample.Options.AnswerMix).
 	AnswerTypes map[string]float64 `yaml:"answer_types" json:"answer_types,omitempty"`
 	// Stratify orders seeds by (primary category, degree band) rather than
 	// by degree band alone; SeedPool bounds the seeds looked up for it.

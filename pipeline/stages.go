@@ -8,6 +8,7 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/sample"
 )
 
 // SubgraphRow is one walk as published in subgraphs/.
@@ -49,7 +50,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
-			walks, stats, err := qa.Sample(ctx, g, c.options(r.cfg.Seed, r.store))
+			walks, stats, err := sample.Walks(ctx, g, c.options(r.cfg.Seed, r.store))
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
@@ -74,7 +75,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 }
 
 // sampleStats are the sample stage's counts.
-func sampleStats(c SampleConfig, g *kg.Graph, walks int, stats qa.SampleStats) *StageStats {
+func sampleStats(c SampleConfig, g *kg.Graph, walks int, stats sample.Stats) *StageStats {
 	st := newStageStats()
 	for range walks {
 		st.add("kept", "")

@@ -1,4 +1,4 @@
-package qa
+package sample
 
 import (
 	"context"
@@ -86,7 +86,7 @@ func TestStratifiedSeedOrder(t *testing.T) {
 func TestSampleStratifiesByCategory(t *testing.T) {
 	ns, ls := randomGraph(t, 800, 11)
 	g := mustGraph(t, ns, ls)
-	opt := SampleOptions{Seed: 77, Walks: 40, MinHops: 2, MaxHops: 4, Docs: catSource{}}
+	opt := Options{Seed: 77, Walks: 40, MinHops: 2, MaxHops: 4, Docs: catSource{}}
 	ws, st := mustSample(t, g, opt)
 	checkWalkInvariants(t, g, opt, ws)
 	if len(st.WalksByCategory) != 5 || len(st.WalksByBand) != numBands {
@@ -112,18 +112,18 @@ func TestSampleMixes(t *testing.T) {
 	g := mustGraph(t, ns, ls)
 	tests := []struct {
 		name      string
-		opt       SampleOptions
+		opt       Options
 		wantHops  map[int]int
 		wantTypes map[string]int
 	}{
-		{"hop mix", SampleOptions{Seed: 3, Walks: 100, HopMix: map[int]float64{2: 0.5, 3: 0.3, 4: 0.2}},
+		{"hop mix", Options{Seed: 3, Walks: 100, HopMix: map[int]float64{2: 0.5, 3: 0.3, 4: 0.2}},
 			map[int]int{2: 50, 3: 30, 4: 20}, nil},
-		{"hop mix with a single length", SampleOptions{Seed: 3, Walks: 30, HopMix: map[int]float64{3: 1}},
+		{"hop mix with a single length", Options{Seed: 3, Walks: 30, HopMix: map[int]float64{3: 1}},
 			map[int]int{3: 30}, nil},
-		{"answer mix", SampleOptions{Seed: 4, Walks: 40, Docs: catSource{},
+		{"answer mix", Options{Seed: 4, Walks: 40, Docs: catSource{},
 			AnswerMix: map[string]float64{AnswerPerson: 0.5, AnswerPlace: 0.25, AnswerDate: 0.25}},
 			nil, map[string]int{AnswerPerson: 20, AnswerPlace: 10, AnswerDate: 10}},
-		{"both", SampleOptions{Seed: 5, Walks: 40, Docs: catSource{}, HopMix: map[int]float64{2: 1, 3: 1},
+		{"both", Options{Seed: 5, Walks: 40, Docs: catSource{}, HopMix: map[int]float64{2: 1, 3: 1},
 			AnswerMix: map[string]float64{AnswerOrganisation: 1, AnswerOther: 1}},
 			map[int]int{2: 20, 3: 20}, map[string]int{AnswerOrganisation: 20, AnswerOther: 20}},
 	}
@@ -149,7 +149,7 @@ func TestSampleMixFillsShortfall(t *testing.T) {
 	// the count still reaches Walks.
 	ns, ls := randomGraph(t, 200, 7)
 	g := mustGraph(t, ns, ls)
-	ws, st := mustSample(t, g, SampleOptions{Seed: 1, Walks: 100, Attempts: 1, Docs: catSource{}, AnswerMix: map[string]float64{AnswerPlace: 1}})
+	ws, st := mustSample(t, g, Options{Seed: 1, Walks: 100, Attempts: 1, Docs: catSource{}, AnswerMix: map[string]float64{AnswerPlace: 1}})
 	if len(ws) != 100 || st.WalksByAnswerType[AnswerPlace] == 0 || st.WalksByAnswerType[AnswerPlace] == 100 {
 		t.Errorf("%d walks, types %v", len(ws), st.WalksByAnswerType)
 	}
@@ -160,21 +160,21 @@ func TestSampleMixErrors(t *testing.T) {
 	g := mustGraph(t, ns, ls)
 	tests := []struct {
 		name string
-		opt  SampleOptions
+		opt  Options
 	}{
-		{"answer mix without docs", SampleOptions{Walks: 1, AnswerMix: map[string]float64{AnswerPerson: 1}}},
-		{"unknown answer type", SampleOptions{Walks: 1, Docs: catSource{}, AnswerMix: map[string]float64{"vegetable": 1}}},
-		{"negative weight", SampleOptions{Walks: 1, HopMix: map[int]float64{2: -1, 3: 2}}},
-		{"zero weights", SampleOptions{Walks: 1, HopMix: map[int]float64{2: 0}}},
-		{"zero hops", SampleOptions{Walks: 1, HopMix: map[int]float64{0: 1}}},
-		{"negative pool", SampleOptions{Walks: 1, SeedPool: -1}},
+		{"answer mix without docs", Options{Walks: 1, AnswerMix: map[string]float64{AnswerPerson: 1}}},
+		{"unknown answer type", Options{Walks: 1, Docs: catSource{}, AnswerMix: map[string]float64{"vegetable": 1}}},
+		{"negative weight", Options{Walks: 1, HopMix: map[int]float64{2: -1, 3: 2}}},
+		{"zero weights", Options{Walks: 1, HopMix: map[int]float64{2: 0}}},
+		{"zero hops", Options{Walks: 1, HopMix: map[int]float64{0: 1}}},
+		{"negative pool", Options{Walks: 1, SeedPool: -1}},
 	}
 	for _, tt := range tests {
-		if _, _, err := Sample(context.Background(), g, tt.opt); err == nil {
+		if _, _, err := Walks(context.Background(), g, tt.opt); err == nil {
 			t.Errorf("%s: want an error", tt.name)
 		}
 	}
-	if _, _, err := Sample(context.Background(), g, SampleOptions{Walks: 5, Docs: catSource{fail: g.IDs[3]}, SeedPool: 1000}); err == nil ||
+	if _, _, err := Walks(context.Background(), g, Options{Walks: 5, Docs: catSource{fail: g.IDs[3]}, SeedPool: 1000}); err == nil ||
 		!strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("store failure: err = %v", err)
 	}

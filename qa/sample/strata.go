@@ -1,4 +1,4 @@
-package qa
+package sample
 
 import (
 	"cmp"
@@ -13,7 +13,7 @@ import (
 	"github.com/miroverse/miroverse/kg"
 )
 
-// DocSource is what Sample needs from the store to stratify seeds by
+// DocSource is what Walks needs from the store to stratify seeds by
 // category and to classify answers. *embedded.Store and *neo4j.Store
 // satisfy it.
 type DocSource interface {
@@ -102,7 +102,7 @@ type stratum struct {
 // strata rather than one stratum per page or one for all.
 // Strata take turns, in an order fixed by a hash of (seed, stratum), each
 // yielding its members in hash order. Candidates beyond the pool follow in
-// the degree-band order of seedOrder, so a small pool never starves Sample.
+// the degree-band order of seedOrder, so a small pool never starves Walks.
 // It also returns each looked-up seed's primary category.
 func stratifiedSeedOrder(ctx context.Context, g *kg.Graph, seed int64, docs DocSource, pool int) ([]int, map[int]string, int, error) {
 	all := seedOrder(g, seed)
@@ -239,7 +239,7 @@ func drawHops(r interface{ Float64() float64 }, mix map[int]float64) int {
 	return keys[len(keys)-1]
 }
 
-// CheckMix validates a hop mix and an answer-type mix as SampleOptions
+// CheckMix validates a hop mix and an answer-type mix as Options
 // would, so that a config can be refused before any work starts.
 func CheckMix(hops map[int]float64, answers map[string]float64) error {
 	if len(hops) > 0 {

@@ -1,4 +1,10 @@
-package qa
+// Package sample draws the random walks that questions are written from.
+// Which walks a run gets decides what its questions are about, so the draw
+// is a pure function of the graph, the options and the run seed (never of
+// worker count or the order a backend returned the graph in), and seeds
+// are taken in turns across categories and degree bands so that neither a
+// graph's many leaves, its few hubs nor one broad category fill the sample.
+package sample
 
 import (
 	"context"
@@ -14,10 +20,11 @@ import (
 	"strings"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 )
 
-// SampleOptions controls Sample. Zero values take the documented defaults.
-type SampleOptions struct {
+// Options controls Walks. Zero values take the documented defaults.
+type Options struct {
 	Seed  int64
 	Walks int // how many walks to produce at most
 	// MinHops and MaxHops bound each walk's hop count (defaults 2 and 4).
@@ -48,7 +55,7 @@ type SampleOptions struct {
 	AnswerMix map[string]float64
 }
 
-// Skip reasons counted in SampleStats.Skipped.
+// Skip reasons counted in Stats.Skipped.
 const (
 	SkipStuck     = "stuck"     // every attempt ended before MinHops
 	SkipDuplicate = "duplicate" // the walk's path was already produced
@@ -81,8 +88,8 @@ func bandName(b int) string {
 	return BandHub
 }
 
-// SampleStats describes one Sample call for the manifest.
-type SampleStats struct {
+// Stats describes one Walks call for the manifest.
+type Stats struct {
 	SeedCandidates int            // walkable nodes with out-degree >= 1
 	SeedsTried     int            // seed docs a walk was attempted from
 	Attempts       int            // walk attempts over all seeds
@@ -90,19 +97,19 @@ type SampleStats struct {
 	Skipped        map[string]int // seeds given up, by reason (SkipStuck, SkipDuplicate)
 	HopHistogram   map[int]int    // walks by hop count
 	WalksByBand    map[string]int // walks by the seed's degree band
-	// Filled only with SampleOptions.Docs:
+	// Filled only with Options.Docs:
 	Strata            int            // (category, band) strata among the looked-up seeds
 	WalksByCategory   map[string]int // walks by the seed's primary category ("" when it has none or was not looked up)
 	WalksByAnswerType map[string]int // walks by AnswerType of the last doc
 }
 
-// Sample draws walks from g. The result depends only on g and opt: seed docs
+// Walks draws walks from g. The result depends only on g and opt: seed docs
 // are visited in an order fixed by a hash of (opt.Seed, doc id), and each
 // seed's walk uses a PRNG seeded from the same pair, so neither map order,
 // worker count nor the order in which a backend returned the graph matters.
-// Sample stops early with ctx's error when ctx is done.
-func Sample(ctx context.Context, g *kg.Graph, opt SampleOptions) ([]Walk, SampleStats, error) {
-	stats := SampleStats{
+// Walks stops early with ctx's error when ctx is done.
+func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, error) {
+	stats := Stats{
 		Skipped:      map[string]int{},
 		HopHistogram: map[int]int{},
 		WalksByBand:  map[string]int{},
@@ -130,9 +137,9 @@ func Sample(ctx context.Context, g *kg.Graph, opt SampleOptions) ([]Walk, Sample
 	stats.SeedCandidates = len(seeds)
 
 	var (
-		walks = make([]Walk, 0, min(opt.Walks, len(seeds)))
+		walks = make([]qa.Walk, 0, min(opt.Walks, len(seeds)))
 		// Paths start at their seed, so distinct seeds cannot collide today;
-		// the set keeps ID uniqueness an invariant of Sample rather than an
+		// the set keeps ID uniqueness an invariant of Walks rather than an
 		// accident of how seeds are chosen.
 		seen  = map[string]bool{}
 		s     = stepper{g: g, hubCap: opt.HubCap}
@@ -239,7 +246,7 @@ func Sample(ctx context.Context, g *kg.Graph, opt SampleOptions) ([]Walk, Sample
 	return walks, stats, nil
 }
 
-func (o SampleOptions) withDefaults() (SampleOptions, error) {
+func (o Options) withDefaults() (Options, error) {
 	if o.MinHops == 0 {
 		o.MinHops = 2
 	}
@@ -369,14 +376,14 @@ func walkSource(seed int64, id string) *rand.PCG {
 	h := sha256.New()
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(seed))
-	h.Write([]byte("miroverse/qa/walk\x00"))
+	h.Write([]byte("miroverse/qa/walk\x00")) // the domain of every walk ever drawn: a new one would change them all
 	h.Write(b[:])
 	h.Write([]byte(id))
 	sum := h.Sum(nil)
 	return rand.NewPCG(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16]))
 }
 
-// stepper holds what one Sample call needs to extend walks, including a
+// stepper holds what one Walks call needs to extend walks, including a
 // scratch buffer reused across steps.
 type stepper struct {
 	g      *kg.Graph
@@ -422,22 +429,22 @@ func (s *stepper) usable(e int) bool {
 	return a != "" && sent != "" && strings.Contains(sent, a)
 }
 
-// toWalk converts a node path into a Walk with its evidence.
-func (s *stepper) toWalk(path []int) Walk {
-	w := Walk{
+// toWalk converts a node path into a qa.Walk with its evidence.
+func (s *stepper) toWalk(path []int) qa.Walk {
+	w := qa.Walk{
 		SeedDoc: s.g.IDs[path[0]],
 		DocIDs:  make([]string, len(path)),
 		Titles:  make([]string, len(path)),
-		Hops:    make([]Hop, len(path)-1),
+		Hops:    make([]qa.Hop, len(path)-1),
 	}
 	for i, n := range path {
 		w.DocIDs[i], w.Titles[i] = s.g.IDs[n], s.g.Titles[n]
 	}
 	for i := range w.Hops {
 		e := s.edge(path[i], path[i+1])
-		w.Hops[i] = Hop{From: w.DocIDs[i], To: w.DocIDs[i+1], Anchor: s.g.Anchors[e], Sentence: s.g.Sentences[e]}
+		w.Hops[i] = qa.Hop{From: w.DocIDs[i], To: w.DocIDs[i+1], Anchor: s.g.Anchors[e], Sentence: s.g.Sentences[e]}
 	}
-	w.ID = WalkID(w.DocIDs)
+	w.ID = qa.WalkID(w.DocIDs)
 	return w
 }
 

@@ -1,9 +1,7 @@
-package qa
+package sample
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 )
 
 // goodLink is a link whose sentence shows its anchor.
@@ -76,17 +75,17 @@ func mustGraph(t testing.TB, ns []kg.GraphNode, ls []kg.Link) *kg.Graph {
 	return g
 }
 
-func mustSample(t testing.TB, g *kg.Graph, opt SampleOptions) ([]Walk, SampleStats) {
+func mustSample(t testing.TB, g *kg.Graph, opt Options) ([]qa.Walk, Stats) {
 	t.Helper()
-	ws, st, err := Sample(context.Background(), g, opt)
+	ws, st, err := Walks(context.Background(), g, opt)
 	if err != nil {
-		t.Fatalf("Sample(%+v): %v", opt, err)
+		t.Fatalf("Walks(%+v): %v", opt, err)
 	}
 	return ws, st
 }
 
 // checkWalkInvariants verifies every property a walk promises against g.
-func checkWalkInvariants(t *testing.T, g *kg.Graph, opt SampleOptions, ws []Walk) {
+func checkWalkInvariants(t *testing.T, g *kg.Graph, opt Options, ws []qa.Walk) {
 	t.Helper()
 	ids := map[string]bool{}
 	for _, w := range ws {
@@ -94,7 +93,7 @@ func checkWalkInvariants(t *testing.T, g *kg.Graph, opt SampleOptions, ws []Walk
 			t.Errorf("duplicate walk id %s", w.ID)
 		}
 		ids[w.ID] = true
-		if w.ID != WalkID(w.DocIDs) {
+		if w.ID != qa.WalkID(w.DocIDs) {
 			t.Errorf("walk %s: id does not match its path", w.ID)
 		}
 		if h := len(w.Hops); h < opt.MinHops || h > opt.MaxHops {
@@ -132,7 +131,7 @@ func checkWalkInvariants(t *testing.T, g *kg.Graph, opt SampleOptions, ws []Walk
 	}
 }
 
-func hasEdge(g *kg.Graph, h Hop) bool {
+func hasEdge(g *kg.Graph, h qa.Hop) bool {
 	s, d := g.Index(h.From), g.Index(h.To)
 	if s < 0 || d < 0 {
 		return false
@@ -149,7 +148,7 @@ func hasEdge(g *kg.Graph, h Hop) bool {
 func TestSampleDeterministic(t *testing.T) {
 	ns, ls := randomGraph(t, 400, 7)
 	g := mustGraph(t, ns, ls)
-	opt := SampleOptions{Seed: 42, Walks: 50, HubCap: 25}
+	opt := Options{Seed: 42, Walks: 50, HubCap: 25}
 
 	a, sa := mustSample(t, g, opt)
 	b, sb := mustSample(t, g, opt)
@@ -185,13 +184,13 @@ func TestSampleInvariants(t *testing.T) {
 	g := mustGraph(t, ns, ls)
 	tests := []struct {
 		name string
-		opt  SampleOptions
+		opt  Options
 	}{
-		{"defaults", SampleOptions{Seed: 1, Walks: 80}},
-		{"fixed length", SampleOptions{Seed: 2, Walks: 80, MinHops: 3, MaxHops: 3}},
-		{"hub cap", SampleOptions{Seed: 3, Walks: 80, HubCap: 8}},
-		{"wide range", SampleOptions{Seed: 4, Walks: 80, MinHops: 1, MaxHops: 6}},
-		{"one attempt", SampleOptions{Seed: 5, Walks: 80, Attempts: 1}},
+		{"defaults", Options{Seed: 1, Walks: 80}},
+		{"fixed length", Options{Seed: 2, Walks: 80, MinHops: 3, MaxHops: 3}},
+		{"hub cap", Options{Seed: 3, Walks: 80, HubCap: 8}},
+		{"wide range", Options{Seed: 4, Walks: 80, MinHops: 1, MaxHops: 6}},
+		{"one attempt", Options{Seed: 5, Walks: 80, Attempts: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,7 +230,7 @@ func TestSampleEdgeRules(t *testing.T) {
 		goodLink("e", "g"),
 	}
 	g := mustGraph(t, ns, ls)
-	opt := SampleOptions{Seed: 9, Walks: 10, MinHops: 1, MaxHops: 2}
+	opt := Options{Seed: 9, Walks: 10, MinHops: 1, MaxHops: 2}
 	ws, st := mustSample(t, g, opt)
 	opt, _ = opt.withDefaults()
 	checkWalkInvariants(t, g, opt, ws)
@@ -259,7 +258,7 @@ func TestSampleHubCap(t *testing.T) {
 	}
 	ls = append(ls, goodLink("a", "hub"), goodLink("a", "b"), goodLink("b", "c"), goodLink("b", "hub"))
 	g := mustGraph(t, nodes(ids...), ls)
-	opt := SampleOptions{Seed: 5, Walks: 10, HubCap: 5}
+	opt := Options{Seed: 5, Walks: 10, HubCap: 5}
 	ws, _ := mustSample(t, g, opt)
 	opt, _ = opt.withDefaults()
 	checkWalkInvariants(t, g, opt, ws)
@@ -281,7 +280,7 @@ func TestSampleStuckAndShortWalks(t *testing.T) {
 		name      string
 		ids       []string
 		links     []kg.Link
-		opt       SampleOptions
+		opt       Options
 		wantPaths [][]string
 		wantStuck int
 	}{
@@ -289,14 +288,14 @@ func TestSampleStuckAndShortWalks(t *testing.T) {
 			name:      "too short",
 			ids:       []string{"a", "b"},
 			links:     []kg.Link{goodLink("a", "b")},
-			opt:       SampleOptions{Seed: 1, Walks: 5},
+			opt:       Options{Seed: 1, Walks: 5},
 			wantStuck: 1,
 		},
 		{
 			name:      "stuck at min hops is kept",
 			ids:       []string{"a", "b", "c"},
 			links:     []kg.Link{goodLink("a", "b"), goodLink("b", "c")},
-			opt:       SampleOptions{Seed: 1, Walks: 5, MinHops: 2, MaxHops: 4},
+			opt:       Options{Seed: 1, Walks: 5, MinHops: 2, MaxHops: 4},
 			wantPaths: [][]string{{"a", "b", "c"}},
 			wantStuck: 1, // b->c has one hop
 		},
@@ -304,7 +303,7 @@ func TestSampleStuckAndShortWalks(t *testing.T) {
 			name:      "no revisits on a cycle",
 			ids:       []string{"a", "b"},
 			links:     []kg.Link{goodLink("a", "b"), goodLink("b", "a")},
-			opt:       SampleOptions{Seed: 1, Walks: 5, MinHops: 1, MaxHops: 3},
+			opt:       Options{Seed: 1, Walks: 5, MinHops: 1, MaxHops: 3},
 			wantPaths: [][]string{{"a", "b"}, {"b", "a"}},
 		},
 	}
@@ -339,7 +338,7 @@ func TestSampleStratifiesByDegree(t *testing.T) {
 		t.Errorf("first %d seeds cover bands %v, want all", numBands, seen)
 	}
 
-	_, st := mustSample(t, g, SampleOptions{Seed: 77, Walks: 20})
+	_, st := mustSample(t, g, Options{Seed: 77, Walks: 20})
 	if len(st.WalksByBand) < 3 {
 		t.Errorf("walks by band = %v, want at least 3 bands", st.WalksByBand)
 	}
@@ -355,18 +354,18 @@ func TestSampleErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		g    *kg.Graph
-		opt  SampleOptions
+		opt  Options
 	}{
-		{"nil graph", nil, SampleOptions{Walks: 1}},
-		{"negative walks", g, SampleOptions{Walks: -1}},
-		{"max below min", g, SampleOptions{Walks: 1, MinHops: 3, MaxHops: 2}},
-		{"negative min", g, SampleOptions{Walks: 1, MinHops: -1}},
-		{"negative hub cap", g, SampleOptions{Walks: 1, HubCap: -1}},
-		{"negative attempts", g, SampleOptions{Walks: 1, Attempts: -1}},
+		{"nil graph", nil, Options{Walks: 1}},
+		{"negative walks", g, Options{Walks: -1}},
+		{"max below min", g, Options{Walks: 1, MinHops: 3, MaxHops: 2}},
+		{"negative min", g, Options{Walks: 1, MinHops: -1}},
+		{"negative hub cap", g, Options{Walks: 1, HubCap: -1}},
+		{"negative attempts", g, Options{Walks: 1, Attempts: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, _, err := Sample(context.Background(), tt.g, tt.opt); err == nil {
+			if _, _, err := Walks(context.Background(), tt.g, tt.opt); err == nil {
 				t.Error("want an error")
 			}
 		})
@@ -374,32 +373,20 @@ func TestSampleErrors(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := Sample(ctx, g, SampleOptions{Walks: 1}); !errors.Is(err, context.Canceled) {
+	if _, _, err := Walks(ctx, g, Options{Walks: 1}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: err = %v, want context.Canceled", err)
 	}
 
-	ws, _, err := Sample(context.Background(), g, SampleOptions{})
+	ws, _, err := Walks(context.Background(), g, Options{})
 	if err != nil || len(ws) != 0 {
 		t.Errorf("zero walks requested: got %d walks, err %v", len(ws), err)
-	}
-}
-
-func TestWalkID(t *testing.T) {
-	sum := sha256.Sum256([]byte("a\x00b\x00c"))
-	want := "walk-" + hex.EncodeToString(sum[:])[:16]
-	if got := WalkID([]string{"a", "b", "c"}); got != want {
-		t.Errorf("WalkID = %s, want %s", got, want)
-	}
-	// The separator keeps ["ab","c"] and ["a","bc"] apart.
-	if WalkID([]string{"ab", "c"}) == WalkID([]string{"a", "bc"}) {
-		t.Error("ids collide across a shifted boundary")
 	}
 }
 
 func BenchmarkSample(b *testing.B) {
 	ns, ls := randomGraph(b, 20000, 1)
 	g := mustGraph(b, ns, ls)
-	opt := SampleOptions{Seed: 1, Walks: 5000, HubCap: 25}
+	opt := Options{Seed: 1, Walks: 5000, HubCap: 25}
 	for b.Loop() {
 		ws, _ := mustSample(b, g, opt)
 		b.ReportMetric(float64(len(ws)), "walks/op")
