@@ -9,6 +9,7 @@ import (
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/sample"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // SubgraphRow is one walk as published in subgraphs/.
@@ -152,12 +153,12 @@ func publish[T any](r *Runner, dir string, rows []T, name func(i, n int) string)
 func (r *Runner) QA(ctx context.Context) error {
 	var (
 		byID  map[string]qa.Walk
-		write qa.Writer
+		write writer.Writer
 		gates qa.Gates
 	)
 	return runStage(ctx, r, stage[qa.Walk]{
 		name: StageQA, upstream: StageSample,
-		settings: []any{qa.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
+		settings: []any{writer.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
 			r.verifyFingerprint(), r.textGatesFingerprint(ctx)},
 		// Questions of `qa import` are no product of the walks: starting the
 		// stage over must not lose them.
@@ -181,7 +182,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			for _, w := range ws {
 				byID[w.ID] = w
 			}
-			write = qa.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
+			write = writer.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
 				Walk: func(id string) (qa.Walk, bool) { x, ok := byID[id]; return x, ok }}
 			if gates.Contamination, gates.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
 				return nil, err
@@ -223,8 +224,8 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			r.manifest.Prompts["writer"] = qa.PromptHash()
-			for k, h := range qa.PromptHashes() {
+			r.manifest.Prompts["writer"] = writer.PromptHash()
+			for k, h := range writer.PromptHashes() {
 				r.manifest.Prompts[k] = h
 			}
 			r.manifest.Prompts["verifier"] = qa.VerifierPromptHash()

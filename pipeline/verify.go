@@ -7,6 +7,7 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // verifyFingerprint is what the LLM-backed gates add to the QA stage's
@@ -63,7 +64,7 @@ func rememberLeads(ctx context.Context, docs qa.Docs, mem *oracle.LeadMemory, wa
 	if mem == nil {
 		return nil
 	}
-	if err := qa.LeadsOf(ctx, docs, walks, mem.Add); err != nil {
+	if err := writer.LeadsOf(ctx, docs, walks, mem.Add); err != nil {
 		return fmt.Errorf("closed-book memory: %w", err)
 	}
 	return nil

@@ -347,28 +347,3 @@ func answersDetail(prefix string, answers []string) string {
 	}
 	return prefix + " " + clip.AtWord(strings.Join(answers, "; "), 200)
 }
-
-// Describe is the lead description of a document's text as the writer gives
-// it (its first prose sentence, clipped): what the closed-book oracle is
-// made to remember.
-func Describe(text string) string { return describe(text) }
-
-// LeadsOf calls add with the title and lead description of every doc of
-// walks, each doc once, in walk order.
-func LeadsOf(ctx context.Context, docs Docs, walks []Walk, add func(title, lead string)) error {
-	seen := map[string]bool{}
-	for _, w := range walks {
-		for _, id := range w.DocIDs {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			d, err := docs.Doc(ctx, id)
-			if err != nil {
-				return fmt.Errorf("load lead of %q: %w", id, err)
-			}
-			add(d.Title, describe(d.Text))
-		}
-	}
-	return nil
-}

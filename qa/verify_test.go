@@ -278,9 +278,3 @@ func TestParseAnswers(t *testing.T) {
 		}
 	}
 }
-
-func TestVerifierPromptHash(t *testing.T) {
-	if h := VerifierPromptHash(); len(h) != 16 || h == PromptHash() {
-		t.Errorf("VerifierPromptHash() = %q", h)
-	}
-}

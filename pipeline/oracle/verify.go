@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -76,7 +77,7 @@ func resolveQuestion(question string, docs []qa.VerifierDoc) []string {
 		if ss := proseSentences(d.Text); len(ss) > 0 {
 			desc = ss[0]
 		}
-		kind := docKind(qa.PassDoc{Title: d.Title, Description: desc, Categories: d.Categories})
+		kind := docKind(writer.PassDoc{Title: d.Title, Description: desc, Categories: d.Categories})
 		for _, v := range nameVariants(d.Title, kind == kindPerson) {
 			names.add(v, "", i)
 		}

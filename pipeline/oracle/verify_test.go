@@ -10,6 +10,7 @@ import (
 
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // chainDoc is a document of the gate tests: what the writer sees (title,
@@ -49,11 +50,11 @@ func lead(d chainDoc) string { return sentences(d.text)[0] }
 // in one pass or through the facts, obfuscation and composition passes.
 func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, inject string, passes bool) string {
 	t.Helper()
-	f := qa.PassRequest{Evidence: evidence, Answer: docs[len(docs)-1].title, Inject: inject}
+	f := writer.PassRequest{Evidence: evidence, Answer: docs[len(docs)-1].title, Inject: inject}
 	for _, d := range docs {
-		f.Docs = append(f.Docs, qa.PassDoc{Title: d.title, Description: lead(d), Categories: d.cats})
+		f.Docs = append(f.Docs, writer.PassDoc{Title: d.title, Description: lead(d), Categories: d.cats})
 	}
-	call := func(f qa.PassRequest) string {
+	call := func(f writer.PassRequest) string {
 		b, err := json.Marshal(f)
 		if err != nil {
 			t.Fatal(err)
@@ -68,18 +69,18 @@ func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, 
 		return reply.Message.Content
 	}
 	if passes {
-		var out qa.FactsReply
-		f.Pass = qa.PassFacts
+		var out writer.FactsReply
+		f.Pass = writer.PassFacts
 		if err := json.Unmarshal([]byte(call(f)), &out); err != nil {
 			t.Fatalf("facts pass: %v", err)
 		}
-		f.Pass, f.Facts = qa.PassObfuscate, out.Facts
+		f.Pass, f.Facts = writer.PassObfuscate, out.Facts
 		if err := json.Unmarshal([]byte(call(f)), &out); err != nil {
 			t.Fatalf("obfuscate pass: %v", err)
 		}
-		f.Pass, f.Facts, f.Constraints = qa.PassCompose, nil, out.Facts
+		f.Pass, f.Facts, f.Constraints = writer.PassCompose, nil, out.Facts
 	}
-	var w qa.QuestionReply
+	var w writer.QuestionReply
 	if err := json.Unmarshal([]byte(call(f)), &w); err != nil {
 		t.Fatalf("writer reply: %v", err)
 	}

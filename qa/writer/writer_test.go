@@ -1,4 +1,4 @@
-package qa
+package writer
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 )
 
 type fakeDocs struct {
@@ -96,7 +97,7 @@ func requestPass(req openai.ChatCompletionRequest) string {
 }
 
 // fixture is the walk Julius Caesar -> Tiber (river) -> Rome.
-func fixture() (Walk, fakeDocs) {
+func fixture() (qa.Walk, fakeDocs) {
 	docs := fakeDocs{
 		docs: map[string]kg.Doc{
 			"w:1": {ID: "w:1", Title: "Julius Caesar", Categories: []string{"Roman dictators"},
@@ -119,12 +120,12 @@ func fixture() (Walk, fakeDocs) {
 		},
 	}
 	ids := []string{"w:1", "w:2", "w:3"}
-	w := Walk{
-		ID:      WalkID(ids),
+	w := qa.Walk{
+		ID:      qa.WalkID(ids),
 		SeedDoc: "w:1",
 		DocIDs:  ids,
 		Titles:  []string{"Julius Caesar", "Tiber (river)", "Rome"},
-		Hops: []Hop{
+		Hops: []qa.Hop{
 			{From: "w:1", To: "w:2", Anchor: "Tiber", Sentence: "Caesar's ashes never reached the Tiber."},
 			{From: "w:2", To: "w:3", Anchor: "Rome", Sentence: "The Tiber flows through Rome."},
 		},
@@ -237,16 +238,16 @@ func TestWrite(t *testing.T) {
 		wantStatus string
 		wantReason string
 	}{
-		{"clean", fakeChatter{content: reply(clean, "Rome")}, StatusKept, ""},
-		{"clean fenced with thinking", fakeChatter{content: "<think>hmm {}</think>\n```json\n" + reply(clean, "Rome") + "\n```"}, StatusKept, ""},
-		{"answer given as alias", fakeChatter{content: reply(clean, "Eternal City")}, StatusKept, ""},
-		{"leaks answer", fakeChatter{content: reply("Which river flows through Rome?", "Rome")}, StatusRejected, ReasonLeakAnswer},
-		{"leaks alias", fakeChatter{content: reply("Which city, Roma to locals, has this river?", "Rome")}, StatusRejected, ReasonLeakAlias},
-		{"leaks intermediate", fakeChatter{content: reply("Which capital lies on the Tiber?", "Rome")}, StatusRejected, ReasonLeakIntermediate},
-		{"leaks intermediate alias", fakeChatter{content: reply("Which city did Caesar rule?", "Rome")}, StatusRejected, ReasonLeakIntermediate},
-		{"answer mismatch", fakeChatter{content: reply(clean, "Florence")}, StatusRejected, ReasonAnswerMismatch},
-		{"bad reply", fakeChatter{content: "I would rather not."}, StatusFailed, ReasonBadWriterReply},
-		{"llm error", fakeChatter{err: errors.New("status 500")}, StatusFailed, ReasonWriterError},
+		{"clean", fakeChatter{content: reply(clean, "Rome")}, qa.StatusKept, ""},
+		{"clean fenced with thinking", fakeChatter{content: "<think>hmm {}</think>\n```json\n" + reply(clean, "Rome") + "\n```"}, qa.StatusKept, ""},
+		{"answer given as alias", fakeChatter{content: reply(clean, "Eternal City")}, qa.StatusKept, ""},
+		{"leaks answer", fakeChatter{content: reply("Which river flows through Rome?", "Rome")}, qa.StatusRejected, qa.ReasonLeakAnswer},
+		{"leaks alias", fakeChatter{content: reply("Which city, Roma to locals, has this river?", "Rome")}, qa.StatusRejected, qa.ReasonLeakAlias},
+		{"leaks intermediate", fakeChatter{content: reply("Which capital lies on the Tiber?", "Rome")}, qa.StatusRejected, qa.ReasonLeakIntermediate},
+		{"leaks intermediate alias", fakeChatter{content: reply("Which city did Caesar rule?", "Rome")}, qa.StatusRejected, qa.ReasonLeakIntermediate},
+		{"answer mismatch", fakeChatter{content: reply(clean, "Florence")}, qa.StatusRejected, qa.ReasonAnswerMismatch},
+		{"bad reply", fakeChatter{content: "I would rather not."}, qa.StatusFailed, qa.ReasonBadWriterReply},
+		{"llm error", fakeChatter{err: errors.New("status 500")}, qa.StatusFailed, qa.ReasonWriterError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,7 +258,7 @@ func TestWrite(t *testing.T) {
 			if it.Status != tt.wantStatus || it.Reason != tt.wantReason {
 				t.Fatalf("status/reason = %s/%s, want %s/%s (detail %q)", it.Status, it.Reason, tt.wantStatus, tt.wantReason, it.Detail)
 			}
-			if it.ID != ItemID(walk.ID) || it.WalkID != walk.ID || it.Answer != "Rome" || it.Hops != 2 ||
+			if it.ID != qa.ItemID(walk.ID) || it.WalkID != walk.ID || it.Answer != "Rome" || it.Hops != 2 ||
 				it.Writer != "fake-writer" || it.PromptHash != PromptHash() ||
 				!reflect.DeepEqual(it.DocIDs, walk.DocIDs) || !reflect.DeepEqual(it.Titles, walk.Titles) {
 				t.Errorf("item identity fields wrong: %+v", it)
@@ -265,11 +266,11 @@ func TestWrite(t *testing.T) {
 			if want := []string{"Rome", "Eternal City", "Roma"}; !reflect.DeepEqual(it.Gold, want) {
 				t.Errorf("gold = %q, want %q", it.Gold, want)
 			}
-			if tt.wantStatus == StatusKept && (it.Question != clean || it.Detail != "" || it.PromptTokens != 300 || it.CompletionTokens != 60 ||
+			if tt.wantStatus == qa.StatusKept && (it.Question != clean || it.Detail != "" || it.PromptTokens != 300 || it.CompletionTokens != 60 ||
 				len(it.Passes) != 3 || it.Passes[0].Pass != PassFacts || it.Passes[1].Pass != PassObfuscate || it.Passes[2].Pass != PassCompose) {
 				t.Errorf("kept item: %+v", it)
 			}
-			if tt.wantStatus != StatusKept && it.Detail == "" {
+			if tt.wantStatus != qa.StatusKept && it.Detail == "" {
 				t.Error("a rejected or failed item should say why in Detail")
 			}
 		})
@@ -323,15 +324,15 @@ func TestWriteErrors(t *testing.T) {
 	bad := walk
 	bad.Hops = bad.Hops[:1]
 	it, err := Writer{LLM: ok, Docs: docs}.Write(context.Background(), bad)
-	if err != nil || it.Status != StatusFailed || it.Reason != ReasonBadWalk {
+	if err != nil || it.Status != qa.StatusFailed || it.Reason != qa.ReasonBadWalk {
 		t.Errorf("malformed walk: %+v, %v", it, err)
 	}
 }
 
 func TestItemIDAndPromptHash(t *testing.T) {
-	id := ItemID("walk-0123456789abcdef")
-	if !strings.HasPrefix(id, "qa-") || len(id) != 3+16 || id == ItemID("walk-x") {
-		t.Errorf("ItemID = %q", id)
+	id := qa.ItemID("walk-0123456789abcdef")
+	if !strings.HasPrefix(id, "qa-") || len(id) != 3+16 || id == qa.ItemID("walk-x") {
+		t.Errorf("qa.ItemID = %q", id)
 	}
 	h := PromptHash()
 	if _, err := hex.DecodeString(h); err != nil || len(h) != 16 || h != PromptHash() {

@@ -1,4 +1,11 @@
-package qa
+// Package writer turns a walk into one question whose unique answer is the
+// walk's last document, by asking an LLM in three passes (facts, their
+// obfuscation, composition) as the MiroThinker report describes. The passes'
+// prompts and JSON are a contract with whatever model answers them, the
+// built-in oracle included, which reads them with this package's types so
+// the two sides cannot drift. The leak gate runs at the end of Write because
+// only there are the walk's names and literals at hand.
+package writer
 
 import (
 	"context"
@@ -13,6 +20,7 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/internal/clip"
 	"github.com/miroverse/miroverse/qa/internal/names"
 )
@@ -20,7 +28,7 @@ import (
 // Writer asks an LLM for one question per walk and gates it.
 type Writer struct {
 	LLM  llm.Chatter
-	Docs Docs
+	Docs qa.Docs
 	// Inject is a test hook: walk id -> instruction, sent as "inject" in the
 	// compose pass, which the oracle turns into a scripted bad question:
 	// "leak", "ambiguous", "closed_book", "contaminated:<question text>" and
@@ -29,20 +37,20 @@ type Writer struct {
 	Inject map[string]string
 	// Walk finds a walk by id; it resolves "duplicate:<walk id>", whose
 	// compose pass carries that walk's question. Nil leaves such an
-	// instruction unresolved (the item fails with ReasonBadInject).
-	Walk func(id string) (Walk, bool)
+	// instruction unresolved (the item fails with qa.ReasonBadInject).
+	Walk func(id string) (qa.Walk, bool)
 }
 
 // Write builds the question of walk. LLM failures and unusable replies give
-// a failed or rejected Item with a reason; an error is returned only when ctx
+// a failed or rejected qa.Item with a reason; an error is returned only when ctx
 // is done or the store fails, because then the item's fate is unknown and it
 // must be retried rather than recorded.
-func (w Writer) Write(ctx context.Context, walk Walk) (Item, error) {
+func (w Writer) Write(ctx context.Context, walk qa.Walk) (qa.Item, error) {
 	if w.LLM == nil || w.Docs == nil {
-		return Item{}, errors.New("write question: writer needs both an LLM and a document store")
+		return qa.Item{}, errors.New("write question: writer needs both an LLM and a document store")
 	}
-	it := Item{
-		ID:         ItemID(walk.ID),
+	it := qa.Item{
+		ID:         qa.ItemID(walk.ID),
 		WalkID:     walk.ID,
 		Hops:       len(walk.Hops),
 		DocIDs:     slices.Clone(walk.DocIDs),
@@ -51,7 +59,7 @@ func (w Writer) Write(ctx context.Context, walk Walk) (Item, error) {
 		PromptHash: PromptHash(),
 	}
 	if err := checkWalk(walk); err != nil {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWalk, err.Error()
+		it.Status, it.Reason, it.Detail = qa.StatusFailed, qa.ReasonBadWalk, err.Error()
 		return it, nil
 	}
 	last := len(walk.DocIDs) - 1
@@ -59,30 +67,30 @@ func (w Writer) Write(ctx context.Context, walk Walk) (Item, error) {
 
 	docs, redirects, err := w.load(ctx, walk)
 	if err != nil {
-		return Item{}, err
+		return qa.Item{}, err
 	}
 	it.Gold = gold(it.Answer, redirects[last])
 
 	inject, err := w.resolveInject(ctx, walk, &it)
 	if err != nil {
-		return Item{}, err
+		return qa.Item{}, err
 	}
 	if it.Status != "" {
 		return it, nil
 	}
 	r, err := w.passes(ctx, walk, docs, redirects, inject, &it)
 	if err != nil {
-		return Item{}, err
+		return qa.Item{}, err
 	}
 	if it.Status != "" {
 		return it, nil
 	}
 	it.Question = r.Question
 	if !sameAnswer(r.Answer, it.Answer, redirects[last]) {
-		it.Status, it.Reason, it.Detail = StatusRejected, ReasonAnswerMismatch, "writer answered "+r.Answer
+		it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonAnswerMismatch, "writer answered "+r.Answer
 		return it, nil
 	}
-	l := Leak{Answer: it.Answer, AnswerAliases: redirects[last]}
+	l := qa.Leak{Answer: it.Answer, AnswerAliases: redirects[last]}
 	for i := range last {
 		l.Intermediate = append(l.Intermediate, walk.Titles[i])
 		l.Intermediate = append(l.Intermediate, redirects[i]...)
@@ -97,16 +105,16 @@ func (w Writer) Write(ctx context.Context, walk Walk) (Item, error) {
 			l.PathText = append(l.PathText, f.Value)
 		}
 	}
-	if reason, name := CheckLeak(r.Question, l); reason != "" {
-		it.Status, it.Reason, it.Detail = StatusRejected, reason, "question names "+name
+	if reason, name := qa.CheckLeak(r.Question, l); reason != "" {
+		it.Status, it.Reason, it.Detail = qa.StatusRejected, reason, "question names "+name
 		return it, nil
 	}
-	it.Status = StatusKept
+	it.Status = qa.StatusKept
 	return it, nil
 }
 
 // load reads the docs of walk and their redirect aliases.
-func (w Writer) load(ctx context.Context, walk Walk) ([]kg.Doc, [][]string, error) {
+func (w Writer) load(ctx context.Context, walk qa.Walk) ([]kg.Doc, [][]string, error) {
 	docs := make([]kg.Doc, len(walk.DocIDs))
 	redirects := make([][]string, len(walk.DocIDs))
 	for i, id := range walk.DocIDs {
@@ -129,7 +137,7 @@ func (w Writer) load(ctx context.Context, walk Walk) ([]kg.Doc, [][]string, erro
 // instruction, so the bad question is a near copy of a question the run
 // really writes (and keeps, unless that walk is itself rejected). When the
 // instruction cannot be carried out, it sets its status and reason.
-func (w Writer) resolveInject(ctx context.Context, walk Walk, it *Item) (string, error) {
+func (w Writer) resolveInject(ctx context.Context, walk qa.Walk, it *qa.Item) (string, error) {
 	inject := strings.TrimSpace(w.Inject[walk.ID])
 	kind, arg, _ := strings.Cut(inject, ":")
 	if strings.TrimSpace(kind) != InjectDuplicate {
@@ -137,21 +145,21 @@ func (w Writer) resolveInject(ctx context.Context, walk Walk, it *Item) (string,
 	}
 	arg = strings.TrimSpace(arg)
 	var (
-		src Walk
+		src qa.Walk
 		ok  bool
 	)
 	if w.Walk != nil && arg != walk.ID {
 		src, ok = w.Walk(arg)
 	}
 	if !ok || checkWalk(src) != nil {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadInject, "no walk "+arg+" to duplicate"
+		it.Status, it.Reason, it.Detail = qa.StatusFailed, qa.ReasonBadInject, "no walk "+arg+" to duplicate"
 		return "", nil
 	}
 	docs, redirects, err := w.load(ctx, src)
 	if err != nil {
 		return "", err
 	}
-	var srcItem Item
+	var srcItem qa.Item
 	r, err := w.passes(ctx, src, docs, redirects, "", &srcItem)
 	it.Passes = append(it.Passes, srcItem.Passes...)
 	it.PromptTokens += srcItem.PromptTokens
@@ -178,7 +186,7 @@ const (
 // passes runs facts, obfuscation and composition for walk and returns the
 // composed reply. An unusable pass sets its status, reason and detail and
 // stops; an error means ctx is done, as in Write.
-func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases [][]string, inject string, it *Item) (QuestionReply, error) {
+func (w Writer) passes(ctx context.Context, walk qa.Walk, docs []kg.Doc, aliases [][]string, inject string, it *qa.Item) (QuestionReply, error) {
 	answer := walk.Titles[len(walk.Titles)-1]
 	in := factsInput(walk, docs)
 	content, ok, err := w.pass(ctx, walk.ID, in, it)
@@ -187,7 +195,7 @@ func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases []
 	}
 	facts, ok := parseFacts(content, len(docs))
 	if !ok {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "facts pass: "+clip.AtWord(content, 200)
+		it.Status, it.Reason, it.Detail = qa.StatusFailed, qa.ReasonBadWriterReply, "facts pass: "+clip.AtWord(content, 200)
 		return QuestionReply{}, nil
 	}
 
@@ -199,7 +207,7 @@ func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases []
 	}
 	hidden, ok := parseFacts(content, len(docs))
 	if !ok {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "obfuscate pass: "+clip.AtWord(content, 200)
+		it.Status, it.Reason, it.Detail = qa.StatusFailed, qa.ReasonBadWriterReply, "obfuscate pass: "+clip.AtWord(content, 200)
 		return QuestionReply{}, nil
 	}
 
@@ -210,7 +218,7 @@ func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases []
 	}
 	r, ok := parseReply(content)
 	if !ok {
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonBadWriterReply, "compose pass: "+clip.AtWord(content, 200)
+		it.Status, it.Reason, it.Detail = qa.StatusFailed, qa.ReasonBadWriterReply, "compose pass: "+clip.AtWord(content, 200)
 		return QuestionReply{}, nil
 	}
 	return r, nil
@@ -219,7 +227,7 @@ func (w Writer) passes(ctx context.Context, walk Walk, docs []kg.Doc, aliases []
 // pass sends one pass's request and records its usage in it. It returns the
 // reply's content and true, or false with it marked failed when the call
 // failed for good; the error is set only when ctx is done.
-func (w Writer) pass(ctx context.Context, walkID string, in PassRequest, it *Item) (string, bool, error) {
+func (w Writer) pass(ctx context.Context, walkID string, in PassRequest, it *qa.Item) (string, bool, error) {
 	req, err := buildPassRequest(walkID, in, w.LLM.Model())
 	if err != nil {
 		return "", false, fmt.Errorf("write question for %s: %w", walkID, err)
@@ -229,10 +237,10 @@ func (w Writer) pass(ctx context.Context, walkID string, in PassRequest, it *Ite
 		if cerr := ctx.Err(); cerr != nil {
 			return "", false, fmt.Errorf("write question for %s: %s pass: %w (writer: %v)", walkID, in.Pass, cerr, err)
 		}
-		it.Status, it.Reason, it.Detail = StatusFailed, ReasonWriterError, in.Pass+" pass: "+err.Error()
+		it.Status, it.Reason, it.Detail = qa.StatusFailed, qa.ReasonWriterError, in.Pass+" pass: "+err.Error()
 		return "", false, nil
 	}
-	u := PassUsage{Pass: in.Pass, PromptTokens: int64(reply.Usage.PromptTokens), CompletionTokens: int64(reply.Usage.CompletionTokens)}
+	u := qa.PassUsage{Pass: in.Pass, PromptTokens: int64(reply.Usage.PromptTokens), CompletionTokens: int64(reply.Usage.CompletionTokens)}
 	it.Passes = append(it.Passes, u)
 	it.PromptTokens += u.PromptTokens
 	it.CompletionTokens += u.CompletionTokens
@@ -241,7 +249,7 @@ func (w Writer) pass(ctx context.Context, walkID string, in PassRequest, it *Ite
 	return msg.Content, true, nil
 }
 
-func checkWalk(w Walk) error {
+func checkWalk(w qa.Walk) error {
 	switch {
 	case w.ID == "":
 		return errors.New("walk has no id")
@@ -323,6 +331,31 @@ func firstObject(s string) (QuestionReply, bool) {
 		}
 		off++
 	}
+}
+
+// Describe is the lead description of a document's text as the writer gives
+// it (its first prose sentence, clipped): what the closed-book oracle is
+// made to remember.
+func Describe(text string) string { return describe(text) }
+
+// LeadsOf calls add with the title and lead description of every doc of
+// walks, each doc once, in walk order.
+func LeadsOf(ctx context.Context, docs qa.Docs, walks []qa.Walk, add func(title, lead string)) error {
+	seen := map[string]bool{}
+	for _, w := range walks {
+		for _, id := range w.DocIDs {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			d, err := docs.Doc(ctx, id)
+			if err != nil {
+				return fmt.Errorf("load lead of %q: %w", id, err)
+			}
+			add(d.Title, describe(d.Text))
+		}
+	}
+	return nil
 }
 
 // maxDescription bounds a doc's description in runes; the first sentence of

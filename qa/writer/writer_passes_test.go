@@ -1,4 +1,4 @@
-package qa
+package writer
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/internal/seed"
 )
 
@@ -113,12 +114,12 @@ func TestWritePassFailures(t *testing.T) {
 		wantDetail string
 		wantPasses int
 	}{
-		{"facts call fails", fakeChatter{content: good, err: errors.New("status 500"), errPass: PassFacts}, ReasonWriterError, "facts pass: status 500", 0},
-		{"obfuscate call fails", fakeChatter{content: good, err: errors.New("status 500"), errPass: PassObfuscate}, ReasonWriterError, "obfuscate pass: status 500", 1},
-		{"compose call fails", fakeChatter{content: good, err: errors.New("status 500"), errPass: PassCompose}, ReasonWriterError, "compose pass: status 500", 2},
-		{"facts unreadable", fakeChatter{content: good, replies: map[string]string{PassFacts: "none"}}, ReasonBadWriterReply, "facts pass: none", 1},
-		{"obfuscate unreadable", fakeChatter{content: good, replies: map[string]string{PassObfuscate: `{"facts":[]}`}}, ReasonBadWriterReply, `obfuscate pass: {"facts":[]}`, 2},
-		{"compose unreadable", fakeChatter{content: "no"}, ReasonBadWriterReply, "compose pass: no", 3},
+		{"facts call fails", fakeChatter{content: good, err: errors.New("status 500"), errPass: PassFacts}, qa.ReasonWriterError, "facts pass: status 500", 0},
+		{"obfuscate call fails", fakeChatter{content: good, err: errors.New("status 500"), errPass: PassObfuscate}, qa.ReasonWriterError, "obfuscate pass: status 500", 1},
+		{"compose call fails", fakeChatter{content: good, err: errors.New("status 500"), errPass: PassCompose}, qa.ReasonWriterError, "compose pass: status 500", 2},
+		{"facts unreadable", fakeChatter{content: good, replies: map[string]string{PassFacts: "none"}}, qa.ReasonBadWriterReply, "facts pass: none", 1},
+		{"obfuscate unreadable", fakeChatter{content: good, replies: map[string]string{PassObfuscate: `{"facts":[]}`}}, qa.ReasonBadWriterReply, `obfuscate pass: {"facts":[]}`, 2},
+		{"compose unreadable", fakeChatter{content: "no"}, qa.ReasonBadWriterReply, "compose pass: no", 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +127,7 @@ func TestWritePassFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if it.Status != StatusFailed || it.Reason != tt.wantReason || it.Detail != tt.wantDetail || len(it.Passes) != tt.wantPasses {
+			if it.Status != qa.StatusFailed || it.Reason != tt.wantReason || it.Detail != tt.wantDetail || len(it.Passes) != tt.wantPasses {
 				t.Errorf("item %s/%s %q with %d passes; want failed/%s %q with %d", it.Status, it.Reason, it.Detail, len(it.Passes),
 					tt.wantReason, tt.wantDetail, tt.wantPasses)
 			}

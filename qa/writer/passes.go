@@ -1,4 +1,4 @@
-package qa
+package writer
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/internal/clip"
 	"github.com/miroverse/miroverse/qa/internal/seed"
 )
@@ -193,7 +194,7 @@ const (
 // passDocs turns a walk's docs into the docs list of a pass request; the
 // facts pass gets infobox entries, the later passes (aliases non-nil) the
 // names to hide.
-func passDocs(walk Walk, docs []kg.Doc, infobox bool, aliases [][]string) []PassDoc {
+func passDocs(walk qa.Walk, docs []kg.Doc, infobox bool, aliases [][]string) []PassDoc {
 	out := make([]PassDoc, len(docs))
 	for i, d := range docs {
 		cats := d.Categories
@@ -222,7 +223,7 @@ func passDocs(walk Walk, docs []kg.Doc, infobox bool, aliases [][]string) []Pass
 }
 
 // factsInput is the facts pass's input.
-func factsInput(walk Walk, docs []kg.Doc) PassRequest {
+func factsInput(walk qa.Walk, docs []kg.Doc) PassRequest {
 	ev := make([]string, len(walk.Hops))
 	for i, h := range walk.Hops {
 		ev[i] = h.Sentence

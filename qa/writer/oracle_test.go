@@ -1,7 +1,7 @@
-package qa_test
+package writer_test
 
 // The writer against the built-in oracle: an external test package, because
-// the oracle imports qa for the writer's wire contract.
+// the oracle imports writer for the writer's wire contract.
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // oracleWriter starts the built-in oracle and returns a writer client of it.
@@ -32,7 +33,7 @@ func oracleWriter(t *testing.T) *llm.Client {
 // TestWriteWithOracle runs the three passes against the built-in oracle,
 // plainly and with every inject instruction.
 func TestWriteWithOracle(t *testing.T) {
-	walk, docs := qa.WriterFixture()
+	walk, docs := writer.Fixture()
 	// A second walk for "duplicate": Rome -> Tiber -> Julius Caesar.
 	other := qa.Walk{SeedDoc: "w:3", DocIDs: []string{"w:3", "w:2", "w:1"}, Titles: []string{"Rome", "Tiber (river)", "Julius Caesar"},
 		Hops: []qa.Hop{
@@ -43,7 +44,7 @@ func TestWriteWithOracle(t *testing.T) {
 	c := oracleWriter(t)
 	write := func(w qa.Walk, inject string) qa.Item {
 		t.Helper()
-		wr := qa.Writer{LLM: c, Docs: docs, Inject: map[string]string{w.ID: inject},
+		wr := writer.Writer{LLM: c, Docs: docs, Inject: map[string]string{w.ID: inject},
 			Walk: func(id string) (qa.Walk, bool) { return other, id == other.ID }}
 		it, err := wr.Write(t.Context(), w)
 		if err != nil {
