@@ -110,7 +110,7 @@ type QAConfig struct {
 	// DedupThreshold is the MinHash Jaccard estimate at which a question is a
 	// near duplicate of an earlier one (0: qa.DefaultDedupThreshold, 0.6).
 	DedupThreshold float64 `yaml:"dedup_threshold" json:"dedup_threshold,omitempty"`
-	// Verify switches the LLM-backed gates (qa.Verifier) on and off.
+	// Verify switches the LLM-backed gates (verify.Gates) on and off.
 	Verify VerifyConfig `yaml:"verify" json:"verify"`
 }
 
@@ -122,7 +122,7 @@ type VerifyConfig struct {
 	ClosedBook bool `yaml:"closed_book" json:"closed_book"`
 	MaskedHop  bool `yaml:"masked_hop" json:"masked_hop"`
 	// ClosedBookTries is how many times (each with its own seed) the
-	// closed-book role must fail; 0: qa.DefaultClosedBookTries (3).
+	// closed-book role must fail; 0: verify.DefaultClosedBookTries (3).
 	ClosedBookTries int `yaml:"closed_book_tries" json:"closed_book_tries"`
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/gates"
 	"github.com/miroverse/miroverse/qa/importer"
 )
 
@@ -129,7 +130,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 	if rerr := importer.ResolveDocIDs(ctx, r.store, items); rerr != nil {
 		return nil, errors.Join(err, fmt.Errorf("qa import: %w", rerr))
 	}
-	qa.Gates{Contamination: cont, Dedup: dedup}.ScreenImports(items, existing)
+	gates.Order{Contamination: cont, Dedup: dedup}.ScreenImports(items, existing)
 	for _, it := range items {
 		switch it.Status {
 		case qa.StatusKept:

@@ -8,7 +8,9 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/gates"
 	"github.com/miroverse/miroverse/qa/sample"
+	"github.com/miroverse/miroverse/qa/verify"
 	"github.com/miroverse/miroverse/qa/writer"
 )
 
@@ -154,7 +156,7 @@ func (r *Runner) QA(ctx context.Context) error {
 	var (
 		byID  map[string]qa.Walk
 		write writer.Writer
-		gates qa.Gates
+		gate  gates.Order
 	)
 	return runStage(ctx, r, stage[qa.Walk]{
 		name: StageQA, upstream: StageSample,
@@ -184,7 +186,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			}
 			write = writer.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
 				Walk: func(id string) (qa.Walk, bool) { x, ok := byID[id]; return x, ok }}
-			if gates.Contamination, gates.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
+			if gate.Contamination, gate.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
 				return nil, err
 			}
 			// The closed-book oracle "remembers" the leads of the walks' documents,
@@ -192,7 +194,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err := rememberLeads(ctx, r.store, r.memory, ws); err != nil {
 				return nil, err
 			}
-			if gates.Verifier, err = r.newVerifier(ctx); err != nil {
+			if gate.LLM, err = r.newVerifier(ctx); err != nil {
 				return nil, err
 			}
 			return ws, nil
@@ -203,7 +205,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return Record{}, err
 			}
-			gates.Screen(&it)
+			gate.Screen(&it)
 			return itemRecord(it)
 		},
 		global: func(ctx context.Context, _ string) (*StageStats, error) {
@@ -211,10 +213,10 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			if err := r.commitItems(ctx, StageQA, gates.MarkNearDuplicates(items)...); err != nil {
+			if err := r.commitItems(ctx, StageQA, gate.MarkNearDuplicates(items)...); err != nil {
 				return nil, err
 			}
-			if err := r.verifyQuestions(ctx, items, byID, gates); err != nil {
+			if err := r.verifyQuestions(ctx, items, byID, gate); err != nil {
 				return nil, err
 			}
 			if items, err = r.qaItems(ctx); err != nil {
@@ -228,7 +230,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			for k, h := range writer.PromptHashes() {
 				r.manifest.Prompts[k] = h
 			}
-			r.manifest.Prompts["verifier"] = qa.VerifierPromptHash()
+			r.manifest.Prompts["verifier"] = verify.PromptHash()
 			return st, nil
 		},
 	})
@@ -237,14 +239,14 @@ func (r *Runner) QA(ctx context.Context) error {
 // verifyQuestions runs the LLM gates (uniqueness, closed book, masked hop)
 // on every kept question not yet judged, committing each verdict: a second
 // pass over the qa stage's items, chosen and run as the first.
-func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, gates qa.Gates) error {
+func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, gate gates.Order) error {
 	id := func(it qa.Item) string { return it.ID }
 	todo := pending(items, id, func(it qa.Item) bool {
 		_, ok := walks[it.WalkID]
-		return !qa.AwaitsVerdict(it, ok)
+		return !gates.AwaitsVerdict(it, ok)
 	})
 	return eachItem(ctx, r, StageQA, "qa verify", todo, id, func(ctx context.Context, it qa.Item) (Record, error) {
-		if err := gates.Verify(ctx, walks[it.WalkID], &it); err != nil {
+		if err := gate.Verify(ctx, walks[it.WalkID], &it); err != nil {
 			return Record{}, err
 		}
 		return itemRecord(it)

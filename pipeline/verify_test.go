@@ -9,6 +9,7 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/verify"
 	"github.com/miroverse/miroverse/qa/writer"
 )
 
@@ -114,7 +115,7 @@ func TestVerifierOnDemo(t *testing.T) {
 	}
 	it := qa.Item{ID: "x", WalkID: w.ID, Status: qa.StatusKept, Gold: []string{d.Title},
 		Question: writer.Describe(d.Text) + " What is it?"}
-	if reason, _, err := (qa.Verifier{ClosedBook: v.ClosedBook}).Check(ctx, w, &it); err != nil || reason != qa.ReasonClosedBook {
+	if reason, _, err := (verify.Gates{ClosedBook: v.ClosedBook}).Check(ctx, w, &it); err != nil || reason != qa.ReasonClosedBook {
 		t.Errorf("question %q: reason %q, err %v; want %q", it.Question, reason, err, qa.ReasonClosedBook)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/verify"
 	"github.com/miroverse/miroverse/qa/writer"
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -31,7 +31,7 @@ func verifierTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	if !ok {
 		return turn{}, badRequestf("verifier request has no user message")
 	}
-	q, docs, ok := qa.ReadVerifierPrompt(msg)
+	q, docs, ok := verify.ReadPrompt(msg)
 	if !ok {
 		return turn{}, badRequestf("verifier request has no question section")
 	}
@@ -39,7 +39,7 @@ func verifierTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	if answers == nil {
 		answers = []string{} // "[]", not null
 	}
-	b, err := marshal(qa.VerifierReply{Answers: answers})
+	b, err := marshal(verify.Reply{Answers: answers})
 	if err != nil {
 		return turn{}, fmt.Errorf("encode verifier reply: %w", err)
 	}
@@ -66,7 +66,7 @@ type docSigs struct {
 const leadSentences = 2
 
 // resolveQuestion returns the titles of the docs question describes.
-func resolveQuestion(question string, docs []qa.VerifierDoc) []string {
+func resolveQuestion(question string, docs []verify.Doc) []string {
 	if len(docs) == 0 {
 		return nil
 	}

@@ -9,7 +9,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/verify"
 	"github.com/miroverse/miroverse/qa/writer"
 )
 
@@ -89,14 +89,14 @@ func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, 
 
 // verifierUser renders a verifier request with the qa package's layout.
 func verifierUser(question string, docs []chainDoc) string {
-	vd := make([]qa.VerifierDoc, len(docs))
+	vd := make([]verify.Doc, len(docs))
 	for i, d := range docs {
-		vd[i] = qa.VerifierDoc{Title: d.title, Categories: d.cats, Text: d.text}
+		vd[i] = verify.Doc{Title: d.title, Categories: d.cats, Text: d.text}
 	}
-	return "Which of the documents below does the question ask for?\n\n" + qa.VerifierPrompt(question, vd)
+	return "Which of the documents below does the question ask for?\n\n" + verify.Prompt(question, vd)
 }
 
-func verify(t *testing.T, s *Server, question string, docs []chainDoc) []string {
+func askVerifier(t *testing.T, s *Server, question string, docs []chainDoc) []string {
 	t.Helper()
 	reply, err := client(s, llm.RoleVerifier).Chat(t.Context(), openai.ChatCompletionRequest{
 		Model: "oracle",
@@ -108,7 +108,7 @@ func verify(t *testing.T, s *Server, question string, docs []chainDoc) []string 
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
-	var r qa.VerifierReply
+	var r verify.Reply
 	if err := json.Unmarshal([]byte(reply.Message.Content), &r); err != nil {
 		t.Fatalf("verifier reply %q: %v", reply.Message.Content, err)
 	}
@@ -145,7 +145,7 @@ func TestVerifierResolvesChain(t *testing.T) {
 				{"docs shuffled: still the gold", []chainDoc{docs[2], docs[0], docs[1]}, []string{"Prague"}},
 			}
 			for _, tc := range tests {
-				if got := verify(t, s, q, tc.docs); !slices.Equal(got, tc.want) && len(got)+len(tc.want) > 0 {
+				if got := askVerifier(t, s, q, tc.docs); !slices.Equal(got, tc.want) && len(got)+len(tc.want) > 0 {
 					t.Errorf("%s: answers %q, want %q\nquestion: %s", tc.name, got, tc.want, q)
 				}
 			}
@@ -157,7 +157,7 @@ func TestVerifierAmbiguousQuestion(t *testing.T) {
 	s := startOracle(t, Config{})
 	docs, evidence := astronomyChain()
 	q := writeQuestion(t, s, docs, evidence, "ambiguous", true)
-	if got := verify(t, s, q, docs); len(got) < 2 {
+	if got := askVerifier(t, s, q, docs); len(got) < 2 {
 		t.Errorf("ambiguous question %q: answers %q, want several", q, got)
 	}
 	// Hand-written shapes of the same fault.
@@ -166,7 +166,7 @@ func TestVerifierAmbiguousQuestion(t *testing.T) {
 		"The first figure was a Danish astronomer known for the most accurate naked-eye observations of his time. " +
 			"What is the name of a subject that the first figure leads to, directly or through another subject?",
 	} {
-		if got := verify(t, s, q, docs); len(got) < 2 {
+		if got := askVerifier(t, s, q, docs); len(got) < 2 {
 			t.Errorf("%q: answers %q, want several", q, got)
 		}
 	}
@@ -174,9 +174,9 @@ func TestVerifierAmbiguousQuestion(t *testing.T) {
 
 func TestResolveQuestionEdgeCases(t *testing.T) {
 	docs, _ := astronomyChain()
-	vd := make([]qa.VerifierDoc, len(docs))
+	vd := make([]verify.Doc, len(docs))
 	for i, d := range docs {
-		vd[i] = qa.VerifierDoc{Title: d.title, Categories: d.cats, Text: d.text}
+		vd[i] = verify.Doc{Title: d.title, Categories: d.cats, Text: d.text}
 	}
 	tests := []struct {
 		name, q string

@@ -1,4 +1,4 @@
-package qa
+package verify
 
 import (
 	"context"
@@ -12,9 +12,10 @@ import (
 
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 )
 
-// verifyStore is a Docs over a map, for the gate tests.
+// verifyStore is a qa.Docs over a map, for the gate tests.
 type verifyStore map[string]kg.Doc
 
 func (s verifyStore) Doc(_ context.Context, id string) (kg.Doc, error) {
@@ -59,22 +60,22 @@ func (s *scripted) calls() []openai.ChatCompletionRequest {
 }
 
 // verifyFixture is a three-doc walk A → B → C whose answer is C.
-func verifyFixture() (Walk, verifyStore, Item) {
+func verifyFixture() (qa.Walk, verifyStore, qa.Item) {
 	store := verifyStore{
 		"a": {ID: "a", Title: "Alpha", Text: "Alpha is a town.\n\nIt lies on a river."},
 		"b": {ID: "b", Title: "Beta", Text: "Beta is a bridge.", Categories: []string{"Bridges"}},
 		"c": {ID: "c", Title: "Gamma (river)", Text: "Gamma is a river."},
 	}
-	w := Walk{
+	w := qa.Walk{
 		ID: "w1", SeedDoc: "a", DocIDs: []string{"a", "b", "c"}, Titles: []string{"Alpha", "Beta", "Gamma (river)"},
-		Hops: []Hop{
+		Hops: []qa.Hop{
 			{From: "a", To: "b", Anchor: "Beta", Sentence: "Alpha has the Beta bridge."},
 			{From: "b", To: "c", Anchor: "Gamma", Sentence: "Beta crosses the Gamma."},
 		},
 	}
-	it := Item{
-		ID: ItemID(w.ID), WalkID: w.ID, Question: "Which river does the bridge of the town cross?", Answer: "Gamma (river)",
-		Gold: []string{"Gamma (river)", "Gamma River"}, Hops: 2, DocIDs: w.DocIDs, Titles: w.Titles, Status: StatusKept,
+	it := qa.Item{
+		ID: qa.ItemID(w.ID), WalkID: w.ID, Question: "Which river does the bridge of the town cross?", Answer: "Gamma (river)",
+		Gold: []string{"Gamma (river)", "Gamma River"}, Hops: 2, DocIDs: w.DocIDs, Titles: w.Titles, Status: qa.StatusKept,
 	}
 	return w, store, it
 }
@@ -123,50 +124,50 @@ func TestVerifierCheck(t *testing.T) {
 		wantCB     int    // closed-book calls
 		wantV      int    // verifier calls
 	}{
-		{name: "unique passes", verifier: honest, closedBook: unknown, wantStatus: StatusKept, wantCB: 3, wantV: 2},
+		{name: "unique passes", verifier: honest, closedBook: unknown, wantStatus: qa.StatusKept, wantCB: 3, wantV: 2},
 		{name: "alias and fenced reply count as gold", verifier: func(_ int, req openai.ChatCompletionRequest) (string, error) {
 			if maskedTitle(req) != "" {
 				return "```json\n[]\n```", nil
 			}
 			return "Here: ```json\n" + answers("gamma river", "Gamma") + "\n```", nil
-		}, closedBook: unknown, tries: 2, wantStatus: StatusKept, wantCB: 2, wantV: 2},
+		}, closedBook: unknown, tries: 2, wantStatus: qa.StatusKept, wantCB: 2, wantV: 2},
 		{name: "two answers are ambiguous", verifier: func(int, openai.ChatCompletionRequest) (string, error) {
 			return answers("Gamma (river)", "Beta"), nil
-		}, closedBook: unknown, wantStatus: StatusRejected, wantReason: ReasonAmbiguous, wantDetail: "Beta", wantV: 1},
+		}, closedBook: unknown, wantStatus: qa.StatusRejected, wantReason: qa.ReasonAmbiguous, wantDetail: "Beta", wantV: 1},
 		{name: "gold missing is unanswerable", verifier: func(int, openai.ChatCompletionRequest) (string, error) {
 			return answers("Beta"), nil
-		}, closedBook: unknown, wantStatus: StatusRejected, wantReason: ReasonNotAnswered, wantV: 1},
+		}, closedBook: unknown, wantStatus: qa.StatusRejected, wantReason: qa.ReasonNotAnswered, wantV: 1},
 		{name: "no answer is unanswerable", verifier: func(int, openai.ChatCompletionRequest) (string, error) {
 			return answers(), nil
-		}, closedBook: unknown, wantStatus: StatusRejected, wantReason: ReasonNotAnswered, wantDetail: "nothing", wantV: 1},
+		}, closedBook: unknown, wantStatus: qa.StatusRejected, wantReason: qa.ReasonNotAnswered, wantDetail: "nothing", wantV: 1},
 		{name: "closed book right on the second try", verifier: honest, closedBook: func(n int, _ openai.ChatCompletionRequest) (string, error) {
 			if n == 1 {
 				return `I recall it: \boxed{Gamma}`, nil
 			}
 			return `\boxed{Beta}`, nil
-		}, wantStatus: StatusRejected, wantReason: ReasonClosedBook, wantDetail: "try 2 of 3", wantCB: 2, wantV: 1},
+		}, wantStatus: qa.StatusRejected, wantReason: qa.ReasonClosedBook, wantDetail: "try 2 of 3", wantCB: 2, wantV: 1},
 		{name: "closed book without a box fails the try", verifier: honest, closedBook: func(int, openai.ChatCompletionRequest) (string, error) {
 			return "Gamma (river)", nil
-		}, wantStatus: StatusKept, wantCB: 3, wantV: 2},
+		}, wantStatus: qa.StatusKept, wantCB: 3, wantV: 2},
 		{name: "masked hop answerable", verifier: func(int, openai.ChatCompletionRequest) (string, error) {
 			return answers("Gamma (river)"), nil
-		}, closedBook: unknown, wantStatus: StatusRejected, wantReason: ReasonMaskedHop, wantDetail: "without Beta", wantCB: 3, wantV: 2},
+		}, closedBook: unknown, wantStatus: qa.StatusRejected, wantReason: qa.ReasonMaskedHop, wantDetail: "without Beta", wantCB: 3, wantV: 2},
 		{name: "verifier error fails the item", verifier: func(int, openai.ChatCompletionRequest) (string, error) {
 			return "", errors.New("503 after 3 attempts")
-		}, closedBook: unknown, wantStatus: StatusFailed, wantReason: ReasonVerifierError, wantDetail: "503", wantV: 1},
+		}, closedBook: unknown, wantStatus: qa.StatusFailed, wantReason: qa.ReasonVerifierError, wantDetail: "503", wantV: 1},
 		{name: "unreadable verifier reply fails the item", verifier: func(int, openai.ChatCompletionRequest) (string, error) {
 			return "Gamma, I think.", nil
-		}, closedBook: unknown, wantStatus: StatusFailed, wantReason: ReasonVerifierError, wantDetail: "no JSON list", wantV: 1},
+		}, closedBook: unknown, wantStatus: qa.StatusFailed, wantReason: qa.ReasonVerifierError, wantDetail: "no JSON list", wantV: 1},
 		{name: "closed book error fails the item", verifier: honest, closedBook: func(int, openai.ChatCompletionRequest) (string, error) {
 			return "", errors.New("timeout")
-		}, wantStatus: StatusFailed, wantReason: ReasonVerifierError, wantDetail: "closed book", wantCB: 1, wantV: 1},
+		}, wantStatus: qa.StatusFailed, wantReason: qa.ReasonVerifierError, wantDetail: "closed book", wantCB: 1, wantV: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w, store, it := verifyFixture()
 			v := &scripted{reply: tc.verifier}
 			cb := &scripted{reply: tc.closedBook}
-			reason, detail, err := Verifier{LLM: v, ClosedBook: cb, Tries: tc.tries, Docs: store}.Check(t.Context(), w, &it)
+			reason, detail, err := Gates{LLM: v, ClosedBook: cb, Tries: tc.tries, Docs: store}.Check(t.Context(), w, &it)
 			if err != nil {
 				t.Fatalf("Check: %v", err)
 			}
@@ -182,7 +183,7 @@ func TestVerifierCheck(t *testing.T) {
 			if got := len(v.calls()); got != tc.wantV {
 				t.Errorf("verifier calls = %d, want %d", got, tc.wantV)
 			}
-			if want := int64(10 * (tc.wantCB + tc.wantV)); tc.wantReason != ReasonVerifierError && it.PromptTokens != want {
+			if want := int64(10 * (tc.wantCB + tc.wantV)); tc.wantReason != qa.ReasonVerifierError && it.PromptTokens != want {
 				t.Errorf("prompt tokens = %d, want %d", it.PromptTokens, want)
 			}
 		})
@@ -198,7 +199,7 @@ func TestVerifierRequests(t *testing.T) {
 		return answers("Gamma (river)"), nil
 	}}
 	cb := &scripted{reply: func(int, openai.ChatCompletionRequest) (string, error) { return `\boxed{unknown}`, nil }}
-	if _, _, err := (Verifier{LLM: v, ClosedBook: cb, Docs: store}).Check(t.Context(), w, &it); err != nil {
+	if _, _, err := (Gates{LLM: v, ClosedBook: cb, Docs: store}).Check(t.Context(), w, &it); err != nil {
 		t.Fatal(err)
 	}
 	vr := v.calls()
@@ -231,13 +232,13 @@ func TestVerifierRequests(t *testing.T) {
 
 func TestVerifierSkips(t *testing.T) {
 	w, store, it := verifyFixture()
-	it.Status = StatusRejected
+	it.Status = qa.StatusRejected
 	v := &scripted{reply: func(int, openai.ChatCompletionRequest) (string, error) { return answers(), nil }}
-	if r, _, err := (Verifier{LLM: v, Docs: store}).Check(t.Context(), w, &it); err != nil || r != "" || len(v.calls()) != 0 {
+	if r, _, err := (Gates{LLM: v, Docs: store}).Check(t.Context(), w, &it); err != nil || r != "" || len(v.calls()) != 0 {
 		t.Errorf("a rejected item was checked: reason %q err %v calls %d", r, err, len(v.calls()))
 	}
 	_, _, it = verifyFixture()
-	if r, _, err := (Verifier{LLM: v, Docs: store, SkipUniqueness: true, SkipMaskedHop: true}).Check(t.Context(), w, &it); err != nil || r != "" || len(v.calls()) != 0 {
+	if r, _, err := (Gates{LLM: v, Docs: store, SkipUniqueness: true, SkipMaskedHop: true}).Check(t.Context(), w, &it); err != nil || r != "" || len(v.calls()) != 0 {
 		t.Errorf("skipped gates ran: reason %q err %v calls %d", r, err, len(v.calls()))
 	}
 }
@@ -249,11 +250,11 @@ func TestVerifierContextDone(t *testing.T) {
 		cancel()
 		return "", context.Canceled
 	}}
-	_, _, err := Verifier{LLM: v, Docs: store}.Check(ctx, w, &it)
+	_, _, err := Gates{LLM: v, Docs: store}.Check(ctx, w, &it)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if it.Status != StatusKept {
+	if it.Status != qa.StatusKept {
 		t.Errorf("status %q after a cancelled check, want it untouched", it.Status)
 	}
 }

@@ -1,4 +1,4 @@
-package qa
+package verify
 
 import (
 	"reflect"
@@ -6,18 +6,18 @@ import (
 )
 
 func TestVerifierPromptRoundTrip(t *testing.T) {
-	docs := []VerifierDoc{
+	docs := []Doc{
 		{Title: "A (x)", Categories: []string{"c1", "c2"}, Aliases: []string{"Ay"}, Text: "line one\n\nline two"},
 		{Title: "B", Text: "text B\nCategories: not a header here"},
 		// A page may carry headings named like the prompt's own.
 		{Title: "C", Text: "## Question\n### not a doc either"},
 	}
-	msg := "Which of the documents below does the question ask for?\n\n" + VerifierPrompt("Which one?", docs)
-	q, got, ok := ReadVerifierPrompt(msg)
+	msg := "Which of the documents below does the question ask for?\n\n" + Prompt("Which one?", docs)
+	q, got, ok := ReadPrompt(msg)
 	if !ok || q != "Which one?" {
 		t.Fatalf("question %q, %v", q, ok)
 	}
-	want := []VerifierDoc{
+	want := []Doc{
 		docs[0], docs[1],
 		{Title: "C", Text: "## Question"},
 		{Title: "not a doc either"},
@@ -29,8 +29,8 @@ func TestVerifierPromptRoundTrip(t *testing.T) {
 
 func TestReadVerifierPromptRejects(t *testing.T) {
 	for _, msg := range []string{"", "just a question?", "## Documents\n### A\ntext"} {
-		if _, _, ok := ReadVerifierPrompt(msg); ok {
-			t.Errorf("ReadVerifierPrompt(%q) ok", msg)
+		if _, _, ok := ReadPrompt(msg); ok {
+			t.Errorf("ReadPrompt(%q) ok", msg)
 		}
 	}
 }

@@ -1,4 +1,11 @@
-package qa
+// Package verify holds the gates that need a model to judge a question:
+// whether the walk's documents single out its answer (uniqueness), whether
+// a model without tools already knows it (closed book), and whether it can
+// still be answered with a bridge document hidden (masked hop). They are
+// the costly gates, run last on what the text gates kept; the verifier's
+// prompt layout is here with both its writing and its reading side, so a
+// verifier model, the built-in oracle included, reads what the gates wrote.
+package verify
 
 import (
 	"context"
@@ -15,36 +22,37 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/internal/clip"
 	"github.com/miroverse/miroverse/qa/internal/names"
 	"github.com/miroverse/miroverse/qa/internal/seed"
 )
 
 // DefaultClosedBookTries is how many times the closed-book role is asked
-// when Verifier.Tries is zero.
+// when Gates.Tries is zero.
 const DefaultClosedBookTries = 3
 
-// Verifier runs the LLM-backed gates on a kept question: uniqueness, then
-// closed-book, then masked hop. A nil LLM skips uniqueness and masked hop; a
-// nil ClosedBook skips closed-book.
-type Verifier struct {
+// Gates are the LLM-backed gates of a kept question, run in this order:
+// uniqueness, closed-book, masked hop. A nil LLM skips uniqueness and masked
+// hop; a nil ClosedBook skips closed-book.
+type Gates struct {
 	LLM        llm.Chatter // role "verifier": lists the documents a question describes
 	ClosedBook llm.Chatter // role "closed_book": answers without tools or documents
 	Tries      int         // closed-book attempts, each with its own seed; 0: DefaultClosedBookTries
-	Docs       Docs
+	Docs       qa.Docs
 	// SkipUniqueness and SkipMaskedHop turn single gates off while keeping
 	// the verifier client for the other.
 	SkipUniqueness, SkipMaskedHop bool
 }
 
 // Check gates it in place. A kept item that fails a gate becomes rejected
-// (or failed, with ReasonVerifierError, when an LLM call fails) and the
+// (or failed, with qa.ReasonVerifierError, when an LLM call fails) and the
 // reason and detail are returned; "" means it passed or was not kept to
 // begin with. Token counts of every call are added to the item. An error is
 // returned only when ctx is done or the store fails: the item's fate is then
 // unknown and it must be retried.
-func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detail string, err error) {
-	if it.Status != StatusKept {
+func (v Gates) Check(ctx context.Context, walk qa.Walk, it *qa.Item) (reason, detail string, err error) {
+	if it.Status != qa.StatusKept {
 		return "", "", nil
 	}
 	if v.Docs == nil && v.LLM != nil {
@@ -54,7 +62,7 @@ func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detai
 		it.Status, it.Reason, it.Detail = status, r, d
 		return r, d, nil
 	}
-	var docs []VerifierDoc
+	var docs []Doc
 	if v.LLM != nil && (!v.SkipUniqueness || !v.SkipMaskedHop) {
 		docs, err = v.loadDocs(ctx, walk)
 		if err != nil {
@@ -67,14 +75,14 @@ func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detai
 			if cerr := ctx.Err(); cerr != nil {
 				return "", "", fmt.Errorf("verify %s: %w (verifier: %v)", it.ID, cerr, err)
 			}
-			return reject(StatusFailed, ReasonVerifierError, "uniqueness: "+err.Error())
+			return reject(qa.StatusFailed, qa.ReasonVerifierError, "uniqueness: "+err.Error())
 		}
 		gold, others := splitAnswers(answers, it.Gold)
 		switch {
 		case !gold:
-			return reject(StatusRejected, ReasonNotAnswered, answersDetail("verifier answered", answers))
+			return reject(qa.StatusRejected, qa.ReasonNotAnswered, answersDetail("verifier answered", answers))
 		case len(others) > 0:
-			return reject(StatusRejected, ReasonAmbiguous, answersDetail("also answered by", others))
+			return reject(qa.StatusRejected, qa.ReasonAmbiguous, answersDetail("also answered by", others))
 		}
 	}
 	if v.ClosedBook != nil {
@@ -88,10 +96,10 @@ func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detai
 				if cerr := ctx.Err(); cerr != nil {
 					return "", "", fmt.Errorf("verify %s: %w (closed book: %v)", it.ID, cerr, err)
 				}
-				return reject(StatusFailed, ReasonVerifierError, "closed book: "+err.Error())
+				return reject(qa.StatusFailed, qa.ReasonVerifierError, "closed book: "+err.Error())
 			}
 			if matchesGold(answer, it.Gold) {
-				return reject(StatusRejected, ReasonClosedBook, fmt.Sprintf("try %d of %d answered %s", try+1, tries, answer))
+				return reject(qa.StatusRejected, qa.ReasonClosedBook, fmt.Sprintf("try %d of %d answered %s", try+1, tries, answer))
 			}
 		}
 	}
@@ -102,10 +110,10 @@ func (v Verifier) Check(ctx context.Context, walk Walk, it *Item) (reason, detai
 				if cerr := ctx.Err(); cerr != nil {
 					return "", "", fmt.Errorf("verify %s: %w (verifier: %v)", it.ID, cerr, err)
 				}
-				return reject(StatusFailed, ReasonVerifierError, "masked hop: "+err.Error())
+				return reject(qa.StatusFailed, qa.ReasonVerifierError, "masked hop: "+err.Error())
 			}
 			if gold, _ := splitAnswers(answers, it.Gold); gold {
-				return reject(StatusRejected, ReasonMaskedHop, "answerable without "+docs[m].Title)
+				return reject(qa.StatusRejected, qa.ReasonMaskedHop, "answerable without "+docs[m].Title)
 			}
 		}
 	}
@@ -136,8 +144,8 @@ func maskedDocs(n int) []int {
 // prompt of a long walk stays a few thousand tokens.
 const maxVerifyLead = 1500
 
-func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]VerifierDoc, error) {
-	out := make([]VerifierDoc, len(walk.DocIDs))
+func (v Gates) loadDocs(ctx context.Context, walk qa.Walk) ([]Doc, error) {
+	out := make([]Doc, len(walk.DocIDs))
 	for i, id := range walk.DocIDs {
 		d, err := v.Docs.Doc(ctx, id)
 		if err != nil {
@@ -160,7 +168,7 @@ func (v Verifier) loadDocs(ctx context.Context, walk Walk) ([]VerifierDoc, error
 		if facts := infoboxLines(title, d.Facts); facts != "" {
 			text += "\n\n" + facts
 		}
-		out[i] = VerifierDoc{Title: title, Categories: d.Categories, Aliases: names.Redirects(as), Text: text}
+		out[i] = Doc{Title: title, Categories: d.Categories, Aliases: names.Redirects(as), Text: text}
 	}
 	return out, nil
 }
@@ -192,8 +200,8 @@ func infoboxLines(title string, facts []kg.Fact) string {
 	return strings.Join(lines, "\n")
 }
 
-// The prompts of the gates. VerifierPromptHash covers these texts, so any
-// edit shows up in the manifest; bump verifierPromptVersion with it.
+// The prompts of the gates. PromptHash covers these texts, so any edit
+// shows up in the manifest; bump verifierPromptVersion with it.
 const (
 	verifierPromptVersion = "verifier-v1"
 
@@ -206,12 +214,12 @@ Reply with one JSON object and nothing else: {"answers": ["<title of a fitting d
 	closedBookSystemPrompt = `Answer the question from your own knowledge. You have no tools and no documents. Think briefly, then give your final answer as \boxed{answer}. If you do not know, answer \boxed{unknown}.`
 )
 
-// VerifierPromptVersion names the gate prompts for people; VerifierPromptHash
-// identifies them for machines.
-func VerifierPromptVersion() string { return verifierPromptVersion }
+// PromptVersion names the gate prompts for people; PromptHash identifies
+// them for machines.
+func PromptVersion() string { return verifierPromptVersion }
 
-// VerifierPromptHash is 16 hex digits of the SHA-256 of the gate prompts.
-func VerifierPromptHash() string {
+// PromptHash is 16 hex digits of the SHA-256 of the gate prompts.
+func PromptHash() string {
 	sum := sha256.Sum256([]byte(verifierPromptVersion + "\x00" + verifierSystemPrompt + "\x00" + verifierUserPrompt +
 		"\x00" + closedBookSystemPrompt))
 	return hex.EncodeToString(sum[:8])
@@ -220,8 +228,8 @@ func VerifierPromptHash() string {
 // verifierRequest lists docs (all but masked, when masked >= 0) under the
 // question. Documents keep walk order: the gate hides a doc, it does not
 // reshuffle the rest.
-func verifierRequest(question string, docs []VerifierDoc, masked int, model string, seed int) openai.ChatCompletionRequest {
-	shown := make([]VerifierDoc, 0, len(docs))
+func verifierRequest(question string, docs []Doc, masked int, model string, seed int) openai.ChatCompletionRequest {
+	shown := make([]Doc, 0, len(docs))
 	for i, d := range docs {
 		if i != masked {
 			shown = append(shown, d)
@@ -231,7 +239,7 @@ func verifierRequest(question string, docs []VerifierDoc, masked int, model stri
 		Model: model,
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: verifierSystemPrompt},
-			{Role: openai.ChatMessageRoleUser, Content: verifierUserPrompt + "\n\n" + VerifierPrompt(question, shown)},
+			{Role: openai.ChatMessageRoleUser, Content: verifierUserPrompt + "\n\n" + Prompt(question, shown)},
 		},
 		Seed: &seed,
 	}
@@ -239,7 +247,7 @@ func verifierRequest(question string, docs []VerifierDoc, masked int, model stri
 
 // ask runs the verifier over docs with doc masked hidden (-1: none) and
 // returns the titles it lists.
-func (v Verifier) ask(ctx context.Context, it *Item, docs []VerifierDoc, masked int) ([]string, error) {
+func (v Gates) ask(ctx context.Context, it *qa.Item, docs []Doc, masked int) ([]string, error) {
 	req := verifierRequest(it.Question, docs, masked, v.LLM.Model(), seed.Of(it.WalkID))
 	reply, err := v.LLM.Chat(ctx, req)
 	if err != nil {
@@ -285,7 +293,7 @@ func parseAnswers(content string) ([]string, bool) {
 
 // closedBook asks the closed-book role once; try picks the seed, so that a
 // sampling model gives k independent answers and a seeded cache k entries.
-func (v Verifier) closedBook(ctx context.Context, it *Item, try int) (string, error) {
+func (v Gates) closedBook(ctx context.Context, it *qa.Item, try int) (string, error) {
 	s := (seed.Of(it.WalkID) + 7919*(try+1)) & 0x7fffffff
 	req := openai.ChatCompletionRequest{
 		Model: v.ClosedBook.Model(),

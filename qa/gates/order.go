@@ -1,30 +1,33 @@
-package qa
+package gates
 
 import (
 	"context"
 	"slices"
 	"strings"
+
+	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/verify"
 )
 
-// Gates are the gates of written questions in the order they run: the
+// Order holds the gates of written questions in the order they run: the
 // contamination gate on each question as soon as it is written, then the
-// near-duplicate gate over all of them, then the LLM gates (Verifier) on
+// near-duplicate gate over all of them, then the LLM gates (LLM) on
 // what is left. The text gates come first so that a contaminated or
 // duplicated question costs no verifier calls. Any gate may be absent.
-type Gates struct {
-	Contamination *Contamination
-	Dedup         *Dedup
-	Verifier      Verifier
+type Order struct {
+	Contamination *qa.Contamination
+	Dedup         *qa.Dedup
+	LLM           verify.Gates
 }
 
 // Screen runs the gate that needs nothing but the question itself: a kept
 // question that matches a benchmark becomes rejected "contaminated".
-func (g Gates) Screen(it *Item) {
-	if g.Contamination == nil || it.Status != StatusKept {
+func (g Order) Screen(it *qa.Item) {
+	if g.Contamination == nil || it.Status != qa.StatusKept {
 		return
 	}
 	if m, bad := g.Contamination.Check(it.Question); bad {
-		it.Status, it.Reason, it.Detail = StatusRejected, ReasonContaminated, m.Detail()
+		it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonContaminated, m.Detail()
 	}
 }
 
@@ -34,16 +37,16 @@ func (g Gates) Screen(it *Item) {
 // function of them, so a resumed stage marks the same ones: a question the
 // LLM gates have judged since (Verified) was kept at this point of the
 // first run and takes part as such, and stays as they left it.
-func (g Gates) MarkNearDuplicates(items []Item) []Item {
+func (g Order) MarkNearDuplicates(items []qa.Item) []qa.Item {
 	view := slices.Clone(items)
 	for i := range view {
 		if view[i].Verified {
-			view[i].Status = StatusKept
+			view[i].Status = qa.StatusKept
 		}
 	}
-	var changed []Item
-	for _, i := range ApplyTextGates(view, g.Contamination, g.Dedup) {
-		if items[i].Status != StatusKept {
+	var changed []qa.Item
+	for _, i := range qa.ApplyTextGates(view, g.Contamination, g.Dedup) {
+		if items[i].Status != qa.StatusKept {
 			continue // judged by the LLM gates already: it was no duplicate then
 		}
 		items[i] = view[i]
@@ -55,15 +58,15 @@ func (g Gates) MarkNearDuplicates(items []Item) []Item {
 // AwaitsVerdict reports whether the LLM gates have still to judge it: a
 // kept question they have not seen, written from a walk (hasWalk; an
 // imported question has none to check against).
-func AwaitsVerdict(it Item, hasWalk bool) bool {
-	return it.Status == StatusKept && !it.Verified && hasWalk
+func AwaitsVerdict(it qa.Item, hasWalk bool) bool {
+	return it.Status == qa.StatusKept && !it.Verified && hasWalk
 }
 
-// Verify runs the LLM gates on it (see Verifier.Check) and marks it
+// Verify runs the LLM gates on it (see verify.Gates.Check) and marks it
 // Verified, whatever they decided. An error leaves its fate unknown: it
 // must be judged again.
-func (g Gates) Verify(ctx context.Context, walk Walk, it *Item) error {
-	if _, _, err := g.Verifier.Check(ctx, walk, it); err != nil {
+func (g Order) Verify(ctx context.Context, walk qa.Walk, it *qa.Item) error {
+	if _, _, err := g.LLM.Check(ctx, walk, it); err != nil {
 		return err
 	}
 	it.Verified = true
@@ -71,18 +74,18 @@ func (g Gates) Verify(ctx context.Context, walk Walk, it *Item) error {
 }
 
 // ScreenImports runs the text gates over imported questions (see
-// ApplyTextGates) after the kept questions of earlier, in id order: those
+// qa.ApplyTextGates) after the kept questions of earlier, in id order: those
 // stay kept, since new questions are checked against them, never the
 // reverse.
-func (g Gates) ScreenImports(items, earlier []Item) {
+func (g Order) ScreenImports(items, earlier []qa.Item) {
 	if g.Dedup != nil {
 		kept := slices.Clone(earlier)
-		slices.SortFunc(kept, func(a, b Item) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortFunc(kept, func(a, b qa.Item) int { return strings.Compare(a.ID, b.ID) })
 		for _, it := range kept {
-			if it.Status == StatusKept {
+			if it.Status == qa.StatusKept {
 				g.Dedup.Add(it.ID, it.Question)
 			}
 		}
 	}
-	ApplyTextGates(items, g.Contamination, g.Dedup)
+	qa.ApplyTextGates(items, g.Contamination, g.Dedup)
 }

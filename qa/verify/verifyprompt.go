@@ -1,4 +1,4 @@
-package qa
+package verify
 
 import (
 	"strings"
@@ -15,23 +15,23 @@ const (
 	aliasesPrefix     = "Also known as:"
 )
 
-// VerifierDoc is one document as the verifier sees it.
-type VerifierDoc struct {
+// Doc is one document as the verifier sees it.
+type Doc struct {
 	Title      string
 	Categories []string
 	Aliases    []string // redirect titles: other names of the doc
 	Text       string
 }
 
-// VerifierReply is the JSON a verifier answers with: the titles of every
-// document the question fits.
-type VerifierReply struct {
+// Reply is the JSON a verifier answers with: the titles of every document
+// the question fits.
+type Reply struct {
 	Answers []string `json:"answers"`
 }
 
-// VerifierPrompt lays out the question and the documents, in the given
-// order, as the verifier reads them.
-func VerifierPrompt(question string, docs []VerifierDoc) string {
+// Prompt lays out the question and the documents, in the given order, as
+// the verifier reads them.
+func Prompt(question string, docs []Doc) string {
 	var b strings.Builder
 	b.WriteString(verifierQuestion + "\n" + question + "\n\n" + verifierDocuments + "\n")
 	for _, d := range docs {
@@ -47,18 +47,17 @@ func VerifierPrompt(question string, docs []VerifierDoc) string {
 	return b.String()
 }
 
-// ReadVerifierPrompt is the reading side of VerifierPrompt, for a message
-// that holds one (instructions may precede it). ok is false when the
-// message has no question section. A document starts with its "### " line,
-// may have a categories and an aliases line, and its text runs to the next
-// "### " line.
-func ReadVerifierPrompt(msg string) (question string, docs []VerifierDoc, ok bool) {
+// ReadPrompt is the reading side of Prompt, for a message that holds one
+// (instructions may precede it). ok is false when the message has no
+// question section. A document starts with its "### " line, may have a
+// categories and an aliases line, and its text runs to the next "### " line.
+func ReadPrompt(msg string) (question string, docs []Doc, ok bool) {
 	sec := text.Sections(msg, verifierQuestion, verifierDocuments)
 	question = strings.TrimSpace(sec[verifierQuestion])
 	if question == "" {
 		return "", nil, false
 	}
-	var cur *VerifierDoc
+	var cur *Doc
 	var body []string
 	flush := func() {
 		if cur != nil {
@@ -70,7 +69,7 @@ func ReadVerifierPrompt(msg string) (question string, docs []VerifierDoc, ok boo
 		t := strings.TrimSpace(line)
 		if title, ok := strings.CutPrefix(t, "### "); ok {
 			flush()
-			cur, body = &VerifierDoc{Title: strings.TrimSpace(title)}, nil
+			cur, body = &Doc{Title: strings.TrimSpace(title)}, nil
 			continue
 		}
 		if cur == nil {
