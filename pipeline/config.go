@@ -104,11 +104,11 @@ type QAConfig struct {
 	Contamination []string `yaml:"contamination" json:"contamination,omitempty"`
 	// ContaminationNGram and ContaminationOverlap: a question is
 	// contaminated when this share of its word n-grams occurs in one
-	// benchmark question, grams weighted by rarity (0: qa.DefaultContaminationNGram/Overlap, 3 and 0.6).
+	// benchmark question, grams weighted by rarity (0: gates.DefaultContaminationNGram/Overlap, 3 and 0.6).
 	ContaminationNGram   int     `yaml:"contamination_ngram" json:"contamination_ngram,omitempty"`
 	ContaminationOverlap float64 `yaml:"contamination_overlap" json:"contamination_overlap,omitempty"`
 	// DedupThreshold is the MinHash Jaccard estimate at which a question is a
-	// near duplicate of an earlier one (0: qa.DefaultDedupThreshold, 0.6).
+	// near duplicate of an earlier one (0: gates.DefaultDedupThreshold, 0.6).
 	DedupThreshold float64 `yaml:"dedup_threshold" json:"dedup_threshold,omitempty"`
 	// Verify switches the LLM-backed gates (verify.Gates) on and off.
 	Verify VerifyConfig `yaml:"verify" json:"verify"`
@@ -175,7 +175,7 @@ type ExportConfig struct {
 	// DifficultyBand keeps the questions whose pass rate (correct rollouts
 	// / rollouts) lies in [lo, hi]. Empty: questions all of whose rollouts
 	// agree (rate 0 or 1) are dropped when they have at least
-	// qa.MinRolloutsForBand rollouts (qa.OutsideBand).
+	// gates.MinRolloutsForBand rollouts (gates.OutsideBand).
 	DifficultyBand []float64 `yaml:"difficulty_band" json:"difficulty_band,omitempty"`
 }
 

@@ -38,7 +38,7 @@ type ImportResult struct {
 // NewTextGates builds the contamination and near-duplicate gates of the qa
 // section, with extra benchmark lists on top of qa.contamination. The
 // contamination index is nil when no list is configured.
-func NewTextGates(c QAConfig, extraLists ...string) (*qa.Contamination, *qa.Dedup, error) {
+func NewTextGates(c QAConfig, extraLists ...string) (*gates.Contamination, *gates.Dedup, error) {
 	if c.DedupThreshold < 0 || c.DedupThreshold > 1 {
 		return nil, nil, fmt.Errorf("qa.dedup_threshold %v: want a Jaccard estimate in [0, 1] (0 = default)", c.DedupThreshold)
 	}
@@ -46,15 +46,15 @@ func NewTextGates(c QAConfig, extraLists ...string) (*qa.Contamination, *qa.Dedu
 		return nil, nil, fmt.Errorf("qa.contamination_overlap %v: want a share in [0, 1] (0 = default)", c.ContaminationOverlap)
 	}
 	lists := append(slices.Clone(c.Contamination), extraLists...)
-	var cont *qa.Contamination
+	var cont *gates.Contamination
 	if len(lists) > 0 {
 		var err error
-		cont, err = qa.LoadContamination(lists, qa.ContaminationOptions{NGram: c.ContaminationNGram, Overlap: c.ContaminationOverlap})
+		cont, err = gates.LoadContamination(lists, gates.ContaminationOptions{NGram: c.ContaminationNGram, Overlap: c.ContaminationOverlap})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	return cont, qa.NewDedup(c.DedupThreshold), nil
+	return cont, gates.NewDedup(c.DedupThreshold), nil
 }
 
 // ImportQA turns a public multi-hop QA file into committed items of the qa

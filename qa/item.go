@@ -22,7 +22,7 @@ type Item struct {
 	// Passes holds each writer request's usage in the order sent (facts,
 	// obfuscate, compose; the passes of a duplicate's source walk first).
 	Passes []PassUsage `json:",omitempty"`
-	// Verified is set once the LLM gates (Verifier.Check) have judged the
+	// Verified is set once the LLM gates (verify.Gates.Check) have judged the
 	// item, whatever they decided: a verified item had passed every text
 	// gate, near duplicates included, before it was sent to them.
 	Verified bool `json:",omitempty"`
@@ -67,7 +67,7 @@ const (
 	ReasonBadInject      = "bad_inject"       // an inject instruction could not be carried out
 )
 
-// Leak reasons returned by CheckLeak and recorded in Item.Reason.
+// Leak reasons returned by gates.CheckLeak and recorded in Item.Reason.
 const (
 	ReasonLeakAnswer       = "leak:answer"
 	ReasonLeakAlias        = "leak:alias"

@@ -15,8 +15,8 @@ import (
 // what is left. The text gates come first so that a contaminated or
 // duplicated question costs no verifier calls. Any gate may be absent.
 type Order struct {
-	Contamination *qa.Contamination
-	Dedup         *qa.Dedup
+	Contamination *Contamination
+	Dedup         *Dedup
 	LLM           verify.Gates
 }
 
@@ -45,7 +45,7 @@ func (g Order) MarkNearDuplicates(items []qa.Item) []qa.Item {
 		}
 	}
 	var changed []qa.Item
-	for _, i := range qa.ApplyTextGates(view, g.Contamination, g.Dedup) {
+	for _, i := range applyTextGates(view, g.Contamination, g.Dedup) {
 		if items[i].Status != qa.StatusKept {
 			continue // judged by the LLM gates already: it was no duplicate then
 		}
@@ -74,7 +74,7 @@ func (g Order) Verify(ctx context.Context, walk qa.Walk, it *qa.Item) error {
 }
 
 // ScreenImports runs the text gates over imported questions (see
-// qa.ApplyTextGates) after the kept questions of earlier, in id order: those
+// applyTextGates) after the kept questions of earlier, in id order: those
 // stay kept, since new questions are checked against them, never the
 // reverse.
 func (g Order) ScreenImports(items, earlier []qa.Item) {
@@ -87,5 +87,5 @@ func (g Order) ScreenImports(items, earlier []qa.Item) {
 			}
 		}
 	}
-	qa.ApplyTextGates(items, g.Contamination, g.Dedup)
+	applyTextGates(items, g.Contamination, g.Dedup)
 }

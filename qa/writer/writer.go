@@ -21,6 +21,7 @@ import (
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/gates"
 	"github.com/miroverse/miroverse/qa/internal/clip"
 	"github.com/miroverse/miroverse/qa/internal/names"
 )
@@ -90,7 +91,7 @@ func (w Writer) Write(ctx context.Context, walk qa.Walk) (qa.Item, error) {
 		it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonAnswerMismatch, "writer answered "+r.Answer
 		return it, nil
 	}
-	l := qa.Leak{Answer: it.Answer, AnswerAliases: redirects[last]}
+	l := gates.Leak{Answer: it.Answer, AnswerAliases: redirects[last]}
 	for i := range last {
 		l.Intermediate = append(l.Intermediate, walk.Titles[i])
 		l.Intermediate = append(l.Intermediate, redirects[i]...)
@@ -105,7 +106,7 @@ func (w Writer) Write(ctx context.Context, walk qa.Walk) (qa.Item, error) {
 			l.PathText = append(l.PathText, f.Value)
 		}
 	}
-	if reason, name := qa.CheckLeak(r.Question, l); reason != "" {
+	if reason, name := gates.CheckLeak(r.Question, l); reason != "" {
 		it.Status, it.Reason, it.Detail = qa.StatusRejected, reason, "question names "+name
 		return it, nil
 	}

@@ -1,4 +1,4 @@
-package qa
+package gates
 
 import (
 	"os"
@@ -19,7 +19,7 @@ func writeFile(t *testing.T, name, body string) string {
 // sharedQA locates ../shared/data/qa; in CI its absence is a failure.
 func sharedQA(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "data", "qa")
+	dir := filepath.Join("..", "..", "..", "shared", "data", "qa")
 	if _, err := os.Stat(dir); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("shared data missing at %s: %v", dir, err)

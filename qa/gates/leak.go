@@ -1,4 +1,4 @@
-package qa
+package gates
 
 import (
 	"regexp"
@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/miroverse/miroverse/internal/text"
+	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/internal/names"
 )
 
@@ -34,9 +35,9 @@ type Leak struct {
 }
 
 // CheckLeak returns "" when question names none of l's entities, else the
-// reason of the first leak found: ReasonLeakAnswer, ReasonLeakAlias or
-// ReasonLeakIntermediate, then ReasonLeakLiteral; and the name or number
-// that matched, for the item's detail. Names match as whole words on
+// reason of the first leak found: qa.ReasonLeakAnswer, qa.ReasonLeakAlias
+// or qa.ReasonLeakIntermediate, then qa.ReasonLeakLiteral; and the name or
+// number that matched, for the item's detail. Names match as whole words on
 // normalized text, so "Rome" leaks in "Rome's forum" but not in "Romeo".
 func CheckLeak(question string, l Leak) (reason, name string) {
 	q := " " + text.FoldName(question) + " "
@@ -60,11 +61,11 @@ func CheckLeak(question string, l Leak) (reason, name string) {
 		return false
 	}
 	if hasTitle(l.Answer, true) {
-		return ReasonLeakAnswer, l.Answer
+		return qa.ReasonLeakAnswer, l.Answer
 	}
 	for _, a := range l.AnswerAliases {
 		if hasTitle(a, false) {
-			return ReasonLeakAlias, a
+			return qa.ReasonLeakAlias, a
 		}
 	}
 	// Intermediate names mix titles and aliases; both are checked as titles
@@ -72,11 +73,11 @@ func CheckLeak(question string, l Leak) (reason, name string) {
 	// us which is which.
 	for _, t := range l.Intermediate {
 		if hasTitle(t, false) {
-			return ReasonLeakIntermediate, t
+			return qa.ReasonLeakIntermediate, t
 		}
 	}
 	if lit := findLiteral(question, l.PathText); lit != "" {
-		return ReasonLeakLiteral, lit
+		return qa.ReasonLeakLiteral, lit
 	}
 	return "", ""
 }

@@ -1,4 +1,4 @@
-package qa
+package gates
 
 // Reasons of a kept question left out of the SFT and DPO rows because its
 // rollouts' pass rate lies outside the difficulty band.

@@ -1,8 +1,10 @@
-package qa
+package gates
 
 import (
 	"fmt"
 	"testing"
+
+	"github.com/miroverse/miroverse/qa"
 )
 
 func TestDedup(t *testing.T) {
@@ -67,16 +69,16 @@ func TestDedupDeterministic(t *testing.T) {
 
 func TestApplyTextGatesOrder(t *testing.T) {
 	// Items arrive out of id order; the lower id is kept whatever the order.
-	items := []Item{
-		{ID: "qa-b", Question: "Which city hosted the Summer Olympics in 1900?", Status: StatusKept},
-		{ID: "qa-a", Question: "Which city hosted the Summer Olympics in 1900", Status: StatusKept},
-		{ID: "qa-c", Question: "Which city hosted the Summer Olympics in 1900?", Status: StatusRejected, Reason: ReasonLeakAnswer},
+	items := []qa.Item{
+		{ID: "qa-b", Question: "Which city hosted the Summer Olympics in 1900?", Status: qa.StatusKept},
+		{ID: "qa-a", Question: "Which city hosted the Summer Olympics in 1900", Status: qa.StatusKept},
+		{ID: "qa-c", Question: "Which city hosted the Summer Olympics in 1900?", Status: qa.StatusRejected, Reason: qa.ReasonLeakAnswer},
 	}
-	rej := ApplyTextGates(items, nil, NewDedup(0))
+	rej := applyTextGates(items, nil, NewDedup(0))
 	if len(rej) != 1 || rej[0] != 0 {
 		t.Fatalf("rejected %v, want [0]", rej)
 	}
-	if items[0].Reason != ReasonNearDuplicate || items[1].Status != StatusKept || items[2].Reason != ReasonLeakAnswer {
+	if items[0].Reason != qa.ReasonNearDuplicate || items[1].Status != qa.StatusKept || items[2].Reason != qa.ReasonLeakAnswer {
 		t.Fatalf("items after gates: %+v", items)
 	}
 }

@@ -1,4 +1,4 @@
-package qa
+package gates
 
 import (
 	"bufio"
@@ -20,6 +20,7 @@ import (
 	"unicode"
 
 	"github.com/miroverse/miroverse/internal/text"
+	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/internal/jsonid"
 	"golang.org/x/text/unicode/norm"
 )
@@ -71,7 +72,7 @@ type ContaminationMatch struct {
 	How     string // "exact", "sha256" or "ngram"
 }
 
-// Detail renders the match for Item.Detail.
+// Detail renders the match for qa.Item.Detail.
 func (m ContaminationMatch) Detail() string {
 	return fmt.Sprintf("%s#%s (%s, overlap %.2f)", m.File, m.ID, m.How, m.Overlap)
 }
@@ -320,7 +321,7 @@ func wordGrams(words []string, n int) []uint64 {
 	return out
 }
 
-// ApplyTextGates runs the contamination and near-duplicate gates over the
+// applyTextGates runs the contamination and near-duplicate gates over the
 // kept items of items, in ascending id order so the same set always keeps
 // the same members: a kept item that matches a benchmark becomes rejected
 // "contaminated"; one whose question is a near duplicate of an item already
@@ -329,10 +330,10 @@ func wordGrams(words []string, n int) []uint64 {
 // and are added to d. Items that are not kept are left alone and not
 // indexed. Either gate may be nil. It returns the indexes of the items it
 // rejected.
-func ApplyTextGates(items []Item, c *Contamination, d *Dedup) []int {
+func applyTextGates(items []qa.Item, c *Contamination, d *Dedup) []int {
 	order := make([]int, 0, len(items))
 	for i := range items {
-		if items[i].Status == StatusKept {
+		if items[i].Status == qa.StatusKept {
 			order = append(order, i)
 		}
 	}
@@ -342,14 +343,14 @@ func ApplyTextGates(items []Item, c *Contamination, d *Dedup) []int {
 		it := &items[i]
 		if c != nil {
 			if m, ok := c.Check(it.Question); ok {
-				it.Status, it.Reason, it.Detail = StatusRejected, ReasonContaminated, m.Detail()
+				it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonContaminated, m.Detail()
 				rejected = append(rejected, i)
 				continue
 			}
 		}
 		if d != nil {
 			if dup, j, ok := d.CheckAdd(it.ID, it.Question); ok {
-				it.Status, it.Reason, it.Detail = StatusRejected, ReasonNearDuplicate, fmt.Sprintf("duplicate of %s (jaccard %.2f)", dup, j)
+				it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonNearDuplicate, fmt.Sprintf("duplicate of %s (jaccard %.2f)", dup, j)
 				rejected = append(rejected, i)
 			}
 		}

@@ -1,6 +1,10 @@
-package qa
+package gates
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/miroverse/miroverse/qa"
+)
 
 func TestCheckLeak(t *testing.T) {
 	rome := Leak{
@@ -15,22 +19,22 @@ func TestCheckLeak(t *testing.T) {
 		want     string
 	}{
 		{"clean", "Which capital grew up beside the river a dictator crossed?", rome, ""},
-		{"answer", "Is the city in question Rome?", rome, ReasonLeakAnswer},
-		{"answer cased and possessive", "What did ROME's founders build?", rome, ReasonLeakAnswer},
+		{"answer", "Is the city in question Rome?", rome, qa.ReasonLeakAnswer},
+		{"answer cased and possessive", "What did ROME's founders build?", rome, qa.ReasonLeakAnswer},
 		{"answer as a word part is no leak", "Which play features Romeo?", rome, ""},
-		{"alias phrase", "Which city is called the eternal-city?", rome, ReasonLeakAlias},
+		{"alias phrase", "Which city is called the eternal-city?", rome, qa.ReasonLeakAlias},
 		{"short alias is skipped", "Which rm command deletes files?", rome, ""},
-		{"intermediate title", "Which city did Julius Caesar rule?", rome, ReasonLeakIntermediate},
-		{"intermediate alias", "Where was Caesar murdered?", rome, ReasonLeakIntermediate},
-		{"intermediate without its qualifier", "Which city lies on the Tiber?", rome, ReasonLeakIntermediate},
+		{"intermediate title", "Which city did Julius Caesar rule?", rome, qa.ReasonLeakIntermediate},
+		{"intermediate alias", "Where was Caesar murdered?", rome, qa.ReasonLeakIntermediate},
+		{"intermediate without its qualifier", "Which city lies on the Tiber?", rome, qa.ReasonLeakIntermediate},
 		{"short qualifier-less title is skipped", "What is it that the river passes?", rome, ""},
-		{"answer wins over intermediate", "Did Caesar die in Rome?", rome, ReasonLeakAnswer},
-		{"answer qualifier removed", "Which planet is mercury?", Leak{Answer: "Mercury (planet)"}, ReasonLeakAnswer},
-		{"answer with qualifier", "Is it Mercury (planet)?", Leak{Answer: "Mercury (planet)"}, ReasonLeakAnswer},
-		{"diacritics folded", "Which city is Zurich?", Leak{Answer: "Zürich"}, ReasonLeakAnswer},
-		{"stroke letters folded", "Who was Lodz's mayor?", Leak{Answer: "Łódź"}, ReasonLeakAnswer},
+		{"answer wins over intermediate", "Did Caesar die in Rome?", rome, qa.ReasonLeakAnswer},
+		{"answer qualifier removed", "Which planet is mercury?", Leak{Answer: "Mercury (planet)"}, qa.ReasonLeakAnswer},
+		{"answer with qualifier", "Is it Mercury (planet)?", Leak{Answer: "Mercury (planet)"}, qa.ReasonLeakAnswer},
+		{"diacritics folded", "Which city is Zurich?", Leak{Answer: "Zürich"}, qa.ReasonLeakAnswer},
+		{"stroke letters folded", "Who was Lodz's mayor?", Leak{Answer: "Łódź"}, qa.ReasonLeakAnswer},
 		{"partial phrase is no leak", "Which state contains New York?", Leak{Answer: "New York City"}, ""},
-		{"short full title is still checked", "Which ziggurat stood at Ur?", Leak{Answer: "Ur"}, ReasonLeakAnswer},
+		{"short full title is still checked", "Which ziggurat stood at Ur?", Leak{Answer: "Ur"}, qa.ReasonLeakAnswer},
 		{"short title inside a word is no leak", "What happened during the flood?", Leak{Answer: "Ur"}, ""},
 		{"empty names", "Anything at all?", Leak{Intermediate: []string{"", "  "}}, ""},
 	}
@@ -53,15 +57,15 @@ func TestCheckLeakLiteral(t *testing.T) {
 	tests := []struct {
 		name, q, want, detail string
 	}{
-		{"literal year", "Which tower, finished in 1889, stands in a European capital?", ReasonLeakLiteral, "1889"},
-		{"full date", "What structure was completed on March 31, 1889?", ReasonLeakLiteral, "31"},
-		{"height", "Which landmark rises 330 metres above its city?", ReasonLeakLiteral, "330"},
-		{"thousands separator folded", "Which tower has 1665 steps?", ReasonLeakLiteral, "1665"},
+		{"literal year", "Which tower, finished in 1889, stands in a European capital?", qa.ReasonLeakLiteral, "1889"},
+		{"full date", "What structure was completed on March 31, 1889?", qa.ReasonLeakLiteral, "31"},
+		{"height", "Which landmark rises 330 metres above its city?", qa.ReasonLeakLiteral, "330"},
+		{"thousands separator folded", "Which tower has 1665 steps?", qa.ReasonLeakLiteral, "1665"},
 		{"obfuscated period", "Which tower was finished in the late 19th century?", "", ""},
 		{"decade is not the year", "Which tower was finished in the 1880s?", "", ""},
 		{"decade of the path's own year", "Which tower was finished in the 1880s, a decade before the 1890s?", "", ""},
 		{"ordinal century is a period", "Which tower of the 18th century stands by the Seine?", "", ""},
-		{"year right before a word is still literal", "Which tower, in 1889 said to be tallest?", ReasonLeakLiteral, "1889"},
+		{"year right before a word is still literal", "Which tower, in 1889 said to be tallest?", qa.ReasonLeakLiteral, "1889"},
 		{"single digit ignored", "Which tower has 3 restaurants?", "", ""},
 		{"number not on the path", "Which tower was repainted in 2010?", "", ""},
 		{"part of a number is no match", "Which tower is 33 storeys tall?", "", ""},
@@ -80,7 +84,7 @@ func TestCheckLeakLiteral(t *testing.T) {
 		t.Fatalf("no path text: got %q", got)
 	}
 	// Names are checked before literals.
-	if got, _ := CheckLeak("Was the Eiffel Tower finished in 1889?", Leak{Answer: "Eiffel Tower", PathText: path}); got != ReasonLeakAnswer {
-		t.Fatalf("got %q, want %q", got, ReasonLeakAnswer)
+	if got, _ := CheckLeak("Was the Eiffel Tower finished in 1889?", Leak{Answer: "Eiffel Tower", PathText: path}); got != qa.ReasonLeakAnswer {
+		t.Fatalf("got %q, want %q", got, qa.ReasonLeakAnswer)
 	}
 }
