@@ -1,7 +1,14 @@
-// Package qa turns the link graph into multi-hop question candidates: it
-// samples random walks along hyperlinks whose anchors sit in a sentence of the
-// source document, asks a writer LLM for one obfuscated question whose answer
-// is the walk's last document, and gates the result against leaks.
+// Package qa is the contract of the qa stage: the walk a question is
+// written from (Walk, Hop), the question candidate (Item) with its statuses
+// and every reason it can carry, the stable ids of both, and what the parts
+// read from the store (Docs). It is kept apart from the parts so that each
+// of them, and the pipeline, the oracle and the scripts that read items,
+// depend on the contract alone rather than on every part.
+//
+// The parts sit below it and import it, never the reverse: sample draws the
+// walks, writer turns a walk into a question, gates rejects what must not
+// be kept and runs the gates in their order, verify holds the LLM-backed
+// gates, importer brings in the questions of public QA sets.
 package qa
 
 import (
@@ -36,7 +43,7 @@ func WalkID(docIDs []string) string {
 	return "walk-" + hex.EncodeToString(sum[:8])
 }
 
-// Docs is what the writer needs from the store.
+// Docs is what the writer and the LLM gates read from the store.
 type Docs interface {
 	Doc(ctx context.Context, id string) (kg.Doc, error)
 	Aliases(ctx context.Context, docID string) ([]kg.Alias, error)
