@@ -228,16 +228,6 @@ func composeConstraints(f writer.PassRequest, o *obfuscator) string {
 	return o.names.replace(strings.Join(append(pieces, ask), " "), o.seen)
 }
 
-// Inject kinds: each makes the writer produce the bad question one gate of
-// the pipeline exists to reject.
-const (
-	injectLeak         = "leak"         // names the answer: the leak gate
-	injectAmbiguous    = "ambiguous"    // fits several docs of the chain: the uniqueness gate
-	injectClosedBook   = "closed_book"  // the answer's own lead sentence: the closed-book gate
-	injectDuplicate    = "duplicate"    // "duplicate:<question>": a near copy, the near-duplicate gate
-	injectContaminated = "contaminated" // "contaminated:<question>": that text, the contamination gate
-)
-
 // injectQuestion replaces or alters q, the question the writer would have
 // written, as f.Inject asks ("kind" or "kind:argument"); an unknown or empty
 // instruction leaves q as it is. The answer stays the walk's, so the
@@ -246,19 +236,19 @@ func injectQuestion(f writer.PassRequest, o *obfuscator, answer, q string) strin
 	kind, arg, _ := strings.Cut(strings.TrimSpace(f.Inject), ":")
 	arg = strings.TrimSpace(arg)
 	switch strings.ToLower(strings.TrimSpace(kind)) {
-	case injectLeak:
+	case writer.InjectLeak:
 		return q + " (The answer is " + answer + ".)"
-	case injectAmbiguous:
+	case writer.InjectAmbiguous:
 		return ambiguousQuestion(f, o)
-	case injectClosedBook:
+	case writer.InjectClosedBook:
 		if cb := closedBookQuestion(f, o); cb != "" {
 			return cb
 		}
-	case injectDuplicate:
+	case writer.InjectDuplicate:
 		if arg != "" {
 			return nearDuplicate(arg)
 		}
-	case injectContaminated:
+	case writer.InjectContaminated:
 		if arg != "" {
 			return arg
 		}

@@ -175,13 +175,14 @@ func (w Writer) resolveInject(ctx context.Context, walk qa.Walk, it *qa.Item) (s
 	return InjectDuplicate + ":" + r.Question, nil
 }
 
-// Inject instructions the oracle writer understands (see Writer.Inject).
+// Inject instructions the oracle writer understands (see Writer.Inject):
+// each makes it write the bad question that one gate exists to reject.
 const (
-	InjectLeak         = "leak"
-	InjectAmbiguous    = "ambiguous"
-	InjectClosedBook   = "closed_book"
-	InjectDuplicate    = "duplicate"
-	InjectContaminated = "contaminated"
+	InjectLeak         = "leak"         // names the answer: the leak gate
+	InjectAmbiguous    = "ambiguous"    // fits several docs of the chain: the uniqueness gate
+	InjectClosedBook   = "closed_book"  // the answer's own lead sentence: the closed-book gate
+	InjectDuplicate    = "duplicate"    // "duplicate:<question>" in the compose pass: a near copy, the near-duplicate gate
+	InjectContaminated = "contaminated" // "contaminated:<question>": that text, the contamination gate
 )
 
 // passes runs facts, obfuscation and composition for walk and returns the
