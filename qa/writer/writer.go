@@ -43,9 +43,9 @@ type Writer struct {
 }
 
 // Write builds the question of walk. LLM failures and unusable replies give
-// a failed or rejected qa.Item with a reason; an error is returned only when ctx
-// is done or the store fails, because then the item's fate is unknown and it
-// must be retried rather than recorded.
+// a failed or rejected item with a reason; an error is returned only when
+// ctx is done or the store fails, because then the item's fate is unknown
+// and it must be retried rather than recorded.
 func (w Writer) Write(ctx context.Context, walk qa.Walk) (qa.Item, error) {
 	if w.LLM == nil || w.Docs == nil {
 		return qa.Item{}, errors.New("write question: writer needs both an LLM and a document store")
