@@ -8,6 +8,10 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/gates"
+	"github.com/miroverse/miroverse/qa/sample"
+	"github.com/miroverse/miroverse/qa/verify"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // SubgraphRow is one walk as published in subgraphs/.
@@ -49,7 +53,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
-			walks, stats, err := qa.Sample(ctx, g, c.options(r.cfg.Seed, r.store))
+			walks, stats, err := sample.Walks(ctx, g, c.options(r.cfg.Seed, r.store))
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
@@ -74,7 +78,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 }
 
 // sampleStats are the sample stage's counts.
-func sampleStats(c SampleConfig, g *kg.Graph, walks int, stats qa.SampleStats) *StageStats {
+func sampleStats(c SampleConfig, g *kg.Graph, walks int, stats sample.Stats) *StageStats {
 	st := newStageStats()
 	for range walks {
 		st.add("kept", "")
@@ -151,12 +155,12 @@ func publish[T any](r *Runner, dir string, rows []T, name func(i, n int) string)
 func (r *Runner) QA(ctx context.Context) error {
 	var (
 		byID  map[string]qa.Walk
-		write qa.Writer
-		gates qa.Gates
+		write writer.Writer
+		gate  gates.Order
 	)
 	return runStage(ctx, r, stage[qa.Walk]{
 		name: StageQA, upstream: StageSample,
-		settings: []any{qa.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
+		settings: []any{writer.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
 			r.verifyFingerprint(), r.textGatesFingerprint(ctx)},
 		// Questions of `qa import` are no product of the walks: starting the
 		// stage over must not lose them.
@@ -180,9 +184,9 @@ func (r *Runner) QA(ctx context.Context) error {
 			for _, w := range ws {
 				byID[w.ID] = w
 			}
-			write = qa.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
+			write = writer.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
 				Walk: func(id string) (qa.Walk, bool) { x, ok := byID[id]; return x, ok }}
-			if gates.Contamination, gates.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
+			if gate.Contamination, gate.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
 				return nil, err
 			}
 			// The closed-book oracle "remembers" the leads of the walks' documents,
@@ -190,7 +194,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err := rememberLeads(ctx, r.store, r.memory, ws); err != nil {
 				return nil, err
 			}
-			if gates.Verifier, err = r.newVerifier(ctx); err != nil {
+			if gate.LLM, err = r.newVerifier(ctx); err != nil {
 				return nil, err
 			}
 			return ws, nil
@@ -201,7 +205,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return Record{}, err
 			}
-			gates.Screen(&it)
+			gate.Screen(&it)
 			return itemRecord(it)
 		},
 		global: func(ctx context.Context, _ string) (*StageStats, error) {
@@ -209,10 +213,10 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			if err := r.commitItems(ctx, StageQA, gates.MarkNearDuplicates(items)...); err != nil {
+			if err := r.commitItems(ctx, StageQA, gate.MarkNearDuplicates(items)...); err != nil {
 				return nil, err
 			}
-			if err := r.verifyQuestions(ctx, items, byID, gates); err != nil {
+			if err := r.verifyQuestions(ctx, items, byID, gate); err != nil {
 				return nil, err
 			}
 			if items, err = r.qaItems(ctx); err != nil {
@@ -222,11 +226,11 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			r.manifest.Prompts["writer"] = qa.PromptHash()
-			for k, h := range qa.PromptHashes() {
+			r.manifest.Prompts["writer"] = writer.PromptHash()
+			for k, h := range writer.PromptHashes() {
 				r.manifest.Prompts[k] = h
 			}
-			r.manifest.Prompts["verifier"] = qa.VerifierPromptHash()
+			r.manifest.Prompts["verifier"] = verify.PromptHash()
 			return st, nil
 		},
 	})
@@ -235,14 +239,14 @@ func (r *Runner) QA(ctx context.Context) error {
 // verifyQuestions runs the LLM gates (uniqueness, closed book, masked hop)
 // on every kept question not yet judged, committing each verdict: a second
 // pass over the qa stage's items, chosen and run as the first.
-func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, gates qa.Gates) error {
+func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, gate gates.Order) error {
 	id := func(it qa.Item) string { return it.ID }
 	todo := pending(items, id, func(it qa.Item) bool {
 		_, ok := walks[it.WalkID]
-		return !qa.AwaitsVerdict(it, ok)
+		return !gates.AwaitsVerdict(it, ok)
 	})
 	return eachItem(ctx, r, StageQA, "qa verify", todo, id, func(ctx context.Context, it qa.Item) (Record, error) {
-		if err := gates.Verify(ctx, walks[it.WalkID], &it); err != nil {
+		if err := gate.Verify(ctx, walks[it.WalkID], &it); err != nil {
 			return Record{}, err
 		}
 		return itemRecord(it)
