@@ -27,13 +27,20 @@ type result struct {
 	When     string        `json:"when"`
 	Dump     gendump.Stats `json:"dump"`
 
+	// Load is the machine's 1-minute load average when the size's
+	// measurements began: the machine is shared, and wall times are only
+	// comparable between runs on an equally quiet one (CPU times more so).
+	Load float64 `json:"load_avg_1m"`
+
 	DryRun    float64 `json:"dry_run_s"`
+	DryRunCPU float64 `json:"dry_run_cpu_s"`
 	DryRunRSS int64   `json:"dry_run_rss"`
 
 	Ingest      float64 `json:"ingest_s"` // the child's wall time: hashing the input, read, resolve
 	IngestStage float64 `json:"ingest_stage_s"`
 	Read        float64 `json:"read_s"`
 	Finish      float64 `json:"finish_s"`
+	IngestCPU   float64 `json:"ingest_cpu_s"`
 	IngestRSS   int64   `json:"ingest_rss"`
 	KGBytes     int64   `json:"kg_bytes"`
 	Docs        int64   `json:"documents"`
@@ -43,6 +50,7 @@ type result struct {
 	SampleStage float64 `json:"sample_stage_s"`
 	Snapshot    float64 `json:"snapshot_s"`
 	Walks       int64   `json:"walks"`
+	SampleCPU   float64 `json:"sample_cpu_s"`
 	SampleRSS   int64   `json:"sample_rss"`
 
 	Search searchResult `json:"search"`
@@ -57,7 +65,8 @@ func (r *result) WalksPerSec() float64 { return float64(r.Walks) / r.SampleStage
 // child is one finished child process.
 type child struct {
 	wall   time.Duration
-	rss    int64 // bytes, from wait4's ru_maxrss
+	cpu    float64 // user + system seconds: less sensitive than wall time to other load on the machine
+	rss    int64   // bytes, from wait4's ru_maxrss
 	stdout string
 	stderr string
 }
@@ -83,6 +92,7 @@ func runChildIn(ctx context.Context, dir string, env []string, name string, args
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			c.rss = ru.Maxrss << 10 // KiB on Linux
 		}
+		c.cpu = (ps.UserTime() + ps.SystemTime()).Seconds()
 	}
 	if err != nil {
 		return c, fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, tailLines(c.stderr, 15))
@@ -146,7 +156,7 @@ func measure(ctx context.Context, log *slog.Logger, o options, n int64) (*result
 	if err != nil {
 		return nil, err
 	}
-	r := &result{Articles: n, Dump: st, When: time.Now().UTC().Format(time.RFC3339)}
+	r := &result{Articles: n, Dump: st, When: time.Now().UTC().Format(time.RFC3339), Load: loadAverage()}
 	root := filepath.Join(o.dir, "roots", fmt.Sprintf("a%d-s%d", n, o.seed))
 	if err := os.RemoveAll(root); err != nil {
 		return nil, err
@@ -164,14 +174,14 @@ func measure(ctx context.Context, log *slog.Logger, o options, n int64) (*result
 	if err != nil {
 		return nil, err
 	}
-	r.DryRun, r.DryRunRSS = c.wall.Seconds(), c.rss
+	r.DryRun, r.DryRunCPU, r.DryRunRSS = c.wall.Seconds(), c.cpu, c.rss
 
 	log.Info("ingest", "size", label(n), "root", root)
 	c, err = runChild(ctx, nil, o.bin, "--log-format", "json", "ingest", "--config", cfg, "--input", st.Dump, "--out", root)
 	if err != nil {
 		return nil, err
 	}
-	r.Ingest, r.IngestRSS = c.wall.Seconds(), c.rss
+	r.Ingest, r.IngestCPU, r.IngestRSS = c.wall.Seconds(), c.cpu, c.rss
 	r.Read, r.Finish = logSeconds(c.stderr, "ingest read done"), logSeconds(c.stderr, "links resolved")
 	m, err := pipeline.ReadManifest(root)
 	if err != nil {
@@ -188,7 +198,7 @@ func measure(ctx context.Context, log *slog.Logger, o options, n int64) (*result
 	if err != nil {
 		return nil, err
 	}
-	r.Sample, r.SampleRSS = c.wall.Seconds(), c.rss
+	r.Sample, r.SampleCPU, r.SampleRSS = c.wall.Seconds(), c.cpu, c.rss
 	r.Snapshot = logSeconds(c.stderr, "graph snapshot taken")
 	if m, err = pipeline.ReadManifest(root); err != nil {
 		return nil, err
@@ -206,6 +216,17 @@ func measure(ctx context.Context, log *slog.Logger, o options, n int64) (*result
 		}
 	}
 	return r, nil
+}
+
+// loadAverage is the 1-minute load average, 0 where /proc has none.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var v float64
+	fmt.Sscan(string(b), &v)
+	return v
 }
 
 // dirBytes is the size of the files in dir (the store and any -wal).

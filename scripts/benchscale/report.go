@@ -182,7 +182,7 @@ func passMiss(ok bool) string {
 // measurements is the table of figures, a row per size, then the growth
 // exponents and the extrapolation to enwiki.
 func (rep *report) measurements() [][]string {
-	head := []string{"articles", "XML (bz2)", "dry-run parse", "ingest (read + finish)", "finish", "kg.db / XML",
+	head := []string{"articles", "XML (bz2)", "dry-run parse (CPU)", "ingest (read + finish) (CPU)", "finish", "kg.db / XML",
 		"ingest RSS", "sample RSS", "walks/s", "google_search p50 / p99"}
 	if rep.neo4j {
 		head = append(head, "Neo4j rels/s (loader / neo4j-admin)")
@@ -191,7 +191,7 @@ func (rep *report) measurements() [][]string {
 	for _, r := range rep.rs {
 		row := []string{label(r.Articles),
 			fmt.Sprintf("%s (%s)", bytesOf(float64(r.Dump.XMLBytes)), bytesOf(float64(r.Dump.Bz2Bytes))),
-			seconds(r.DryRun), seconds(r.Ingest), seconds(r.Finish),
+			seconds(r.DryRun) + " (" + seconds(r.DryRunCPU) + ")", seconds(r.Ingest) + " (" + seconds(r.IngestCPU) + ")", seconds(r.Finish),
 			fmt.Sprintf("%s / %s (%.1f×)", bytesOf(float64(r.KGBytes)), bytesOf(float64(r.Dump.XMLBytes)), float64(r.KGBytes)/float64(r.Dump.XMLBytes)),
 			bytesOf(float64(r.IngestRSS)), bytesOf(float64(r.SampleRSS)), rate(r.WalksPerSec()),
 			seconds(r.Search.P50) + " / " + seconds(r.Search.P99)}
@@ -364,7 +364,12 @@ func (rep *report) caption() string {
 	for _, r := range rep.rs {
 		sizes = append(sizes, label(r.Articles))
 	}
-	return fmt.Sprintf("generated dumps of %s articles (seed %d), %d CPUs", strings.Join(sizes, ", "), seedOf(rep.rs), runtime.NumCPU())
+	var loads []string
+	for _, r := range rep.rs {
+		loads = append(loads, fmt.Sprintf("%.1f", r.Load))
+	}
+	return fmt.Sprintf("generated dumps of %s articles (seed %d), %d CPUs, load average %s at the start of each size",
+		strings.Join(sizes, ", "), seedOf(rep.rs), runtime.NumCPU(), strings.Join(loads, ", "))
 }
 
 func seedOf(rs []*result) int64 {
