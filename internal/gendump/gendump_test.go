@@ -37,7 +37,7 @@ func readFile(t *testing.T, path string) []byte {
 // TestSameSeedSameBytes: the bytes are a function of seed and size only,
 // whatever the worker count; another seed or size gives other bytes.
 func TestSameSeedSameBytes(t *testing.T) {
-	ref := write(t, 700, 7, 1)
+	ref := write(t, 450, 7, 1)
 	refDump, refIndex := readFile(t, ref.Dump), readFile(t, ref.Index)
 	for _, tc := range []struct {
 		name     string
@@ -46,10 +46,10 @@ func TestSameSeedSameBytes(t *testing.T) {
 		workers  int
 		same     bool
 	}{
-		{"same seed, 4 workers", 700, 7, 4, true},
-		{"same seed, 2 workers", 700, 7, 2, true},
-		{"other seed", 700, 8, 2, false},
-		{"other size", 701, 7, 2, false},
+		{"same seed, 4 workers", 450, 7, 4, true},
+		{"same seed, 2 workers", 450, 7, 2, true},
+		{"other seed", 450, 8, 2, false},
+		{"other size", 451, 7, 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := write(t, tc.articles, tc.seed, tc.workers)
@@ -295,7 +295,7 @@ func TestDumpShape(t *testing.T) {
 // its offset, in order; each listed stream decodes on its own to exactly
 // its pages, at most PagesPerStream of them.
 func TestIndexMatchesStreams(t *testing.T) {
-	st := write(t, 1200, 5, 0)
+	st := write(t, 800, 5, 0)
 	dump := readFile(t, st.Dump)
 	f, err := os.Open(st.Index)
 	if err != nil {
