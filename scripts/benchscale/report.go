@@ -30,6 +30,10 @@ var metrics = []metric{
 	{name: "dry-run parse", value: func(r *result) float64 { return r.DryRun }},
 	{name: "ingest (read + finish)", value: func(r *result) float64 { return r.Ingest }},
 	{name: "finish (link resolution)", value: func(r *result) float64 { return r.Finish }},
+	// CPU times: on a shared machine they move less with other load than
+	// wall times, so their exponents are the steadier reading.
+	{name: "dry-run parse CPU", value: func(r *result) float64 { return r.DryRunCPU }},
+	{name: "ingest CPU", value: func(r *result) float64 { return r.IngestCPU }},
 	{name: "kg.db size", value: func(r *result) float64 { return float64(r.KGBytes) }, bytes: true},
 	{name: "ingest peak RSS", value: func(r *result) float64 { return float64(r.IngestRSS) }, bytes: true},
 	{name: "sample (fixed walk count)", value: func(r *result) float64 { return r.SampleStage }},
