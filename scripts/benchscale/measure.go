@@ -161,9 +161,14 @@ func measure(ctx context.Context, log *slog.Logger, o options, n int64) (*result
 	if err := os.RemoveAll(root); err != nil {
 		return nil, err
 	}
-	if !o.keep {
-		defer os.RemoveAll(root)
-	}
+	ok := false
+	defer func() {
+		// A failed size keeps its root: ingest resumes there, and it
+		// shows how far the stage got.
+		if ok && !o.keep {
+			os.RemoveAll(root)
+		}
+	}()
 	cfg := filepath.Join(o.dir, fmt.Sprintf("config-a%d.yaml", n))
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("seed: %d\nsample:\n  walks: %d\n", o.seed, o.walks)), 0o644); err != nil {
 		return nil, err
@@ -215,6 +220,7 @@ func measure(ctx context.Context, log *slog.Logger, o options, n int64) (*result
 			return nil, err
 		}
 	}
+	ok = true
 	return r, nil
 }
 
