@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
@@ -49,10 +50,12 @@ func (r *Runner) Sample(ctx context.Context) error {
 	return runStage(ctx, r, stage[noItems]{
 		name: StageSample, upstream: StageIngest, settings: []any{c, r.cfg.Seed},
 		global: func(ctx context.Context, _ string) (*StageStats, error) {
+			snapStart := time.Now()
 			g, err := r.store.Snapshot(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
+			r.log.Info("graph snapshot taken", "seconds", time.Since(snapStart).Seconds(), "nodes", g.NodeCount(), "edges", g.EdgeCount())
 			walks, stats, err := sample.Walks(ctx, g, c.options(r.cfg.Seed, r.store))
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
