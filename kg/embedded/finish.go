@@ -85,6 +85,9 @@ func (s *Store) Finish(ctx context.Context) error {
 				return fmt.Errorf("%s: %w", st.what, err)
 			}
 		}
+		if err := s.buildSearchIndex(ctx, tx); err != nil {
+			return fmt.Errorf("rebuild search index: %w", err)
+		}
 		return nil
 	})
 }

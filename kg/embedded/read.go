@@ -176,6 +176,19 @@ const snippetChars = 200
 // Equal ranks are ordered by id, so results are deterministic. The index is
 // built by Finish.
 func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
+	hits, err := s.searchIndexed(ctx, query, limit)
+	if errors.Is(err, errFallback) {
+		return s.searchFTS(ctx, query, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedded: search %q: %w", query, err)
+	}
+	return hits, nil
+}
+
+// searchFTS is Search by FTS5 alone: bm25() over every document that
+// matches a word.
+func (s *Store) searchFTS(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
 	match := ftsQuery(query)
 	if match == "" || limit <= 0 {
 		return nil, nil

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/miroverse/miroverse/kg"
 
@@ -37,6 +38,11 @@ type Store struct {
 	lookup *sql.DB
 	path   string
 	wmu    sync.Mutex // held by every write transaction
+	// tok cuts text into the fts table's words for the search index;
+	// search holds that index's per-document arrays as of its last build.
+	tok      *tokenizer
+	search   atomic.Pointer[searchIndex]
+	searchMu sync.Mutex // held while search is loaded
 }
 
 var _ kg.Store = (*Store)(nil)
@@ -47,7 +53,7 @@ const schemaVersion = "2"
 
 // schema creates the tables; every statement is idempotent.
 func schema() []string {
-	return []string{
+	return append([]string{
 		`CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 		// n is the rowid the FTS index refers to; an upsert keeps it, so the
 		// index stays valid for documents that are rewritten.
@@ -82,8 +88,8 @@ func schema() []string {
 		`CREATE INDEX IF NOT EXISTS aliases_doc ON aliases(doc_id)`,
 		// External content: the text lives once, in docs.
 		`CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-		title, text, content='docs', content_rowid='n', tokenize='unicode61 remove_diacritics 2')`,
-	}
+		title, text, content='docs', content_rowid='n', tokenize='` + ftsTokenize + `')`,
+	}, searchSchema()...)
 }
 
 // Open opens or creates the store at path.
@@ -106,7 +112,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, tok: newTokenizer()}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
@@ -161,7 +167,7 @@ func (s *Store) init(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error {
 	lerr := s.lookup.Close()
-	if err := errors.Join(s.db.Close(), lerr); err != nil {
+	if err := errors.Join(s.db.Close(), lerr, s.tok.close()); err != nil {
 		return fmt.Errorf("embedded: close %s: %w", s.path, err)
 	}
 	return nil

@@ -1,0 +1,660 @@
+package embedded
+
+import (
+	"container/heap"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/miroverse/miroverse/kg"
+)
+
+// The search index: FTS5 finds every document that has a word of the
+// query, and bm25() then reads, for every phrase of the query, the whole
+// list of the documents that hold it (to count them) before scoring each
+// match on the SQL virtual machine. Both cost the corpus for a common
+// word. The store keeps its own index beside FTS5 instead, built by Finish:
+//
+//   - search_postings: per word, the documents that hold it, in docs.n
+//     order, each with the word's count in the title and in the text (no
+//     positions), as varint deltas in blobs, one row per word and build run;
+//   - search_docs: per document (by n) its length in words, title and text,
+//     and the rank of its id among all ids (for ties);
+//   - meta: the number of documents and words at the build, and a build id.
+//
+// A search reads the lists of its words and scores them in Go with FTS5's
+// own bm25 formula (k1 1.2, b 0.75, weights 10 and 1, IDF floored at 1e-6),
+// so its hits, their order and their scores are those of bm25() over the
+// fts table, at a cost that follows the lists read: a few ns a posting.
+// FTS5 still makes the snippets of the hits it returns, and serves the
+// queries the index does not (a store finished before the index existed, a
+// query word that the tokenizer cuts into several).
+
+// searchSchema creates the search index tables; every statement is
+// idempotent.
+func searchSchema() []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS search_postings(
+		term TEXT NOT NULL, run INTEGER NOT NULL, df INTEGER NOT NULL, data BLOB NOT NULL,
+		PRIMARY KEY(term, run))`,
+		`CREATE TABLE IF NOT EXISTS search_docs(part INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
+	}
+}
+
+// BM25 parameters, those of FTS5's bm25() and of the weights Search gives
+// it. They are variables so that the arithmetic happens in float64, as in
+// SQLite, and not in Go's exact constant arithmetic.
+var (
+	bm25K1          = 1.2
+	bm25B           = 0.75
+	bm25TitleWeight = 10
+)
+
+// docsPerPart is the number of documents of one search_docs row.
+const docsPerPart = 1 << 16
+
+// runBudget bounds the postings held in memory while the index is built;
+// past it they are written as one run.
+const runBudget = 96 << 20
+
+// searchMeta keys.
+const (
+	metaSearchBuild  = "search_build"
+	metaSearchDocs   = "search_docs"
+	metaSearchTokens = "search_tokens"
+)
+
+// indexBuilder accumulates the postings of one run.
+type indexBuilder struct {
+	dict  map[string]int32
+	terms []string
+	data  [][]byte
+	last  []int64
+	df    []int64
+	bytes int
+	run   int
+	// per document
+	title, text []int32 // counts by term id
+	touched     []int32
+}
+
+func newIndexBuilder() *indexBuilder { return &indexBuilder{dict: map[string]int32{}} }
+
+func (b *indexBuilder) id(tok []byte) int32 {
+	if id, ok := b.dict[string(tok)]; ok {
+		return id
+	}
+	id := int32(len(b.terms))
+	t := string(tok)
+	b.dict[t] = id
+	b.terms = append(b.terms, t)
+	b.data = append(b.data, nil)
+	b.last = append(b.last, 0)
+	b.df = append(b.df, 0)
+	b.title = append(b.title, 0)
+	b.text = append(b.text, 0)
+	b.bytes += len(t) + 96
+	return id
+}
+
+// add appends document n's postings; its words were counted into title
+// and text.
+func (b *indexBuilder) add(n int64) {
+	for _, id := range b.touched {
+		tt, tx := b.title[id], b.text[id]
+		d := b.data[id]
+		before := cap(d)
+		d = binary.AppendUvarint(d, uint64(n-b.last[id]))
+		v := uint64(tx) << 1
+		if tt > 0 {
+			v |= 1
+		}
+		d = binary.AppendUvarint(d, v)
+		if tt > 0 {
+			d = binary.AppendUvarint(d, uint64(tt))
+		}
+		b.bytes += cap(d) - before
+		b.data[id] = d
+		b.last[id] = n
+		b.df[id]++
+		b.title[id], b.text[id] = 0, 0
+	}
+	b.touched = b.touched[:0]
+}
+
+// flush writes the run held and starts another.
+func (b *indexBuilder) flush(ctx context.Context, tx *sql.Tx) error {
+	if len(b.terms) == 0 {
+		return nil
+	}
+	order := make([]int32, len(b.terms))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(b.terms[x], b.terms[y]) })
+	err := insertRows(ctx, tx, `INSERT INTO search_postings(term, run, df, data)`, "", 4, len(order),
+		func(i int, a []any) []any {
+			id := order[i]
+			return append(a, b.terms[id], b.run, b.df[id], b.data[id])
+		})
+	if err != nil {
+		return fmt.Errorf("write postings: %w", err)
+	}
+	*b = indexBuilder{dict: map[string]int32{}, run: b.run + 1}
+	return nil
+}
+
+// buildSearchIndex rebuilds the search index from the docs table, in
+// Finish's transaction. Its cost is one pass over the documents and one
+// over their ids; its memory is runBudget plus eight bytes a document.
+func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range []string{`DELETE FROM search_postings`, `DELETE FROM search_docs`} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	var maxN int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM docs`).Scan(&maxN); err != nil {
+		return fmt.Errorf("count docs: %w", err)
+	}
+	lens := make([]uint32, maxN+1)
+	ranks := make([]uint32, maxN+1)
+	if err := idRanks(ctx, tx, ranks); err != nil {
+		return err
+	}
+	b := newIndexBuilder()
+	var docs, tokens int64
+	var buf []byte
+	const batch = 2000
+	type row struct {
+		n           int64
+		title, text string
+	}
+	rowsBuf := make([]row, 0, batch)
+	for after := int64(0); ; {
+		rows, err := tx.QueryContext(ctx, `SELECT n, title, text FROM docs WHERE n > ? ORDER BY n LIMIT ?`, after, batch)
+		if err != nil {
+			return fmt.Errorf("read docs: %w", err)
+		}
+		rowsBuf = rowsBuf[:0]
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.n, &r.title, &r.text); err != nil {
+				rows.Close()
+				return fmt.Errorf("read docs: %w", err)
+			}
+			rowsBuf = append(rowsBuf, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read docs: %w", err)
+		}
+		if len(rowsBuf) == 0 {
+			break
+		}
+		after = rowsBuf[len(rowsBuf)-1].n
+		for _, r := range rowsBuf {
+			if err := s.tok.learn(ctx, r.title, r.text); err != nil {
+				return err
+			}
+			var length uint32
+			for col, text := range []string{r.title, r.text} {
+				buf = s.tok.tokens(text, buf, func(tok []byte) {
+					length++
+					id := b.id(tok)
+					if b.title[id] == 0 && b.text[id] == 0 {
+						b.touched = append(b.touched, id)
+					}
+					if col == 0 {
+						b.title[id]++
+					} else {
+						b.text[id]++
+					}
+				})
+			}
+			b.add(r.n)
+			lens[r.n] = length
+			docs++
+			tokens += int64(length)
+		}
+		if b.bytes > runBudget {
+			if err := b.flush(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if err := b.flush(ctx, tx); err != nil {
+		return err
+	}
+	part := make([]byte, 0, 8*docsPerPart)
+	for lo := int64(0); lo <= maxN; lo += docsPerPart {
+		part = part[:0]
+		for n := lo; n < min(lo+docsPerPart, maxN+1); n++ {
+			part = binary.LittleEndian.AppendUint32(part, lens[n])
+			part = binary.LittleEndian.AppendUint32(part, ranks[n])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_docs(part, data) VALUES (?, ?)`, lo/docsPerPart, part); err != nil {
+			return fmt.Errorf("write doc lengths: %w", err)
+		}
+	}
+	for k, v := range map[string]int64{metaSearchDocs: docs, metaSearchTokens: tokens} {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)`, k, strconv.FormatInt(v, 10)); err != nil {
+			return err
+		}
+	}
+	// A new build id tells every reader to reload search_docs.
+	_, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, '1')
+		ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`, metaSearchBuild)
+	return err
+}
+
+// idRanks sets ranks[n] to the place of document n's id in byte order.
+func idRanks(ctx context.Context, tx *sql.Tx, ranks []uint32) error {
+	rows, err := tx.QueryContext(ctx, `SELECT n FROM docs ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("rank ids: %w", err)
+	}
+	defer rows.Close()
+	var i uint32
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return fmt.Errorf("rank ids: %w", err)
+		}
+		if n >= 0 && n < int64(len(ranks)) {
+			ranks[n] = i
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("rank ids: %w", err)
+	}
+	return nil
+}
+
+// searchIndex is what a search needs in memory: per document its length
+// and id rank, and the corpus totals, as of one build.
+type searchIndex struct {
+	build       string
+	lens, ranks []uint32
+	avgdl       float64
+	docs        int64
+	pool        sync.Pool // *accumulator
+}
+
+// accumulator holds the scores of one search.
+type accumulator struct {
+	score   []float64
+	touched []int32
+}
+
+// loadSearchIndex returns the index of the last build, reading it again
+// when Finish has built another; nil when no Finish has built one.
+func (s *Store) loadSearchIndex(ctx context.Context) (*searchIndex, error) {
+	var build string
+	err := s.lookup.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, metaSearchBuild).Scan(&build)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if idx := s.search.Load(); idx != nil && idx.build == build {
+		return idx, nil
+	}
+	s.searchMu.Lock()
+	defer s.searchMu.Unlock()
+	if idx := s.search.Load(); idx != nil && idx.build == build {
+		return idx, nil
+	}
+	// One read transaction, so the totals and the arrays are of one build.
+	tx, err := s.lookup.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	idx := &searchIndex{}
+	var tokens int64
+	err = tx.QueryRowContext(ctx, `SELECT
+		(SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)`,
+		metaSearchBuild, metaSearchDocs, metaSearchTokens).Scan(&idx.build, &idx.docs, &tokens)
+	if err != nil {
+		return nil, fmt.Errorf("read search index totals: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT data FROM search_docs ORDER BY part`)
+	if err != nil {
+		return nil, fmt.Errorf("read doc lengths: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("read doc lengths: %w", err)
+		}
+		for i := 0; i+8 <= len(data); i += 8 {
+			idx.lens = append(idx.lens, binary.LittleEndian.Uint32(data[i:]))
+			idx.ranks = append(idx.ranks, binary.LittleEndian.Uint32(data[i+4:]))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read doc lengths: %w", err)
+	}
+	if idx.docs > 0 {
+		idx.avgdl = float64(tokens) / float64(idx.docs)
+	}
+	idx.pool.New = func() any { return &accumulator{score: make([]float64, len(idx.lens))} }
+	s.search.Store(idx)
+	return idx, nil
+}
+
+// queryWords are the words of free text as ftsQuery quotes them: runs of
+// letters, digits and marks, the first of each spelling ignoring case, at
+// most maxQueryTerms.
+func queryWords(q string) []string {
+	words := strings.FieldsFunc(q, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
+	})
+	seen := make(map[string]bool, len(words))
+	out := make([]string, 0, len(words))
+	for _, w := range words {
+		k := strings.ToLower(w)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, w)
+		if len(out) == maxQueryTerms {
+			break
+		}
+	}
+	return out
+}
+
+// ranked is a matching document and its order key.
+type ranked struct {
+	n     int32
+	tier  int8
+	score float64
+	rank  uint32
+}
+
+// before is the order of Search: tier, then score (higher first), then id.
+func (a ranked) before(b ranked) bool {
+	if a.tier != b.tier {
+		return a.tier < b.tier
+	}
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	return a.rank < b.rank
+}
+
+// worstFirst is a heap of the best hits so far, the worst on top.
+type worstFirst []ranked
+
+func (h worstFirst) Len() int           { return len(h) }
+func (h worstFirst) Less(i, j int) bool { return h[j].before(h[i]) }
+func (h worstFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *worstFirst) Push(x any)        { *h = append(*h, x.(ranked)) }
+func (h *worstFirst) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// errFallback says that the index cannot answer a query exactly.
+var errFallback = errors.New("search index cannot answer")
+
+// searchIndexed is Search over the store's index; errFallback when it has
+// none or the query needs what it lacks.
+func (s *Store) searchIndexed(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
+	words := queryWords(query)
+	if len(words) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	idx, err := s.loadSearchIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if idx == nil {
+		return nil, errFallback
+	}
+	if err := s.tok.learn(ctx, words...); err != nil {
+		return nil, err
+	}
+	// Each quoted word of the FTS5 query is a phrase; the index answers
+	// phrases of one token.
+	terms := make([]string, len(words))
+	var buf []byte
+	for i, w := range words {
+		k := 0
+		buf = s.tok.tokens(w, buf, func(tok []byte) {
+			terms[i] = string(tok)
+			k++
+		})
+		if k != 1 {
+			return nil, errFallback
+		}
+	}
+	acc := idx.pool.Get().(*accumulator)
+	defer func() {
+		for _, n := range acc.touched {
+			acc.score[n] = 0
+		}
+		acc.touched = acc.touched[:0]
+		idx.pool.Put(acc)
+	}()
+	for _, t := range terms {
+		if err := s.scoreTerm(ctx, idx, acc, t); err != nil {
+			return nil, err
+		}
+	}
+	if len(acc.touched) == 0 {
+		return nil, nil
+	}
+	tiers, err := s.titleTiers(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	h := make(worstFirst, 0, min(limit, len(acc.touched)))
+	for _, n := range acc.touched {
+		r := ranked{n: n, tier: 2, score: acc.score[n], rank: idx.ranks[n]}
+		if t, ok := tiers[int64(n)]; ok {
+			r.tier = t
+		}
+		if len(h) < limit {
+			heap.Push(&h, r)
+		} else if r.before(h[0]) {
+			h[0] = r
+			heap.Fix(&h, 0)
+		}
+	}
+	slices.SortFunc(h, func(a, b ranked) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	return s.hits(ctx, query, h)
+}
+
+// scoreTerm adds one phrase's bm25 term to the score of every document
+// that holds it, exactly as FTS5's bm25() computes it.
+func (s *Store) scoreTerm(ctx context.Context, idx *searchIndex, acc *accumulator, term string) error {
+	rows, err := s.lookup.QueryContext(ctx, `SELECT df, data FROM search_postings WHERE term = ? ORDER BY run`, term)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var df int64
+	var lists [][]byte
+	for rows.Next() {
+		var n int64
+		var data []byte
+		if err := rows.Scan(&n, &data); err != nil {
+			return err
+		}
+		df += n
+		lists = append(lists, data)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if df == 0 {
+		return nil
+	}
+	// SQLite's ln() is the C library's log(), which bm25() calls and which
+	// may differ from math.Log in the last bit.
+	var idf float64
+	if err := s.lookup.QueryRowContext(ctx, `SELECT ln(?)`, (float64(idx.docs-df)+0.5)/(float64(df)+0.5)).Scan(&idf); err != nil {
+		return err
+	}
+	if idf <= 0 {
+		idf = 1e-6
+	}
+	k1, b := bm25K1, bm25B
+	k1p1 := k1 + 1
+	wt := float64(bm25TitleWeight)
+	for _, data := range lists {
+		var n int64
+		for i := 0; i < len(data); {
+			d, k := binary.Uvarint(data[i:])
+			if k <= 0 {
+				return fmt.Errorf("search index: bad posting list of %q", term)
+			}
+			i += k
+			v, k := binary.Uvarint(data[i:])
+			if k <= 0 {
+				return fmt.Errorf("search index: bad posting list of %q", term)
+			}
+			i += k
+			var tt uint64
+			if v&1 != 0 {
+				if tt, k = binary.Uvarint(data[i:]); k <= 0 {
+					return fmt.Errorf("search index: bad posting list of %q", term)
+				}
+				i += k
+			}
+			n += int64(d)
+			if n >= int64(len(idx.lens)) {
+				return fmt.Errorf("search index: posting of %q past the documents", term)
+			}
+			f := float64(tt)*wt + float64(v>>1)
+			D := float64(idx.lens[n])
+			c := idf * (float64(f*k1p1) / (f + float64(k1*(1-b+float64(b*D)/idx.avgdl))))
+			if acc.score[n] == 0 {
+				acc.touched = append(acc.touched, int32(n))
+			}
+			acc.score[n] = float64(acc.score[n] + c)
+		}
+	}
+	return nil
+}
+
+// titleTiers maps the documents named by the query to their tier: 0 when
+// the title is the query ignoring case, 1 when a redirect of that name
+// leads to it.
+func (s *Store) titleTiers(ctx context.Context, query string) (map[int64]int8, error) {
+	title := kg.UpperFirst(strings.Join(strings.Fields(strings.ReplaceAll(query, "_", " ")), " "))
+	rows, err := s.lookup.QueryContext(ctx, `
+		SELECT n, 0 FROM docs WHERE title_fold = ?1
+		UNION ALL
+		SELECT n, 1 FROM docs WHERE id IN (SELECT doc_id FROM aliases WHERE alias = ?2 AND kind = 'redirect')`,
+		kg.TitleKey(title), title)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int8{}
+	for rows.Next() {
+		var n int64
+		var t int8
+		if err := rows.Scan(&n, &t); err != nil {
+			return nil, err
+		}
+		if old, ok := out[n]; !ok || t < old {
+			out[n] = t
+		}
+	}
+	return out, rows.Err()
+}
+
+// hits reads the ranked documents and their snippets, which FTS5 makes
+// from the same query as before.
+func (s *Store) hits(ctx context.Context, query string, top []ranked) ([]kg.SearchHit, error) {
+	ns := make([]int64, len(top))
+	for i, r := range top {
+		ns[i] = int64(r.n)
+	}
+	list, err := json.Marshal(ns)
+	if err != nil {
+		return nil, err
+	}
+	type hit struct {
+		kg.SearchHit
+		text string
+	}
+	byN := make(map[int64]*hit, len(top))
+	rows, err := s.lookup.QueryContext(ctx, `
+		SELECT t.value, d.id, d.title, d.url, d.text FROM json_each(?1) t CROSS JOIN docs d ON d.n = t.value`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int64
+		h := &hit{}
+		if err := rows.Scan(&n, &h.DocID, &h.Title, &h.URL, &h.text); err != nil {
+			return nil, err
+		}
+		byN[n] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	snips, err := s.lookup.QueryContext(ctx, `
+		SELECT t.value, snippet(fts, 1, '', '', '…', 32)
+		FROM json_each(?2) t CROSS JOIN fts ON fts.rowid = t.value WHERE fts MATCH ?1`, ftsQuery(query), string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer snips.Close()
+	for snips.Next() {
+		var n int64
+		var snip string
+		if err := snips.Scan(&n, &snip); err != nil {
+			return nil, err
+		}
+		if h := byN[n]; h != nil {
+			h.Snippet = snip
+		}
+	}
+	if err := snips.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]kg.SearchHit, 0, len(top))
+	for _, r := range top {
+		h := byN[int64(r.n)]
+		if h == nil {
+			continue // gone since the build
+		}
+		h.Score = r.score
+		if strings.TrimSpace(h.Snippet) == "" {
+			h.Snippet = kg.LeadSnippet(h.text, snippetChars)
+		}
+		out = append(out, h.SearchHit)
+	}
+	return out, nil
+}
