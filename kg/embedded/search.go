@@ -61,9 +61,9 @@ var (
 // docsPerPart is the number of documents of one search_docs row.
 const docsPerPart = 1 << 16
 
-// runBudget bounds the postings held in memory while the index is built;
-// past it they are written as one run.
-const runBudget = 96 << 20
+// searchRunBudget bounds the postings held in memory while the index is
+// built; past it they are written as one run. Tests make it small.
+const searchRunBudget = 96 << 20
 
 // searchMeta keys.
 const (
@@ -154,7 +154,8 @@ func (b *indexBuilder) flush(ctx context.Context, tx *sql.Tx) error {
 
 // buildSearchIndex rebuilds the search index from the docs table, in
 // Finish's transaction. Its cost is one pass over the documents and one
-// over their ids; its memory is runBudget plus eight bytes a document.
+// over their ids; its memory is searchRunBudget plus eight bytes a
+// document.
 func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range []string{`DELETE FROM search_postings`, `DELETE FROM search_docs`} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
@@ -207,7 +208,7 @@ func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
 			}
 			var length uint32
 			for col, text := range []string{r.title, r.text} {
-				buf = s.tok.tokens(text, buf, func(tok []byte) {
+				buf = s.tok.tokens(text, buf, func(tok []byte, _, _ int) {
 					length++
 					id := b.id(tok)
 					if b.title[id] == 0 && b.text[id] == 0 {
@@ -224,10 +225,10 @@ func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
 			lens[r.n] = length
 			docs++
 			tokens += int64(length)
-		}
-		if b.bytes > runBudget {
-			if err := b.flush(ctx, tx); err != nil {
-				return err
+			if b.bytes > s.runBudget {
+				if err := b.flush(ctx, tx); err != nil {
+					return err
+				}
 			}
 		}
 		if err := ctx.Err(); err != nil {
@@ -414,11 +415,11 @@ func (h *worstFirst) Pop() any {
 	return x
 }
 
-// errFallback says that the index cannot answer a query exactly.
-var errFallback = errors.New("search index cannot answer")
+// errNoIndex says that no Finish has built the search index.
+var errNoIndex = errors.New("no search index")
 
-// searchIndexed is Search over the store's index; errFallback when it has
-// none or the query needs what it lacks.
+// searchIndexed is Search over the store's index; errNoIndex when it has
+// none.
 func (s *Store) searchIndexed(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
 	words := queryWords(query)
 	if len(words) == 0 || limit <= 0 {
@@ -429,24 +430,25 @@ func (s *Store) searchIndexed(ctx context.Context, query string, limit int) ([]k
 		return nil, err
 	}
 	if idx == nil {
-		return nil, errFallback
+		return nil, errNoIndex
 	}
 	if err := s.tok.learn(ctx, words...); err != nil {
 		return nil, err
 	}
-	// Each quoted word of the FTS5 query is a phrase; the index answers
-	// phrases of one token.
-	terms := make([]string, len(words))
+	// The terms are the words' tokens in order. A word is one token but
+	// where the tokenizer cuts a run of letters and marks (at a vowel sign
+	// of an Indic script, say); each piece then counts as a word.
+	var terms []string
 	var buf []byte
-	for i, w := range words {
-		k := 0
-		buf = s.tok.tokens(w, buf, func(tok []byte) {
-			terms[i] = string(tok)
-			k++
+	for _, w := range words {
+		buf = s.tok.tokens(w, buf, func(tok []byte, _, _ int) {
+			if len(terms) < maxQueryTerms {
+				terms = append(terms, string(tok))
+			}
 		})
-		if k != 1 {
-			return nil, errFallback
-		}
+	}
+	if len(terms) == 0 {
+		return nil, nil
 	}
 	acc := idx.pool.Get().(*accumulator)
 	defer func() {
@@ -487,7 +489,7 @@ func (s *Store) searchIndexed(ctx context.Context, query string, limit int) ([]k
 		}
 		return 1
 	})
-	return s.hits(ctx, query, h)
+	return s.hits(ctx, terms, h)
 }
 
 // scoreTerm adds one phrase's bm25 term to the score of every document
@@ -591,9 +593,8 @@ func (s *Store) titleTiers(ctx context.Context, query string) (map[int64]int8, e
 	return out, rows.Err()
 }
 
-// hits reads the ranked documents and their snippets, which FTS5 makes
-// from the same query as before.
-func (s *Store) hits(ctx context.Context, query string, top []ranked) ([]kg.SearchHit, error) {
+// hits reads the ranked documents and cuts their snippets.
+func (s *Store) hits(ctx context.Context, terms []string, top []ranked) ([]kg.SearchHit, error) {
 	ns := make([]int64, len(top))
 	for i, r := range top {
 		ns[i] = int64(r.n)
@@ -624,33 +625,18 @@ func (s *Store) hits(ctx context.Context, query string, top []ranked) ([]kg.Sear
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	snips, err := s.lookup.QueryContext(ctx, `
-		SELECT t.value, snippet(fts, 1, '', '', '…', 32)
-		FROM json_each(?2) t CROSS JOIN fts ON fts.rowid = t.value WHERE fts MATCH ?1`, ftsQuery(query), string(list))
-	if err != nil {
-		return nil, err
-	}
-	defer snips.Close()
-	for snips.Next() {
-		var n int64
-		var snip string
-		if err := snips.Scan(&n, &snip); err != nil {
-			return nil, err
-		}
-		if h := byN[n]; h != nil {
-			h.Snippet = snip
-		}
-	}
-	if err := snips.Err(); err != nil {
-		return nil, err
-	}
 	out := make([]kg.SearchHit, 0, len(top))
+	var buf []byte
 	for _, r := range top {
 		h := byN[int64(r.n)]
 		if h == nil {
 			continue // gone since the build
 		}
 		h.Score = r.score
+		if err := s.tok.learn(ctx, h.text); err != nil {
+			return nil, err
+		}
+		h.Snippet, buf = s.tok.snippet(h.text, terms, buf)
 		if strings.TrimSpace(h.Snippet) == "" {
 			h.Snippet = kg.LeadSnippet(h.text, snippetChars)
 		}

@@ -40,9 +40,10 @@ type Store struct {
 	wmu    sync.Mutex // held by every write transaction
 	// tok cuts text into the fts table's words for the search index;
 	// search holds that index's per-document arrays as of its last build.
-	tok      *tokenizer
-	search   atomic.Pointer[searchIndex]
-	searchMu sync.Mutex // held while search is loaded
+	tok       *tokenizer
+	search    atomic.Pointer[searchIndex]
+	searchMu  sync.Mutex // held while search is loaded
+	runBudget int        // searchRunBudget but in tests
 }
 
 var _ kg.Store = (*Store)(nil)
@@ -86,9 +87,6 @@ func schema() []string {
 		alias TEXT NOT NULL, doc_id TEXT NOT NULL, kind TEXT NOT NULL,
 		PRIMARY KEY(alias, doc_id, kind)) WITHOUT ROWID`,
 		`CREATE INDEX IF NOT EXISTS aliases_doc ON aliases(doc_id)`,
-		// External content: the text lives once, in docs.
-		`CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-		title, text, content='docs', content_rowid='n', tokenize='` + ftsTokenize + `')`,
 	}, searchSchema()...)
 }
 
@@ -112,7 +110,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, tok: newTokenizer()}
+	s := &Store{db: db, path: path, tok: newTokenizer(), runBudget: searchRunBudget}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)

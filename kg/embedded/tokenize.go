@@ -161,9 +161,10 @@ func (t *tokenizer) probeRunes(ctx context.Context, rs []rune) error {
 	return nil
 }
 
-// tokens calls fn with each word of s, folded, in order; the slice is
-// reused. Every code point of s must have been learnt.
-func (t *tokenizer) tokens(s string, buf []byte, fn func(tok []byte)) []byte {
+// tokens calls fn with each word of s, folded, and the byte offsets of
+// its first character and past its last, in order; the slice is reused.
+// Every code point of s must have been learnt.
+func (t *tokenizer) tokens(s string, buf []byte, fn func(tok []byte, start, end int)) []byte {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	i := 0
@@ -187,6 +188,7 @@ func (t *tokenizer) tokens(s string, buf []byte, fn func(tok []byte)) []byte {
 		if i >= len(s) {
 			break
 		}
+		start := i
 		buf = buf[:0]
 		for i < len(s) {
 			b := s[i]
@@ -214,7 +216,7 @@ func (t *tokenizer) tokens(s string, buf []byte, fn func(tok []byte)) []byte {
 		if len(buf) > maxTokenBytes {
 			buf = buf[:maxTokenBytes]
 		}
-		fn(buf)
+		fn(buf, start, i)
 	}
 	return buf
 }
