@@ -17,11 +17,12 @@ import (
 	"github.com/miroverse/miroverse/kg"
 )
 
-// The search index: FTS5 finds every document that has a word of the
-// query, and bm25() then reads, for every phrase of the query, the whole
-// list of the documents that hold it (to count them) before scoring each
-// match on the SQL virtual machine. Both cost the corpus for a common
-// word. The store keeps its own index beside FTS5 instead, built by Finish:
+// The search index. FTS5, which searched before it, finds every document
+// that has a word of the query, and its bm25() then reads, for every
+// phrase of the query, the whole list of the documents that hold it (to
+// count them) before scoring each match on the SQL virtual machine: both
+// cost the corpus for a common word, and its doclists carry every word's
+// positions. The store keeps its own index instead, built by Finish:
 //
 //   - search_postings: per word, the documents that hold it, in docs.n
 //     order, each with the word's count in the title and in the text (no
@@ -31,12 +32,28 @@ import (
 //   - meta: the number of documents and words at the build, and a build id.
 //
 // A search reads the lists of its words and scores them in Go with FTS5's
-// own bm25 formula (k1 1.2, b 0.75, weights 10 and 1, IDF floored at 1e-6),
-// so its hits, their order and their scores are those of bm25() over the
-// fts table, at a cost that follows the lists read: a few ns a posting.
-// FTS5 still makes the snippets of the hits it returns, and serves the
-// queries the index does not (a store finished before the index existed, a
-// query word that the tokenizer cuts into several).
+// own bm25 formula (k1 1.2, b 0.75, weights 10 and 1, IDF floored at 1e-6,
+// SQLite's ln), so its hits, their order and their scores are those bm25()
+// gave, at a cost that follows the lists read: a few ns a posting. The
+// snippets of the hits are cut by snippet()'s rules (snippet.go), from the
+// text of the hit as it is now. The words are those of FTS5's unicode61
+// tokenizer, which tokenize.go asks about every code point it meets; a
+// query word that it cuts in pieces (Devanagari at each vowel sign) is
+// searched as its pieces, where FTS5 read a phrase of them.
+//
+// Why not FTS5 with early termination: it has none to offer. bm25() counts
+// every phrase's documents on each query (xQueryPhrase walks the whole
+// doclist), ORDER BY rank LIMIT k still scores every match, no auxiliary
+// function gives a row's word counts without bm25(), and fts5vocab counts
+// documents by walking doclists too. What is left (dropping common words,
+// AND before OR, a title pre-pass) changes which documents match, and the
+// positions in FTS5's doclists make its index 2.5 times this one (50 MB
+// and 20 MB for 20k generated articles of 3 KB). Why not bleve (Apache-2.0, served here): its top-N
+// collector also scores every match of a disjunction, and it would keep a
+// second store in files of its own beside the SQLite file, outside its
+// transactions. Exact scoring does read the whole list of a word that most
+// documents hold (N postings, ~2.5 bytes and ~3 ns each); block maxima
+// with MaxScore would let a search skip most of it, if that ever matters.
 
 // searchSchema creates the search index tables; every statement is
 // idempotent.
@@ -284,14 +301,16 @@ func idRanks(ctx context.Context, tx *sql.Tx, ranks []uint32) error {
 	return nil
 }
 
-// searchIndex is what a search needs in memory: per document its length
-// and id rank, and the corpus totals, as of one build.
+// searchIndex is what a search needs in memory, as of one build: per
+// document bm25's length term k1 × (1 − b + b × length / average length),
+// computed as bm25() does, and the rank of its id; the number of
+// documents.
 type searchIndex struct {
-	build       string
-	lens, ranks []uint32
-	avgdl       float64
-	docs        int64
-	pool        sync.Pool // *accumulator
+	build string
+	norm  []float64
+	ranks []uint32
+	docs  int64
+	pool  sync.Pool // *accumulator
 }
 
 // accumulator holds the scores of one search.
@@ -327,6 +346,7 @@ func (s *Store) loadSearchIndex(ctx context.Context) (*searchIndex, error) {
 	defer tx.Rollback()
 	idx := &searchIndex{}
 	var tokens int64
+	var lens []uint32
 	err = tx.QueryRowContext(ctx, `SELECT
 		(SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)`,
 		metaSearchBuild, metaSearchDocs, metaSearchTokens).Scan(&idx.build, &idx.docs, &tokens)
@@ -344,17 +364,23 @@ func (s *Store) loadSearchIndex(ctx context.Context) (*searchIndex, error) {
 			return nil, fmt.Errorf("read doc lengths: %w", err)
 		}
 		for i := 0; i+8 <= len(data); i += 8 {
-			idx.lens = append(idx.lens, binary.LittleEndian.Uint32(data[i:]))
+			lens = append(lens, binary.LittleEndian.Uint32(data[i:]))
 			idx.ranks = append(idx.ranks, binary.LittleEndian.Uint32(data[i+4:]))
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read doc lengths: %w", err)
 	}
+	var avgdl float64
 	if idx.docs > 0 {
-		idx.avgdl = float64(tokens) / float64(idx.docs)
+		avgdl = float64(tokens) / float64(idx.docs)
 	}
-	idx.pool.New = func() any { return &accumulator{score: make([]float64, len(idx.lens))} }
+	k1, b := bm25K1, bm25B
+	idx.norm = make([]float64, len(lens))
+	for n, l := range lens {
+		idx.norm[n] = float64(k1 * (1 - b + float64(b*float64(l))/avgdl))
+	}
+	idx.pool.New = func() any { return &accumulator{score: make([]float64, len(idx.norm))} }
 	s.search.Store(idx)
 	return idx, nil
 }
@@ -495,72 +521,72 @@ func (s *Store) searchIndexed(ctx context.Context, query string, limit int) ([]k
 // scoreTerm adds one phrase's bm25 term to the score of every document
 // that holds it, exactly as FTS5's bm25() computes it.
 func (s *Store) scoreTerm(ctx context.Context, idx *searchIndex, acc *accumulator, term string) error {
-	rows, err := s.lookup.QueryContext(ctx, `SELECT df, data FROM search_postings WHERE term = ? ORDER BY run`, term)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
+	// The IDF by SQLite's ln(), which is the C library's log() that bm25()
+	// calls and may differ from math.Log in the last bit; the arithmetic
+	// around it is bm25()'s. Reading df leaves the blobs unread.
 	var df int64
-	var lists [][]byte
-	for rows.Next() {
-		var n int64
-		var data []byte
-		if err := rows.Scan(&n, &data); err != nil {
-			return err
-		}
-		df += n
-		lists = append(lists, data)
-	}
-	if err := rows.Err(); err != nil {
+	var idf float64
+	err := s.lookup.QueryRowContext(ctx, `SELECT total, ln((CAST(?1 - total AS REAL) + 0.5) / (CAST(total AS REAL) + 0.5))
+		FROM (SELECT COALESCE(SUM(df), 0) AS total FROM search_postings WHERE term = ?2)`, idx.docs, term).Scan(&df, &idf)
+	if err != nil {
 		return err
 	}
 	if df == 0 {
 		return nil
 	}
-	// SQLite's ln() is the C library's log(), which bm25() calls and which
-	// may differ from math.Log in the last bit.
-	var idf float64
-	if err := s.lookup.QueryRowContext(ctx, `SELECT ln(?)`, (float64(idx.docs-df)+0.5)/(float64(df)+0.5)).Scan(&idf); err != nil {
-		return err
-	}
 	if idf <= 0 {
 		idf = 1e-6
 	}
-	k1, b := bm25K1, bm25B
-	k1p1 := k1 + 1
-	wt := float64(bm25TitleWeight)
-	for _, data := range lists {
-		var n int64
-		for i := 0; i < len(data); {
-			d, k := binary.Uvarint(data[i:])
-			if k <= 0 {
-				return fmt.Errorf("search index: bad posting list of %q", term)
-			}
-			i += k
-			v, k := binary.Uvarint(data[i:])
-			if k <= 0 {
-				return fmt.Errorf("search index: bad posting list of %q", term)
-			}
-			i += k
-			var tt uint64
-			if v&1 != 0 {
-				if tt, k = binary.Uvarint(data[i:]); k <= 0 {
-					return fmt.Errorf("search index: bad posting list of %q", term)
-				}
-				i += k
-			}
-			n += int64(d)
-			if n >= int64(len(idx.lens)) {
-				return fmt.Errorf("search index: posting of %q past the documents", term)
-			}
-			f := float64(tt)*wt + float64(v>>1)
-			D := float64(idx.lens[n])
-			c := idf * (float64(f*k1p1) / (f + float64(k1*(1-b+float64(b*D)/idx.avgdl))))
-			if acc.score[n] == 0 {
-				acc.touched = append(acc.touched, int32(n))
-			}
-			acc.score[n] = float64(acc.score[n] + c)
+	rows, err := s.lookup.QueryContext(ctx, `SELECT data FROM search_postings WHERE term = ? ORDER BY run`, term)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data sql.RawBytes // decoded before the next row, so never copied
+		if err := rows.Scan(&data); err != nil {
+			return err
 		}
+		if err := idx.score(acc, term, idf, data); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// score adds the bm25 term of one posting list to the documents it names.
+func (idx *searchIndex) score(acc *accumulator, term string, idf float64, data []byte) error {
+	k1p1 := bm25K1 + 1
+	wt := float64(bm25TitleWeight)
+	var n int64
+	for i := 0; i < len(data); {
+		d, k := binary.Uvarint(data[i:])
+		if k <= 0 {
+			return fmt.Errorf("search index: bad posting list of %q", term)
+		}
+		i += k
+		v, k := binary.Uvarint(data[i:])
+		if k <= 0 {
+			return fmt.Errorf("search index: bad posting list of %q", term)
+		}
+		i += k
+		var tt uint64
+		if v&1 != 0 {
+			if tt, k = binary.Uvarint(data[i:]); k <= 0 {
+				return fmt.Errorf("search index: bad posting list of %q", term)
+			}
+			i += k
+		}
+		n += int64(d)
+		if n >= int64(len(idx.norm)) {
+			return fmt.Errorf("search index: posting of %q past the documents", term)
+		}
+		f := float64(tt)*wt + float64(v>>1)
+		c := float64(idf * (float64(f*k1p1) / (f + idx.norm[n])))
+		if acc.score[n] == 0 {
+			acc.touched = append(acc.touched, int32(n))
+		}
+		acc.score[n] += c
 	}
 	return nil
 }

@@ -27,7 +27,8 @@ import (
 // runs the default size (20k documents). MIROVERSE_SEARCH_BENCH_SIZES
 // (e.g. "20000,100000,300000") picks others and MIROVERSE_SEARCH_BENCH_DIR
 // keeps the generated stores between runs (a 300k store takes minutes to
-// build and ~2 GB of disk).
+// build and ~2 GB of disk); MIROVERSE_SEARCH_BENCH_FTS5=off leaves out the
+// FTS5 reference.
 
 // synthVocab is the number of distinct words of the generated language.
 func synthVocab(n int) int { return 50_000 + n/2 }
@@ -138,6 +139,11 @@ func benchSizes(tb testing.TB) []int {
 	return out
 }
 
+// benchFTS5 reports whether the benchmark also runs the FTS5 reference,
+// which MIROVERSE_SEARCH_BENCH_FTS5=off leaves out (at 1M documents it
+// costs seconds a call and minutes to index).
+func benchFTS5() bool { return os.Getenv("MIROVERSE_SEARCH_BENCH_FTS5") != "off" }
+
 // synthStore opens a store holding the generated corpus of n documents,
 // finished, building it when MIROVERSE_SEARCH_BENCH_DIR has none.
 func synthStore(tb testing.TB, n int, c synthCorpus) *Store {
@@ -194,6 +200,9 @@ func synthStore(tb testing.TB, n int, c synthCorpus) *Store {
 		tb.Logf("indexed %d docs in %v", n, time.Since(start).Round(time.Millisecond))
 	}
 	// The reference: FTS5 as the store searched before its index.
+	if !benchFTS5() {
+		return s
+	}
 	var fts int
 	if err := s.db.QueryRow(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'fts'`).Scan(&fts); err != nil {
 		tb.Fatal(err)
@@ -223,6 +232,9 @@ func BenchmarkSearch(b *testing.B) {
 		}{
 			{"fts5", s.searchFTS},
 			{"index", s.Search},
+		}
+		if !benchFTS5() {
+			impls = impls[1:]
 		}
 		ref := map[int][]string{} // fts5's top 10 of query i
 		for _, impl := range impls {
