@@ -319,11 +319,20 @@ type accumulator struct {
 	touched []int32
 }
 
-// loadSearchIndex returns the index of the last build, reading it again
-// when Finish has built another; nil when no Finish has built one.
-func (s *Store) loadSearchIndex(ctx context.Context) (*searchIndex, error) {
+// querier is what a search reads through: the read transaction it runs
+// in.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// loadSearchIndex returns the index of the build q sees, reading it when
+// Finish has built another since the last search; nil when no Finish has
+// built one. Searches run in one read transaction, so that the postings
+// they read are of the build whose arrays they use.
+func (s *Store) loadSearchIndex(ctx context.Context, tx querier) (*searchIndex, error) {
 	var build string
-	err := s.lookup.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, metaSearchBuild).Scan(&build)
+	err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, metaSearchBuild).Scan(&build)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -338,12 +347,6 @@ func (s *Store) loadSearchIndex(ctx context.Context) (*searchIndex, error) {
 	if idx := s.search.Load(); idx != nil && idx.build == build {
 		return idx, nil
 	}
-	// One read transaction, so the totals and the arrays are of one build.
-	tx, err := s.lookup.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
 	idx := &searchIndex{}
 	var tokens int64
 	var lens []uint32
@@ -451,7 +454,12 @@ func (s *Store) searchIndexed(ctx context.Context, query string, limit int) ([]k
 	if len(words) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	idx, err := s.loadSearchIndex(ctx)
+	tx, err := s.lookup.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	idx, err := s.loadSearchIndex(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
@@ -485,14 +493,14 @@ func (s *Store) searchIndexed(ctx context.Context, query string, limit int) ([]k
 		idx.pool.Put(acc)
 	}()
 	for _, t := range terms {
-		if err := s.scoreTerm(ctx, idx, acc, t); err != nil {
+		if err := s.scoreTerm(ctx, tx, idx, acc, t); err != nil {
 			return nil, err
 		}
 	}
 	if len(acc.touched) == 0 {
 		return nil, nil
 	}
-	tiers, err := s.titleTiers(ctx, query)
+	tiers, err := s.titleTiers(ctx, tx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -515,18 +523,18 @@ func (s *Store) searchIndexed(ctx context.Context, query string, limit int) ([]k
 		}
 		return 1
 	})
-	return s.hits(ctx, terms, h)
+	return s.hits(ctx, tx, terms, h)
 }
 
 // scoreTerm adds one phrase's bm25 term to the score of every document
 // that holds it, exactly as FTS5's bm25() computes it.
-func (s *Store) scoreTerm(ctx context.Context, idx *searchIndex, acc *accumulator, term string) error {
+func (s *Store) scoreTerm(ctx context.Context, tx querier, idx *searchIndex, acc *accumulator, term string) error {
 	// The IDF by SQLite's ln(), which is the C library's log() that bm25()
 	// calls and may differ from math.Log in the last bit; the arithmetic
 	// around it is bm25()'s. Reading df leaves the blobs unread.
 	var df int64
 	var idf float64
-	err := s.lookup.QueryRowContext(ctx, `SELECT total, ln((CAST(?1 - total AS REAL) + 0.5) / (CAST(total AS REAL) + 0.5))
+	err := tx.QueryRowContext(ctx, `SELECT total, ln((CAST(?1 - total AS REAL) + 0.5) / (CAST(total AS REAL) + 0.5))
 		FROM (SELECT COALESCE(SUM(df), 0) AS total FROM search_postings WHERE term = ?2)`, idx.docs, term).Scan(&df, &idf)
 	if err != nil {
 		return err
@@ -537,7 +545,7 @@ func (s *Store) scoreTerm(ctx context.Context, idx *searchIndex, acc *accumulato
 	if idf <= 0 {
 		idf = 1e-6
 	}
-	rows, err := s.lookup.QueryContext(ctx, `SELECT data FROM search_postings WHERE term = ? ORDER BY run`, term)
+	rows, err := tx.QueryContext(ctx, `SELECT data FROM search_postings WHERE term = ? ORDER BY run`, term)
 	if err != nil {
 		return err
 	}
@@ -594,9 +602,9 @@ func (idx *searchIndex) score(acc *accumulator, term string, idf float64, data [
 // titleTiers maps the documents named by the query to their tier: 0 when
 // the title is the query ignoring case, 1 when a redirect of that name
 // leads to it.
-func (s *Store) titleTiers(ctx context.Context, query string) (map[int64]int8, error) {
+func (s *Store) titleTiers(ctx context.Context, tx querier, query string) (map[int64]int8, error) {
 	title := kg.UpperFirst(strings.Join(strings.Fields(strings.ReplaceAll(query, "_", " ")), " "))
-	rows, err := s.lookup.QueryContext(ctx, `
+	rows, err := tx.QueryContext(ctx, `
 		SELECT n, 0 FROM docs WHERE title_fold = ?1
 		UNION ALL
 		SELECT n, 1 FROM docs WHERE id IN (SELECT doc_id FROM aliases WHERE alias = ?2 AND kind = 'redirect')`,
@@ -620,7 +628,7 @@ func (s *Store) titleTiers(ctx context.Context, query string) (map[int64]int8, e
 }
 
 // hits reads the ranked documents and cuts their snippets.
-func (s *Store) hits(ctx context.Context, terms []string, top []ranked) ([]kg.SearchHit, error) {
+func (s *Store) hits(ctx context.Context, tx querier, terms []string, top []ranked) ([]kg.SearchHit, error) {
 	ns := make([]int64, len(top))
 	for i, r := range top {
 		ns[i] = int64(r.n)
@@ -634,7 +642,7 @@ func (s *Store) hits(ctx context.Context, terms []string, top []ranked) ([]kg.Se
 		text string
 	}
 	byN := make(map[int64]*hit, len(top))
-	rows, err := s.lookup.QueryContext(ctx, `
+	rows, err := tx.QueryContext(ctx, `
 		SELECT t.value, d.id, d.title, d.url, d.text FROM json_each(?1) t CROSS JOIN docs d ON d.n = t.value`, string(list))
 	if err != nil {
 		return nil, err

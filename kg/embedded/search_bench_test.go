@@ -190,7 +190,7 @@ func synthStore(tb testing.TB, n int, c synthCorpus) *Store {
 	}
 	tb.Cleanup(func() { s.Close() })
 	// A store kept from before the search index existed gets one.
-	if idx, err := s.loadSearchIndex(ctx); err != nil {
+	if idx, err := s.loadSearchIndex(ctx, s.lookup); err != nil {
 		tb.Fatal(err)
 	} else if idx == nil {
 		start := time.Now()

@@ -277,6 +277,20 @@ func TestTokenizerMatchesFTS(t *testing.T) {
 	}
 }
 
+// TestSearchIndexFoldedTwice: two words that fold to one token are two
+// phrases to FTS5, each scored and each in the snippet's count; so here.
+func TestSearchIndexFoldedTwice(t *testing.T) {
+	s := openTemp(t)
+	load(t, s, []kg.Doc{doc("f:1", "Crème brûlée", "A creme of custard. Crème again."), doc("f:2", "Creme", "creme"),
+		doc("f:3", "Other", "no cream here but CRÈME once")}, nil, nil)
+	addFTS(t, s)
+	for _, q := range []string{"Crème creme", "creme CRÈME crème", "brulee brûlée creme"} {
+		if !sameSearch(t, s, q, 10) {
+			t.Errorf("Search(%q) not compared", q)
+		}
+	}
+}
+
 // TestSearchIndexRuns: an index built in many runs (a tiny memory budget)
 // answers as one built in one.
 func TestSearchIndexRuns(t *testing.T) {

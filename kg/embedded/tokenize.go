@@ -89,17 +89,7 @@ func (t *tokenizer) probeRunes(ctx context.Context, rs []rune) error {
 		if err != nil {
 			return fmt.Errorf("tokenizer probe: %w", err)
 		}
-		db.SetMaxOpenConns(1) // one connection: one in-memory database
-		db.SetConnMaxLifetime(0)
-		for _, stmt := range []string{
-			`CREATE VIRTUAL TABLE p USING fts5(x, tokenize='` + ftsTokenize + `')`,
-			`CREATE VIRTUAL TABLE pv USING fts5vocab(p, instance)`,
-		} {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				db.Close()
-				return fmt.Errorf("tokenizer probe: %w", err)
-			}
-		}
+		db.SetMaxOpenConns(1) // one connection at a time: the probe is serialised
 		t.probe = db
 	}
 	conn, err := t.probe.Conn(ctx)
@@ -107,8 +97,16 @@ func (t *tokenizer) probeRunes(ctx context.Context, rs []rune) error {
 		return fmt.Errorf("tokenizer probe: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `DELETE FROM p`); err != nil {
-		return fmt.Errorf("tokenizer probe: %w", err)
+	// Each connection has its own in-memory database: the tables are made
+	// where they are missing, and emptied.
+	for _, stmt := range []string{
+		`CREATE VIRTUAL TABLE IF NOT EXISTS p USING fts5(x, tokenize='` + ftsTokenize + `')`,
+		`CREATE VIRTUAL TABLE IF NOT EXISTS pv USING fts5vocab(p, instance)`,
+		`DELETE FROM p`,
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("tokenizer probe: %w", err)
+		}
 	}
 	for lo := 0; lo < len(rs); lo += maxParams / 2 {
 		hi := min(len(rs), lo+maxParams/2)
