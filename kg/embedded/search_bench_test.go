@@ -146,7 +146,7 @@ func benchFTS5() bool { return os.Getenv("MIROVERSE_SEARCH_BENCH_FTS5") != "off"
 
 // synthStore opens a store holding the generated corpus of n documents,
 // finished, building it when MIROVERSE_SEARCH_BENCH_DIR has none.
-func synthStore(tb testing.TB, n int, c synthCorpus) *Store {
+func synthStore(tb testing.TB, n int, corpus func() synthCorpus) *Store {
 	tb.Helper()
 	ctx := context.Background()
 	dir := os.Getenv("MIROVERSE_SEARCH_BENCH_DIR")
@@ -164,6 +164,7 @@ func synthStore(tb testing.TB, n int, c synthCorpus) *Store {
 		if err != nil {
 			tb.Fatal(err)
 		}
+		c := corpus()
 		start := time.Now()
 		for lo := 0; lo < len(c.docs); lo += 5000 {
 			if err := s.PutDocs(ctx, c.docs[lo:min(lo+5000, len(c.docs))]); err != nil {
@@ -224,7 +225,7 @@ func synthStore(tb testing.TB, n int, c synthCorpus) *Store {
 func BenchmarkSearch(b *testing.B) {
 	for _, n := range benchSizes(b) {
 		c := makeSynthCorpus(n, 2000)
-		s := synthStore(b, n, c)
+		s := synthStore(b, n, func() synthCorpus { return c })
 		ctx := context.Background()
 		impls := []struct {
 			name   string
@@ -274,5 +275,22 @@ func BenchmarkSearch(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkSearchIndexBuild rebuilds the search index of the generated
+// store once per iteration, as Finish does, and reports documents a second.
+func BenchmarkSearchIndexBuild(b *testing.B) {
+	for _, n := range benchSizes(b) {
+		s := synthStore(b, n, func() synthCorpus { return makeSynthCorpus(n, 0) })
+		ctx := context.Background()
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if err := s.write(ctx, "index", func(tx *sql.Tx) error { return s.buildSearchIndex(ctx, tx) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		})
 	}
 }
