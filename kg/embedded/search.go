@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +28,7 @@ import (
 //
 //   - search_postings: per word, the documents that hold it, in docs.n
 //     order, each with the word's count in the title and in the text (no
-//     positions), as varint deltas in blobs, one row per word and build run;
+//     positions), as varint deltas in a blob;
 //   - search_docs: per document (by n) its length in words, title and text,
 //     and the rank of its id among all ids (for ties);
 //   - meta: the number of documents and words at the build, and a build id.
@@ -60,19 +62,14 @@ import (
 func searchSchema() []string {
 	return []string{
 		postingsTable,
-		postingsIndex,
 		`CREATE TABLE IF NOT EXISTS search_docs(part INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
 	}
 }
 
-// The postings are appended run after run to a table made anew by each
-// build; its index on (term, run) is made after them, by one sort, since
-// inserting into it as the runs come touches its pages at random.
-const (
-	postingsTable = `CREATE TABLE IF NOT EXISTS search_postings(
-		term TEXT NOT NULL, run INTEGER NOT NULL, df INTEGER NOT NULL, data BLOB NOT NULL)`
-	postingsIndex = `CREATE UNIQUE INDEX IF NOT EXISTS search_postings_term ON search_postings(term, run)`
-)
+// postingsTable holds one row per word, written in word order by each
+// build (so its pages and its index's fill up in order).
+const postingsTable = `CREATE TABLE IF NOT EXISTS search_postings(
+		term TEXT NOT NULL PRIMARY KEY, df INTEGER NOT NULL, data BLOB NOT NULL)`
 
 // BM25 parameters, those of FTS5's bm25() and of the weights Search gives
 // it. They are variables so that the arithmetic happens in float64, as in
@@ -95,6 +92,7 @@ const (
 	metaSearchBuild  = "search_build"
 	metaSearchDocs   = "search_docs"
 	metaSearchTokens = "search_tokens"
+	metaSearchRuns   = "search_runs" // how many runs the build wrote
 )
 
 // indexBuilder accumulates the postings of one run.
@@ -110,6 +108,7 @@ type indexBuilder struct {
 	doc         map[string]int32 // its words' ids
 	title, text []int32          // counts by term id
 	touched     []int32
+	runs        []string // files of the runs written
 }
 
 func newIndexBuilder(run int) *indexBuilder {
@@ -159,32 +158,11 @@ func (b *indexBuilder) add(n int64) {
 	clear(b.doc)
 }
 
-// flush writes the run held and starts another.
-func (b *indexBuilder) flush(ctx context.Context, tx *sql.Tx) error {
-	if len(b.terms) == 0 {
-		return nil
-	}
-	order := make([]int32, len(b.terms))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(b.terms[x], b.terms[y]) })
-	err := insertRows(ctx, tx, `INSERT INTO search_postings(term, run, df, data)`, "", 4, len(order),
-		func(i int, a []any) []any {
-			id := order[i]
-			return append(a, b.terms[id], b.run, b.df[id], b.data[id])
-		})
-	if err != nil {
-		return fmt.Errorf("write postings: %w", err)
-	}
-	*b = *newIndexBuilder(b.run + 1)
-	return nil
-}
-
 // buildSearchIndex rebuilds the search index from the docs table, in
 // Finish's transaction. Its cost is one pass over the documents and one
 // over their ids; its memory is searchRunBudget plus eight bytes a
-// document.
+// document, and runs past the budget are merged from files in one more
+// pass.
 func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range []string{`DROP TABLE IF EXISTS search_postings`, postingsTable, `DELETE FROM search_docs`} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
@@ -200,6 +178,14 @@ func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
 	if err := idRanks(ctx, tx, ranks); err != nil {
 		return err
 	}
+	// Runs past the memory budget go to files beside the store, removed
+	// when the build ends (and, left by a crash, when the next begins).
+	dir, base := filepath.Split(s.path)
+	dir = filepath.Join(dir, "."+base+".search")
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	b := newIndexBuilder(0)
 	var docs, tokens int64
 	var buf []byte
@@ -259,7 +245,7 @@ func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
 			docs++
 			tokens += int64(length)
 			if b.bytes > s.runBudget {
-				if err := b.flush(ctx, tx); err != nil {
+				if err := b.spill(dir); err != nil {
 					return err
 				}
 			}
@@ -268,11 +254,9 @@ func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 	}
-	if err := b.flush(ctx, tx); err != nil {
+	runs := int64(len(b.runs)) + 1
+	if err := b.write(ctx, tx, dir); err != nil {
 		return err
-	}
-	if _, err := tx.ExecContext(ctx, postingsIndex); err != nil {
-		return fmt.Errorf("index postings: %w", err)
 	}
 	part := make([]byte, 0, 8*docsPerPart)
 	for lo := int64(0); lo <= maxN; lo += docsPerPart {
@@ -285,7 +269,7 @@ func (s *Store) buildSearchIndex(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("write doc lengths: %w", err)
 		}
 	}
-	for k, v := range map[string]int64{metaSearchDocs: docs, metaSearchTokens: tokens} {
+	for k, v := range map[string]int64{metaSearchDocs: docs, metaSearchTokens: tokens, metaSearchRuns: runs} {
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)`, k, strconv.FormatInt(v, 10)); err != nil {
 			return err
 		}
@@ -564,7 +548,7 @@ func (s *Store) scoreTerm(ctx context.Context, tx querier, idx *searchIndex, acc
 	if idf <= 0 {
 		idf = 1e-6
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT data FROM search_postings WHERE term = ? ORDER BY run`, term)
+	rows, err := tx.QueryContext(ctx, `SELECT data FROM search_postings WHERE term = ? ORDER BY rowid`, term)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -300,11 +302,14 @@ func TestSearchIndexRuns(t *testing.T) {
 	load(t, s, c.docs, nil, nil)
 	addFTS(t, s)
 	var runs int
-	if err := s.db.QueryRow(`SELECT MAX(run) + 1 FROM search_postings`).Scan(&runs); err != nil || runs < 10 {
+	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = ?`, metaSearchRuns).Scan(&runs); err != nil || runs < 10 {
 		t.Fatalf("%d runs, %v; want many", runs, err)
 	}
 	for i, q := range c.queries {
 		sameSearch(t, s, q, []int{10, 100}[i%2])
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(s.path), "."+filepath.Base(s.path)+".search")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the runs' directory is still there: %v", err)
 	}
 }
 
