@@ -85,7 +85,7 @@ const docsPerPart = 1 << 16
 
 // searchRunBudget bounds the postings held in memory while the index is
 // built; past it they are written as one run. Tests make it small.
-const searchRunBudget = 192 << 20
+const searchRunBudget = 96 << 20
 
 // searchMeta keys.
 const (
