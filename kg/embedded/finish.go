@@ -62,7 +62,9 @@ func finishSteps() []step {
 		{"count unresolved links", `INSERT OR REPLACE INTO meta(key, value)
 		SELECT 'unresolved', COUNT(*) FROM raw_links r
 		WHERE NOT EXISTS (SELECT 1 FROM t_final f WHERE f.title = r.target)`},
-		{"rebuild search index", `INSERT INTO fts(fts) VALUES('rebuild')`},
+		// The search index is built after these steps (buildSearchIndex);
+		// the FTS5 table that earlier versions searched goes.
+		{"rebuild search index", `DROP TABLE IF EXISTS fts`},
 		{"drop scratch tables", `DROP TABLE temp.t_doc`},
 		{"drop scratch tables", `DROP TABLE temp.t_src`},
 		{"drop scratch tables", `DROP TABLE temp.t_redir`},
@@ -84,6 +86,9 @@ func (s *Store) Finish(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, st.sql); err != nil {
 				return fmt.Errorf("%s: %w", st.what, err)
 			}
+		}
+		if err := s.buildSearchIndex(ctx, tx); err != nil {
+			return fmt.Errorf("rebuild search index: %w", err)
 		}
 		return nil
 	})

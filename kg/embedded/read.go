@@ -176,6 +176,29 @@ const snippetChars = 200
 // Equal ranks are ordered by id, so results are deterministic. The index is
 // built by Finish.
 func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
+	hits, err := s.searchIndexed(ctx, query, limit)
+	if errors.Is(err, errNoIndex) {
+		// A store last finished by a version without the index: its FTS5
+		// table, when it has one, serves until the next Finish.
+		var fts int
+		if err := s.lookup.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name = 'fts'`).Scan(&fts); err != nil {
+			return nil, fmt.Errorf("embedded: search %q: %w", query, err)
+		}
+		if fts == 0 {
+			return nil, nil
+		}
+		return s.searchFTS(ctx, query, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedded: search %q: %w", query, err)
+	}
+	return hits, nil
+}
+
+// searchFTS is Search as versions before the search index made it, by
+// FTS5 alone: bm25() over every document that matches a word. It serves
+// stores they finished, and is what the tests compare the index with.
+func (s *Store) searchFTS(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
 	match := ftsQuery(query)
 	if match == "" || limit <= 0 {
 		return nil, nil
