@@ -120,8 +120,10 @@ func schema() []string {
 		facts      TEXT NOT NULL,
 		text       TEXT NOT NULL)`,
 		// An exact title or URL is looked up through its folded form, which
-		// it implies, so each needs one index, not two.
-		`CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold)`,
+		// it implies, so each needs one index, not two. The title index
+		// also covers what Finish's title map and Snapshot's nodes read, so
+		// that neither reads the rows, which hold the text.
+		`CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold, title, source, id, kind)`,
 		`CREATE INDEX IF NOT EXISTS docs_url_key ON docs(url_key)`,
 		// n -> id without reading the rows, which hold the text: links name
 		// their ends by n.
