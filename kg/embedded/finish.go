@@ -13,7 +13,8 @@ import (
 // own transaction (so the WAL stays bounded however large the store) and
 // all under the write lock:
 //
-//  1. titles: every title a link may name, resolved through redirects to
+//  1. titles: the lookup indexes, built once the first time (see
+//     lookupIndexes), and every title a link may name, resolved through redirects to
 //     a document, rebuilt from docs and redirects with sorts and index
 //     probes (cost linear in documents plus redirects) and compared with
 //     the last Finish's map. The titles whose resolution changed are
@@ -172,7 +173,7 @@ func (s *Store) resolveTitles(ctx context.Context, tx *sql.Tx) (finishPlan, erro
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM titles`).Scan(&had); err != nil {
 		return p, fmt.Errorf("count titles: %w", err)
 	}
-	if err := s.exec(ctx, tx, titleSteps()); err != nil {
+	if err := s.exec(ctx, tx, append(lookupIndexes(), titleSteps()...)); err != nil {
 		return p, err
 	}
 	var changed, total int64
@@ -254,7 +255,7 @@ func (s *Store) resolveLinks(ctx context.Context, p finishPlan) error {
 		}
 		return s.exec(ctx, tx, []step{
 			{"find links to changed titles", `INSERT OR IGNORE INTO dirty SELECT DISTINCT src FROM raw_links
-			WHERE target IN (SELECT title FROM finish_targets)`},
+			WHERE ` + targetSQL("raw_links") + ` IN (SELECT title FROM finish_targets)`},
 			{"find links to changed titles", `DELETE FROM finish_targets`},
 		})
 	})
@@ -338,20 +339,23 @@ func resolveSQL(where string) string {
 	perSource := `COALESCE((SELECT ts.doc FROM titles_src ts WHERE ts.final = COALESCE(t.final, t.title)
 		AND ts.source = (SELECT source FROM docs WHERE n = raw_links.src)), t.doc)`
 	return `UPDATE raw_links SET dst = (SELECT CASE WHEN t.multi THEN ` + state(perSource) + ` ELSE ` + state("t.doc") + ` END
-		FROM titles t WHERE t.title = raw_links.target) WHERE ` + where
+		FROM titles t WHERE t.title = ` + targetSQL("raw_links") + `) WHERE ` + where
 }
 
 // dedupeSQL drops, of raw links of one source that make the same link
 // (one sentence and anchor, two targets that resolve alike), all but the
 // one with the smallest target. The key orders rows by (src, anchor,
-// sent, target), so the probe stays on the row's own page; the duplicates
+// sent, target), so the probe stays among the rows of one sentence and
+// anchor (targets compared as written: the target 0 stands for the
+// anchor); the duplicates
 // are found by a read and only they are written, since an UPDATE that
 // reads its own table in a subquery first copies every key it visits.
 func dedupeSQL(where string) string {
 	return `UPDATE raw_links SET dst = 0 WHERE (src, anchor, sent, target) IN (
 		SELECT r.src, r.anchor, r.sent, r.target FROM raw_links r WHERE ` + where + ` AND r.dst <> 0 AND EXISTS (
 			SELECT 1 FROM raw_links r2 WHERE r2.src = r.src AND r2.anchor = r.anchor AND r2.sent = r.sent
-			AND r2.target < r.target AND abs(r2.dst) = abs(r.dst)))`
+			AND r2.target IS NOT r.target AND (` + targetSQL("r2") + `) < (` + targetSQL("r") + `)
+			AND abs(r2.dst) = abs(r.dst)))`
 }
 
 // resolveChunk resolves the rows where selects (with ?1, ?2 bound to lo,

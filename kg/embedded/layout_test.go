@@ -478,3 +478,45 @@ func TestDstNewSpelling(t *testing.T) {
 		t.Errorf("dstNew is %s, the SQL says -2147483648", got)
 	}
 }
+
+// TestDuplicateLinks: raw links that resolve to one link make one,
+// whether their targets are written as the anchor (stored as 0) or not,
+// and whichever of them comes first in the key.
+func TestDuplicateLinks(t *testing.T) {
+	ctx := context.Background()
+	const sentence = "Accra is the capital."
+	raw := func(target, anchor string) kg.RawLink {
+		return kg.RawLink{Src: "d:1", Target: target, Anchor: anchor, Sentence: sentence}
+	}
+	for _, tc := range []struct {
+		name  string
+		links []kg.RawLink
+		want  []kg.Link
+		// aliases: the two redirects, and the anchor when it is not the title.
+		aliases int64
+	}{
+		{"target as anchor, and a redirect", []kg.RawLink{raw("Accra", "Accra"), raw("Capital", "Accra")},
+			[]kg.Link{{Src: "d:1", Dst: "d:2", Anchor: "Accra", Sentence: sentence}}, 2},
+		{"a redirect as anchor, and the title", []kg.RawLink{raw("Capital", "Capital"), raw("Accra", "Capital")},
+			[]kg.Link{{Src: "d:1", Dst: "d:2", Anchor: "Capital", Sentence: sentence}}, 3},
+		{"three targets, one self", []kg.RawLink{raw("Zz", "x"), raw("Capital", "x"), raw("Accra", "x"), raw("Ghana", "x")},
+			[]kg.Link{{Src: "d:1", Dst: "d:2", Anchor: "x", Sentence: sentence}}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t)
+			load(t, s, []kg.Doc{doc("d:1", "Ghana", sentence), doc("d:2", "Accra", "Accra text.")}, tc.links,
+				[]kg.Redirect{{From: "Capital", To: "Accra"}, {From: "Zz", To: "Capital"}})
+			var got []kg.Link
+			must(t, s.EachLink(ctx, func(l kg.Link) error { got = append(got, l); return nil }))
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("links %+v, want %+v", got, tc.want)
+			}
+			c, err := s.Counts(ctx)
+			must(t, err)
+			if want := (kg.Counts{Docs: 2, Links: 1, Aliases: tc.aliases, RawLinks: int64(len(tc.links))}); c != want {
+				t.Errorf("Counts = %+v, want %+v", c, want)
+			}
+			checkCounters(t, s)
+		})
+	}
+}

@@ -31,6 +31,7 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -119,22 +120,18 @@ func schema() []string {
 		categories TEXT NOT NULL,
 		facts      TEXT NOT NULL,
 		text       TEXT NOT NULL)`,
-		// An exact title or URL is looked up through its folded form, which
-		// it implies, so each needs one index, not two. The title index
-		// also covers what Finish's title map and Snapshot's nodes read, so
-		// that neither reads the rows, which hold the text.
-		`CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold, title, source, id, kind)`,
-		`CREATE INDEX IF NOT EXISTS docs_url_key ON docs(url_key)`,
 		// n -> id without reading the rows, which hold the text: links name
 		// their ends by n.
 		`CREATE INDEX IF NOT EXISTS docs_n_id ON docs(n, id)`,
-		// sent has no declared type, so that no affinity turns a sentence
-		// that reads as a number into one.
+		// sent and target have no declared type, so that no affinity turns
+		// a sentence that reads as a number into one, or the target 0 (the
+		// anchor itself, as in [[Paris]]: more than half of all links) into
+		// the text "0".
 		`CREATE TABLE IF NOT EXISTS raw_links(
 		src    INTEGER NOT NULL,
 		anchor TEXT NOT NULL,
 		sent   NOT NULL,
-		target TEXT NOT NULL,
+		target NOT NULL,
 		dst    INTEGER,
 		PRIMARY KEY(src, anchor, sent, target)) WITHOUT ROWID`,
 		`CREATE TABLE IF NOT EXISTS raw_pending(
@@ -184,6 +181,25 @@ func schema() []string {
 	}
 }
 
+// lookupIndexes are the indexes of the title and URL lookups, which Finish
+// creates (see Finish) rather than the schema: a title or URL is in no
+// order of ingest, so every document written would dirty a page of each at
+// a random place, and a commit of a few hundred documents would write
+// hundreds of pages to the WAL for a few hundred KB of rows. Built by
+// sorting once the documents are in, and kept up to date from then on,
+// they cost a fraction of that; until then the lookups read the table.
+//
+// An exact title or URL is looked up through its folded form, which it
+// implies, so each needs one index, not two. The title index also covers
+// what Finish's title map and Snapshot's nodes read, so that neither reads
+// the rows, which hold the text.
+func lookupIndexes() []step {
+	return []step{
+		{"index documents", `CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold, title, source, id, kind)`},
+		{"index documents", `CREATE INDEX IF NOT EXISTS docs_url_key ON docs(url_key)`},
+	}
+}
+
 // sentenceSQL decodes a sentence reference in SQL: the bytes of text it
 // names (substr counts bytes in a blob, characters in a text), or the
 // sentence itself when it is kept as text.
@@ -203,6 +219,38 @@ func sentRef(text, sentence string) any {
 		}
 	}
 	return sentence
+}
+
+// targetRef is what raw_links.target holds: 0 when the target is the
+// anchor, else the target.
+func targetRef(anchor, target string) any {
+	if target == anchor {
+		return int64(0)
+	}
+	return target
+}
+
+// targetSQL is the target of the raw_links row r in SQL.
+func targetSQL(r string) string {
+	return fmt.Sprintf(`CASE WHEN typeof(%[1]s.target) = 'integer' THEN %[1]s.anchor ELSE %[1]s.target END`, r)
+}
+
+// compareSQLite orders two column values as SQLite's BINARY collation
+// does for the types raw_links holds: integers before text, text by bytes.
+func compareSQLite(a, b any) int {
+	switch x := a.(type) {
+	case int64:
+		if y, ok := b.(int64); ok {
+			return cmp.Compare(x, y)
+		}
+		return -1
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y)
+		}
+		return 1
+	}
+	return 0
 }
 
 // sentText is the sentence a reference names in text.
@@ -268,10 +316,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// pageSize is the page size of new files. 16 KiB pages hold several
-// documents of a few KB each where 4 KiB pages hold one and leave the rest
-// of the page empty (a fifth of the file at 3 KB per document).
-const pageSize = 16384
+// pageSize is the page size of new files. A page holds several documents
+// of a few KB each where a 4 KiB page holds one and leaves the rest empty
+// (a fifth of the file at 3 KB per document); 32 KiB leaves about 5%
+// empty. Writes append to their tables (see lookupIndexes), so a larger
+// page does not write more to the WAL.
+const pageSize = 32768
 
 // setPageSize gives a new file its page size. It takes a connection of its
 // own because the page size must be set before WAL mode is, and the
@@ -590,7 +640,7 @@ func lastByID(docs []kg.Doc) []kg.Doc {
 type rawRow struct {
 	anchor string
 	sent   any
-	target string
+	target any
 	dst    any
 }
 
@@ -608,8 +658,10 @@ func reencode(ctx context.Context, tx *sql.Tx, n int64, oldText, newText string)
 			rows.Close()
 			return err
 		}
-		if b, ok := r.sent.([]byte); ok { // comparable, as sentRef's values are
-			r.sent = string(b)
+		for _, v := range []*any{&r.sent, &r.target} {
+			if b, ok := (*v).([]byte); ok { // comparable, as sentRef's values are
+				*v = string(b)
+			}
 		}
 		sentence, err := sentText(oldText, r.sent)
 		if err != nil {
@@ -675,12 +727,12 @@ func adoptPending(ctx context.Context, tx *sql.Tx, ids []string) error {
 		srcs := map[int64]bool{}
 		for rows.Next() {
 			var a adopted
-			var sentence, text string
-			if err := rows.Scan(&a.anchor, &sentence, &a.target, &a.n, &text); err != nil {
+			var sentence, target, text string
+			if err := rows.Scan(&a.anchor, &sentence, &target, &a.n, &text); err != nil {
 				rows.Close()
 				return fmt.Errorf("read waiting links: %w", err)
 			}
-			a.sent, a.dst = sentRef(text, sentence), int64(dstNew)
+			a.sent, a.target, a.dst = sentRef(text, sentence), targetRef(a.anchor, target), int64(dstNew)
 			moved = append(moved, a)
 			srcs[a.n] = true
 		}
@@ -758,7 +810,7 @@ func (s *Store) PutRawLinks(ctx context.Context, links []kg.RawLink) error {
 			n      int64
 			anchor string
 			sent   any
-			target string
+			target any
 		}
 		var known []row
 		var waiting []kg.RawLink
@@ -768,8 +820,15 @@ func (s *Store) PutRawLinks(ctx context.Context, links []kg.RawLink) error {
 				waiting = append(waiting, l)
 				continue
 			}
-			known = append(known, row{d.n, l.Anchor, sentRef(d.text, l.Sentence), l.Target})
+			known = append(known, row{d.n, l.Anchor, sentRef(d.text, l.Sentence), targetRef(l.Anchor, l.Target)})
 		}
+		// In key order the rows of a dump's batch go to the right edge of
+		// the B-tree, which SQLite then fills; in the parser's order they
+		// land inside the last pages and split them half empty.
+		slices.SortFunc(known, func(a, b row) int {
+			return cmp.Or(cmp.Compare(a.n, b.n), strings.Compare(a.anchor, b.anchor),
+				compareSQLite(a.sent, b.sent), compareSQLite(a.target, b.target))
+		})
 		changed, err := insertRows(ctx, tx, `INSERT INTO raw_links(src, anchor, sent, target, dst)`, `ON CONFLICT DO NOTHING`,
 			5, len(known), func(i int, a []any) []any {
 				r := known[i]
