@@ -315,8 +315,25 @@ func TestFinishPaths(t *testing.T) {
 				t.Errorf("rows resolved per Finish: %v of %d", incremental, want.counts.RawLinks)
 			}
 			sameDump(t, dumpStore(t, s), want)
-			// Finish again changes nothing.
+			// Finish again changes nothing, and neither does writing the
+			// last two rounds again (their records are the final ones, as
+			// an ingest resumed after its end writes) and finishing: that
+			// Finish has no link to resolve.
 			must(t, s.Finish(context.Background()))
+			sameDump(t, dumpStore(t, s), want)
+			rounds[len(rounds)-2].write(t, s)
+			rounds[len(rounds)-1].write(t, s)
+			var resolved int64
+			s.trace = func(step string, rows int64, _ time.Duration) {
+				if step == "resolve links" {
+					resolved += rows
+				}
+			}
+			must(t, s.Finish(context.Background()))
+			s.trace = nil
+			if resolved != 0 {
+				t.Errorf("Finish after writing the same records again resolved %d rows", resolved)
+			}
 			sameDump(t, dumpStore(t, s), want)
 		})
 	}

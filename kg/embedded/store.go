@@ -4,8 +4,9 @@
 // search.
 //
 // The layout is made for a full Wikipedia (~7M documents, ~170M links) on
-// one machine, so that every cost is linear in the input and nothing
-// proportional to it is held in Go memory:
+// one machine, so that every cost is linear in the input, ingest appends
+// to its tables instead of writing all over them, and nothing
+// proportional to the input is held in Go memory:
 //
 //   - A document's key inside the file is its rowid n, given in ingest
 //     order. Raw links are keyed by (src n, anchor, sentence, target), so a
@@ -16,18 +17,23 @@
 //     one integer, instead of the sentence; only a sentence the text does
 //     not hold is kept as text. When a document's text changes, its links'
 //     sentences are re-encoded against the new text, so a raw link keeps
-//     its key and every sentence is held once.
+//     its key and every sentence is held once. A target equal to the anchor
+//     (most links) is held as 0.
 //   - Resolution is stored in raw_links.dst, next to the raw link it
-//     resolves (see dst* below): there is no second copy of the links.
-//     links and aliases are views over the stored tables, with the columns
-//     they have always had, for readers of the file.
+//     resolves (see dstNew): there is no second copy of the links. links
+//     and aliases are views over the stored tables, with the columns they
+//     have always had, for readers of the file.
 //   - A raw link whose source is no document yet waits in raw_pending, with
 //     its source id and sentence as text, until that document is written.
+//   - The title and URL lookup indexes are built by the first Finish, by a
+//     sort, rather than a random page at a time during ingest
+//     (lookupIndexes).
 //
 // Writes are idempotent upserts batched in transactions. Finish resolves
 // titles into a map (titles), then resolves only the raw links whose
 // source is new or whose target's resolution changed, in bounded
-// transactions; see finish.go.
+// transactions; see Finish. The search index is rebuilt by a step of its
+// own (rebuildSearch).
 package embedded
 
 import (
@@ -425,6 +431,12 @@ const maxParams = 999
 // returns how many rows each statement changed, in order, so that callers
 // learn which groups of rows held something new.
 func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, row func(i int, dst []any) []any) ([]int64, error) {
+	return insertGroups(ctx, tx, head, "("+strings.Repeat("?,", cols-1)+"?)", tail, cols, n, row)
+}
+
+// insertGroups is insertRows with each row's VALUES group written out, so
+// that a value common to all rows is a literal rather than a parameter.
+func insertGroups(ctx context.Context, tx *sql.Tx, head, group, tail string, cols, n int, row func(i int, dst []any) []any) ([]int64, error) {
 	per := maxParams / cols
 	var full *sql.Stmt
 	defer func() {
@@ -444,13 +456,13 @@ func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int,
 		var res sql.Result
 		if hi-lo == per {
 			if full == nil {
-				if full, err = tx.PrepareContext(ctx, insertSQL(head, tail, cols, per)); err != nil {
+				if full, err = tx.PrepareContext(ctx, insertSQL(head, group, tail, per)); err != nil {
 					return nil, fmt.Errorf("prepare: %w", err)
 				}
 			}
 			res, err = full.ExecContext(ctx, args...)
 		} else {
-			res, err = tx.ExecContext(ctx, insertSQL(head, tail, cols, hi-lo), args...)
+			res, err = tx.ExecContext(ctx, insertSQL(head, group, tail, hi-lo), args...)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("rows %d-%d: %w", lo, hi-1, err)
@@ -467,9 +479,8 @@ func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int,
 // insertPer is how many rows of cols values insertRows sends per statement.
 func insertPer(cols int) int { return maxParams / cols }
 
-func insertSQL(head, tail string, cols, rows int) string {
+func insertSQL(head, group, tail string, rows int) string {
 	var b strings.Builder
-	group := "(" + strings.Repeat("?,", cols-1) + "?)"
 	b.Grow(len(head) + len(tail) + rows*(len(group)+1) + 8)
 	b.WriteString(head)
 	b.WriteString(" VALUES ")
@@ -826,13 +837,21 @@ func (s *Store) PutRawLinks(ctx context.Context, links []kg.RawLink) error {
 		// the B-tree, which SQLite then fills; in the parser's order they
 		// land inside the last pages and split them half empty.
 		slices.SortFunc(known, func(a, b row) int {
-			return cmp.Or(cmp.Compare(a.n, b.n), strings.Compare(a.anchor, b.anchor),
-				compareSQLite(a.sent, b.sent), compareSQLite(a.target, b.target))
+			if a.n != b.n {
+				return cmp.Compare(a.n, b.n)
+			}
+			if c := strings.Compare(a.anchor, b.anchor); c != 0 {
+				return c
+			}
+			if c := compareSQLite(a.sent, b.sent); c != 0 {
+				return c
+			}
+			return compareSQLite(a.target, b.target)
 		})
-		changed, err := insertRows(ctx, tx, `INSERT INTO raw_links(src, anchor, sent, target, dst)`, `ON CONFLICT DO NOTHING`,
-			5, len(known), func(i int, a []any) []any {
+		changed, err := insertGroups(ctx, tx, `INSERT INTO raw_links(src, anchor, sent, target, dst)`,
+			`(?,?,?,?,-2147483648)`, `ON CONFLICT DO NOTHING`, 4, len(known), func(i int, a []any) []any {
 				r := known[i]
-				return append(a, r.n, r.anchor, r.sent, r.target, int64(dstNew))
+				return append(a, r.n, r.anchor, r.sent, r.target)
 			})
 		if err != nil {
 			return err
@@ -841,7 +860,7 @@ func (s *Store) PutRawLinks(ctx context.Context, links []kg.RawLink) error {
 		// writing a dump again leaves Finish nothing to do.
 		var added int64
 		var dirty []int64
-		per := insertPer(5)
+		per := insertPer(4)
 		for k, c := range changed {
 			added += c
 			if c == 0 {
