@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -442,6 +443,25 @@ func finishRounds(n int) []round {
 		}
 	}
 	retarget = append(retarget, kg.Redirect{From: "Missing " + docs[5].Title, To: docs[6].Title})
+	// Chains of one to five redirects onto a redirect (beyond three hops a
+	// chain reaches nothing), a loop, and a redirect from a document's title
+	// (the document shadows it).
+	for i := 0; i+5 < len(reds); i += 40 {
+		for k := 1; k <= 5; k++ {
+			retarget = append(retarget, kg.Redirect{From: fmt.Sprintf("Chain %d %d", i, k), To: fmt.Sprintf("Chain %d %d", i, k-1)})
+		}
+		retarget = append(retarget, kg.Redirect{From: fmt.Sprintf("Chain %d 0", i), To: reds[i].From})
+	}
+	retarget = append(retarget, kg.Redirect{From: "Loop a", To: "Loop b"}, kg.Redirect{From: "Loop b", To: "Loop a"},
+		kg.Redirect{From: docs[8].Title, To: docs[9].Title})
+	for i := 0; i+5 < len(reds); i += 40 {
+		for k := 0; k <= 5; k++ {
+			frLinks = append(frLinks, kg.RawLink{Src: frwiki[0].ID, Target: fmt.Sprintf("Chain %d %d", i, k),
+				Anchor: fmt.Sprintf("chain %d", k), Sentence: frwiki[0].Text})
+		}
+	}
+	frLinks = append(frLinks, kg.RawLink{Src: frwiki[0].ID, Target: "Loop a", Anchor: "loop", Sentence: frwiki[0].Text},
+		kg.RawLink{Src: frwiki[0].ID, Target: docs[8].Title, Anchor: "shadow", Sentence: frwiki[0].Text})
 	// Round 4 changes little, so that Finish resolves only what it touches:
 	// two retitles (one onto a title of the other wiki), a redirect, a
 	// document moved to the other wiki, a rewritten text, new links of old
@@ -536,4 +556,146 @@ func TestDuplicateLinks(t *testing.T) {
 			checkCounters(t, s)
 		})
 	}
+}
+
+// TestResolutionAtScale holds Finish to the contract's rules computed
+// here, independently of SQL, on the generated corpus of TestFinishPaths
+// with its ties (one title in two wikis, titles taken over by retitled
+// documents, redirect chains): every link, alias and count.
+func TestResolutionAtScale(t *testing.T) {
+	rounds := finishRounds(2000)
+	s := openTemp(t)
+	docs := map[string]kg.Doc{}
+	raws := map[kg.RawLink]bool{}
+	redirects := map[string]string{}
+	for _, r := range rounds {
+		r.write(t, s)
+		must(t, s.Finish(context.Background()))
+		for _, d := range r.docs {
+			docs[d.ID] = d
+		}
+		for _, l := range r.links {
+			raws[l] = true
+		}
+		for _, rd := range r.redirects {
+			redirects[rd.From] = rd.To
+		}
+	}
+	want := resolveByTheRules(docs, raws, redirects)
+	got := dumpStore(t, s)
+	if got.counts != want.counts {
+		t.Errorf("Counts = %+v, the rules give %+v", got.counts, want.counts)
+	}
+	if !reflect.DeepEqual(got.links, want.links) {
+		t.Errorf("links differ from the rules': %d, want %d", len(got.links), len(want.links))
+		for i := range min(len(got.links), len(want.links)) {
+			if got.links[i] != want.links[i] {
+				t.Errorf("first difference at %d: %+v, want %+v", i, got.links[i], want.links[i])
+				break
+			}
+		}
+	}
+	if !reflect.DeepEqual(got.aliases, want.aliases) {
+		t.Errorf("aliases differ from the rules': %d, want %d", len(got.aliases), len(want.aliases))
+	}
+	var multi int
+	for _, l := range got.links {
+		if strings.HasPrefix(l.Src, "frwiki:") {
+			multi++
+		}
+	}
+	if multi == 0 {
+		t.Error("no link of the second wiki: the ties by wiki are not exercised")
+	}
+}
+
+// rulesResult is what kg.Writer.Finish says the records derive.
+type rulesResult struct {
+	counts  kg.Counts
+	links   []kg.Link
+	aliases []kg.Alias
+}
+
+// resolveByTheRules derives links, aliases and counts from the records
+// held, rule by rule as kg.Writer.Finish states them.
+func resolveByTheRules(docs map[string]kg.Doc, raws map[kg.RawLink]bool, redirects map[string]string) rulesResult {
+	byTitle := map[string][]kg.Doc{}
+	for _, d := range docs {
+		byTitle[d.Title] = append(byTitle[d.Title], d)
+	}
+	for _, ds := range byTitle {
+		slices.SortFunc(ds, func(a, b kg.Doc) int { return strings.Compare(a.ID, b.ID) })
+	}
+	// reach is the document title a target reaches: itself when it is one,
+	// else through at most three redirects, stopping at the first title
+	// that is a document's.
+	reach := func(target string) (string, bool) {
+		t := target
+		for hop := 0; ; hop++ {
+			if len(byTitle[t]) > 0 {
+				return t, true
+			}
+			next, ok := redirects[t]
+			if !ok || hop == 3 {
+				return "", false
+			}
+			t = next
+		}
+	}
+	// mean is the document a title means for a link from source: the
+	// smallest id of the link's own wiki, else the smallest of all.
+	mean := func(title, source string) kg.Doc {
+		for _, d := range byTitle[title] {
+			if d.Source == source {
+				return d
+			}
+		}
+		return byTitle[title][0]
+	}
+	var r rulesResult
+	linkSet := map[kg.Link]bool{}
+	anchorSet := map[kg.Alias]bool{}
+	for l := range raws {
+		final, ok := reach(l.Target)
+		if !ok {
+			r.counts.Unresolved++
+			continue
+		}
+		src, ok := docs[l.Src]
+		if !ok {
+			continue
+		}
+		dst := mean(final, src.Source)
+		if dst.ID == src.ID {
+			continue
+		}
+		linkSet[kg.Link{Src: src.ID, Dst: dst.ID, Anchor: l.Anchor, Sentence: l.Sentence}] = true
+		if l.Anchor != "" && l.Anchor != dst.Title {
+			anchorSet[kg.Alias{DocID: dst.ID, Alias: l.Anchor, Kind: "anchor"}] = true
+		}
+	}
+	for from := range redirects {
+		if len(byTitle[from]) > 0 {
+			continue
+		}
+		if final, ok := reach(from); ok {
+			anchorSet[kg.Alias{DocID: byTitle[final][0].ID, Alias: from, Kind: "redirect"}] = true
+		}
+	}
+	for l := range linkSet {
+		r.links = append(r.links, l)
+	}
+	slices.SortFunc(r.links, func(a, b kg.Link) int {
+		return cmp.Or(strings.Compare(a.Src, b.Src), strings.Compare(a.Dst, b.Dst),
+			strings.Compare(a.Anchor, b.Anchor), strings.Compare(a.Sentence, b.Sentence))
+	})
+	for a := range anchorSet {
+		r.aliases = append(r.aliases, a)
+	}
+	slices.SortFunc(r.aliases, func(a, b kg.Alias) int {
+		return cmp.Or(strings.Compare(a.DocID, b.DocID), strings.Compare(a.Alias, b.Alias), strings.Compare(a.Kind, b.Kind))
+	})
+	r.counts = kg.Counts{Docs: int64(len(docs)), Links: int64(len(r.links)), Aliases: int64(len(r.aliases)),
+		RawLinks: int64(len(raws)), Unresolved: r.counts.Unresolved}
+	return r
 }

@@ -282,10 +282,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %q: path must be non-empty and free of '?' and '#'", path)
 	}
 	// WAL (set when the file is made, and kept by it) lets readers run
-	// beside the writer; NORMAL sync is durable enough in WAL mode (a power cut may
-	// lose the last commits, never corrupt); immediate transactions take
-	// the write lock up front so two writers never deadlock upgrading a
-	// read lock. Finish's sorts spill to temporary files, not to memory,
+	// beside the writer; NORMAL sync is durable enough in WAL mode (a power
+	// cut may lose the last commits, never corrupt); immediate transactions
+	// take the write lock up front so two writers never deadlock upgrading
+	// a read lock. Finish's sorts spill to temporary files, not to memory,
 	// and the WAL is cut back after a large Finish.
 	if err := setPageSize(ctx, path); err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
