@@ -91,7 +91,7 @@ func (w *postingWriter) add(p posting) error {
 }
 
 func (w *postingWriter) flush() error {
-	err := insertRows(w.ctx, w.tx, `INSERT INTO search_postings(term, df, data)`, "", 3, len(w.rows),
+	_, err := insertRows(w.ctx, w.tx, `INSERT INTO search_postings(term, df, data)`, "", 3, len(w.rows),
 		func(i int, a []any) []any { return append(a, w.rows[i].term, w.rows[i].df, w.rows[i].data) })
 	if err != nil {
 		return fmt.Errorf("write postings: %w", err)

@@ -115,7 +115,7 @@ func (t *tokenizer) probeRunes(ctx context.Context, rs []rune) error {
 			r := string(rs[i])
 			args = append(args, i, "a"+r+"b "+r)
 		}
-		if _, err := conn.ExecContext(ctx, insertSQL(`INSERT INTO p(rowid, x)`, "", 2, hi-lo), args...); err != nil {
+		if _, err := conn.ExecContext(ctx, insertSQL(`INSERT INTO p(rowid, x)`, "(?,?)", "", hi-lo), args...); err != nil {
 			return fmt.Errorf("tokenizer probe: %w", err)
 		}
 	}
