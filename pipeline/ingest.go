@@ -302,6 +302,7 @@ func DryRun(ctx context.Context, paths []string, in InputConfig, opt Options) (*
 		opt.Progress = io.Discard
 	}
 	start := time.Now()
+	rss := startRSSWatch()
 	st := newStageStats()
 	for _, p := range paths {
 		if err := readDump(ctx, p, discard{}, in, 1<<16, st, opt.Log, opt.Progress); err != nil {
@@ -309,6 +310,7 @@ func DryRun(ctx context.Context, paths []string, in InputConfig, opt Options) (*
 		}
 	}
 	st.Seconds = time.Since(start).Seconds()
+	rss.record(st)
 	st.Complete = true
 	return st, nil
 }

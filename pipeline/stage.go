@@ -58,6 +58,7 @@ type noItems struct{}
 // step and the manifest close the stage.
 func runStage[T any](ctx context.Context, r *Runner, s stage[T]) error {
 	start := time.Now()
+	rss := startRSSWatch()
 	fp, err := r.fingerprint(ctx, s.upstream, s.settings...)
 	if err != nil {
 		return err
@@ -100,6 +101,7 @@ func runStage[T any](ctx context.Context, r *Runner, s stage[T]) error {
 		return err
 	}
 	st.Seconds = time.Since(start).Seconds()
+	rss.record(st)
 	return r.endStage(ctx, s.name, fp, st)
 }
 

@@ -139,6 +139,13 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	checkOutputs(t, root, m)
 	checkManifestInvariants(t, m)
+	// Every stage says how much memory it took, measured from its own start
+	// on Linux (where this runs): a stage's figure is not the run's.
+	for name, st := range m.Stages {
+		if st.PeakRSSBytes <= 0 || st.PeakRSSScope != "stage" {
+			t.Errorf("stage %s: peak RSS %d bytes, scope %q; want a positive figure measured per stage", name, st.PeakRSSBytes, st.PeakRSSScope)
+		}
+	}
 	// The demo must exercise both kinds of rollout, or DPO has no contrast.
 	if m.Stages["export"].Counts["sft_rows"] < 10 || m.Stages["export"].Counts["dpo_pairs"] < 3 {
 		t.Errorf("demo too thin: %d SFT rows, %d DPO pairs", m.Stages["export"].Counts["sft_rows"], m.Stages["export"].Counts["dpo_pairs"])
