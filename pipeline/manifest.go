@@ -55,19 +55,19 @@ type StageStats struct {
 	Failed   map[string]int64 `json:"failed,omitempty"`
 	// Skipped counts input records that are not items of this stage
 	// (e.g. pages outside the article namespace), by reason.
-	Skipped          map[string]int64    `json:"skipped,omitempty"`
-	Counts           map[string]int64    `json:"counts,omitempty"`
-	Examples         map[string][]string `json:"examples,omitempty"`
-	Seconds          float64             `json:"seconds"`
+	Skipped  map[string]int64    `json:"skipped,omitempty"`
+	Counts   map[string]int64    `json:"counts,omitempty"`
+	Examples map[string][]string `json:"examples,omitempty"`
+	Seconds  float64             `json:"seconds"`
 	// PeakRSSBytes is the largest resident set of the process while the
 	// stage ran; PeakRSSScope is "stage" when it was measured from the
 	// stage's start, "process" when the system only gives the peak since
 	// the process started (see peakrss.go).
-	PeakRSSBytes int64  `json:"peak_rss_bytes,omitempty"`
-	PeakRSSScope string `json:"peak_rss_scope,omitempty"`
-	PromptTokens     int64               `json:"prompt_tokens,omitempty"`
-	CompletionTokens int64               `json:"completion_tokens,omitempty"`
-	Complete         bool                `json:"complete"`
+	PeakRSSBytes     int64  `json:"peak_rss_bytes,omitempty"`
+	PeakRSSScope     string `json:"peak_rss_scope,omitempty"`
+	PromptTokens     int64  `json:"prompt_tokens,omitempty"`
+	CompletionTokens int64  `json:"completion_tokens,omitempty"`
+	Complete         bool   `json:"complete"`
 }
 
 // Output lists the Parquet files of one dataset part.
