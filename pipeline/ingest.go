@@ -59,13 +59,8 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 		global: func(ctx context.Context, fp string) (*StageStats, error) {
 			r.manifest.Inputs = inputs
 			st := newStageStats()
-			for _, p := range paths {
-				if err := r.ingestDump(ctx, p, st); err != nil {
-					return nil, err
-				}
-			}
-			if err := r.store.Finish(ctx); err != nil {
-				return nil, fmt.Errorf("ingest: resolve links: %w", err)
+			if err := r.loadGraph(ctx, paths, fp, st); err != nil {
+				return nil, err
 			}
 			c, err := r.store.Counts(ctx)
 			if err != nil {

@@ -108,6 +108,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/miroverse/miroverse/internal/redact"
@@ -155,6 +156,14 @@ type Store struct {
 	driver n4j.DriverWithContext
 	uri    string // for messages: without user info
 	opt    Options
+	// bookmarks orders this client's statements causally (each reads what
+	// the ones before it wrote), as ExecuteQuery's default manager would.
+	// It is the store's own so that Import can drop it: bookmarks name
+	// transactions of the database as it was, and an imported database
+	// starts a new history, in which the server would wait for them
+	// forever.
+	bmu       sync.Mutex
+	bookmarks n4j.BookmarkManager
 	// beforeQuery, when set, is called before every statement with what
 	// the statement is for. The fault test stops the server from it at a
 	// chosen point inside Finish, which no timer could hit reliably.
@@ -203,7 +212,31 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.URI == "" {
 		return nil, errors.New("neo4j: no URI given (a bolt:// or neo4j:// address, e.g. from NEO4J_URI)")
 	}
-	shown := redact.URL(opt.URI)
+	shown := redactedURI(opt.URI)
+	opt = withDefaults(opt)
+	drv, err := n4j.NewDriverWithContext(opt.URI, n4j.BasicAuth(opt.User, opt.Password, ""), func(c *config.Config) {
+		c.MaxTransactionRetryTime = opt.MaxRetryTime
+		c.SocketConnectTimeout = 10 * time.Second
+		c.UserAgent = "miroverse"
+	})
+	if err != nil {
+		// The driver's message may quote the URI as given; say only ours.
+		return nil, fmt.Errorf("neo4j %s: invalid URI (want bolt://host:port or neo4j://host:port)", shown)
+	}
+	s := &Store{driver: drv, uri: shown, opt: opt, bookmarks: n4j.NewBookmarkManager(n4j.BookmarkManagerConfig{})}
+	if err := drv.VerifyConnectivity(ctx); err != nil {
+		drv.Close(context.WithoutCancel(ctx))
+		return nil, s.fail("", err)
+	}
+	if err := s.init(ctx); err != nil {
+		drv.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
+}
+
+// withDefaults fills in the options left zero.
+func withDefaults(opt Options) Options {
 	if opt.Database == "" {
 		opt.Database = DefaultDatabase
 	}
@@ -222,26 +255,11 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.MaxRetryTime <= 0 {
 		opt.MaxRetryTime = DefaultMaxRetryTime
 	}
-	drv, err := n4j.NewDriverWithContext(opt.URI, n4j.BasicAuth(opt.User, opt.Password, ""), func(c *config.Config) {
-		c.MaxTransactionRetryTime = opt.MaxRetryTime
-		c.SocketConnectTimeout = 10 * time.Second
-		c.UserAgent = "miroverse"
-	})
-	if err != nil {
-		// The driver's message may quote the URI as given; say only ours.
-		return nil, fmt.Errorf("neo4j %s: invalid URI (want bolt://host:port or neo4j://host:port)", shown)
-	}
-	s := &Store{driver: drv, uri: shown, opt: opt}
-	if err := drv.VerifyConnectivity(ctx); err != nil {
-		drv.Close(context.WithoutCancel(ctx))
-		return nil, s.fail("", err)
-	}
-	if err := s.init(ctx); err != nil {
-		drv.Close(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	return s, nil
+	return opt
 }
+
+// redactedURI is the URI as messages show it: without user info or query.
+func redactedURI(uri string) string { return redact.URL(uri) }
 
 // init creates the schema, waits for it and checks the schema version.
 func (s *Store) init(ctx context.Context) error {
@@ -303,11 +321,26 @@ func (s *Store) query(ctx context.Context, what, cypher string, params map[strin
 			}
 			return &rowSink{row: row}
 		},
-		n4j.ExecuteQueryWithDatabase(s.opt.Database), routing)
+		n4j.ExecuteQueryWithDatabase(s.opt.Database), routing, n4j.ExecuteQueryWithBookmarkManager(s.bookmarkManager()))
 	if err != nil {
 		return nil, s.fail(what, err)
 	}
 	return res, nil
+}
+
+// bookmarkManager is the store's current bookmark manager.
+func (s *Store) bookmarkManager() n4j.BookmarkManager {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	return s.bookmarks
+}
+
+// forgetBookmarks starts a new causal chain, after the database was
+// replaced.
+func (s *Store) forgetBookmarks() {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	s.bookmarks = n4j.NewBookmarkManager(n4j.BookmarkManagerConfig{})
 }
 
 // write runs a statement that returns nothing of interest.
