@@ -32,22 +32,8 @@ type row struct {
 
 func main() {
 	dump := flag.String("dump", defaultDump(), "wiki dump the graph benchmarks load")
-	exp := flag.String("exp", "", "")
-	n := flag.Int("n", 10000, "")
 	flag.Parse()
 	ctx := context.Background()
-	switch *exp {
-	case "tx":
-		if err := expTx(ctx, *n); err != nil {
-			fmt.Println(err)
-		}
-		return
-	case "stage":
-		if err := expStage(ctx, *n, "/tmp/stage"); err != nil {
-			fmt.Println(err)
-		}
-		return
-	}
 	var rows []row
 	r, err := benchNeo4jLoad(ctx, *dump)
 	if err != nil {
