@@ -5,7 +5,7 @@ VENV        := .venv
 PYTHON      := $(VENV)/bin/python
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build demo test bench fuzz lint venv sandbox-deps clean
+.PHONY: build demo test bench bench-scale fuzz lint venv sandbox-deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/miroverse
@@ -42,6 +42,20 @@ bench: build
 	$(GO) run ./scripts/benchwiki
 	scripts/compare_wikiextractor.sh
 	$(GO) run ./scripts/benchagent
+
+# How the costs grow with the dump (issue 11): generated dumps of 10k, 100k and
+# 1M articles, cached under ~/.cache/miroverse/bench-scale, through the real
+# CLI; prints the measurements and the goals table. Long (the 1M size takes
+# most of an hour): not part of `make test`. NEO4J=1 adds the Neo4j loaders
+# (scripts/with-neo4j); BENCHSCALE_FLAGS passes flags, e.g.
+#   make bench-scale BENCHSCALE_FLAGS="-sizes 10k,100k -markdown scale.md"
+BENCHSCALE_FLAGS ?=
+bench-scale: build
+ifeq ($(NEO4J),1)
+	scripts/with-neo4j nice $(GO) run ./scripts/benchscale -neo4j $(BENCHSCALE_FLAGS)
+else
+	nice $(GO) run ./scripts/benchscale $(BENCHSCALE_FLAGS)
+endif
 
 # Every fuzz target of the tree, one after another (go test fuzzes one at a
 # time), each for FUZZTIME. Not part of `make test`, which runs their seed

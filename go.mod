@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/apache/arrow/go/v17 v17.0.0
+	github.com/dsnet/compress v0.0.1
 	github.com/dustin/go-humanize v1.1.0
 	github.com/klauspost/compress v1.17.9
 	github.com/neo4j/neo4j-go-driver/v5 v5.28.4

@@ -192,8 +192,10 @@ type Reader interface {
 	//
 	// Scores are the backend's BM25 with the title weighted ten times the
 	// text, so their values, and the order of unequal ones, may differ
-	// between backends; so may what a word is (the embedded store folds
-	// diacritics, Neo4j's analyser does not).
+	// between backends; so may what a word is (the embedded store's words
+	// are those of SQLite's unicode61 tokenizer with diacritics folded, and
+	// a query word it cuts in pieces, as at a Devanagari vowel sign, counts
+	// as each piece; Neo4j's analyser does not fold).
 	Search(ctx context.Context, query string, limit int) ([]SearchHit, error)
 	// Snapshot reads the whole link graph into memory for walks: what
 	// BuildGraph makes of every document (Walkable as Doc.Walkable says)

@@ -101,10 +101,10 @@ type SampleConfig struct {
 	HubCap   int `yaml:"hub_cap" json:"hub_cap"`
 	Attempts int `yaml:"attempts" json:"attempts"`
 	// Hops maps a hop count to its weight; non-empty replaces the uniform
-	// draw in [min_hops, max_hops] (qa.SampleOptions.HopMix).
+	// draw in [min_hops, max_hops] (sample.Options.HopMix).
 	Hops map[int]float64 `yaml:"hops" json:"hops,omitempty"`
 	// AnswerTypes maps an answer type (person, place, organisation, date,
-	// other) to its weight (qa.SampleOptions.AnswerMix).
+	// other) to its weight (sample.Options.AnswerMix).
 	AnswerTypes map[string]float64 `yaml:"answer_types" json:"answer_types,omitempty"`
 	// Stratify orders seeds by (primary category, degree band) rather than
 	// by degree band alone; SeedPool bounds the seeds looked up for it.
@@ -123,13 +123,13 @@ type QAConfig struct {
 	Contamination []string `yaml:"contamination" json:"contamination,omitempty"`
 	// ContaminationNGram and ContaminationOverlap: a question is
 	// contaminated when this share of its word n-grams occurs in one
-	// benchmark question, grams weighted by rarity (0: qa.DefaultContaminationNGram/Overlap, 3 and 0.6).
+	// benchmark question, grams weighted by rarity (0: gates.DefaultContaminationNGram/Overlap, 3 and 0.6).
 	ContaminationNGram   int     `yaml:"contamination_ngram" json:"contamination_ngram,omitempty"`
 	ContaminationOverlap float64 `yaml:"contamination_overlap" json:"contamination_overlap,omitempty"`
 	// DedupThreshold is the MinHash Jaccard estimate at which a question is a
-	// near duplicate of an earlier one (0: qa.DefaultDedupThreshold, 0.6).
+	// near duplicate of an earlier one (0: gates.DefaultDedupThreshold, 0.6).
 	DedupThreshold float64 `yaml:"dedup_threshold" json:"dedup_threshold,omitempty"`
-	// Verify switches the LLM-backed gates (qa.Verifier) on and off.
+	// Verify switches the LLM-backed gates (verify.Gates) on and off.
 	Verify VerifyConfig `yaml:"verify" json:"verify"`
 }
 
@@ -141,7 +141,7 @@ type VerifyConfig struct {
 	ClosedBook bool `yaml:"closed_book" json:"closed_book"`
 	MaskedHop  bool `yaml:"masked_hop" json:"masked_hop"`
 	// ClosedBookTries is how many times (each with its own seed) the
-	// closed-book role must fail; 0: qa.DefaultClosedBookTries (3).
+	// closed-book role must fail; 0: verify.DefaultClosedBookTries (3).
 	ClosedBookTries int `yaml:"closed_book_tries" json:"closed_book_tries"`
 }
 
@@ -194,7 +194,7 @@ type ExportConfig struct {
 	// DifficultyBand keeps the questions whose pass rate (correct rollouts
 	// / rollouts) lies in [lo, hi]. Empty: questions all of whose rollouts
 	// agree (rate 0 or 1) are dropped when they have at least
-	// qa.MinRolloutsForBand rollouts (qa.OutsideBand).
+	// gates.MinRolloutsForBand rollouts (gates.OutsideBand).
 	DifficultyBand []float64 `yaml:"difficulty_band" json:"difficulty_band,omitempty"`
 }
 

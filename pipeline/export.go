@@ -9,6 +9,7 @@ import (
 
 	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/gates"
 	"github.com/miroverse/miroverse/trajectory/export"
 )
 
@@ -57,7 +58,7 @@ func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 			continue
 		}
 		js := byQA[it.ID]
-		if why := qa.OutsideBand(correctCount(js), len(js), r.cfg.Export.DifficultyBand); why != "" {
+		if why := gates.OutsideBand(correctCount(js), len(js), r.cfg.Export.DifficultyBand); why != "" {
 			st.add("rejected", why)
 			continue
 		}

@@ -12,12 +12,14 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/gates"
+	"github.com/miroverse/miroverse/qa/importer"
 )
 
 // ImportOptions say what `qa import` reads.
 type ImportOptions struct {
 	Input  string
-	Format string // qa.FormatHotpotQA, qa.FormatMuSiQue, qa.FormatJSONL or "" to detect
+	Format string // importer.FormatHotpotQA, importer.FormatMuSiQue, importer.FormatJSONL or "" to detect
 	// Contamination lists are checked on top of the config's qa.contamination.
 	Contamination []string
 }
@@ -36,7 +38,7 @@ type ImportResult struct {
 // NewTextGates builds the contamination and near-duplicate gates of the qa
 // section, with extra benchmark lists on top of qa.contamination. The
 // contamination index is nil when no list is configured.
-func NewTextGates(c QAConfig, extraLists ...string) (*qa.Contamination, *qa.Dedup, error) {
+func NewTextGates(c QAConfig, extraLists ...string) (*gates.Contamination, *gates.Dedup, error) {
 	if c.DedupThreshold < 0 || c.DedupThreshold > 1 {
 		return nil, nil, fmt.Errorf("qa.dedup_threshold %v: want a Jaccard estimate in [0, 1] (0 = default)", c.DedupThreshold)
 	}
@@ -44,15 +46,15 @@ func NewTextGates(c QAConfig, extraLists ...string) (*qa.Contamination, *qa.Dedu
 		return nil, nil, fmt.Errorf("qa.contamination_overlap %v: want a share in [0, 1] (0 = default)", c.ContaminationOverlap)
 	}
 	lists := append(slices.Clone(c.Contamination), extraLists...)
-	var cont *qa.Contamination
+	var cont *gates.Contamination
 	if len(lists) > 0 {
 		var err error
-		cont, err = qa.LoadContamination(lists, qa.ContaminationOptions{NGram: c.ContaminationNGram, Overlap: c.ContaminationOverlap})
+		cont, err = gates.LoadContamination(lists, gates.ContaminationOptions{NGram: c.ContaminationNGram, Overlap: c.ContaminationOverlap})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	return cont, qa.NewDedup(c.DedupThreshold), nil
+	return cont, gates.NewDedup(c.DedupThreshold), nil
 }
 
 // ImportQA turns a public multi-hop QA file into committed items of the qa
@@ -91,11 +93,11 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 	name := filepath.Base(opt.Input)
 	res := &ImportResult{Rejected: map[string]int{}, Failed: map[string]int{}}
 	var items []qa.Item
-	docs := qa.NewImportedDocs()
-	err = qa.ReadImport(f, name, opt.Format, func(rec qa.ImportRecord) error {
+	docs := importer.NewDocs()
+	err = importer.Read(f, name, opt.Format, func(rec importer.Record) error {
 		res.Records++
 		res.Format = rec.Format
-		it := qa.ImportedItem(rec, name)
+		it := rec.Item(name)
 		if committed[it.ID] {
 			res.AlreadyThere++
 			return nil
@@ -104,7 +106,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		if rec.Err != nil {
 			r.log.Warn("skipping bad record", "reason", rec.Reason, "err", rec.Err)
 		}
-		if rec.Format != qa.FormatJSONL {
+		if rec.Format != importer.FormatJSONL {
 			for _, p := range rec.Paragraphs {
 				docs.Add(rec.Format, p)
 			}
@@ -125,10 +127,10 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 		return nil, errors.Join(err, derr)
 	}
 	res.Docs = added
-	if rerr := qa.ResolveDocIDs(ctx, r.store, items); rerr != nil {
+	if rerr := importer.ResolveDocIDs(ctx, r.store, items); rerr != nil {
 		return nil, errors.Join(err, fmt.Errorf("qa import: %w", rerr))
 	}
-	qa.Gates{Contamination: cont, Dedup: dedup}.ScreenImports(items, existing)
+	gates.Order{Contamination: cont, Dedup: dedup}.ScreenImports(items, existing)
 	for _, it := range items {
 		switch it.Status {
 		case qa.StatusKept:
@@ -152,7 +154,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 // rebuilds its search index. A title already in the store (from a dump or
 // an earlier import) keeps its document: its text is the fuller one or the
 // same.
-func (r *Runner) putImportedDocs(ctx context.Context, m *qa.ImportedDocs) (int, error) {
+func (r *Runner) putImportedDocs(ctx context.Context, m *importer.Docs) (int, error) {
 	batch := max(r.cfg.Graph.BatchSize, 1)
 	var docs []kg.Doc
 	added := 0

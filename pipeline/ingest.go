@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -135,27 +136,19 @@ func readDump(ctx context.Context, path string, w graphWriter, in InputConfig, b
 		return fmt.Errorf("ingest %s: %w", path, err)
 	}
 	defer rd.Close()
+	bw := startBatchWriter(ctx, w, path)
+	defer bw.close()
 	var docs []kg.Doc
 	var links []kg.RawLink
 	var redirects []kg.Redirect
 	flush := func() error {
-		if len(docs) > 0 {
-			if err := w.PutDocs(ctx, docs); err != nil {
-				return fmt.Errorf("ingest %s: %w", path, err)
-			}
+		if len(docs)+len(links)+len(redirects) == 0 {
+			return nil
 		}
-		if len(links) > 0 {
-			if err := w.PutRawLinks(ctx, links); err != nil {
-				return fmt.Errorf("ingest %s: %w", path, err)
-			}
-		}
-		if len(redirects) > 0 {
-			if err := w.PutRedirects(ctx, redirects); err != nil {
-				return fmt.Errorf("ingest %s: %w", path, err)
-			}
-		}
-		docs, links, redirects = docs[:0], links[:0], redirects[:0]
-		return nil
+		err := bw.put(writeBatch{docs, links, redirects})
+		// The writer owns the batch now: new slices for the next one.
+		docs, links, redirects = nil, nil, nil
+		return err
 	}
 	var pages wiki.Pages
 	prog := startReadProgress(progress, filepath.Base(path), rd.Progress)
@@ -212,7 +205,80 @@ func readDump(ctx context.Context, path string, w graphWriter, in InputConfig, b
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", path, err)
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	return bw.close()
+}
+
+// writeBatch is what one flush of readDump writes.
+type writeBatch struct {
+	docs      []kg.Doc
+	links     []kg.RawLink
+	redirects []kg.Redirect
+}
+
+// batchWriter writes batches on a goroutine of its own, one at a time and
+// in order, so that parsing goes on while the store writes a batch. On the
+// parsing goroutine the two took turns: ParseAll holds only a few pages in
+// flight, far fewer than a batch takes to write, so the parse workers
+// stood idle for every write. One batch waits while another is written, so
+// memory stays bounded by two batches.
+type batchWriter struct {
+	ch   chan writeBatch
+	done chan struct{}
+	err  error // the first write error; read after done is closed
+	once sync.Once
+}
+
+func startBatchWriter(ctx context.Context, w graphWriter, path string) *batchWriter {
+	bw := &batchWriter{ch: make(chan writeBatch, 1), done: make(chan struct{})}
+	go func() {
+		defer close(bw.done)
+		for b := range bw.ch {
+			if err := b.write(ctx, w); err != nil {
+				bw.err = fmt.Errorf("ingest %s: %w", path, err)
+				return
+			}
+		}
+	}()
+	return bw
+}
+
+// put hands a batch to the writer; it fails with the error of an earlier
+// batch once the writer has stopped on one.
+func (bw *batchWriter) put(b writeBatch) error {
+	select {
+	case bw.ch <- b:
+		return nil
+	case <-bw.done:
+		return bw.err
+	}
+}
+
+// close waits for the batches handed over to be written and returns the
+// first error. It may be called more than once.
+func (bw *batchWriter) close() error {
+	bw.once.Do(func() { close(bw.ch) })
+	<-bw.done
+	return bw.err
+}
+
+func (b writeBatch) write(ctx context.Context, w graphWriter) error {
+	if len(b.docs) > 0 {
+		if err := w.PutDocs(ctx, b.docs); err != nil {
+			return err
+		}
+	}
+	if len(b.links) > 0 {
+		if err := w.PutRawLinks(ctx, b.links); err != nil {
+			return err
+		}
+	}
+	if len(b.redirects) > 0 {
+		return w.PutRedirects(ctx, b.redirects)
+	}
+	return nil
 }
 
 // DryRun reads and parses every page of the dumps without writing a store:

@@ -3,12 +3,12 @@ package pipeline
 import (
 	"fmt"
 
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/sample"
 )
 
 // check validates the sample section's mixes and seed pool.
 func (c SampleConfig) check() error {
-	if err := qa.CheckMix(c.Hops, c.AnswerTypes); err != nil {
+	if err := sample.CheckMix(c.Hops, c.AnswerTypes); err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
 	if c.SeedPool < 0 {
@@ -22,10 +22,10 @@ func (c SampleConfig) check() error {
 	return nil
 }
 
-// options is the sample section as qa.SampleOptions; docs is consulted only
+// options is the sample section as sample.Options; docs is consulted only
 // when the section stratifies.
-func (c SampleConfig) options(seed int64, docs qa.DocSource) qa.SampleOptions {
-	o := qa.SampleOptions{
+func (c SampleConfig) options(seed int64, docs sample.DocSource) sample.Options {
+	o := sample.Options{
 		Seed: seed, Walks: c.Walks, MinHops: c.MinHops, MaxHops: c.MaxHops, HubCap: c.HubCap, Attempts: c.Attempts,
 		HopMix: c.Hops, AnswerMix: c.AnswerTypes, SeedPool: c.SeedPool,
 	}

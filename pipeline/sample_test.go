@@ -4,7 +4,7 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/sample"
 )
 
 func TestSampleConfig(t *testing.T) {
@@ -54,4 +54,4 @@ func TestSampleConfig(t *testing.T) {
 	}
 }
 
-type fakeDocSource struct{ qa.DocSource }
+type fakeDocSource struct{ sample.DocSource }

@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/gates"
+	"github.com/miroverse/miroverse/qa/sample"
+	"github.com/miroverse/miroverse/qa/verify"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // SubgraphRow is one walk as published in subgraphs/.
@@ -45,11 +50,13 @@ func (r *Runner) Sample(ctx context.Context) error {
 	return runStage(ctx, r, stage[noItems]{
 		name: StageSample, upstream: StageIngest, settings: []any{c, r.cfg.Seed},
 		global: func(ctx context.Context, _ string) (*StageStats, error) {
+			snapStart := time.Now()
 			g, err := r.store.Snapshot(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
-			walks, stats, err := qa.Sample(ctx, g, c.options(r.cfg.Seed, r.store))
+			r.log.Info("graph snapshot taken", "seconds", time.Since(snapStart).Seconds(), "nodes", g.NodeCount(), "edges", g.EdgeCount())
+			walks, stats, err := sample.Walks(ctx, g, c.options(r.cfg.Seed, r.store))
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
@@ -74,7 +81,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 }
 
 // sampleStats are the sample stage's counts.
-func sampleStats(c SampleConfig, g *kg.Graph, walks int, stats qa.SampleStats) *StageStats {
+func sampleStats(c SampleConfig, g *kg.Graph, walks int, stats sample.Stats) *StageStats {
 	st := newStageStats()
 	for range walks {
 		st.add("kept", "")
@@ -151,12 +158,12 @@ func publish[T any](r *Runner, dir string, rows []T, name func(i, n int) string)
 func (r *Runner) QA(ctx context.Context) error {
 	var (
 		byID  map[string]qa.Walk
-		write qa.Writer
-		gates qa.Gates
+		write writer.Writer
+		gate  gates.Order
 	)
 	return runStage(ctx, r, stage[qa.Walk]{
 		name: StageQA, upstream: StageSample,
-		settings: []any{qa.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
+		settings: []any{writer.PromptHash(), r.cfg.Endpoint("writer").Model, r.cfg.QA.Inject,
 			r.verifyFingerprint(), r.textGatesFingerprint(ctx)},
 		// Questions of `qa import` are no product of the walks: starting the
 		// stage over must not lose them.
@@ -180,9 +187,9 @@ func (r *Runner) QA(ctx context.Context) error {
 			for _, w := range ws {
 				byID[w.ID] = w
 			}
-			write = qa.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
+			write = writer.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
 				Walk: func(id string) (qa.Walk, bool) { x, ok := byID[id]; return x, ok }}
-			if gates.Contamination, gates.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
+			if gate.Contamination, gate.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
 				return nil, err
 			}
 			// The closed-book oracle "remembers" the leads of the walks' documents,
@@ -190,7 +197,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err := rememberLeads(ctx, r.store, r.memory, ws); err != nil {
 				return nil, err
 			}
-			if gates.Verifier, err = r.newVerifier(ctx); err != nil {
+			if gate.LLM, err = r.newVerifier(ctx); err != nil {
 				return nil, err
 			}
 			return ws, nil
@@ -201,7 +208,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return Record{}, err
 			}
-			gates.Screen(&it)
+			gate.Screen(&it)
 			return itemRecord(it)
 		},
 		global: func(ctx context.Context, _ string) (*StageStats, error) {
@@ -209,10 +216,10 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			if err := r.commitItems(ctx, StageQA, gates.MarkNearDuplicates(items)...); err != nil {
+			if err := r.commitItems(ctx, StageQA, gate.MarkNearDuplicates(items)...); err != nil {
 				return nil, err
 			}
-			if err := r.verifyQuestions(ctx, items, byID, gates); err != nil {
+			if err := r.verifyQuestions(ctx, items, byID, gate); err != nil {
 				return nil, err
 			}
 			if items, err = r.qaItems(ctx); err != nil {
@@ -222,11 +229,11 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			r.manifest.Prompts["writer"] = qa.PromptHash()
-			for k, h := range qa.PromptHashes() {
+			r.manifest.Prompts["writer"] = writer.PromptHash()
+			for k, h := range writer.PromptHashes() {
 				r.manifest.Prompts[k] = h
 			}
-			r.manifest.Prompts["verifier"] = qa.VerifierPromptHash()
+			r.manifest.Prompts["verifier"] = verify.PromptHash()
 			return st, nil
 		},
 	})
@@ -235,14 +242,14 @@ func (r *Runner) QA(ctx context.Context) error {
 // verifyQuestions runs the LLM gates (uniqueness, closed book, masked hop)
 // on every kept question not yet judged, committing each verdict: a second
 // pass over the qa stage's items, chosen and run as the first.
-func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, gates qa.Gates) error {
+func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, gate gates.Order) error {
 	id := func(it qa.Item) string { return it.ID }
 	todo := pending(items, id, func(it qa.Item) bool {
 		_, ok := walks[it.WalkID]
-		return !qa.AwaitsVerdict(it, ok)
+		return !gates.AwaitsVerdict(it, ok)
 	})
 	return eachItem(ctx, r, StageQA, "qa verify", todo, id, func(ctx context.Context, it qa.Item) (Record, error) {
-		if err := gates.Verify(ctx, walks[it.WalkID], &it); err != nil {
+		if err := gate.Verify(ctx, walks[it.WalkID], &it); err != nil {
 			return Record{}, err
 		}
 		return itemRecord(it)

@@ -7,6 +7,8 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/verify"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // verifyFingerprint is what the LLM-backed gates add to the QA stage's
@@ -23,7 +25,7 @@ type verifyFingerprint struct {
 func (r *Runner) verifyFingerprint() verifyFingerprint {
 	return verifyFingerprint{
 		Config:        r.cfg.QA.Verify,
-		Prompt:        qa.VerifierPromptHash(),
+		Prompt:        verify.PromptHash(),
 		VerifierModel: r.cfg.Endpoint(llm.RoleVerifier).Model,
 		ClosedModel:   r.cfg.Endpoint(llm.RoleClosedBook).Model,
 	}
@@ -31,22 +33,22 @@ func (r *Runner) verifyFingerprint() verifyFingerprint {
 
 // newVerifier builds the QA stage's gates from qa.verify: a client of the
 // verifier role when uniqueness or masked hop is on, of the closed_book role
-// when closed-book is on. With every gate off it returns a Verifier that
-// checks nothing.
-func (r *Runner) newVerifier(ctx context.Context) (qa.Verifier, error) {
+// when closed-book is on. With every gate off it returns gates that check
+// nothing.
+func (r *Runner) newVerifier(ctx context.Context) (verify.Gates, error) {
 	c := r.cfg.QA.Verify
-	v := qa.Verifier{Tries: c.ClosedBookTries, Docs: r.store, SkipUniqueness: !c.Uniqueness, SkipMaskedHop: !c.MaskedHop}
+	v := verify.Gates{Tries: c.ClosedBookTries, Docs: r.store, SkipUniqueness: !c.Uniqueness, SkipMaskedHop: !c.MaskedHop}
 	if c.Uniqueness || c.MaskedHop {
 		cl, err := r.client(ctx, llm.RoleVerifier)
 		if err != nil {
-			return qa.Verifier{}, err
+			return verify.Gates{}, err
 		}
 		v.LLM = cl
 	}
 	if c.ClosedBook {
 		cl, err := r.client(ctx, llm.RoleClosedBook)
 		if err != nil {
-			return qa.Verifier{}, err
+			return verify.Gates{}, err
 		}
 		v.ClosedBook = cl
 	}
@@ -63,7 +65,7 @@ func rememberLeads(ctx context.Context, docs qa.Docs, mem *oracle.LeadMemory, wa
 	if mem == nil {
 		return nil
 	}
-	if err := qa.LeadsOf(ctx, docs, walks, mem.Add); err != nil {
+	if err := writer.LeadsOf(ctx, docs, walks, mem.Add); err != nil {
 		return fmt.Errorf("closed-book memory: %w", err)
 	}
 	return nil

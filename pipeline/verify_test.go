@@ -9,6 +9,8 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/verify"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // TestVerifierOnDemo runs the gates over the demo's written questions with
@@ -112,8 +114,8 @@ func TestVerifierOnDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	it := qa.Item{ID: "x", WalkID: w.ID, Status: qa.StatusKept, Gold: []string{d.Title},
-		Question: qa.Describe(d.Text) + " What is it?"}
-	if reason, _, err := (qa.Verifier{ClosedBook: v.ClosedBook}).Check(ctx, w, &it); err != nil || reason != qa.ReasonClosedBook {
+		Question: writer.Describe(d.Text) + " What is it?"}
+	if reason, _, err := (verify.Gates{ClosedBook: v.ClosedBook}).Check(ctx, w, &it); err != nil || reason != qa.ReasonClosedBook {
 		t.Errorf("question %q: reason %q, err %v; want %q", it.Question, reason, err, qa.ReasonClosedBook)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/miroverse/miroverse/pipeline"
 	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/importer"
 )
 
 // Every HotpotQA question of R1-Searcher's eval set is a HotpotQA dev
@@ -113,7 +114,7 @@ func TestQAImportHotpotTrainToSFT(t *testing.T) {
 	}
 	imported := map[string]bool{}
 	for _, r := range recs {
-		imported[qa.ImportItemID(qa.FormatHotpotQA, r.ID, questionOf(t, b, r.ID))] = true
+		imported[importer.ItemID(importer.FormatHotpotQA, r.ID, questionOf(t, b, r.ID))] = true
 	}
 	rows := 0
 	for _, f := range m.Outputs["sft/data"].Files {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -64,7 +65,8 @@ func (s *Store) Doc(ctx context.Context, id string) (kg.Doc, error) {
 // DocByTitle finds a document by its exact title, then by a redirect that
 // leads to it, then by its title ignoring case; each first as given and
 // then normalised ("foo_bar" -> "Foo bar"). Of several matches the smallest
-// id wins.
+// id wins. An exact title implies its folded one, so both steps go
+// through the one index on title_fold.
 func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 	forms := []string{title}
 	if n := kg.NormalizeTitle(title); n != title && n != "" {
@@ -72,19 +74,18 @@ func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 	}
 	lookups := []struct {
 		query string
-		key   func(string) string
+		args  func(string) []any
 	}{
-		{`SELECT ` + docColumns + ` FROM docs WHERE title = ? ORDER BY id LIMIT 1`, nil},
-		{`SELECT ` + docColumns + ` FROM docs WHERE id = (
-			SELECT doc_id FROM aliases WHERE alias = ? AND kind = 'redirect' ORDER BY doc_id LIMIT 1)`, nil},
-		{`SELECT ` + docColumns + ` FROM docs WHERE title_fold = ? ORDER BY id LIMIT 1`, kg.TitleKey},
+		{`SELECT ` + docColumns + ` FROM docs WHERE title_fold = ?1 AND title = ?2 ORDER BY id LIMIT 1`,
+			func(f string) []any { return []any{kg.TitleKey(f), f} }},
+		{`SELECT ` + docColumns + ` FROM docs WHERE n = (SELECT doc FROM titles WHERE title = ? AND redirect)`,
+			func(f string) []any { return []any{f} }},
+		{`SELECT ` + docColumns + ` FROM docs WHERE title_fold = ? ORDER BY id LIMIT 1`,
+			func(f string) []any { return []any{kg.TitleKey(f)} }},
 	}
 	for _, l := range lookups {
 		for _, f := range forms {
-			if l.key != nil {
-				f = l.key(f)
-			}
-			d, ok, err := s.queryDoc(ctx, l.query, f)
+			d, ok, err := s.queryDoc(ctx, l.query, l.args(f)...)
 			if err != nil {
 				return kg.Doc{}, fmt.Errorf("embedded: doc by title %q: %w", title, err)
 			}
@@ -98,27 +99,28 @@ func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 
 // DocByURL finds a document by its URL as stored, or spelled otherwise
 // (percent-escaped or not, spaces for underscores, http, mobile host, with
-// a #fragment).
+// a #fragment). A URL as written has the key of its other spellings, so
+// one index finds both, the exact spelling first.
 func (s *Store) DocByURL(ctx context.Context, u string) (kg.Doc, error) {
-	for _, q := range []struct{ sql, arg string }{
-		{`SELECT ` + docColumns + ` FROM docs WHERE url = ? ORDER BY id LIMIT 1`, u},
-		{`SELECT ` + docColumns + ` FROM docs WHERE url_key = ? ORDER BY id LIMIT 1`, kg.URLKey(u)},
-	} {
-		d, ok, err := s.queryDoc(ctx, q.sql, q.arg)
-		if err != nil {
-			return kg.Doc{}, fmt.Errorf("embedded: doc by url %q: %w", u, err)
-		}
-		if ok {
-			return d, nil
-		}
+	d, ok, err := s.queryDoc(ctx, `SELECT `+docColumns+` FROM docs WHERE url_key = ?1 ORDER BY url <> ?2, id LIMIT 1`,
+		kg.URLKey(u), u)
+	if err != nil {
+		return kg.Doc{}, fmt.Errorf("embedded: doc by url %q: %w", u, err)
 	}
-	return kg.Doc{}, fmt.Errorf("embedded: doc by url %q: %w", u, kg.ErrNotFound)
+	if !ok {
+		return kg.Doc{}, fmt.Errorf("embedded: doc by url %q: %w", u, kg.ErrNotFound)
+	}
+	return d, nil
 }
 
 // Aliases lists a document's aliases, redirects first, each kind sorted.
 func (s *Store) Aliases(ctx context.Context, docID string) ([]kg.Alias, error) {
-	rows, err := s.lookup.QueryContext(ctx,
-		`SELECT alias, kind FROM aliases WHERE doc_id = ? ORDER BY kind DESC, alias`, docID)
+	rows, err := s.lookup.QueryContext(ctx, `WITH d(n) AS (SELECT n FROM docs WHERE id = ?)
+		SELECT alias, kind FROM (
+			SELECT title AS alias, 'redirect' AS kind, 0 AS k FROM titles WHERE doc = (SELECT n FROM d) AND redirect
+			UNION ALL
+			SELECT alias, 'anchor', 1 FROM anchors WHERE doc = (SELECT n FROM d))
+		ORDER BY k, alias`, docID)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: aliases of %q: %w", docID, err)
 	}
@@ -176,6 +178,29 @@ const snippetChars = 200
 // Equal ranks are ordered by id, so results are deterministic. The index is
 // built by Finish.
 func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
+	hits, err := s.searchIndexed(ctx, query, limit)
+	if errors.Is(err, errNoIndex) {
+		// A store last finished by a version without the index: its FTS5
+		// table, when it has one, serves until the next Finish.
+		var fts int
+		if err := s.lookup.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name = 'fts'`).Scan(&fts); err != nil {
+			return nil, fmt.Errorf("embedded: search %q: %w", query, err)
+		}
+		if fts == 0 {
+			return nil, nil
+		}
+		return s.searchFTS(ctx, query, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedded: search %q: %w", query, err)
+	}
+	return hits, nil
+}
+
+// searchFTS is Search as versions before the search index made it, by
+// FTS5 alone: bm25() over every document that matches a word. It serves
+// stores they finished, and is what the tests compare the index with.
+func (s *Store) searchFTS(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
 	match := ftsQuery(query)
 	if match == "" || limit <= 0 {
 		return nil, nil
@@ -226,91 +251,145 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.Searc
 }
 
 // Snapshot reads documents and links into a kg.Graph, in one read
-// transaction so the two agree.
+// transaction so the two agree. Nodes are read in rowid order, which
+// reads the table once in file order, and sorted by id here; each node's
+// links are then read by its key, so the edges come in the graph's order
+// and only one node's raw links are held apart from the graph.
 func (s *Store) Snapshot(ctx context.Context) (*kg.Graph, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: snapshot: %w", err)
 	}
 	defer tx.Rollback()
-	nodes, err := snapshotNodes(ctx, tx)
+	g, ns, index, err := snapshotNodes(ctx, tx)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: snapshot: %w", err)
 	}
-	links, err := snapshotLinks(ctx, tx)
-	if err != nil {
-		return nil, fmt.Errorf("embedded: snapshot: %w", err)
-	}
-	g, err := kg.BuildGraph(nodes, links)
-	if err != nil {
+	if err := snapshotEdges(ctx, tx, g, ns, index); err != nil {
 		return nil, fmt.Errorf("embedded: snapshot: %w", err)
 	}
 	return g, nil
 }
 
-func snapshotNodes(ctx context.Context, tx *sql.Tx) ([]kg.GraphNode, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, title, kind FROM docs ORDER BY id`)
+// snapshotNodes reads every document: the graph's nodes in id order, the
+// rowid of each, and the node index of each rowid (-1 for none).
+func snapshotNodes(ctx context.Context, tx *sql.Tx) (*kg.Graph, []int64, []int32, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT n, id, title, kind FROM docs`)
 	if err != nil {
-		return nil, fmt.Errorf("read docs: %w", err)
+		return nil, nil, nil, fmt.Errorf("read docs: %w", err)
 	}
 	defer rows.Close()
-	var nodes []kg.GraphNode
+	type node struct {
+		n         int64
+		id, title string
+		walkable  bool
+	}
+	var nodes []node
+	var maxN int64
 	for rows.Next() {
-		var n kg.GraphNode
+		var d node
 		var kind string
-		if err := rows.Scan(&n.ID, &n.Title, &kind); err != nil {
-			return nil, fmt.Errorf("read docs: %w", err)
+		if err := rows.Scan(&d.n, &d.id, &d.title, &kind); err != nil {
+			return nil, nil, nil, fmt.Errorf("read docs: %w", err)
 		}
-		n.Walkable = kg.Doc{Kind: kind}.Walkable()
-		nodes = append(nodes, n)
+		d.walkable = kg.Doc{Kind: kind}.Walkable()
+		nodes = append(nodes, d)
+		maxN = max(maxN, d.n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read docs: %w", err)
+		return nil, nil, nil, fmt.Errorf("read docs: %w", err)
 	}
-	return nodes, nil
+	slices.SortFunc(nodes, func(a, b node) int { return strings.Compare(a.id, b.id) })
+	g := &kg.Graph{
+		IDs:      make([]string, len(nodes)),
+		Titles:   make([]string, len(nodes)),
+		Walkable: make([]bool, len(nodes)),
+		Offsets:  make([]int32, len(nodes)+1),
+	}
+	ns := make([]int64, len(nodes))
+	index := make([]int32, maxN+1)
+	for i := range index {
+		index[i] = -1
+	}
+	for i, d := range nodes {
+		g.IDs[i], g.Titles[i], g.Walkable[i], ns[i] = d.id, d.title, d.walkable, d.n
+		index[d.n] = int32(i)
+	}
+	return g, ns, index, nil
 }
 
-// snapshotLinks reads the first link of each (src, dst) pair in key order,
-// which is the one BuildGraph keeps as evidence; the others would only
-// cost memory.
-func snapshotLinks(ctx context.Context, tx *sql.Tx) ([]kg.Link, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT src, dst, anchor, sentence FROM links ORDER BY src, dst, anchor, sentence`)
+// linkRowsSQL reads one source's links: destination, anchor, sentence.
+const linkRowsSQL = `SELECT abs(r.dst), r.anchor, ` + "%s" + ` FROM raw_links r JOIN docs s ON s.n = r.src
+	WHERE r.src = ? AND r.dst <> 0 AND r.dst > -2147483648`
+
+// snapshotEdges fills the graph's edges: per node, one edge per linked
+// document, with the smallest (anchor, sentence) as evidence, as
+// kg.BuildGraph keeps them.
+func snapshotEdges(ctx context.Context, tx *sql.Tx, g *kg.Graph, ns []int64, index []int32) error {
+	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf(linkRowsSQL, sentenceSQL("r.sent", "s.text")))
 	if err != nil {
-		return nil, fmt.Errorf("read links: %w", err)
+		return fmt.Errorf("read links: %w", err)
 	}
-	defer rows.Close()
-	var links []kg.Link
-	var src, dst, anchor, sentence sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&src, &dst, &anchor, &sentence); err != nil {
-			return nil, fmt.Errorf("read links: %w", err)
-		}
-		if n := len(links); n > 0 && links[n-1].Src == string(src) && links[n-1].Dst == string(dst) {
-			continue
-		}
-		l := kg.Link{Src: string(src), Dst: string(dst), Anchor: string(anchor), Sentence: string(sentence)}
-		if n := len(links); n > 0 && links[n-1].Src == l.Src {
-			l.Src = links[n-1].Src // share one string per source
-		}
-		links = append(links, l)
+	defer stmt.Close()
+	type edge struct {
+		dst              int32
+		anchor, sentence string
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read links: %w", err)
+	var group []edge
+	for i, n := range ns {
+		group = group[:0]
+		rows, err := stmt.QueryContext(ctx, n)
+		if err != nil {
+			return fmt.Errorf("read links: %w", err)
+		}
+		for rows.Next() {
+			var dst int64
+			var e edge
+			if err := rows.Scan(&dst, &e.anchor, &e.sentence); err != nil {
+				rows.Close()
+				return fmt.Errorf("read links: %w", err)
+			}
+			if dst < int64(len(index)) && index[dst] >= 0 {
+				e.dst = index[dst]
+				group = append(group, e)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read links: %w", err)
+		}
+		slices.SortFunc(group, func(a, b edge) int {
+			if a.dst != b.dst {
+				return int(a.dst - b.dst)
+			}
+			if c := strings.Compare(a.anchor, b.anchor); c != 0 {
+				return c
+			}
+			return strings.Compare(a.sentence, b.sentence)
+		})
+		for k, e := range group {
+			if k > 0 && group[k-1].dst == e.dst {
+				continue
+			}
+			g.Targets = append(g.Targets, e.dst)
+			g.Anchors = append(g.Anchors, e.anchor)
+			g.Sentences = append(g.Sentences, e.sentence)
+		}
+		g.Offsets[i+1] = int32(len(g.Targets))
 	}
-	return links, nil
+	return nil
 }
 
-// Counts counts the rows of each table. Unresolved is the number of raw
-// links whose target reached no document at the last Finish (0 before the
-// first).
+// Counts reads the counters that writes and Finish keep, and counts the
+// documents. Unresolved is the number of raw links whose target reached no
+// document at the last Finish (0 before the first).
 func (s *Store) Counts(ctx context.Context) (kg.Counts, error) {
 	var c kg.Counts
-	err := s.db.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM docs),
-		(SELECT COUNT(*) FROM links),
-		(SELECT COUNT(*) FROM aliases),
-		(SELECT COUNT(*) FROM raw_links),
-		COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'unresolved'), 0)`).
+	counter := func(key string) string {
+		return `COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '` + key + `'), 0)`
+	}
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM docs), `+counter("links")+`, `+
+		counter("aliases")+`, `+counter("raw_links")+`, `+counter("unresolved")).
 		Scan(&c.Docs, &c.Links, &c.Aliases, &c.RawLinks, &c.Unresolved)
 	if err != nil {
 		return kg.Counts{}, fmt.Errorf("embedded: counts: %w", err)

@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // Date patterns. Month names are matched capitalised only, so that the verb
@@ -244,7 +244,7 @@ const (
 // docKind guesses whether a doc is about a person or a place from its
 // categories and first sentence. Person wins, because a biography often
 // mentions the town someone was born in.
-func docKind(d qa.PassDoc) int {
+func docKind(d writer.PassDoc) int {
 	for _, c := range d.Categories {
 		for _, t := range tokens(c) {
 			switch t {
@@ -443,7 +443,7 @@ type obfuscator struct {
 // newObfuscator prepares the placeholders of docs. answer is hidden too,
 // under the last doc's placeholder, in case it is not spelled like the last
 // title.
-func newObfuscator(docs []qa.PassDoc, answer string) *obfuscator {
+func newObfuscator(docs []writer.PassDoc, answer string) *obfuscator {
 	kinds := make([]int, len(docs))
 	variants := make([][]string, len(docs))
 	var plain namer // names only, to vet placeholders

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 func TestObfuscateDates(t *testing.T) {
@@ -91,17 +91,17 @@ func TestNameVariants(t *testing.T) {
 
 func TestDocKind(t *testing.T) {
 	tests := []struct {
-		doc  qa.PassDoc
+		doc  writer.PassDoc
 		want int
 	}{
-		{qa.PassDoc{Title: "Marie Curie", Categories: []string{"1867 births"}}, kindPerson},
-		{qa.PassDoc{Title: "X", Description: "X (born 1950) is a writer."}, kindPerson},
-		{qa.PassDoc{Title: "Warsaw", Categories: []string{"Cities in Poland"}}, kindPlace},
-		{qa.PassDoc{Title: "Ulm", Description: "Ulm is a small town on the Danube."}, kindPlace},
-		{qa.PassDoc{Title: "Texas", Description: "Texas is a state in the South Central region of the United States."}, kindPlace},
-		{qa.PassDoc{Title: "Radium", Description: "Radium is a chemical element.", Categories: []string{"Chemical elements"}}, kindOther},
+		{writer.PassDoc{Title: "Marie Curie", Categories: []string{"1867 births"}}, kindPerson},
+		{writer.PassDoc{Title: "X", Description: "X (born 1950) is a writer."}, kindPerson},
+		{writer.PassDoc{Title: "Warsaw", Categories: []string{"Cities in Poland"}}, kindPlace},
+		{writer.PassDoc{Title: "Ulm", Description: "Ulm is a small town on the Danube."}, kindPlace},
+		{writer.PassDoc{Title: "Texas", Description: "Texas is a state in the South Central region of the United States."}, kindPlace},
+		{writer.PassDoc{Title: "Radium", Description: "Radium is a chemical element.", Categories: []string{"Chemical elements"}}, kindOther},
 		// A biography that mentions a town is still about a person.
-		{qa.PassDoc{Title: "Y", Description: "Y was a painter from a town near Lyon.", Categories: []string{"French painters", "People from Lyon"}}, kindPerson},
+		{writer.PassDoc{Title: "Y", Description: "Y was a painter from a town near Lyon.", Categories: []string{"French painters", "People from Lyon"}}, kindPerson},
 	}
 	for _, tc := range tests {
 		if got := docKind(tc.doc); got != tc.want {

@@ -8,7 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/verify"
+	"github.com/miroverse/miroverse/qa/writer"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -30,7 +31,7 @@ func verifierTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	if !ok {
 		return turn{}, badRequestf("verifier request has no user message")
 	}
-	q, docs, ok := qa.ReadVerifierPrompt(msg)
+	q, docs, ok := verify.ReadPrompt(msg)
 	if !ok {
 		return turn{}, badRequestf("verifier request has no question section")
 	}
@@ -38,7 +39,7 @@ func verifierTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	if answers == nil {
 		answers = []string{} // "[]", not null
 	}
-	b, err := marshal(qa.VerifierReply{Answers: answers})
+	b, err := marshal(verify.Reply{Answers: answers})
 	if err != nil {
 		return turn{}, fmt.Errorf("encode verifier reply: %w", err)
 	}
@@ -65,7 +66,7 @@ type docSigs struct {
 const leadSentences = 2
 
 // resolveQuestion returns the titles of the docs question describes.
-func resolveQuestion(question string, docs []qa.VerifierDoc) []string {
+func resolveQuestion(question string, docs []verify.Doc) []string {
 	if len(docs) == 0 {
 		return nil
 	}
@@ -76,7 +77,7 @@ func resolveQuestion(question string, docs []qa.VerifierDoc) []string {
 		if ss := proseSentences(d.Text); len(ss) > 0 {
 			desc = ss[0]
 		}
-		kind := docKind(qa.PassDoc{Title: d.Title, Description: desc, Categories: d.Categories})
+		kind := docKind(writer.PassDoc{Title: d.Title, Description: desc, Categories: d.Categories})
 		for _, v := range nameVariants(d.Title, kind == kindPerson) {
 			names.add(v, "", i)
 		}

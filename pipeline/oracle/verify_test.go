@@ -9,7 +9,8 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/verify"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // chainDoc is a document of the gate tests: what the writer sees (title,
@@ -49,11 +50,11 @@ func lead(d chainDoc) string { return sentences(d.text)[0] }
 // in one pass or through the facts, obfuscation and composition passes.
 func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, inject string, passes bool) string {
 	t.Helper()
-	f := qa.PassRequest{Evidence: evidence, Answer: docs[len(docs)-1].title, Inject: inject}
+	f := writer.PassRequest{Evidence: evidence, Answer: docs[len(docs)-1].title, Inject: inject}
 	for _, d := range docs {
-		f.Docs = append(f.Docs, qa.PassDoc{Title: d.title, Description: lead(d), Categories: d.cats})
+		f.Docs = append(f.Docs, writer.PassDoc{Title: d.title, Description: lead(d), Categories: d.cats})
 	}
-	call := func(f qa.PassRequest) string {
+	call := func(f writer.PassRequest) string {
 		b, err := json.Marshal(f)
 		if err != nil {
 			t.Fatal(err)
@@ -68,18 +69,18 @@ func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, 
 		return reply.Message.Content
 	}
 	if passes {
-		var out qa.FactsReply
-		f.Pass = qa.PassFacts
+		var out writer.FactsReply
+		f.Pass = writer.PassFacts
 		if err := json.Unmarshal([]byte(call(f)), &out); err != nil {
 			t.Fatalf("facts pass: %v", err)
 		}
-		f.Pass, f.Facts = qa.PassObfuscate, out.Facts
+		f.Pass, f.Facts = writer.PassObfuscate, out.Facts
 		if err := json.Unmarshal([]byte(call(f)), &out); err != nil {
 			t.Fatalf("obfuscate pass: %v", err)
 		}
-		f.Pass, f.Facts, f.Constraints = qa.PassCompose, nil, out.Facts
+		f.Pass, f.Facts, f.Constraints = writer.PassCompose, nil, out.Facts
 	}
-	var w qa.QuestionReply
+	var w writer.QuestionReply
 	if err := json.Unmarshal([]byte(call(f)), &w); err != nil {
 		t.Fatalf("writer reply: %v", err)
 	}
@@ -88,14 +89,14 @@ func writeQuestion(t *testing.T, s *Server, docs []chainDoc, evidence []string, 
 
 // verifierUser renders a verifier request with the qa package's layout.
 func verifierUser(question string, docs []chainDoc) string {
-	vd := make([]qa.VerifierDoc, len(docs))
+	vd := make([]verify.Doc, len(docs))
 	for i, d := range docs {
-		vd[i] = qa.VerifierDoc{Title: d.title, Categories: d.cats, Text: d.text}
+		vd[i] = verify.Doc{Title: d.title, Categories: d.cats, Text: d.text}
 	}
-	return "Which of the documents below does the question ask for?\n\n" + qa.VerifierPrompt(question, vd)
+	return "Which of the documents below does the question ask for?\n\n" + verify.Prompt(question, vd)
 }
 
-func verify(t *testing.T, s *Server, question string, docs []chainDoc) []string {
+func askVerifier(t *testing.T, s *Server, question string, docs []chainDoc) []string {
 	t.Helper()
 	reply, err := client(s, llm.RoleVerifier).Chat(t.Context(), openai.ChatCompletionRequest{
 		Model: "oracle",
@@ -107,7 +108,7 @@ func verify(t *testing.T, s *Server, question string, docs []chainDoc) []string 
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
-	var r qa.VerifierReply
+	var r verify.Reply
 	if err := json.Unmarshal([]byte(reply.Message.Content), &r); err != nil {
 		t.Fatalf("verifier reply %q: %v", reply.Message.Content, err)
 	}
@@ -144,7 +145,7 @@ func TestVerifierResolvesChain(t *testing.T) {
 				{"docs shuffled: still the gold", []chainDoc{docs[2], docs[0], docs[1]}, []string{"Prague"}},
 			}
 			for _, tc := range tests {
-				if got := verify(t, s, q, tc.docs); !slices.Equal(got, tc.want) && len(got)+len(tc.want) > 0 {
+				if got := askVerifier(t, s, q, tc.docs); !slices.Equal(got, tc.want) && len(got)+len(tc.want) > 0 {
 					t.Errorf("%s: answers %q, want %q\nquestion: %s", tc.name, got, tc.want, q)
 				}
 			}
@@ -156,7 +157,7 @@ func TestVerifierAmbiguousQuestion(t *testing.T) {
 	s := startOracle(t, Config{})
 	docs, evidence := astronomyChain()
 	q := writeQuestion(t, s, docs, evidence, "ambiguous", true)
-	if got := verify(t, s, q, docs); len(got) < 2 {
+	if got := askVerifier(t, s, q, docs); len(got) < 2 {
 		t.Errorf("ambiguous question %q: answers %q, want several", q, got)
 	}
 	// Hand-written shapes of the same fault.
@@ -165,7 +166,7 @@ func TestVerifierAmbiguousQuestion(t *testing.T) {
 		"The first figure was a Danish astronomer known for the most accurate naked-eye observations of his time. " +
 			"What is the name of a subject that the first figure leads to, directly or through another subject?",
 	} {
-		if got := verify(t, s, q, docs); len(got) < 2 {
+		if got := askVerifier(t, s, q, docs); len(got) < 2 {
 			t.Errorf("%q: answers %q, want several", q, got)
 		}
 	}
@@ -173,9 +174,9 @@ func TestVerifierAmbiguousQuestion(t *testing.T) {
 
 func TestResolveQuestionEdgeCases(t *testing.T) {
 	docs, _ := astronomyChain()
-	vd := make([]qa.VerifierDoc, len(docs))
+	vd := make([]verify.Doc, len(docs))
 	for i, d := range docs {
-		vd[i] = qa.VerifierDoc{Title: d.title, Categories: d.cats, Text: d.text}
+		vd[i] = verify.Doc{Title: d.title, Categories: d.cats, Text: d.text}
 	}
 	tests := []struct {
 		name, q string

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -18,8 +18,8 @@ const maxQuestionRunes = 600
 // squeezed; the question may then run a little over maxQuestionRunes.
 const minPieceRunes = 40
 
-// writerTurn answers one of the writer's three passes (qa.PassFacts,
-// qa.PassObfuscate, qa.PassCompose, named by the request's "pass") by rule:
+// writerTurn answers one of the writer's three passes (writer.PassFacts,
+// writer.PassObfuscate, writer.PassCompose, named by the request's "pass") by rule:
 // facts are the chain's own sentences and a few infobox entries,
 // obfuscation is the placeholder and date logic of obfuscate.go,
 // composition joins the constraints around one ask. A request without a
@@ -31,19 +31,19 @@ func writerTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	}
 	switch f.Pass {
 	case "":
-	case qa.PassFacts, qa.PassObfuscate:
-		var out []qa.Fact
-		if f.Pass == qa.PassFacts {
+	case writer.PassFacts, writer.PassObfuscate:
+		var out []writer.Fact
+		if f.Pass == writer.PassFacts {
 			out = extractFacts(f)
 		} else {
 			out = obfuscateFacts(f)
 		}
-		b, err := marshal(qa.FactsReply{Facts: out})
+		b, err := marshal(writer.FactsReply{Facts: out})
 		if err != nil {
 			return turn{}, fmt.Errorf("encode %s reply: %w", f.Pass, err)
 		}
 		return turn{content: string(b), finish: openai.FinishReasonStop}, nil
-	case qa.PassCompose:
+	case writer.PassCompose:
 		return composeTurn(f)
 	default:
 		return turn{}, badRequestf("writer request: unknown pass %q", f.Pass)
@@ -52,7 +52,7 @@ func writerTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	if err != nil {
 		return turn{}, err
 	}
-	b, err := marshal(qa.QuestionReply{Question: q, Answer: answer})
+	b, err := marshal(writer.QuestionReply{Question: q, Answer: answer})
 	if err != nil {
 		return turn{}, fmt.Errorf("encode writer reply: %w", err)
 	}
@@ -60,17 +60,17 @@ func writerTurn(req *openai.ChatCompletionRequest) (turn, error) {
 }
 
 // readWalkFacts takes the pass input from the last user message.
-func readWalkFacts(req *openai.ChatCompletionRequest) (qa.PassRequest, error) {
+func readWalkFacts(req *openai.ChatCompletionRequest) (writer.PassRequest, error) {
 	msg, ok := lastUserText(req)
 	if !ok {
-		return qa.PassRequest{}, badRequestf("writer request has no user message")
+		return writer.PassRequest{}, badRequestf("writer request has no user message")
 	}
-	f, err := qa.ReadPassRequest(msg)
+	f, err := writer.ReadPassRequest(msg)
 	if err != nil {
-		return qa.PassRequest{}, badRequestf("writer request: no readable walk facts in the last user message: %v", err)
+		return writer.PassRequest{}, badRequestf("writer request: no readable walk facts in the last user message: %v", err)
 	}
 	if len(f.Docs) == 0 {
-		return qa.PassRequest{}, badRequestf("writer request: walk facts list no docs")
+		return writer.PassRequest{}, badRequestf("writer request: walk facts list no docs")
 	}
 	return f, nil
 }
@@ -90,7 +90,7 @@ func lastUserText(req *openai.ChatCompletionRequest) (string, bool) {
 // ask for the last doc, with every name of the walk hidden behind a
 // placeholder and every date blurred. It returns the question and the
 // answer title.
-func composeQuestion(f qa.PassRequest) (string, string, error) {
+func composeQuestion(f writer.PassRequest) (string, string, error) {
 	if len(f.Docs) == 0 {
 		return "", "", badRequestf("walk facts list no docs")
 	}

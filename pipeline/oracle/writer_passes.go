@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/miroverse/miroverse/kg"
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -23,8 +23,8 @@ const infoboxPerDoc = 2
 // which continue the seed's thread hop by hop. Each doc adds its lead
 // sentence and up to infoboxPerDoc infobox entries, dates first and places
 // next, since those are what obfuscation turns into clues.
-func extractFacts(f qa.PassRequest) []qa.Fact {
-	var out []qa.Fact
+func extractFacts(f writer.PassRequest) []writer.Fact {
+	var out []writer.Fact
 	last := len(f.Docs) - 1
 	for i, d := range f.Docs {
 		ev := ""
@@ -34,10 +34,10 @@ func extractFacts(f qa.PassRequest) []qa.Fact {
 		// The lead sentence often is the evidence sentence: keep it once,
 		// as evidence, since that is the hop.
 		if desc := strings.TrimSpace(d.Description); desc != "" && desc != ev {
-			out = append(out, qa.Fact{Doc: i, Kind: qa.FactDescription, Text: desc})
+			out = append(out, writer.Fact{Doc: i, Kind: writer.FactDescription, Text: desc})
 		}
 		if ev != "" {
-			out = append(out, qa.Fact{Doc: i, Kind: qa.FactEvidence, Text: ev})
+			out = append(out, writer.Fact{Doc: i, Kind: writer.FactEvidence, Text: ev})
 		}
 		var entries []kg.Fact
 		for _, e := range d.Infobox {
@@ -49,7 +49,7 @@ func extractFacts(f qa.PassRequest) []qa.Fact {
 		for _, e := range entries[:min(len(entries), infoboxPerDoc)] {
 			key := strings.Join(strings.FieldsFunc(e.Key, func(r rune) bool { return r == '_' || r == ' ' }), " ")
 			text := fmt.Sprintf("The %s of %s is %s.", key, d.Title, strings.TrimRight(strings.TrimSpace(e.Value), "."))
-			out = append(out, qa.Fact{Doc: i, Kind: qa.FactInfobox, Text: text})
+			out = append(out, writer.Fact{Doc: i, Kind: writer.FactInfobox, Text: text})
 		}
 	}
 	return out
@@ -88,7 +88,7 @@ func entryRank(key string) int {
 }
 
 // answerOf is the walk facts' answer, or the last doc's title.
-func answerOf(f qa.PassRequest) string {
+func answerOf(f writer.PassRequest) string {
 	if a := strings.TrimSpace(f.Answer); a != "" {
 		return a
 	}
@@ -99,15 +99,15 @@ func answerOf(f qa.PassRequest) string {
 // becomes its placeholder (places by their category, others by position),
 // dates become seasons and decades, large numbers round to words, and
 // asides go. One fact out per fact in, unless nothing is left of it.
-func obfuscateFacts(f qa.PassRequest) []qa.Fact {
+func obfuscateFacts(f writer.PassRequest) []writer.Fact {
 	o := newObfuscator(f.Docs, answerOf(f))
-	out := []qa.Fact{}
+	out := []writer.Fact{}
 	for _, in := range f.Facts {
 		t := strings.TrimSpace(blurNumbers(o.hide(stripParentheticals(in.Text))))
 		if t == "" {
 			continue
 		}
-		out = append(out, qa.Fact{Doc: in.Doc, Kind: in.Kind, Text: upperFirst(t)})
+		out = append(out, writer.Fact{Doc: in.Doc, Kind: in.Kind, Text: upperFirst(t)})
 	}
 	return out
 }
@@ -158,12 +158,12 @@ func blurNumbers(s string) string {
 }
 
 // composeTurn is the oracle's composition pass.
-func composeTurn(f qa.PassRequest) (turn, error) {
+func composeTurn(f writer.PassRequest) (turn, error) {
 	answer := answerOf(f)
 	o := newObfuscator(f.Docs, answer)
 	q := composeConstraints(f, o)
 	q = injectQuestion(f, o, answer, q)
-	b, err := marshal(qa.QuestionReply{Question: q, Answer: answer})
+	b, err := marshal(writer.QuestionReply{Question: q, Answer: answer})
 	if err != nil {
 		return turn{}, fmt.Errorf("encode writer reply: %w", err)
 	}
@@ -178,24 +178,24 @@ func composeTurn(f qa.PassRequest) (turn, error) {
 // not sentences of the documents' text, so a reader following the chain
 // through the text could not place them; a chain without evidence uses one
 // infobox fact of the answer, and without either every constraint.
-func composeConstraints(f qa.PassRequest, o *obfuscator) string {
+func composeConstraints(f writer.PassRequest, o *obfuscator) string {
 	last := len(f.Docs) - 1
-	var sel, clue []qa.Fact
+	var sel, clue []writer.Fact
 	seedDesc := false
 	for _, c := range f.Constraints {
 		switch {
-		case c.Kind == qa.FactDescription && c.Doc == 0 && !seedDesc:
+		case c.Kind == writer.FactDescription && c.Doc == 0 && !seedDesc:
 			seedDesc = true
-		case c.Kind == qa.FactEvidence && c.Doc < last:
-		case c.Kind == qa.FactInfobox && c.Doc == last && clue == nil:
-			clue = []qa.Fact{c}
+		case c.Kind == writer.FactEvidence && c.Doc < last:
+		case c.Kind == writer.FactInfobox && c.Doc == last && clue == nil:
+			clue = []writer.Fact{c}
 			continue
 		default:
 			continue
 		}
 		sel = append(sel, c)
 	}
-	if !slices.ContainsFunc(sel, func(c qa.Fact) bool { return c.Kind == qa.FactEvidence }) {
+	if !slices.ContainsFunc(sel, func(c writer.Fact) bool { return c.Kind == writer.FactEvidence }) {
 		sel = append(sel, clue...)
 	}
 	if len(sel) == 0 {
@@ -228,37 +228,27 @@ func composeConstraints(f qa.PassRequest, o *obfuscator) string {
 	return o.names.replace(strings.Join(append(pieces, ask), " "), o.seen)
 }
 
-// Inject kinds: each makes the writer produce the bad question one gate of
-// the pipeline exists to reject.
-const (
-	injectLeak         = "leak"         // names the answer: the leak gate
-	injectAmbiguous    = "ambiguous"    // fits several docs of the chain: the uniqueness gate
-	injectClosedBook   = "closed_book"  // the answer's own lead sentence: the closed-book gate
-	injectDuplicate    = "duplicate"    // "duplicate:<question>": a near copy, the near-duplicate gate
-	injectContaminated = "contaminated" // "contaminated:<question>": that text, the contamination gate
-)
-
 // injectQuestion replaces or alters q, the question the writer would have
 // written, as f.Inject asks ("kind" or "kind:argument"); an unknown or empty
 // instruction leaves q as it is. The answer stays the walk's, so the
 // writer's answer check passes and the right gate is the one that rejects.
-func injectQuestion(f qa.PassRequest, o *obfuscator, answer, q string) string {
+func injectQuestion(f writer.PassRequest, o *obfuscator, answer, q string) string {
 	kind, arg, _ := strings.Cut(strings.TrimSpace(f.Inject), ":")
 	arg = strings.TrimSpace(arg)
 	switch strings.ToLower(strings.TrimSpace(kind)) {
-	case injectLeak:
+	case writer.InjectLeak:
 		return q + " (The answer is " + answer + ".)"
-	case injectAmbiguous:
+	case writer.InjectAmbiguous:
 		return ambiguousQuestion(f, o)
-	case injectClosedBook:
+	case writer.InjectClosedBook:
 		if cb := closedBookQuestion(f, o); cb != "" {
 			return cb
 		}
-	case injectDuplicate:
+	case writer.InjectDuplicate:
 		if arg != "" {
 			return nearDuplicate(arg)
 		}
-	case injectContaminated:
+	case writer.InjectContaminated:
 		if arg != "" {
 			return arg
 		}
@@ -270,7 +260,7 @@ func injectQuestion(f qa.PassRequest, o *obfuscator, answer, q string) string {
 // share (the one most share, then the first by name), so the question's
 // one constraint fits more than one doc. Without a shared category it asks
 // for any doc the seed leads to, which every later doc satisfies.
-func ambiguousQuestion(f qa.PassRequest, o *obfuscator) string {
+func ambiguousQuestion(f writer.PassRequest, o *obfuscator) string {
 	count := map[string]int{}
 	for _, d := range f.Docs {
 		seen := map[string]bool{}
@@ -304,7 +294,7 @@ func ambiguousQuestion(f qa.PassRequest, o *obfuscator) string {
 // closedBookQuestion asks for the answer by its own lead sentence, names
 // hidden but nothing else blurred: a model that knows the entity answers it
 // without any tool. "" when the answer doc has no lead sentence.
-func closedBookQuestion(f qa.PassRequest, o *obfuscator) string {
+func closedBookQuestion(f writer.PassRequest, o *obfuscator) string {
 	last := len(f.Docs) - 1
 	desc := strings.TrimSpace(stripParentheticals(f.Docs[last].Description))
 	if desc == "" {

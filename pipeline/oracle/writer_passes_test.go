@@ -10,11 +10,11 @@ import (
 
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/kg"
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // curieWithInfobox is the curie walk with infobox entries on its docs.
-func curieWithInfobox() qa.PassRequest {
+func curieWithInfobox() writer.PassRequest {
 	f := walkExamples()["curie"]
 	f.Docs[0].Infobox = []kg.Fact{
 		{Key: "image", Value: "Marie Curie c1920.jpg"},
@@ -32,16 +32,16 @@ func curieWithInfobox() qa.PassRequest {
 func TestExtractFacts(t *testing.T) {
 	f := curieWithInfobox()
 	got := extractFacts(f)
-	want := []qa.Fact{
-		{Doc: 0, Kind: qa.FactDescription, Text: f.Docs[0].Description},
-		{Doc: 0, Kind: qa.FactEvidence, Text: f.Evidence[0]},
-		{Doc: 0, Kind: qa.FactInfobox, Text: "The birth date of Marie Curie is 7 November 1867."},
-		{Doc: 0, Kind: qa.FactInfobox, Text: "The known for of Marie Curie is Radioactivity."},
-		{Doc: 1, Kind: qa.FactDescription, Text: f.Docs[1].Description},
-		{Doc: 1, Kind: qa.FactEvidence, Text: f.Evidence[1]},
-		{Doc: 2, Kind: qa.FactDescription, Text: f.Docs[2].Description},
-		{Doc: 2, Kind: qa.FactInfobox, Text: "The length of Vistula is 1,047 km."},
-		{Doc: 2, Kind: qa.FactInfobox, Text: "The source of Vistula is Barania Góra."},
+	want := []writer.Fact{
+		{Doc: 0, Kind: writer.FactDescription, Text: f.Docs[0].Description},
+		{Doc: 0, Kind: writer.FactEvidence, Text: f.Evidence[0]},
+		{Doc: 0, Kind: writer.FactInfobox, Text: "The birth date of Marie Curie is 7 November 1867."},
+		{Doc: 0, Kind: writer.FactInfobox, Text: "The known for of Marie Curie is Radioactivity."},
+		{Doc: 1, Kind: writer.FactDescription, Text: f.Docs[1].Description},
+		{Doc: 1, Kind: writer.FactEvidence, Text: f.Evidence[1]},
+		{Doc: 2, Kind: writer.FactDescription, Text: f.Docs[2].Description},
+		{Doc: 2, Kind: writer.FactInfobox, Text: "The length of Vistula is 1,047 km."},
+		{Doc: 2, Kind: writer.FactInfobox, Text: "The source of Vistula is Barania Góra."},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("facts:\n got %+v\nwant %+v", got, want)
@@ -54,7 +54,7 @@ func TestExtractFactsLeadIsEvidence(t *testing.T) {
 	f := walkExamples()["paris texas"]
 	f.Docs[0].Description = f.Evidence[0]
 	got := extractFacts(f)
-	if got[0] != (qa.Fact{Doc: 0, Kind: qa.FactEvidence, Text: f.Evidence[0]}) || got[1].Doc != 1 {
+	if got[0] != (writer.Fact{Doc: 0, Kind: writer.FactEvidence, Text: f.Evidence[0]}) || got[1].Doc != 1 {
 		t.Errorf("facts = %+v", got)
 	}
 }
@@ -105,12 +105,12 @@ func TestBlurNumbers(t *testing.T) {
 
 // composeInput runs the oracle's facts and obfuscation passes on f and
 // returns f as a compose request with inject.
-func composeInput(f qa.PassRequest, inject string) qa.PassRequest {
+func composeInput(f writer.PassRequest, inject string) writer.PassRequest {
 	f.Facts = extractFacts(f)
 	c := f
 	c.Constraints = obfuscateFacts(f)
 	c.Facts = nil
-	c.Pass, c.Inject = qa.PassCompose, inject
+	c.Pass, c.Inject = writer.PassCompose, inject
 	for i := range c.Docs {
 		c.Docs[i].Infobox = nil
 	}
@@ -172,7 +172,7 @@ func TestComposeInject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var out qa.QuestionReply
+			var out writer.QuestionReply
 			if err := json.Unmarshal([]byte(tr.content), &out); err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestAmbiguousSharedCategory(t *testing.T) {
 func TestWriterPassesOverHTTP(t *testing.T) {
 	s := startOracle(t, Config{})
 	c := client(s, llm.RoleWriter)
-	send := func(f qa.PassRequest) string {
+	send := func(f writer.PassRequest) string {
 		t.Helper()
 		b, err := json.Marshal(f)
 		if err != nil {
@@ -212,18 +212,18 @@ func TestWriterPassesOverHTTP(t *testing.T) {
 		return rep.Message.Content
 	}
 	f := curieWithInfobox()
-	f.Pass = qa.PassFacts
-	var facts qa.FactsReply
+	f.Pass = writer.PassFacts
+	var facts writer.FactsReply
 	if err := json.Unmarshal([]byte(send(f)), &facts); err != nil || len(facts.Facts) != 9 {
 		t.Fatalf("facts reply: %+v, %v", facts, err)
 	}
-	f.Pass, f.Facts = qa.PassObfuscate, facts.Facts
-	var hidden qa.FactsReply
+	f.Pass, f.Facts = writer.PassObfuscate, facts.Facts
+	var hidden writer.FactsReply
 	if err := json.Unmarshal([]byte(send(f)), &hidden); err != nil || len(hidden.Facts) != 9 {
 		t.Fatalf("obfuscate reply: %+v, %v", hidden, err)
 	}
-	f.Pass, f.Facts, f.Constraints = qa.PassCompose, nil, hidden.Facts
-	var out qa.QuestionReply
+	f.Pass, f.Facts, f.Constraints = writer.PassCompose, nil, hidden.Facts
+	var out writer.QuestionReply
 	if err := json.Unmarshal([]byte(send(f)), &out); err != nil || out.Answer != "Vistula" || out.Question == "" {
 		t.Fatalf("compose reply: %+v, %v", out, err)
 	}

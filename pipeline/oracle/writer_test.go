@@ -10,16 +10,16 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/internal/llm"
-	"github.com/miroverse/miroverse/qa"
+	"github.com/miroverse/miroverse/qa/writer"
 )
 
 // walkExamples are hand-made walk facts with the traps the writer must
 // handle: accents, possessives, surnames, commas and parentheses in titles,
 // titles inside other titles and inside categories, every date format.
-func walkExamples() map[string]qa.PassRequest {
-	return map[string]qa.PassRequest{
+func walkExamples() map[string]writer.PassRequest {
+	return map[string]writer.PassRequest{
 		"curie": {
-			Docs: []qa.PassDoc{
+			Docs: []writer.PassDoc{
 				{
 					Title: "Marie Curie",
 					Description: "Marie Curie (born Maria Salomea Skłodowska; 7 November 1867 – 4 July 1934) was a Polish and " +
@@ -36,7 +36,7 @@ func walkExamples() map[string]qa.PassRequest {
 			Answer: "Vistula",
 		},
 		"paris texas": {
-			Docs: []qa.PassDoc{
+			Docs: []writer.PassDoc{
 				{Title: "Paris, Texas", Description: "Paris is a city in and the county seat of Lamar County, Texas, United States.", Categories: []string{"Cities in Texas", "County seats in Texas"}},
 				{Title: "Lamar County, Texas", Description: "Lamar County is a county located in the U.S. state of Texas.", Categories: []string{"Texas counties"}},
 				{Title: "Texas", Description: "Texas is a state in the South Central region of the United States.", Categories: []string{"States of the United States"}},
@@ -48,7 +48,7 @@ func walkExamples() map[string]qa.PassRequest {
 			Answer: "Texas",
 		},
 		"beatles": {
-			Docs: []qa.PassDoc{
+			Docs: []writer.PassDoc{
 				{Title: "The Beatles", Description: "The Beatles were an English rock band formed in Liverpool in 1960.", Categories: []string{"Musical groups established in 1960"}},
 				{Title: "Liverpool", Description: "Liverpool is a port city in North West England.", Categories: []string{"Port cities and towns in England"}},
 				{Title: "River Mersey", Description: "The River Mersey is a river in North West England.", Categories: []string{"Rivers of Merseyside"}},
@@ -60,7 +60,7 @@ func walkExamples() map[string]qa.PassRequest {
 			Answer: "River Mersey",
 		},
 		"einstein": {
-			Docs: []qa.PassDoc{
+			Docs: []writer.PassDoc{
 				{Title: "Albert Einstein", Description: "Albert Einstein (14 March 1879 – 18 April 1955) was a German-born theoretical physicist.", Categories: []string{"1879 births", "German physicists"}},
 				{Title: "Ulm", Description: "Ulm is a city in the German state of Baden-Württemberg.", Categories: []string{"Cities in Baden-Württemberg"}},
 				{Title: "Mercury (planet)", Description: "Mercury is the smallest planet in the Solar System.", Categories: []string{"Planets of the Solar System"}},
@@ -72,7 +72,7 @@ func walkExamples() map[string]qa.PassRequest {
 			Answer: "Mercury (planet)",
 		},
 		"accents": {
-			Docs: []qa.PassDoc{
+			Docs: []writer.PassDoc{
 				{Title: "Łódź", Description: "Łódź is the third-largest city in Poland.", Categories: []string{"Cities in Łódź Voivodeship"}},
 				{Title: "Andrzej Wajda", Description: "Andrzej Wajda (6 March 1926 – 9 October 2016) was a Polish film director.", Categories: []string{"1926 births"}},
 			},
@@ -84,7 +84,7 @@ func walkExamples() map[string]qa.PassRequest {
 
 // titleNames are the names a question must not contain for f: every title,
 // the answer, and the forms the leak gate also looks for.
-func titleNames(f qa.PassRequest) []string {
+func titleNames(f writer.PassRequest) []string {
 	var out []string
 	for i, d := range f.Docs {
 		out = append(out, nameVariants(d.Title, docKind(f.Docs[i]) == kindPerson)...)
@@ -95,7 +95,7 @@ func titleNames(f qa.PassRequest) []string {
 // leaks reports the names of f that question contains, as whole words
 // (case, accents and punctuation ignored, like the leak gate) or as plain
 // case-insensitive substrings of the full titles.
-func leaks(question string, f qa.PassRequest) []string {
+func leaks(question string, f writer.PassRequest) []string {
 	var out []string
 	q := " " + strings.Join(tokens(question), " ") + " "
 	for _, n := range titleNames(f) {
@@ -177,10 +177,10 @@ func TestComposeQuestionText(t *testing.T) {
 
 func TestComposeQuestionLongWalk(t *testing.T) {
 	long := strings.Repeat("It is known for a great many things that are described at length here. ", 6)
-	var f qa.PassRequest
+	var f writer.PassRequest
 	titles := []string{"Alpha Centre", "Bravo Works", "Charlie Hall", "Delta Yard", "Echo Forge", "Foxtrot Mill", "Golf Tower"}
 	for i, tt := range titles {
-		f.Docs = append(f.Docs, qa.PassDoc{Title: tt, Description: tt + " is a building. " + long})
+		f.Docs = append(f.Docs, writer.PassDoc{Title: tt, Description: tt + " is a building. " + long})
 		if i > 0 {
 			f.Evidence = append(f.Evidence, titles[i-1]+" sends its goods to "+tt+" every week, "+long)
 		}
