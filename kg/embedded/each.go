@@ -123,7 +123,13 @@ func (s *Store) EachAlias(ctx context.Context, fn func(kg.Alias) error) error {
 // then target, anchor, sentence): the bulk path to Neo4j keeps raw links
 // so that a later Finish there can run on them.
 func (s *Store) EachRawLink(ctx context.Context, fn func(kg.RawLink) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT src, target, anchor, sentence FROM raw_links ORDER BY src, target, anchor, sentence`)
+	// Raw links of documents are held by reference (source n, target 0 for
+	// the anchor, sentence as a span of the source's text); those still
+	// waiting for their source are held as written.
+	rows, err := s.db.QueryContext(ctx, `SELECT s.id, `+targetSQL("r")+`, r.anchor, `+sentenceSQL("r.sent", "s.text")+`
+		FROM raw_links r JOIN docs s ON s.n = r.src
+		UNION ALL SELECT src, target, anchor, sentence FROM raw_pending
+		ORDER BY 1, 2, 3, 4`)
 	if err != nil {
 		return fmt.Errorf("embedded %s: read raw links: %w", s.path, err)
 	}
