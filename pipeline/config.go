@@ -72,7 +72,26 @@ type GraphConfig struct {
 	// NodeBatch and RelBatch are the rows per Neo4j write transaction.
 	NodeBatch int `yaml:"node_batch" json:"node_batch"`
 	RelBatch  int `yaml:"rel_batch" json:"rel_batch"`
+	// Workers is the number of Neo4j write transactions in flight at once.
+	Workers int `yaml:"workers" json:"workers"`
+	// Load is how ingest fills a Neo4j graph: "bulk" (the server's own
+	// neo4j-admin imports what the embedded store resolved; empty database
+	// only), "transactional" (batched transactions over Bolt, for adding to
+	// a live database) or "auto" (bulk on an empty database where this
+	// machine can run the import, else transactional). Every way ends in
+	// the same graph.
+	Load string `yaml:"load" json:"load"`
+	// Neo4jHome is the Neo4j installation whose bin/neo4j-admin and
+	// bin/neo4j a bulk load runs; empty means the one the server reports.
+	Neo4jHome string `yaml:"neo4j_home" json:"neo4j_home"`
 }
+
+// Graph load modes (graph.load).
+const (
+	LoadAuto          = "auto"
+	LoadBulk          = "bulk"
+	LoadTransactional = "transactional"
+)
 
 // SampleConfig shapes the random walks.
 type SampleConfig struct {
@@ -271,7 +290,8 @@ func DefaultConfig() Config {
 	return Config{
 		Seed:    42,
 		Workers: 8,
-		Graph:   GraphConfig{Backend: "embedded", BatchSize: 5000, Database: "neo4j", NodeBatch: 5000, RelBatch: 2000},
+		Graph: GraphConfig{Backend: "embedded", BatchSize: 5000, Database: "neo4j", NodeBatch: 5000, RelBatch: 10000,
+			Workers: 4, Load: LoadAuto},
 		Sample:  SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8, Stratify: true},
 		Synthesize: SynthesizeConfig{
 			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
@@ -336,6 +356,11 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Graph.Backend != "embedded" && c.Graph.Backend != "neo4j" {
 		errs = append(errs, fmt.Errorf("graph.backend %q: want \"embedded\" or \"neo4j\"", c.Graph.Backend))
+	}
+	switch c.Graph.Load {
+	case LoadAuto, LoadBulk, LoadTransactional:
+	default:
+		errs = append(errs, fmt.Errorf("graph.load %q: want %q, %q or %q", c.Graph.Load, LoadAuto, LoadBulk, LoadTransactional))
 	}
 	if c.Sample.MinHops < 1 || c.Sample.MaxHops < c.Sample.MinHops {
 		errs = append(errs, fmt.Errorf("sample: need 1 <= min_hops <= max_hops, have %d and %d", c.Sample.MinHops, c.Sample.MaxHops))

@@ -30,5 +30,5 @@ func ExportGraph(ctx context.Context, root, format, dir, database string) (kgneo
 	if dir == "" {
 		dir = filepath.Join(root, "graph", "neo4j-admin")
 	}
-	return kgneo4j.WriteAdminImport(ctx, st, dir, database)
+	return kgneo4j.WriteAdminImport(ctx, st, dir, kgneo4j.AdminOptions{Database: database})
 }

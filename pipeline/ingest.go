@@ -60,20 +60,9 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 		global: func(ctx context.Context, fp string) (*StageStats, error) {
 			r.manifest.Inputs = inputs
 			st := newStageStats()
-			readStart := time.Now()
-			for _, p := range paths {
-				if err := r.ingestDump(ctx, p, st); err != nil {
-					return nil, err
-				}
+			if err := r.loadGraph(ctx, paths, fp, st); err != nil {
+				return nil, err
 			}
-			// Reading and resolution scale differently; the log tells them
-			// apart (scripts/benchscale reads these two lines).
-			r.log.Info("ingest read done", "seconds", time.Since(readStart).Seconds())
-			finishStart := time.Now()
-			if err := r.store.Finish(ctx); err != nil {
-				return nil, fmt.Errorf("ingest: resolve links: %w", err)
-			}
-			r.log.Info("links resolved", "seconds", time.Since(finishStart).Seconds())
 			c, err := r.store.Counts(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("ingest: %w", err)

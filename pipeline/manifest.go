@@ -44,6 +44,10 @@ type GraphInfo struct {
 	Docs    int64  `json:"documents"`
 	Links   int64  `json:"links"`
 	Aliases int64  `json:"aliases"`
+	// Load is how ingest filled a Neo4j graph ("bulk", "transactional",
+	// or "none" when the database already held it), and LoadReason why.
+	Load       string `json:"load,omitempty"`
+	LoadReason string `json:"load_reason,omitempty"`
 }
 
 // StageStats are one stage's counts. In = Kept + sum(Rejected) + sum(Failed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -144,6 +145,6 @@ func OpenGraph(ctx context.Context, cfg Config, root string) (kg.Store, error) {
 			return nil, fmt.Errorf("no graph store at %s (%w): is %s an output root, and has `miroverse ingest --out %s` run?", path, err, root, root)
 		}
 	}
-	st, _, err := openStore(ctx, cfg, root)
+	st, _, err := openStore(ctx, cfg, root, slog.New(slog.DiscardHandler))
 	return st, err
 }

@@ -115,7 +115,7 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if m.Models == nil {
 		m.Models = map[string]string{}
 	}
-	store, where, err := openStore(ctx, cfg, root)
+	store, where, err := openStore(ctx, cfg, root, opt.Log)
 	if err != nil {
 		st.Close()
 		return nil, err

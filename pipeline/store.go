@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -15,7 +16,7 @@ import (
 // openStore opens the configured graph backend. The location it returns is
 // what the manifest records: a path under the root, or the Neo4j URI and
 // database (never credentials).
-func openStore(ctx context.Context, cfg Config, root string) (kg.Store, string, error) {
+func openStore(ctx context.Context, cfg Config, root string, log *slog.Logger) (kg.Store, string, error) {
 	switch cfg.Graph.Backend {
 	case "neo4j":
 		uri := cfg.Graph.URI
@@ -29,10 +30,18 @@ func openStore(ctx context.Context, cfg Config, root string) (kg.Store, string, 
 		if user == "" {
 			user = "neo4j"
 		}
-		st, err := kgneo4j.Open(ctx, kgneo4j.Options{
+		opt := kgneo4j.Options{
 			URI: uri, Database: cfg.Graph.Database, User: user, Password: os.Getenv("NEO4J_PASSWORD"),
-			NodeBatch: cfg.Graph.NodeBatch, RelBatch: cfg.Graph.RelBatch,
-		})
+			NodeBatch: cfg.Graph.NodeBatch, RelBatch: cfg.Graph.RelBatch, Workers: cfg.Graph.Workers,
+		}
+		// A bulk load killed while the server was down for its import left
+		// a journal: finish it first, or Open could not even connect.
+		if resumed, err := kgneo4j.ResumeImport(ctx, bulkDir(root), opt); err != nil {
+			return nil, "", fmt.Errorf("finish the interrupted bulk import of %s: %w", root, err)
+		} else if resumed {
+			log.Warn("finished a bulk import that an earlier run left half done", "dir", bulkDir(root))
+		}
+		st, err := kgneo4j.Open(ctx, opt)
 		if err != nil {
 			return nil, "", err
 		}

@@ -118,3 +118,49 @@ func (s *Store) EachAlias(ctx context.Context, fn func(kg.Alias) error) error {
 	}
 	return rows.Err()
 }
+
+// EachRawLink calls fn for every raw link as written, in source order (and
+// then target, anchor, sentence): the bulk path to Neo4j keeps raw links
+// so that a later Finish there can run on them.
+func (s *Store) EachRawLink(ctx context.Context, fn func(kg.RawLink) error) error {
+	// Raw links of documents are held by reference (source n, target 0 for
+	// the anchor, sentence as a span of the source's text); those still
+	// waiting for their source are held as written.
+	rows, err := s.db.QueryContext(ctx, `SELECT s.id, `+targetSQL("r")+`, r.anchor, `+sentenceSQL("r.sent", "s.text")+`
+		FROM raw_links r JOIN docs s ON s.n = r.src
+		UNION ALL SELECT src, target, anchor, sentence FROM raw_pending
+		ORDER BY 1, 2, 3, 4`)
+	if err != nil {
+		return fmt.Errorf("embedded %s: read raw links: %w", s.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l kg.RawLink
+		if err := rows.Scan(&l.Src, &l.Target, &l.Anchor, &l.Sentence); err != nil {
+			return fmt.Errorf("embedded %s: read raw links: %w", s.path, err)
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// EachRedirect calls fn for every redirect in order of its source title.
+func (s *Store) EachRedirect(ctx context.Context, fn func(kg.Redirect) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT from_title, to_title FROM redirects ORDER BY from_title`)
+	if err != nil {
+		return fmt.Errorf("embedded %s: read redirects: %w", s.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r kg.Redirect
+		if err := rows.Scan(&r.From, &r.To); err != nil {
+			return fmt.Errorf("embedded %s: read redirects: %w", s.path, err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -75,10 +75,14 @@ func TestEach(t *testing.T) {
 	var docs []kg.Doc
 	var links []kg.Link
 	var aliases []kg.Alias
+	var raw []kg.RawLink
+	var redirects []kg.Redirect
 	for _, err := range []error{
 		s.EachDoc(ctx, func(d kg.Doc) error { docs = append(docs, d); return nil }),
 		s.EachLink(ctx, func(l kg.Link) error { links = append(links, l); return nil }),
 		s.EachAlias(ctx, func(a kg.Alias) error { aliases = append(aliases, a); return nil }),
+		s.EachRawLink(ctx, func(l kg.RawLink) error { raw = append(raw, l); return nil }),
+		s.EachRedirect(ctx, func(r kg.Redirect) error { redirects = append(redirects, r); return nil }),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -99,9 +103,26 @@ func TestEach(t *testing.T) {
 	if !reflect.DeepEqual(aliases, wantAliases) {
 		t.Errorf("EachAlias = %+v\nwant %+v", aliases, wantAliases)
 	}
+	wantRaw := []kg.RawLink{
+		{Src: "g:1", Target: "A", Anchor: "A", Sentence: "s"},
+		{Src: "g:2", Target: "B", Anchor: "bee", Sentence: "s1"},
+		{Src: "g:2", Target: "B", Anchor: "bee", Sentence: "s2"},
+	}
+	if !reflect.DeepEqual(raw, wantRaw) {
+		t.Errorf("EachRawLink = %+v\nwant %+v", raw, wantRaw)
+	}
+	if want := []kg.Redirect{{From: "Bee", To: "B"}}; !reflect.DeepEqual(redirects, want) {
+		t.Errorf("EachRedirect = %+v\nwant %+v", redirects, want)
+	}
 	stop := errors.New("stop")
-	if err := s.EachDoc(ctx, func(kg.Doc) error { return stop }); !errors.Is(err, stop) {
-		t.Errorf("EachDoc returned %v, want the callback's error", err)
+	for name, each := range map[string]func() error{
+		"EachDoc":      func() error { return s.EachDoc(ctx, func(kg.Doc) error { return stop }) },
+		"EachRawLink":  func() error { return s.EachRawLink(ctx, func(kg.RawLink) error { return stop }) },
+		"EachRedirect": func() error { return s.EachRedirect(ctx, func(kg.Redirect) error { return stop }) },
+	} {
+		if err := each(); !errors.Is(err, stop) {
+			t.Errorf("%s returned %v, want the callback's error", name, err)
+		}
 	}
 }
 

@@ -63,7 +63,7 @@ func TestAdminExportFacts(t *testing.T) {
 	withFacts.Facts = []kg.Fact{{Key: "capital", Value: "Montgomery"}, {Key: "motto", Value: `"We dare", defend`}}
 	putDocs(t, e, withFacts, doc("w:2", "B", "B text."))
 	dir := t.TempDir()
-	if _, err := WriteAdminImport(ctx, e, dir, "neo4j"); err != nil {
+	if _, err := WriteAdminImport(ctx, e, dir, AdminOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	read := func(name string) [][]string {

@@ -2,11 +2,16 @@ package neo4j
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
 
 	"github.com/miroverse/miroverse/kg"
 
 	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"golang.org/x/sync/errgroup"
 )
 
 // Finish resolves raw links through redirects into LINKS_TO (self links and
@@ -20,14 +25,32 @@ import (
 // are MERGEd and stamped with this run's generation, and aliases of older
 // runs are deleted only at the end, so a crashed run leaves a superset that
 // the next run trims.
+//
+// Each pass runs Workers transactions at once, grouped so that two of them
+// never write one node's relationships: links by source document (a page
+// of raw links never splits a source), anchor aliases by destination
+// document, redirect aliases by redirect title. Runs of several clients
+// are serialised by a lock held for the whole run (lockFinish).
 func (s *Store) Finish(ctx context.Context) error {
+	lock, err := s.lockFinish(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.finish(ctx)
+	return errors.Join(err, lock.release(ctx, err == nil))
+}
+
+func (s *Store) finish(ctx context.Context) error {
 	gen, err := s.nextGeneration(ctx)
 	if err != nil {
 		return err
 	}
 	res := &resolver{s: s, cache: map[string]titleInfo{}}
-	unresolved, err := s.resolveLinks(ctx, res, gen)
+	unresolved, err := s.resolveLinks(ctx, res)
 	if err != nil {
+		return err
+	}
+	if err := s.anchorAliases(ctx, gen); err != nil {
 		return err
 	}
 	if err := s.redirectAliases(ctx, res, gen); err != nil {
@@ -38,6 +61,65 @@ func (s *Store) Finish(ctx context.Context) error {
 	}
 	return s.write(ctx, "finish: record unresolved links", `
 		MERGE (m:Meta {key: 'unresolved'}) SET m.value = $n`, map[string]any{"n": unresolved})
+}
+
+// finishLock is a transaction, open for the whole of one Finish, that holds
+// the write lock of the Meta node links_lock. Finish runs of two clients
+// that overlap (a retrying ingest and its re-run) would otherwise both read
+// a source's old links, both replace them, and leave both sets; behind the
+// lock the second finds the first's result and nothing to do. One lock for
+// the run, rather than one per write, lets the run's own workers write
+// side by side. A client that dies releases it: the server rolls back the
+// transaction of a closed connection.
+type finishLock struct {
+	sess n4j.SessionWithContext
+	tx   n4j.ExplicitTransaction
+}
+
+// lockFinish waits until no other Finish holds the lock, and takes it.
+func (s *Store) lockFinish(ctx context.Context) (*finishLock, error) {
+	// The node must exist, committed, for two runs to lock the same one.
+	if err := s.write(ctx, "finish: create the lock node", `MERGE (:Meta {key: 'links_lock'})`, nil); err != nil {
+		return nil, err
+	}
+	if s.beforeQuery != nil {
+		s.beforeQuery("finish: take the lock")
+	}
+	sess := s.driver.NewSession(ctx, n4j.SessionConfig{DatabaseName: s.opt.Database, AccessMode: n4j.AccessModeWrite})
+	tx, err := sess.BeginTransaction(ctx)
+	if err == nil {
+		var res n4j.ResultWithContext
+		res, err = tx.Run(ctx, `MATCH (m:Meta {key: 'links_lock'}) SET m.value = coalesce(m.value, 0) + 1`, nil)
+		if err == nil {
+			_, err = res.Consume(ctx)
+		}
+		if err != nil {
+			tx.Close(context.WithoutCancel(ctx))
+		}
+	}
+	if err != nil {
+		sess.Close(context.WithoutCancel(ctx))
+		return nil, s.fail("finish: take the lock", err)
+	}
+	return &finishLock{sess: sess, tx: tx}, nil
+}
+
+// release ends the lock's transaction: committed after a complete run (the
+// node counts the runs), rolled back otherwise. A lock that was lost on
+// the way (the server restarted, a timeout ended the transaction) makes a
+// complete run an error, since another run may have overlapped it; the
+// next Finish repairs whatever that left.
+func (l *finishLock) release(ctx context.Context, complete bool) error {
+	ctx = context.WithoutCancel(ctx)
+	defer l.sess.Close(ctx)
+	if !complete {
+		l.tx.Rollback(ctx)
+		return nil
+	}
+	if err := l.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("neo4j: finish: the lock against concurrent runs was lost during the run: %w", err)
+	}
+	return nil
 }
 
 // nextGeneration numbers this Finish run.
@@ -59,82 +141,103 @@ func (s *Store) nextGeneration(ctx context.Context) (int64, error) {
 	return gen, nil
 }
 
+// inParallel runs work on every page next reads: next runs on one
+// goroutine, reading ahead while up to workers pages are worked on. next
+// returns false after the last page. The first error stops both and is
+// returned.
+func inParallel[P any](ctx context.Context, workers int, next func(context.Context) (P, bool, error), work func(context.Context, P) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	pages := make(chan P, workers)
+	g.Go(func() error {
+		defer close(pages)
+		for {
+			p, ok, err := next(gctx)
+			if err != nil || !ok {
+				return err
+			}
+			select {
+			case pages <- p:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+	})
+	for range workers {
+		g.Go(func() error {
+			for p := range pages {
+				if err := work(gctx, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
 // resolveLinks walks the raw links in order of source, a page at a time,
-// and rewrites each source's LINKS_TO and anchor aliases. A page never
-// splits a source, so deduplicating within the page is global. It returns
-// the number of raw links whose target reaches no document.
-func (s *Store) resolveLinks(ctx context.Context, res *resolver, gen int64) (int64, error) {
-	var unresolved int64
-	page := s.opt.RelBatch
+// and rewrites each source's LINKS_TO. A page holds whole sources, so
+// deduplicating within the page is global, and pages written at once
+// never share a source. It returns the number of raw links whose target
+// reaches no document.
+func (s *Store) resolveLinks(ctx context.Context, res *resolver) (int64, error) {
+	var unresolved atomic.Int64
 	after := ""
-	for {
-		raw, err := s.rawLinkPage(ctx, after, page)
-		if err != nil {
-			return 0, err
+	// Sources per page, so that a page holds about RelBatch links; the
+	// guess of 25 links a page (Wikipedia's mean) is corrected by each
+	// page read.
+	sources := max(1, s.opt.RelBatch/25)
+	next := func(ctx context.Context) ([]kg.RawLink, bool, error) {
+		raw, n, last, err := s.rawLinkPage(ctx, after, sources)
+		if err != nil || n == 0 {
+			return nil, false, err
 		}
-		if len(raw) == 0 {
-			return unresolved, nil
+		after = last
+		if len(raw) > 0 {
+			sources = min(max(1, s.opt.RelBatch*n/len(raw)), 100000)
 		}
-		after = raw[len(raw)-1].Src
-		n, err := s.resolvePage(ctx, res, gen, raw)
-		if err != nil {
-			return 0, err
-		}
-		unresolved += n
+		return raw, true, nil
 	}
-}
-
-const rawLinkColumns = `r.src, r.target, r.anchor, r.sentence`
-
-// rawLinkPage reads the raw links of the sources after the given one, about
-// n of them, whole sources only.
-func (s *Store) rawLinkPage(ctx context.Context, after string, n int) ([]kg.RawLink, error) {
-	var raw []kg.RawLink
-	start := func() { raw = raw[:0] }
-	row := func(r *n4j.Record) error {
-		l, err := recordRawLink(r)
-		raw = append(raw, l)
+	err := inParallel(ctx, s.opt.Workers, next, func(ctx context.Context, raw []kg.RawLink) error {
+		n, err := s.resolvePage(ctx, res, raw)
+		unresolved.Add(n)
 		return err
-	}
-	err := s.read(ctx, "finish: read raw links", `
-		MATCH (r:RawLink) WHERE r.src > $after
-		RETURN `+rawLinkColumns+` ORDER BY r.src LIMIT $n`, map[string]any{"after": after, "n": n}, start, row)
-	if err != nil || len(raw) < n {
-		return raw, err
-	}
-	// The page is full, so its last source may go on: leave that source to
-	// the next page, or read all of it when it alone fills the page.
-	last := raw[len(raw)-1].Src
-	cut := len(raw) - 1
-	for cut > 0 && raw[cut-1].Src == last {
-		cut--
-	}
-	if cut > 0 {
-		return raw[:cut], nil
-	}
-	err = s.read(ctx, "finish: read raw links of "+last, `
-		MATCH (r:RawLink {src: $src}) RETURN `+rawLinkColumns, map[string]any{"src": last}, start, row)
-	return raw, err
+	})
+	return unresolved.Load(), err
 }
 
-func recordRawLink(r *n4j.Record) (kg.RawLink, error) {
-	var l kg.RawLink
-	var ok [4]bool
-	l.Src, ok[0] = r.Values[0].(string)
-	l.Target, ok[1] = r.Values[1].(string)
-	l.Anchor, ok[2] = r.Values[2].(string)
-	l.Sentence, ok[3] = r.Values[3].(string)
-	if !ok[0] || !ok[1] || !ok[2] || !ok[3] {
-		return l, fmt.Errorf("raw link %v: a property is missing or not a string", r.Values)
-	}
-	return l, nil
+// rawLinkPage reads the raw links of up to n sources after the given one,
+// in order of source, and returns them with the number of sources read and
+// the last of them.
+func (s *Store) rawLinkPage(ctx context.Context, after string, n int) (raw []kg.RawLink, sources int, last string, err error) {
+	err = s.read(ctx, "finish: read raw links", `
+		MATCH (r:RawLinks) WHERE r.src > $after
+		RETURN r.src, r.links ORDER BY r.src LIMIT $n`, map[string]any{"after": after, "n": n},
+		func() { raw, sources, last = raw[:0], 0, "" },
+		func(r *n4j.Record) error {
+			src, ok := r.Values[0].(string)
+			list, ok2 := r.Values[1].([]any)
+			if !ok || !ok2 {
+				return fmt.Errorf("raw links %v: not a source and a list", r.Values)
+			}
+			sources, last = sources+1, src
+			for _, v := range list {
+				l, err := decodeRawLink(src, v)
+				if err != nil {
+					return err
+				}
+				raw = append(raw, l)
+			}
+			return nil
+		})
+	return raw, sources, last, err
 }
 
 // linkRow is a resolved link as the write statement takes it.
 type linkRow struct{ dst, anchor, sentence string }
 
 // resolvePage resolves one page of raw links and writes the result.
-func (s *Store) resolvePage(ctx context.Context, res *resolver, gen int64, raw []kg.RawLink) (int64, error) {
+func (s *Store) resolvePage(ctx context.Context, res *resolver, raw []kg.RawLink) (int64, error) {
 	var srcs, targets []string
 	seenSrc, seenTarget := map[string]bool{}, map[string]bool{}
 	for _, l := range raw {
@@ -159,8 +262,6 @@ func (s *Store) resolvePage(ctx context.Context, res *resolver, gen int64, raw [
 	var unresolved int64
 	links := make(map[string][]linkRow, len(srcs))
 	seenLink := map[[4]string]bool{}
-	var aliases []aliasRow
-	seenAlias := map[[2]string]bool{}
 	for _, l := range raw {
 		t, ok := resolved[l.Target]
 		if !ok {
@@ -181,20 +282,8 @@ func (s *Store) resolvePage(ctx context.Context, res *resolver, gen int64, raw [
 		}
 		seenLink[k] = true
 		links[l.Src] = append(links[l.Src], linkRow{dst, l.Anchor, l.Sentence})
-		// The destination's title is the resolved title, so this is the
-		// embedded store's "anchor differs from the title".
-		if l.Anchor != "" && l.Anchor != t.final && !seenAlias[[2]string{l.Anchor, dst}] {
-			seenAlias[[2]string{l.Anchor, dst}] = true
-			aliases = append(aliases, aliasRow{alias: l.Anchor, doc: dst, kind: "anchor"})
-		}
 	}
-	if err := s.writeLinks(ctx, srcs, sources, links); err != nil {
-		return 0, err
-	}
-	if err := s.writeAliases(ctx, gen, aliases); err != nil {
-		return 0, err
-	}
-	return unresolved, nil
+	return unresolved, s.writeLinks(ctx, srcs, sources, links)
 }
 
 // docSources maps the given ids that are documents to their source wiki.
@@ -225,15 +314,12 @@ func (s *Store) writeLinks(ctx context.Context, srcs []string, sources map[strin
 		if len(batch) == 0 {
 			return nil
 		}
-		// The lock node serialises these transactions across clients: two
-		// Finish runs that overlap (a retrying ingest and its re-run) would
-		// otherwise both read a source's old links, both replace them, and
-		// leave both sets. Under the lock the second reads the first's
-		// result and finds nothing to do.
+		// No lock is taken here: the run's lock keeps other Finish runs
+		// out, and the transactions of this run's other pages have other
+		// sources. They can still share a destination, whose lock a new
+		// relationship takes at commit; a deadlock between two of them is
+		// a transient error, which the driver retries.
 		err := s.write(ctx, fmt.Sprintf("finish: write links of %d documents", len(batch)), `
-			MERGE (lock:Meta {key: 'links_lock'})
-			SET lock.value = coalesce(lock.value, 0) + 1
-			WITH lock
 			UNWIND $rows AS row
 			MATCH (s:Document {id: row.src})
 			WITH s, row, [(s)-[o:LINKS_TO]->(d:Document) | [d.id, o.anchor, o.sentence]] AS have
@@ -284,6 +370,7 @@ func (s *Store) writeAliases(ctx context.Context, gen int64, aliases []aliasRow)
 		}
 		rows[i] = row
 	}
+	sortRows(rows, "key")
 	return chunks(rows, s.opt.NodeBatch, func(b []map[string]any) error {
 		return s.write(ctx, fmt.Sprintf("finish: write %d aliases", len(b)), `
 			UNWIND $rows AS row
@@ -296,11 +383,55 @@ func (s *Store) writeAliases(ctx context.Context, gen int64, aliases []aliasRow)
 	})
 }
 
+// anchorAliases makes every non-empty anchor of a link that differs from
+// its destination's title an alias of the destination. It reads the links
+// into each document, a page of documents at a time, after all links are
+// written: grouped by destination, the aliases of pages written at once
+// never share a node, while grouped by source (as links are) every page
+// would MERGE the same popular anchors.
+func (s *Store) anchorAliases(ctx context.Context, gen int64) error {
+	after := ""
+	next := func(ctx context.Context) ([]aliasRow, bool, error) {
+		var rows []aliasRow
+		last := ""
+		err := s.read(ctx, "finish: read anchors", `
+			MATCH (d:Document) WHERE d.id > $after
+			WITH d ORDER BY d.id LIMIT $n
+			RETURN d.id, COLLECT {
+				MATCH (:Document)-[l:LINKS_TO]->(d) WHERE l.anchor <> '' AND l.anchor <> d.title
+				RETURN DISTINCT l.anchor
+			}`, map[string]any{"after": after, "n": s.opt.NodeBatch},
+			func() { rows, last = rows[:0], "" },
+			func(r *n4j.Record) error {
+				id, ok := r.Values[0].(string)
+				anchors, ok2 := r.Values[1].([]any)
+				if !ok || !ok2 {
+					return fmt.Errorf("anchors %v: not an id and a list", r.Values)
+				}
+				last = id
+				for _, a := range anchors {
+					if a, ok := a.(string); ok {
+						rows = append(rows, aliasRow{alias: a, doc: id, kind: "anchor"})
+					}
+				}
+				return nil
+			})
+		if err != nil || last == "" {
+			return nil, false, err
+		}
+		after = last
+		return rows, true, nil
+	}
+	return inParallel(ctx, s.opt.Workers, next, func(ctx context.Context, rows []aliasRow) error {
+		return s.writeAliases(ctx, gen, rows)
+	})
+}
+
 // redirectAliases makes every redirect title that reaches a document, and
 // is no document's title itself, an alias of that document.
 func (s *Store) redirectAliases(ctx context.Context, res *resolver, gen int64) error {
 	after := ""
-	for {
+	next := func(ctx context.Context) ([]string, bool, error) {
 		var froms []string
 		err := s.read(ctx, "finish: read redirects", `
 			MATCH (r:Redirect) WHERE r.from > $after
@@ -311,13 +442,13 @@ func (s *Store) redirectAliases(ctx context.Context, res *resolver, gen int64) e
 				froms = append(froms, f)
 				return nil
 			})
-		if err != nil {
-			return err
-		}
-		if len(froms) == 0 {
-			return nil
+		if err != nil || len(froms) == 0 {
+			return nil, false, err
 		}
 		after = froms[len(froms)-1]
+		return froms, true, nil
+	}
+	return inParallel(ctx, s.opt.Workers, next, func(ctx context.Context, froms []string) error {
 		resolved, err := res.resolve(ctx, froms)
 		if err != nil {
 			return err
@@ -328,10 +459,8 @@ func (s *Store) redirectAliases(ctx context.Context, res *resolver, gen int64) e
 				aliases = append(aliases, aliasRow{alias: f, doc: t.smallest(), kind: "redirect"})
 			}
 		}
-		if err := s.writeAliases(ctx, gen, aliases); err != nil {
-			return err
-		}
-	}
+		return s.writeAliases(ctx, gen, aliases)
+	})
 }
 
 // dropStaleAliases deletes the aliases an earlier Finish derived and this
@@ -405,8 +534,10 @@ func (t resolvedTitle) smallest() string {
 
 // resolver maps titles to documents through redirects, caching what it
 // learnt about titles across pages: popular targets recur on every page.
+// Finish's workers share one.
 type resolver struct {
 	s     *Store
+	mu    sync.Mutex
 	cache map[string]titleInfo
 }
 
@@ -423,16 +554,21 @@ const redirectHops = 3
 // redirect is followed for up to three hops, stopping at the first title
 // that is a document's.
 func (r *resolver) resolve(ctx context.Context, titles []string) (map[string]resolvedTitle, error) {
-	if len(r.cache) > resolverCacheMax {
-		r.cache = map[string]titleInfo{}
+	// known holds what this call learnt, so that another worker restarting
+	// the cache meanwhile cannot take an entry from under it.
+	known := map[string]titleInfo{}
+	learn := func(ts []string) error {
+		found, err := r.lookup(ctx, ts)
+		maps.Copy(known, found)
+		return err
 	}
-	if err := r.ensure(ctx, titles); err != nil {
+	if err := learn(titles); err != nil {
 		return nil, err
 	}
 	out := make(map[string]resolvedTitle, len(titles))
 	cur := map[string]string{}
 	for _, t := range titles {
-		in := r.cache[t]
+		in := known[t]
 		switch {
 		case len(in.docs) > 0:
 			out[t] = resolvedTitle{final: t, docs: in.docs}
@@ -448,37 +584,41 @@ func (r *resolver) resolve(ctx context.Context, titles []string) (map[string]res
 		return ts
 	}
 	for hop := 1; hop < redirectHops; hop++ {
-		if err := r.ensure(ctx, curTitles()); err != nil {
+		if err := learn(curTitles()); err != nil {
 			return nil, err
 		}
 		for t, c := range cur {
-			if in := r.cache[c]; len(in.docs) == 0 && in.redirect != "" {
+			if in := known[c]; len(in.docs) == 0 && in.redirect != "" {
 				cur[t] = in.redirect
 			}
 		}
 	}
-	if err := r.ensure(ctx, curTitles()); err != nil {
+	if err := learn(curTitles()); err != nil {
 		return nil, err
 	}
 	for t, c := range cur {
-		if in := r.cache[c]; len(in.docs) > 0 {
+		if in := known[c]; len(in.docs) > 0 {
 			out[t] = resolvedTitle{final: c, docs: in.docs}
 		}
 	}
 	return out, nil
 }
 
-// ensure looks up the titles not yet in the cache.
-func (r *resolver) ensure(ctx context.Context, titles []string) error {
+// lookup returns what each title is, from the cache or else the store.
+func (r *resolver) lookup(ctx context.Context, titles []string) (map[string]titleInfo, error) {
+	out := make(map[string]titleInfo, len(titles))
 	var need []string
-	asked := map[string]bool{}
+	r.mu.Lock()
 	for _, t := range titles {
-		if _, ok := r.cache[t]; !ok && !asked[t] {
-			asked[t] = true
+		if in, ok := r.cache[t]; ok {
+			out[t] = in
+		} else if _, asked := out[t]; !asked {
+			out[t] = titleInfo{}
 			need = append(need, t)
 		}
 	}
-	return chunks(need, r.s.opt.NodeBatch, func(b []string) error {
+	r.mu.Unlock()
+	return out, chunks(need, r.s.opt.NodeBatch, func(b []string) error {
 		found := map[string]titleInfo{}
 		err := r.s.read(ctx, "finish: look up titles", `
 			UNWIND $titles AS t
@@ -506,7 +646,13 @@ func (r *resolver) ensure(ctx context.Context, titles []string) error {
 		}
 		// Every title asked gets an entry, found or not, so that it is not
 		// asked again.
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if len(r.cache) > resolverCacheMax {
+			r.cache = map[string]titleInfo{}
+		}
 		for _, t := range b {
+			out[t] = found[t]
 			r.cache[t] = found[t]
 		}
 		return nil

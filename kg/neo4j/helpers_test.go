@@ -1,6 +1,7 @@
 package neo4j
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -38,27 +39,42 @@ func serverOptions(t testing.TB) Options {
 	return Options{URI: uri, User: os.Getenv("NEO4J_USER"), Password: os.Getenv("NEO4J_PASSWORD")}
 }
 
-// openClean opens the test server's database and empties it. Community
+// openClean empties the test server's database and opens it. Community
 // edition has a single user database, so tests share it and clear it; they
-// do not run in parallel.
+// do not run in parallel. The database is emptied before Open, which would
+// refuse a graph of another schema version left by an older build.
 func openClean(t testing.TB, opt Options) *Store {
 	t.Helper()
 	ctx := context.Background()
+	drv, err := n4j.NewDriverWithContext(opt.URI, n4j.BasicAuth(cmp.Or(opt.User, DefaultUser), opt.Password, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = wipeDatabase(ctx, drv, cmp.Or(opt.Database, DefaultDatabase))
+	drv.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := Open(ctx, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.wipe(ctx); err != nil {
-		t.Fatal(err)
-	}
 	return s
 }
 
-// wipe deletes every node in batches (a single transaction would need the
-// whole graph in memory) and puts the schema version back.
+// wipe deletes every node and puts the schema version back.
 func (s *Store) wipe(ctx context.Context) error {
-	sess := s.driver.NewSession(ctx, n4j.SessionConfig{DatabaseName: s.opt.Database})
+	if err := wipeDatabase(ctx, s.driver, s.opt.Database); err != nil {
+		return err
+	}
+	return s.init(ctx)
+}
+
+// wipeDatabase deletes every node in batches (a single transaction would
+// need the whole graph in memory).
+func wipeDatabase(ctx context.Context, drv n4j.DriverWithContext, database string) error {
+	sess := drv.NewSession(ctx, n4j.SessionConfig{DatabaseName: database})
 	defer sess.Close(ctx)
 	// CALL … IN TRANSACTIONS must run in an implicit transaction.
 	res, err := sess.Run(ctx, `MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS`, nil)
@@ -68,7 +84,7 @@ func (s *Store) wipe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("wipe test database: %w", err)
 	}
-	return s.init(ctx)
+	return nil
 }
 
 // openEmbedded opens a fresh embedded store and the same file for direct
@@ -338,7 +354,9 @@ func noDuplicates(t *testing.T, s *Store) {
 	t.Helper()
 	for _, q := range []string{
 		`MATCH (n:Document) WITH n.id AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
-		`MATCH (n:RawLink) WITH n.key AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
+		`MATCH (n:RawLinks) WITH n.src AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
+		`MATCH (n:RawLinks) UNWIND n.links AS l WITH n, l, count(*) AS c WHERE c > 1 RETURN count(*)`,
+		`MATCH (n:RawLinks) WHERE n.n <> size(n.links) RETURN count(*)`,
 		`MATCH (n:Redirect) WITH n.from AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
 		`MATCH (n:Alias) WITH n.key AS k, count(*) AS c WHERE c > 1 RETURN count(*)`,
 		`MATCH (n:Alias) WHERE COUNT { (n)-[:ALIAS_OF]->() } <> 1 RETURN count(*)`,

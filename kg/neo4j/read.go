@@ -254,7 +254,8 @@ func snapshotRecord(r *n4j.Record) (kg.GraphNode, []kg.Link, error) {
 // Counts counts documents, links, aliases and raw links; Unresolved is the
 // number of raw links whose target reached no document at the last Finish
 // (0 before the first). Counting a label or relationship type is answered
-// from Neo4j's count store, without a scan.
+// from Neo4j's count store, without a scan; raw links are the sum of their
+// sources' counts, one small property per document.
 func (s *Store) Counts(ctx context.Context) (kg.Counts, error) {
 	var c kg.Counts
 	found := false
@@ -262,7 +263,7 @@ func (s *Store) Counts(ctx context.Context) (kg.Counts, error) {
 		CALL { MATCH (d:Document) RETURN count(d) AS docs }
 		CALL { MATCH ()-[l:LINKS_TO]->() RETURN count(l) AS links }
 		CALL { MATCH (a:Alias) RETURN count(a) AS aliases }
-		CALL { MATCH (r:RawLink) RETURN count(r) AS raw }
+		CALL { MATCH (r:RawLinks) RETURN coalesce(sum(r.n), 0) AS raw }
 		OPTIONAL MATCH (m:Meta {key: 'unresolved'})
 		RETURN docs, links, aliases, raw, coalesce(m.value, 0)`, nil, nil,
 		func(r *n4j.Record) error {

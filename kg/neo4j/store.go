@@ -7,7 +7,7 @@
 //
 //	(:Document {id, title, title_fold, url, url_key, source, lang, text, categories, kind, facts})
 //	(:Document)-[:LINKS_TO {anchor, sentence}]->(:Document)
-//	(:RawLink  {key, src, target, anchor, sentence})
+//	(:RawLinks {src, links, n})
 //	(:Redirect {from, to})
 //	(:Alias    {key, alias, kind, doc, gen, title})-[:ALIAS_OF]->(:Document)
 //	(:Meta     {key, value})
@@ -23,10 +23,17 @@
 // and ingesting again fills it in.
 //
 // LINKS_TO is a resolved link: one relationship per distinct (src, dst,
-// anchor, sentence), never a self link. RawLink is a link as ingested, its
-// target still a title; raw links stay after resolution, as in the embedded
-// store, so that Finish can run again after more input. Redirect maps a
-// redirect page's title to its target title.
+// anchor, sentence), never a self link. RawLinks holds the links of one
+// source document as ingested, their targets still titles: links is a list
+// of JSON arrays [target, anchor, sentence], one per distinct raw link, n
+// its length. Raw links stay after resolution, as in the embedded store, so
+// that Finish can run again after more input. One node per source rather
+// than per raw link because a node is what a write pays for: a page's 25
+// raw links cost one node and one index entry instead of 25 nodes and 50
+// entries, which made raw links most of a load's time (schema version 1
+// had a RawLink node each). JSON elements are never empty and never hold a
+// raw control character, so neo4j-admin's list columns carry them exactly.
+// Redirect maps a redirect page's title to its target title.
 //
 // Alias is another name of a document, kind "redirect" (a redirect title
 // that reaches the document) or "anchor" (an anchor text of a link to it
@@ -40,11 +47,11 @@
 // of unresolved raw links at the last Finish, and the lock node of Finish's
 // link writes.
 //
-// Keys of RawLink and Alias are hashes of their identifying fields (see
-// rowKey), again so that no unbounded string is indexed. Constraints:
-// UNIQUE Document.id, RawLink.key, Redirect.from, Alias.key, Meta.key;
-// range indexes on Document.title, title_fold, url, url_key, RawLink.src,
-// Alias.title and Alias.gen; the FULLTEXT index document_fulltext on
+// Keys of Alias are hashes of their identifying fields (see rowKey), again
+// so that no unbounded string is indexed. Constraints: UNIQUE Document.id,
+// RawLinks.src, Redirect.from, Alias.key, Meta.key; range indexes on
+// Document.title, title_fold, url, url_key, Alias.title and Alias.gen; the
+// FULLTEXT index document_fulltext on
 // Document title and text (analyzer standard-no-stop-words). Open creates
 // them all, and waits until they are online, before any write.
 //
@@ -52,16 +59,25 @@
 //
 // Writes are UNWIND batches in managed transactions (neo4j.ExecuteQuery with
 // an explicit database and write routing), which the driver retries on
-// transient errors. Nodes are MERGEd on their key, so loading the same input
-// twice leaves the same graph. Finish mirrors kg/embedded: raw links are
+// transient errors, Workers of them at once. Nodes are MERGEd on their key,
+// so loading the same input twice leaves the same graph. Finish mirrors
+// kg/embedded: raw links are
 // resolved through up to three redirect hops, a title naming several
 // documents means the smallest id (of the source's own wiki first), self
 // links and unresolved targets are dropped. It pages through raw links by
 // source and rewrites one source's LINKS_TO in one transaction, so an
 // interrupted Finish leaves every document either resolved or as it was, and
-// running it again completes the graph. Those transactions take a lock node
-// (Meta links_lock), so that Finish runs of two clients that overlap — a
-// retrying ingest and its re-run — cannot both replace a document's links.
+// running it again completes the graph. A Finish holds the lock node Meta
+// links_lock for its whole run, so that the runs of two clients that
+// overlap — a retrying ingest and its re-run — cannot both replace a
+// document's links, while one run's transactions go side by side: links
+// grouped by source, aliases by destination, so that no two of them write
+// one node's relationships.
+//
+// A graph can also be loaded in bulk (Import): the embedded store resolves
+// it, WriteAdminImport writes it as neo4j-admin files, and the server's own
+// neo4j-admin imports them into the stopped database; the result is this
+// schema, node for node.
 //
 // # Search
 //
@@ -92,6 +108,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/miroverse/miroverse/internal/redact"
@@ -99,6 +116,7 @@ import (
 
 	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j/config"
+	"golang.org/x/sync/errgroup"
 )
 
 // Options configure a connection. Only URI is required.
@@ -109,8 +127,13 @@ type Options struct {
 	Password string
 	// NodeBatch is the number of nodes written per transaction (default 5000).
 	NodeBatch int
-	// RelBatch is the number of links written per transaction (default 2000).
+	// RelBatch is the number of links written per transaction, and of raw
+	// links read per page by Finish (default 10000).
 	RelBatch int
+	// Workers is the number of write transactions a call runs at once
+	// (default 4): the chunks of one Put call, the pages of Finish. Each
+	// worker holds one Bolt connection.
+	Workers int
 	// MaxRetryTime bounds the driver's retries of a transaction that failed
 	// with a transient error or a lost connection (default 30s).
 	MaxRetryTime time.Duration
@@ -121,7 +144,8 @@ const (
 	DefaultDatabase     = "neo4j"
 	DefaultUser         = "neo4j"
 	DefaultNodeBatch    = 5000
-	DefaultRelBatch     = 2000
+	DefaultRelBatch     = 10000
+	DefaultWorkers      = 4
 	DefaultMaxRetryTime = 30 * time.Second
 )
 
@@ -132,6 +156,14 @@ type Store struct {
 	driver n4j.DriverWithContext
 	uri    string // for messages: without user info
 	opt    Options
+	// bookmarks orders this client's statements causally (each reads what
+	// the ones before it wrote), as ExecuteQuery's default manager would.
+	// It is the store's own so that Import can drop it: bookmarks name
+	// transactions of the database as it was, and an imported database
+	// starts a new history, in which the server would wait for them
+	// forever.
+	bmu       sync.Mutex
+	bookmarks n4j.BookmarkManager
 	// beforeQuery, when set, is called before every statement with what
 	// the statement is for. The fault test stops the server from it at a
 	// chosen point inside Finish, which no timer could hit reliably.
@@ -142,7 +174,8 @@ var _ kg.Store = (*Store)(nil)
 
 // schemaVersion changes when the graph changes shape; Open refuses a
 // database written with another one rather than misreading it.
-const schemaVersion = "1"
+// 2: raw links grouped per source (RawLinks) instead of a RawLink node each.
+const schemaVersion = "2"
 
 // fulltextIndex is the name of the full-text index Search queries.
 const fulltextIndex = "document_fulltext"
@@ -153,7 +186,7 @@ const fulltextIndex = "document_fulltext"
 func schema() []string {
 	return []string{
 		`CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE`,
-		`CREATE CONSTRAINT rawlink_key IF NOT EXISTS FOR (r:RawLink) REQUIRE r.key IS UNIQUE`,
+		`CREATE CONSTRAINT rawlinks_src IF NOT EXISTS FOR (r:RawLinks) REQUIRE r.src IS UNIQUE`,
 		`CREATE CONSTRAINT redirect_from IF NOT EXISTS FOR (r:Redirect) REQUIRE r.from IS UNIQUE`,
 		`CREATE CONSTRAINT alias_key IF NOT EXISTS FOR (a:Alias) REQUIRE a.key IS UNIQUE`,
 		`CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE`,
@@ -161,7 +194,6 @@ func schema() []string {
 		`CREATE INDEX document_title_fold IF NOT EXISTS FOR (d:Document) ON (d.title_fold)`,
 		`CREATE INDEX document_url IF NOT EXISTS FOR (d:Document) ON (d.url)`,
 		`CREATE INDEX document_url_key IF NOT EXISTS FOR (d:Document) ON (d.url_key)`,
-		`CREATE INDEX rawlink_src IF NOT EXISTS FOR (r:RawLink) ON (r.src)`,
 		`CREATE INDEX alias_title IF NOT EXISTS FOR (a:Alias) ON (a.title)`,
 		`CREATE INDEX alias_gen IF NOT EXISTS FOR (a:Alias) ON (a.gen)`,
 		// No stop words: a title such as "It" or "The Who" must stay
@@ -180,7 +212,31 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.URI == "" {
 		return nil, errors.New("neo4j: no URI given (a bolt:// or neo4j:// address, e.g. from NEO4J_URI)")
 	}
-	shown := redact.URL(opt.URI)
+	shown := redactedURI(opt.URI)
+	opt = withDefaults(opt)
+	drv, err := n4j.NewDriverWithContext(opt.URI, n4j.BasicAuth(opt.User, opt.Password, ""), func(c *config.Config) {
+		c.MaxTransactionRetryTime = opt.MaxRetryTime
+		c.SocketConnectTimeout = 10 * time.Second
+		c.UserAgent = "miroverse"
+	})
+	if err != nil {
+		// The driver's message may quote the URI as given; say only ours.
+		return nil, fmt.Errorf("neo4j %s: invalid URI (want bolt://host:port or neo4j://host:port)", shown)
+	}
+	s := &Store{driver: drv, uri: shown, opt: opt, bookmarks: n4j.NewBookmarkManager(n4j.BookmarkManagerConfig{})}
+	if err := drv.VerifyConnectivity(ctx); err != nil {
+		drv.Close(context.WithoutCancel(ctx))
+		return nil, s.fail("", err)
+	}
+	if err := s.init(ctx); err != nil {
+		drv.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
+}
+
+// withDefaults fills in the options left zero.
+func withDefaults(opt Options) Options {
 	if opt.Database == "" {
 		opt.Database = DefaultDatabase
 	}
@@ -193,29 +249,17 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.RelBatch <= 0 {
 		opt.RelBatch = DefaultRelBatch
 	}
+	if opt.Workers <= 0 {
+		opt.Workers = DefaultWorkers
+	}
 	if opt.MaxRetryTime <= 0 {
 		opt.MaxRetryTime = DefaultMaxRetryTime
 	}
-	drv, err := n4j.NewDriverWithContext(opt.URI, n4j.BasicAuth(opt.User, opt.Password, ""), func(c *config.Config) {
-		c.MaxTransactionRetryTime = opt.MaxRetryTime
-		c.SocketConnectTimeout = 10 * time.Second
-		c.UserAgent = "miroverse"
-	})
-	if err != nil {
-		// The driver's message may quote the URI as given; say only ours.
-		return nil, fmt.Errorf("neo4j %s: invalid URI (want bolt://host:port or neo4j://host:port)", shown)
-	}
-	s := &Store{driver: drv, uri: shown, opt: opt}
-	if err := drv.VerifyConnectivity(ctx); err != nil {
-		drv.Close(context.WithoutCancel(ctx))
-		return nil, s.fail("", err)
-	}
-	if err := s.init(ctx); err != nil {
-		drv.Close(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	return s, nil
+	return opt
 }
+
+// redactedURI is the URI as messages show it: without user info or query.
+func redactedURI(uri string) string { return redact.URL(uri) }
 
 // init creates the schema, waits for it and checks the schema version.
 func (s *Store) init(ctx context.Context) error {
@@ -243,8 +287,8 @@ func (s *Store) init(ctx context.Context) error {
 		return err
 	}
 	if version != schemaVersion {
-		return fmt.Errorf("neo4j %s: database %s has miroverse schema version %q, this build reads %q",
-			s.uri, s.opt.Database, version, schemaVersion)
+		return fmt.Errorf("neo4j %s: database %s has miroverse schema version %q, this build reads %q: "+
+			"empty it (MATCH (n) DETACH DELETE n) and ingest again", s.uri, s.opt.Database, version, schemaVersion)
 	}
 	return nil
 }
@@ -277,11 +321,26 @@ func (s *Store) query(ctx context.Context, what, cypher string, params map[strin
 			}
 			return &rowSink{row: row}
 		},
-		n4j.ExecuteQueryWithDatabase(s.opt.Database), routing)
+		n4j.ExecuteQueryWithDatabase(s.opt.Database), routing, n4j.ExecuteQueryWithBookmarkManager(s.bookmarkManager()))
 	if err != nil {
 		return nil, s.fail(what, err)
 	}
 	return res, nil
+}
+
+// bookmarkManager is the store's current bookmark manager.
+func (s *Store) bookmarkManager() n4j.BookmarkManager {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	return s.bookmarks
+}
+
+// forgetBookmarks starts a new causal chain, after the database was
+// replaced.
+func (s *Store) forgetBookmarks() {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	s.bookmarks = n4j.NewBookmarkManager(n4j.BookmarkManagerConfig{})
 }
 
 // write runs a statement that returns nothing of interest.
@@ -397,4 +456,33 @@ func chunks[T any](items []T, n int, fn func([]T) error) error {
 		}
 	}
 	return nil
+}
+
+// minParallelChunk is the smallest chunk parallelChunks cuts a call into:
+// below it a transaction's fixed cost (a round trip, a commit) outweighs
+// what a second worker saves.
+const minParallelChunk = 500
+
+// parallelChunks calls fn with consecutive slices of items, up to workers
+// at a time, and returns the first error; the calls still running then see
+// their context cancelled. A slice holds at most n items, and fewer when
+// that gives every worker one: an ingest flush is often a single batch,
+// which would otherwise keep one worker busy and the server's other cores
+// idle. The caller makes the slices independent (distinct keys), so that
+// concurrent transactions do not wait on each other's locks.
+func parallelChunks[T any](ctx context.Context, workers int, items []T, n int, fn func(context.Context, []T) error) error {
+	if len(items) == 0 {
+		return nil
+	}
+	size := min(n, max((len(items)+workers-1)/workers, minParallelChunk))
+	if size >= len(items) || workers <= 1 {
+		return chunks(items, size, func(b []T) error { return fn(ctx, b) })
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for lo := 0; lo < len(items); lo += size {
+		b := items[lo:min(len(items), lo+size)]
+		g.Go(func() error { return fn(gctx, b) })
+	}
+	return g.Wait()
 }

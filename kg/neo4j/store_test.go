@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,7 +107,7 @@ func TestPick(t *testing.T) {
 
 func TestRowKey(t *testing.T) {
 	// Keys are stored: a change of rowKey would make every existing
-	// database look empty to MERGE and duplicate its raw links and aliases.
+	// database look empty to MERGE and duplicate its aliases.
 	if got, want := rowKey("w:1", "Accra", "the capital", "It is the capital."), "8d3d8623cf0a0fc555499564582ae344"; got != want {
 		t.Errorf("rowKey = %s, want %s (the stored key format changed)", got, want)
 	}
@@ -168,8 +170,8 @@ func TestSchemaAfterOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"document_id", "rawlink_key", "redirect_from", "alias_key", "meta_key",
-		"document_title", "document_title_fold", "document_url", "document_url_key", "rawlink_src",
+	for _, name := range []string{"document_id", "rawlinks_src", "redirect_from", "alias_key", "meta_key",
+		"document_title", "document_title_fold", "document_url", "document_url_key",
 		"alias_title", "alias_gen"} {
 		if !strings.HasPrefix(got[name], "ONLINE RANGE") {
 			t.Errorf("index %s: %q, want ONLINE RANGE", name, got[name])
@@ -190,7 +192,7 @@ func TestSchemaAfterOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{
-		"document_id": "UNIQUENESS Document.id", "rawlink_key": "UNIQUENESS RawLink.key",
+		"document_id": "UNIQUENESS Document.id", "rawlinks_src": "UNIQUENESS RawLinks.src",
 		"redirect_from": "UNIQUENESS Redirect.from", "alias_key": "UNIQUENESS Alias.key", "meta_key": "UNIQUENESS Meta.key",
 	} {
 		if constraints[name] != want {
@@ -292,7 +294,7 @@ func TestConcurrentOpen(t *testing.T) {
 		}); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"document_id", "rawlink_key", "redirect_from", "alias_key", "meta_key"} {
+	for _, c := range []string{"document_id", "rawlinks_src", "redirect_from", "alias_key", "meta_key"} {
 		if err := s.write(ctx, "test: drop", "DROP CONSTRAINT "+c+" IF EXISTS", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +324,87 @@ func TestConcurrentOpen(t *testing.T) {
 
 // schemaNames are the names of the indexes and constraints Open creates.
 func schemaNames() []string {
-	return []string{"document_id", "rawlink_key", "redirect_from", "alias_key", "meta_key",
-		"document_title", "document_title_fold", "document_url", "document_url_key", "rawlink_src",
+	return []string{"document_id", "rawlinks_src", "redirect_from", "alias_key", "meta_key",
+		"document_title", "document_title_fold", "document_url", "document_url_key",
 		"alias_title", "alias_gen", fulltextIndex}
+}
+
+func TestRawLinkEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   kg.RawLink
+		want string
+	}{
+		{"plain", kg.RawLink{Src: "w:1", Target: "Accra", Anchor: "the capital", Sentence: "It is the capital."},
+			`["Accra","the capital","It is the capital."]`},
+		{"empty anchor and sentence", kg.RawLink{Src: "w:1", Target: "A"}, `["A","",""]`},
+		// Control characters are escaped, so neo4j-admin's list delimiter
+		// (U+001F) and newlines never occur in an element; HTML is not.
+		{"control characters", kg.RawLink{Src: "w:1", Target: "A\x1fB", Anchor: "x\ny", Sentence: `<b>"q"</b> & c`},
+			`["A\u001fB","x\ny","<b>\"q\"</b> & c"]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := encodeRawLink(tc.in)
+			if err != nil || got != tc.want {
+				t.Fatalf("encodeRawLink = %s, %v; want %s", got, err, tc.want)
+			}
+			back, err := decodeRawLink(tc.in.Src, got)
+			if err != nil || back != tc.in {
+				t.Errorf("decodeRawLink(%s) = %+v, %v; want %+v", got, back, err, tc.in)
+			}
+		})
+	}
+	for _, bad := range []any{int64(1), "[", `{"a":1}`} {
+		if _, err := decodeRawLink("w:1", bad); err == nil {
+			t.Errorf("decodeRawLink(%#v) accepted", bad)
+		}
+	}
+}
+
+func TestParallelChunks(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		items, n, workers int
+		want              []int // chunk sizes, in order
+	}{
+		{"empty", 0, 10, 4, nil},
+		{"one small call", 300, 10000, 4, []int{300}},
+		{"cut for the workers", 2000, 10000, 4, []int{500, 500, 500, 500}},
+		{"not below the minimum", 1200, 10000, 4, []int{500, 500, 200}},
+		{"bounded by n", 2500, 1000, 2, []int{1000, 1000, 500}},
+		{"one worker", 2500, 1000, 1, []int{1000, 1000, 500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			items := make([]int, tc.items)
+			for i := range items {
+				items[i] = i
+			}
+			var mu sync.Mutex
+			got := map[int]int{} // first item -> size
+			err := parallelChunks(context.Background(), tc.workers, items, tc.n, func(_ context.Context, b []int) error {
+				mu.Lock()
+				defer mu.Unlock()
+				got[b[0]] = len(b)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sizes []int
+			for lo := 0; lo < tc.items; lo += got[lo] {
+				if got[lo] == 0 {
+					t.Fatalf("no chunk starts at %d: %v", lo, got)
+				}
+				sizes = append(sizes, got[lo])
+			}
+			if !reflect.DeepEqual(sizes, tc.want) {
+				t.Errorf("chunks %v, want %v", sizes, tc.want)
+			}
+		})
+	}
+	boom := errors.New("boom")
+	err := parallelChunks(context.Background(), 4, make([]int, 4000), 500, func(context.Context, []int) error { return boom })
+	if !errors.Is(err, boom) {
+		t.Errorf("error %v, want %v", err, boom)
+	}
 }

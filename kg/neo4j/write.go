@@ -4,13 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/miroverse/miroverse/kg"
 )
 
-// PutDocs inserts or replaces documents by id, NodeBatch per transaction.
-// Of two documents with one id in the same call the later wins, as in the
-// embedded store.
+// PutDocs inserts or replaces documents by id, NodeBatch per transaction
+// and Workers transactions at a time. Of two documents with one id in the
+// same call the later wins, as in the embedded store.
 func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 	if len(docs) == 0 {
 		return nil
@@ -42,7 +44,8 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 			"source": d.Source, "lang": d.Lang, "text": d.Text, "categories": cats, "kind": d.Kind, "facts": facts,
 		})
 	}
-	return chunks(rows, s.opt.NodeBatch, func(b []map[string]any) error {
+	sortRows(rows, "id")
+	return parallelChunks(ctx, s.opt.Workers, rows, s.opt.NodeBatch, func(ctx context.Context, b []map[string]any) error {
 		return s.write(ctx, fmt.Sprintf("put %d docs", len(b)), `
 			UNWIND $rows AS row
 			MERGE (d:Document {id: row.id})
@@ -86,8 +89,9 @@ func unmarshalFacts(v any) ([]kg.Fact, error) {
 	return facts, nil
 }
 
-// PutRawLinks inserts links, RelBatch per transaction; a link already
-// present is left as it is.
+// PutRawLinks adds links to the RawLinks node of their source, RelBatch
+// links per transaction and Workers transactions at a time; a link already
+// held is left as it is.
 func (s *Store) PutRawLinks(ctx context.Context, links []kg.RawLink) error {
 	if len(links) == 0 {
 		return nil
@@ -98,31 +102,73 @@ func (s *Store) PutRawLinks(ctx context.Context, links []kg.RawLink) error {
 		}
 	}
 	// Duplicates are dropped here: a page often links one target twice in
-	// one sentence, and each row costs a MERGE on the server.
+	// one sentence, and the server compares each new link with its
+	// source's list.
+	bySrc := map[string][]string{}
 	seen := make(map[string]bool, len(links))
-	rows := make([]map[string]any, 0, len(links))
 	for _, l := range links {
-		key := rowKey(l.Src, l.Target, l.Anchor, l.Sentence)
-		if seen[key] {
-			continue
+		enc, err := encodeRawLink(l)
+		if err != nil {
+			return fmt.Errorf("neo4j: put raw links: link of %s to %q: %w", l.Src, l.Target, err)
 		}
-		seen[key] = true
-		rows = append(rows, map[string]any{
-			"key": key, "src": l.Src, "target": l.Target, "anchor": l.Anchor, "sentence": l.Sentence,
-		})
+		if k := l.Src + "\x00" + enc; !seen[k] {
+			seen[k] = true
+			bySrc[l.Src] = append(bySrc[l.Src], enc)
+		}
 	}
-	return chunks(rows, s.opt.RelBatch, func(b []map[string]any) error {
-		return s.write(ctx, fmt.Sprintf("put %d raw links", len(b)), `
+	// One row per source, so that the transactions of one call never
+	// share a node; a chunk holds about RelBatch links.
+	rows := make([]map[string]any, 0, len(bySrc))
+	for src, ls := range bySrc {
+		rows = append(rows, map[string]any{"src": src, "links": ls})
+	}
+	sortRows(rows, "src")
+	perRow := max(1, s.opt.RelBatch*len(rows)/len(seen))
+	return parallelChunks(ctx, s.opt.Workers, rows, perRow, func(ctx context.Context, b []map[string]any) error {
+		// The no-op SET takes the node's write lock before its list is
+		// read, so that two clients adding to one source cannot both
+		// append to the list they read and lose each other's links.
+		return s.write(ctx, fmt.Sprintf("put raw links of %d documents", len(b)), `
 			UNWIND $rows AS row
-			MERGE (r:RawLink {key: row.key})
-			ON CREATE SET r.src = row.src, r.target = row.target, r.anchor = row.anchor, r.sentence = row.sentence`,
+			MERGE (r:RawLinks {src: row.src})
+			SET r._lock = true REMOVE r._lock
+			WITH r, row, coalesce(r.links, []) AS have
+			WITH r, have, [l IN row.links WHERE NOT l IN have] AS add
+			WHERE size(add) > 0
+			SET r.links = have + add, r.n = size(have) + size(add)`,
 			map[string]any{"rows": b})
 	})
 }
 
+// encodeRawLink is a raw link as its source's RawLinks node lists it: the
+// JSON array [target, anchor, sentence], without HTML escaping. Equal
+// links encode alike, so the list is deduplicated by comparing strings.
+func encodeRawLink(l kg.RawLink) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode([3]string{l.Target, l.Anchor, l.Sentence}); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// decodeRawLink reads one element of a RawLinks list.
+func decodeRawLink(src string, v any) (kg.RawLink, error) {
+	s, ok := v.(string)
+	if !ok {
+		return kg.RawLink{}, fmt.Errorf("raw link of %s is %T, not a string", src, v)
+	}
+	var f [3]string
+	if err := json.Unmarshal([]byte(s), &f); err != nil {
+		return kg.RawLink{}, fmt.Errorf("raw link of %s: %w", src, err)
+	}
+	return kg.RawLink{Src: src, Target: f[0], Anchor: f[1], Sentence: f[2]}, nil
+}
+
 // PutRedirects inserts or replaces redirects by source title, NodeBatch per
-// transaction; of two with one source title in the same call the later
-// wins.
+// transaction and Workers at a time; of two with one source title in the
+// same call the later wins.
 func (s *Store) PutRedirects(ctx context.Context, redirects []kg.Redirect) error {
 	if len(redirects) == 0 {
 		return nil
@@ -142,10 +188,19 @@ func (s *Store) PutRedirects(ctx context.Context, redirects []kg.Redirect) error
 			rows = append(rows, map[string]any{"from": r.From, "to": r.To})
 		}
 	}
-	return chunks(rows, s.opt.NodeBatch, func(b []map[string]any) error {
+	sortRows(rows, "from")
+	return parallelChunks(ctx, s.opt.Workers, rows, s.opt.NodeBatch, func(ctx context.Context, b []map[string]any) error {
 		return s.write(ctx, fmt.Sprintf("put %d redirects", len(b)), `
 			UNWIND $rows AS row
 			MERGE (r:Redirect {from: row.from})
 			SET r.to = row.to`, map[string]any{"rows": b})
 	})
+}
+
+// sortRows orders rows by a string key. The keys of one call are distinct,
+// so its concurrent transactions never touch one node; sorted, two calls
+// that do share keys (two clients loading one dump) take their locks in
+// the same order, which cannot deadlock.
+func sortRows(rows []map[string]any, key string) {
+	slices.SortFunc(rows, func(a, b map[string]any) int { return strings.Compare(a[key].(string), b[key].(string)) })
 }
