@@ -292,7 +292,7 @@ func DefaultConfig() Config {
 		Workers: 8,
 		Graph: GraphConfig{Backend: "embedded", BatchSize: 5000, Database: "neo4j", NodeBatch: 5000, RelBatch: 10000,
 			Workers: 4, Load: LoadAuto},
-		Sample:  SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8, Stratify: true},
+		Sample: SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8, Stratify: true},
 		Synthesize: SynthesizeConfig{
 			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
 			MaxTokens: 16384, ContextTokens: 262144, Temperature: 1.0, TopP: 0.95, MaxRollbacks: 5,
