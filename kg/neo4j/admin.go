@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -277,11 +276,14 @@ func writeHeader(path string, cols []string) error {
 }
 
 // csvFile is a CSV written to a temp file and renamed into place on close.
+// csvFile writes one neo4j-admin CSV file. encoding/csv is not used: it
+// writes an empty string as an empty field, which neo4j-admin imports as
+// no property at all, so a document with an empty text or URL would come
+// back without one. Here an empty string is written quoted ("").
 type csvFile struct {
 	path string
 	f    *atomicfile.File
 	buf  *bufio.Writer
-	w    *csv.Writer
 }
 
 func createCSV(path string) (*csvFile, error) {
@@ -290,22 +292,30 @@ func createCSV(path string) (*csvFile, error) {
 		return nil, fmt.Errorf("export neo4j-admin: %w", err)
 	}
 	buf := bufio.NewWriterSize(f, 1<<20)
-	return &csvFile{path: path, f: f, buf: buf, w: csv.NewWriter(buf)}, nil
+	return &csvFile{path: path, f: f, buf: buf}, nil
 }
 
 func (c *csvFile) write(fields ...string) error {
-	if err := c.w.Write(fields); err != nil {
+	for i, f := range fields {
+		if i > 0 {
+			c.buf.WriteByte(',')
+		}
+		if f != "" && !strings.ContainsAny(f, ",\"\r\n") && f[0] != ' ' && f[0] != '\t' {
+			c.buf.WriteString(f)
+			continue
+		}
+		c.buf.WriteByte('"')
+		c.buf.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		c.buf.WriteByte('"')
+	}
+	if _, err := c.buf.WriteString("\n"); err != nil {
 		return fmt.Errorf("export neo4j-admin %s: %w", c.path, err)
 	}
 	return nil
 }
 
 func (c *csvFile) close() error {
-	c.w.Flush()
-	err := c.w.Error()
-	if err == nil {
-		err = c.buf.Flush()
-	}
+	err := c.buf.Flush()
 	if err != nil {
 		c.f.Abort()
 		return fmt.Errorf("export neo4j-admin %s: %w", c.path, err)
