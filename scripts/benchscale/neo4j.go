@@ -29,9 +29,8 @@ const (
 
 // neo4jMode is one way of loading the graph: the lines it adds to the
 // config's graph section and the goal it is held to. Each mode loads into
-// an emptied database with `miroverse ingest`. Adding a loader is adding a
-// row here, e.g. {name: "auto", graph: "load: auto", goal: goalBulk} once
-// graph.load exists.
+// an emptied database with `miroverse ingest`; auto on the empty database
+// takes the bulk path where the test server's neo4j-admin can run.
 type neo4jMode struct {
 	name  string
 	graph string // YAML under graph:, indented by four spaces per line
@@ -39,7 +38,8 @@ type neo4jMode struct {
 }
 
 var neo4jModes = []neo4jMode{
-	{name: "batched (current loader)", graph: "", goal: goalTransactional},
+	{name: "transactional", graph: "load: transactional", goal: goalTransactional},
+	{name: "auto (empty database: bulk)", graph: "load: auto", goal: goalBulk},
 }
 
 // neo4jResult is one mode's load.
