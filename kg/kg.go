@@ -199,10 +199,14 @@ type Reader interface {
 	Search(ctx context.Context, query string, limit int) ([]SearchHit, error)
 	// Snapshot reads the whole link graph into memory for walks: what
 	// BuildGraph makes of every document (Walkable as Doc.Walkable says)
-	// and every link, so one edge per linked pair with the smallest
-	// (Anchor, Sentence) as evidence. It is consistent only while nothing
-	// writes.
+	// and every link, so one edge per linked pair, Evident by the smallest
+	// (Anchor, Sentence) of its links, which Link returns. It is
+	// consistent only while nothing writes.
 	Snapshot(ctx context.Context) (*Graph, error)
+	// Link returns the evidence of Snapshot's edge src→dst: of the links
+	// from src to dst, the one with the smallest (Anchor, Sentence),
+	// byte-wise. ErrNotFound when there is none.
+	Link(ctx context.Context, src, dst string) (Link, error)
 	// Counts counts what the store holds: Docs and RawLinks the records
 	// written, Links, Aliases and Unresolved what the last Finish derived
 	// (0 before the first).

@@ -24,9 +24,9 @@ func (c SampleConfig) check() error {
 
 // options is the sample section as sample.Options; docs is consulted only
 // when the section stratifies.
-func (c SampleConfig) options(seed int64, docs sample.DocSource) sample.Options {
+func (c SampleConfig) options(seed int64, docs sample.DocSource, links sample.LinkSource) sample.Options {
 	o := sample.Options{
-		Seed: seed, Walks: c.Walks, MinHops: c.MinHops, MaxHops: c.MaxHops, HubCap: c.HubCap, Attempts: c.Attempts,
+		Links: links, Seed: seed, Walks: c.Walks, MinHops: c.MinHops, MaxHops: c.MaxHops, HubCap: c.HubCap, Attempts: c.Attempts,
 		HopMix: c.Hops, AnswerMix: c.AnswerTypes, SeedPool: c.SeedPool,
 	}
 	if c.Stratify {

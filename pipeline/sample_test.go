@@ -24,7 +24,7 @@ func TestSampleConfig(t *testing.T) {
 				if !maps.Equal(c.Hops, map[int]float64{2: 0.5, 3: 0.3, 4: 0.2}) || !maps.Equal(c.AnswerTypes, map[string]float64{"person": 1, "place": 1}) {
 					t.Errorf("mixes: %+v", c)
 				}
-				o := c.options(7, nil)
+				o := c.options(7, nil, nil)
 				if o.Seed != 7 || o.SeedPool != 300 || !maps.Equal(o.HopMix, c.Hops) || !maps.Equal(o.AnswerMix, c.AnswerTypes) {
 					t.Errorf("options: %+v", o)
 				}
@@ -46,10 +46,10 @@ func TestSampleConfig(t *testing.T) {
 		cases = append(cases, cc)
 	}
 	runConfigCases(t, cases)
-	if o := (SampleConfig{Stratify: false}).options(1, fakeDocSource{}); o.Docs != nil {
+	if o := (SampleConfig{Stratify: false}).options(1, fakeDocSource{}, nil); o.Docs != nil {
 		t.Error("an unstratified sample must not look documents up")
 	}
-	if o := (SampleConfig{Stratify: true}).options(1, fakeDocSource{}); o.Docs == nil {
+	if o := (SampleConfig{Stratify: true}).options(1, fakeDocSource{}, nil); o.Docs == nil {
 		t.Error("a stratified sample needs the document source")
 	}
 }

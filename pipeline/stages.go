@@ -56,7 +56,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
 			r.log.Info("graph snapshot taken", "seconds", time.Since(snapStart).Seconds(), "nodes", g.NodeCount(), "edges", g.EdgeCount())
-			walks, stats, err := sample.Walks(ctx, g, c.options(r.cfg.Seed, r.store))
+			walks, stats, err := sample.Walks(ctx, g, c.options(r.cfg.Seed, r.store, r.store))
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}

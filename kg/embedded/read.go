@@ -40,7 +40,11 @@ func scanDoc(row interface{ Scan(...any) error }) (kg.Doc, error) {
 // queryDoc returns the first document the query finds; found is false when
 // there is none.
 func (s *Store) queryDoc(ctx context.Context, query string, args ...any) (kg.Doc, bool, error) {
-	d, err := scanDoc(s.lookup.QueryRowContext(ctx, query, args...))
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return kg.Doc{}, false, err
+	}
+	d, err := scanDoc(st.QueryRowContext(ctx, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return kg.Doc{}, false, nil
 	}
@@ -53,6 +57,19 @@ func (s *Store) queryDoc(ctx context.Context, query string, args ...any) (kg.Doc
 // Doc returns the document with the given id.
 func (s *Store) Doc(ctx context.Context, id string) (kg.Doc, error) {
 	d, ok, err := s.queryDoc(ctx, `SELECT `+docColumns+` FROM docs WHERE id = ?`, id)
+	if err != nil {
+		return kg.Doc{}, fmt.Errorf("embedded: doc %q: %w", id, err)
+	}
+	if !ok {
+		return kg.Doc{}, fmt.Errorf("embedded: doc %q: %w", id, kg.ErrNotFound)
+	}
+	return d, nil
+}
+
+// DocMeta returns the document with the given id without its text, which
+// it does not read.
+func (s *Store) DocMeta(ctx context.Context, id string) (kg.Doc, error) {
+	d, ok, err := s.queryDoc(ctx, `SELECT `+strings.Replace(docColumns, "text", "'' AS text", 1)+` FROM docs WHERE id = ?`, id)
 	if err != nil {
 		return kg.Doc{}, fmt.Errorf("embedded: doc %q: %w", id, err)
 	}
@@ -254,130 +271,180 @@ func (s *Store) searchFTS(ctx context.Context, query string, limit int) ([]kg.Se
 // transaction so the two agree. Nodes are read in rowid order, which
 // reads the table once in file order, and sorted by id here; each node's
 // links are then read by its key, so the edges come in the graph's order
-// and only one node's raw links are held apart from the graph.
+// and only one node's evidence is held apart from the graph.
 func (s *Store) Snapshot(ctx context.Context) (*kg.Graph, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: snapshot: %w", err)
 	}
 	defer tx.Rollback()
-	g, ns, index, err := snapshotNodes(ctx, tx)
+	b, index, err := snapshotNodes(ctx, tx)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: snapshot: %w", err)
 	}
-	if err := snapshotEdges(ctx, tx, g, ns, index); err != nil {
+	if err := snapshotEdges(ctx, tx, b, index); err != nil {
 		return nil, fmt.Errorf("embedded: snapshot: %w", err)
 	}
-	return g, nil
+	return b.Graph(), nil
 }
 
-// snapshotNodes reads every document: the graph's nodes in id order, the
-// rowid of each, and the node index of each rowid (-1 for none).
-func snapshotNodes(ctx context.Context, tx *sql.Tx) (*kg.Graph, []int64, []int32, error) {
+// snapshotNodes reads every document: a builder of the graph's nodes in
+// id order and the node index of each rowid (-1 for none).
+func snapshotNodes(ctx context.Context, tx *sql.Tx) (*kg.GraphBuilder, []int32, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT n, id, title, kind FROM docs`)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read docs: %w", err)
+		return nil, nil, fmt.Errorf("read docs: %w", err)
 	}
 	defer rows.Close()
 	type node struct {
-		n         int64
-		id, title string
-		walkable  bool
+		kg.GraphNode
+		n int64
 	}
-	var nodes []node
+	var read []node
 	var maxN int64
 	for rows.Next() {
 		var d node
 		var kind string
-		if err := rows.Scan(&d.n, &d.id, &d.title, &kind); err != nil {
-			return nil, nil, nil, fmt.Errorf("read docs: %w", err)
+		if err := rows.Scan(&d.n, &d.ID, &d.Title, &kind); err != nil {
+			return nil, nil, fmt.Errorf("read docs: %w", err)
 		}
-		d.walkable = kg.Doc{Kind: kind}.Walkable()
-		nodes = append(nodes, d)
+		d.Walkable = kg.Doc{Kind: kind}.Walkable()
+		read = append(read, d)
 		maxN = max(maxN, d.n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, nil, fmt.Errorf("read docs: %w", err)
+		return nil, nil, fmt.Errorf("read docs: %w", err)
 	}
-	slices.SortFunc(nodes, func(a, b node) int { return strings.Compare(a.id, b.id) })
-	g := &kg.Graph{
-		IDs:      make([]string, len(nodes)),
-		Titles:   make([]string, len(nodes)),
-		Walkable: make([]bool, len(nodes)),
-		Offsets:  make([]int32, len(nodes)+1),
-	}
-	ns := make([]int64, len(nodes))
+	slices.SortFunc(read, func(a, b node) int { return strings.Compare(a.ID, b.ID) })
+	nodes := make([]kg.GraphNode, len(read))
 	index := make([]int32, maxN+1)
 	for i := range index {
 		index[i] = -1
 	}
-	for i, d := range nodes {
-		g.IDs[i], g.Titles[i], g.Walkable[i], ns[i] = d.id, d.title, d.walkable, d.n
+	for i, d := range read {
+		nodes[i] = d.GraphNode
 		index[d.n] = int32(i)
 	}
-	return g, ns, index, nil
+	// nodes are in id order already, so the builder keeps their indexes.
+	b, err := kg.NewGraphBuilder(nodes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, index, nil
 }
 
-// linkRowsSQL reads one source's links: destination, anchor, sentence.
-const linkRowsSQL = `SELECT abs(r.dst), r.anchor, ` + "%s" + ` FROM raw_links r JOIN docs s ON s.n = r.src
-	WHERE r.src = ? AND r.dst <> 0 AND r.dst > -2147483648`
-
-// snapshotEdges fills the graph's edges: per node, one edge per linked
-// document, with the smallest (anchor, sentence) as evidence, as
-// kg.BuildGraph keeps them.
-func snapshotEdges(ctx context.Context, tx *sql.Tx, g *kg.Graph, ns []int64, index []int32) error {
-	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf(linkRowsSQL, sentenceSQL("r.sent", "s.text")))
+// snapshotEdges adds the graph's edges in one pass over raw_links in
+// source order, beside one over the documents' text in the same order for
+// the sentences that raw_links holds as references into it; so it reads
+// each table once, sequentially, and holds one source's evidence at a
+// time.
+func snapshotEdges(ctx context.Context, tx *sql.Tx, b *kg.GraphBuilder, index []int32) error {
+	links, err := tx.QueryContext(ctx, `SELECT src, abs(dst), anchor, sent FROM raw_links
+		WHERE dst <> 0 AND dst > -2147483648 ORDER BY src`)
 	if err != nil {
 		return fmt.Errorf("read links: %w", err)
 	}
-	defer stmt.Close()
-	type edge struct {
-		dst              int32
-		anchor, sentence string
+	defer links.Close()
+	texts, err := tx.QueryContext(ctx, `SELECT n, text FROM docs ORDER BY n`)
+	if err != nil {
+		return fmt.Errorf("read texts: %w", err)
 	}
-	var group []edge
-	for i, n := range ns {
-		group = group[:0]
-		rows, err := stmt.QueryContext(ctx, n)
-		if err != nil {
+	defer texts.Close()
+	var (
+		textN   int64 = -1
+		text    string
+		group   []kg.GraphEdge
+		groupN  int64 = -1
+		flushed       = func() error {
+			if groupN < 0 || len(group) == 0 {
+				return nil
+			}
+			return b.AddEdges(int(index[groupN]), group)
+		}
+	)
+	// textOf returns document n's text, advancing the texts cursor.
+	textOf := func(n int64) (string, error) {
+		for textN < n {
+			if !texts.Next() {
+				if err := texts.Err(); err != nil {
+					return "", fmt.Errorf("read texts: %w", err)
+				}
+				return "", fmt.Errorf("read texts: document %d has links but no row", n)
+			}
+			if err := texts.Scan(&textN, &text); err != nil {
+				return "", fmt.Errorf("read texts: %w", err)
+			}
+		}
+		if textN != n {
+			return "", fmt.Errorf("read texts: document %d has links but no row", n)
+		}
+		return text, nil
+	}
+	for links.Next() {
+		var src, dst int64
+		var anchor string
+		var sent any
+		if err := links.Scan(&src, &dst, &anchor, &sent); err != nil {
 			return fmt.Errorf("read links: %w", err)
 		}
-		for rows.Next() {
-			var dst int64
-			var e edge
-			if err := rows.Scan(&dst, &e.anchor, &e.sentence); err != nil {
-				rows.Close()
-				return fmt.Errorf("read links: %w", err)
+		if src != groupN {
+			if err := flushed(); err != nil {
+				return err
 			}
-			if dst < int64(len(index)) && index[dst] >= 0 {
-				e.dst = index[dst]
-				group = append(group, e)
-			}
+			group, groupN = group[:0], src
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read links: %w", err)
+		if src >= int64(len(index)) || index[src] < 0 || dst >= int64(len(index)) || index[dst] < 0 {
+			continue
 		}
-		slices.SortFunc(group, func(a, b edge) int {
-			if a.dst != b.dst {
-				return int(a.dst - b.dst)
+		e := kg.GraphEdge{Dst: index[dst], Anchor: anchor}
+		switch v := sent.(type) {
+		case int64:
+			t, err := textOf(src)
+			if err != nil {
+				return err
 			}
-			if c := strings.Compare(a.anchor, b.anchor); c != 0 {
-				return c
+			off, n := v>>sentLenBits, v&(1<<sentLenBits-1)
+			if off < 0 || off+n > int64(len(t)) {
+				return fmt.Errorf("read links: sentence %d+%d of document %d lies outside its text of %d bytes", off, n, src, len(t))
 			}
-			return strings.Compare(a.sentence, b.sentence)
-		})
-		for k, e := range group {
-			if k > 0 && group[k-1].dst == e.dst {
-				continue
-			}
-			g.Targets = append(g.Targets, e.dst)
-			g.Anchors = append(g.Anchors, e.anchor)
-			g.Sentences = append(g.Sentences, e.sentence)
+			e.Sentence = t[off : off+n]
+		case string:
+			e.Sentence = v
+		case []byte:
+			e.Sentence = string(v)
+		default:
+			return fmt.Errorf("read links: sentence of document %d is a %T", src, sent)
 		}
-		g.Offsets[i+1] = int32(len(g.Targets))
+		group = append(group, e)
 	}
-	return nil
+	if err := links.Err(); err != nil {
+		return fmt.Errorf("read links: %w", err)
+	}
+	return flushed()
+}
+
+// linkSQL reads the evidence of one edge, by the ids of its ends.
+var linkSQL = `SELECT r.anchor, ` + sentenceSQL("r.sent", "s.text") + ` AS sentence
+	FROM docs s JOIN raw_links r ON r.src = s.n JOIN docs d ON d.n = abs(r.dst)
+	WHERE s.id = ?1 AND d.id = ?2 AND d.n <> s.n AND r.dst <> 0 AND r.dst > -2147483648
+	ORDER BY r.anchor, sentence LIMIT 1`
+
+// Link returns the evidence of the edge src→dst: of the links between
+// them the smallest (anchor, sentence), byte-wise as the snapshot orders
+// them.
+func (s *Store) Link(ctx context.Context, src, dst string) (kg.Link, error) {
+	l := kg.Link{Src: src, Dst: dst}
+	st, err := s.prepared(ctx, linkSQL)
+	if err == nil {
+		err = st.QueryRowContext(ctx, src, dst).Scan(&l.Anchor, &l.Sentence)
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return kg.Link{}, fmt.Errorf("embedded: link %q -> %q: %w", src, dst, kg.ErrNotFound)
+	case err != nil:
+		return kg.Link{}, fmt.Errorf("embedded: link %q -> %q: %w", src, dst, err)
+	}
+	return l, nil
 }
 
 // Counts reads the counters that writes and Finish keep, and counts the

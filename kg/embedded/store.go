@@ -80,8 +80,12 @@ type Store struct {
 	// flight and CPU to reopen. db stays unbounded because EachDoc and
 	// EachLink hold a connection while their callbacks may query again.
 	lookup *sql.DB
-	path   string
-	wmu    sync.Mutex // held by every write transaction, and by Finish throughout
+	// stmts holds lookup's prepared point reads by their SQL: parsing a
+	// query costs more than running it, and the sampler and the tools
+	// run the same few a million times.
+	stmts sync.Map // string -> *sql.Stmt
+	path  string
+	wmu   sync.Mutex // held by every write transaction, and by Finish throughout
 	// finishChunk is how many documents' links one Finish transaction
 	// resolves; tests lower it to cross chunk boundaries on small inputs.
 	finishChunk int
@@ -405,11 +409,34 @@ func (s *Store) init(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	lerr := s.lookup.Close()
+	var serr error
+	s.stmts.Range(func(_, v any) bool {
+		serr = errors.Join(serr, v.(*sql.Stmt).Close())
+		return true
+	})
+	lerr := errors.Join(serr, s.lookup.Close())
 	if err := errors.Join(s.db.Close(), lerr, s.tok.close()); err != nil {
 		return fmt.Errorf("embedded: close %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// prepared returns lookup's prepared statement of query, preparing it
+// the first time. Two callers may both prepare it; one statement is kept
+// and the other closed.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.lookup.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // write runs fn in one immediate transaction, holding the write lock.

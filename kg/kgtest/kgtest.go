@@ -180,6 +180,12 @@ func check(t *testing.T, ctx context.Context, s kg.Reader, docs map[string]kg.Do
 	g, err := s.Snapshot(ctx)
 	must(t, err)
 	SameGraph(t, g, wantGraph)
+	SameLinks(t, ctx, g, s, LinksOf(want.edges), 1)
+	for _, id := range sortedKeys(docs) {
+		if _, err := s.Link(ctx, id, id); !errors.Is(err, kg.ErrNotFound) {
+			t.Errorf("Link(%s, %s) = %v, want ErrNotFound", id, id, err)
+		}
+	}
 	for _, id := range sortedKeys(docs) {
 		got, err := s.Aliases(ctx, id)
 		if err != nil || !slices.Equal(got, want.aliases[id]) {
@@ -206,53 +212,72 @@ func wantTitle(t *testing.T, ctx context.Context, s kg.Reader, title, id string)
 	}
 }
 
-// SameGraph reports, one error per field, where two snapshots differ: the
-// first differing position and both lengths, so that a failure on a
-// dump-sized graph names the place instead of printing the graph. Backend
-// tests use it to hold a snapshot to another backend's or to a fixture's.
+// SameGraph reports where two snapshots first differ, so that a failure
+// on a dump-sized graph names the place instead of printing the graph.
+// Backend tests use it to hold a snapshot to another backend's or to a
+// fixture's; SameLinks compares the evidence the graphs leave in stores.
 func SameGraph(t testing.TB, got, want *kg.Graph) {
 	t.Helper()
-	for _, f := range []struct {
-		name      string
-		got, want any
-	}{
-		{"IDs", got.IDs, want.IDs},
-		{"Titles", got.Titles, want.Titles},
-		{"Walkable", got.Walkable, want.Walkable},
-		{"Offsets", got.Offsets, want.Offsets},
-		{"Targets", got.Targets, want.Targets},
-		{"Anchors", got.Anchors, want.Anchors},
-		{"Sentences", got.Sentences, want.Sentences},
-	} {
-		if d := firstDifference(f.got, f.want); d != "" {
-			t.Errorf("Snapshot %s: %s", f.name, d)
+	if ok, d := got.Equal(want); !ok {
+		t.Errorf("Snapshot: %s", d)
+	}
+}
+
+// Linker answers Reader.Link.
+type Linker interface {
+	Link(ctx context.Context, src, dst string) (kg.Link, error)
+}
+
+// SameLinks checks that got and want give the same evidence for every
+// every-th edge of g (every edge for 1), and that each is Evident as g
+// says.
+func SameLinks(t testing.TB, ctx context.Context, g *kg.Graph, got, want Linker, every int) {
+	t.Helper()
+	bad := 0
+	for n := range g.NodeCount() {
+		lo, hi := g.Edges(n)
+		for e := lo; e < hi; e++ {
+			if e%every != 0 {
+				continue
+			}
+			src, dst := g.ID(n), g.ID(g.Target(e))
+			a, errA := got.Link(ctx, src, dst)
+			b, errB := want.Link(ctx, src, dst)
+			if errA != nil || errB != nil || a != b || kg.Evident(a.Anchor, a.Sentence) != g.Evident(e) {
+				t.Errorf("Link(%s, %s) = %+v, %v; want %+v, %v (snapshot: evident=%v)", src, dst, a, errA, b, errB, g.Evident(e))
+				if bad++; bad == 5 {
+					t.Fatalf("Link: giving up after %d differences", bad)
+				}
+			}
 		}
 	}
 }
 
-// firstDifference describes where two slices first differ, or returns ""
-// when they are equal. Strings are quoted so that empty ones show.
-func firstDifference(got, want any) string {
-	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
-	for i := range min(g.Len(), w.Len()) {
-		if a, b := g.Index(i).Interface(), w.Index(i).Interface(); !reflect.DeepEqual(a, b) {
-			return fmt.Sprintf("at %d of %d/%d: %s, want %s", i, g.Len(), w.Len(), show(a), show(b))
+// Links is the evidence of a list of links as Reader.Link gives it: for
+// each (src, dst) the smallest (Anchor, Sentence), self-links aside.
+type Links map[[2]string]kg.Link
+
+// LinksOf indexes links.
+func LinksOf(links []kg.Link) Links {
+	m := Links{}
+	for _, l := range links {
+		if l.Src == l.Dst {
+			continue
+		}
+		k := [2]string{l.Src, l.Dst}
+		if o, ok := m[k]; !ok || l.Anchor < o.Anchor || (l.Anchor == o.Anchor && l.Sentence < o.Sentence) {
+			m[k] = l
 		}
 	}
-	switch {
-	case g.Len() > w.Len():
-		return fmt.Sprintf("%d entries, want %d; the first extra is %s", g.Len(), w.Len(), show(g.Index(w.Len()).Interface()))
-	case g.Len() < w.Len():
-		return fmt.Sprintf("%d entries, want %d; the first missing is %s", g.Len(), w.Len(), show(w.Index(g.Len()).Interface()))
-	}
-	return ""
+	return m
 }
 
-func show(v any) string {
-	if s, ok := v.(string); ok {
-		return fmt.Sprintf("%q", s)
+// Link returns the evidence of src→dst, or kg.ErrNotFound.
+func (m Links) Link(_ context.Context, src, dst string) (kg.Link, error) {
+	if l, ok := m[[2]string{src, dst}]; ok {
+		return l, nil
 	}
-	return fmt.Sprint(v)
+	return kg.Link{}, fmt.Errorf("link %q -> %q: %w", src, dst, kg.ErrNotFound)
 }
 
 // SharedDump returns the path of a real dump in the data kept next to the

@@ -330,6 +330,9 @@ func sameGraph(t *testing.T, ctx context.Context, e *embedded.Store, edb *sql.DB
 		t.Fatal(err)
 	}
 	kgtest.SameGraph(t, ng, eg)
+	// One Link query per edge is a round trip each: a few thousand
+	// spread over the graph show that both stores keep the same evidence.
+	kgtest.SameLinks(t, ctx, eg, s, e, max(1, eg.EdgeCount()/2000))
 }
 
 // firstDiff describes where two sorted slices first differ.

@@ -172,83 +172,114 @@ func (s *Store) Aliases(ctx context.Context, docID string) ([]kg.Alias, error) {
 // that one page of a hub-heavy wiki stays a few MB.
 const snapshotPage = 1000
 
-// Snapshot reads documents and links into a kg.Graph, a page of documents
-// at a time. Of the links between two documents only the first by (anchor,
-// sentence) is kept, the one kg.BuildGraph would keep, so memory holds one
-// link per edge. Neo4j reads are not snapshot-isolated, so run it when no
-// ingest is writing.
+// Snapshot reads documents and then their links into a kg.Graph, a page
+// of documents at a time in id order, so that only one page's evidence is
+// held apart from the graph. Neo4j reads are not snapshot-isolated, so run
+// it when no ingest is writing.
 func (s *Store) Snapshot(ctx context.Context) (*kg.Graph, error) {
 	var nodes []kg.GraphNode
-	var links []kg.Link
 	after := ""
 	for {
-		var pageNodes []kg.GraphNode
-		var pageLinks []kg.Link
+		var page []kg.GraphNode
 		err := s.read(ctx, "snapshot", `
 			MATCH (s:Document) WHERE s.id > $after
 			WITH s ORDER BY s.id LIMIT $n
-			RETURN s.id, s.title, s.kind, [(s)-[l:LINKS_TO]->(d:Document) | [d.id, l.anchor, l.sentence]]`,
-			map[string]any{"after": after, "n": snapshotPage},
-			func() { pageNodes, pageLinks = pageNodes[:0], pageLinks[:0] },
+			RETURN s.id, s.title, s.kind`,
+			map[string]any{"after": after, "n": snapshotPage * 10},
+			func() { page = page[:0] },
 			func(r *n4j.Record) error {
-				n, ls, err := snapshotRecord(r)
-				if err != nil {
-					return err
+				var n kg.GraphNode
+				var ok bool
+				if n.ID, ok = r.Values[0].(string); !ok {
+					return fmt.Errorf("snapshot: document without an id: %v", r.Values[0])
 				}
-				pageNodes = append(pageNodes, n)
-				pageLinks = append(pageLinks, ls...)
+				n.Title, _ = r.Values[1].(string)
+				kind, _ := r.Values[2].(string)
+				n.Walkable = kg.Doc{Kind: kind}.Walkable()
+				page = append(page, n)
 				return nil
 			})
 		if err != nil {
 			return nil, err
 		}
-		if len(pageNodes) == 0 {
+		if len(page) == 0 {
 			break
 		}
-		after = pageNodes[len(pageNodes)-1].ID
-		nodes = append(nodes, pageNodes...)
-		links = append(links, pageLinks...)
+		after = page[len(page)-1].ID
+		nodes = append(nodes, page...)
 	}
-	g, err := kg.BuildGraph(nodes, links)
+	b, err := kg.NewGraphBuilder(nodes)
 	if err != nil {
 		return nil, fmt.Errorf("neo4j %s: snapshot: %w", s.uri, err)
 	}
-	return g, nil
+	for lo := 0; lo < len(nodes); lo += snapshotPage {
+		hi := min(lo+snapshotPage, len(nodes))
+		var groups [][]kg.GraphEdge
+		err := s.read(ctx, "snapshot links", `
+			MATCH (s:Document) WHERE s.id >= $lo AND s.id <= $hi
+			WITH s ORDER BY s.id
+			RETURN s.id, [(s)-[l:LINKS_TO]->(d:Document) | [d.id, l.anchor, l.sentence]]`,
+			map[string]any{"lo": nodes[lo].ID, "hi": nodes[hi-1].ID},
+			func() { groups = groups[:0] },
+			func(r *n4j.Record) error {
+				id, _ := r.Values[0].(string)
+				src := b.Index(id)
+				if src < 0 {
+					return fmt.Errorf("snapshot: document %q appeared while reading", id)
+				}
+				raw, _ := r.Values[1].([]any)
+				es := make([]kg.GraphEdge, 0, len(raw))
+				for _, x := range raw {
+					v, _ := x.([]any)
+					if len(v) != 3 {
+						return fmt.Errorf("snapshot: bad link of %s: %v", id, x)
+					}
+					dst, _ := v[0].(string)
+					d := b.Index(dst)
+					if d < 0 {
+						continue
+					}
+					e := kg.GraphEdge{Dst: int32(d)}
+					e.Anchor, _ = v[1].(string)
+					e.Sentence, _ = v[2].(string)
+					es = append(es, e)
+				}
+				if err := b.AddEdges(src, es); err != nil {
+					return err
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b.Graph(), nil
 }
 
-// snapshotRecord reads one document and its links, keeping per
-// destination the smallest (anchor, sentence).
-func snapshotRecord(r *n4j.Record) (kg.GraphNode, []kg.Link, error) {
-	var n kg.GraphNode
-	var ok bool
-	if n.ID, ok = r.Values[0].(string); !ok {
-		return n, nil, fmt.Errorf("snapshot: document without an id: %v", r.Values[0])
+// Link returns the evidence of the edge src→dst: of the links between them
+// the smallest (anchor, sentence). Cypher's string order is by code point,
+// which for UTF-8 is the byte order the snapshot uses.
+func (s *Store) Link(ctx context.Context, src, dst string) (kg.Link, error) {
+	l := kg.Link{Src: src, Dst: dst}
+	found := false
+	err := s.read(ctx, "link", `
+		MATCH (:Document {id: $src})-[l:LINKS_TO]->(:Document {id: $dst})
+		WHERE $src <> $dst
+		RETURN l.anchor, l.sentence ORDER BY l.anchor, l.sentence LIMIT 1`,
+		map[string]any{"src": src, "dst": dst}, nil,
+		func(r *n4j.Record) error {
+			l.Anchor, _ = r.Values[0].(string)
+			l.Sentence, _ = r.Values[1].(string)
+			found = true
+			return nil
+		})
+	if err != nil {
+		return kg.Link{}, err
 	}
-	n.Title, _ = r.Values[1].(string)
-	kind, _ := r.Values[2].(string)
-	n.Walkable = kg.Doc{Kind: kind}.Walkable()
-	raw, _ := r.Values[3].([]any)
-	first := make(map[string]int, len(raw))
-	var links []kg.Link
-	for _, x := range raw {
-		v, _ := x.([]any)
-		if len(v) != 3 {
-			return n, nil, fmt.Errorf("snapshot: bad link of %s: %v", n.ID, x)
-		}
-		l := kg.Link{Src: n.ID}
-		l.Dst, _ = v[0].(string)
-		l.Anchor, _ = v[1].(string)
-		l.Sentence, _ = v[2].(string)
-		i, seen := first[l.Dst]
-		switch {
-		case !seen:
-			first[l.Dst] = len(links)
-			links = append(links, l)
-		case l.Anchor < links[i].Anchor || (l.Anchor == links[i].Anchor && l.Sentence < links[i].Sentence):
-			links[i] = l
-		}
+	if !found {
+		return kg.Link{}, fmt.Errorf("neo4j %s: link %q -> %q: %w", s.uri, src, dst, kg.ErrNotFound)
 	}
-	return n, links, nil
+	return l, nil
 }
 
 // Counts counts documents, links, aliases and raw links; Unresolved is the

@@ -20,6 +20,25 @@ type DocSource interface {
 	Doc(ctx context.Context, id string) (kg.Doc, error)
 }
 
+// MetaSource is a DocSource that can also read a document without its
+// Text, which is all that stratifying and AnswerType look at. Walks uses
+// DocMeta when Docs has it: a store's Doc reads the text off disk, and a
+// large sample looks up hundreds of thousands of documents.
+type MetaSource interface {
+	DocSource
+	// DocMeta is Doc with an empty Text.
+	DocMeta(ctx context.Context, id string) (kg.Doc, error)
+}
+
+// docMeta reads what Walks needs of a document, through DocMeta when docs
+// has it.
+func docMeta(ctx context.Context, docs DocSource, id string) (kg.Doc, error) {
+	if m, ok := docs.(MetaSource); ok {
+		return m.DocMeta(ctx, id)
+	}
+	return docs.Doc(ctx, id)
+}
+
 // Answer types: the kind of entity a walk's last document is, classified by
 // AnswerType.
 const (
@@ -106,17 +125,27 @@ type stratum struct {
 // It also returns each looked-up seed's primary category.
 func stratifiedSeedOrder(ctx context.Context, g *kg.Graph, seed int64, docs DocSource, pool int) ([]int, map[int]string, int, error) {
 	all := seedOrder(g, seed)
-	byHash := slices.Clone(all)
-	slices.SortFunc(byHash, func(a, b int) int {
-		return cmp.Or(cmp.Compare(seedKey(seed, g.IDs[a]), seedKey(seed, g.IDs[b])), a-b)
-	})
-	byHash = byHash[:min(pool, len(byHash))]
+	// Keys are hashed once per candidate, not inside the comparison, which
+	// would hash O(N log N) times.
+	type keyed struct {
+		node int
+		key  uint64
+	}
+	ks := make([]keyed, len(all))
+	for i, n := range all {
+		ks[i] = keyed{n, seedKey(seed, g.ID(n))}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Or(cmp.Compare(a.key, b.key), a.node-b.node) })
+	byHash := make([]int, min(pool, len(ks)))
+	for i := range byHash {
+		byHash[i] = ks[i].node
+	}
 	cats := make(map[int][]string, len(byHash))
 	freq := map[string]int{}
 	for _, n := range byHash {
-		d, err := docs.Doc(ctx, g.IDs[n])
+		d, err := docMeta(ctx, docs, g.ID(n))
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("stratify seeds: load %q: %w", g.IDs[n], err)
+			return nil, nil, 0, fmt.Errorf("stratify seeds: load %q: %w", g.ID(n), err)
 		}
 		cats[n] = d.Categories
 		for _, c := range d.Categories {
@@ -157,13 +186,23 @@ func stratifiedSeedOrder(ctx context.Context, g *kg.Graph, seed int64, docs DocS
 	slices.SortFunc(strata, func(a, b stratum) int {
 		return cmp.Or(cmp.Compare(key(a), key(b)), cmp.Compare(a.category, b.category), a.band-b.band)
 	})
+	// Round k takes the k-th member of each stratum that has one; a
+	// stratum leaves the turns once it is spent, so the rounds cost what
+	// they yield even with thousands of strata of very unequal sizes.
+	turns := make([][]int, len(strata))
+	for i, s := range strata {
+		turns[i] = members[s]
+	}
 	out := make([]int, 0, len(all))
-	for k := 0; len(out) < len(byHash); k++ {
-		for _, s := range strata {
-			if k < len(members[s]) {
-				out = append(out, members[s][k])
+	for k := 0; len(turns) > 0; k++ {
+		live := turns[:0]
+		for _, m := range turns {
+			out = append(out, m[k])
+			if k+1 < len(m) {
+				live = append(live, m)
 			}
 		}
+		turns = live
 	}
 	for _, n := range all {
 		if _, ok := primary[n]; !ok {

@@ -55,7 +55,7 @@ func TestStratifiedSeedOrder(t *testing.T) {
 	// category never does.
 	for n, p := range primary {
 		if !slices.Contains(kindCategories, p) {
-			t.Fatalf("primary category of %s = %q", g.IDs[n], p)
+			t.Fatalf("primary category of %s = %q", g.ID(n), p)
 		}
 	}
 	if strata > 5*numBands || strata < 5*numBands-2 {
@@ -170,11 +170,11 @@ func TestSampleMixErrors(t *testing.T) {
 		{"negative pool", Options{Walks: 1, SeedPool: -1}},
 	}
 	for _, tt := range tests {
-		if _, _, err := Walks(context.Background(), g, tt.opt); err == nil {
+		if _, _, err := Walks(context.Background(), g, withLinks(g, tt.opt)); err == nil {
 			t.Errorf("%s: want an error", tt.name)
 		}
 	}
-	if _, _, err := Walks(context.Background(), g, Options{Walks: 5, Docs: catSource{fail: g.IDs[3]}, SeedPool: 1000}); err == nil ||
+	if _, _, err := Walks(context.Background(), g, withLinks(g, Options{Walks: 5, Docs: catSource{fail: g.ID(3)}, SeedPool: 1000})); err == nil ||
 		!strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("store failure: err = %v", err)
 	}

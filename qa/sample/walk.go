@@ -12,12 +12,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
@@ -53,6 +51,16 @@ type Options struct {
 	// AnswerMix maps answer types (AnswerTypes) to weights and shares the
 	// walks among them the same way; it needs Docs.
 	AnswerMix map[string]float64
+	// Links gives each hop of an accepted walk its evidence; the graph
+	// holds only whether an edge has usable evidence (kg.Graph.Evident).
+	// Required.
+	Links LinkSource
+}
+
+// LinkSource tells the evidence of a graph's edge, as kg.Reader.Link does.
+type LinkSource interface {
+	// Link returns the evidence of the edge src→dst.
+	Link(ctx context.Context, src, dst string) (kg.Link, error)
 }
 
 // Skip reasons counted in Stats.Skipped.
@@ -157,15 +165,18 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 		if t, ok := types[n]; ok {
 			return t, nil
 		}
-		d, err := opt.Docs.Doc(ctx, g.IDs[n])
+		d, err := docMeta(ctx, opt.Docs, g.ID(n))
 		if err != nil {
-			return "", fmt.Errorf("sample walks: classify %q: %w", g.IDs[n], err)
+			return "", fmt.Errorf("sample walks: classify %q: %w", g.ID(n), err)
 		}
 		types[n] = AnswerType(d)
 		return types[n], nil
 	}
 	accept := func(path []int) (bool, error) {
-		w := s.toWalk(path)
+		w, err := s.toWalk(ctx, opt.Links, path)
+		if err != nil {
+			return false, err
+		}
 		if seen[w.ID] {
 			stats.Skipped[SkipDuplicate]++
 			return false, nil
@@ -194,7 +205,7 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 			return nil, stats, fmt.Errorf("sample walks: %w", err)
 		}
 		stats.SeedsTried++
-		rng := rand.New(walkSource(opt.Seed, g.IDs[seed]))
+		rng := rand.New(walkSource(opt.Seed, g.ID(seed)))
 		var path, refused []int
 		for range opt.Attempts {
 			stats.Attempts++
@@ -266,6 +277,9 @@ func (o Options) withDefaults() (Options, error) {
 		keys := slices.Sorted(maps.Keys(o.HopMix))
 		o.MinHops, o.MaxHops = keys[0], keys[len(keys)-1]
 	}
+	if o.Links == nil {
+		return o, errors.New("no link source for the walks' evidence")
+	}
 	if len(o.AnswerMix) > 0 && o.Docs == nil {
 		return o, errors.New("answer mix needs a document source")
 	}
@@ -327,11 +341,11 @@ func seedOrder(g *kg.Graph, seed int64) []int {
 	}
 	var bands [numBands][]cand
 	for i := range g.NodeCount() {
-		if !g.Walkable[i] || g.Degree(i) < 1 {
+		if !g.Walkable(i) || g.Degree(i) < 1 {
 			continue
 		}
 		b := band(g.Degree(i))
-		bands[b] = append(bands[b], cand{i, seedKey(seed, g.IDs[i])})
+		bands[b] = append(bands[b], cand{i, seedKey(seed, g.ID(i))})
 	}
 	total := 0
 	for b := range bands {
@@ -359,14 +373,25 @@ func seedOrder(g *kg.Graph, seed int64) []int {
 	return out
 }
 
-// seedKey orders seed candidates: FNV-64a of the run seed and the doc id.
+// seedKey orders seed candidates: FNV-64a of the run seed (big-endian)
+// and the doc id. It is written out rather than through hash/fnv because
+// it runs for every node of the graph and hash/fnv allocates a hasher and
+// the id's bytes per call; the values are hash/fnv's (TestSeedKeyIsFNV).
 func seedKey(seed int64, id string) uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(seed))
-	h.Write(b[:])
-	h.Write([]byte(id))
-	return h.Sum64()
+	const (
+		offset64 = 14695981039346656037
+		prime64  = 1099511628211
+	)
+	h := uint64(offset64)
+	for k := 56; k >= 0; k -= 8 {
+		h ^= uint64(seed) >> k & 0xff
+		h *= prime64
+	}
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= prime64
+	}
+	return h
 }
 
 // walkSource is the PRNG of the walks from one seed doc. It is derived from
@@ -401,7 +426,7 @@ func (s *stepper) walk(rng *rand.Rand, start, h int) []int {
 		lo, hi := s.g.Edges(cur)
 		s.cands = s.cands[:0]
 		for e := lo; e < hi; e++ {
-			if s.usable(e) && !slices.Contains(path, int(s.g.Targets[e])) {
+			if s.usable(e) && !slices.Contains(path, s.g.Target(e)) {
 				s.cands = append(s.cands, e)
 			}
 		}
@@ -409,7 +434,7 @@ func (s *stepper) walk(rng *rand.Rand, start, h int) []int {
 			break
 		}
 		e := s.cands[rng.IntN(len(s.cands))]
-		path = append(path, int(s.g.Targets[e]))
+		path = append(path, s.g.Target(e))
 	}
 	return path
 }
@@ -418,40 +443,35 @@ func (s *stepper) walk(rng *rand.Rand, start, h int) []int {
 // without a sentence that literally shows its anchor gives the question
 // writer nothing to build a hop on, so it is not walked.
 func (s *stepper) usable(e int) bool {
-	dst := int(s.g.Targets[e])
-	if !s.g.Walkable[dst] {
+	dst := s.g.Target(e)
+	if !s.g.Walkable(dst) {
 		return false
 	}
 	if s.hubCap > 0 && s.g.Degree(dst) > s.hubCap {
 		return false
 	}
-	a, sent := s.g.Anchors[e], s.g.Sentences[e]
-	return a != "" && sent != "" && strings.Contains(sent, a)
+	return s.g.Evident(e)
 }
 
-// toWalk converts a node path into a qa.Walk with its evidence.
-func (s *stepper) toWalk(path []int) qa.Walk {
+// toWalk converts a node path into a qa.Walk, reading each hop's evidence
+// from links.
+func (s *stepper) toWalk(ctx context.Context, links LinkSource, path []int) (qa.Walk, error) {
 	w := qa.Walk{
-		SeedDoc: s.g.IDs[path[0]],
+		SeedDoc: s.g.ID(path[0]),
 		DocIDs:  make([]string, len(path)),
 		Titles:  make([]string, len(path)),
 		Hops:    make([]qa.Hop, len(path)-1),
 	}
 	for i, n := range path {
-		w.DocIDs[i], w.Titles[i] = s.g.IDs[n], s.g.Titles[n]
+		w.DocIDs[i], w.Titles[i] = s.g.ID(n), s.g.Title(n)
 	}
 	for i := range w.Hops {
-		e := s.edge(path[i], path[i+1])
-		w.Hops[i] = qa.Hop{From: w.DocIDs[i], To: w.DocIDs[i+1], Anchor: s.g.Anchors[e], Sentence: s.g.Sentences[e]}
+		l, err := links.Link(ctx, w.DocIDs[i], w.DocIDs[i+1])
+		if err != nil {
+			return qa.Walk{}, fmt.Errorf("sample walks: evidence of a hop: %w", err)
+		}
+		w.Hops[i] = qa.Hop{From: w.DocIDs[i], To: w.DocIDs[i+1], Anchor: l.Anchor, Sentence: l.Sentence}
 	}
 	w.ID = qa.WalkID(w.DocIDs)
-	return w
-}
-
-// edge finds the edge src→dst; the walk only takes existing edges, and each
-// node's targets are sorted, so a binary search suffices.
-func (s *stepper) edge(src, dst int) int {
-	lo, hi := s.g.Edges(src)
-	i, _ := slices.BinarySearch(s.g.Targets[lo:hi], int32(dst))
-	return lo + i
+	return w, nil
 }

@@ -2,15 +2,19 @@ package sample
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/kg/kgtest"
 	"github.com/miroverse/miroverse/qa"
 )
 
@@ -66,18 +70,31 @@ func randomGraph(t testing.TB, n int, seed uint64) ([]kg.GraphNode, []kg.Link) {
 	return ns, links
 }
 
+// graphLinks holds the evidence of the graphs mustGraph made, which the
+// graphs themselves no longer carry, for withLinks to hand to Walks.
+var graphLinks sync.Map // *kg.Graph -> kgtest.Links
+
 func mustGraph(t testing.TB, ns []kg.GraphNode, ls []kg.Link) *kg.Graph {
 	t.Helper()
 	g, err := kg.BuildGraph(slices.Clone(ns), ls)
 	if err != nil {
 		t.Fatal(err)
 	}
+	graphLinks.Store(g, kgtest.LinksOf(ls))
 	return g
+}
+
+// withLinks gives opt the evidence of g's links, unless it has a source.
+func withLinks(g *kg.Graph, opt Options) Options {
+	if l, ok := graphLinks.Load(g); ok && opt.Links == nil {
+		opt.Links = l.(kgtest.Links)
+	}
+	return opt
 }
 
 func mustSample(t testing.TB, g *kg.Graph, opt Options) ([]qa.Walk, Stats) {
 	t.Helper()
-	ws, st, err := Walks(context.Background(), g, opt)
+	ws, st, err := Walks(context.Background(), g, withLinks(g, opt))
 	if err != nil {
 		t.Fatalf("Walks(%+v): %v", opt, err)
 	}
@@ -110,7 +127,7 @@ func checkWalkInvariants(t *testing.T, g *kg.Graph, opt Options, ws []qa.Walk) {
 			}
 			seen[id] = true
 			n := g.Index(id)
-			if n < 0 || !g.Walkable[n] || g.Titles[n] != w.Titles[i] {
+			if n < 0 || !g.Walkable(n) || g.Title(n) != w.Titles[i] {
 				t.Errorf("walk %s: doc %s missing, unwalkable or mistitled", w.ID, id)
 			}
 			if i > 0 && opt.HubCap > 0 && g.Degree(n) > opt.HubCap {
@@ -133,16 +150,11 @@ func checkWalkInvariants(t *testing.T, g *kg.Graph, opt Options, ws []qa.Walk) {
 
 func hasEdge(g *kg.Graph, h qa.Hop) bool {
 	s, d := g.Index(h.From), g.Index(h.To)
-	if s < 0 || d < 0 {
+	if s < 0 || d < 0 || g.Edge(s, d) < 0 || !g.Evident(g.Edge(s, d)) {
 		return false
 	}
-	lo, hi := g.Edges(s)
-	for e := lo; e < hi; e++ {
-		if int(g.Targets[e]) == d {
-			return g.Anchors[e] == h.Anchor && g.Sentences[e] == h.Sentence
-		}
-	}
-	return false
+	l, err := withLinks(g, Options{}).Links.Link(context.Background(), h.From, h.To)
+	return err == nil && l.Anchor == h.Anchor && l.Sentence == h.Sentence
 }
 
 func TestSampleDeterministic(t *testing.T) {
@@ -365,7 +377,7 @@ func TestSampleErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, _, err := Walks(context.Background(), tt.g, tt.opt); err == nil {
+			if _, _, err := Walks(context.Background(), tt.g, withLinks(tt.g, tt.opt)); err == nil {
 				t.Error("want an error")
 			}
 		})
@@ -373,13 +385,20 @@ func TestSampleErrors(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := Walks(ctx, g, Options{Walks: 1}); !errors.Is(err, context.Canceled) {
+	if _, _, err := Walks(ctx, g, withLinks(g, Options{Walks: 1})); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: err = %v, want context.Canceled", err)
 	}
 
-	ws, _, err := Walks(context.Background(), g, Options{})
+	ws, _, err := Walks(context.Background(), g, withLinks(g, Options{}))
 	if err != nil || len(ws) != 0 {
 		t.Errorf("zero walks requested: got %d walks, err %v", len(ws), err)
+	}
+	if _, _, err := Walks(context.Background(), g, Options{Walks: 1}); err == nil || !strings.Contains(err.Error(), "link source") {
+		t.Errorf("no link source: err = %v, want one naming it", err)
+	}
+	broken := kgtest.Links{}
+	if _, _, err := Walks(context.Background(), g, Options{Walks: 1, MinHops: 2, Links: broken}); !errors.Is(err, kg.ErrNotFound) {
+		t.Errorf("a link source that cannot answer: err = %v, want its ErrNotFound", err)
 	}
 }
 
@@ -390,5 +409,23 @@ func BenchmarkSample(b *testing.B) {
 	for b.Loop() {
 		ws, _ := mustSample(b, g, opt)
 		b.ReportMetric(float64(len(ws)), "walks/op")
+	}
+}
+
+// TestSeedKeyIsFNV: seedKey is FNV-64a of the big-endian seed and the id,
+// so the seed order of every run stays what it was with hash/fnv.
+func TestSeedKeyIsFNV(t *testing.T) {
+	for _, tc := range []struct {
+		seed int64
+		id   string
+	}{{0, ""}, {1, "enwiki:12"}, {-7, "démo:Ωmega"}, {1 << 62, "x"}} {
+		h := fnv.New64a()
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(tc.seed))
+		h.Write(b[:])
+		h.Write([]byte(tc.id))
+		if got, want := seedKey(tc.seed, tc.id), h.Sum64(); got != want {
+			t.Errorf("seedKey(%d, %q) = %x, want %x", tc.seed, tc.id, got, want)
+		}
 	}
 }

@@ -62,6 +62,16 @@ type result struct {
 // WalksPerSec counts the whole stage: the snapshot it takes and the walks.
 func (r *result) WalksPerSec() float64 { return float64(r.Walks) / r.SampleStage }
 
+// DrawsPerSec counts the walks alone: the stage without its snapshot
+// (which the log times), so seed lookups, steps, the evidence reads of
+// accepted walks and their commit.
+func (r *result) DrawsPerSec() float64 {
+	if r.SampleStage <= r.Snapshot {
+		return 0
+	}
+	return float64(r.Walks) / (r.SampleStage - r.Snapshot)
+}
+
 // child is one finished child process.
 type child struct {
 	wall   time.Duration
