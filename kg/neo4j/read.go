@@ -214,13 +214,19 @@ func (s *Store) Snapshot(ctx context.Context) (*kg.Graph, error) {
 	}
 	for lo := 0; lo < len(nodes); lo += snapshotPage {
 		hi := min(lo+snapshotPage, len(nodes))
-		var groups [][]kg.GraphEdge
+		// A page is added to the builder only once read whole: a read that
+		// is retried delivers its records again.
+		type group struct {
+			src   int
+			edges []kg.GraphEdge
+		}
+		var page []group
 		err := s.read(ctx, "snapshot links", `
 			MATCH (s:Document) WHERE s.id >= $lo AND s.id <= $hi
 			WITH s ORDER BY s.id
 			RETURN s.id, [(s)-[l:LINKS_TO]->(d:Document) | [d.id, l.anchor, l.sentence]]`,
 			map[string]any{"lo": nodes[lo].ID, "hi": nodes[hi-1].ID},
-			func() { groups = groups[:0] },
+			func() { page = page[:0] },
 			func(r *n4j.Record) error {
 				id, _ := r.Values[0].(string)
 				src := b.Index(id)
@@ -244,13 +250,16 @@ func (s *Store) Snapshot(ctx context.Context) (*kg.Graph, error) {
 					e.Sentence, _ = v[2].(string)
 					es = append(es, e)
 				}
-				if err := b.AddEdges(src, es); err != nil {
-					return err
-				}
+				page = append(page, group{src, es})
 				return nil
 			})
 		if err != nil {
 			return nil, err
+		}
+		for _, g := range page {
+			if err := b.AddEdges(g.src, g.edges); err != nil {
+				return nil, fmt.Errorf("neo4j %s: snapshot: %w", s.uri, err)
+			}
 		}
 	}
 	return b.Graph(), nil
