@@ -269,9 +269,9 @@ func (s *Store) searchFTS(ctx context.Context, query string, limit int) ([]kg.Se
 
 // Snapshot reads documents and links into a kg.Graph, in one read
 // transaction so the two agree. Nodes are read in rowid order, which
-// reads the table once in file order, and sorted by id here; each node's
-// links are then read by its key, so the edges come in the graph's order
-// and only one node's evidence is held apart from the graph.
+// reads the table once in file order, and sorted by id here; the links
+// then come in one pass in source-rowid order (snapshotEdges), which the
+// builder puts in the graph's order.
 func (s *Store) Snapshot(ctx context.Context) (*kg.Graph, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
