@@ -25,6 +25,10 @@ import (
 type Config struct {
 	Seed    int64 `yaml:"seed" json:"seed"`
 	Workers int   `yaml:"workers" json:"workers"`
+	// MemoryBudget bounds the memory of every stage, e.g. "8GiB" (at least
+	// MinMemoryBudget); "" means no bound. See memoryPlan for how it is
+	// shared out; each stage's peak RSS is in the manifest beside it.
+	MemoryBudget string `yaml:"memory_budget" json:"memory_budget"`
 
 	Input      InputConfig      `yaml:"input" json:"input"`
 	Graph      GraphConfig      `yaml:"graph" json:"graph"`
@@ -34,6 +38,17 @@ type Config struct {
 	Judge      JudgeConfig      `yaml:"judge" json:"judge"`
 	Export     ExportConfig     `yaml:"export" json:"export"`
 	LLM        LLMConfig        `yaml:"llm" json:"llm"`
+}
+
+// reader is the input section as the reader takes it: without an
+// input.memory_budget of its own, the reader gets its share of
+// memory_budget.
+func (c Config) reader() InputConfig {
+	in := c.Input
+	if p, err := planMemory(c.MemoryBudget); err == nil && in.MemoryBudget == "" && p.readerBytes() > 0 {
+		in.MemoryBudget = fmt.Sprintf("%dB", p.readerBytes())
+	}
+	return in
 }
 
 // InputConfig lists what ingest reads and how.
@@ -388,6 +403,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		errs = append(errs, fmt.Errorf("workers must be >= 1"))
+	}
+	if _, err := planMemory(c.MemoryBudget); err != nil {
+		errs = append(errs, err)
 	}
 	if c.QA.Verify.ClosedBookTries < 0 {
 		errs = append(errs, fmt.Errorf("qa.verify.closed_book_tries must be >= 0 (0: default 3)"))

@@ -1,11 +1,13 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -210,4 +212,38 @@ func BenchmarkPutRawLinks(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// Options.CacheBytes is the page cache of all connections together: the
+// writer holds half, the readers share the other half.
+func TestOpenWithBoundsTheCache(t *testing.T) {
+	ctx := context.Background()
+	readers := int64(2 * runtime.GOMAXPROCS(0))
+	for _, c := range []struct {
+		opt                  Options
+		writerKiB, readerKiB int64
+	}{
+		{Options{}, DefaultCacheBytes / 2 >> 10, DefaultCacheBytes / 2 / readers >> 10},
+		{Options{CacheBytes: 16 << 20}, 8 << 10, (8 << 20) / readers >> 10},
+		{Options{CacheBytes: 1 << 10}, 256, 256}, // a floor, so that a store still works
+	} {
+		s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "kg.db"), c.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w, r int64
+		if err := s.db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&w); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.lookup.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&r); err != nil {
+			t.Fatal(err)
+		}
+		if w != -c.writerKiB || r != -c.readerKiB {
+			t.Errorf("%+v: cache_size %d (writer) and %d (each reader), want -%d and -%d", c.opt, w, r, c.writerKiB, c.readerKiB)
+		}
+		if want := cmp.Or(c.opt.IndexBuildBytes, searchRunBudget); int64(s.runBudget) != want {
+			t.Errorf("%+v: index build budget %d, want %d", c.opt, s.runBudget, want)
+		}
+		s.Close()
+	}
 }
