@@ -228,7 +228,10 @@ func (r *Runner) openStaging(ctx context.Context, fp string) (*embedded.Store, e
 	if err := atomicfile.WriteFile(stampFile, []byte(fp+"\n")); err != nil {
 		return nil, fmt.Errorf("ingest: staging store: %w", err)
 	}
-	st, err := embedded.OpenWith(ctx, filepath.Join(dir, "kg.db"), r.mem.storeOptions())
+	// Neo4j indexes the text itself once the graph is imported.
+	opt := r.mem.storeOptions()
+	opt.NoSearchIndex = true
+	st, err := embedded.OpenWith(ctx, filepath.Join(dir, "kg.db"), opt)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: staging store: %w", err)
 	}

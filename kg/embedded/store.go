@@ -97,6 +97,7 @@ type Store struct {
 	search    atomic.Pointer[searchIndex]
 	searchMu  sync.Mutex // held while search is loaded
 	runBudget int        // Options.IndexBuildBytes
+	noSearch  bool       // Options.NoSearchIndex
 }
 
 var _ kg.Store = (*Store)(nil)
@@ -303,6 +304,10 @@ type Options struct {
 	// IndexBuildBytes bounds the postings Finish holds while it builds the
 	// search index; past it they spill to files (default 96 MiB).
 	IndexBuildBytes int64
+	// NoSearchIndex leaves the search index out of Finish: a store that
+	// only stages a graph for another backend, which indexes the text
+	// itself, would build it for nothing. Search on such a store fails.
+	NoSearchIndex bool
 }
 
 // DefaultCacheBytes is Options.CacheBytes when it is zero.
@@ -348,7 +353,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, finishChunk: 8192, tok: newTokenizer(), runBudget: int(opt.IndexBuildBytes)}
+	s := &Store{db: db, path: path, finishChunk: 8192, tok: newTokenizer(), runBudget: int(opt.IndexBuildBytes), noSearch: opt.NoSearchIndex}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)

@@ -247,3 +247,36 @@ func TestOpenWithBoundsTheCache(t *testing.T) {
 		s.Close()
 	}
 }
+
+// A staging store (Options.NoSearchIndex) resolves its graph as any other
+// but builds no search index, and Search says so rather than finding
+// nothing.
+func TestNoSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	for _, noSearch := range []bool{false, true} {
+		s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "kg.db"), Options{NoSearchIndex: noSearch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.PutDocs(ctx, []kg.Doc{doc("1", "Marie Curie", "Marie Curie was a physicist."), doc("2", "Paris", "Paris is a city.")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutRawLinks(ctx, []kg.RawLink{{Src: "1", Target: "Paris", Anchor: "Paris", Sentence: "She lived in Paris."}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Finish(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.Counts(ctx); err != nil || c.Links != 1 {
+			t.Errorf("NoSearchIndex %v: counts %+v, %v; want the link resolved", noSearch, c, err)
+		}
+		hits, err := s.Search(ctx, "Marie Curie", 3)
+		switch {
+		case noSearch && err == nil:
+			t.Errorf("Search on a store without a search index: %v, want an error", hits)
+		case !noSearch && (err != nil || len(hits) == 0 || hits[0].Title != "Marie Curie"):
+			t.Errorf("Search: %v, %v", hits, err)
+		}
+	}
+}
