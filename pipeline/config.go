@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/miroverse/miroverse/pipeline/oracle"
@@ -45,10 +46,20 @@ type Config struct {
 // memory_budget.
 func (c Config) reader() InputConfig {
 	in := c.Input
-	if p, err := planMemory(c.MemoryBudget); err == nil && in.MemoryBudget == "" && p.readerBytes() > 0 {
-		in.MemoryBudget = fmt.Sprintf("%dB", p.readerBytes())
+	if p, err := planMemory(c.MemoryBudget); err == nil && in.MemoryBudget == "" && p.budget > 0 {
+		in.MemoryBudget = fmt.Sprintf("%dB", p.readerBytes(c.maxPage()))
 	}
 	return in
+}
+
+// maxPage is input.max_page_size in bytes, 0 for the reader's default (or
+// a value Validate refuses).
+func (c Config) maxPage() int64 {
+	n, err := humanize.ParseBytes(c.Input.MaxPageSize)
+	if c.Input.MaxPageSize == "" || err != nil || n > 1<<40 {
+		return 0
+	}
+	return int64(n)
 }
 
 // InputConfig lists what ingest reads and how.
@@ -404,8 +415,12 @@ func (c Config) Validate() error {
 	if c.Workers < 1 {
 		errs = append(errs, fmt.Errorf("workers must be >= 1"))
 	}
-	if _, err := planMemory(c.MemoryBudget); err != nil {
+	if p, err := planMemory(c.MemoryBudget); err != nil {
 		errs = append(errs, err)
+	} else if c.Input.MemoryBudget == "" {
+		if err := p.checkReader(c.maxPage()); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.QA.Verify.ClosedBookTries < 0 {
 		errs = append(errs, fmt.Errorf("qa.verify.closed_book_tries must be >= 0 (0: default 3)"))

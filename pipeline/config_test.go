@@ -69,6 +69,13 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "bad memory budget", yaml: "memory_budget: 8 gigs\n", wantErr: []string{"memory_budget", "8 gigs"}},
 		{name: "memory budget too small", yaml: "memory_budget: 16MiB\n", wantErr: []string{"memory_budget", "16MiB", "64 MiB"}},
+		{name: "memory budget too small for the pages", yaml: "memory_budget: 128MiB\n",
+			wantErr: []string{"memory_budget 128 MiB", "input.max_page_size", "raise memory_budget"}},
+		{name: "small memory budget, small pages", yaml: "memory_budget: 128MiB\ninput:\n  max_page_size: 4MiB\n", check: func(t *testing.T, c Config) {
+			if got := c.reader().MemoryBudget; got == "" {
+				t.Error("the reader got no share of memory_budget")
+			}
+		}},
 		{name: "unknown role", yaml: "llm:\n  roles:\n    planner: {model: x}\n", wantErr: []string{`"planner"`}},
 		{name: "duration", yaml: "llm:\n  default:\n    timeout: 90s\n", check: func(t *testing.T, c Config) {
 			if c.LLM.Default.Timeout.Seconds() != 90 {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime/debug"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/embedded"
+	"github.com/miroverse/miroverse/kg/wiki"
 )
 
 // memoryPlan shares memory_budget out among the parts of a run that grow
@@ -74,12 +76,28 @@ func (p memoryPlan) storeOptions() embedded.Options {
 
 // readerBytes is the reader's default bound on streams in flight when
 // input.memory_budget is not set: an eighth of the budget, at most the
-// reader's own default; 0 leaves the reader's default.
-func (p memoryPlan) readerBytes() int64 {
+// reader's own default, and at least what pages of up to maxPage bytes
+// need (wiki.MinMemoryBudget); 0 leaves the reader's default.
+func (p memoryPlan) readerBytes(maxPage int64) int64 {
 	if p.budget == 0 {
 		return 0
 	}
-	return min(p.budget/8, 256<<20)
+	return max(min(p.budget/8, wiki.DefaultMemoryBudget), wiki.MinMemoryBudget(maxPage))
+}
+
+// checkReader refuses a budget whose heap share the reader would take more
+// than half of, for pages of up to maxPage bytes.
+func (p memoryPlan) checkReader(maxPage int64) error {
+	if p.budget == 0 {
+		return nil
+	}
+	if r := p.readerBytes(maxPage); r > p.heapLimit()/2 {
+		return fmt.Errorf("memory_budget %s leaves %s for the Go heap, and the reader alone needs %s for pages of up to %s "+
+			"(input.max_page_size): raise memory_budget to at least %s or lower input.max_page_size",
+			humanize.IBytes(uint64(p.budget)), humanize.IBytes(uint64(p.heapLimit())), humanize.IBytes(uint64(r)),
+			humanize.IBytes(uint64(cmp.Or(maxPage, wiki.DefaultMaxPageBytes))), humanize.IBytes(uint64(2*r+p.storeCache()+fixedBytes)))
+	}
+	return nil
 }
 
 // heapLimit is the Go heap's share: the budget less the store's cache and

@@ -7,6 +7,7 @@ import (
 
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/embedded"
+	"github.com/miroverse/miroverse/kg/wiki"
 )
 
 func TestPlanMemory(t *testing.T) {
@@ -39,10 +40,10 @@ func TestPlanMemory(t *testing.T) {
 // The shares of a budget add up to no more than the budget, and no budget
 // leaves every part at its default.
 func TestMemoryPlanShares(t *testing.T) {
-	if p := (memoryPlan{}); p.storeOptions() != (embedded.Options{}) || p.readerBytes() != 0 || p.heapLimit() != 0 {
-		t.Errorf("no budget: store %+v, reader %d, heap %d; want the defaults", p.storeOptions(), p.readerBytes(), p.heapLimit())
+	if p := (memoryPlan{}); p.storeOptions() != (embedded.Options{}) || p.readerBytes(0) != 0 || p.heapLimit() != 0 {
+		t.Errorf("no budget: store %+v, reader %d, heap %d; want the defaults", p.storeOptions(), p.readerBytes(0), p.heapLimit())
 	}
-	for _, budget := range []int64{MinMemoryBudget, 256 << 20, 2 << 30, 24 << 30} {
+	for _, budget := range []int64{320 << 20, 1 << 30, 2 << 30, 24 << 30} {
 		p := memoryPlan{budget: budget}
 		so := p.storeOptions()
 		if so.CacheBytes <= 0 || so.CacheBytes > embedded.DefaultCacheBytes || so.IndexBuildBytes <= 0 {
@@ -53,8 +54,15 @@ func TestMemoryPlanShares(t *testing.T) {
 		}
 		// The reader and the index build take their memory from the heap's
 		// share (they are Go allocations), and must leave room in it.
-		if r := p.readerBytes() + so.IndexBuildBytes; r <= 0 || r > p.heapLimit()/2 {
-			t.Errorf("budget %d: reader %d + index build %d of a heap share of %d", budget, p.readerBytes(), so.IndexBuildBytes, p.heapLimit())
+		if r := p.readerBytes(0) + so.IndexBuildBytes; r <= 0 || r > p.heapLimit()*3/4 {
+			t.Errorf("budget %d: reader %d + index build %d of a heap share of %d", budget, p.readerBytes(0), so.IndexBuildBytes, p.heapLimit())
+		}
+		if err := p.checkReader(0); err != nil {
+			t.Errorf("budget %d: %v", budget, err)
+		}
+		// The reader always gets what its pages need.
+		if p.readerBytes(0) < wiki.MinMemoryBudget(0) || p.readerBytes(1<<20) < wiki.MinMemoryBudget(1<<20) {
+			t.Errorf("budget %d: reader %d, below what its pages need", budget, p.readerBytes(0))
 		}
 	}
 }
