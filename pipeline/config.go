@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/miroverse/miroverse/pipeline/oracle"
@@ -25,6 +26,10 @@ import (
 type Config struct {
 	Seed    int64 `yaml:"seed" json:"seed"`
 	Workers int   `yaml:"workers" json:"workers"`
+	// MemoryBudget bounds the memory of every stage, e.g. "8GiB" (at least
+	// MinMemoryBudget); "" means no bound. See memoryPlan for how it is
+	// shared out; each stage's peak RSS is in the manifest beside it.
+	MemoryBudget string `yaml:"memory_budget" json:"memory_budget"`
 
 	Input      InputConfig      `yaml:"input" json:"input"`
 	Graph      GraphConfig      `yaml:"graph" json:"graph"`
@@ -34,6 +39,27 @@ type Config struct {
 	Judge      JudgeConfig      `yaml:"judge" json:"judge"`
 	Export     ExportConfig     `yaml:"export" json:"export"`
 	LLM        LLMConfig        `yaml:"llm" json:"llm"`
+}
+
+// reader is the input section as the reader takes it: without an
+// input.memory_budget of its own, the reader gets its share of
+// memory_budget.
+func (c Config) reader() InputConfig {
+	in := c.Input
+	if p, err := planMemory(c.MemoryBudget); err == nil && in.MemoryBudget == "" && p.budget > 0 {
+		in.MemoryBudget = fmt.Sprintf("%dB", p.readerBytes(c.maxPage()))
+	}
+	return in
+}
+
+// maxPage is input.max_page_size in bytes, 0 for the reader's default (or
+// a value Validate refuses).
+func (c Config) maxPage() int64 {
+	n, err := humanize.ParseBytes(c.Input.MaxPageSize)
+	if c.Input.MaxPageSize == "" || err != nil || n > 1<<40 {
+		return 0
+	}
+	return int64(n)
 }
 
 // InputConfig lists what ingest reads and how.
@@ -388,6 +414,13 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		errs = append(errs, fmt.Errorf("workers must be >= 1"))
+	}
+	if p, err := planMemory(c.MemoryBudget); err != nil {
+		errs = append(errs, err)
+	} else if c.Input.MemoryBudget == "" {
+		if err := p.checkReader(c.maxPage()); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.QA.Verify.ClosedBookTries < 0 {
 		errs = append(errs, fmt.Errorf("qa.verify.closed_book_tries must be >= 0 (0: default 3)"))

@@ -62,6 +62,20 @@ func TestLoadConfig(t *testing.T) {
 		{name: "unknown nested key", yaml: "llm:\n  default:\n    base_ur: x\n", wantErr: []string{"line 3", `"base_ur"`, "Endpoint section"}},
 		{name: "bad mode", yaml: "synthesize:\n  mode: xml\n", wantErr: []string{"synthesize.mode", "xml"}},
 		{name: "bad hops", yaml: "sample:\n  min_hops: 5\n  max_hops: 2\n", wantErr: []string{"min_hops"}},
+		{name: "memory budget", yaml: "memory_budget: 8GiB\n", check: func(t *testing.T, c Config) {
+			if c.MemoryBudget != "8GiB" {
+				t.Errorf("memory_budget %q", c.MemoryBudget)
+			}
+		}},
+		{name: "bad memory budget", yaml: "memory_budget: 8 gigs\n", wantErr: []string{"memory_budget", "8 gigs"}},
+		{name: "memory budget too small", yaml: "memory_budget: 16MiB\n", wantErr: []string{"memory_budget", "16MiB", "64 MiB"}},
+		{name: "memory budget too small for the pages", yaml: "memory_budget: 128MiB\n",
+			wantErr: []string{"memory_budget 128 MiB", "input.max_page_size", "raise memory_budget"}},
+		{name: "small memory budget, small pages", yaml: "memory_budget: 128MiB\ninput:\n  max_page_size: 4MiB\n", check: func(t *testing.T, c Config) {
+			if got := c.reader().MemoryBudget; got == "" {
+				t.Error("the reader got no share of memory_budget")
+			}
+		}},
 		{name: "unknown role", yaml: "llm:\n  roles:\n    planner: {model: x}\n", wantErr: []string{`"planner"`}},
 		{name: "duration", yaml: "llm:\n  default:\n    timeout: 90s\n", check: func(t *testing.T, c Config) {
 			if c.LLM.Default.Timeout.Seconds() != 90 {

@@ -64,7 +64,7 @@ func (r *Runner) loadGraph(ctx context.Context, paths []string, fp string, st *S
 		// The counts of the manifest come from reading the dumps; nothing
 		// is written.
 		for _, p := range paths {
-			if err := readDump(ctx, p, discard{}, r.cfg.Input, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress); err != nil {
+			if err := readDump(ctx, p, discard{}, r.cfg.reader(), max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress); err != nil {
 				return err
 			}
 		}
@@ -167,7 +167,7 @@ func (r *Runner) loadBulk(ctx context.Context, bl bulkLoader, plan loadPlan, pat
 	}
 	defer staging.Close()
 	for _, p := range paths {
-		if err := readDump(ctx, p, staging, r.cfg.Input, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress); err != nil {
+		if err := readDump(ctx, p, staging, r.cfg.reader(), max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress); err != nil {
 			return err
 		}
 	}
@@ -228,7 +228,10 @@ func (r *Runner) openStaging(ctx context.Context, fp string) (*embedded.Store, e
 	if err := atomicfile.WriteFile(stampFile, []byte(fp+"\n")); err != nil {
 		return nil, fmt.Errorf("ingest: staging store: %w", err)
 	}
-	st, err := embedded.Open(ctx, filepath.Join(dir, "kg.db"))
+	// Neo4j indexes the text itself once the graph is imported.
+	opt := r.mem.storeOptions()
+	opt.NoSearchIndex = true
+	st, err := embedded.OpenWith(ctx, filepath.Join(dir, "kg.db"), opt)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: staging store: %w", err)
 	}

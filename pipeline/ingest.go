@@ -97,7 +97,7 @@ func (discard) PutRedirects(context.Context, []kg.Redirect) error { return nil }
 
 // ingestDump streams one dump into the store.
 func (r *Runner) ingestDump(ctx context.Context, path string, st *StageStats) error {
-	return readDump(ctx, path, r.store, r.cfg.Input, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress)
+	return readDump(ctx, path, r.store, r.cfg.reader(), max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress)
 }
 
 // readOptions are the reader options of the input config.
@@ -283,18 +283,24 @@ func (b writeBatch) write(ctx context.Context, w graphWriter) error {
 
 // DryRun reads and parses every page of the dumps without writing a store:
 // the quick way to validate a dump, with the same counts by reason as ingest.
-func DryRun(ctx context.Context, paths []string, in InputConfig, opt Options) (*StageStats, error) {
+func DryRun(ctx context.Context, paths []string, cfg Config, opt Options) (*StageStats, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opt.Progress == nil {
 		opt.Progress = io.Discard
 	}
+	mem, err := planMemory(cfg.MemoryBudget)
+	if err != nil {
+		return nil, err
+	}
+	defer mem.apply()()
 	start := time.Now()
 	rss := startRSSWatch()
 	st := newStageStats()
+	st.MemoryBudgetBytes = mem.budget
 	for _, p := range paths {
-		if err := readDump(ctx, p, discard{}, in, 1<<16, st, opt.Log, opt.Progress); err != nil {
+		if err := readDump(ctx, p, discard{}, cfg.reader(), 1<<16, st, opt.Log, opt.Progress); err != nil {
 			return st, err
 		}
 	}

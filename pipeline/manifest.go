@@ -67,11 +67,13 @@ type StageStats struct {
 	// stage ran; PeakRSSScope is "stage" when it was measured from the
 	// stage's start, "process" when the system only gives the peak since
 	// the process started (see peakrss.go).
-	PeakRSSBytes     int64  `json:"peak_rss_bytes,omitempty"`
-	PeakRSSScope     string `json:"peak_rss_scope,omitempty"`
-	PromptTokens     int64  `json:"prompt_tokens,omitempty"`
-	CompletionTokens int64  `json:"completion_tokens,omitempty"`
-	Complete         bool   `json:"complete"`
+	PeakRSSBytes int64  `json:"peak_rss_bytes,omitempty"`
+	PeakRSSScope string `json:"peak_rss_scope,omitempty"`
+	// MemoryBudgetBytes is the memory_budget the stage ran under (0: none).
+	MemoryBudgetBytes int64 `json:"memory_budget_bytes,omitempty"`
+	PromptTokens      int64 `json:"prompt_tokens,omitempty"`
+	CompletionTokens  int64 `json:"completion_tokens,omitempty"`
+	Complete          bool  `json:"complete"`
 }
 
 // Output lists the Parquet files of one dataset part.

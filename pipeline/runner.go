@@ -41,6 +41,7 @@ var Stages = []string{StageIngest, StageSample, StageQA, StageSynthesize, StageJ
 // Runner runs stages against one output root.
 type Runner struct {
 	cfg      Config
+	mem      memoryPlan // cfg.MemoryBudget shared out
 	root     string
 	log      *slog.Logger
 	progress io.Writer
@@ -86,7 +87,12 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]llm.Chatter{}, digest: sha256File}
+	mem, err := planMemory(cfg.MemoryBudget)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, mem: mem, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]llm.Chatter{}, digest: sha256File}
 	if cfg.builtinOracle(llm.RoleAgent) {
 		r.keys = newAnswerKeys()
 	}

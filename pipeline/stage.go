@@ -57,6 +57,7 @@ type noItems struct{}
 // the configured workers, each committed as it finishes, and the global
 // step and the manifest close the stage.
 func runStage[T any](ctx context.Context, r *Runner, s stage[T]) error {
+	defer r.mem.apply()()
 	start := time.Now()
 	rss := startRSSWatch()
 	fp, err := r.fingerprint(ctx, s.upstream, s.settings...)
@@ -102,6 +103,7 @@ func runStage[T any](ctx context.Context, r *Runner, s stage[T]) error {
 	}
 	st.Seconds = time.Since(start).Seconds()
 	rss.record(st)
+	st.MemoryBudgetBytes = r.mem.budget
 	return r.endStage(ctx, s.name, fp, st)
 }
 

@@ -50,6 +50,17 @@ func (r *Runner) Sample(ctx context.Context) error {
 	return runStage(ctx, r, stage[noItems]{
 		name: StageSample, upstream: StageIngest, settings: []any{c, r.cfg.Seed},
 		global: func(ctx context.Context, _ string) (*StageStats, error) {
+			counts, err := r.store.Counts(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("sample: %w", err)
+			}
+			pool := c.SeedPool
+			if pool == 0 {
+				pool = sample.DefaultSeedPool(c.Walks)
+			}
+			if err := r.mem.checkSample(counts, c.Walks, pool); err != nil {
+				return nil, err
+			}
 			snapStart := time.Now()
 			g, err := r.store.Snapshot(ctx)
 			if err != nil {

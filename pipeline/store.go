@@ -51,7 +51,11 @@ func openStore(ctx context.Context, cfg Config, root string, log *slog.Logger) (
 		if path == "" {
 			path = filepath.Join(root, "graph", "kg.db")
 		}
-		st, err := embedded.Open(ctx, path)
+		mem, err := planMemory(cfg.MemoryBudget)
+		if err != nil {
+			return nil, "", err
+		}
+		st, err := embedded.OpenWith(ctx, path, mem.storeOptions())
 		if err != nil {
 			return nil, "", fmt.Errorf("open graph store %s: %w", path, err)
 		}

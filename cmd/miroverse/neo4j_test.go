@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/parquet-go/parquet-go"
@@ -74,6 +77,11 @@ func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 	}
 	if m.Graph.Backend != "neo4j" {
 		t.Fatalf("graph backend %q", m.Graph.Backend)
+	}
+	// graph.load auto on the emptied database: the bulk path, since the
+	// server make test starts has its neo4j-admin beside it.
+	if m.Graph.Load != pipeline.LoadBulk {
+		t.Errorf("graph.load auto on an empty database loaded %q (%s), want bulk", m.Graph.Load, m.Graph.LoadReason)
 	}
 	checkOutputs(t, root, m)
 
@@ -256,4 +264,85 @@ func neo4jPassword() string {
 		return p
 	}
 	return "miroverse-test"
+}
+
+// neo4jConfig is configs/neo4j.yaml with graph.load set to mode.
+func neo4jConfig(t *testing.T, mode string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "neo4j.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.Replace(string(b), "\n  load: auto\n", "\n  load: "+mode+"\n", 1)
+	if yaml == string(b) && mode != pipeline.LoadAuto {
+		t.Fatal("configs/neo4j.yaml has no graph.load: auto line to replace")
+	}
+	return writeConfig(t, yaml)
+}
+
+// TestNeo4jLoadModes: graph.load transactional fills an empty database over
+// Bolt, and a bulk load killed with SIGKILL while the server is down for
+// its import is finished by the same command run again. Both end with the
+// walks of the embedded demo, as the bulk load does
+// (TestNeo4jRunMatchesEmbedded).
+func TestNeo4jLoadModes(t *testing.T) {
+	uri := neo4jOrSkip(t)
+	ref := hashDir(t, filepath.Join(demo(t), "subgraphs"))
+	ingestAndSample := func(cfg, root string) *pipeline.Manifest {
+		t.Helper()
+		runBinary(t, nil, "ingest", "--config", cfg, "--out", root, "--quiet")
+		runBinary(t, nil, "sample", "--config", cfg, "--out", root, "--quiet")
+		m, err := pipeline.ReadManifest(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hashDir(t, filepath.Join(root, "subgraphs")); strings.Join(got, ",") != strings.Join(ref, ",") {
+			t.Errorf("%s: walks differ from the embedded demo's:\n%v\n%v", root, got, ref)
+		}
+		return m
+	}
+
+	emptyNeo4j(t, uri)
+	m := ingestAndSample(neo4jConfig(t, pipeline.LoadTransactional), filepath.Join(t.TempDir(), "out"))
+	if m.Graph.Load != pipeline.LoadTransactional {
+		t.Errorf("graph.load transactional loaded %q (%s)", m.Graph.Load, m.Graph.LoadReason)
+	}
+
+	emptyNeo4j(t, uri)
+	cfg := neo4jConfig(t, pipeline.LoadAuto)
+	root := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(binary(t), "ingest", "--config", cfg, "--out", root)
+	cmd.Dir = repoRoot(t)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var seen strings.Builder
+	stopping := false
+	for !stopping && sc.Scan() {
+		seen.WriteString(sc.Text() + "\n")
+		stopping = strings.Contains(sc.Text(), "bulk import: stopping the server")
+	}
+	if !stopping {
+		cmd.Wait()
+		t.Fatalf("ingest ended without starting a bulk import:\n%s", tail(seen.String(), 2000))
+	}
+	// The server's stop takes a few seconds; the kill lands while it is
+	// down or importing, the window a crash costs the most in.
+	time.Sleep(4 * time.Second)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, stderr)
+	cmd.Wait()
+	m = ingestAndSample(cfg, root)
+	if ing := m.Stages[pipeline.StageIngest]; ing == nil || !ing.Complete || ing.Counts["links"] == 0 {
+		t.Errorf("the resumed bulk ingest did not complete: %+v", ing)
+	}
+	// The server is back and serves the imported graph to other clients.
+	emptyNeo4j(t, uri)
 }

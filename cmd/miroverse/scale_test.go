@@ -39,14 +39,21 @@ func TestGeneratedDumpEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("generated %d pages (%d MB of XML) in %.1fs", gen.Pages, gen.XMLBytes>>20, time.Since(start).Seconds())
-	config := func(workers int) string {
-		return writeConfig(t, fmt.Sprintf("workers: %d\ninput:\n  workers: %d\nsample:\n  walks: 400\n", workers, workers))
+	config := func(workers int, extra string) string {
+		return writeConfig(t, fmt.Sprintf("workers: %d\ninput:\n  workers: %d\nsample:\n  walks: 400\n%s", workers, workers, extra))
 	}
 
 	// 1 worker, uninterrupted, alongside the killed run (in a process of
-	// its own, so the two share the two cores rather than take turns).
+	// its own, so the two share the two cores rather than take turns). It
+	// runs under a memory budget, which must bound every stage and change
+	// no row.
 	bin := binary(t)
-	cfg1 := config(1)
+	cfg1 := config(1, fmt.Sprintf("memory_budget: %dB\n", guardBudget))
+	if b, err := os.ReadFile(cfg1); err != nil {
+		t.Fatal(err)
+	} else {
+		cfg1 = writeConfig(t, strings.Replace(string(b), "input:\n", "input:\n  max_page_size: 4MiB\n", 1))
+	}
 	single := filepath.Join(t.TempDir(), "out")
 	singleDone := make(chan error, 1)
 	go func() {
@@ -65,7 +72,7 @@ func TestGeneratedDumpEndToEnd(t *testing.T) {
 	}()
 
 	// 8 workers, killed twice, resumed.
-	cfg8 := config(8)
+	cfg8 := config(8, "")
 	resumed := filepath.Join(t.TempDir(), "out")
 	graphDir := filepath.Join(resumed, "graph")
 	killIngestWhen(t, cfg8, gen.Dump, resumed, "once the store holds 20 MB", func(stderr string) bool {
@@ -95,6 +102,9 @@ func TestGeneratedDumpEndToEnd(t *testing.T) {
 			t.Errorf("%s: %d walks, want most of the 400 asked for", root, walks)
 		}
 		counts[i] = ing.Counts
+		if root == single {
+			checkBudget(t, m)
+		}
 	}
 	if !reflect.DeepEqual(counts[0], counts[1]) {
 		t.Errorf("ingest counts differ:\nkilled and resumed, 8 workers: %v\nuninterrupted, 1 worker:      %v", counts[0], counts[1])
@@ -104,6 +114,31 @@ func TestGeneratedDumpEndToEnd(t *testing.T) {
 	}
 	compareGraphs(t, filepath.Join(resumed, "graph", "kg.db"), filepath.Join(single, "graph", "kg.db"))
 	t.Logf("guard took %.1fs", time.Since(start).Seconds())
+}
+
+// guardBudget is the memory_budget of the guard's 1-worker run, with pages
+// of at most 4 MiB (the generator's are far smaller, so no page is lost):
+// below what the stages take with the defaults' caches and reader.
+const guardBudget = 192 << 20
+
+// checkBudget: every stage of a run under guardBudget says so, and peaked
+// within it.
+func checkBudget(t *testing.T, m *pipeline.Manifest) {
+	t.Helper()
+	for _, name := range []string{pipeline.StageIngest, pipeline.StageSample} {
+		st := m.Stages[name]
+		if st == nil {
+			t.Errorf("stage %s missing from the manifest", name)
+			continue
+		}
+		if st.MemoryBudgetBytes != guardBudget {
+			t.Errorf("stage %s: memory budget %d in the manifest, the config says %d", name, st.MemoryBudgetBytes, guardBudget)
+		}
+		if st.PeakRSSScope != "stage" || st.PeakRSSBytes <= 0 || st.PeakRSSBytes > guardBudget {
+			t.Errorf("stage %s: peak RSS %d bytes (scope %q) under a budget of %d", name, st.PeakRSSBytes, st.PeakRSSScope, guardBudget)
+		}
+		t.Logf("stage %s: peak RSS %d MiB under a budget of %d MiB", name, st.PeakRSSBytes>>20, guardBudget>>20)
+	}
 }
 
 // checkGeneratedCounts: ingest kept exactly the pages the generator wrote,

@@ -73,7 +73,7 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 		paths = cfg.Input.Paths
 	}
 	if opts.dryRun {
-		return dryRunIngest(ctx, g, paths, cfg.Input)
+		return dryRunIngest(ctx, g, paths, cfg)
 	}
 	if opts.f.out == "" {
 		return fmt.Errorf("ingest: --out ROOT is required (or --dry-run)")
@@ -88,7 +88,7 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 	})
 }
 
-func dryRunIngest(ctx context.Context, g *globalFlags, paths []string, in pipeline.InputConfig) error {
+func dryRunIngest(ctx context.Context, g *globalFlags, paths []string, cfg pipeline.Config) error {
 	if len(paths) == 0 {
 		return fmt.Errorf("ingest --dry-run: no input paths (pass --input or a config with input.paths)")
 	}
@@ -96,7 +96,7 @@ func dryRunIngest(ctx context.Context, g *globalFlags, paths []string, in pipeli
 	if err != nil {
 		return err
 	}
-	st, err := pipeline.DryRun(ctx, paths, in, pipeline.Options{Log: log, Progress: g.progress()})
+	st, err := pipeline.DryRun(ctx, paths, cfg, pipeline.Options{Log: log, Progress: g.progress()})
 	if err != nil {
 		return err
 	}

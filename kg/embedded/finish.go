@@ -52,6 +52,9 @@ func (s *Store) Finish(ctx context.Context) error {
 	if err := s.inTx(ctx, "finish: derive aliases", func(tx *sql.Tx) error { return s.deriveAliases(ctx, tx) }); err != nil {
 		return err
 	}
+	if s.noSearch {
+		return nil
+	}
 	start := time.Now()
 	err := s.inTx(ctx, "finish: rebuild search index", func(tx *sql.Tx) error { return s.rebuildSearch(ctx, tx) })
 	if s.trace != nil {

@@ -195,6 +195,9 @@ const snippetChars = 200
 // Equal ranks are ordered by id, so results are deterministic. The index is
 // built by Finish.
 func (s *Store) Search(ctx context.Context, query string, limit int) ([]kg.SearchHit, error) {
+	if s.noSearch {
+		return nil, fmt.Errorf("embedded %s: search %q: the store was opened without a search index (Options.NoSearchIndex)", s.path, query)
+	}
 	hits, err := s.searchIndexed(ctx, query, limit)
 	if errors.Is(err, errNoIndex) {
 		// A store last finished by a version without the index: its FTS5

@@ -96,7 +96,8 @@ type Store struct {
 	tok       *tokenizer
 	search    atomic.Pointer[searchIndex]
 	searchMu  sync.Mutex // held while search is loaded
-	runBudget int        // searchRunBudget but in tests
+	runBudget int        // Options.IndexBuildBytes
+	noSearch  bool       // Options.NoSearchIndex
 }
 
 var _ kg.Store = (*Store)(nil)
@@ -294,8 +295,31 @@ func sentText(text string, ref any) (string, error) {
 	return "", fmt.Errorf("sentence reference of type %T", ref)
 }
 
-// Open opens or creates the store at path.
+// Options bounds what a Store holds in memory. Zero values take the
+// defaults.
+type Options struct {
+	// CacheBytes is the page cache of all its connections together,
+	// shared evenly between the writer and the readers (default 128 MiB).
+	CacheBytes int64
+	// IndexBuildBytes bounds the postings Finish holds while it builds the
+	// search index; past it they spill to files (default 96 MiB).
+	IndexBuildBytes int64
+	// NoSearchIndex leaves the search index out of Finish: a store that
+	// only stages a graph for another backend, which indexes the text
+	// itself, would build it for nothing. Search on such a store fails.
+	NoSearchIndex bool
+}
+
+// DefaultCacheBytes is Options.CacheBytes when it is zero.
+const DefaultCacheBytes = 128 << 20
+
+// Open opens or creates the store at path with the default Options.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith opens or creates the store at path.
+func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("embedded: open %q: path must be non-empty and free of '?' and '#'", path)
 	}
@@ -312,14 +336,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "busy_timeout(60000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "temp_store(FILE)")
-	q.Add("_pragma", "cache_size(-65536)")
+	if opt.CacheBytes <= 0 {
+		opt.CacheBytes = DefaultCacheBytes
+	}
+	if opt.IndexBuildBytes <= 0 {
+		opt.IndexBuildBytes = searchRunBudget
+	}
+	readers := 2 * runtime.GOMAXPROCS(0)
+	// SQLite's cache_size is per connection, negative for KiB.
+	writerKiB := max(opt.CacheBytes/2>>10, 256)
+	readerKiB := max(opt.CacheBytes/2/int64(readers)>>10, 256)
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", writerKiB))
 	q.Add("_pragma", "journal_size_limit(67108864)")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, finishChunk: 8192, tok: newTokenizer(), runBudget: searchRunBudget}
+	s := &Store{db: db, path: path, finishChunk: 8192, tok: newTokenizer(), runBudget: int(opt.IndexBuildBytes), noSearch: opt.NoSearchIndex}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
@@ -327,15 +361,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	lq := url.Values{}
 	lq.Add("_pragma", "busy_timeout(60000)")
 	lq.Add("_pragma", "query_only(1)")
-	lq.Add("_pragma", "cache_size(-16384)")
+	lq.Add("_pragma", fmt.Sprintf("cache_size(-%d)", readerKiB))
 	lookup, err := sql.Open("sqlite", path+"?"+lq.Encode())
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("embedded: open %s for lookups: %w", path, err)
 	}
-	n := 2 * runtime.GOMAXPROCS(0)
-	lookup.SetMaxOpenConns(n)
-	lookup.SetMaxIdleConns(n)
+	lookup.SetMaxOpenConns(readers)
+	lookup.SetMaxIdleConns(readers)
 	s.lookup = lookup
 	return s, nil
 }

@@ -1,11 +1,13 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -210,4 +212,71 @@ func BenchmarkPutRawLinks(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// Options.CacheBytes is the page cache of all connections together: the
+// writer holds half, the readers share the other half.
+func TestOpenWithBoundsTheCache(t *testing.T) {
+	ctx := context.Background()
+	readers := int64(2 * runtime.GOMAXPROCS(0))
+	for _, c := range []struct {
+		opt                  Options
+		writerKiB, readerKiB int64
+	}{
+		{Options{}, DefaultCacheBytes / 2 >> 10, DefaultCacheBytes / 2 / readers >> 10},
+		{Options{CacheBytes: 16 << 20}, 8 << 10, (8 << 20) / readers >> 10},
+		{Options{CacheBytes: 1 << 10}, 256, 256}, // a floor, so that a store still works
+	} {
+		s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "kg.db"), c.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w, r int64
+		if err := s.db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&w); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.lookup.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&r); err != nil {
+			t.Fatal(err)
+		}
+		if w != -c.writerKiB || r != -c.readerKiB {
+			t.Errorf("%+v: cache_size %d (writer) and %d (each reader), want -%d and -%d", c.opt, w, r, c.writerKiB, c.readerKiB)
+		}
+		if want := cmp.Or(c.opt.IndexBuildBytes, searchRunBudget); int64(s.runBudget) != want {
+			t.Errorf("%+v: index build budget %d, want %d", c.opt, s.runBudget, want)
+		}
+		s.Close()
+	}
+}
+
+// A staging store (Options.NoSearchIndex) resolves its graph as any other
+// but builds no search index, and Search says so rather than finding
+// nothing.
+func TestNoSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	for _, noSearch := range []bool{false, true} {
+		s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "kg.db"), Options{NoSearchIndex: noSearch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.PutDocs(ctx, []kg.Doc{doc("1", "Marie Curie", "Marie Curie was a physicist."), doc("2", "Paris", "Paris is a city.")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutRawLinks(ctx, []kg.RawLink{{Src: "1", Target: "Paris", Anchor: "Paris", Sentence: "She lived in Paris."}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Finish(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.Counts(ctx); err != nil || c.Links != 1 {
+			t.Errorf("NoSearchIndex %v: counts %+v, %v; want the link resolved", noSearch, c, err)
+		}
+		hits, err := s.Search(ctx, "Marie Curie", 3)
+		switch {
+		case noSearch && err == nil:
+			t.Errorf("Search on a store without a search index: %v, want an error", hits)
+		case !noSearch && (err != nil || len(hits) == 0 || hits[0].Title != "Marie Curie"):
+			t.Errorf("Search: %v, %v", hits, err)
+		}
+	}
 }

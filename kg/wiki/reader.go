@@ -307,6 +307,17 @@ func open(ctx context.Context, path string, workers int) (*Reader, error) {
 	return OpenWith(ctx, path, OpenOptions{Workers: workers})
 }
 
+// MinMemoryBudget is the smallest OpenOptions.MemoryBudget that pages of up
+// to maxPage bytes (0: DefaultMaxPageBytes) leave room to decode in: three
+// pages in flight, one bzip2 worker and the queues between.
+func MinMemoryBudget(maxPage int64) int64 {
+	if maxPage <= 0 {
+		maxPage = DefaultMaxPageBytes
+	}
+	maxPage = max(maxPage, 1<<10)
+	return 3*maxPage + 4*pieceSize + scanWindow + bzWorkerBytes + 2*unitQueue*pieceSize
+}
+
 // OpenWith opens a dump and reads its header up to the first page, so
 // SiteInfo is ready when it returns. Compression and text encoding come
 // from the content, not the file name. The decoding goroutines run until
@@ -332,9 +343,9 @@ func OpenWith(ctx context.Context, path string, opts OpenOptions) (*Reader, erro
 	}
 	// What the budget leaves for decoding once the page is provided for.
 	fixed := 3*maxPage + 4*pieceSize + scanWindow
-	if budget < fixed+bzWorkerBytes+2*unitQueue*pieceSize {
+	if need := MinMemoryBudget(maxPage); budget < need {
 		return nil, fmt.Errorf("wiki: %s: memory budget of %d bytes is too small for pages of up to %d bytes: it needs at least %d",
-			name, budget, maxPage, fixed+bzWorkerBytes+2*unitQueue*pieceSize)
+			name, budget, maxPage, need)
 	}
 	workers = min(workers, int((budget-fixed-2*unitQueue*pieceSize)/bzWorkerBytes))
 

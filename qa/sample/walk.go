@@ -257,6 +257,9 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 	return walks, stats, nil
 }
 
+// DefaultSeedPool is Options.SeedPool when it is zero.
+func DefaultSeedPool(walks int) int { return max(20*walks, 2000) }
+
 func (o Options) withDefaults() (Options, error) {
 	if o.MinHops == 0 {
 		o.MinHops = 2
@@ -268,7 +271,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Attempts = 8
 	}
 	if o.SeedPool == 0 {
-		o.SeedPool = max(20*o.Walks, 2000)
+		o.SeedPool = DefaultSeedPool(o.Walks)
 	}
 	if err := CheckMix(o.HopMix, o.AnswerMix); err != nil {
 		return o, err

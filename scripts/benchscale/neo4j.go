@@ -122,18 +122,34 @@ func neo4jUser() string {
 }
 
 // emptyDatabase deletes every node; CALL … IN TRANSACTIONS keeps each
-// transaction small, and it needs an auto-commit transaction.
+// transaction small, and it needs an auto-commit transaction, which the
+// driver does not retry. A bulk load restarts the server under the
+// driver's pooled connections, so a failed attempt is tried again for up
+// to a minute, each on a fresh connection.
 func emptyDatabase(ctx context.Context, drv neo4j.DriverWithContext) error {
-	sess := drv.NewSession(ctx, neo4j.SessionConfig{DatabaseName: "neo4j"})
-	defer sess.Close(ctx)
-	res, err := sess.Run(ctx, "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", nil)
-	if err == nil {
-		_, err = res.Consume(ctx)
+	try := func() error {
+		sess := drv.NewSession(ctx, neo4j.SessionConfig{DatabaseName: "neo4j"})
+		defer sess.Close(ctx)
+		res, err := sess.Run(ctx, "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", nil)
+		if err == nil {
+			_, err = res.Consume(ctx)
+		}
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("empty the Neo4j database: %w", err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("empty the Neo4j database: %w", err)
+		}
+		select {
+		case <-time.After(2 * time.Second):
+		case <-ctx.Done():
+		}
 	}
-	return nil
 }
 
 // adminImport exports the embedded graph as neo4j-admin CSV and times
