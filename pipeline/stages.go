@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,9 +55,9 @@ func (r *Runner) Sample(ctx context.Context) error {
 			if err != nil {
 				return nil, fmt.Errorf("sample: %w", err)
 			}
-			pool := c.SeedPool
-			if pool == 0 {
-				pool = sample.DefaultSeedPool(c.Walks)
+			pool := 0 // only a stratified sample looks seeds up
+			if c.Stratify {
+				pool = cmp.Or(c.SeedPool, sample.DefaultSeedPool(c.Walks))
 			}
 			if err := r.mem.checkSample(counts, c.Walks, pool); err != nil {
 				return nil, err

@@ -39,8 +39,9 @@ func TestGeneratedDumpEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("generated %d pages (%d MB of XML) in %.1fs", gen.Pages, gen.XMLBytes>>20, time.Since(start).Seconds())
-	config := func(workers int, extra string) string {
-		return writeConfig(t, fmt.Sprintf("workers: %d\ninput:\n  workers: %d\nsample:\n  walks: 400\n%s", workers, workers, extra))
+	// input and top are extra lines of the input section and the top level.
+	config := func(workers int, input, top string) string {
+		return writeConfig(t, fmt.Sprintf("workers: %d\n%sinput:\n  workers: %d\n%ssample:\n  walks: 400\n", workers, top, workers, input))
 	}
 
 	// 1 worker, uninterrupted, alongside the killed run (in a process of
@@ -48,12 +49,7 @@ func TestGeneratedDumpEndToEnd(t *testing.T) {
 	// runs under a memory budget, which must bound every stage and change
 	// no row.
 	bin := binary(t)
-	cfg1 := config(1, fmt.Sprintf("memory_budget: %dB\n", guardBudget))
-	if b, err := os.ReadFile(cfg1); err != nil {
-		t.Fatal(err)
-	} else {
-		cfg1 = writeConfig(t, strings.Replace(string(b), "input:\n", "input:\n  max_page_size: 4MiB\n", 1))
-	}
+	cfg1 := config(1, "  max_page_size: 4MiB\n", fmt.Sprintf("memory_budget: %dB\n", guardBudget))
 	single := filepath.Join(t.TempDir(), "out")
 	singleDone := make(chan error, 1)
 	go func() {
@@ -72,7 +68,7 @@ func TestGeneratedDumpEndToEnd(t *testing.T) {
 	}()
 
 	// 8 workers, killed twice, resumed.
-	cfg8 := config(8, "")
+	cfg8 := config(8, "", "")
 	resumed := filepath.Join(t.TempDir(), "out")
 	graphDir := filepath.Join(resumed, "graph")
 	killIngestWhen(t, cfg8, gen.Dump, resumed, "once the store holds 20 MB", func(stderr string) bool {
