@@ -14,12 +14,12 @@ import (
 )
 
 // docColumns are the columns scanDoc reads, in its order.
-const docColumns = `id, title, url, source, lang, text, categories, kind, facts`
+const docColumns = `id, title, url, source, lang, text, categories, kind, facts, date, hash, origin`
 
 func scanDoc(row interface{ Scan(...any) error }) (kg.Doc, error) {
 	var d kg.Doc
 	var cats, facts string
-	if err := row.Scan(&d.ID, &d.Title, &d.URL, &d.Source, &d.Lang, &d.Text, &cats, &d.Kind, &facts); err != nil {
+	if err := row.Scan(&d.ID, &d.Title, &d.URL, &d.Source, &d.Lang, &d.Text, &cats, &d.Kind, &facts, &d.Date, &d.Hash, &d.Origin); err != nil {
 		return kg.Doc{}, err
 	}
 	if err := json.Unmarshal([]byte(cats), &d.Categories); err != nil {

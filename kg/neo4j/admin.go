@@ -68,7 +68,7 @@ type adminFile struct {
 // database imported from them is one Open serves and Finish can resolve
 // again after more writes: same nodes, same properties, same keys.
 var adminFiles = []adminFile{
-	{"nodes", "Document", "documents", []string{"id:ID(Document)", "title", "title_fold", "url", "url_key", "source", "lang", "text", "categories:string[]", "kind", "facts"}},
+	{"nodes", "Document", "documents", []string{"id:ID(Document)", "title", "title_fold", "url", "url_key", "name", "source", "lang", "text", "categories:string[]", "kind", "facts", "date", "hash", "origin"}},
 	{"nodes", "RawLinks", "raw_links", []string{"src:ID(RawLinks)", "links:string[]", "n:long"}},
 	{"nodes", "Redirect", "redirects", []string{"from:ID(Redirect)", "to"}},
 	{"nodes", "Alias", "aliases", []string{"key:ID(Alias)", "alias", "kind", "doc", "gen:long", "title"}},
@@ -110,8 +110,8 @@ func WriteAdminImport(ctx context.Context, src AdminSource, dir string, opt Admi
 		if err != nil {
 			return fmt.Errorf("facts of %s: %w", d.ID, err)
 		}
-		return writers["documents"].write(d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Source, d.Lang, d.Text,
-			strings.Join(d.Categories, arrayDelimiter), d.Kind, facts)
+		return writers["documents"].write(d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Name(), d.Source, d.Lang, d.Text,
+			strings.Join(d.Categories, arrayDelimiter), d.Kind, facts, d.Date, d.Hash, d.Origin)
 	})
 	if err != nil {
 		return fail(err)

@@ -175,7 +175,8 @@ var _ kg.Store = (*Store)(nil)
 // schemaVersion changes when the graph changes shape; Open refuses a
 // database written with another one rather than misreading it.
 // 2: raw links grouped per source (RawLinks) instead of a RawLink node each.
-const schemaVersion = "2"
+// 3: Document.name (what links name: kg.Doc.Name), date, hash, origin.
+const schemaVersion = "3"
 
 // fulltextIndex is the name of the full-text index Search queries.
 const fulltextIndex = "document_fulltext"
@@ -191,6 +192,7 @@ func schema() []string {
 		`CREATE CONSTRAINT alias_key IF NOT EXISTS FOR (a:Alias) REQUIRE a.key IS UNIQUE`,
 		`CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE`,
 		`CREATE INDEX document_title IF NOT EXISTS FOR (d:Document) ON (d.title)`,
+		`CREATE INDEX document_name IF NOT EXISTS FOR (d:Document) ON (d.name)`,
 		`CREATE INDEX document_title_fold IF NOT EXISTS FOR (d:Document) ON (d.title_fold)`,
 		`CREATE INDEX document_url IF NOT EXISTS FOR (d:Document) ON (d.url)`,
 		`CREATE INDEX document_url_key IF NOT EXISTS FOR (d:Document) ON (d.url_key)`,
