@@ -61,15 +61,21 @@ func (d *Index) Check(text string) (dupOf string, jaccard float64, ok bool) {
 	if empty {
 		return "", 0, false
 	}
+	return d.find(&sig)
+}
+
+// find returns the earliest-added text whose estimate with sig reaches
+// the threshold.
+func (d *Index) find(sig *Signature) (dupOf string, jaccard float64, ok bool) {
 	best := int32(-1)
 	seen := map[int32]bool{}
 	for b := range mhBands {
-		for _, i := range d.bands[b][bandKey(&sig, b)] {
+		for _, i := range d.bands[b][bandKey(sig, b)] {
 			if seen[i] {
 				continue
 			}
 			seen[i] = true
-			j := estimate(&sig, &d.sigs[i])
+			j := estimate(sig, &d.sigs[i])
 			if j >= d.threshold && (best < 0 || i < best) {
 				best, jaccard = i, j
 			}
@@ -88,13 +94,31 @@ func (d *Index) Add(id, text string) {
 	if empty {
 		return
 	}
+	d.add(id, &sig)
+}
+
+func (d *Index) add(id string, sig *Signature) {
 	i := int32(len(d.ids))
 	d.ids = append(d.ids, id)
-	d.sigs = append(d.sigs, sig)
+	d.sigs = append(d.sigs, *sig)
 	for b := range mhBands {
-		k := bandKey(&sig, b)
+		k := bandKey(sig, b)
 		d.bands[b][k] = append(d.bands[b][k], i)
 	}
+}
+
+// Sign is text's signature for CheckAddSigned; empty is true for a text
+// without a letter or digit, which cannot be compared. Computing it is
+// the costly part, so callers may do it in parallel.
+func Sign(text string) (sig Signature, empty bool) { return signature(text) }
+
+// CheckAddSigned is CheckAdd for a text signed by Sign.
+func (d *Index) CheckAddSigned(id string, sig Signature) (dupOf string, jaccard float64, ok bool) {
+	if dupOf, jaccard, ok = d.find(&sig); ok {
+		return dupOf, jaccard, true
+	}
+	d.add(id, &sig)
+	return "", 0, false
 }
 
 // CheckAdd checks text and, when it is no duplicate, adds it.
