@@ -44,7 +44,8 @@ func newExtractor(opt Options) *extractor {
 
 // source is where a payload came from.
 type source struct {
-	file   string
+	path   string // the input, for errors
+	file   string // its base name, for Origin
 	offset int64
 	line   bool // offset is a JSONL line number
 	url    string
@@ -87,12 +88,12 @@ func (x *extractor) htmlPageAt(p Page, src source, contentType string, body []by
 	utf, err := toUTF8(body, contentType)
 	if err != nil {
 		p.Skip = ReasonUndecodable
-		p.Err = &RecordError{File: src.file, Offset: src.offset, Line: src.line, Reason: ReasonUndecodable, Err: err}
+		p.Err = &RecordError{File: src.path, Offset: src.offset, Line: src.line, Reason: ReasonUndecodable, Err: err}
 		return p
 	}
 	if looksBinary(utf) {
 		p.Skip = ReasonBinary
-		p.Err = &RecordError{File: src.file, Offset: src.offset, Line: src.line, Reason: ReasonBinary,
+		p.Err = &RecordError{File: src.path, Offset: src.offset, Line: src.line, Reason: ReasonBinary,
 			Err: fmt.Errorf("the payload of %s is not text", src.url)}
 		return p
 	}
@@ -103,7 +104,7 @@ func (x *extractor) htmlPageAt(p Page, src source, contentType string, body []by
 	root, err := html.Parse(bytes.NewReader(utf))
 	if err != nil {
 		p.Skip = ReasonUndecodable
-		p.Err = &RecordError{File: src.file, Offset: src.offset, Line: src.line, Reason: ReasonUndecodable, Err: err}
+		p.Err = &RecordError{File: src.path, Offset: src.offset, Line: src.line, Reason: ReasonUndecodable, Err: err}
 		return p
 	}
 	head := readHead(root)

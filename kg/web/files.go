@@ -30,7 +30,7 @@ func readHTMLDir(ctx context.Context, dir string, x *extractor, fn func(Page) er
 			p := Page{Type: "html"}
 			// The directory's own name, not where it sits, so that a copy
 			// elsewhere gives the same URLs and IDs.
-			src := source{file: filepath.ToSlash(rel), offset: -1,
+			src := source{path: f, file: filepath.ToSlash(rel), offset: -1,
 				url: (&url.URL{Scheme: "file", Path: "/" + filepath.Base(filepath.Clean(dir)) + "/" + filepath.ToSlash(rel)}).String()}
 			fi, err := os.Stat(f)
 			var body []byte
@@ -137,7 +137,7 @@ func readJSONL(ctx context.Context, path string, x *extractor, fn func(Page) err
 				}
 				continue
 			}
-			src := source{file: file, offset: line, line: true, url: rec.URL, title: rec.Title}
+			src := source{path: path, file: file, offset: line, line: true, url: rec.URL, title: rec.Title}
 			if rec.Date != "" {
 				if t, err := parseDate(rec.Date); err == nil {
 					src.date = t

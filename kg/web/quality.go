@@ -39,10 +39,10 @@ func DefaultFilters() Filters {
 
 // Filter reasons, as counted: "filter:" and the rule.
 const (
-	FilterMinWords       = "filter:min_words"
-	FilterLinkDensity    = "filter:link_density"
-	FilterBoilerplate    = "filter:boilerplate"
-	FilterLanguage       = "filter:language"
+	FilterMinWords    = "filter:min_words"
+	FilterLinkDensity = "filter:link_density"
+	FilterBoilerplate = "filter:boilerplate"
+	FilterLanguage    = "filter:language"
 )
 
 // check returns the first rule q fails, "" when it passes them all.

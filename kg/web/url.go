@@ -1,8 +1,8 @@
 package web
 
 import (
-	"compress/zlib"
 	"bytes"
+	"compress/zlib"
 	"io"
 	"net/url"
 	"slices"

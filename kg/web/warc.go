@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -36,6 +37,10 @@ func readWARC(ctx context.Context, path string, x *extractor, fn func(Page) erro
 	}
 	defer r.Close()
 	file := filepath.Base(path)
+	var size int64 = -1
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
 	return ordered(ctx, x.workers, fn, func(submit func(func() Page) error) error {
 		var next int64 // where the record after the last one read starts
 		for {
@@ -44,6 +49,12 @@ func readWARC(ctx context.Context, path string, x *extractor, fn func(Page) erro
 			}
 			rec, err := r.Next()
 			if errors.Is(err, io.EOF) {
+				if size >= 0 && next < size {
+					// gowarc ends quietly at a record whose Content-Length
+					// runs past the end of the file.
+					return fmt.Errorf("%s: byte offset %d: a record runs past the end of the file (%d bytes): %w",
+						path, next, size, io.ErrUnexpectedEOF)
+				}
 				return nil
 			}
 			if err != nil {
@@ -73,6 +84,14 @@ func warcJob(path, file string, rec gowarc.Record, x *extractor) (func() Page, e
 	bad := func(reason string, err error) func() Page {
 		p.Skip, p.Err = reason, &RecordError{File: path, Offset: rec.Offset, Reason: reason, Err: err}
 		return done
+	}
+	for _, v := range rec.Validation {
+		var cl *gowarc.ContentLengthError
+		if errors.As(v, &cl) {
+			// The block is shorter than its Content-Length says: the record
+			// ran past the end of the file, or into the next record.
+			return bad(ReasonContentLength, v), nil
+		}
 	}
 	switch w.Type() {
 	case gowarc.Revisit:
@@ -111,7 +130,7 @@ func warcJob(path, file string, rec gowarc.Record, x *extractor) (func() Page, e
 	} else {
 		p.Notes = append(p.Notes, NoteInvalidDate)
 	}
-	src := source{file: file, offset: rec.Offset, url: uri, date: date}
+	src := source{path: path, file: file, offset: rec.Offset, url: uri, date: date}
 	switch w.Type() {
 	case gowarc.Conversion:
 		body, skip, err := readPayload(w.Block().RawBytes, x.maxPage)
