@@ -7,6 +7,8 @@ package minhash
 import (
 	"encoding/binary"
 	"hash/fnv"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/miroverse/miroverse/internal/text"
 )
@@ -159,17 +161,41 @@ func signature(s string) (sig [mhHashes]uint64, empty bool) {
 	if n < 1 {
 		n = 1 // a text shorter than one shingle is its own single shingle
 	}
+	// A shingle that recurs changes no minimum: each distinct one is
+	// hashed 128 times once.
+	bases := make([]uint64, 0, n)
+	var buf [mhShingle * utf8.UTFMax]byte
 	for p := range n {
-		h := fnv.New64a()
-		h.Write([]byte(string(r[p:min(p+mhShingle, len(r))])))
-		base := h.Sum64()
+		b := buf[:0]
+		for _, c := range r[p:min(p+mhShingle, len(r))] {
+			b = utf8.AppendRune(b, c)
+		}
+		bases = append(bases, fnv64a(b))
+	}
+	slices.Sort(bases)
+	bases = slices.Compact(bases)
+	var seeds [mhHashes]uint64
+	for i := range seeds {
+		seeds[i] = hashSeed(i)
+	}
+	for _, base := range bases {
 		for i := range sig {
-			if v := splitmix64(base ^ hashSeed(i)); v < sig[i] {
+			if v := splitmix64(base ^ seeds[i]); v < sig[i] {
 				sig[i] = v
 			}
 		}
 	}
 	return sig, false
+}
+
+// fnv64a is hash/fnv's FNV-64a of b, without its allocation.
+func fnv64a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 func hashSeed(i int) uint64 { return splitmix64(0x6d69726f76657273 + uint64(i)) } // "miroverse"

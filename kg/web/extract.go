@@ -11,7 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/abadojack/whatlanggo"
+	"github.com/RadhiFadlillah/whatlanggo"
+	"github.com/markusmobius/go-htmldate"
 	trafilatura "github.com/markusmobius/go-trafilatura"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -120,7 +121,13 @@ func (x *extractor) htmlPageAt(p Page, src source, contentType string, body []by
 		}
 	}
 	visible := visibleTextLen(root)
-	opts := trafilatura.Options{IncludeLinks: true, ExcludeComments: true, EnableFallback: true, Deduplicate: true}
+	// A page's date is its fetch date (WARC-Date): the publication-date
+	// search of go-htmldate would cost more than the rest of extraction.
+	// No fallback extractors (readability, DOM distiller): measured on the
+	// shared WARCs they lower the agreement with Python trafilatura (token
+	// F1 0.813 against 0.844 without) and halve the speed.
+	opts := trafilatura.Options{IncludeLinks: true, ExcludeComments: true, EnableFallback: false, Deduplicate: true,
+		HtmlDateOverride: &htmldate.Result{}}
 	if u, err := url.Parse(pageURL); err == nil && u.Scheme != "file" {
 		opts.OriginalURL = u
 	}
@@ -138,7 +145,13 @@ func (x *extractor) htmlPageAt(p Page, src source, contentType string, body []by
 	if title == "" {
 		title = pageURL
 	}
-	doc := x.newDoc(src, pageURL, title, r.text)
+	// trafilatura has identified the language of the main text already
+	// (with the same whatlanggo as language uses).
+	lang := res.Metadata.Language
+	if countWords(r.text) < 5 {
+		lang = ""
+	}
+	doc := x.newDoc(src, pageURL, title, r.text, lang)
 	rec := &DocRecord{Doc: doc, Links: x.links(doc, base, r)}
 	rec.Quality = measure(r, visible, doc.Lang)
 	if c := resolveRef(pageURL, head.canonical); c != "" && kg.URLKey(c) != kg.URLKey(pageURL) {
@@ -171,7 +184,7 @@ func (x *extractor) textPage(p Page, src source, title, text string) Page {
 			title = kg.LeadSnippet(title, 200)
 		}
 	}
-	doc := x.newDoc(src, pageURL, title, text)
+	doc := x.newDoc(src, pageURL, title, text, language(text))
 	r := rendered{text: text}
 	rec := &DocRecord{Doc: doc, Quality: measure(r, 0, doc.Lang)}
 	p.Doc = rec
@@ -182,10 +195,10 @@ func (x *extractor) textPage(p Page, src source, title, text string) Page {
 	return p
 }
 
-func (x *extractor) newDoc(src source, pageURL, title, text string) kg.Doc {
+func (x *extractor) newDoc(src source, pageURL, title, text, lang string) kg.Doc {
 	sum := sha256.Sum256([]byte(text))
 	return kg.Doc{
-		ID: DocID(pageURL), Title: title, URL: pageURL, Source: kg.SourceWeb, Lang: language(text),
+		ID: DocID(pageURL), Title: title, URL: pageURL, Source: kg.SourceWeb, Lang: lang,
 		Text: text, Kind: kg.KindArticle, Date: src.date, Hash: "sha256:" + hex.EncodeToString(sum[:]),
 		Origin: src.origin(),
 	}
@@ -283,14 +296,14 @@ func toUTF8(body []byte, contentType string) ([]byte, error) {
 // language is the ISO 639-1 code of the text's language, "" when the
 // identifier is not confident.
 func language(text string) string {
-	sample := text[:min(len(text), 4000)]
+	sample := text[:min(len(text), 2000)]
 	for len(sample) > 0 && !utf8.ValidString(sample) {
 		sample = sample[:len(sample)-1]
 	}
 	if countWords(sample) < 5 {
 		return "" // too little to tell
 	}
-	return whatlanggo.Detect(sample).Lang.Iso6391()
+	return whatlanggo.DetectLang(sample).Iso6391()
 }
 
 // head is what a page's <head> says about it.
