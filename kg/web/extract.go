@@ -120,7 +120,7 @@ func (x *extractor) htmlPageAt(p Page, src source, contentType string, body []by
 			base = b
 		}
 	}
-	visible := visibleTextLen(root)
+	visible := prepareTree(root, base)
 	// A page's date is its fetch date (WARC-Date): the publication-date
 	// search of go-htmldate would cost more than the rest of extraction.
 	// No fallback extractors (readability, DOM distiller): measured on the
@@ -147,15 +147,19 @@ func (x *extractor) htmlPageAt(p Page, src source, contentType string, body []by
 	}
 	// trafilatura has identified the language of the main text already
 	// (with the same whatlanggo as language uses).
-	lang := res.Metadata.Language
-	if countWords(r.text) < 5 {
-		lang = ""
+	q := measure(r, visible)
+	if q.Words >= 5 {
+		q.Lang = res.Metadata.Language
 	}
-	doc := x.newDoc(src, pageURL, title, r.text, lang)
-	rec := &DocRecord{Doc: doc, Links: x.links(doc, base, r)}
-	rec.Quality = measure(r, visible, doc.Lang)
+	doc := x.newDoc(src, pageURL, title, r.text, q.Lang)
+	rec := &DocRecord{Doc: doc, Links: x.links(doc, base, r), Quality: q}
 	if c := resolveRef(pageURL, head.canonical); c != "" && kg.URLKey(c) != kg.URLKey(pageURL) {
 		p.Redirects = append(p.Redirects, redirect(c, pageURL))
+	}
+	if fallback != "" && kg.URLKey(fallback) != kg.URLKey(pageURL) {
+		// A file named by its canonical link or <base>: sibling files that
+		// link to it by its path reach it too.
+		p.Redirects = append(p.Redirects, redirect(fallback, pageURL))
 	}
 	p.Doc = rec
 	p.Skip = x.filters.check(rec.Quality)
@@ -184,9 +188,10 @@ func (x *extractor) textPage(p Page, src source, title, text string) Page {
 			title = kg.LeadSnippet(title, 200)
 		}
 	}
-	doc := x.newDoc(src, pageURL, title, text, language(text))
-	r := rendered{text: text}
-	rec := &DocRecord{Doc: doc, Quality: measure(r, 0, doc.Lang)}
+	q := measure(rendered{text: text}, 0)
+	q.Lang = language(text)
+	doc := x.newDoc(src, pageURL, title, text, q.Lang)
+	rec := &DocRecord{Doc: doc, Quality: q}
 	p.Doc = rec
 	p.Skip = x.filters.check(rec.Quality)
 	if p.Skip == "" {
@@ -361,6 +366,30 @@ func nodeText(n *html.Node) string {
 	}
 	walk(n)
 	return b.String()
+}
+
+// prepareTree makes every link's href absolute against base, the way a
+// browser resolves it: go-trafilatura's own resolution joins a relative
+// href onto the page's whole path ("/dir/page.html" + "b.html" gives
+// "/dir/page.html/b.html") and ignores <base>. It returns visibleTextLen.
+func prepareTree(root *html.Node, base string) int {
+	var walk func(x *html.Node)
+	walk = func(x *html.Node) {
+		if x.Type == html.ElementNode && x.DataAtom == atom.A {
+			for i, a := range x.Attr {
+				if a.Namespace == "" && a.Key == "href" {
+					if abs := resolveRef(base, a.Val); abs != "" {
+						x.Attr[i].Val = abs
+					}
+				}
+			}
+		}
+		for c := x.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(root)
+	return visibleTextLen(root)
 }
 
 // visibleTextLen counts the non-space bytes a reader of the page sees:

@@ -17,7 +17,7 @@ func ordered(ctx context.Context, workers int, fn func(Page) error, feed func(su
 		out chan Page
 	}
 	jobs := make(chan job, workers)
-	order := make(chan chan Page, 2*workers)
+	order := make(chan chan Page, 8*workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)

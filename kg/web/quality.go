@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Quality are the measures the filters judge a page by.
@@ -60,12 +61,13 @@ func (f Filters) check(q Quality) string {
 	return ""
 }
 
-func measure(r rendered, visible int, lang string) Quality {
-	q := Quality{Words: countWords(r.text), Lang: lang}
+// measure fills every field of a page's Quality but its language.
+func measure(r rendered, visible int) Quality {
+	q := Quality{Words: countWords(r.text)}
 	main := 0
 	for _, c := range r.text {
 		if !unicode.IsSpace(c) {
-			main += len(string(c))
+			main += utf8.RuneLen(c)
 		}
 	}
 	if n := len(strings.TrimSpace(r.text)); n > 0 {
@@ -84,6 +86,16 @@ func countWords(s string) int {
 	n := 0
 	in := false
 	for _, r := range s {
+		if r < utf8.RuneSelf {
+			// ASCII, most of most pages: no script of the tables below.
+			if r == ' ' || '\t' <= r && r <= '\r' || unicode.IsPunct(r) {
+				in = false
+			} else if !in {
+				n++
+				in = true
+			}
+			continue
+		}
 		switch {
 		case unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar):
 			n++

@@ -47,7 +47,6 @@ type textWriter struct {
 	space   bool // a space is pending before the next word
 	inLine  bool // the current line has text
 	prefix  string
-	blanks  bool // paragraphs are separated by a blank line
 	inPre   int
 	inTable int
 	// edge is set when an element began or ended since the last word:

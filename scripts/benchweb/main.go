@@ -105,7 +105,9 @@ func run(repeat int, py, bin string) error {
 	rss := int64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) * 1024
 	var m struct {
 		Stages map[string]struct {
-			Counts map[string]int64 `json:"counts"`
+			Kept     int64            `json:"kept"`
+			Rejected map[string]int64 `json:"rejected"`
+			Skipped  map[string]int64 `json:"skipped"`
 		} `json:"stages"`
 	}
 	b, err := os.ReadFile(filepath.Join(root, "manifest.json"))
@@ -117,8 +119,11 @@ func run(repeat int, py, bin string) error {
 	}
 	// Every HTML response that reached extraction: kept, rejected by a
 	// filter or as a duplicate, or skipped for a reason.
-	c := m.Stages["ingest"].Counts
-	ourPages := c["web_response"] + c["web_resource"] - c["web_redirect"]
+	st := m.Stages["ingest"]
+	ourPages := st.Kept + st.Skipped["no_main_text"]
+	for _, n := range st.Rejected {
+		ourPages += n
+	}
 
 	// Theirs: trafilatura.extract on the same pages.
 	out, err := exec.Command(py, append([]string{"scripts/trafilatura_extract.py", "--repeat", fmt.Sprint(repeat)}, pages...)...).Output()
