@@ -203,8 +203,10 @@ type Reader interface {
 	DocByTitle(ctx context.Context, title string) (Doc, error)
 	// DocByURL finds a document by its URL as written, else by the same
 	// URL spelled otherwise (percent-escaped or not, spaces for
-	// underscores, http, the mobile host, a #fragment; see CanonicalURL).
-	// Of several documents the smallest ID. ErrNotFound when none.
+	// underscores, http, the mobile host, a #fragment; see CanonicalURL),
+	// else by a redirect from the URL's URLKey (a web page's 3xx, canonical
+	// or duplicate URL), as links resolve. Of several documents the
+	// smallest ID. ErrNotFound when none.
 	DocByURL(ctx context.Context, url string) (Doc, error)
 	// Aliases lists a document's aliases, kind "redirect" first and then
 	// "anchor", each kind sorted by Alias byte-wise. An ID without aliases,

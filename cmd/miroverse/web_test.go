@@ -48,6 +48,34 @@ func TestMixedWebAndWikiEndToEnd(t *testing.T) {
 		t.Errorf("ingest skipped %v: want the 301 and the revisit counted", ing.Skipped)
 	}
 
+	// The agent's tools find web pages and read them by their real URLs,
+	// and by the URL of a redirect or a duplicate capture too.
+	out := toolsRun(t, []string{
+		callLine("google_search", map[string]string{"q": "Max Brod manuscripts Kafka walk"}),
+	}, "--root", root)
+	var serp struct {
+		Organic []struct {
+			Title string `json:"title"`
+			Link  string `json:"link"`
+		} `json:"organic"`
+	}
+	if err := json.Unmarshal([]byte(out.results[1]), &serp); err != nil || len(serp.Organic) == 0 {
+		t.Fatalf("search result %q: %v", out.results[1], err)
+	}
+	if got := serp.Organic[0]; got.Link != "https://www.praguewalks.example/kafka" || got.Title != "Franz Kafka's Old Town" {
+		t.Errorf("first search hit %+v, want the Kafka walk page by its URL", got)
+	}
+	out = toolsRun(t, []string{
+		callLine("scrape_and_extract_info", map[string]string{"url": "https://www.praguewalks.example/kafka", "info_to_extract": "anything"}),
+		callLine("scrape_and_extract_info", map[string]string{"url": "https://www.praguewalks.example/kafka?print=1", "info_to_extract": "anything"}),
+		callLine("scrape_and_extract_info", map[string]string{"url": "http://radium-history.example/lab", "info_to_extract": "anything"}),
+	}, "--root", root)
+	for i, want := range map[int]string{1: "# Franz Kafka's Old Town\n\n", 2: "# Franz Kafka's Old Town\n\n", 3: "# Inside the Curie laboratory\n\n"} {
+		if got := out.results[i]; !strings.HasPrefix(got, want) || !strings.Contains(got, "laboratory") && !strings.Contains(got, "Max Brod") {
+			t.Errorf("scrape call %d: %q, want the page %q", i, clipTest(got), want)
+		}
+	}
+
 	dir := filepath.Join(t.TempDir(), "jsonl")
 	run(t, "export-graph", "--format", "jsonl", "--root", root, "--dir", dir)
 	docs := map[string]map[string]any{}

@@ -661,7 +661,8 @@ func testDocByURL(t *testing.T, open opener) {
 	load(t, ctx, s, records{docs: []kg.Doc{
 		doc("u:1", "Albert Einstein", "x"), doc("u:2", "Café de Flore", "x"), doc("u:3", "AC/DC", "x"),
 		doc("u:4", "100% (song)", "x"), doc("u:5", "What?", "x"), mobile, copyDoc, same9, same10,
-	}})
+		webDoc("web:1", "Paris guide", "https://travel.example/paris", "x"),
+	}, redirects: []kg.Redirect{{From: kg.URLKey("http://old.example/p"), To: kg.URLKey("https://travel.example/paris")}}})
 	for _, tc := range []struct{ url, want string }{
 		{"https://en.wikipedia.org/wiki/Albert_Einstein", "u:1"},
 		{"https://en.wikipedia.org/wiki/Albert Einstein", "u:1"},
@@ -678,6 +679,9 @@ func testDocByURL(t *testing.T, open opener) {
 		{"https://en.wikipedia.org/wiki/Ìbàdàn#x", "u:6"},
 		{mobile.URL, "u:6"},
 		{"https://en.wikipedia.org/wiki/Same", "u:10"},
+		{"https://travel.example/paris#map", "web:1"},
+		{"http://old.example/p", "web:1"}, // a web redirect (3xx, canonical) reaches its page
+		{"http://old.example/q", ""},
 		{"https://en.wikipedia.org/wiki/Albert_Einstein2", ""},
 		{"https://de.wikipedia.org/wiki/Albert_Einstein", ""},
 		{"not a url", ""},

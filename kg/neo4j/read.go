@@ -126,12 +126,14 @@ func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 
 // DocByURL finds a document by its URL as stored, or spelled otherwise
 // (percent-escaped or not, spaces for underscores, http, mobile host, with
-// a #fragment).
+// a #fragment), else by a web redirect from that URL.
 func (s *Store) DocByURL(ctx context.Context, u string) (kg.Doc, error) {
 	what := fmt.Sprintf("doc by url %q", u)
 	for _, q := range []struct{ cypher, arg string }{
 		{`MATCH (d:Document {url: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, u},
 		{`MATCH (d:Document {url_key: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, kg.URLKey(u)},
+		// A web URL that redirects is a redirect alias named by its URL key.
+		{`MATCH (:Alias {title: $key})-[:ALIAS_OF]->(d:Document) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, kg.URLKey(u)},
 	} {
 		d, ok, err := s.queryDoc(ctx, what, q.cypher, map[string]any{"key": q.arg})
 		if err != nil {

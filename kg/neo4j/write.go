@@ -53,7 +53,9 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 			SET d.title = row.title, d.title_fold = row.title_fold, d.url = row.url, d.url_key = row.url_key,
 				d.source = row.source, d.lang = row.lang, d.text = row.text, d.categories = row.categories,
 				d.kind = row.kind, d.facts = row.facts, d.name = row.name, d.date = row.date, d.hash = row.hash,
-				d.origin = row.origin`, map[string]any{"rows": b})
+				d.origin = row.origin
+			FOREACH (_ IN CASE WHEN row.source = $web THEN [1] ELSE [] END | SET d:WebPage)`,
+			map[string]any{"rows": b, "web": kg.SourceWeb})
 	})
 }
 
