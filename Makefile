@@ -37,11 +37,12 @@ $(VENV)/.installed: scripts/requirements.txt
 	touch $@
 
 # Side-by-side benchmarks: one table of ratios against a peer measured in the same run.
-bench: build
+bench: build venv
 	scripts/with-neo4j $(GO) run ./scripts/bench
 	$(GO) run ./scripts/benchwiki
 	scripts/compare_wikiextractor.sh
 	$(GO) run ./scripts/benchagent
+	$(GO) run ./scripts/benchweb -python $(PYTHON)
 
 # How the costs grow with the dump (issue 11): generated dumps of 10k, 100k and
 # 1M articles, cached under ~/.cache/miroverse/bench-scale, through the real

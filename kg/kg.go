@@ -24,6 +24,32 @@ type Doc struct {
 	// source order, one per key: the structured statements questions are
 	// built from. Nil when the page has none.
 	Facts []Fact
+	// Date is when the page was fetched (a web page's WARC-Date), RFC 3339
+	// in UTC; empty when unknown.
+	Date string
+	// Hash identifies the text: "sha256:" and the hex digest of Text, for
+	// web pages (deduplication keys on it); empty for wiki articles.
+	Hash string
+	// Origin is where the record was read: the input file's base name and
+	// the byte offset of the record in it ("crawl.warc.gz@1234"), or a file
+	// name for HTML files and "file.jsonl:LINE" for JSONL.
+	Origin string
+}
+
+// SourceWeb is the Source of every web page. Web pages are named by their
+// URL, not their title: see Name.
+const SourceWeb = "web"
+
+// Name is what a raw link's Target must be to mean d: a wiki article's
+// title, a web page's URLKey. Page titles on the web are neither unique
+// nor chosen to be linked by ("Home", "About us"), so they take no part in
+// resolution; a web page is reached by its URL, the 3xx and canonical URLs
+// that redirect to it, or not at all.
+func (d Doc) Name() string {
+	if d.Source == SourceWeb {
+		return URLKey(d.URL)
+	}
+	return d.Title
 }
 
 // Fact is one infobox parameter: Key is the parameter name lower-cased
@@ -48,8 +74,11 @@ const (
 // RawLink is a hyperlink as the reader sees it: its target is still a title,
 // which may be a redirect or name no document at all.
 type RawLink struct {
-	Src      string // doc id
-	Target   string // normalised title (first letter upper-cased, fragment dropped)
+	Src string // doc id
+	// Target is the Name of the document meant, or a redirect's From:
+	// a normalised title (first letter upper-cased, fragment dropped), or
+	// for a link to a web page its URLKey.
+	Target   string
 	Anchor   string
 	Sentence string // the sentence of Src's clean text that holds the anchor
 }
@@ -62,7 +91,9 @@ type Link struct {
 	Sentence string
 }
 
-// Redirect maps a redirect page's title to its target title.
+// Redirect maps a redirect page's title to its target title, or for the
+// web a URL (a 3xx response, a page's other URL than its canonical one)
+// to the URL it leads to, both as URLKeys.
 type Redirect struct {
 	From string
 	To   string
@@ -133,17 +164,18 @@ type Writer interface {
 	// the search index:
 	//
 	//   - A raw link becomes a link when its Src is a document and its
-	//     Target names one: a document's title, or a redirect that reaches
-	//     one in at most three hops, stopping at the first title that is a
-	//     document's (so a document shadows a redirect of its title). Of
-	//     several documents with that title it means the smallest ID among
-	//     those of the link's own Source, else the smallest of all.
+	//     Target names one: a document's Name (its title, or a web page's
+	//     URLKey), or a redirect that reaches one in at most three hops,
+	//     stopping at the first name that is a document's (so a document
+	//     shadows a redirect of its name). Of several documents with that
+	//     name it means the smallest ID among those of the link's own
+	//     Source, else the smallest of all.
 	//   - Self links are dropped, and raw links that resolve to one (Src,
 	//     Dst, Anchor, Sentence) make one link.
 	//   - A redirect title that reaches a document and is no document's
-	//     title is a "redirect" alias of the smallest ID with the reached
-	//     title; a link's non-empty Anchor that differs from its
-	//     destination's title is an "anchor" alias of the destination.
+	//     name is a "redirect" alias of the smallest ID with the reached
+	//     name; a link's non-empty Anchor that differs from its
+	//     destination's name is an "anchor" alias of the destination.
 	//   - Counts.Unresolved becomes the number of raw links whose Target
 	//     reaches no document, whatever their Src.
 	//
@@ -171,8 +203,10 @@ type Reader interface {
 	DocByTitle(ctx context.Context, title string) (Doc, error)
 	// DocByURL finds a document by its URL as written, else by the same
 	// URL spelled otherwise (percent-escaped or not, spaces for
-	// underscores, http, the mobile host, a #fragment; see CanonicalURL).
-	// Of several documents the smallest ID. ErrNotFound when none.
+	// underscores, http, the mobile host, a #fragment; see CanonicalURL),
+	// else by a redirect from the URL's URLKey (a web page's 3xx, canonical
+	// or duplicate URL), as links resolve. Of several documents the
+	// smallest ID. ErrNotFound when none.
 	DocByURL(ctx context.Context, url string) (Doc, error)
 	// Aliases lists a document's aliases, kind "redirect" first and then
 	// "anchor", each kind sorted by Alias byte-wise. An ID without aliases,

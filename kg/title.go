@@ -152,19 +152,34 @@ func CanonicalURL(u string) string {
 		return u
 	}
 	host, path, hasPath := strings.Cut(rest, "/")
+	scheme = strings.ToLower(scheme)
+	host = dropDefaultPort(scheme, host)
 	if !hasPath {
-		return strings.ToLower(scheme) + "://" + strings.ToLower(host)
+		// A site's root is "/" whether or not the URL spells it.
+		host, query, _ := strings.Cut(host, "?")
+		if query != "" {
+			query = "?" + query
+		}
+		return scheme + "://" + strings.ToLower(host) + "/" + query
 	}
 	query := ""
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path, query = path[:i], path[i:]
 	}
-	prefix := strings.ToLower(scheme) + "://" + strings.ToLower(host) + "/"
+	prefix := scheme + "://" + strings.ToLower(host) + "/"
 	dec, ok := percentDecode(path)
 	if !ok {
 		return prefix + path + query
 	}
 	return prefix + EscapeTitle(dec) + query
+}
+
+// dropDefaultPort removes a port that only repeats the scheme's default.
+func dropDefaultPort(scheme, host string) string {
+	if (scheme == "http" && strings.HasSuffix(host, ":80")) || (scheme == "https" && strings.HasSuffix(host, ":443")) {
+		return host[:strings.LastIndexByte(host, ':')]
+	}
+	return host
 }
 
 // LeadSnippet is the start of text, at most n bytes cut at a word boundary

@@ -34,7 +34,11 @@ func TestCanonicalURL(t *testing.T) {
 		{"https://en.wikipedia.org/wiki/What%3F", "https://en.wikipedia.org/wiki/What%3F"},
 		{"https://x.org/w/index.php?title=A_b&oldid=1", "https://x.org/w/index.php?title=A_b&oldid=1"},
 		{"https://x.org/bad%FF", "https://x.org/bad%FF"},
-		{"https://x.org", "https://x.org"},
+		{"https://x.org", "https://x.org/"},
+		{"https://X.org:443/a#b", "https://x.org/a"},
+		{"http://x.org:80", "http://x.org/"},
+		{"http://x.org:8080/a", "http://x.org:8080/a"},
+		{"https://x.org?q=1", "https://x.org/?q=1"},
 		{" no scheme ", "no scheme"},
 	}
 	for _, tt := range tests {

@@ -81,6 +81,8 @@ type InputConfig struct {
 	// one worker of a cluster job (0-based; Shards 0 or 1 reads all).
 	Shard  int `yaml:"shard" json:"shard"`
 	Shards int `yaml:"shards" json:"shards"`
+	// Web holds the quality filters and deduplication of web pages.
+	Web WebConfig `yaml:"web" json:"web"`
 }
 
 // GraphConfig selects the knowledge-graph backend.

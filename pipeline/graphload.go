@@ -63,10 +63,8 @@ func (r *Runner) loadGraph(ctx context.Context, paths []string, fp string, st *S
 	case loadNone:
 		// The counts of the manifest come from reading the dumps; nothing
 		// is written.
-		for _, p := range paths {
-			if err := readDump(ctx, p, discard{}, r.cfg.reader(), max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress); err != nil {
-				return err
-			}
+		if err := readInputs(ctx, paths, discard{}, r.cfg, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress, webSpillDir(r.root)); err != nil {
+			return err
 		}
 		return r.removeBulkFiles()
 	case LoadBulk:
@@ -135,10 +133,8 @@ func (r *Runner) planLoad(ctx context.Context, bl bulkLoader, fp string) (loadPl
 // loadTransactional writes the dumps into the store and resolves them.
 func (r *Runner) loadTransactional(ctx context.Context, paths []string, st *StageStats) error {
 	readStart := time.Now()
-	for _, p := range paths {
-		if err := r.ingestDump(ctx, p, st); err != nil {
-			return err
-		}
+	if err := readInputs(ctx, paths, r.store, r.cfg, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress, webSpillDir(r.root)); err != nil {
+		return err
 	}
 	// Reading and resolution scale differently; the log tells them apart
 	// (scripts/benchscale reads these two lines).
@@ -166,10 +162,8 @@ func (r *Runner) loadBulk(ctx context.Context, bl bulkLoader, plan loadPlan, pat
 		return err
 	}
 	defer staging.Close()
-	for _, p := range paths {
-		if err := readDump(ctx, p, staging, r.cfg.reader(), max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress); err != nil {
-			return err
-		}
+	if err := readInputs(ctx, paths, staging, r.cfg, max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress, webSpillDir(r.root)); err != nil {
+		return err
 	}
 	read := time.Since(start)
 	r.log.Info("ingest read done", "seconds", read.Seconds())

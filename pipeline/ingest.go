@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -17,7 +18,7 @@ import (
 	"github.com/miroverse/miroverse/kg/wiki"
 )
 
-// Ingest reads MediaWiki dumps into the graph store. Store writes are
+// Ingest reads MediaWiki dumps and web inputs into the graph store. Store writes are
 // idempotent, so an interrupted ingest is simply run again; a finished one
 // with the same inputs and settings is skipped. Reading is one streaming
 // pass per dump, so the stage is all global step.
@@ -38,7 +39,7 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 	return runStage(ctx, r, stage[noItems]{
 		name: StageIngest,
 		// What decides which pages become the graph; workers and memory do not.
-		settings: []any{inputs, r.cfg.Graph.Backend, in.Index, in.Shard, in.Shards, in.MaxPageSize},
+		settings: []any{inputs, r.cfg.Graph.Backend, in.Index, in.Shard, in.Shards, in.MaxPageSize, in.Web},
 		recheck: func(ctx context.Context, fp string, done bool) (bool, error) {
 			if !shared {
 				return done, nil
@@ -94,11 +95,6 @@ type discard struct{}
 func (discard) PutDocs(context.Context, []kg.Doc) error           { return nil }
 func (discard) PutRawLinks(context.Context, []kg.RawLink) error   { return nil }
 func (discard) PutRedirects(context.Context, []kg.Redirect) error { return nil }
-
-// ingestDump streams one dump into the store.
-func (r *Runner) ingestDump(ctx context.Context, path string, st *StageStats) error {
-	return readDump(ctx, path, r.store, r.cfg.reader(), max(r.cfg.Graph.BatchSize, 1), st, r.log, r.progress)
-}
 
 // readOptions are the reader options of the input config.
 func readOptions(in InputConfig) (wiki.OpenOptions, error) {
@@ -299,10 +295,8 @@ func DryRun(ctx context.Context, paths []string, cfg Config, opt Options) (*Stag
 	rss := startRSSWatch()
 	st := newStageStats()
 	st.MemoryBudgetBytes = mem.budget
-	for _, p := range paths {
-		if err := readDump(ctx, p, discard{}, cfg.reader(), 1<<16, st, opt.Log, opt.Progress); err != nil {
-			return st, err
-		}
+	if err := readInputs(ctx, paths, discard{}, cfg, 1<<16, st, opt.Log, opt.Progress, os.TempDir()); err != nil {
+		return st, err
 	}
 	st.Seconds = time.Since(start).Seconds()
 	rss.record(st)

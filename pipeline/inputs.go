@@ -30,6 +30,12 @@ func (r *Runner) describeInput(ctx context.Context, path string) (InputFile, err
 	if err != nil {
 		return InputFile{}, fmt.Errorf("ingest: %w", err)
 	}
+	if fi.IsDir() {
+		// A directory's stat does not change when a file in it is
+		// rewritten, so its digest is never cached.
+		n, sum, err := digestDir(ctx, path)
+		return InputFile{Path: path, Bytes: n, SHA256: sum}, err
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return InputFile{}, fmt.Errorf("ingest: %w", err)
@@ -68,6 +74,30 @@ func sha256File(ctx context.Context, path string) (int64, string, error) {
 		return 0, "", fmt.Errorf("ingest: read %s: %w", path, err)
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// digestDir identifies a directory input by its files: the SHA-256 of
+// every file's relative path and content hash, in lexical order.
+func digestDir(ctx context.Context, dir string) (int64, string, error) {
+	h := sha256.New()
+	var total int64
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n, sum, err := sha256File(ctx, p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		total += n
+		fmt.Fprintf(h, "%s\x00%s\n", filepath.ToSlash(rel), sum)
+		return nil
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("ingest: %w", err)
+	}
+	return total, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ctxReader stops a long read when its context is done.

@@ -35,14 +35,18 @@ func main() {
 // execute runs the command line args on streams and returns the exit
 // status, having reported the error on streams.ErrOut.
 func execute(ctx context.Context, streams IO, args []string) int {
-	root := newRootCmd(streams)
+	root, g := newRoot(streams)
 	// cobra reads os.Args when given nil, which in a test would be the test
 	// binary's own flags.
 	if args == nil {
 		args = []string{}
 	}
 	root.SetArgs(args)
-	return exitStatus(root.ExecuteContext(ctx), root.ErrOrStderr())
+	err := root.ExecuteContext(ctx)
+	if perr := g.stopProfile(); err == nil {
+		err = perr
+	}
+	return exitStatus(err, root.ErrOrStderr())
 }
 
 // exitStatus reports err on errOut and maps it to an exit status.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -50,11 +52,17 @@ type globalFlags struct {
 	logLevel  string
 	logFormat string
 	quiet     bool
+	// cpuProfile names the file a run writes Go's CPU profile to, so a
+	// user can see where a slow stage spends its time (go tool pprof).
+	cpuProfile string
+	stopProf   func() error
 }
 
-// newRootCmd builds the whole command tree on streams; it holds no state
-// beyond the returned command, so every call is a fresh CLI.
-func newRootCmd(streams IO) *cobra.Command {
+// newRoot builds the whole command tree on streams; it holds no state
+// beyond the returned command and its global flags (whose profile execute
+// stops when a command fails: cobra skips post-runs then), so every call is
+// a fresh CLI.
+func newRoot(streams IO) (*cobra.Command, *globalFlags) {
 	streams = streams.orNothing()
 	g := &globalFlags{IO: streams}
 	root := &cobra.Command{
@@ -69,6 +77,9 @@ func newRootCmd(streams IO) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress lines")
+	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the command to `FILE` (read it with go tool pprof)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.startProfile() }
+	root.PersistentPostRunE = func(*cobra.Command, []string) error { return g.stopProfile() }
 	root.AddCommand(
 		newIngestCmd(g),
 		newStageCmd(g, pipeline.StageSample, "Sample multi-hop random walks from the graph", (*pipeline.Runner).Sample),
@@ -82,7 +93,38 @@ func newRootCmd(streams IO) *cobra.Command {
 		newExportGraphCmd(streams),
 		newToolsCmd(streams),
 	)
-	return root
+	return root, g
+}
+
+func (g *globalFlags) startProfile() error {
+	if g.cpuProfile == "" {
+		return nil
+	}
+	f, err := os.Create(g.cpuProfile)
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--cpuprofile %s: %w", g.cpuProfile, err)
+	}
+	g.stopProf = func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}
+	return nil
+}
+
+func (g *globalFlags) stopProfile() error {
+	if g.stopProf == nil {
+		return nil
+	}
+	err := g.stopProf()
+	g.stopProf = nil
+	if err != nil {
+		return fmt.Errorf("--cpuprofile %s: %w", g.cpuProfile, err)
+	}
+	return nil
 }
 
 func (g *globalFlags) logger() (*slog.Logger, error) {

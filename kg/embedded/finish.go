@@ -121,12 +121,12 @@ func titleSteps() []step {
 		// columns from the row of the one min().
 		{"index titles", `CREATE TEMP TABLE t_doc(title TEXT PRIMARY KEY, doc INTEGER NOT NULL, multi INTEGER NOT NULL) WITHOUT ROWID`},
 		{"index titles", `INSERT INTO t_doc SELECT title, n, multi FROM
-		(SELECT title, n, MIN(id), COUNT(DISTINCT source) > 1 AS multi FROM docs GROUP BY title)`},
+		(SELECT name AS title, n, MIN(id), COUNT(DISTINCT source) > 1 AS multi FROM docs GROUP BY name)`},
 		// With several wikis in one store a link prefers its own wiki.
 		{"index titles per wiki", `CREATE TEMP TABLE t_src(final TEXT, source TEXT, doc INTEGER NOT NULL,
 		PRIMARY KEY(final, source)) WITHOUT ROWID`},
-		{"index titles per wiki", `INSERT INTO t_src SELECT title, source, n FROM
-		(SELECT title, source, n, MIN(id) FROM docs WHERE title IN (SELECT title FROM t_doc WHERE multi) GROUP BY title, source)`},
+		{"index titles per wiki", `INSERT INTO t_src SELECT name, source, n FROM
+		(SELECT name, source, n, MIN(id) FROM docs WHERE name IN (SELECT title FROM t_doc WHERE multi) GROUP BY name, source)`},
 		// Redirects are followed for up to three hops, stopping at the first
 		// title that is a document.
 		{"follow redirects", `CREATE TEMP TABLE t_redir(from_title TEXT PRIMARY KEY, cur TEXT NOT NULL) WITHOUT ROWID`},

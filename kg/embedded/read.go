@@ -14,12 +14,12 @@ import (
 )
 
 // docColumns are the columns scanDoc reads, in its order.
-const docColumns = `id, title, url, source, lang, text, categories, kind, facts`
+const docColumns = `id, title, url, source, lang, text, categories, kind, facts, date, hash, origin`
 
 func scanDoc(row interface{ Scan(...any) error }) (kg.Doc, error) {
 	var d kg.Doc
 	var cats, facts string
-	if err := row.Scan(&d.ID, &d.Title, &d.URL, &d.Source, &d.Lang, &d.Text, &cats, &d.Kind, &facts); err != nil {
+	if err := row.Scan(&d.ID, &d.Title, &d.URL, &d.Source, &d.Lang, &d.Text, &cats, &d.Kind, &facts, &d.Date, &d.Hash, &d.Origin); err != nil {
 		return kg.Doc{}, err
 	}
 	if err := json.Unmarshal([]byte(cats), &d.Categories); err != nil {
@@ -116,11 +116,17 @@ func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 
 // DocByURL finds a document by its URL as stored, or spelled otherwise
 // (percent-escaped or not, spaces for underscores, http, mobile host, with
-// a #fragment). A URL as written has the key of its other spellings, so
+// a #fragment), else by a web redirect from that URL. A URL as written has the key of its other spellings, so
 // one index finds both, the exact spelling first.
 func (s *Store) DocByURL(ctx context.Context, u string) (kg.Doc, error) {
 	d, ok, err := s.queryDoc(ctx, `SELECT `+docColumns+` FROM docs WHERE url_key = ?1 ORDER BY url <> ?2, id LIMIT 1`,
 		kg.URLKey(u), u)
+	if err == nil && !ok {
+		// A web URL that redirects (3xx, canonical link, duplicate capture)
+		// is a redirect alias named by its URL key.
+		d, ok, err = s.queryDoc(ctx, `SELECT `+docColumns+` FROM docs WHERE n = (SELECT doc FROM titles WHERE title = ? AND redirect)`,
+			kg.URLKey(u))
+	}
 	if err != nil {
 		return kg.Doc{}, fmt.Errorf("embedded: doc by url %q: %w", u, err)
 	}

@@ -105,7 +105,8 @@ var _ kg.Store = (*Store)(nil)
 // schemaVersion changes when the tables change shape; Open refuses a file
 // written with another one rather than misreading it. 2: docs.facts. 3:
 // integer document keys, sentences by reference, resolution in raw_links.
-const schemaVersion = "3"
+// 4: docs.name (what links name: kg.Doc.Name), date, hash, origin.
+const schemaVersion = "4"
 
 // The states of raw_links.dst, as the last Finish left them:
 //
@@ -142,11 +143,15 @@ func schema() []string {
 		title_fold TEXT NOT NULL,
 		url        TEXT NOT NULL,
 		url_key    TEXT NOT NULL,
+		name       TEXT NOT NULL,
 		source     TEXT NOT NULL,
 		lang       TEXT NOT NULL,
 		kind       TEXT NOT NULL,
 		categories TEXT NOT NULL,
 		facts      TEXT NOT NULL,
+		date       TEXT NOT NULL,
+		hash       TEXT NOT NULL,
+		origin     TEXT NOT NULL,
 		text       TEXT NOT NULL)`,
 		// n -> id without reading the rows, which hold the text: links name
 		// their ends by n.
@@ -222,6 +227,7 @@ func lookupIndexes() []step {
 	return []step{
 		{"index documents", `CREATE INDEX IF NOT EXISTS docs_title_fold ON docs(title_fold, title, source, id, kind)`},
 		{"index documents", `CREATE INDEX IF NOT EXISTS docs_url_key ON docs(url_key)`},
+		{"index documents", `CREATE INDEX IF NOT EXISTS docs_name ON docs(name, source, id)`},
 	}
 }
 
@@ -663,18 +669,21 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 		// A document written again unchanged is not rewritten: resuming an
 		// ingest then costs reads, not a second copy of the file in the WAL.
 		_, err = insertRows(ctx, tx,
-			`INSERT INTO docs(id, title, title_fold, url, url_key, source, lang, kind, categories, facts, text)`,
+			`INSERT INTO docs(id, title, title_fold, url, url_key, name, source, lang, kind, categories, facts,
+				date, hash, origin, text)`,
 			`ON CONFLICT(id) DO UPDATE SET title = excluded.title, title_fold = excluded.title_fold,
-				url = excluded.url, url_key = excluded.url_key, source = excluded.source,
+				url = excluded.url, url_key = excluded.url_key, name = excluded.name, source = excluded.source,
 				lang = excluded.lang, kind = excluded.kind, categories = excluded.categories,
-				facts = excluded.facts, text = excluded.text
-			WHERE (docs.title, docs.url, docs.source, docs.lang, docs.kind, docs.categories, docs.facts, docs.text)
+				facts = excluded.facts, date = excluded.date, hash = excluded.hash, origin = excluded.origin,
+				text = excluded.text
+			WHERE (docs.title, docs.url, docs.source, docs.lang, docs.kind, docs.categories, docs.facts,
+					docs.date, docs.hash, docs.origin, docs.text)
 				IS NOT (excluded.title, excluded.url, excluded.source, excluded.lang, excluded.kind,
-					excluded.categories, excluded.facts, excluded.text)`,
-			11, len(docs), func(i int, a []any) []any {
+					excluded.categories, excluded.facts, excluded.date, excluded.hash, excluded.origin, excluded.text)`,
+			15, len(docs), func(i int, a []any) []any {
 				d := docs[i]
-				return append(a, d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Source, d.Lang,
-					d.Kind, cats[i], facts[i], d.Text)
+				return append(a, d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Name(), d.Source, d.Lang,
+					d.Kind, cats[i], facts[i], d.Date, d.Hash, d.Origin, d.Text)
 			})
 		if err != nil {
 			return err

@@ -211,6 +211,43 @@ func finishFixtures() []finishFixture {
 			},
 		},
 		{
+			// Web pages are named by their URL key, never by their title: a
+			// title link finds the wiki article even from a web page of the
+			// same title, a link to a web title finds nothing, and a URL
+			// redirect (a 3xx response) leads to its page.
+			name: "web pages by URL",
+			rounds: []round{{
+				records: records{
+					docs: []kg.Doc{
+						doc("enwiki:1", "Paris", "Paris, France."),
+						webDoc("web:a", "Paris", "https://Travel.example:443/paris#top", "A guide to Paris."),
+						webDoc("web:b", "Home", "https://b.example/", "Home of b."),
+						webDoc("web:c", "Home", "https://c.example/", "Home of c."),
+					},
+					raw: []kg.RawLink{
+						mention("web:b", kg.URLKey("https://travel.example/paris"), "the guide"),
+						mention("web:b", "Paris", "Paris"),
+						mention("enwiki:1", "Home", "Home"),
+						mention("web:c", kg.URLKey("http://old.example/p"), "old"),
+						mention("web:a", kg.URLKey("https://c.example/"), "C site"),
+					},
+					redirects: []kg.Redirect{{From: kg.URLKey("http://old.example/p"), To: kg.URLKey("https://travel.example/paris")}},
+				},
+				want: derived{
+					counts: kg.Counts{Docs: 4, Links: 4, Aliases: 4, RawLinks: 5, Unresolved: 1},
+					edges: []kg.Link{
+						edge("web:a", "web:c", "C site"), edge("web:b", "enwiki:1", "Paris"),
+						edge("web:b", "web:a", "the guide"), edge("web:c", "web:a", "old"),
+					},
+					aliases: map[string][]kg.Alias{
+						"web:a": append(redirect("web:a", kg.URLKey("http://old.example/p")), anchor("web:a", "old", "the guide")...),
+						"web:c": anchor("web:c", "C site"),
+					},
+					titles: map[string]string{"Paris": "enwiki:1", "Home": "web:b", kg.URLKey("http://old.example/p"): "web:a"},
+				},
+			}},
+		},
+		{
 			// Aliases are listed redirects first, each kind in byte order:
 			// upper case before lower, U+FF5E before U+1D400 (UTF-16 order
 			// would swap those two).

@@ -117,6 +117,12 @@ func doc(id, title, text string) kg.Doc {
 		Source: src, Lang: "en", Text: text, Kind: kg.KindArticle}
 }
 
+// webDoc is a web page, with the provenance a web reader records.
+func webDoc(id, title, url, text string) kg.Doc {
+	return kg.Doc{ID: id, Title: title, URL: url, Source: kg.SourceWeb, Lang: "en", Text: text, Kind: kg.KindArticle,
+		Date: "2024-05-01T12:00:00Z", Hash: "sha256:" + id, Origin: "crawl.warc.gz@" + id}
+}
+
 func sentence(anchor string) string { return "It mentions " + anchor + "." }
 
 // mention is a raw link whose sentence names its anchor.
@@ -469,7 +475,8 @@ func testRoundTrip(t *testing.T, open opener) {
 	full := kg.Doc{ID: "r:1", Title: "Marie Curie", URL: "https://x.example/wiki/Marie_Curie", Source: "xwiki",
 		Lang: "xx", Text: "## Life\nMarie Curie was a physicist.\n\nÜ ✓ 𝐀", Categories: []string{"Physicists", "C 2", "ü"},
 		Kind: kg.KindList, Facts: []kg.Fact{{Key: "birth_date", Value: "7 November 1867"},
-			{Key: "spouse", Value: `Pierre "P." Curie; ü ✓`}, {Key: "looks_like_json", Value: `[{"key":"x"}]`}}}
+			{Key: "spouse", Value: `Pierre "P." Curie; ü ✓`}, {Key: "looks_like_json", Value: `[{"key":"x"}]`}},
+		Date: "1867-11-07T00:00:00Z", Hash: "sha256:00ff", Origin: "x.warc.gz@1234"}
 	bare := kg.Doc{ID: "r:2", Title: "Bare", URL: "https://x.example/wiki/Bare", Categories: []string{}, Facts: []kg.Fact{}}
 	must(t, s.PutDocs(ctx, []kg.Doc{full, bare}))
 	bare.Categories, bare.Facts = nil, nil
@@ -654,7 +661,8 @@ func testDocByURL(t *testing.T, open opener) {
 	load(t, ctx, s, records{docs: []kg.Doc{
 		doc("u:1", "Albert Einstein", "x"), doc("u:2", "Café de Flore", "x"), doc("u:3", "AC/DC", "x"),
 		doc("u:4", "100% (song)", "x"), doc("u:5", "What?", "x"), mobile, copyDoc, same9, same10,
-	}})
+		webDoc("web:1", "Paris guide", "https://travel.example/paris", "x"),
+	}, redirects: []kg.Redirect{{From: kg.URLKey("http://old.example/p"), To: kg.URLKey("https://travel.example/paris")}}})
 	for _, tc := range []struct{ url, want string }{
 		{"https://en.wikipedia.org/wiki/Albert_Einstein", "u:1"},
 		{"https://en.wikipedia.org/wiki/Albert Einstein", "u:1"},
@@ -671,6 +679,9 @@ func testDocByURL(t *testing.T, open opener) {
 		{"https://en.wikipedia.org/wiki/Ìbàdàn#x", "u:6"},
 		{mobile.URL, "u:6"},
 		{"https://en.wikipedia.org/wiki/Same", "u:10"},
+		{"https://travel.example/paris#map", "web:1"},
+		{"http://old.example/p", "web:1"}, // a web redirect (3xx, canonical) reaches its page
+		{"http://old.example/q", ""},
 		{"https://en.wikipedia.org/wiki/Albert_Einstein2", ""},
 		{"https://de.wikipedia.org/wiki/Albert_Einstein", ""},
 		{"not a url", ""},

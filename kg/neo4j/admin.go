@@ -64,11 +64,16 @@ type adminFile struct {
 	header []string
 }
 
+var docHeader = []string{"id:ID(Document)", "title", "title_fold", "url", "url_key", "name", "source", "lang", "text",
+	"categories:string[]", "kind", "facts", "date", "hash", "origin"}
+
 // The files, in the schema of this package (see the package comment), so a
 // database imported from them is one Open serves and Finish can resolve
 // again after more writes: same nodes, same properties, same keys.
 var adminFiles = []adminFile{
-	{"nodes", "Document", "documents", []string{"id:ID(Document)", "title", "title_fold", "url", "url_key", "source", "lang", "text", "categories:string[]", "kind", "facts"}},
+	{"nodes", "Document", "documents", docHeader},
+	// Web pages carry a second label, the one their URL constraint is on.
+	{"nodes", "Document:WebPage", "web_documents", docHeader},
 	{"nodes", "RawLinks", "raw_links", []string{"src:ID(RawLinks)", "links:string[]", "n:long"}},
 	{"nodes", "Redirect", "redirects", []string{"from:ID(Redirect)", "to"}},
 	{"nodes", "Alias", "aliases", []string{"key:ID(Alias)", "alias", "kind", "doc", "gen:long", "title"}},
@@ -110,8 +115,12 @@ func WriteAdminImport(ctx context.Context, src AdminSource, dir string, opt Admi
 		if err != nil {
 			return fmt.Errorf("facts of %s: %w", d.ID, err)
 		}
-		return writers["documents"].write(d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Source, d.Lang, d.Text,
-			strings.Join(d.Categories, arrayDelimiter), d.Kind, facts)
+		w := writers["documents"]
+		if d.Source == kg.SourceWeb {
+			w = writers["web_documents"]
+		}
+		return w.write(d.ID, d.Title, kg.TitleKey(d.Title), d.URL, kg.URLKey(d.URL), d.Name(), d.Source, d.Lang, d.Text,
+			strings.Join(d.Categories, arrayDelimiter), d.Kind, facts, d.Date, d.Hash, d.Origin)
 	})
 	if err != nil {
 		return fail(err)

@@ -17,6 +17,15 @@ func TestImportMatchesEmbedded(t *testing.T) {
 	if _, err := loadDump(ctx, e, demoPath(), ingestBatch, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Web pages beside the dump, one linking to a wiki article: they go
+	// to a file of their own, imported with the WebPage label.
+	web := webPages()
+	if err := e.PutDocs(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.PutRawLinks(ctx, webLinks()); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.Finish(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -34,4 +43,7 @@ func TestImportMatchesEmbedded(t *testing.T) {
 	}
 	t.Logf("import: %+v", rep)
 	sameGraph(t, ctx, e, edb, s)
+	if n := countWebPages(t, s); n != len(web) {
+		t.Errorf("%d WebPage nodes after the import, want %d", n, len(web))
+	}
 }

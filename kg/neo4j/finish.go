@@ -398,7 +398,7 @@ func (s *Store) anchorAliases(ctx context.Context, gen int64) error {
 			MATCH (d:Document) WHERE d.id > $after
 			WITH d ORDER BY d.id LIMIT $n
 			RETURN d.id, COLLECT {
-				MATCH (:Document)-[l:LINKS_TO]->(d) WHERE l.anchor <> '' AND l.anchor <> d.title
+				MATCH (:Document)-[l:LINKS_TO]->(d) WHERE l.anchor <> '' AND l.anchor <> d.name
 				RETURN DISTINCT l.anchor
 			}`, map[string]any{"after": after, "n": s.opt.NodeBatch},
 			func() { rows, last = rows[:0], "" },
@@ -622,7 +622,7 @@ func (r *resolver) lookup(ctx context.Context, titles []string) (map[string]titl
 		found := map[string]titleInfo{}
 		err := r.s.read(ctx, "finish: look up titles", `
 			UNWIND $titles AS t
-			OPTIONAL MATCH (d:Document {title: t})
+			OPTIONAL MATCH (d:Document {name: t})
 			WITH t, collect(d {.id, .source}) AS docs
 			OPTIONAL MATCH (r:Redirect {from: t})
 			RETURN t, docs, r.to`, map[string]any{"titles": b},

@@ -12,12 +12,12 @@ import (
 )
 
 // docReturn is the RETURN list recordDoc reads, for a document bound to d.
-const docReturn = `d.id, d.title, d.url, d.source, d.lang, d.text, d.categories, d.kind, d.facts`
+const docReturn = `d.id, d.title, d.url, d.source, d.lang, d.text, d.categories, d.kind, d.facts, d.date, d.hash, d.origin`
 
 func recordDoc(r *n4j.Record) (kg.Doc, error) {
 	v := r.Values
-	if len(v) < 9 {
-		return kg.Doc{}, fmt.Errorf("document record has %d values, want 9", len(v))
+	if len(v) < 12 {
+		return kg.Doc{}, fmt.Errorf("document record has %d values, want 12", len(v))
 	}
 	var d kg.Doc
 	var ok [7]bool
@@ -48,6 +48,11 @@ func recordDoc(r *n4j.Record) (kg.Doc, error) {
 		return kg.Doc{}, fmt.Errorf("document %s: %w", d.ID, err)
 	}
 	d.Facts = facts
+	// Absent on documents without them: a property Neo4j was given as ""
+	// by neo4j-admin is no property at all.
+	d.Date, _ = v[9].(string)
+	d.Hash, _ = v[10].(string)
+	d.Origin, _ = v[11].(string)
 	return d, nil
 }
 
@@ -121,12 +126,14 @@ func (s *Store) DocByTitle(ctx context.Context, title string) (kg.Doc, error) {
 
 // DocByURL finds a document by its URL as stored, or spelled otherwise
 // (percent-escaped or not, spaces for underscores, http, mobile host, with
-// a #fragment).
+// a #fragment), else by a web redirect from that URL.
 func (s *Store) DocByURL(ctx context.Context, u string) (kg.Doc, error) {
 	what := fmt.Sprintf("doc by url %q", u)
 	for _, q := range []struct{ cypher, arg string }{
 		{`MATCH (d:Document {url: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, u},
 		{`MATCH (d:Document {url_key: $key}) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, kg.URLKey(u)},
+		// A web URL that redirects is a redirect alias named by its URL key.
+		{`MATCH (:Alias {title: $key})-[:ALIAS_OF]->(d:Document) RETURN ` + docReturn + ` ORDER BY d.id LIMIT 1`, kg.URLKey(u)},
 	} {
 		d, ok, err := s.queryDoc(ctx, what, q.cypher, map[string]any{"key": q.arg})
 		if err != nil {

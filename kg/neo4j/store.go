@@ -5,7 +5,9 @@
 //
 // # Schema
 //
-//	(:Document {id, title, title_fold, url, url_key, source, lang, text, categories, kind, facts})
+//	(:Document {id, title, title_fold, url, url_key, name, source, lang, text, categories, kind, facts,
+//	            date, hash, origin})
+//	(:Document:WebPage {…})   a document of source "web"
 //	(:Document)-[:LINKS_TO {anchor, sentence}]->(:Document)
 //	(:RawLinks {src, links, n})
 //	(:Redirect {from, to})
@@ -49,8 +51,9 @@
 //
 // Keys of Alias are hashes of their identifying fields (see rowKey), again
 // so that no unbounded string is indexed. Constraints: UNIQUE Document.id,
-// RawLinks.src, Redirect.from, Alias.key, Meta.key; range indexes on
-// Document.title, title_fold, url, url_key, Alias.title and Alias.gen; the
+// RawLinks.src, Redirect.from, Alias.key, Meta.key, WebPage.url_key; range
+// indexes on Document.title, name, title_fold, url, url_key, Alias.title
+// and Alias.gen; the
 // FULLTEXT index document_fulltext on
 // Document title and text (analyzer standard-no-stop-words). Open creates
 // them all, and waits until they are online, before any write.
@@ -175,7 +178,9 @@ var _ kg.Store = (*Store)(nil)
 // schemaVersion changes when the graph changes shape; Open refuses a
 // database written with another one rather than misreading it.
 // 2: raw links grouped per source (RawLinks) instead of a RawLink node each.
-const schemaVersion = "2"
+// 3: Document.name (what links name: kg.Doc.Name), date, hash, origin;
+// web pages labelled WebPage, their url_key unique.
+const schemaVersion = "3"
 
 // fulltextIndex is the name of the full-text index Search queries.
 const fulltextIndex = "document_fulltext"
@@ -190,7 +195,12 @@ func schema() []string {
 		`CREATE CONSTRAINT redirect_from IF NOT EXISTS FOR (r:Redirect) REQUIRE r.from IS UNIQUE`,
 		`CREATE CONSTRAINT alias_key IF NOT EXISTS FOR (a:Alias) REQUIRE a.key IS UNIQUE`,
 		`CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE`,
+		// A web page is its URL: two documents of one URL key would be one
+		// page stored twice. (Wiki documents may share a URL across two
+		// dumps of a wiki, so the rule holds for web pages only.)
+		`CREATE CONSTRAINT webpage_url_key IF NOT EXISTS FOR (d:WebPage) REQUIRE d.url_key IS UNIQUE`,
 		`CREATE INDEX document_title IF NOT EXISTS FOR (d:Document) ON (d.title)`,
+		`CREATE INDEX document_name IF NOT EXISTS FOR (d:Document) ON (d.name)`,
 		`CREATE INDEX document_title_fold IF NOT EXISTS FOR (d:Document) ON (d.title_fold)`,
 		`CREATE INDEX document_url IF NOT EXISTS FOR (d:Document) ON (d.url)`,
 		`CREATE INDEX document_url_key IF NOT EXISTS FOR (d:Document) ON (d.url_key)`,

@@ -171,7 +171,7 @@ func TestSchemaAfterOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"document_id", "rawlinks_src", "redirect_from", "alias_key", "meta_key",
-		"document_title", "document_title_fold", "document_url", "document_url_key",
+		"webpage_url_key", "document_title", "document_name", "document_title_fold", "document_url", "document_url_key",
 		"alias_title", "alias_gen"} {
 		if !strings.HasPrefix(got[name], "ONLINE RANGE") {
 			t.Errorf("index %s: %q, want ONLINE RANGE", name, got[name])
@@ -194,6 +194,7 @@ func TestSchemaAfterOpen(t *testing.T) {
 	for name, want := range map[string]string{
 		"document_id": "UNIQUENESS Document.id", "rawlinks_src": "UNIQUENESS RawLinks.src",
 		"redirect_from": "UNIQUENESS Redirect.from", "alias_key": "UNIQUENESS Alias.key", "meta_key": "UNIQUENESS Meta.key",
+		"webpage_url_key": "UNIQUENESS WebPage.url_key",
 	} {
 		if constraints[name] != want {
 			t.Errorf("constraint %s = %q, want %q", name, constraints[name], want)
@@ -324,8 +325,8 @@ func TestConcurrentOpen(t *testing.T) {
 
 // schemaNames are the names of the indexes and constraints Open creates.
 func schemaNames() []string {
-	return []string{"document_id", "rawlinks_src", "redirect_from", "alias_key", "meta_key",
-		"document_title", "document_title_fold", "document_url", "document_url_key",
+	return []string{"document_id", "rawlinks_src", "redirect_from", "alias_key", "meta_key", "webpage_url_key",
+		"document_title", "document_name", "document_title_fold", "document_url", "document_url_key",
 		"alias_title", "alias_gen", fulltextIndex}
 }
 
@@ -406,5 +407,67 @@ func TestParallelChunks(t *testing.T) {
 	err := parallelChunks(context.Background(), 4, make([]int, 4000), 500, func(context.Context, []int) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Errorf("error %v, want %v", err, boom)
+	}
+}
+
+func webPages() []kg.Doc {
+	page := func(id, url, text string) kg.Doc {
+		return kg.Doc{ID: id, Title: "Page " + id, URL: url, Source: kg.SourceWeb, Lang: "en", Text: text,
+			Kind: kg.KindArticle, Date: "2024-05-01T12:00:00Z", Hash: "sha256:" + id, Origin: "crawl.warc.gz@1"}
+	}
+	return []kg.Doc{
+		page("web:1", "https://physics.example/curie", "A page on the Curies. It mentions Marie Curie."),
+		page("web:2", "https://physics.example/radium", "Radium was found in 1898. It mentions the Curie page."),
+	}
+}
+
+func webLinks() []kg.RawLink {
+	return []kg.RawLink{
+		{Src: "web:1", Target: "Marie Curie", Anchor: "Marie Curie", Sentence: "It mentions Marie Curie."},
+		{Src: "web:2", Target: kg.URLKey("https://physics.example/curie"), Anchor: "the Curie page", Sentence: "It mentions the Curie page."},
+	}
+}
+
+func countWebPages(t testing.TB, s *Store) int {
+	t.Helper()
+	n := 0
+	err := s.read(context.Background(), "test: count web pages", `MATCH (d:WebPage) RETURN count(d)`, nil,
+		func() { n = 0 }, func(r *n4j.Record) error {
+			n = int(r.Values[0].(int64))
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestWebPagesUniqueByURL: web documents carry the WebPage label, whose URL
+// key is unique: a second document of one page's URL is refused by name,
+// while wiki documents sharing a URL are left alone.
+func TestWebPagesUniqueByURL(t *testing.T) {
+	s := openClean(t, serverOptions(t))
+	ctx := context.Background()
+	putDocs(t, s, append(webPages(), doc("demowiki:1", "Marie Curie", "Marie Curie was a physicist."))...)
+	if n := countWebPages(t, s); n != 2 {
+		t.Fatalf("%d WebPage nodes, want 2", n)
+	}
+	// Writing the same pages again is an update, not a violation.
+	if err := s.PutDocs(ctx, webPages()); err != nil {
+		t.Fatalf("rewriting web pages: %v", err)
+	}
+	twin := webPages()[0]
+	twin.ID = "web:other"
+	twin.URL = "https://PHYSICS.example:443/curie#top" // the same URL key
+	err := s.PutDocs(ctx, []kg.Doc{twin})
+	if err == nil || !strings.Contains(err.Error(), "webpage_url_key") && !strings.Contains(err.Error(), "WebPage") {
+		t.Fatalf("a second document of one URL: err = %v, want the WebPage url_key constraint named", err)
+	}
+	wikiTwin := doc("otherwiki:1", "Marie Curie", "Another dump's copy.")
+	if err := s.PutDocs(ctx, []kg.Doc{wikiTwin}); err != nil {
+		t.Fatalf("a wiki document sharing a URL: %v", err)
+	}
+	if n := countWebPages(t, s); n != 2 {
+		t.Errorf("%d WebPage nodes, want 2", n)
 	}
 }

@@ -41,7 +41,8 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 		}
 		rows = append(rows, map[string]any{
 			"id": d.ID, "title": d.Title, "title_fold": kg.TitleKey(d.Title), "url": d.URL, "url_key": kg.URLKey(d.URL),
-			"source": d.Source, "lang": d.Lang, "text": d.Text, "categories": cats, "kind": d.Kind, "facts": facts,
+			"name": d.Name(), "source": d.Source, "lang": d.Lang, "text": d.Text, "categories": cats, "kind": d.Kind,
+			"facts": facts, "date": d.Date, "hash": d.Hash, "origin": d.Origin,
 		})
 	}
 	sortRows(rows, "id")
@@ -51,7 +52,10 @@ func (s *Store) PutDocs(ctx context.Context, docs []kg.Doc) error {
 			MERGE (d:Document {id: row.id})
 			SET d.title = row.title, d.title_fold = row.title_fold, d.url = row.url, d.url_key = row.url_key,
 				d.source = row.source, d.lang = row.lang, d.text = row.text, d.categories = row.categories,
-				d.kind = row.kind, d.facts = row.facts`, map[string]any{"rows": b})
+				d.kind = row.kind, d.facts = row.facts, d.name = row.name, d.date = row.date, d.hash = row.hash,
+				d.origin = row.origin
+			FOREACH (_ IN CASE WHEN row.source = $web THEN [1] ELSE [] END | SET d:WebPage)`,
+			map[string]any{"rows": b, "web": kg.SourceWeb})
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"unicode"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/kg/internal/sentence"
 )
 
 // isInfobox reports the templates whose named parameters are facts about
@@ -140,7 +141,7 @@ func (c *cleaner) factValue(raw string) string {
 	var b strings.Builder
 	var last byte // of b
 	for line := range strings.SplitSeq(text, "\n") {
-		if m := markerLen(line); m > 0 {
+		if m := sentence.MarkerLen(line); m > 0 {
 			line = line[m:]
 		}
 		if line = strings.TrimSpace(line); line == "" {

@@ -3,10 +3,10 @@ package wiki
 import (
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/miroverse/miroverse/kg"
+	"github.com/miroverse/miroverse/kg/internal/sentence"
 )
 
 // Parser turns pages of one wiki into documents and links. It holds only
@@ -135,7 +135,11 @@ func rawLinks(src, text string, spans []span) []kg.RawLink {
 	if len(spans) == 0 {
 		return nil
 	}
-	segs := sentences(text, spans)
+	cuts := make([]sentence.Span, len(spans))
+	for i, sp := range spans {
+		cuts[i] = sentence.Span{Start: sp.start, End: sp.end}
+	}
+	segs := sentence.Split(text, cuts)
 	type key struct{ target, anchor, sentence string }
 	seen := make(map[key]bool, len(spans))
 	var out []kg.RawLink
@@ -144,11 +148,11 @@ func rawLinks(src, text string, spans []span) []kg.RawLink {
 		if strings.TrimSpace(anchor) == "" {
 			continue
 		}
-		k := sort.Search(len(segs), func(i int) bool { return segs[i].end > sp.start })
-		if k == len(segs) || segs[k].start > sp.start || segs[k].end < sp.end {
+		sg, ok := sentence.Around(segs, sp.start, sp.end)
+		if !ok {
 			continue // cannot happen: sentences never cut a span
 		}
-		l := kg.RawLink{Src: src, Target: sp.target, Anchor: anchor, Sentence: text[segs[k].start:segs[k].end]}
+		l := kg.RawLink{Src: src, Target: sp.target, Anchor: anchor, Sentence: text[sg.Start:sg.End]}
 		kk := key{l.Target, l.Anchor, l.Sentence}
 		if !seen[kk] {
 			seen[kk] = true

@@ -1,11 +1,6 @@
 package gates
 
-import (
-	"encoding/binary"
-	"hash/fnv"
-
-	"github.com/miroverse/miroverse/internal/text"
-)
+import "github.com/miroverse/miroverse/internal/minhash"
 
 // DefaultDedupThreshold is the Jaccard estimate at and above which two
 // questions count as near duplicates when the config leaves it at zero.
@@ -14,168 +9,20 @@ import (
 // that only move a clause or change punctuation.
 const DefaultDedupThreshold = 0.6
 
-// The MinHash layout. Shingles are character 5-grams of the normalized text
-// (NFKC, lowercase, every non-letter/digit run as one space): unlike word
-// 3-grams they survive a moved clause or a changed word with most shingles
-// intact, and questions are short enough that their count stays small.
-//
-// 128 hash functions split into 64 LSH bands of 2 rows: two questions of
-// Jaccard J share a band with probability 1-(1-J²)^64, above 0.99 for
-// J ≥ 0.3, so every threshold a config would use is found; band collisions
-// are then confirmed on the full signature. Lookups cost a few map probes
-// instead of a scan, which keeps 10^5–10^6 questions cheap.
-const (
-	mhShingle  = 5
-	mhHashes   = 128
-	mhBandRows = 2
-	mhBands    = mhHashes / mhBandRows
-)
-
-// Dedup is an index of kept questions. It is not safe for concurrent use:
-// feed it in one deterministic order (by item id) so the same set of
-// candidates always keeps the same ones.
-type Dedup struct {
-	threshold float64
-	ids       []string
-	sigs      [][mhHashes]uint64
-	bands     [mhBands]map[uint64][]int32
-}
+// Dedup is an index of kept questions (see package minhash for the
+// signature). It is not safe for concurrent use: feed it in one
+// deterministic order (by item id) so the same set of candidates always
+// keeps the same ones.
+type Dedup struct{ *minhash.Index }
 
 // NewDedup returns an empty index; threshold ≤ 0 means DefaultDedupThreshold.
 func NewDedup(threshold float64) *Dedup {
 	if threshold <= 0 {
 		threshold = DefaultDedupThreshold
 	}
-	d := &Dedup{threshold: threshold}
-	for i := range d.bands {
-		d.bands[i] = map[uint64][]int32{}
-	}
-	return d
-}
-
-// Threshold is the Jaccard estimate at which Check reports a duplicate.
-func (d *Dedup) Threshold() float64 { return d.threshold }
-
-// Len is the number of indexed questions.
-func (d *Dedup) Len() int { return len(d.ids) }
-
-// Check returns the id of the earliest-added question whose Jaccard
-// estimate with question reaches the threshold, and that estimate.
-func (d *Dedup) Check(question string) (dupOf string, jaccard float64, ok bool) {
-	sig, empty := signature(question)
-	if empty {
-		return "", 0, false
-	}
-	best := int32(-1)
-	seen := map[int32]bool{}
-	for b := range mhBands {
-		for _, i := range d.bands[b][bandKey(&sig, b)] {
-			if seen[i] {
-				continue
-			}
-			seen[i] = true
-			j := estimate(&sig, &d.sigs[i])
-			if j >= d.threshold && (best < 0 || i < best) {
-				best, jaccard = i, j
-			}
-		}
-	}
-	if best < 0 {
-		return "", 0, false
-	}
-	return d.ids[best], jaccard, true
-}
-
-// Add indexes question under id. Questions without a letter or digit are
-// not indexed: they cannot be compared.
-func (d *Dedup) Add(id, question string) {
-	sig, empty := signature(question)
-	if empty {
-		return
-	}
-	i := int32(len(d.ids))
-	d.ids = append(d.ids, id)
-	d.sigs = append(d.sigs, sig)
-	for b := range mhBands {
-		k := bandKey(&sig, b)
-		d.bands[b][k] = append(d.bands[b][k], i)
-	}
-}
-
-// CheckAdd checks question and, when it is no duplicate, adds it.
-func (d *Dedup) CheckAdd(id, question string) (dupOf string, jaccard float64, ok bool) {
-	if dupOf, jaccard, ok = d.Check(question); ok {
-		return dupOf, jaccard, true
-	}
-	d.Add(id, question)
-	return "", 0, false
+	return &Dedup{minhash.New(threshold)}
 }
 
 // Jaccard estimates the shingle Jaccard similarity of two questions, for
 // tests and for tuning the threshold.
-func Jaccard(a, b string) float64 {
-	sa, ea := signature(a)
-	sb, eb := signature(b)
-	if ea || eb {
-		return 0
-	}
-	return estimate(&sa, &sb)
-}
-
-// signature is the MinHash signature of s's shingles. The i-th hash of a
-// shingle is splitmix64 of its FNV-64a hash xor a fixed per-i seed: the
-// seeds are constants, so signatures are the same in every process.
-func signature(s string) (sig [mhHashes]uint64, empty bool) {
-	t := text.FoldText(s)
-	if t == "" {
-		return sig, true
-	}
-	for i := range sig {
-		sig[i] = ^uint64(0)
-	}
-	r := []rune(t)
-	n := len(r) - mhShingle + 1
-	if n < 1 {
-		n = 1 // a text shorter than one shingle is its own single shingle
-	}
-	for p := range n {
-		h := fnv.New64a()
-		h.Write([]byte(string(r[p:min(p+mhShingle, len(r))])))
-		base := h.Sum64()
-		for i := range sig {
-			if v := splitmix64(base ^ hashSeed(i)); v < sig[i] {
-				sig[i] = v
-			}
-		}
-	}
-	return sig, false
-}
-
-func hashSeed(i int) uint64 { return splitmix64(0x6d69726f76657273 + uint64(i)) } // "miroverse"
-
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-func bandKey(sig *[mhHashes]uint64, band int) uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	for _, v := range sig[band*mhBandRows : (band+1)*mhBandRows] {
-		binary.LittleEndian.PutUint64(b[:], v)
-		h.Write(b[:])
-	}
-	return h.Sum64()
-}
-
-func estimate(a, b *[mhHashes]uint64) float64 {
-	same := 0
-	for i := range a {
-		if a[i] == b[i] {
-			same++
-		}
-	}
-	return float64(same) / mhHashes
-}
+func Jaccard(a, b string) float64 { return minhash.Jaccard(a, b) }
