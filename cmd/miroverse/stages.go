@@ -42,13 +42,15 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	opts := &ingestOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "ingest --input PATH... --out ROOT",
-		Short: "Read MediaWiki XML dumps (plain, .bz2, multistream .bz2, .gz, .xz) into the knowledge graph",
-		Long: "Read MediaWiki XML dumps into the knowledge graph of ROOT. Bad pages are counted by reason and skipped;\n" +
+		Short: "Read MediaWiki XML dumps (plain, .bz2, multistream .bz2, .gz, .xz) and web pages into the knowledge graph",
+		Long: "Read MediaWiki XML dumps and web pages (WARC files, directories of .html files, .jsonl[.gz|.zst]) into the\n" +
+			"knowledge graph of ROOT; each input's kind is told by its content. Bad pages are counted by reason and skipped;\n" +
 			"every good page is kept. Exit status: 0 when every input was read to its end, 3 when an input ended early\n" +
 			"or lost a stream (truncated or corrupt: the pages before and after the damage are kept), 1 on other errors.\n\n" +
 			"--dry-run parses and counts everything without writing a store: the quick way to validate a dump.",
 		Example: "  miroverse ingest --input enwiki-pages-articles-multistream.xml.bz2 --out out/v1\n" +
 			"  miroverse ingest --dry-run --input enwiki-pages-articles-multistream.xml.bz2\n" +
+			"  miroverse ingest --input crawl.warc.gz --input enwiki-pages-articles-multistream.xml.bz2 --out out/v2\n" +
 			"  miroverse ingest --config configs/demo.yaml --out out/demo",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return ingestRun(cmd.Context(), opts)
@@ -57,7 +59,7 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	// --out is not marked required as for the other stages: --dry-run needs none.
 	cmd.Flags().StringVar(&opts.f.config, "config", "", "run config (YAML); see configs/demo.yaml")
 	cmd.Flags().StringVar(&opts.f.out, "out", "", "output root of the dataset version")
-	cmd.Flags().StringSliceVar(&opts.inputs, "input", nil, "dump file(s) to read; overrides input.paths of the config")
+	cmd.Flags().StringSliceVar(&opts.inputs, "input", nil, "dumps and web inputs to read; overrides input.paths of the config")
 	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "parse and count without writing a store")
 	return cmd
 }

@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -328,5 +330,89 @@ func TestReadJSONL(t *testing.T) {
 				t.Errorf("language %q, want en", h.Doc.Lang)
 			}
 		})
+	}
+}
+
+// TestWholeFileGzip: a WARC compressed as one gzip member for the whole
+// file reads as the same pages as the same records one member each.
+func TestWholeFileGzip(t *testing.T) {
+	src := filepath.Join("..", "..", "..", "shared", "data", "warc", "commoncrawl-2020-excerpt.warc.gz")
+	if _, err := os.Stat(src); err != nil {
+		sharedWARCs(t) // fails in CI, skips elsewhere
+		t.Fatalf("%s: %v", src, err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f) // multistream: every member in turn
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one bytes.Buffer
+	zw := gzip.NewWriter(&one)
+	if _, err := io.Copy(zw, zr); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	whole := filepath.Join(t.TempDir(), "whole.warc.gz")
+	if err := os.WriteFile(whole, one.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	summary := func(path string) []string {
+		pages, err := readAll(t, path, Options{Workers: 2, Filters: DefaultFilters()})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var out []string
+		for _, p := range pages {
+			s := p.Type + " " + p.Skip
+			if p.Doc != nil {
+				s += " " + p.Doc.Doc.URL + " " + p.Doc.Doc.Hash
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	per, all := summary(src), summary(whole)
+	if len(per) < 10 || !slices.Equal(per, all) {
+		t.Errorf("one member per record: %d pages; one member for the file: %d pages; equal %v", len(per), len(all), slices.Equal(per, all))
+	}
+}
+
+// TestWholeFileGzipCutShort: a WARC compressed as one member and cut
+// short keeps the records before the break and says the input ended early.
+func TestWholeFileGzipCutShort(t *testing.T) {
+	src := filepath.Join("..", "..", "..", "shared", "data", "warc", "commoncrawl-2020-excerpt.warc.gz")
+	if _, err := os.Stat(src); err != nil {
+		sharedWARCs(t)
+		t.Fatalf("%s: %v", src, err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one bytes.Buffer
+	zw := gzip.NewWriter(&one)
+	if _, err := io.Copy(zw, zr); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	cut := filepath.Join(t.TempDir(), "cut.warc.gz")
+	if err := os.WriteFile(cut, one.Bytes()[:one.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pages, err := readAll(t, cut, Options{Workers: 2, Filters: DefaultFilters()})
+	if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), cut) {
+		t.Errorf("err = %v, want an unexpected EOF naming %s", err, cut)
+	}
+	if len(pages) < 5 {
+		t.Errorf("%d pages kept before the break, want the first half's records", len(pages))
 	}
 }

@@ -25,22 +25,44 @@ import (
 // file); header defects are ignored by gowarc and judged here, so that a
 // record with a bad date or a wrapped URI is kept with a note.
 func readWARC(ctx context.Context, path string, x *extractor, fn func(Page) error) error {
-	r, err := gowarc.NewWarcFileReader(path, 0,
+	opts := []gowarc.WarcRecordOption{
 		// ErrWarn, not ErrIgnore, for spec violations: gowarc v3.1.0 cuts
 		// payloads short under ErrIgnore (a test holds the lengths to
 		// warcio's).
 		gowarc.WithSyntaxErrorPolicy(gowarc.ErrIgnore), gowarc.WithSpecViolationPolicy(gowarc.ErrWarn),
 		gowarc.WithBlockErrorPolicy(gowarc.ErrIgnore), gowarc.WithUnknownRecordTypePolicy(gowarc.ErrIgnore),
-		gowarc.WithBufferMaxMemBytes(1<<20))
-	if err != nil {
-		return fmt.Errorf("open WARC %s: %w", path, err)
-	}
-	defer r.Close()
-	file := filepath.Base(path)
+		gowarc.WithBufferMaxMemBytes(1 << 20)}
 	var size int64 = -1
 	if fi, err := os.Stat(path); err == nil {
 		size = fi.Size()
 	}
+	whole, err := wholeFileGzip(path, size)
+	if err != nil {
+		return fmt.Errorf("open WARC %s: %w", path, err)
+	}
+	var r *gowarc.WarcFileReader
+	if whole {
+		// gowarc reads gzip one member per record, as the WARC standard
+		// recommends; a file compressed as one member is read as the
+		// stream it decompresses to, offsets counted in that stream.
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("open WARC %s: %w", path, err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+		if err != nil {
+			return fmt.Errorf("open WARC %s: %w", path, err)
+		}
+		if r, err = gowarc.NewWarcFileReaderFromStream(zr, 0, opts...); err != nil {
+			return fmt.Errorf("open WARC %s: %w", path, err)
+		}
+		size = -1 // the decompressed length is not known up front
+	} else if r, err = gowarc.NewWarcFileReader(path, 0, opts...); err != nil {
+		return fmt.Errorf("open WARC %s: %w", path, err)
+	}
+	defer r.Close()
+	file := filepath.Base(path)
 	return ordered(ctx, x.workers, fn, func(submit func(func() Page) error) error {
 		var next int64 // where the record after the last one read starts
 		for {
@@ -63,7 +85,7 @@ func readWARC(ctx context.Context, path string, x *extractor, fn func(Page) erro
 				return fmt.Errorf("%s: byte offset %d: the input ends inside a record (%v): %w", path, next, err, io.ErrUnexpectedEOF)
 			}
 			next = rec.Offset + rec.Size
-			job, err := warcJob(path, file, rec, x)
+			job, err := warcJob(path, file, rec, x, whole)
 			rec.Close()
 			if err != nil {
 				return err
@@ -77,7 +99,7 @@ func readWARC(ctx context.Context, path string, x *extractor, fn func(Page) erro
 
 // warcJob reads what it needs of one record (the block must be read
 // before the next record) and returns the work that makes its Page.
-func warcJob(path, file string, rec gowarc.Record, x *extractor) (func() Page, error) {
+func warcJob(path, file string, rec gowarc.Record, x *extractor, whole bool) (func() Page, error) {
 	w := rec.WarcRecord
 	p := Page{Offset: rec.Offset, Type: w.Type().String()}
 	done := func() Page { return p }
@@ -113,7 +135,7 @@ func warcJob(path, file string, rec gowarc.Record, x *extractor) (func() Page, e
 	}
 	uri := strings.TrimSpace(w.WarcHeader().Get(gowarc.WarcTargetURI))
 	if uri == "" && len(rec.Validation) > 0 {
-		uri = rawTargetURI(path, rec.Offset)
+		uri = rawTargetURI(path, rec.Offset, whole)
 	}
 	if strings.HasPrefix(uri, "<") && strings.HasSuffix(uri, ">") {
 		// wget 1.21 writes the URI as in the WARC 1.0 grammar's example.
@@ -195,10 +217,31 @@ func warcJob(path, file string, rec gowarc.Record, x *extractor) (func() Page, e
 // written: under ErrWarn gowarc drops a value it finds invalid, such as
 // wget's "<https://…>". Only the header is read, so the short payloads
 // of ErrIgnore do not matter here.
-func rawTargetURI(path string, offset int64) string {
-	r, err := gowarc.NewWarcFileReader(path, offset, gowarc.WithSyntaxErrorPolicy(gowarc.ErrIgnore),
+func rawTargetURI(path string, offset int64, whole bool) string {
+	opts := []gowarc.WarcRecordOption{gowarc.WithSyntaxErrorPolicy(gowarc.ErrIgnore),
 		gowarc.WithSpecViolationPolicy(gowarc.ErrIgnore), gowarc.WithBlockErrorPolicy(gowarc.ErrIgnore),
-		gowarc.WithUnknownRecordTypePolicy(gowarc.ErrIgnore), gowarc.WithSkipParseBlock())
+		gowarc.WithUnknownRecordTypePolicy(gowarc.ErrIgnore), gowarc.WithSkipParseBlock()}
+	var r *gowarc.WarcFileReader
+	var err error
+	if whole {
+		// offset is in the decompressed stream: decompress up to it (rare:
+		// a defective header in a file compressed as one member).
+		f, ferr := os.Open(path)
+		if ferr != nil {
+			return ""
+		}
+		defer f.Close()
+		zr, zerr := gzip.NewReader(bufio.NewReader(f))
+		if zerr != nil {
+			return ""
+		}
+		if _, err := io.CopyN(io.Discard, zr, offset); err != nil {
+			return ""
+		}
+		r, err = gowarc.NewWarcFileReaderFromStream(zr, 0, opts...)
+	} else {
+		r, err = gowarc.NewWarcFileReader(path, offset, opts...)
+	}
 	if err != nil {
 		return ""
 	}
@@ -209,6 +252,42 @@ func rawTargetURI(path string, offset int64) string {
 	}
 	defer rec.Close()
 	return strings.TrimSpace(rec.WarcRecord.WarcHeader().Get(gowarc.WarcTargetURI))
+}
+
+// wholeFileGzip tells whether path is gzip whose first member runs to the
+// end of the file: a WARC compressed as a whole rather than per record.
+// It decompresses that first member, one record in the usual layout.
+func wholeFileGzip(path string, size int64) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	if magic, err := br.Peek(2); err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
+		return false, nil
+	}
+	// gzip reads a bufio.Reader byte by byte past the member's end no
+	// further than its trailer, so the file position minus what is still
+	// buffered is where the member ends.
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return false, nil // not gzip after all: gowarc will say what it is
+	}
+	zr.Multistream(false)
+	if _, err := io.Copy(io.Discard, zr); errors.Is(err, io.ErrUnexpectedEOF) {
+		// The first member is cut short by the end of the file: read as a
+		// stream, every record before the break is kept.
+		return true, nil
+	} else if err != nil {
+		return false, nil // a damaged first member: gowarc reports it
+	}
+	pos, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return false, err
+	}
+	end := pos - int64(br.Buffered())
+	return size >= 0 && end >= size && size > 0, nil
 }
 
 // readPayload reads at most max bytes of a block; a larger one is skipped
