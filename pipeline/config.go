@@ -312,7 +312,7 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 }
 
 // Roles the pipeline calls.
-var roleNames = []string{"agent", "writer", "extractor", "grader", "verifier", "closed_book"}
+var roleNames = []string{"agent", "writer", "extractor", "grader", "verifier", "closed_book", "decontam"}
 
 // DefaultConfig is what a run uses for every key a file leaves out.
 func DefaultConfig() Config {

@@ -15,6 +15,10 @@ type Item struct {
 	Status                       string // StatusKept, StatusRejected or StatusFailed
 	Reason                       string // "" when kept
 	Detail                       string // what the reason refers to: the leaked name, the writer's error…
+	// Clauses are the question's constraints as the compose pass listed
+	// them, in chain order (the last one asks for the answer); each is a
+	// substring of Question. Empty for imported questions.
+	Clauses []string `json:",omitempty"`
 	Writer                       string // model name
 	PromptHash                   string
 	PromptTokens                 int64 // over all passes
@@ -94,6 +98,7 @@ const (
 	ReasonNotAnswered   = "unanswerable"          // the verifier did not find the gold answer (same reason as an import MuSiQue marks unanswerable)
 	ReasonClosedBook    = "closed_book"           // a model without tools or documents answered it
 	ReasonMaskedHop     = "masked_hop_answerable" // answerable with a bridge document hidden
+	ReasonSingleClause  = "single_clause"         // one constraint plus corpus search alone yields the answer
 	ReasonVerifierError = "verifier_error"        // a gate's LLM call failed after its retries
 )
 

@@ -12,4 +12,7 @@ const (
 	// RoleClosedBook answers a question from memory, without tools or
 	// documents (the closed-book gate).
 	RoleClosedBook = "closed_book"
+	// RoleDecontam decides whether a question is a paraphrase of one of the
+	// benchmark questions retrieved for it (the contamination gate).
+	RoleDecontam = "decontam"
 )
