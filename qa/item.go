@@ -18,11 +18,11 @@ type Item struct {
 	// Clauses are the question's constraints as the compose pass listed
 	// them, in chain order (the last one asks for the answer); each is a
 	// substring of Question. Empty for imported questions.
-	Clauses []string `json:",omitempty"`
-	Writer                       string // model name
-	PromptHash                   string
-	PromptTokens                 int64 // over all passes
-	CompletionTokens             int64
+	Clauses          []string `json:",omitempty"`
+	Writer           string   // model name
+	PromptHash       string
+	PromptTokens     int64 // over all passes
+	CompletionTokens int64
 	// Passes holds each writer request's usage in the order sent (facts,
 	// obfuscate, compose; the passes of a duplicate's source walk first).
 	Passes []PassUsage `json:",omitempty"`
