@@ -221,10 +221,23 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func TestFatwikiEndToEnd(t *testing.T) {
-	data := sharedData(t)
-	dump := filepath.Join(data, "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
-	cfg := writeConfig(t, fmt.Sprintf(`
+var (
+	fatwikiOnce sync.Once
+	fatwikiRoot string
+)
+
+// fatwiki runs the pipeline once over the whole real fatwiki dump for every
+// test that reads it.
+func fatwiki(t *testing.T) (root, dump string) {
+	t.Helper()
+	dump = filepath.Join(sharedData(t), "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
+	fatwikiOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "miroverse-fatwiki-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 seed: 7
 input:
   paths: [%q]
@@ -232,9 +245,20 @@ sample:
   walks: 40
   min_hops: 2
   max_hops: 4
-`, dump))
-	root := filepath.Join(t.TempDir(), "out")
-	run(t, "run", "--config", cfg, "--out", root)
+`, dump)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fatwikiRoot = filepath.Join(dir, "out")
+		run(t, "run", "--config", cfg, "--out", fatwikiRoot)
+	})
+	if fatwikiRoot == "" {
+		t.Fatal("fatwiki run failed in an earlier test")
+	}
+	return fatwikiRoot, dump
+}
+
+func TestFatwikiEndToEnd(t *testing.T) {
+	root, dump := fatwiki(t)
 	m, err := pipeline.ReadManifest(root)
 	if err != nil {
 		t.Fatal(err)
