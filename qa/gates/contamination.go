@@ -325,7 +325,8 @@ func wordGrams(words []string, n int) []uint64 {
 // kept items of items, in ascending id order so the same set always keeps
 // the same members: a kept item that matches a benchmark becomes rejected
 // "contaminated"; one whose question is a near duplicate of an item already
-// in d (added earlier or kept earlier in this pass) becomes rejected
+// in d (added earlier or kept earlier in this pass) with the same answer or
+// answer doc (see Dedup) becomes rejected
 // "near_duplicate" with the id it duplicates in Detail; the rest stay kept
 // and are added to d. Items that are not kept are left alone and not
 // indexed. Either gate may be nil. It returns the indexes of the items it
@@ -349,7 +350,7 @@ func applyTextGates(items []qa.Item, c *Contamination, d *Dedup) []int {
 			}
 		}
 		if d != nil {
-			if dup, j, ok := d.CheckAdd(it.ID, it.Question); ok {
+			if dup, j, ok := d.CheckAdd(it.ID, it.Question, KeyOf(*it)); ok {
 				it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonNearDuplicate, fmt.Sprintf("duplicate of %s (jaccard %.2f)", dup, j)
 				rejected = append(rejected, i)
 			}

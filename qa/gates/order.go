@@ -83,7 +83,7 @@ func (g Order) ScreenImports(items, earlier []qa.Item) {
 		slices.SortFunc(kept, func(a, b qa.Item) int { return strings.Compare(a.ID, b.ID) })
 		for _, it := range kept {
 			if it.Status == qa.StatusKept {
-				g.Dedup.Add(it.ID, it.Question)
+				g.Dedup.Add(it.ID, it.Question, KeyOf(it))
 			}
 		}
 	}
