@@ -76,6 +76,11 @@ const (
 	ReasonLeakAnswer       = "leak:answer"
 	ReasonLeakAlias        = "leak:alias"
 	ReasonLeakIntermediate = "leak:intermediate_title"
+	// ReasonLeakNamePart: the question keeps part of a name of the path — a
+	// distinctive word ("Leopold" of Antonín Leopold Dvořák), that word with
+	// one letter changed, the initialism ("NPP") or the qualifier ("Texas"
+	// of "Paris (Texas)") — of a title, alias or anchor text.
+	ReasonLeakNamePart = "leak:name_part"
 	// ReasonLeakLiteral: the question repeats a year, date or number of two
 	// or more digits that the path's facts or evidence state, which lets a
 	// search engine find the path without resolving any clue.
