@@ -95,6 +95,10 @@ const (
 	// ReasonNearDuplicate rejects a question whose MinHash Jaccard estimate
 	// against an earlier kept question reaches the threshold.
 	ReasonNearDuplicate = "near_duplicate"
+	// ReasonDecontamError fails a question whose paraphrase check could
+	// not be made: the decontam judge's call failed after its retries or
+	// its reply held no verdict.
+	ReasonDecontamError = "decontam_error"
 )
 
 // Reasons of the LLM-backed gates.
