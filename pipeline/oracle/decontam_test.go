@@ -173,6 +173,35 @@ func synonyms(q string) (string, bool) {
 	return q, n >= 2
 }
 
+// swapNames replaces the names (capitalised words after the first) of q,
+// one by one, with those of other: the same template about other entities.
+// ok is false unless every name of q, and at least two, were replaced.
+func swapNames(q, other string) (string, bool) {
+	isName := func(i int, w string) bool {
+		return i > 0 && w != "" && strings.ToUpper(w[:1]) == w[:1] && strings.ToLower(w[:1]) != w[:1]
+	}
+	var repl []string
+	for i, w := range strings.Fields(other) {
+		if w = strings.Trim(w, "?,.'\"()"); isName(i, w) {
+			repl = append(repl, w)
+		}
+	}
+	ws := strings.Fields(q)
+	n, names := 0, 0
+	for i, w := range ws {
+		core := strings.Trim(w, "?,.'\"()")
+		if !isName(i, core) {
+			continue
+		}
+		names++
+		if n < len(repl) && core != repl[n] {
+			ws[i] = strings.Replace(w, core, repl[n], 1)
+			n++
+		}
+	}
+	return strings.Join(ws, " "), n >= 2 && n == names
+}
+
 // TestDecontamRates measures the contamination gate with the oracle as its
 // judge on variants of sampled HotpotQA dev questions, and false positives
 // on questions of lists that are not loaded. The thresholds are the rates
@@ -196,15 +225,23 @@ func TestDecontamRates(t *testing.T) {
 		qs        []string
 		control   bool    // clean questions: a match is a false positive
 		wantRate  float64 // least detection rate, or for controls the most false positives
+		// judgeAdds is, for a control, the most the judge may add to the
+		// n-gram test's false positives.
+		judgeAdds float64
 		fast, all int
 	}
 	kinds := []*kind{
 		{name: "exact", wantRate: 1},
-		{name: "reordered", wantRate: 0.95},
-		{name: "2-3 words changed", wantRate: 0.9},
-		{name: "synonyms", wantRate: 0.8},
-		{name: "control: hotpotqa train (not loaded)", control: true, wantRate: 0.03},
-		{name: "control: bamboogle (not loaded)", control: true, wantRate: 0.03},
+		{name: "reordered", wantRate: 0.99},
+		{name: "2-3 words changed", wantRate: 0.97},
+		{name: "synonyms", wantRate: 0.97},
+		{name: "control: hotpotqa train (not loaded)", control: true, wantRate: 0.02, judgeAdds: 0.02},
+		{name: "control: bamboogle (not loaded)", control: true, wantRate: 0.02, judgeAdds: 0.02},
+		// Every name of a dev question replaced by another question's: the
+		// n-gram test (unchanged by the judge) still matches the long
+		// descriptive questions whose wording outweighs their names, so only
+		// the judge's own share is held low here.
+		{name: "control: dev template, other entities", control: true, wantRate: 0.40, judgeAdds: 0.06},
 	}
 	const step = 37 // 200 of the 7405 dev questions
 	for i := 0; i < len(dev); i += step {
@@ -214,6 +251,9 @@ func TestDecontamRates(t *testing.T) {
 		kinds[2].qs = append(kinds[2].qs, editWords(q, 2+i%2, i))
 		if sq, ok := synonyms(q); ok {
 			kinds[3].qs = append(kinds[3].qs, sq)
+		}
+		if tq, ok := swapNames(q, dev[(i+step*17+1)%len(dev)]); ok {
+			kinds[6].qs = append(kinds[6].qs, tq)
 		}
 	}
 	kinds[4].qs = readQuestions(t, filepath.Join(dir, "hotpotqa_train_100.json"))
@@ -237,7 +277,7 @@ func TestDecontamRates(t *testing.T) {
 		}
 		fast, all := float64(k.fast)/float64(len(k.qs)), float64(k.all)/float64(len(k.qs))
 		fmt.Fprintf(&table, "| %s | %d | %.1f%% | %.1f%% |\n", k.name, len(k.qs), 100*fast, 100*all)
-		if k.control && all > k.wantRate || !k.control && all < k.wantRate {
+		if k.control && (all > k.wantRate || all-fast > k.judgeAdds) || !k.control && all < k.wantRate {
 			t.Errorf("%s: rate %.3f (n-gram alone %.3f) over %d questions, want %s %.2f",
 				k.name, all, fast, len(k.qs), map[bool]string{true: "≤", false: "≥"}[k.control], k.wantRate)
 		}
