@@ -221,10 +221,10 @@ func TestDecontamRates(t *testing.T) {
 	c.Judge = client(s, llm.RoleDecontam)
 	dev := readQuestions(t, filepath.Join(dir, "hotpotqa_dev_7405.json"))
 	type kind struct {
-		name      string
-		qs        []string
-		control   bool    // clean questions: a match is a false positive
-		wantRate  float64 // least detection rate, or for controls the most false positives
+		name     string
+		qs       []string
+		control  bool    // clean questions: a match is a false positive
+		wantRate float64 // least detection rate, or for controls the most false positives
 		// judgeAdds is, for a control, the most the judge may add to the
 		// n-gram test's false positives.
 		judgeAdds float64
