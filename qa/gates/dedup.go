@@ -48,19 +48,39 @@ func KeyOf(it qa.Item) DedupKey {
 	return k
 }
 
-// keys are the index keys of k: an answer and an answer doc are separate
-// keys, so an imported question (answer only) still meets a written one
-// (answer and doc) with the same answer.
+// keys are the index keys of k: each content word of the normalized
+// answer, and the answer doc, so an imported question (answer only) still
+// meets a written one (answer and doc) with the same answer, and "River
+// Liffey" meets "Liffey". Sharing a word of the answer is a loose test on
+// purpose; the names test (entitiesAgree) is what keeps apart two
+// questions whose answers merely share a word.
 func (k DedupKey) keys() []string {
 	var out []string
-	if a := text.FoldName(k.Answer); a != "" {
-		out = append(out, "a\x00"+a)
+	for _, w := range text.AnswerTokens(k.Answer) {
+		if !text.IsStopWord(w) && !slices.Contains(out, "a\x00"+w) {
+			out = append(out, "a\x00"+w)
+		}
+	}
+	if len(out) == 0 && strings.TrimSpace(k.Answer) != "" {
+		out = append(out, "a\x00"+text.FoldName(k.Answer)) // an answer of function words only ("no", "it")
 	}
 	if k.AnswerDoc != "" {
 		out = append(out, "d\x00"+k.AnswerDoc)
 	}
-	return out
+	// Every question is also filed under one shared key, where only a near
+	// copy (NearCopyThreshold) counts: the same question written for two
+	// walks is a duplicate whatever answers they hold, since at most one of
+	// them can be right.
+	return append(out, anyAnswer)
 }
+
+// anyAnswer is the key every question is filed under.
+const anyAnswer = "*"
+
+// NearCopyThreshold is the Jaccard estimate at which two questions are
+// duplicates even with different answers: the same text but for
+// punctuation or a word.
+const NearCopyThreshold = 0.9
 
 // NewDedup returns an empty index; threshold ≤ 0 means DefaultDedupThreshold.
 func NewDedup(threshold float64) *Dedup {
@@ -76,10 +96,11 @@ func (d *Dedup) Threshold() float64 { return d.threshold }
 // Len is the number of indexed questions.
 func (d *Dedup) Len() int { return len(d.seq) }
 
-// Check returns the earliest-added question with key's answer (or answer
-// doc) whose Jaccard estimate with question reaches the threshold, and that
-// estimate. A question without answer and doc has nothing to be compared
-// with and is never a duplicate.
+// Check returns the earliest-added question that question duplicates, and
+// their Jaccard estimate: one sharing a word of key's answer (or its answer
+// doc) whose estimate reaches the threshold, or any question it nearly
+// copies (NearCopyThreshold); either way the two must name the same
+// entities (entitiesAgree).
 func (d *Dedup) Check(question string, key DedupKey) (dupOf string, jaccard float64, ok bool) {
 	sig, empty := minhash.Sign(question)
 	if empty {
@@ -90,12 +111,17 @@ func (d *Dedup) Check(question string, key DedupKey) (dupOf string, jaccard floa
 
 func (d *Dedup) find(sig minhash.Signature, ents entities, key DedupKey) (dupOf string, jaccard float64, ok bool) {
 	sameEntities := func(id string, _ float64) bool { return entitiesAgree(ents, d.ents[id]) }
+	nearCopy := func(id string, j float64) bool { return j >= NearCopyThreshold && sameEntities(id, j) }
 	for _, k := range key.keys() {
 		idx := d.byKey[k]
 		if idx == nil {
 			continue
 		}
-		if id, j, hit := idx.CheckSignedFunc(sig, sameEntities); hit && (!ok || d.seq[id] < d.seq[dupOf]) {
+		accept := sameEntities
+		if k == anyAnswer {
+			accept = nearCopy
+		}
+		if id, j, hit := idx.CheckSignedFunc(sig, accept); hit && (!ok || d.seq[id] < d.seq[dupOf]) {
 			dupOf, jaccard, ok = id, j, true
 		}
 	}

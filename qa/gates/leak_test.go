@@ -135,6 +135,13 @@ func TestCheckLeakNameParts(t *testing.T) {
 		{"common abbreviation", "Which empire fell in 476 AD?", Leak{Answer: "Anno Domini"}, "", ""},
 		{"short common words", "Which leader of his party became president?", ghana, "", ""},
 		{"a word near a short name", "Which home did the emperor build?", Leak{Answer: "Rome"}, "", ""},
+		{"the place after of names another entity", "Which college of the university in Paris is best known?", Leak{Answer: "University of Paris"}, "", ""},
+		{"members of a compound name another entity", "Which river flows through Hungary and Austria?", Leak{Answer: "Austria-Hungary"}, "", ""},
+		{"nationality one letter off a country", "Which Austrian neurologist founded psychoanalysis?", Leak{Intermediate: []string{"Austria-Hungary", "Austria"}}, "", ""},
+		{"a title's descriptor", "Which King of Bohemia became Holy Roman Emperor?", Leak{Answer: "Charles IV, Holy Roman Emperor"}, "", ""},
+		{"a compound in full", "Which empire was Austria-Hungary?", Leak{Intermediate: []string{"Austria-Hungary"}}, qa.ReasonLeakIntermediate, "Austria-Hungary"},
+		{"a first name of a comma title", "Which university did Charles the first figure found?", Leak{Answer: "Charles IV, Holy Roman Emperor"}, qa.ReasonLeakNamePart, `"Charles"`},
+		{"qualifier naming a person", "Which symphony did Dvořák finish last?", Leak{Answer: "Symphony No. 9 (Dvořák)"}, qa.ReasonLeakNamePart, `"Dvořák"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,11 +58,28 @@ func words(s string) []string {
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // partsOf returns the distinctive words of name, without its qualifier.
+// Two kinds of word are left out because they name another entity rather
+// than a piece of this one: the words after "of" ("University of Paris",
+// where a question may well name Paris, the city), and the members of a
+// hyphenated compound ("Austria-Hungary", "Joliot-Curie"), which is
+// looked for whole.
 func partsOf(name string) []namePart {
 	var out []namePart
-	for _, w := range words(names.StripParenthetical(name)) {
-		if nameWord(w) {
-			out = append(out, namePart{part: w, name: name})
+	for _, f := range strings.Fields(names.StripParenthetical(name)) {
+		if strings.EqualFold(f, "of") {
+			break
+		}
+		if compound := words(f); len(compound) > 1 && strings.Contains(f, "-") {
+			whole := strings.Join(compound, " ")
+			if nameWord(compound[0]) {
+				out = append(out, namePart{part: whole, name: name})
+			}
+			continue
+		}
+		for _, w := range words(f) {
+			if nameWord(w) {
+				out = append(out, namePart{part: w, name: name})
+			}
 		}
 	}
 	return out
@@ -170,6 +187,13 @@ func checkNameParts(question string, names []string) (detail string) {
 	for _, name := range names {
 		for _, p := range append(partsOf(name), qualifierOf(name)...) {
 			f := text.FoldName(p.part)
+			if strings.Contains(f, " ") {
+				// a hyphenated compound, matched as a phrase
+				if strings.Contains(" "+text.FoldName(question)+" ", " "+f+" ") {
+					return fmt.Sprintf("%q (part of %q)", p.part, p.name)
+				}
+				continue
+			}
 			if qw.upper[f] {
 				return fmt.Sprintf("%q (part of %q)", p.part, p.name)
 			}
@@ -261,6 +285,9 @@ light dark heart soul spirit dream story stories part volume chapter
 american british english french german italian spanish russian chinese
 japanese indian african european asian australian canadian irish scottish
 welsh dutch polish swedish greek roman catholic christian jewish muslim
+czech austrian hungarian swiss belgian danish norwegian finnish portuguese
+brazilian mexican argentine egyptian turkish persian korean vietnamese
+israeli arab arabic latin slavic bohemian prussian soviet holy sacred
 democratic republican liberal conservative socialist communist labour
 workers people's popular progressive patriotic independent
 `) {
