@@ -23,9 +23,10 @@ type Order struct {
 // Screen runs the gate that needs nothing but the question itself: a kept
 // question that matches a benchmark, or that the decontam judge finds a
 // paraphrase of one, becomes rejected "contaminated". A judge that cannot
-// be asked leaves the question failed (qa.ReasonDecontamError), not kept:
-// an unchecked question must not pass as clean, and a failed item is
-// written again on the next run.
+// be asked (after the client's retries) leaves the question failed
+// (qa.ReasonDecontamError), as the verifier's errors do: an unchecked
+// question must not pass as clean. The verdict is committed with the item,
+// so a resumed run does not ask again.
 func (g Order) Screen(ctx context.Context, it *qa.Item) {
 	if g.Contamination == nil || it.Status != qa.StatusKept {
 		return
