@@ -155,6 +155,10 @@ type QAConfig struct {
 	// benchmark question, grams weighted by rarity (0: gates.DefaultContaminationNGram/Overlap, 3 and 0.6).
 	ContaminationNGram   int     `yaml:"contamination_ngram" json:"contamination_ngram,omitempty"`
 	ContaminationOverlap float64 `yaml:"contamination_overlap" json:"contamination_overlap,omitempty"`
+	// ContaminationTopK is how many benchmark questions, retrieved by BM25
+	// and shared names, the decontam judge reads for a question the n-gram
+	// test lets through (0: gates.DefaultContaminationTopK, 5).
+	ContaminationTopK int `yaml:"contamination_top_k" json:"contamination_top_k,omitempty"`
 	// DedupThreshold is the MinHash Jaccard estimate at which a question is a
 	// near duplicate of an earlier one (0: gates.DefaultDedupThreshold, 0.6).
 	DedupThreshold float64 `yaml:"dedup_threshold" json:"dedup_threshold,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/gates"
@@ -45,16 +46,33 @@ func NewTextGates(c QAConfig, extraLists ...string) (*gates.Contamination, *gate
 	if c.ContaminationOverlap < 0 || c.ContaminationOverlap > 1 {
 		return nil, nil, fmt.Errorf("qa.contamination_overlap %v: want a share in [0, 1] (0 = default)", c.ContaminationOverlap)
 	}
+	if c.ContaminationTopK < 0 {
+		return nil, nil, fmt.Errorf("qa.contamination_top_k %d: want a count ≥ 0 (0 = default)", c.ContaminationTopK)
+	}
 	lists := append(slices.Clone(c.Contamination), extraLists...)
 	var cont *gates.Contamination
 	if len(lists) > 0 {
 		var err error
-		cont, err = gates.LoadContamination(lists, gates.ContaminationOptions{NGram: c.ContaminationNGram, Overlap: c.ContaminationOverlap})
+		cont, err = gates.LoadContamination(lists, gates.ContaminationOptions{
+			NGram: c.ContaminationNGram, Overlap: c.ContaminationOverlap, TopK: c.ContaminationTopK})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
 	return cont, gates.NewDedup(c.DedupThreshold), nil
+}
+
+// textGates is NewTextGates with the decontam judge connected to the
+// contamination gate, when there is one.
+func (r *Runner) textGates(ctx context.Context, extraLists ...string) (*gates.Contamination, *gates.Dedup, error) {
+	cont, dedup, err := NewTextGates(r.cfg.QA, extraLists...)
+	if err != nil || cont == nil {
+		return cont, dedup, err
+	}
+	if cont.Judge, err = r.client(ctx, llm.RoleDecontam); err != nil {
+		return nil, nil, fmt.Errorf("contamination judge: %w", err)
+	}
+	return cont, dedup, nil
 }
 
 // ImportQA turns a public multi-hop QA file into committed items of the qa
@@ -72,7 +90,7 @@ func NewTextGates(c QAConfig, extraLists ...string) (*gates.Contamination, *gate
 // imported items as they are.
 func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult, error) {
 	start := time.Now()
-	cont, dedup, err := NewTextGates(r.cfg.QA, opt.Contamination...)
+	cont, dedup, err := r.textGates(ctx, opt.Contamination...)
 	if err != nil {
 		return nil, fmt.Errorf("qa import: %w", err)
 	}
@@ -130,7 +148,7 @@ func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult
 	if rerr := importer.ResolveDocIDs(ctx, r.store, items); rerr != nil {
 		return nil, errors.Join(err, fmt.Errorf("qa import: %w", rerr))
 	}
-	gates.Order{Contamination: cont, Dedup: dedup}.ScreenImports(items, existing)
+	gates.Order{Contamination: cont, Dedup: dedup}.ScreenImports(ctx, items, existing)
 	for _, it := range items {
 		switch it.Status {
 		case qa.StatusKept:

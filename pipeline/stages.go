@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/gates"
@@ -201,7 +202,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			}
 			write = writer.Writer{LLM: writerLLM, Docs: r.store, Inject: r.cfg.QA.Inject,
 				Walk: func(id string) (qa.Walk, bool) { x, ok := byID[id]; return x, ok }}
-			if gate.Contamination, gate.Dedup, err = NewTextGates(r.cfg.QA); err != nil {
+			if gate.Contamination, gate.Dedup, err = r.textGates(ctx); err != nil {
 				return nil, err
 			}
 			// The closed-book oracle "remembers" the leads of the walks' documents,
@@ -220,7 +221,7 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return Record{}, err
 			}
-			gate.Screen(&it)
+			gate.Screen(ctx, &it)
 			return itemRecord(it)
 		},
 		global: func(ctx context.Context, _ string) (*StageStats, error) {
@@ -246,6 +247,9 @@ func (r *Runner) QA(ctx context.Context) error {
 				r.manifest.Prompts[k] = h
 			}
 			r.manifest.Prompts["verifier"] = verify.PromptHash()
+			if gate.Contamination != nil {
+				r.manifest.Prompts["decontam"] = gates.DecontamPromptHash()
+			}
 			return st, nil
 		},
 	})
@@ -352,7 +356,13 @@ func (r *Runner) textGatesFingerprint(ctx context.Context) any {
 		}
 		lists = append(lists, p+"="+in.SHA256)
 	}
-	return []any{lists, c.ContaminationNGram, c.ContaminationOverlap, c.DedupThreshold}
+	// The judge's verdicts depend on its model and prompt as well, but only
+	// when there is a list for it to judge against.
+	judge := ""
+	if len(lists) > 0 {
+		judge = r.cfg.Endpoint(llm.RoleDecontam).Model + "@" + gates.DecontamPromptHash()
+	}
+	return []any{lists, c.ContaminationNGram, c.ContaminationOverlap, c.DedupThreshold, c.ContaminationTopK, judge}
 }
 
 func (r *Runner) qaItems(ctx context.Context) ([]qa.Item, error) {

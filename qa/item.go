@@ -76,6 +76,11 @@ const (
 	ReasonLeakAnswer       = "leak:answer"
 	ReasonLeakAlias        = "leak:alias"
 	ReasonLeakIntermediate = "leak:intermediate_title"
+	// ReasonLeakNamePart: the question keeps part of a name of the path — a
+	// distinctive word ("Leopold" of Antonín Leopold Dvořák), that word with
+	// one letter changed, the initialism ("NPP") or the qualifier ("Texas"
+	// of "Paris (Texas)") — of a title, alias or anchor text.
+	ReasonLeakNamePart = "leak:name_part"
 	// ReasonLeakLiteral: the question repeats a year, date or number of two
 	// or more digits that the path's facts or evidence state, which lets a
 	// search engine find the path without resolving any clue.
@@ -90,6 +95,10 @@ const (
 	// ReasonNearDuplicate rejects a question whose MinHash Jaccard estimate
 	// against an earlier kept question reaches the threshold.
 	ReasonNearDuplicate = "near_duplicate"
+	// ReasonDecontamError fails a question whose paraphrase check could
+	// not be made: the decontam judge's call failed after its retries or
+	// its reply held no verdict.
+	ReasonDecontamError = "decontam_error"
 )
 
 // Reasons of the LLM-backed gates.

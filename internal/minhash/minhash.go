@@ -69,6 +69,18 @@ func (d *Index) Check(text string) (dupOf string, jaccard float64, ok bool) {
 // find returns the earliest-added text whose estimate with sig reaches
 // the threshold.
 func (d *Index) find(sig *Signature) (dupOf string, jaccard float64, ok bool) {
+	return d.findFunc(sig, nil)
+}
+
+// CheckSignedFunc is CheckSigned restricted to the texts accept approves
+// (given their id and estimate): a caller with a second test of its own
+// gets the earliest text that passes both, not merely the earliest similar
+// one.
+func (d *Index) CheckSignedFunc(sig Signature, accept func(id string, jaccard float64) bool) (dupOf string, jaccard float64, ok bool) {
+	return d.findFunc(&sig, accept)
+}
+
+func (d *Index) findFunc(sig *Signature, accept func(string, float64) bool) (dupOf string, jaccard float64, ok bool) {
 	best := int32(-1)
 	seen := map[int32]bool{}
 	for b := range mhBands {
@@ -78,7 +90,7 @@ func (d *Index) find(sig *Signature) (dupOf string, jaccard float64, ok bool) {
 			}
 			seen[i] = true
 			j := estimate(sig, &d.sigs[i])
-			if j >= d.threshold && (best < 0 || i < best) {
+			if j >= d.threshold && (best < 0 || i < best) && (accept == nil || accept(d.ids[i], j)) {
 				best, jaccard = i, j
 			}
 		}
@@ -113,6 +125,14 @@ func (d *Index) add(id string, sig *Signature) {
 // without a letter or digit, which cannot be compared. Computing it is
 // the costly part, so callers may do it in parallel.
 func Sign(text string) (sig Signature, empty bool) { return signature(text) }
+
+// CheckSigned is Check for a text signed by Sign.
+func (d *Index) CheckSigned(sig Signature) (dupOf string, jaccard float64, ok bool) {
+	return d.find(&sig)
+}
+
+// AddSigned is Add for a text signed by Sign.
+func (d *Index) AddSigned(id string, sig Signature) { d.add(id, &sig) }
 
 // CheckAddSigned is CheckAdd for a text signed by Sign.
 func (d *Index) CheckAddSigned(id string, sig Signature) (dupOf string, jaccard float64, ok bool) {

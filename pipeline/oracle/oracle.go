@@ -214,6 +214,8 @@ func (h *handler) reply(role string, req *openai.ChatCompletionRequest) (turn, e
 		return closedBookTurn(req, h.cfg.Memory), nil
 	case llm.RoleVerifier:
 		return verifierTurn(req)
+	case llm.RoleDecontam:
+		return decontamTurn(req)
 	}
 	if looksLikeAgent(req, h.cfg.Keys) {
 		return h.agent(req)

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/qa/internal/jsonid"
@@ -43,6 +44,7 @@ const (
 type ContaminationOptions struct {
 	NGram   int
 	Overlap float64
+	TopK    int // benchmark questions the paraphrase judge reads (0: DefaultContaminationTopK)
 }
 
 // Contamination indexes benchmark questions. It is read-only after
@@ -56,6 +58,14 @@ type Contamination struct {
 	gaia    map[string]string  // sha256 of GAIA-normalized question → "file#task_id"
 	files   []string
 	refW    []float64 // total gram weight of each benchmark question
+	ret     retrieval // candidates for the paraphrase judge
+	topK    int
+
+	// Judge, when set, decides whether a question the n-gram test lets
+	// through paraphrases one of the benchmark questions retrieved for it
+	// (role llm.RoleDecontam; see CheckContext). Set it before the first
+	// CheckContext call.
+	Judge llm.Chatter
 }
 
 type benchRef struct {
@@ -69,7 +79,7 @@ type ContaminationMatch struct {
 	// Overlap is the share of the candidate's n-grams found in the matched
 	// question; 1 for exact and hash matches.
 	Overlap float64
-	How     string // "exact", "sha256" or "ngram"
+	How     string // "exact", "sha256", "ngram" or "judge"
 }
 
 // Detail renders the match for qa.Item.Detail.
@@ -87,6 +97,10 @@ func LoadContamination(paths []string, opt ContaminationOptions) (*Contamination
 	c := &Contamination{
 		ngram: opt.NGram, overlap: opt.Overlap,
 		exact: map[string]int32{}, grams: map[uint64][]int32{}, gaia: map[string]string{},
+		ret: retrieval{post: map[string][]posting{}, nameDF: map[string]int32{}}, topK: opt.TopK,
+	}
+	if c.topK <= 0 {
+		c.topK = DefaultContaminationTopK
 	}
 	if c.ngram <= 0 {
 		c.ngram = DefaultContaminationNGram
@@ -172,6 +186,7 @@ func (c *Contamination) addRecord(file, fallback string, raw []byte) error {
 	}
 	ref := int32(len(c.refs))
 	c.refs = append(c.refs, benchRef{file: file, id: id})
+	c.ret.add(r.Question)
 	words := strings.Fields(text.FoldText(r.Question))
 	key := strings.Join(words, " ")
 	if _, dup := c.exact[key]; !dup {
@@ -277,6 +292,7 @@ func (c *Contamination) weight(df int) float64 {
 // finish computes each benchmark question's total gram weight once every
 // list is loaded (weights depend on all of them).
 func (c *Contamination) finish() {
+	c.ret.finish()
 	c.refW = make([]float64, len(c.refs))
 	// Grams in order: each total is a float sum, and map order would let
 	// its last bit, and so a verdict right at the threshold, vary by run.
@@ -325,7 +341,8 @@ func wordGrams(words []string, n int) []uint64 {
 // kept items of items, in ascending id order so the same set always keeps
 // the same members: a kept item that matches a benchmark becomes rejected
 // "contaminated"; one whose question is a near duplicate of an item already
-// in d (added earlier or kept earlier in this pass) becomes rejected
+// in d (added earlier or kept earlier in this pass) with the same answer or
+// answer doc (see Dedup) becomes rejected
 // "near_duplicate" with the id it duplicates in Detail; the rest stay kept
 // and are added to d. Items that are not kept are left alone and not
 // indexed. Either gate may be nil. It returns the indexes of the items it
@@ -349,7 +366,7 @@ func applyTextGates(items []qa.Item, c *Contamination, d *Dedup) []int {
 			}
 		}
 		if d != nil {
-			if dup, j, ok := d.CheckAdd(it.ID, it.Question); ok {
+			if dup, j, ok := d.CheckAdd(it.ID, it.Question, KeyOf(*it)); ok {
 				it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonNearDuplicate, fmt.Sprintf("duplicate of %s (jaccard %.2f)", dup, j)
 				rejected = append(rejected, i)
 			}

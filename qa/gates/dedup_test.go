@@ -24,8 +24,8 @@ func TestDedup(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := NewDedup(0)
-			d.Add("qa-1", base)
-			got, j, ok := d.Check(tt.q)
+			d.Add("qa-1", base, DedupKey{Answer: "Paris"})
+			got, j, ok := d.Check(tt.q, DedupKey{Answer: "Paris"})
 			if ok != tt.dup {
 				t.Fatalf("Check(%q) = %q, %.2f, %v; want duplicate %v (jaccard estimate %.2f, threshold %.2f)",
 					tt.q, got, j, ok, tt.dup, Jaccard(base, tt.q), d.Threshold())
@@ -50,7 +50,7 @@ func TestDedupDeterministic(t *testing.T) {
 		d := NewDedup(0.6)
 		var out []string
 		for i, q := range qs {
-			dup, _, _ := d.CheckAdd(fmt.Sprintf("qa-%d", i), q)
+			dup, _, _ := d.CheckAdd(fmt.Sprintf("qa-%d", i), q, DedupKey{Answer: "x", AnswerDoc: fmt.Sprint(len(q) / 100)})
 			out = append(out, dup)
 		}
 		return out
@@ -73,6 +73,9 @@ func TestApplyTextGatesOrder(t *testing.T) {
 		{ID: "qa-b", Question: "Which city hosted the Summer Olympics in 1900?", Status: qa.StatusKept},
 		{ID: "qa-a", Question: "Which city hosted the Summer Olympics in 1900", Status: qa.StatusKept},
 		{ID: "qa-c", Question: "Which city hosted the Summer Olympics in 1900?", Status: qa.StatusRejected, Reason: qa.ReasonLeakAnswer},
+	}
+	for i := range items {
+		items[i].Answer = "Paris"
 	}
 	rej := applyTextGates(items, nil, NewDedup(0))
 	if len(rej) != 1 || rej[0] != 0 {

@@ -32,12 +32,19 @@ type Leak struct {
 	// asks for dates to become periods ("in the spring of the 2020s").
 	// Nil skips the literal check, so callers that predate it keep working.
 	PathText []string
+	// Anchors are the anchor texts of the links the walk follows into its
+	// docs (WalkAnchors): only their distinctive words, initialisms and
+	// near spellings count, since an anchor is often a common word ("his
+	// party"). Nil skips them.
+	Anchors []string
 }
 
 // CheckLeak returns "" when question names none of l's entities, else the
 // reason of the first leak found: qa.ReasonLeakAnswer, qa.ReasonLeakAlias
-// or qa.ReasonLeakIntermediate, then qa.ReasonLeakLiteral; and the name or
-// number that matched, for the item's detail. Names match as whole words on
+// or qa.ReasonLeakIntermediate, then qa.ReasonLeakNamePart (a word,
+// near spelling, initialism or qualifier of a name or anchor), then
+// qa.ReasonLeakLiteral; and the name, part or number that matched, for the
+// item's detail. Names match as whole words on
 // normalized text, so "Rome" leaks in "Rome's forum" but not in "Romeo".
 func CheckLeak(question string, l Leak) (reason, name string) {
 	q := " " + text.FoldName(question) + " "
@@ -75,6 +82,14 @@ func CheckLeak(question string, l Leak) (reason, name string) {
 		if hasTitle(t, false) {
 			return qa.ReasonLeakIntermediate, t
 		}
+	}
+	// Parts of names come after whole names, so a question naming an entity
+	// in full keeps the more telling reason.
+	all := append([]string{l.Answer}, l.AnswerAliases...)
+	all = append(all, l.Intermediate...)
+	all = append(all, l.Anchors...)
+	if part := checkNameParts(question, all); part != "" {
+		return qa.ReasonLeakNamePart, part
 	}
 	if lit := findLiteral(question, l.PathText); lit != "" {
 		return qa.ReasonLeakLiteral, lit

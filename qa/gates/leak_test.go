@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/miroverse/miroverse/qa"
@@ -33,7 +34,7 @@ func TestCheckLeak(t *testing.T) {
 		{"answer with qualifier", "Is it Mercury (planet)?", Leak{Answer: "Mercury (planet)"}, qa.ReasonLeakAnswer},
 		{"diacritics folded", "Which city is Zurich?", Leak{Answer: "Zürich"}, qa.ReasonLeakAnswer},
 		{"stroke letters folded", "Who was Lodz's mayor?", Leak{Answer: "Łódź"}, qa.ReasonLeakAnswer},
-		{"partial phrase is no leak", "Which state contains New York?", Leak{Answer: "New York City"}, ""},
+		{"part of a multi-word name is a name part", "Which state contains New York?", Leak{Answer: "New York City"}, qa.ReasonLeakNamePart},
 		{"short full title is still checked", "Which ziggurat stood at Ur?", Leak{Answer: "Ur"}, qa.ReasonLeakAnswer},
 		{"short title inside a word is no leak", "What happened during the flood?", Leak{Answer: "Ur"}, ""},
 		{"empty names", "Anything at all?", Leak{Intermediate: []string{"", "  "}}, ""},
@@ -86,5 +87,83 @@ func TestCheckLeakLiteral(t *testing.T) {
 	// Names are checked before literals.
 	if got, _ := CheckLeak("Was the Eiffel Tower finished in 1889?", Leak{Answer: "Eiffel Tower", PathText: path}); got != qa.ReasonLeakAnswer {
 		t.Fatalf("got %q, want %q", got, qa.ReasonLeakAnswer)
+	}
+}
+
+// TestCheckLeakNameParts covers the audit's examples of questions that keep
+// part of a name, and fluent questions that share only ordinary words with
+// the path's names and must pass.
+func TestCheckLeakNameParts(t *testing.T) {
+	dvorak := Leak{
+		Answer:       "New World Symphony",
+		Intermediate: []string{"Antonín Leopold Dvořák", "Pierre Curie", "Tetisheri"},
+	}
+	ghana := Leak{
+		Answer:       "John Kufuor",
+		Intermediate: []string{"New Patriotic Party", "Paris (Texas)", "The Black Cat (1934 film)", "Louis XIV", "University of Texas at Austin"},
+		Anchors:      []string{"his party", "Kuffour's government"},
+	}
+	tests := []struct {
+		name, q string
+		leak    Leak
+		want    string // reason
+		detail  string // substring of the detail
+	}{
+		// Leaks the audit found.
+		{"first names of a title", "Which symphony did Antonín Leopold the first figure write in America?", dvorak, qa.ReasonLeakNamePart, `"Antonín"`},
+		{"middle name alone", "Which symphony did Leopold the first figure write in America?", dvorak, qa.ReasonLeakNamePart, `"Leopold"`},
+		{"first name of an intermediate", "Which prize did Pierre the fourth figure share?", dvorak, qa.ReasonLeakNamePart, `"Pierre"`},
+		{"accents dropped", "Which symphony did the composer Dvorak write?", dvorak, qa.ReasonLeakNamePart, `"Dvořák"`},
+		{"one letter changed", "Which pharaoh was the grandson of Tetishiri?", dvorak, qa.ReasonLeakNamePart, "one letter changed"},
+		{"one letter dropped", "Which pharaoh was the grandson of Tetisher?", dvorak, qa.ReasonLeakNamePart, "one letter changed"},
+		{"initialism", "Which leader of the NPP became president in the 2000s?", ghana, qa.ReasonLeakNamePart, `"NPP" (initialism of "New Patriotic Party")`},
+		{"dotted initialism", "Which leader of the N.P.P. became president in the 2000s?", ghana, qa.ReasonLeakNamePart, "initialism"},
+		{"qualifier", "Which town in Texas shares its name with a European capital?", Leak{Answer: "Paris (Texas)"}, qa.ReasonLeakNamePart, `"Texas" (part of "Paris (Texas)")`},
+		{"anchor word", "Who led the Kuffour government?", ghana, qa.ReasonLeakNamePart, `"Kuffour"`},
+		{"anchor one letter off the title", "Who was Kufuer's successor?", Leak{Answer: "John Agyekum Kufuor"}, qa.ReasonLeakNamePart, "one letter changed"},
+		{"whole names keep their reason", "Which party did John Kufuor lead?", ghana, qa.ReasonLeakAnswer, "John Kufuor"},
+
+		// Fluent questions that must pass.
+		{"ordinary title words", "Which new party won the elections of the 2000s in a West African country?", ghana, "", ""},
+		{"ordinary words of a film title", "Which black cat appears in a horror film of the 1930s?", ghana, "", ""},
+		{"qualifier of ordinary words", "Which film of the 1930s starred two horror actors?", ghana, "", ""},
+		{"university as a word", "Which university in a southern state has a longhorn mascot?", ghana, "", ""},
+		{"roman numeral", "Which king, the fourteenth of his name, was called the Sun King, unlike Henry VIII?", ghana, "", ""},
+		{"initialism in lower case is a word", "Which npp figure led the country?", ghana, "", ""},
+		{"sentence-initial word one letter off", "Parts of which city did the fourth figure map?", Leak{Answer: "Paris"}, "", ""},
+		{"other capitalised words", "Which symphony did a Bohemian composer write while living in the United States?", dvorak, "", ""},
+		{"common abbreviation", "Which empire fell in 476 AD?", Leak{Answer: "Anno Domini"}, "", ""},
+		{"short common words", "Which leader of his party became president?", ghana, "", ""},
+		{"a word near a short name", "Which home did the emperor build?", Leak{Answer: "Rome"}, "", ""},
+		{"the place after of names another entity", "Which college of the university in Paris is best known?", Leak{Answer: "University of Paris"}, "", ""},
+		{"members of a compound name another entity", "Which river flows through Hungary and Austria?", Leak{Answer: "Austria-Hungary"}, "", ""},
+		{"nationality one letter off a country", "Which Austrian neurologist founded psychoanalysis?", Leak{Intermediate: []string{"Austria-Hungary", "Austria"}}, "", ""},
+		{"a title's descriptor", "Which King of Bohemia became Holy Roman Emperor?", Leak{Answer: "Charles IV, Holy Roman Emperor"}, "", ""},
+		{"a compound in full", "Which empire was Austria-Hungary?", Leak{Intermediate: []string{"Austria-Hungary"}}, qa.ReasonLeakIntermediate, "Austria-Hungary"},
+		{"a first name of a comma title", "Which university did Charles the first figure found?", Leak{Answer: "Charles IV, Holy Roman Emperor"}, qa.ReasonLeakNamePart, `"Charles"`},
+		{"qualifier naming a person", "Which symphony did Dvořák finish last?", Leak{Answer: "Symphony No. 9 (Dvořák)"}, qa.ReasonLeakNamePart, `"Dvořák"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, detail := CheckLeak(tt.q, tt.leak)
+			if got != tt.want || !strings.Contains(detail, tt.detail) {
+				t.Fatalf("CheckLeak(%q) = %q, %q; want %q with %q", tt.q, got, detail, tt.want, tt.detail)
+			}
+		})
+	}
+}
+
+func TestEditDistanceOne(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"tetisheri", "tetishiri", true}, {"tetisheri", "tetisher", true}, {"kufuor", "kuffuor", true},
+		{"paris", "paris", false}, {"paris", "pairs", false}, {"paris", "parisian", false}, {"", "a", true},
+	}
+	for _, tt := range tests {
+		if got := editDistanceOne(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistanceOne(%q, %q) = %v", tt.a, tt.b, got)
+		}
 	}
 }

@@ -21,12 +21,21 @@ type Order struct {
 }
 
 // Screen runs the gate that needs nothing but the question itself: a kept
-// question that matches a benchmark becomes rejected "contaminated".
-func (g Order) Screen(it *qa.Item) {
+// question that matches a benchmark, or that the decontam judge finds a
+// paraphrase of one, becomes rejected "contaminated". A judge that cannot
+// be asked (after the client's retries) leaves the question failed
+// (qa.ReasonDecontamError), as the verifier's errors do: an unchecked
+// question must not pass as clean. The verdict is committed with the item,
+// so a resumed run does not ask again.
+func (g Order) Screen(ctx context.Context, it *qa.Item) {
 	if g.Contamination == nil || it.Status != qa.StatusKept {
 		return
 	}
-	if m, bad := g.Contamination.Check(it.Question); bad {
+	m, bad, err := g.Contamination.CheckContext(ctx, it.Question)
+	switch {
+	case err != nil:
+		it.Status, it.Reason, it.Detail = qa.StatusFailed, qa.ReasonDecontamError, err.Error()
+	case bad:
 		it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonContaminated, m.Detail()
 	}
 }
@@ -73,17 +82,20 @@ func (g Order) Verify(ctx context.Context, walk qa.Walk, it *qa.Item) error {
 	return nil
 }
 
-// ScreenImports runs the text gates over imported questions (see
+// ScreenImports runs the text gates over imported questions (Screen, then
 // applyTextGates) after the kept questions of earlier, in id order: those
 // stay kept, since new questions are checked against them, never the
 // reverse.
-func (g Order) ScreenImports(items, earlier []qa.Item) {
+func (g Order) ScreenImports(ctx context.Context, items, earlier []qa.Item) {
+	for i := range items {
+		g.Screen(ctx, &items[i])
+	}
 	if g.Dedup != nil {
 		kept := slices.Clone(earlier)
 		slices.SortFunc(kept, func(a, b qa.Item) int { return strings.Compare(a.ID, b.ID) })
 		for _, it := range kept {
 			if it.Status == qa.StatusKept {
-				g.Dedup.Add(it.ID, it.Question)
+				g.Dedup.Add(it.ID, it.Question, KeyOf(it))
 			}
 		}
 	}
