@@ -107,6 +107,9 @@ type rollout struct {
 	// search answers google_search; the default returns a distractor first
 	// and the exact title second, so that picking by title is exercised.
 	search func(q string) string
+	// scrape, when set, answers scrape_and_extract_info; the default echoes
+	// the link and the request.
+	scrape func(url, info string) string
 	// keep, when > 0, replaces all but the last keep tool results with the
 	// retention placeholder before every request, as the agent's context
 	// policy does.
@@ -221,6 +224,9 @@ func (r *rollout) step() (final string, done bool) {
 		result = r.search(a["q"])
 	case trajectory.ToolScrape:
 		result = fmt.Sprintf("Page at %s. It wants: %s", a["url"], a["info_to_extract"])
+		if r.scrape != nil {
+			result = r.scrape(a["url"], a["info_to_extract"])
+		}
 	default:
 		result = "[ERROR]: unknown tool " + name
 	}
