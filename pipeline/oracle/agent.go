@@ -60,6 +60,16 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 	if len(req.Tools) > 0 {
 		c.mode = trajectory.ModeFunction
 	}
+	// The summary turn is sent without tools, but its native calls and tool
+	// messages still say the conversation is in function-calling mode; read
+	// as MCP it would show no calls, and a failing rollout, which answers
+	// from the pages its calls read, would box another answer than the one
+	// it gave.
+	for _, m := range req.Messages {
+		if len(m.ToolCalls) > 0 || m.Role == openai.ChatMessageRoleTool {
+			c.mode = trajectory.ModeFunction
+		}
+	}
 	for _, t := range req.Tools {
 		c.python = c.python || (t.Function != nil && t.Function.Name == trajectory.ToolRunPython)
 	}

@@ -115,6 +115,9 @@ type rollout struct {
 	// policy does.
 	keep int
 
+	// noTools leaves the tools out of the request, as the summary turn does.
+	noTools bool
+
 	calls   []toolCall
 	replies []llm.Reply
 }
@@ -147,7 +150,7 @@ func (r *rollout) request() openai.ChatCompletionRequest {
 	}
 	seed := r.seed
 	req := openai.ChatCompletionRequest{Messages: msgs, Seed: &seed}
-	if r.mode == trajectory.ModeFunction {
+	if r.mode == trajectory.ModeFunction && !r.noTools {
 		req.Tools = agentTools()
 	}
 	return req
@@ -239,11 +242,14 @@ func (r *rollout) step() (final string, done bool) {
 }
 
 // summary asks for the final answer the way the agent's summary turn does.
+// Like the agent's, it offers no tools.
 func (r *rollout) summary() llm.Reply {
 	r.msgs = append(r.msgs, openai.ChatCompletionMessage{
 		Role:    openai.ChatMessageRoleUser,
 		Content: "Summarise what you found and give your final answer.",
 	})
+	r.noTools = true
+	defer func() { r.noTools = false }()
 	return r.send()
 }
 
