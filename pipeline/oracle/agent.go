@@ -490,7 +490,7 @@ func scrapeInfo(st step) string {
 	return infoPrefix + st.title + infoOnward
 }
 
-// The parts of scrapeInfo's request. scrapedTitle reads the title back out
+// The parts of scrapeInfo's request. scrapedTitles reads the title back out
 // of a call's arguments, which retention never omits, so a failing rollout
 // knows the pages its own chain went through on every turn.
 const (

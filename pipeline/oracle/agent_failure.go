@@ -222,7 +222,7 @@ func (f failure) diverge(sol Solution, c conversation, phase []call, python bool
 // all (the rollout is meant to fail), then the answer key's wrong answer.
 func failingAnswer(sol Solution, calls []call) string {
 	if trail := scrapedTitles(calls); len(trail) > 0 {
-		if t := trail[len(trail)-1]; !strings.EqualFold(t, strings.TrimSpace(sol.Answer)) {
+		if t := trail[len(trail)-1]; fold(t) != fold(sol.Answer) {
 			return t
 		}
 	}
@@ -263,7 +263,15 @@ func scrapedTitles(calls []call) []string {
 	return out
 }
 
-func fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// fold is the form in which a failing rollout tells names (and links) apart:
+// the grader's normalisation, so that "The Vistula" is the Vistula it has
+// read already; text with no words at all keeps its lowercased self.
+func fold(s string) string {
+	if k := strings.Join(graderTokens(s), " "); k != "" {
+		return k
+	}
+	return strings.ToLower(strings.TrimSpace(s))
+}
 
 func copySet(m map[string]bool) map[string]bool {
 	out := make(map[string]bool, len(m))
@@ -410,6 +418,11 @@ func capitalisedRuns(text string) []string {
 		for len(run) > 0 && isJoiner(run[len(run)-1]) {
 			run = run[:len(run)-1]
 		}
+		// "The Vistula" names the Vistula; after an article the capital
+		// is the name's, not the sentence's.
+		for len(run) > 1 && isArticle(run[0]) {
+			run, runStartsSentence = run[1:], false
+		}
 		if len(run) > 1 || (len(run) == 1 && !runStartsSentence) {
 			out = append(out, strings.Join(run, " "))
 		}
@@ -439,6 +452,14 @@ func capitalisedRuns(text string) []string {
 	}
 	flush()
 	return out
+}
+
+func isArticle(w string) bool {
+	switch w {
+	case "The", "A", "An":
+		return true
+	}
+	return false
 }
 
 func isJoiner(w string) bool {

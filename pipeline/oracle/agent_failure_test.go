@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -127,59 +128,62 @@ func TestAgentFailureModes(t *testing.T) {
 	for _, f := range cases {
 		seed := seedFor(t, bad, f)
 		for _, mode := range modes {
-			t.Run(f.mode+"/"+path[f.hop]+"/"+mode, func(t *testing.T) {
-				r := newRollout(t, client(s, llm.RoleAgent), mode, seed, testQuestion)
-				r.search, r.scrape = testCorpus.search, testCorpus.scrape
-				final := r.run()
-				got, want := callStrings(r.calls), correct[mode]
-				if slices.Equal(got, want) {
-					t.Fatalf("same tool calls as the correct rollout: %v", got)
-				}
-				m := reBoxedName.FindString(final)
-				answer := strings.TrimSuffix(strings.TrimPrefix(m, `\boxed{`), "}")
-				if answer == "" || answer == "Vistula" {
-					t.Fatalf("final answer %q: want a wrong name boxed", final)
-				}
-				checkValidRoute(t, r.calls, answer)
-				t.Logf("calls %v, answer %s", got, answer)
+			for _, keep := range []int{0, 1} {
+				t.Run(fmt.Sprintf("%s/%s/%s/keep%d", f.mode, path[f.hop], mode, keep), func(t *testing.T) {
+					r := newRollout(t, client(s, llm.RoleAgent), mode, seed, testQuestion)
+					r.search, r.scrape = testCorpus.search, testCorpus.scrape
+					r.keep = keep // 1: the route is read back with old results omitted
+					final := r.run()
+					got, want := callStrings(r.calls), correct[mode]
+					if slices.Equal(got, want) {
+						t.Fatalf("same tool calls as the correct rollout: %v", got)
+					}
+					m := reBoxedName.FindString(final)
+					answer := strings.TrimSuffix(strings.TrimPrefix(m, `\boxed{`), "}")
+					if answer == "" || answer == "Vistula" {
+						t.Fatalf("final answer %q: want a wrong name boxed", final)
+					}
+					checkValidRoute(t, r.calls, answer)
+					t.Logf("calls %v, answer %s", got, answer)
 
-				// The route follows the correct one up to where the mode
-				// leaves it, and leaves it the mode's way.
-				h := f.hop
-				switch f.mode {
-				case failWrongTurn:
-					if !slices.Equal(got[:2*h+1], want[:2*h+1]) {
-						t.Errorf("calls before the wrong turn:\n got %v\nwant %v", got[:2*h+1], want[:2*h+1])
+					// The route follows the correct one up to where the mode
+					// leaves it, and leaves it the mode's way.
+					h := f.hop
+					switch f.mode {
+					case failWrongTurn:
+						if !slices.Equal(got[:2*h+1], want[:2*h+1]) {
+							t.Errorf("calls before the wrong turn:\n got %v\nwant %v", got[:2*h+1], want[:2*h+1])
+						}
+						if got[2*h+1] == want[2*h+1] || !strings.HasPrefix(got[2*h+1], "scrape(") {
+							t.Errorf("call %d is %s: want a scrape of another result than %s", 2*h+1, got[2*h+1], want[2*h+1])
+						}
+						// The chain goes on for the hops the path had, unless it
+						// runs into pages it has read.
+						if reads := countPrefix(got, "scrape("); reads < h+1 || reads > len(path) {
+							t.Errorf("%d pages read, want %d to %d: %v", reads, h+1, len(path), got)
+						}
+					case failEarlyStop:
+						if !slices.Equal(got, want[:2*h+2]) {
+							t.Errorf("calls:\n got %v\nwant %v", got, want[:2*h+2])
+						}
+						if answer != path[h] {
+							t.Errorf("answer %q, want the last page read, %q", answer, path[h])
+						}
+					case failMisread:
+						if !slices.Equal(got[:2*h+2], want[:2*h+2]) {
+							t.Errorf("calls before the misreading:\n got %v\nwant %v", got[:2*h+2], want[:2*h+2])
+						}
+						next := got[2*h+2]
+						q := strings.TrimSuffix(strings.TrimPrefix(next, "search("), ")")
+						if !strings.HasPrefix(next, "search(") || slices.Contains(path[h:], q) || !strings.Contains(testCorpus.text[path[h]], q) {
+							t.Errorf("call %d is %s: want a search for another entity the page of %s names", 2*h+2, next, path[h])
+						}
 					}
-					if got[2*h+1] == want[2*h+1] || !strings.HasPrefix(got[2*h+1], "scrape(") {
-						t.Errorf("call %d is %s: want a scrape of another result than %s", 2*h+1, got[2*h+1], want[2*h+1])
+					if sum := r.summary(); sum.Message.Content != `\boxed{`+answer+`}` {
+						t.Errorf("summary %q, want \\boxed{%s}", sum.Message.Content, answer)
 					}
-					// The chain goes on for the hops the path had, unless it
-					// runs into pages it has read.
-					if reads := countPrefix(got, "scrape("); reads < h+1 || reads > len(path) {
-						t.Errorf("%d pages read, want %d to %d: %v", reads, h+1, len(path), got)
-					}
-				case failEarlyStop:
-					if !slices.Equal(got, want[:2*h+2]) {
-						t.Errorf("calls:\n got %v\nwant %v", got, want[:2*h+2])
-					}
-					if answer != path[h] {
-						t.Errorf("answer %q, want the last page read, %q", answer, path[h])
-					}
-				case failMisread:
-					if !slices.Equal(got[:2*h+2], want[:2*h+2]) {
-						t.Errorf("calls before the misreading:\n got %v\nwant %v", got[:2*h+2], want[:2*h+2])
-					}
-					next := got[2*h+2]
-					q := strings.TrimSuffix(strings.TrimPrefix(next, "search("), ")")
-					if !strings.HasPrefix(next, "search(") || slices.Contains(path[h:], q) || !strings.Contains(testCorpus.text[path[h]], q) {
-						t.Errorf("call %d is %s: want a search for another entity the page of %s names", 2*h+2, next, path[h])
-					}
-				}
-				if sum := r.summary(); sum.Message.Content != `\boxed{`+answer+`}` {
-					t.Errorf("summary %q, want \\boxed{%s}", sum.Message.Content, answer)
-				}
-			})
+				})
+			}
 		}
 	}
 }
@@ -283,8 +287,8 @@ func TestFailingAnswer(t *testing.T) {
 }
 
 func TestCapitalisedRuns(t *testing.T) {
-	got := capitalisedRuns("Warsaw is the capital of Poland. It lies on the Vistula, near the Palace of Culture. She met Pierre Curie.")
-	want := []string{"Poland", "Vistula", "Palace of Culture", "Pierre Curie"}
+	got := capitalisedRuns("Warsaw is the capital of Poland. It lies on the Vistula, near the Palace of Culture. She met Pierre Curie. The Seine flows through Paris.")
+	want := []string{"Poland", "Vistula", "Palace of Culture", "Pierre Curie", "Seine", "Paris"}
 	if !slices.Equal(got, want) {
 		t.Errorf("capitalisedRuns = %q, want %q", got, want)
 	}
