@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,6 +107,9 @@ func column(t *testing.T, tbl arrow.Table, name string) arrow.Array {
 type arrowMsg struct {
 	role, content string
 	toolCalls     int
+	// calls renders the native tool calls (name and arguments), so that two
+	// messages calling different things never compare equal.
+	calls string
 }
 
 func messagesAt(t *testing.T, col arrow.Array, i int) []arrowMsg {
@@ -133,6 +137,9 @@ func messagesAt(t *testing.T, col arrow.Array, i int) []arrowMsg {
 		if calls.IsValid(j) {
 			a, b := calls.ValueOffsets(j)
 			m.toolCalls = int(b - a)
+			for k := a; k < b; k++ {
+				m.calls += calls.ListValues().ValueStr(int(k)) + "\n"
+			}
 		}
 		out = append(out, m)
 	}
@@ -167,7 +174,7 @@ func checkSFTTable(t *testing.T, name string, tbl arrow.Table) {
 
 func checkDPOTable(t *testing.T, name string, tbl arrow.Table) {
 	t.Helper()
-	chosen, rejected := column(t, tbl, "chosen"), column(t, tbl, "rejected")
+	prompt, chosen, rejected := column(t, tbl, "prompt"), column(t, tbl, "chosen"), column(t, tbl, "rejected")
 	ca, ra := column(t, tbl, "chosen_answer").(*array.String), column(t, tbl, "rejected_answer").(*array.String)
 	for i := 0; i < int(tbl.NumRows()); i++ {
 		c, r := messagesAt(t, chosen, i), messagesAt(t, rejected, i)
@@ -185,7 +192,26 @@ func checkDPOTable(t *testing.T, name string, tbl arrow.Table) {
 		if ca.Value(i) == ra.Value(i) {
 			t.Errorf("%s row %d: chosen and rejected give the same answer %q", name, i, ca.Value(i))
 		}
+		// A pair whose research is the same and whose answers differ
+		// teaches only the last word: the rejected side must have gone
+		// another way (its tool calls, its reading), not merely boxed
+		// another name at the end of the same route.
+		p := messagesAt(t, prompt, i)
+		if slices.Equal(research(append(slices.Clone(p), c...)), research(append(slices.Clone(p), r...))) {
+			t.Errorf("%s row %d: chosen (%q) and rejected (%q) differ only in the final answer", name, i, ca.Value(i), ra.Value(i))
+		}
 	}
+}
+
+// research is a trajectory up to its first assistant message without a tool
+// call: the searching and reading, without the answer that follows.
+func research(ms []arrowMsg) []arrowMsg {
+	for i, m := range ms {
+		if m.role == "assistant" && m.toolCalls == 0 && !strings.Contains(m.content, "<use_mcp_tool>") {
+			return ms[:i]
+		}
+	}
+	return ms
 }
 
 func checkToolsJSON(t *testing.T, name string, row int, s string) {

@@ -60,6 +60,16 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 	if len(req.Tools) > 0 {
 		c.mode = trajectory.ModeFunction
 	}
+	// The summary turn is sent without tools, but its native calls and tool
+	// messages still say the conversation is in function-calling mode; read
+	// as MCP it would show no calls, and a failing rollout, which answers
+	// from the pages its calls read, would box another answer than the one
+	// it gave.
+	for _, m := range req.Messages {
+		if len(m.ToolCalls) > 0 || m.Role == openai.ChatMessageRoleTool {
+			c.mode = trajectory.ModeFunction
+		}
+	}
 	for _, t := range req.Tools {
 		c.python = c.python || (t.Function != nil && t.Function.Name == trajectory.ToolRunPython)
 	}
@@ -169,6 +179,11 @@ type decision struct {
 	detour bool
 	topic  string
 	python bool // use the sandbox, if offered
+	// failure is how a wrong rollout goes wrong (failWrongTurn,
+	// failEarlyStop, failMisread) and at is where, a fraction of the path
+	// turned into a hop by failureOf once the path's length is known.
+	failure string
+	at      float64
 }
 
 func decide(seed int, question string, cfg Config) decision {
@@ -189,6 +204,10 @@ func decide(seed int, question string, cfg Config) decision {
 	// Drawn last, so that the draws before it, and with them every rollout
 	// made before the sandbox tools existed, stay as they were.
 	d.python = rng.Float64() < pythonRate
+	// Drawn after everything else for the same reason: the choices above
+	// stay those of the rollouts made before failures had kinds.
+	d.failure = failureModes[rng.IntN(len(failureModes))]
+	d.at = rng.Float64()
 	return d
 }
 
@@ -211,9 +230,14 @@ func detourTopics() []string {
 type step struct {
 	tool  string
 	query string // google_search: the query
-	title string // the path title the step is about ("" for a detour)
-	last  bool   // the step is about the last doc of the path
+	title string // the title the step is about ("" for a detour)
+	last  bool   // the step is about the doc the rollout takes for the answer
 	code  string // run_python_code: the code
+	// from is the page a failing rollout's search starts out from: the
+	// page it read last (a search for what that page leads to) or, with
+	// misread, the page it misread.
+	from    string
+	misread bool
 }
 
 // plan is the teacher's route through a question: an optional detour, then
@@ -269,6 +293,14 @@ func skippable(tool string) bool {
 // than re-reading old results keeps progress right when the agent's context
 // policy has replaced old tool results with a placeholder.
 func next(steps []step, calls []call, last string, hasLast bool) (step, string, bool) {
+	st, arg, _, done := advance(steps, calls, last, hasLast)
+	return st, arg, done
+}
+
+// advance is next that also says, once the plan is complete, how many of the
+// calls it accounts for, so that a failing rollout knows where its own
+// route begins.
+func advance(steps []step, calls []call, last string, hasLast bool) (step, string, int, bool) {
 	k := 0
 	for _, st := range steps {
 		if k < len(calls) {
@@ -283,7 +315,7 @@ func next(steps []step, calls []call, last string, hasLast bool) (step, string, 
 			if !hasLast || strings.HasPrefix(last, trajectory.ToolErrorPrefix) || m == nil {
 				continue // no sandbox was made: answer without it
 			}
-			return st, m[1], false
+			return st, m[1], k, false
 		}
 		if st.tool == trajectory.ToolScrape {
 			if !hasLast {
@@ -293,11 +325,11 @@ func next(steps []step, calls []call, last string, hasLast bool) (step, string, 
 			if !ok {
 				continue // nothing to read: move on to the next doc
 			}
-			return st, link, false
+			return st, link, k, false
 		}
-		return st, "", false
+		return st, "", k, false
 	}
-	return step{}, "", true
+	return step{}, "", k, true
 }
 
 // searchResult is the Serper-shaped JSON the search tool returns.
@@ -363,6 +395,9 @@ func (h *handler) agent(req *openai.ChatCompletionRequest) (turn, error) {
 	}
 	d := decide(seed, c.first, h.cfg)
 	d.python = d.python && c.python
+	if d.wrong && len(sol.Path) > 0 {
+		return failingTurn(c, sol, d)
+	}
 	answer := finalAnswer(sol, d.wrong)
 	if c.summary {
 		return boxTurn(answer), nil
@@ -426,8 +461,16 @@ func boxTurn(answer string) turn {
 }
 
 func answerTurn(answer string, path []string, calls int) turn {
+	return answerTurnWhy(answer, path, calls, "")
+}
+
+// answerTurnWhy is answerTurn with the reasoning given, unless why is "".
+func answerTurnWhy(answer string, path []string, calls int, why string) turn {
 	reasoning := fmt.Sprintf("I have made %d tool calls and read the pages along the trail; they point to %s.", calls, answer)
-	if len(path) > 1 {
+	switch {
+	case why != "":
+		reasoning = why
+	case len(path) > 1:
 		reasoning = fmt.Sprintf("Following the links from %s through to %s, the pages I read point to %s.",
 			path[0], path[len(path)-1], answer)
 	}
@@ -442,10 +485,19 @@ func answerTurn(answer string, path []string, calls int) turn {
 // the next doc, or, for the last doc, what identifies the answer.
 func scrapeInfo(st step) string {
 	if st.last {
-		return fmt.Sprintf("Facts about %s that identify it as the answer to the question.", st.title)
+		return infoPrefix + st.title + infoAnswer
 	}
-	return fmt.Sprintf("Facts about %s that connect it to the next step of the question.", st.title)
+	return infoPrefix + st.title + infoOnward
 }
+
+// The parts of scrapeInfo's request. scrapedTitles reads the title back out
+// of a call's arguments, which retention never omits, so a failing rollout
+// knows the pages its own chain went through on every turn.
+const (
+	infoPrefix = "Facts about "
+	infoAnswer = " that identify it as the answer to the question."
+	infoOnward = " that connect it to the next step of the question."
+)
 
 // thoughts returns the visible thought and the reasoning of a tool turn.
 func thoughts(st step, n int) (string, string) {
@@ -456,6 +508,15 @@ func thoughts(st step, n int) (string, string) {
 	case st.tool == trajectory.ToolRunPython:
 		return "Let me list the trail and count its hops.",
 			"A short script prints the steps in order and the number of hops."
+	case st.tool == trajectory.ToolGoogleSearch && st.misread:
+		return fmt.Sprintf("The page of %s names %s, which looks like the subject the question turns to next; let me search for it.", st.from, st.title),
+			fmt.Sprintf("Of what the page of %s mentions, %s seems to fit the next clue best.", st.from, st.title)
+	case st.tool == trajectory.ToolGoogleSearch && st.from != "" && !strings.EqualFold(st.from, st.title):
+		return fmt.Sprintf("The page of %s leads on to %s; let me search for it.", st.from, st.title),
+			fmt.Sprintf("The trail continues from %s, and %s is what it connects to.", st.from, st.title)
+	case st.tool == trajectory.ToolGoogleSearch && st.from != "":
+		return fmt.Sprintf("The page of %s points onward; let me search for what it leads to.", st.from),
+			fmt.Sprintf("I am at %s now, so the next step should be something this page connects to.", st.from)
 	case st.tool == trajectory.ToolGoogleSearch && st.title == "":
 		return "Before following the clues, let me get some general background.",
 			"A broad search first may give useful context for the question."

@@ -168,20 +168,6 @@ func TestAgentRoutes(t *testing.T) {
 			wantBox: "Vistula",
 		},
 		{
-			name:    "failing rollout answers the wrong title",
-			cfg:     Config{Keys: testKeys(), ErrorRate: 1},
-			want:    solvedCalls(),
-			wantBox: "Warsaw",
-		},
-		{
-			name: "failing rollout without a wrong answer falls back to the previous hop",
-			cfg: Config{Keys: KeyMap{testQuestion: {
-				Answer: "Vistula", Path: []string{"Marie Curie", "Warsaw", "Vistula"},
-			}}, ErrorRate: 1},
-			want:    solvedCalls(),
-			wantBox: "Warsaw",
-		},
-		{
 			name:    "no key: one search, first title",
 			cfg:     Config{},
 			search:  func(t *testing.T, q string) string { return serperJSON(t, q, "Oder", "Vistula") },
@@ -335,10 +321,12 @@ func TestAgentErrorRate(t *testing.T) {
 		for seed := range seeds {
 			mode := modes[seed%2]
 			r := newRollout(t, c, mode, seed, testQuestion)
+			r.search, r.scrape = testCorpus.search, testCorpus.scrape
 			switch final := r.run(); {
-			case strings.Contains(final, `\boxed{Warsaw}`):
+			case strings.Contains(final, `\boxed{Vistula}`):
+			case reBoxedName.MatchString(final):
 				wrong++
-			case !strings.Contains(final, `\boxed{Vistula}`):
+			default:
 				t.Fatalf("seed %d: unexpected final answer %q", seed, final)
 			}
 		}

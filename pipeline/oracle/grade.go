@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"regexp"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -9,10 +10,6 @@ import (
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/trajectory/verdict"
 )
-
-// minF1 is the token F1 from which a prediction counts as the gold answer
-// worded differently.
-const minF1 = 0.8
 
 func graderTurn(req *openai.ChatCompletionRequest) (turn, error) {
 	for i := len(req.Messages) - 1; i >= 0; i-- {
@@ -28,7 +25,12 @@ func graderTurn(req *openai.ChatCompletionRequest) (turn, error) {
 }
 
 // grade labels a prediction against the gold answers, aliases of one
-// entity: matching any of them is enough.
+// entity. A prediction is CORRECT only when it names that entity: its
+// normalised words equal those of the gold answer or an alias, or of one of
+// them without a trailing parenthesised qualifier ("Paris (France)" is named
+// by "Paris"). Containment either way is not enough: "Paris" does not name
+// "University of Paris", nor "University of Paris" "Paris"; nor is a high
+// token overlap, since the judge has already tried its F1 before asking.
 func grade(gold []string, predicted string) string {
 	p := strings.TrimSpace(predicted)
 	if b, ok := boxed.Last(p); ok {
@@ -39,17 +41,30 @@ func grade(gold []string, predicted string) string {
 	if isPlaceholder(p) {
 		return verdict.LabelNotAttempted
 	}
-	pt := graderTokens(p)
+	pk := strings.Join(graderTokens(p), " ")
 	for _, g := range gold {
-		gt := graderTokens(g)
-		if len(gt) == 0 {
-			continue
-		}
-		if containsRun(pt, gt) || containsRun(gt, pt) || text.TokenF1(text.Fold(p), text.Fold(g)) >= minF1 {
-			return verdict.LabelCorrect
+		for _, name := range goldNames(g) {
+			if k := strings.Join(graderTokens(name), " "); k != "" && k == pk {
+				return verdict.LabelCorrect
+			}
 		}
 	}
 	return verdict.LabelIncorrect
+}
+
+// reQualifier is a trailing parenthesised qualifier of a title, the way
+// encyclopedias tell namesakes apart: "Mercury (planet)".
+var reQualifier = regexp.MustCompile(`\s*\([^()]*\)\s*$`)
+
+// goldNames are the names under which one gold string is named: itself and,
+// when it ends in a qualifier, itself without it. Only the gold side drops
+// its qualifier: a prediction "Mercury (planet)" must not be taken for the
+// gold "Mercury (element)".
+func goldNames(g string) []string {
+	if bare := reQualifier.ReplaceAllString(g, ""); bare != g && strings.TrimSpace(bare) != "" {
+		return []string{g, bare}
+	}
+	return []string{g}
 }
 
 // isPlaceholder reports an answer that gives nothing: empty, "?", "unknown",
@@ -59,7 +74,8 @@ func isPlaceholder(p string) bool {
 		return true
 	}
 	switch strings.Join(graderTokens(p), " ") {
-	case "", "unknown", "n a", "na", "idk", "i dont know", "no answer":
+	case "", "unknown", "n a", "na", "idk", "i dont know", "i do not know", "no answer", "not known",
+		"not sure", "unsure", "cannot be determined", "cannot determine", "unable to determine":
 		return true
 	}
 	return false
@@ -70,20 +86,3 @@ func isPlaceholder(p string) bool {
 // reader recognises "Lodz" as "Łódź" where the judge's exact match, which
 // keeps non-Latin marks apart, does not.
 func graderTokens(s string) []string { return text.AnswerTokens(text.Fold(s)) }
-
-// containsRun reports whether sub occurs in toks as consecutive whole words.
-func containsRun(toks, sub []string) bool {
-	if len(sub) == 0 || len(sub) > len(toks) {
-		return false
-	}
-outer:
-	for i := 0; i+len(sub) <= len(toks); i++ {
-		for j := range sub {
-			if toks[i+j] != sub[j] {
-				continue outer
-			}
-		}
-		return true
-	}
-	return false
-}

@@ -107,10 +107,16 @@ type rollout struct {
 	// search answers google_search; the default returns a distractor first
 	// and the exact title second, so that picking by title is exercised.
 	search func(q string) string
+	// scrape, when set, answers scrape_and_extract_info; the default echoes
+	// the link and the request.
+	scrape func(url, info string) string
 	// keep, when > 0, replaces all but the last keep tool results with the
 	// retention placeholder before every request, as the agent's context
 	// policy does.
 	keep int
+
+	// noTools leaves the tools out of the request, as the summary turn does.
+	noTools bool
 
 	calls   []toolCall
 	replies []llm.Reply
@@ -144,7 +150,7 @@ func (r *rollout) request() openai.ChatCompletionRequest {
 	}
 	seed := r.seed
 	req := openai.ChatCompletionRequest{Messages: msgs, Seed: &seed}
-	if r.mode == trajectory.ModeFunction {
+	if r.mode == trajectory.ModeFunction && !r.noTools {
 		req.Tools = agentTools()
 	}
 	return req
@@ -221,6 +227,9 @@ func (r *rollout) step() (final string, done bool) {
 		result = r.search(a["q"])
 	case trajectory.ToolScrape:
 		result = fmt.Sprintf("Page at %s. It wants: %s", a["url"], a["info_to_extract"])
+		if r.scrape != nil {
+			result = r.scrape(a["url"], a["info_to_extract"])
+		}
 	default:
 		result = "[ERROR]: unknown tool " + name
 	}
@@ -233,11 +242,14 @@ func (r *rollout) step() (final string, done bool) {
 }
 
 // summary asks for the final answer the way the agent's summary turn does.
+// Like the agent's, it offers no tools.
 func (r *rollout) summary() llm.Reply {
 	r.msgs = append(r.msgs, openai.ChatCompletionMessage{
 		Role:    openai.ChatMessageRoleUser,
 		Content: "Summarise what you found and give your final answer.",
 	})
+	r.noTools = true
+	defer func() { r.noTools = false }()
 	return r.send()
 }
 

@@ -33,7 +33,7 @@ import (
 // Solution is the answer key of one question.
 type Solution struct {
 	Answer string   // gold answer (title of the last doc)
-	Wrong  string   // a plausible wrong answer for failing rollouts (e.g. the previous hop's title); may be ""
+	Wrong  string   // a plausible wrong answer, which a failing rollout boxes when its route gives none other than the gold (e.g. the previous hop's title); may be ""
 	Path   []string // titles of the docs to visit, in order (the walk's docs, first to last)
 }
 
@@ -77,7 +77,7 @@ func (m KeyMap) Lookup(firstUserMessage string) (Solution, bool) {
 // Config shapes the oracle's behaviour.
 type Config struct {
 	Keys       Keys          // may be nil: agent then solves nothing and answers its best guess
-	ErrorRate  float64       // fraction of rollouts (by seed) that answer Wrong instead of Answer; default used by pipeline 0.3
+	ErrorRate  float64       // fraction of rollouts (by seed) that fail: a wrong turn, an early stop or a misread page (agent_failure.go); default used by pipeline 0.3
 	DetourRate float64       // fraction of rollouts that make one extra unrelated search first
 	Delay      time.Duration // added latency per reply (benchmarks)
 	Model      string        // reported model name, default "oracle"

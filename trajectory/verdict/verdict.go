@@ -118,42 +118,86 @@ func (j Judge) Decide(ctx context.Context, question, predicted string, gold []st
 // first because the oracle reads each section up to the next heading, so the
 // last section must run to the end of the message.
 const graderInstructions = "You grade answers to a research question. Compare the predicted answer with the " +
-	"gold answer (several gold answers are aliases of one entity, separated by semicolons). The prediction is " +
-	"CORRECT if it names the same entity or value as the gold answer, even if worded differently; INCORRECT if " +
-	"it names something else or contradicts the gold answer; NOT_ATTEMPTED if it gives no definite answer. " +
-	"Reply with that one word only."
+	"gold answer and its aliases (other names of the same entity, one per line). The prediction is CORRECT only " +
+	"if it names that entity: the gold answer or an alias, however it is cased, accented or punctuated. It is " +
+	"INCORRECT if it names anything else, including a broader or narrower entity whose name contains the gold " +
+	"answer or is contained in it (\"Paris\" is not \"University of Paris\"); NOT_ATTEMPTED if it gives no " +
+	"definite answer. Reply with that one word only."
 
 // Section headings of the grader prompt.
 const (
 	graderQuestion  = "## Question"
 	graderGold      = "## Gold answer"
+	graderAliases   = "## Gold aliases"
 	graderPredicted = "## Predicted answer"
 )
 
+// noAliases is the aliases section of a gold answer without any, so that a
+// model reading the prompt is told so rather than shown an empty section.
+const noAliases = "(none)"
+
 // GraderPrompt is the grader's user message: instructions, then the
-// question, the gold answers (aliases of one entity, joined by "; ") and the
-// prediction, each under its heading.
+// question, the gold answer (gold[0]), its aliases (the rest, one per line:
+// a title may itself hold a semicolon or comma, so no separator inside a
+// line is safe) and the prediction, each under its heading.
 func GraderPrompt(question, predicted string, gold []string) string {
+	var answer string
+	var aliases []string
+	for _, g := range gold {
+		g = collapseLine(g)
+		switch {
+		case g == "":
+		case answer == "":
+			answer = g
+		default:
+			aliases = append(aliases, g)
+		}
+	}
+	al := noAliases
+	if len(aliases) > 0 {
+		al = strings.Join(aliases, "\n")
+	}
 	var b strings.Builder
 	b.WriteString(graderInstructions)
 	b.WriteString("\n\n")
 	b.WriteString(graderQuestion + "\n" + strings.TrimSpace(question) + "\n\n")
-	b.WriteString(graderGold + "\n" + strings.Join(gold, "; ") + "\n\n")
+	b.WriteString(graderGold + "\n" + answer + "\n\n")
+	b.WriteString(graderAliases + "\n" + al + "\n\n")
 	b.WriteString(graderPredicted + "\n" + strings.TrimSpace(predicted) + "\n")
 	return b.String()
 }
 
+// collapseLine puts a gold name on one line, since the aliases section holds
+// one name per line.
+func collapseLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 // ReadGraderPrompt is the reading side of the grader prompt: the question,
-// the gold answers (aliases of one entity) and the prediction it asks about,
-// ok false when msg is no grader prompt.
+// the gold answers (the answer, then its aliases) and the prediction it asks
+// about, ok false when msg is no grader prompt. A prompt without the aliases
+// section (the layout before it existed) holds the aliases in the gold
+// answer, separated by semicolons.
 func ReadGraderPrompt(msg string) (question string, gold []string, predicted string, ok bool) {
 	if !strings.Contains(msg, graderGold) {
 		return "", nil, "", false
 	}
-	sec := text.Sections(msg, graderQuestion, graderGold, graderPredicted)
-	for g := range strings.SplitSeq(sec[graderGold], ";") {
-		if g = strings.TrimSpace(g); g != "" {
-			gold = append(gold, g)
+	sec := text.Sections(msg, graderQuestion, graderGold, graderAliases, graderPredicted)
+	al, hasAliases := sec[graderAliases]
+	if !hasAliases {
+		for g := range strings.SplitSeq(sec[graderGold], ";") {
+			if g = strings.TrimSpace(g); g != "" {
+				gold = append(gold, g)
+			}
+		}
+		return sec[graderQuestion], gold, sec[graderPredicted], true
+	}
+	if g := collapseLine(sec[graderGold]); g != "" {
+		gold = append(gold, g)
+	}
+	if strings.TrimSpace(al) != noAliases {
+		for g := range strings.SplitSeq(al, "\n") {
+			if g = strings.TrimSpace(g); g != "" {
+				gold = append(gold, g)
+			}
 		}
 	}
 	return sec[graderQuestion], gold, sec[graderPredicted], true

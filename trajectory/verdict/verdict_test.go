@@ -120,10 +120,45 @@ func TestDecideGraderPrompt(t *testing.T) {
 	// The oracle reads each section up to the next heading: the order and
 	// the contents matter.
 	q := strings.Index(c, graderQuestion+"\nWhich tower?\n")
-	gi := strings.Index(c, graderGold+"\nEiffel Tower; Tour Eiffel\n")
+	gi := strings.Index(c, graderGold+"\nEiffel Tower\n")
+	ai := strings.Index(c, graderAliases+"\nTour Eiffel\n")
 	p := strings.Index(c, graderPredicted+"\nGustave's tower\n")
-	if q < 0 || gi < q || p < gi {
+	if q < 0 || gi < q || ai < gi || p < ai {
 		t.Errorf("grader prompt sections missing or out of order:\n%s", c)
+	}
+}
+
+// TestGraderPromptRoundTrip checks that the reading side gets back what the
+// writing side put in: the answer first, every alias (with semicolons and
+// commas inside a name kept whole), none when there are none, and the old
+// semicolon-joined layout still read.
+func TestGraderPromptRoundTrip(t *testing.T) {
+	tests := []struct {
+		name      string
+		gold      []string
+		predicted string
+		want      []string
+	}{
+		{"answer and aliases", []string{"Vistula", "Wisła", "Vistula River"}, "the Vistula", []string{"Vistula", "Wisła", "Vistula River"}},
+		{"no aliases", []string{"Paris"}, "University of Paris", []string{"Paris"}},
+		{"separators inside names", []string{"Charles IV, Holy Roman Emperor", "Love; Hate"}, "Charles IV", []string{"Charles IV, Holy Roman Emperor", "Love; Hate"}},
+		{"blank and multi-line names", []string{"", "Marie\nCurie", " ", "Maria Skłodowska"}, "", []string{"Marie Curie", "Maria Skłodowska"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := GraderPrompt("Which one?", tt.predicted, tt.gold)
+			q, gold, p, ok := ReadGraderPrompt(msg)
+			if !ok || q != "Which one?" || p != tt.predicted || !slices.Equal(gold, tt.want) {
+				t.Errorf("ReadGraderPrompt = %q, %q, %q, %v; want %q, %q, %q, true\n%s", q, gold, p, ok, "Which one?", tt.want, tt.predicted, msg)
+			}
+			if len(tt.want) == 1 && !strings.Contains(msg, graderAliases+"\n"+noAliases+"\n") {
+				t.Errorf("prompt without aliases does not say so:\n%s", msg)
+			}
+		})
+	}
+	old := "Grade.\n\n" + graderQuestion + "\nWhich river?\n\n" + graderGold + "\nVistula; Wisła\n\n" + graderPredicted + "\nOder\n"
+	if _, gold, p, ok := ReadGraderPrompt(old); !ok || p != "Oder" || !slices.Equal(gold, []string{"Vistula", "Wisła"}) {
+		t.Errorf("old layout read as %q, %q, %v", gold, p, ok)
 	}
 }
 
