@@ -2,7 +2,6 @@ package sample
 
 import (
 	"math"
-	"strconv"
 
 	"github.com/miroverse/miroverse/kg"
 )
@@ -17,7 +16,7 @@ type shares struct {
 	answers            map[int]int
 	// strata are the answer strata (answerStratum) accepted walks end in;
 	// spread is set when MaxAnswerShare asks for the last step to prefer new ones.
-	strata map[string]bool
+	strata map[stratum]bool
 	spread bool
 	// scratch buffers of prefer, reused across steps.
 	newStratum, newAnswer []int
@@ -33,7 +32,7 @@ func newShares(opt Options) *shares {
 		answerCap: shareCap(opt.MaxAnswerShare, opt.Walks),
 		onWalks:   map[int]int{},
 		answers:   map[int]int{},
-		strata:    map[string]bool{},
+		strata:    map[stratum]bool{},
 		spread:    opt.MaxAnswerShare > 0,
 	}
 }
@@ -76,7 +75,7 @@ func (s *shares) over(path []int) string {
 }
 
 // add counts an accepted walk whose answer is in stratum.
-func (s *shares) add(path []int, stratum string) {
+func (s *shares) add(path []int, st stratum) {
 	if s == nil {
 		return
 	}
@@ -84,7 +83,7 @@ func (s *shares) add(path []int, stratum string) {
 		s.onWalks[n]++
 	}
 	s.answers[path[len(path)-1]]++
-	s.strata[stratum] = true
+	s.strata[st] = true
 }
 
 // prefer narrows the last step's candidate edges to those whose target
@@ -93,7 +92,7 @@ func (s *shares) add(path []int, stratum string) {
 // landing on the same few pages, which makes the same few answers.
 // The result aliases a scratch buffer or cands; it is in cands' order so
 // the draw stays a function of the graph and the seed.
-func (s *shares) prefer(g *kg.Graph, cands []int, stratumOf func(int) string) []int {
+func (s *shares) prefer(g *kg.Graph, cands []int, stratumOf func(int) stratum) []int {
 	if s == nil || !s.spread {
 		return cands
 	}
@@ -119,11 +118,12 @@ func (s *shares) prefer(g *kg.Graph, cands []int, stratumOf func(int) string) []
 // answerStratum is the stratum of a walk's last document: its primary
 // category when the seed pool looked it up ("" otherwise: answers need no
 // lookups of their own) and its degree band, with documents that link
-// nowhere in a band of their own.
-func answerStratum(g *kg.Graph, primary map[int]string, n int) string {
+// nowhere in a band of their own (-1). It is a value, not a string, because
+// the last step asks it of every candidate.
+func answerStratum(g *kg.Graph, primary map[int]string, n int) stratum {
 	b := -1
 	if d := g.Degree(n); d > 0 {
 		b = band(d)
 	}
-	return primary[n] + "\x00" + strconv.Itoa(b)
+	return stratum{primary[n], b}
 }

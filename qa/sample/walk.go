@@ -187,6 +187,7 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 		// share was full; they fill what the shares leave empty.
 		spare [][]int
 	)
+	stratumOf := func(n int) stratum { return answerStratum(g, primary, n) }
 	answerType := func(n int) (string, error) {
 		if opt.Docs == nil {
 			return "", nil
@@ -248,7 +249,7 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 			if len(opt.HopMix) > 0 {
 				h = drawHops(rng, opt.HopMix)
 			}
-			p := s.walk(rng, seed, h, func(n int) string { return answerStratum(g, primary, n) })
+			p := s.walk(rng, seed, h, stratumOf)
 			if len(p)-1 < opt.MinHops {
 				if s.blocked {
 					stats.Refused[SkipNodeShare]++
@@ -486,7 +487,7 @@ type stepper struct {
 // (Options.MaxNodeShare) are not stepped into, nor, on the last step,
 // answers at theirs; stratumOf names an answer's stratum for the last
 // step's preference.
-func (s *stepper) walk(rng *rand.Rand, start, h int, stratumOf func(int) string) []int {
+func (s *stepper) walk(rng *rand.Rand, start, h int, stratumOf func(int) stratum) []int {
 	path := make([]int, 1, h+1)
 	path[0] = start
 	s.blocked = false
@@ -509,10 +510,11 @@ func (s *stepper) walk(rng *rand.Rand, start, h int, stratumOf func(int) string)
 		if len(s.cands) == 0 {
 			break
 		}
+		pick := s.cands // prefer's result aliases its own buffers: never s.cands' next use
 		if last {
-			s.cands = s.caps.prefer(s.g, s.cands, stratumOf)
+			pick = s.caps.prefer(s.g, s.cands, stratumOf)
 		}
-		e := s.cands[rng.IntN(len(s.cands))]
+		e := pick[rng.IntN(len(pick))]
 		path = append(path, s.g.Target(e))
 	}
 	return path
