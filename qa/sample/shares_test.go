@@ -109,26 +109,48 @@ func TestSampleShareCaps(t *testing.T) {
 	}
 }
 
-// TestSampleShareCapRefusesSeeds: when the graph is too small for the cap,
+// TestSampleShareCapRefusesSeeds: when the graph is too small for a cap,
 // the sample comes up short rather than break it, and says why.
 func TestSampleShareCapRefusesSeeds(t *testing.T) {
-	// Every leaf's only way on is the hub: capped at 2, only 2 walks.
+	// Thirty leaves, each with its own way to the hub (leaf → via → hub)
+	// and the hub's one way on (hub → end): every walk of 2 hops ends on
+	// hub, every one of 3 on end.
 	var ids []string
 	var links []kg.Link
 	ids = append(ids, "hub", "end")
 	links = append(links, goodLink("hub", "end"))
 	for i := range 30 {
-		id := fmt.Sprintf("leaf%02d", i)
-		ids = append(ids, id)
-		links = append(links, goodLink(id, "hub"))
+		leaf, via := fmt.Sprintf("leaf%02d", i), fmt.Sprintf("via%02d", i)
+		ids = append(ids, leaf, via)
+		links = append(links, goodLink(leaf, via), goodLink(via, "hub"))
 	}
 	g := mustGraph(t, nodes(ids...), links)
-	ws, st := mustSample(t, g, Options{Seed: 1, Walks: 20, MinHops: 2, MaxHops: 2, MaxNodeShare: 0.1})
-	if len(ws) != 2 {
-		t.Fatalf("%d walks, want 2 (ceil(0.1 × 20) through the hub)", len(ws))
+	tests := []struct {
+		name      string
+		opt       Options
+		wantWalks int
+		reason    string
+	}{
+		{"node cap on the hub", Options{Seed: 1, Walks: 20, MinHops: 2, MaxHops: 3, MaxNodeShare: 0.1}, 2, SkipNodeShare},
+		{"answer cap on the end", Options{Seed: 1, Walks: 20, MinHops: 3, MaxHops: 3, MaxAnswerShare: 0.1}, 2, SkipAnswerShare},
+		{"no cap", Options{Seed: 1, Walks: 20, MinHops: 3, MaxHops: 3}, 20, ""},
 	}
-	if st.Skipped[SkipNodeShare] == 0 || st.Refused[SkipNodeShare] == 0 {
-		t.Errorf("seeds refused for the hub's share not counted: %+v", st)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws, st := mustSample(t, g, tt.opt)
+			if len(ws) != tt.wantWalks {
+				t.Fatalf("%d walks, want %d (stats %+v)", len(ws), tt.wantWalks, st)
+			}
+			if tt.reason == "" {
+				if len(st.Refused) != 0 {
+					t.Errorf("refusals without a cap: %+v", st.Refused)
+				}
+				return
+			}
+			if st.Skipped[tt.reason] == 0 || st.Refused[tt.reason] == 0 {
+				t.Errorf("seeds refused for %s not counted: %+v", tt.reason, st)
+			}
+		})
 	}
 }
 

@@ -90,8 +90,8 @@ const (
 	// (Options.MaxNodeShare), or every attempt from it ended short
 	// because the only ways on led into documents at their share.
 	SkipNodeShare = "node_share"
-	// SkipAnswerShare: every walk found from the seed ended on a document
-	// already ending its share of walks (Options.MaxAnswerShare).
+	// SkipAnswerShare: the seed's attempts failed on documents already
+	// ending their share of walks (Options.MaxAnswerShare).
 	SkipAnswerShare = "answer_share"
 )
 
@@ -126,9 +126,10 @@ type Stats struct {
 	Walks          int            // walks returned
 	Skipped        map[string]int // seeds given up, by reason (SkipStuck, SkipDuplicate, …)
 	// Refused counts walk attempts turned down by the share caps, by
-	// reason (SkipNodeShare: the attempt ended short because the way on
-	// was capped; SkipAnswerShare: it ended on a capped answer). Steps
-	// merely steered away from capped documents are not counted.
+	// reason: the attempt ended short of MinHops after a cap took
+	// candidates from one of its steps, or it ended on an answer at its
+	// share. Steps merely steered away from capped documents, in walks
+	// that went on, are not counted.
 	Refused      map[string]int
 	HopHistogram map[int]int    // walks by hop count
 	WalksByBand  map[string]int // walks by the seed's degree band
@@ -251,9 +252,9 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 			}
 			p := s.walk(rng, seed, h, stratumOf)
 			if len(p)-1 < opt.MinHops {
-				if s.blocked {
-					stats.Refused[SkipNodeShare]++
-					capReason = SkipNodeShare
+				if s.blocked != "" {
+					stats.Refused[s.blocked]++
+					capReason = s.blocked
 				}
 				continue
 			}
@@ -478,8 +479,9 @@ type stepper struct {
 	hubCap int
 	caps   *shares // nil: no share caps
 	cands  []int
-	// blocked is set by walk when a step lost a candidate to a share cap.
-	blocked bool
+	// blocked is set by walk to the cap (SkipNodeShare, SkipAnswerShare)
+	// that last took a candidate from a step; "" when none did.
+	blocked string
 }
 
 // walk tries to take h hops from start and returns the node path, which is
@@ -490,7 +492,7 @@ type stepper struct {
 func (s *stepper) walk(rng *rand.Rand, start, h int, stratumOf func(int) stratum) []int {
 	path := make([]int, 1, h+1)
 	path[0] = start
-	s.blocked = false
+	s.blocked = ""
 	for len(path) <= h {
 		cur := path[len(path)-1]
 		last := len(path) == h
@@ -501,8 +503,12 @@ func (s *stepper) walk(rng *rand.Rand, start, h int, stratumOf func(int) stratum
 			if !s.usable(e) || slices.Contains(path, dst) {
 				continue
 			}
-			if s.caps.full(dst) || (last && s.caps.answerFull(dst)) {
-				s.blocked = true
+			if s.caps.full(dst) {
+				s.blocked = SkipNodeShare
+				continue
+			}
+			if last && s.caps.answerFull(dst) {
+				s.blocked = SkipAnswerShare
 				continue
 			}
 			s.cands = append(s.cands, e)
