@@ -14,6 +14,10 @@ type shares struct {
 	nodeCap, answerCap int // 0: no cap
 	onWalks            map[int]int
 	answers            map[int]int
+	// full and answerFull hold the documents at their cap: every step
+	// asks about every candidate, and these stay small (often empty)
+	// where onWalks and answers grow with the sample.
+	atCap, answerAtCap map[int]bool
 	// strata are the answer strata (answerStratum) accepted walks end in;
 	// spread is set when MaxAnswerShare asks for the last step to prefer new ones.
 	strata map[stratum]bool
@@ -28,12 +32,14 @@ func newShares(opt Options) *shares {
 		return nil
 	}
 	return &shares{
-		nodeCap:   shareCap(opt.MaxNodeShare, opt.Walks),
-		answerCap: shareCap(opt.MaxAnswerShare, opt.Walks),
-		onWalks:   map[int]int{},
-		answers:   map[int]int{},
-		strata:    map[stratum]bool{},
-		spread:    opt.MaxAnswerShare > 0,
+		nodeCap:     shareCap(opt.MaxNodeShare, opt.Walks),
+		answerCap:   shareCap(opt.MaxAnswerShare, opt.Walks),
+		onWalks:     map[int]int{},
+		answers:     map[int]int{},
+		atCap:       map[int]bool{},
+		answerAtCap: map[int]bool{},
+		strata:      map[stratum]bool{},
+		spread:      opt.MaxAnswerShare > 0,
 	}
 }
 
@@ -50,12 +56,12 @@ func shareCap(share float64, walks int) int {
 
 // full reports whether document n is on its share of walks already.
 func (s *shares) full(n int) bool {
-	return s != nil && s.nodeCap > 0 && s.onWalks[n] >= s.nodeCap
+	return s != nil && len(s.atCap) > 0 && s.atCap[n]
 }
 
 // answerFull reports whether as many walks as allowed end on n already.
 func (s *shares) answerFull(n int) bool {
-	return s != nil && s.answerCap > 0 && s.answers[n] >= s.answerCap
+	return s != nil && len(s.answerAtCap) > 0 && s.answerAtCap[n]
 }
 
 // over names the cap that accepting path would break ("" for none).
@@ -81,8 +87,15 @@ func (s *shares) add(path []int, st stratum) {
 	}
 	for _, n := range path {
 		s.onWalks[n]++
+		if s.nodeCap > 0 && s.onWalks[n] >= s.nodeCap {
+			s.atCap[n] = true
+		}
 	}
-	s.answers[path[len(path)-1]]++
+	a := path[len(path)-1]
+	s.answers[a]++
+	if s.answerCap > 0 && s.answers[a] >= s.answerCap {
+		s.answerAtCap[a] = true
+	}
 	s.strata[st] = true
 }
 

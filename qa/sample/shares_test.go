@@ -176,3 +176,15 @@ func mustDefaults(t *testing.T, o Options) Options {
 	}
 	return o
 }
+
+// BenchmarkSampleShareCaps is BenchmarkSample with the pipeline's default
+// caps, to compare what the per-step cap lookups cost.
+func BenchmarkSampleShareCaps(b *testing.B) {
+	ns, ls := randomGraph(b, 20000, 1)
+	g := mustGraph(b, ns, ls)
+	opt := Options{Seed: 1, Walks: 5000, HubCap: 25, MaxNodeShare: 0.1, MaxAnswerShare: 0.05}
+	for b.Loop() {
+		ws, _ := mustSample(b, g, opt)
+		b.ReportMetric(float64(len(ws)), "walks/op")
+	}
+}
