@@ -23,6 +23,9 @@ type Diversity struct {
 	TopNodeTitle string  `json:"top_node_title,omitempty"`
 	TopNodeItems int64   `json:"top_node_items"`
 	TopNodeShare float64 `json:"top_node_share"`
+	// NodeCap (sample) is the most walks a document may be on,
+	// ceil(sample.max_node_share × sample.walks); 0 when uncapped.
+	NodeCap int64 `json:"node_cap,omitempty"`
 	// DistinctFinalClauses counts the distinct last clauses (folded) of
 	// the kept questions that list their clauses (qa.Item.Clauses): the
 	// part that asks for the answer. Few of them means one template.

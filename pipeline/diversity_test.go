@@ -69,13 +69,13 @@ func TestGateRates(t *testing.T) {
 
 func TestSummaryShowsSpread(t *testing.T) {
 	m := &Manifest{Stages: map[string]*StageStats{
-		StageSample: {Kept: 10, Diversity: &Diversity{Items: 10, DistinctAnswers: 7, TopNode: "h", TopNodeTitle: "Hub", TopNodeItems: 1, TopNodeShare: 0.1}},
+		StageSample: {Kept: 10, Diversity: &Diversity{Items: 10, DistinctAnswers: 7, TopNode: "h", TopNodeTitle: "Hub", TopNodeItems: 1, TopNodeShare: 0.1, NodeCap: 1}},
 		StageQA: {In: 10, Kept: 8, Rejected: map[string]int64{"ambiguous": 2}, GateRates: map[string]float64{"ambiguous": 0.2},
 			Diversity: &Diversity{Items: 8, DistinctAnswers: 6, DistinctFinalClauses: 5, TopNode: "h", TopNodeItems: 1, TopNodeShare: 0.125}},
 	}}
 	out := Summary(m, "root")
 	for _, want := range []string{
-		`walks       10 (7 distinct answers; largest node share 10.0% ("Hub", on 1 of 10))`,
+		`walks       10 (7 distinct answers; largest node share 10.0% ("Hub", on 1 of 10, cap 1))`,
 		`kept        6 distinct answers, 5 distinct final clauses; largest node share 12.5% ("h", on 1 of 8)`,
 		`gate rates  ambiguous 20.0%`,
 	} {

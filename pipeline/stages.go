@@ -89,6 +89,7 @@ func (r *Runner) Sample(ctx context.Context) error {
 			fmt.Fprintf(r.progress, "%-10s %d walks from %d documents (%d links)\n", StageSample, len(walks), g.NodeCount(), g.EdgeCount())
 			st := sampleStats(c, g, len(walks), stats)
 			st.Diversity = walkDiversity(walks)
+			st.Diversity.NodeCap = int64(sample.ShareCap(c.MaxNodeShare, c.Walks))
 			return st, nil
 		},
 	})

@@ -76,7 +76,11 @@ func DiversityLine(d *Diversity) string {
 		if name == "" {
 			name = d.TopNode
 		}
-		fmt.Fprintf(&b, "; largest node share %.1f%% (%q, on %d of %d)", 100*d.TopNodeShare, name, d.TopNodeItems, d.Items)
+		fmt.Fprintf(&b, "; largest node share %.1f%% (%q, on %d of %d", 100*d.TopNodeShare, name, d.TopNodeItems, d.Items)
+		if d.NodeCap > 0 {
+			fmt.Fprintf(&b, ", cap %d", d.NodeCap)
+		}
+		b.WriteString(")")
 	}
 	return b.String()
 }

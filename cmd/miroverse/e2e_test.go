@@ -560,7 +560,7 @@ func TestInspect(t *testing.T) {
 	// gate cost, are in the manifest and the summary.
 	smp, q := m.Stages["sample"], m.Stages["qa"]
 	if d := smp.Diversity; d == nil || d.Items != smp.Kept || d.DistinctAnswers < 1 || d.TopNode == "" ||
-		d.TopNodeItems > int64(math.Ceil(m.Config.Sample.MaxNodeShare*float64(m.Config.Sample.Walks))) {
+		d.NodeCap != int64(math.Ceil(m.Config.Sample.MaxNodeShare*float64(m.Config.Sample.Walks))) || d.TopNodeItems > d.NodeCap {
 		t.Errorf("sample diversity %+v (walks %d, max_node_share %v)", d, smp.Kept, m.Config.Sample.MaxNodeShare)
 	}
 	if d := q.Diversity; d == nil || d.Items != q.Kept || d.DistinctAnswers < 1 || d.DistinctAnswers > smp.Diversity.DistinctAnswers {
@@ -618,8 +618,8 @@ func TestFatwikiSampleSpread(t *testing.T) {
 	if off.TopNodeItems <= 20 {
 		t.Fatalf("uncapped, the top node is on %d walks: fatwiki no longer shows the hub the cap is for", off.TopNodeItems)
 	}
-	if on.TopNodeItems > 20 {
-		t.Errorf("capped, %q is on %d walks, over ceil(0.1 × 200) = 20", on.TopNodeTitle, on.TopNodeItems)
+	if on.NodeCap != 20 || on.TopNodeItems > on.NodeCap {
+		t.Errorf("capped, %q is on %d walks; the cap is %d, want ceil(0.1 × 200) = 20", on.TopNodeTitle, on.TopNodeItems, on.NodeCap)
 	}
 	// The floor is what was measured (16), so a change that loses the spread fails.
 	if on.DistinctAnswers < 16 || on.DistinctAnswers <= off.DistinctAnswers {

@@ -32,8 +32,8 @@ func newShares(opt Options) *shares {
 		return nil
 	}
 	return &shares{
-		nodeCap:     shareCap(opt.MaxNodeShare, opt.Walks),
-		answerCap:   shareCap(opt.MaxAnswerShare, opt.Walks),
+		nodeCap:     ShareCap(opt.MaxNodeShare, opt.Walks),
+		answerCap:   ShareCap(opt.MaxAnswerShare, opt.Walks),
 		onWalks:     map[int]int{},
 		answers:     map[int]int{},
 		atCap:       map[int]bool{},
@@ -43,9 +43,10 @@ func newShares(opt Options) *shares {
 	}
 }
 
-// shareCap is ceil(share × walks), at least 1 so that a tiny sample can
+// ShareCap is how many of walks one document may be on under a share cap
+// (Options.MaxNodeShare, MaxAnswerShare): ceil(share × walks), at least 1 so that a tiny sample can
 // still use every document once; 0 when share is 0 (no cap).
-func shareCap(share float64, walks int) int {
+func ShareCap(share float64, walks int) int {
 	if share <= 0 {
 		return 0
 	}

@@ -162,8 +162,8 @@ func TestShareCap(t *testing.T) {
 	}{
 		{0, 100, 0}, {0.1, 200, 20}, {0.1, 30, 3}, {0.05, 60, 3}, {0.1, 61, 7}, {0.001, 10, 1}, {1, 7, 7},
 	} {
-		if got := shareCap(tt.share, tt.walks); got != tt.want {
-			t.Errorf("shareCap(%v, %d) = %d, want %d", tt.share, tt.walks, got, tt.want)
+		if got := ShareCap(tt.share, tt.walks); got != tt.want {
+			t.Errorf("ShareCap(%v, %d) = %d, want %d", tt.share, tt.walks, got, tt.want)
 		}
 	}
 }
