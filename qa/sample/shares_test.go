@@ -2,7 +2,9 @@ package sample
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/miroverse/miroverse/kg"
@@ -13,8 +15,7 @@ import (
 // the hub and to the next leaf (a ring, so ways around the hub exist), the
 // hub links to a few pages, and those link back to the hub. Uncapped, most
 // walks go through the hub and end on its few targets.
-func starGraph(t *testing.T, leaves, targets int) *kg.Graph {
-	t.Helper()
+func starGraph(leaves, targets int) ([]kg.GraphNode, []kg.Link) {
 	var ids []string
 	var links []kg.Link
 	leaf := func(i int) string { return fmt.Sprintf("leaf%03d", i%leaves) }
@@ -28,7 +29,7 @@ func starGraph(t *testing.T, leaves, targets int) *kg.Graph {
 		ids = append(ids, target(i))
 		links = append(links, goodLink("hub", target(i)), goodLink(target(i), "hub"))
 	}
-	return mustGraph(t, nodes(ids...), links)
+	return nodes(ids...), links
 }
 
 // spread counts, over ws, the walks through each document and the walks
@@ -55,7 +56,14 @@ func maxCount(m map[string]int) (string, int) {
 }
 
 func TestSampleShareCaps(t *testing.T) {
-	g := starGraph(t, 80, 4)
+	ns, ls := starGraph(80, 4)
+	g := mustGraph(t, ns, ls)
+	// The same graph handed over in another order.
+	rng := rand.New(rand.NewPCG(3, 4))
+	ns2, ls2 := slices.Clone(ns), slices.Clone(ls)
+	rng.Shuffle(len(ns2), func(i, j int) { ns2[i], ns2[j] = ns2[j], ns2[i] })
+	rng.Shuffle(len(ls2), func(i, j int) { ls2[i], ls2[j] = ls2[j], ls2[i] })
+	shuffled := mustGraph(t, ns2, ls2)
 	const walks = 60
 	base := Options{Seed: 9, Walks: walks, MinHops: 2, MaxHops: 3}
 	uncapped, _ := mustSample(t, g, base)
@@ -100,6 +108,9 @@ func TestSampleShareCaps(t *testing.T) {
 			again, st2 := mustSample(t, g, opt)
 			if !reflect.DeepEqual(ws, again) || !reflect.DeepEqual(st, st2) {
 				t.Error("same graph and seed, different walks or stats")
+			}
+			if other, _ := mustSample(t, shuffled, opt); !reflect.DeepEqual(ws, other) {
+				t.Error("the graph handed over in another order gave other walks")
 			}
 		})
 	}
