@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"cmp"
+	"slices"
 
 	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/qa"
@@ -46,19 +47,22 @@ func newSpread() *spread {
 	return &spread{on: map[string]int64{}, titles: map[string]string{}, answers: map[string]bool{}, clauses: map[string]bool{}}
 }
 
-// add counts one item along docIDs (titles alongside), answer last.
-func (s *spread) add(docIDs, titles []string, clauses []string) {
-	if len(docIDs) == 0 {
-		return
-	}
+// add counts one item: its answer (a key: doc id or folded name), the
+// documents it is on (titles alongside) and its clauses.
+func (s *spread) add(answer string, docIDs, titles []string, clauses []string) {
 	s.d.Items++
 	for i, id := range docIDs {
+		if slices.Contains(docIDs[:i], id) { // an imported item may list a paragraph's page twice
+			continue
+		}
 		s.on[id]++
 		if i < len(titles) {
 			s.titles[id] = titles[i]
 		}
 	}
-	s.answers[docIDs[len(docIDs)-1]] = true
+	if answer != "" {
+		s.answers[answer] = true
+	}
 	if len(clauses) > 0 {
 		if c := text.FoldName(clauses[len(clauses)-1]); c != "" {
 			s.clauses[c] = true
@@ -86,19 +90,28 @@ func (s *spread) result() *Diversity {
 func walkDiversity(ws []qa.Walk) *Diversity {
 	s := newSpread()
 	for _, w := range ws {
-		s.add(w.DocIDs, w.Titles, nil)
+		if len(w.DocIDs) > 0 {
+			s.add(w.DocIDs[len(w.DocIDs)-1], w.DocIDs, w.Titles, nil)
+		}
 	}
 	return s.result()
 }
 
 // keptDiversity is the spread of the kept questions; imported ones count
-// too (their documents are the dataset's).
+// too (their documents are the dataset's). Answers are told apart by their
+// folded text, since an imported question's last document is a supporting
+// paragraph rather than its answer.
 func keptDiversity(items []qa.Item) *Diversity {
 	s := newSpread()
 	for _, it := range items {
-		if it.Status == qa.StatusKept {
-			s.add(it.DocIDs, it.Titles, it.Clauses)
+		if it.Status != qa.StatusKept {
+			continue
 		}
+		answer := text.FoldName(it.Answer)
+		if answer == "" && len(it.DocIDs) > 0 {
+			answer = it.DocIDs[len(it.DocIDs)-1]
+		}
+		s.add(answer, it.DocIDs, it.Titles, it.Clauses)
 	}
 	return s.result()
 }

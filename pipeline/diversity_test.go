@@ -19,8 +19,9 @@ func TestDiversity(t *testing.T) {
 	}
 	item := func(status string, clauses []string, ids ...string) qa.Item {
 		w := walk(ids...)
-		return qa.Item{Status: status, DocIDs: w.DocIDs, Titles: w.Titles, Clauses: clauses}
+		return qa.Item{Status: status, DocIDs: w.DocIDs, Titles: w.Titles, Clauses: clauses, Answer: w.Titles[len(w.Titles)-1]}
 	}
+	imported := qa.Item{Status: qa.StatusKept, Answer: "Tr", DocIDs: []string{"p", "p", "q"}, Titles: []string{"Tp", "Tp", "Tq"}}
 	tests := []struct {
 		name string
 		got  *Diversity
@@ -38,6 +39,9 @@ func TestDiversity(t *testing.T) {
 			item(qa.StatusKept, nil, "d", "u"), // no clauses: counts for answers, not clauses
 			item(qa.StatusRejected, []string{"Who else?"}, "e", "v"),
 		}), Diversity{Items: 4, DistinctAnswers: 3, DistinctFinalClauses: 2, TopNode: "r", TopNodeTitle: "Tr", TopNodeItems: 2, TopNodeShare: 0.5}},
+		{"imported: answers by text, a page listed twice counted once", keptDiversity([]qa.Item{
+			item(qa.StatusKept, nil, "a", "r"), imported, // both answer "Tr"
+		}), Diversity{Items: 2, DistinctAnswers: 1, TopNode: "a", TopNodeTitle: "Ta", TopNodeItems: 1, TopNodeShare: 0.5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
