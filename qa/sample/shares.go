@@ -14,12 +14,14 @@ type shares struct {
 	nodeCap, answerCap int // 0: no cap
 	onWalks            map[int]int
 	answers            map[int]int
-	// full and answerFull hold the documents at their cap: every step
-	// asks about every candidate, and these stay small (often empty)
-	// where onWalks and answers grow with the sample.
+	// atCap and answerAtCap hold the documents at their caps, for full
+	// and answerFull: every step asks about every candidate, and these
+	// stay small (often empty) where onWalks and answers grow with the
+	// sample.
 	atCap, answerAtCap map[int]bool
 	// strata are the answer strata (answerStratum) accepted walks end in;
-	// spread is set when MaxAnswerShare asks for the last step to prefer new ones.
+	// spread is set when MaxAnswerShare asks the last step to prefer
+	// new ones.
 	strata map[stratum]bool
 	spread bool
 	// scratch buffers of prefer, reused across steps.
@@ -44,8 +46,9 @@ func newShares(opt Options) *shares {
 }
 
 // ShareCap is how many of walks one document may be on under a share cap
-// (Options.MaxNodeShare, MaxAnswerShare): ceil(share × walks), at least 1 so that a tiny sample can
-// still use every document once; 0 when share is 0 (no cap).
+// (Options.MaxNodeShare, MaxAnswerShare): ceil(share × walks), at least 1
+// so that a tiny sample can still use every document once; 0 when share
+// is 0 (no cap).
 func ShareCap(share float64, walks int) int {
 	if share <= 0 {
 		return 0

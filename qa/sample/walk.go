@@ -59,7 +59,9 @@ type Options struct {
 	// into a document at its cap and a seed at its cap is passed over, so
 	// the sampler tries other paths rather than dropping the seed; 0 means
 	// no cap. With a cap, a seed's walk depends on the walks accepted
-	// before it (still one sequential pass, so still deterministic).
+	// before it (still one sequential pass, so still deterministic), and
+	// the walks of a smaller Walks are no prefix of a larger one's, the
+	// cap growing with Walks.
 	MaxNodeShare float64
 	// MaxAnswerShare caps how many walks may end on one document, at most
 	// ceil(MaxAnswerShare × Walks), and makes the last step prefer
