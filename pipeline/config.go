@@ -139,6 +139,12 @@ type SampleConfig struct {
 	// by degree band alone; SeedPool bounds the seeds looked up for it.
 	Stratify bool `yaml:"stratify" json:"stratify"`
 	SeedPool int  `yaml:"seed_pool" json:"seed_pool"`
+	// MaxNodeShare caps the walks any one document is on (seed, bridge or
+	// answer) at ceil(max_node_share × walks); MaxAnswerShare caps the
+	// walks ending on one document the same way and spreads answers over
+	// strata (sample.Options). 0 turns a cap off.
+	MaxNodeShare   float64 `yaml:"max_node_share" json:"max_node_share"`
+	MaxAnswerShare float64 `yaml:"max_answer_share" json:"max_answer_share"`
 }
 
 // QAConfig shapes question writing.
@@ -325,7 +331,8 @@ func DefaultConfig() Config {
 		Workers: 8,
 		Graph: GraphConfig{Backend: "embedded", BatchSize: 5000, Database: "neo4j", NodeBatch: 5000, RelBatch: 10000,
 			Workers: 4, Load: LoadAuto},
-		Sample: SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8, Stratify: true},
+		Sample: SampleConfig{Walks: 60, MinHops: 2, MaxHops: 4, Attempts: 8, Stratify: true,
+			MaxNodeShare: DefaultMaxNodeShare, MaxAnswerShare: DefaultMaxAnswerShare},
 		Synthesize: SynthesizeConfig{
 			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
 			MaxTokens: 16384, ContextTokens: 262144, Temperature: 1.0, TopP: 0.95, MaxRollbacks: 5,

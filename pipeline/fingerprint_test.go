@@ -68,6 +68,8 @@ func TestStageFingerprintsFollowConfigValues(t *testing.T) {
 	}{
 		{"sample walks", func(c Config) []any { return []any{c.Sample, c.Seed} }, func(c *Config) { c.Sample.Walks++ }},
 		{"sample hop mix", func(c Config) []any { return []any{c.Sample, c.Seed} }, func(c *Config) { c.Sample.Hops = map[int]float64{2: 1} }},
+		{"sample node share", func(c Config) []any { return []any{c.Sample, c.Seed} }, func(c *Config) { c.Sample.MaxNodeShare = 0.2 }},
+		{"sample answer share", func(c Config) []any { return []any{c.Sample, c.Seed} }, func(c *Config) { c.Sample.MaxAnswerShare = 0 }},
 		{"seed", func(c Config) []any { return []any{c.Sample, c.Seed} }, func(c *Config) { c.Seed++ }},
 		{"synthesize top_p", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.TopP = 0.9 }},
 		{"sandbox wall", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.Sandbox.Wall = time.Minute }},

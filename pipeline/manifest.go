@@ -63,6 +63,11 @@ type StageStats struct {
 	Counts   map[string]int64    `json:"counts,omitempty"`
 	Examples map[string][]string `json:"examples,omitempty"`
 	Seconds  float64             `json:"seconds"`
+	// Diversity is the spread of the sample's walks or of the qa stage's
+	// kept questions; GateRates (qa) is each reject reason's count over
+	// the candidates (In).
+	Diversity *Diversity         `json:"diversity,omitempty"`
+	GateRates map[string]float64 `json:"gate_rates,omitempty"`
 	// PeakRSSBytes is the largest resident set of the process while the
 	// stage ran; PeakRSSScope is "stage" when it was measured from the
 	// stage's start, "process" when the system only gives the peak since

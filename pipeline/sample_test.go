@@ -34,6 +34,19 @@ func TestSampleConfig(t *testing.T) {
 		{"negative weight", "sample:\n  hops: {2: -1}\n", "weight of 2", nil},
 		{"answer types need strata", "sample:\n  stratify: false\n  answer_types: {person: 1}\n", "needs sample.stratify", nil},
 		{"negative pool", "sample:\n  seed_pool: -5\n", "seed_pool", nil},
+		{"share caps by default", "", "", func(t *testing.T, c SampleConfig) {
+			o := c.options(1, nil, nil)
+			if o.MaxNodeShare != DefaultMaxNodeShare || o.MaxAnswerShare != DefaultMaxAnswerShare {
+				t.Errorf("default caps reach the sampler as %v, %v", o.MaxNodeShare, o.MaxAnswerShare)
+			}
+		}},
+		{"share caps off", "sample:\n  max_node_share: 0\n  max_answer_share: 0\n", "", func(t *testing.T, c SampleConfig) {
+			if o := c.options(1, nil, nil); o.MaxNodeShare != 0 || o.MaxAnswerShare != 0 {
+				t.Errorf("caps turned off reach the sampler as %v, %v", o.MaxNodeShare, o.MaxAnswerShare)
+			}
+		}},
+		{"node share above 1", "sample:\n  max_node_share: 1.5\n", "sample.max_node_share", nil},
+		{"negative answer share", "sample:\n  max_answer_share: -0.1\n", "sample.max_answer_share", nil},
 	}
 	cases := make([]configCase, 0, len(tests))
 	for _, tt := range tests {

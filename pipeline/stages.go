@@ -88,7 +88,10 @@ func (r *Runner) Sample(ctx context.Context) error {
 				return nil, err
 			}
 			fmt.Fprintf(r.progress, "%-10s %d walks from %d documents (%d links)\n", StageSample, len(walks), g.NodeCount(), g.EdgeCount())
-			return sampleStats(c, g, len(walks), stats), nil
+			st := sampleStats(c, g, len(walks), stats)
+			st.Diversity = walkDiversity(walks)
+			st.Diversity.NodeCap = int64(sample.ShareCap(c.MaxNodeShare, c.Walks))
+			return st, nil
 		},
 	})
 }
@@ -112,6 +115,9 @@ func sampleStats(c SampleConfig, g *kg.Graph, walks int, stats sample.Stats) *St
 	}
 	for t, n := range stats.WalksByAnswerType {
 		st.Counts["walks_answer_"+t] = int64(n)
+	}
+	for reason, n := range stats.Refused {
+		st.Counts["attempts_refused_"+reason] = int64(n)
 	}
 	if c.Stratify {
 		st.Counts["seed_strata"], st.Counts["walk_categories"] = int64(stats.Strata), int64(len(stats.WalksByCategory))
@@ -340,6 +346,7 @@ func (r *Runner) publishQA(items []qa.Item) (*StageStats, error) {
 			Detail: it.Detail, Writer: it.Writer, PromptHash: it.PromptHash,
 		})
 	}
+	st.Diversity, st.GateRates = keptDiversity(items), gateRates(st)
 	return st, publish(r, "qa", rows, partName)
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/dustin/go-humanize"
@@ -25,9 +26,15 @@ func Summary(m *Manifest, root string) string {
 	if n := ing.Failed["malformed_page"]; n > 0 || ing.Counts["truncated_inputs"] > 0 {
 		fmt.Fprintf(&b, "  ingest      %d malformed pages skipped, %d truncated inputs\n", n, ing.Counts["truncated_inputs"])
 	}
-	fmt.Fprintf(&b, "  walks       %s\n", humanize.Comma(smp.Kept))
+	fmt.Fprintf(&b, "  walks       %s%s\n", humanize.Comma(smp.Kept), spreadNote(smp.Diversity))
 	fmt.Fprintf(&b, "  questions   %s kept, %s rejected%s, %s failed%s\n",
 		humanize.Comma(q.Kept), humanize.Comma(sum(q.Rejected)), reasons(q.Rejected), humanize.Comma(sum(q.Failed)), reasons(q.Failed))
+	if d := q.Diversity; d != nil {
+		fmt.Fprintf(&b, "  kept        %s\n", DiversityLine(d))
+	}
+	if len(q.GateRates) > 0 {
+		fmt.Fprintf(&b, "  gate rates  %s\n", RatesLine(q.GateRates))
+	}
 	fmt.Fprintf(&b, "  rollouts    %s: %s correct, %s incorrect; %s without a final answer, %s failed%s\n",
 		humanize.Comma(syn.In), humanize.Comma(jdg.Kept), humanize.Comma(sum(jdg.Rejected)),
 		humanize.Comma(syn.Rejected["format_error"]), humanize.Comma(sum(syn.Failed)), reasons(syn.Failed))
@@ -45,6 +52,49 @@ func Summary(m *Manifest, root string) string {
 	fmt.Fprintf(&b, "  %-13s %s\n", "card", filepath.Join(root, "README.md"))
 	fmt.Fprintf(&b, "  %-13s %s\n", "manifest", filepath.Join(root, "manifest.json"))
 	return b.String()
+}
+
+// spreadNote is the walks line's tail: " (…)" with the spread, or "".
+func spreadNote(d *Diversity) string {
+	if d == nil {
+		return ""
+	}
+	return " (" + DiversityLine(d) + ")"
+}
+
+// DiversityLine renders a Diversity on one line: distinct answers, distinct
+// final clauses when the questions listed them, and the document on most
+// items with its share.
+func DiversityLine(d *Diversity) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s distinct answers", humanize.Comma(d.DistinctAnswers))
+	if d.DistinctFinalClauses > 0 {
+		fmt.Fprintf(&b, ", %s distinct final clauses", humanize.Comma(d.DistinctFinalClauses))
+	}
+	if d.TopNode != "" {
+		name := d.TopNodeTitle
+		if name == "" {
+			name = d.TopNode
+		}
+		fmt.Fprintf(&b, "; largest node share %.1f%% (%q, on %d of %d", 100*d.TopNodeShare, name, d.TopNodeItems, d.Items)
+		if d.NodeCap > 0 {
+			fmt.Fprintf(&b, ", cap %d", d.NodeCap)
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// RatesLine renders gate rates by reason, largest first (ties by name), as
+// percentages of the candidates.
+func RatesLine(rates map[string]float64) string {
+	keys := sortedKeys(rates)
+	sort.SliceStable(keys, func(i, j int) bool { return rates[keys[i]] > rates[keys[j]] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.1f%%", k, 100*rates[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func sum(m map[string]int64) int64 {

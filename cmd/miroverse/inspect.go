@@ -102,6 +102,12 @@ func printStage(w io.Writer, stage string, st *pipeline.StageStats) {
 	for _, k := range sortedReasons(st.Counts) {
 		fmt.Fprintf(w, "  count    %-28s %d\n", k, st.Counts[k])
 	}
+	if st.Diversity != nil {
+		fmt.Fprintf(w, "  spread   %s\n", pipeline.DiversityLine(st.Diversity))
+	}
+	if len(st.GateRates) > 0 {
+		fmt.Fprintf(w, "  gates    %s of %d candidates\n", pipeline.RatesLine(st.GateRates), st.In)
+	}
 }
 
 func sortedReasons(m map[string]int64) []string {

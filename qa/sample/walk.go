@@ -51,6 +51,23 @@ type Options struct {
 	// AnswerMix maps answer types (AnswerTypes) to weights and shares the
 	// walks among them the same way; it needs Docs.
 	AnswerMix map[string]float64
+	// MaxNodeShare caps how many walks one document may be on, as seed,
+	// bridge or answer: at most ceil(MaxNodeShare × Walks). On a small,
+	// hub-dominated wiki most walks otherwise funnel through one or two
+	// pages (fatwiki: 141 of 200 through one party), which HubCap cannot
+	// stop because those hubs have a low out-degree. A walk never steps
+	// into a document at its cap and a seed at its cap is passed over, so
+	// the sampler tries other paths rather than dropping the seed; 0 means
+	// no cap. With a cap, a seed's walk depends on the walks accepted
+	// before it (still one sequential pass, so still deterministic), and
+	// the walks of a smaller Walks are no prefix of a larger one's, the
+	// cap growing with Walks.
+	MaxNodeShare float64
+	// MaxAnswerShare caps how many walks may end on one document, at most
+	// ceil(MaxAnswerShare × Walks), and makes the last step prefer
+	// answers from (category, degree band) strata no accepted walk ends in
+	// yet, then documents no walk ends on yet; 0 means neither.
+	MaxAnswerShare float64
 	// Links gives each hop of an accepted walk its evidence; the graph
 	// holds only whether an edge has usable evidence (kg.Graph.Evident).
 	// Required.
@@ -71,6 +88,13 @@ const (
 	// type whose share was full, and the remaining slots were filled
 	// without it.
 	SkipQuota = "quota_full"
+	// SkipNodeShare: the seed was already on its share of walks
+	// (Options.MaxNodeShare), or every attempt from it ended short
+	// because the only ways on led into documents at their share.
+	SkipNodeShare = "node_share"
+	// SkipAnswerShare: the seed's attempts failed on documents already
+	// ending their share of walks (Options.MaxAnswerShare).
+	SkipAnswerShare = "answer_share"
 )
 
 // Degree bands used to stratify seed docs by out-degree.
@@ -102,9 +126,15 @@ type Stats struct {
 	SeedsTried     int            // seed docs a walk was attempted from
 	Attempts       int            // walk attempts over all seeds
 	Walks          int            // walks returned
-	Skipped        map[string]int // seeds given up, by reason (SkipStuck, SkipDuplicate)
-	HopHistogram   map[int]int    // walks by hop count
-	WalksByBand    map[string]int // walks by the seed's degree band
+	Skipped        map[string]int // seeds given up, by reason (SkipStuck, SkipDuplicate, …)
+	// Refused counts walk attempts turned down by the share caps, by
+	// reason: the attempt ended short of MinHops after a cap took
+	// candidates from one of its steps, or it ended on an answer at its
+	// share. Steps merely steered away from capped documents, in walks
+	// that went on, are not counted.
+	Refused      map[string]int
+	HopHistogram map[int]int    // walks by hop count
+	WalksByBand  map[string]int // walks by the seed's degree band
 	// Filled only with Options.Docs:
 	Strata            int            // (category, band) strata among the looked-up seeds
 	WalksByCategory   map[string]int // walks by the seed's primary category ("" when it has none or was not looked up)
@@ -119,6 +149,7 @@ type Stats struct {
 func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, error) {
 	stats := Stats{
 		Skipped:      map[string]int{},
+		Refused:      map[string]int{},
 		HopHistogram: map[int]int{},
 		WalksByBand:  map[string]int{},
 	}
@@ -150,7 +181,8 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 		// the set keeps ID uniqueness an invariant of Walks rather than an
 		// accident of how seeds are chosen.
 		seen  = map[string]bool{}
-		s     = stepper{g: g, hubCap: opt.HubCap}
+		caps  = newShares(opt)
+		s     = stepper{g: g, hubCap: opt.HubCap, caps: caps}
 		hopQ  = newQuota(opt.HopMix, opt.Walks, hopLabel)
 		typeQ = newQuota(opt.AnswerMix, opt.Walks, func(t string) string { return t })
 		types = map[int]string{}
@@ -158,6 +190,7 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 		// share was full; they fill what the shares leave empty.
 		spare [][]int
 	)
+	stratumOf := func(n int) stratum { return answerStratum(g, primary, n) }
 	answerType := func(n int) (string, error) {
 		if opt.Docs == nil {
 			return "", nil
@@ -187,6 +220,7 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 		}
 		seen[w.ID] = true
 		walks = append(walks, w)
+		caps.add(path, answerStratum(g, primary, path[len(path)-1]))
 		hopQ.add(hopLabel(len(w.Hops)))
 		typeQ.add(t)
 		stats.HopHistogram[len(w.Hops)]++
@@ -204,17 +238,33 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 		if err := ctx.Err(); err != nil {
 			return nil, stats, fmt.Errorf("sample walks: %w", err)
 		}
+		if caps.full(seed) {
+			stats.Skipped[SkipNodeShare]++
+			continue
+		}
 		stats.SeedsTried++
 		rng := rand.New(walkSource(opt.Seed, g.ID(seed)))
 		var path, refused []int
+		capReason := "" // why the last attempt the caps cut short failed
 		for range opt.Attempts {
 			stats.Attempts++
 			h := opt.MinHops + rng.IntN(opt.MaxHops-opt.MinHops+1)
 			if len(opt.HopMix) > 0 {
 				h = drawHops(rng, opt.HopMix)
 			}
-			p := s.walk(rng, seed, h)
+			p := s.walk(rng, seed, h, stratumOf)
 			if len(p)-1 < opt.MinHops {
+				if s.blocked != "" {
+					stats.Refused[s.blocked]++
+					capReason = s.blocked
+				}
+				continue
+			}
+			// A walk that got stuck before its last step may end on a
+			// capped answer: the last step's filter never saw it.
+			if reason := caps.over(p); reason != "" {
+				stats.Refused[reason]++
+				capReason = reason
 				continue
 			}
 			fits := hopQ.room(hopLabel(len(p) - 1))
@@ -240,6 +290,8 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 			}
 		case refused != nil:
 			spare = append(spare, refused)
+		case capReason != "":
+			stats.Skipped[capReason]++
 		default:
 			stats.Skipped[SkipStuck]++
 		}
@@ -248,6 +300,13 @@ func Walks(ctx context.Context, g *kg.Graph, opt Options) ([]qa.Walk, Stats, err
 		if len(walks) >= opt.Walks {
 			stats.Skipped[SkipQuota] += len(spare) - i
 			break
+		}
+		// The walks accepted since p was set aside may have filled the
+		// share of one of its documents.
+		if reason := caps.over(p); reason != "" {
+			stats.Refused[reason]++
+			stats.Skipped[reason]++
+			continue
 		}
 		if _, err := accept(p); err != nil {
 			return nil, stats, err
@@ -299,6 +358,10 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("attempts = %d, want >= 1", o.Attempts)
 	case o.SeedPool < 0:
 		return o, fmt.Errorf("seed pool = %d, want >= 0", o.SeedPool)
+	case !(o.MaxNodeShare >= 0 && o.MaxNodeShare <= 1):
+		return o, fmt.Errorf("max node share = %v, want a fraction between 0 and 1", o.MaxNodeShare)
+	case !(o.MaxAnswerShare >= 0 && o.MaxAnswerShare <= 1):
+		return o, fmt.Errorf("max answer share = %v, want a fraction between 0 and 1", o.MaxAnswerShare)
 	}
 	return o, nil
 }
@@ -416,27 +479,50 @@ func walkSource(seed int64, id string) *rand.PCG {
 type stepper struct {
 	g      *kg.Graph
 	hubCap int
+	caps   *shares // nil: no share caps
 	cands  []int
+	// blocked is set by walk to the cap (SkipNodeShare, SkipAnswerShare)
+	// that last took a candidate from a step; "" when none did.
+	blocked string
 }
 
 // walk tries to take h hops from start and returns the node path, which is
-// shorter than h+1 nodes when the walk got stuck.
-func (s *stepper) walk(rng *rand.Rand, start, h int) []int {
+// shorter than h+1 nodes when the walk got stuck. Documents at their share
+// (Options.MaxNodeShare) are not stepped into, nor, on the last step,
+// answers at theirs; stratumOf names an answer's stratum for the last
+// step's preference.
+func (s *stepper) walk(rng *rand.Rand, start, h int, stratumOf func(int) stratum) []int {
 	path := make([]int, 1, h+1)
 	path[0] = start
+	s.blocked = ""
 	for len(path) <= h {
 		cur := path[len(path)-1]
+		last := len(path) == h
 		lo, hi := s.g.Edges(cur)
 		s.cands = s.cands[:0]
 		for e := lo; e < hi; e++ {
-			if s.usable(e) && !slices.Contains(path, s.g.Target(e)) {
-				s.cands = append(s.cands, e)
+			dst := s.g.Target(e)
+			if !s.usable(e) || slices.Contains(path, dst) {
+				continue
 			}
+			if s.caps.full(dst) {
+				s.blocked = SkipNodeShare
+				continue
+			}
+			if last && s.caps.answerFull(dst) {
+				s.blocked = SkipAnswerShare
+				continue
+			}
+			s.cands = append(s.cands, e)
 		}
 		if len(s.cands) == 0 {
 			break
 		}
-		e := s.cands[rng.IntN(len(s.cands))]
+		pick := s.cands // prefer's result aliases its own buffers: never s.cands' next use
+		if last {
+			pick = s.caps.prefer(s.g, s.cands, stratumOf)
+		}
+		e := pick[rng.IntN(len(pick))]
 		path = append(path, s.g.Target(e))
 	}
 	return path

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -374,6 +375,9 @@ func TestSampleErrors(t *testing.T) {
 		{"negative min", g, Options{Walks: 1, MinHops: -1}},
 		{"negative hub cap", g, Options{Walks: 1, HubCap: -1}},
 		{"negative attempts", g, Options{Walks: 1, Attempts: -1}},
+		{"negative node share", g, Options{Walks: 1, MaxNodeShare: -0.1}},
+		{"node share above 1", g, Options{Walks: 1, MaxNodeShare: 1.5}},
+		{"NaN answer share", g, Options{Walks: 1, MaxAnswerShare: math.NaN()}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
