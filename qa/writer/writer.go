@@ -87,6 +87,7 @@ func (w Writer) Write(ctx context.Context, walk qa.Walk) (qa.Item, error) {
 		return it, nil
 	}
 	it.Question = r.Question
+	it.Clauses = clausesOf(r)
 	if !sameAnswer(r.Answer, it.Answer, redirects[last]) {
 		it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonAnswerMismatch, "writer answered "+r.Answer
 		return it, nil
@@ -301,6 +302,25 @@ func sameAnswer(claimed, title string, aliases []string) bool {
 type QuestionReply struct {
 	Question string `json:"question"`
 	Answer   string `json:"answer"`
+	// Clauses are the question's constraints in chain order, the last one
+	// asking for the answer; each is a substring of Question. The
+	// single-clause gate checks them one at a time.
+	Clauses []string `json:"clauses,omitempty"`
+}
+
+// clausesOf keeps the reply's clauses that are substrings of its question
+// (trimmed, empty ones and repeats dropped): a clause the question does not
+// contain was not what the reader sees, so no gate should judge it.
+func clausesOf(r QuestionReply) []string {
+	var out []string
+	for _, c := range r.Clauses {
+		c = strings.TrimSpace(c)
+		if c == "" || !strings.Contains(r.Question, c) || slices.Contains(out, c) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // parseReply finds the writer's JSON object in content: inside a ``` fence
