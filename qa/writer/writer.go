@@ -184,6 +184,7 @@ const (
 	InjectClosedBook   = "closed_book"  // the answer's own lead sentence: the closed-book gate
 	InjectDuplicate    = "duplicate"    // "duplicate:<question>" in the compose pass: a near copy, the near-duplicate gate
 	InjectContaminated = "contaminated" // "contaminated:<question>": that text, the contamination gate
+	InjectShortcut     = "shortcut"     // a final clause that is a standalone fact of the answer: the masked-hop and single-clause gates
 )
 
 // passes runs facts, obfuscation and composition for walk and returns the
@@ -202,7 +203,7 @@ func (w Writer) passes(ctx context.Context, walk qa.Walk, docs []kg.Doc, aliases
 		return QuestionReply{}, nil
 	}
 
-	plain := passDocs(walk, docs, false, aliases)
+	plain := passDocs(walk, docs, false, hiddenNames(walk, aliases))
 	in = PassRequest{Pass: PassObfuscate, Docs: plain, Facts: facts, Answer: answer}
 	content, ok, err = w.pass(ctx, walk.ID, in, it)
 	if !ok || err != nil {
@@ -225,6 +226,26 @@ func (w Writer) passes(ctx context.Context, walk qa.Walk, docs []kg.Doc, aliases
 		return QuestionReply{}, nil
 	}
 	return r, nil
+}
+
+// hiddenNames adds to each doc's redirects the anchor text the walk reached
+// it by, when it reads as a name (starts with a capital): the question must
+// not use it either, and the later passes only hide what they are told.
+// Lower-case anchors ("the river") are ordinary words, too common to hide.
+func hiddenNames(walk qa.Walk, redirects [][]string) [][]string {
+	out := make([][]string, len(redirects))
+	for i := range redirects {
+		out[i] = slices.Clone(redirects[i])
+		if i == 0 || i-1 >= len(walk.Hops) {
+			continue
+		}
+		a := strings.TrimSpace(walk.Hops[i-1].Anchor)
+		r, _ := utf8.DecodeRuneInString(a)
+		if a != "" && unicode.IsUpper(r) && !strings.EqualFold(a, walk.Titles[i]) && !slices.Contains(out[i], a) {
+			out[i] = append(out[i], a)
+		}
+	}
+	return out
 }
 
 // pass sends one pass's request and records its usage in it. It returns the
