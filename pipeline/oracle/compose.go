@@ -151,10 +151,16 @@ func hasVerb(s string) bool {
 // phrases (a category) carry no function words, so only texts of several
 // words are judged.
 func looksEnglish(t string) bool {
-	toks := tokens(t)
-	if len(toks) < 6 {
+	toks := tokens(dropPlaceholders(t)) // a placeholder's own English words prove nothing
+	if len(toks) < 2 {
 		return true
 	}
+	return englishShare(toks)
+}
+
+// englishShare reports whether at least one word in five of toks is an
+// English function word.
+func englishShare(toks []string) bool {
 	n := 0
 	for _, w := range toks {
 		if isEnglishFunctionWord(w) {
@@ -168,24 +174,35 @@ func isEnglishFunctionWord(w string) bool {
 	switch w {
 	case "a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "from", "by", "with", "as",
 		"is", "are", "was", "were", "be", "been", "has", "have", "had", "it", "its", "this", "that", "he",
-		"she", "they", "his", "her", "their", "which", "who", "into", "after", "also", "first", "known":
+		"she", "they", "his", "her", "their", "which", "who", "into", "after", "also":
 		return true
 	}
 	return false
 }
 
 // describeInEnglish says in English what a constraint in another language
-// is about, from what the request gives in a form any reader can check:
-// the doc's kind and categories, and for an evidence sentence that the
-// doc's article mentions the next one. "" when nothing can be said.
+// is about, from what any reader can check: the doc's categories when they
+// are English, and a short quotation of the doc's own words (a few words,
+// never a sentence) that a reader finds in the article: "X's article
+// opens with the words "…"" for a lead, "X's article mentions Y where it
+// says "…"" for a hop. "" when nothing can be said.
 func (o *obfuscator) describeInEnglish(f writer.PassRequest, c writer.Fact) string {
 	subject := upperFirst(o.mention(c.Doc))
+	t := strings.TrimSpace(c.Text)
 	switch c.Kind {
 	case writer.FactEvidence:
 		if c.Doc+1 < len(f.Docs) {
-			return subject + "'s article mentions " + o.mention(c.Doc+1) + o.categoryNote(f, c.Doc+1) + "."
+			q := o.quoteNear(t, c.Doc+1)
+			out := subject + "'s article mentions " + o.mention(c.Doc+1) + o.categoryNote(f, c.Doc+1)
+			if q != "" {
+				out += " where it says \"" + q + "\""
+			}
+			return out + "."
 		}
 	case writer.FactDescription:
+		if q := o.quoteNear(t, -1); q != "" {
+			return subject + "'s article opens with the words \"" + q + "\"."
+		}
 		if note := o.categoryNote(f, c.Doc); note != "" {
 			return subject + " is" + strings.TrimPrefix(note, ",") + "."
 		}
@@ -193,10 +210,88 @@ func (o *obfuscator) describeInEnglish(f writer.PassRequest, c writer.Fact) stri
 	return ""
 }
 
-// categoryNote is ", a subject categorised as C" for the first category of
-// doc i that names no walk entity and is not already its placeholder; ""
-// without one.
+// quoteWords is how many of a sentence's words a quotation holds: enough to
+// find the sentence, too few to be the sentence.
+const quoteWords = 4
+
+// quoteNear quotes up to quoteWords words of t next to the placeholder of
+// doc next (before it, else after it), or from the start of t when next is
+// -1. Words inside placeholders and words with digits (blurred dates, which
+// the article does not spell that way) end the quotation.
+func (o *obfuscator) quoteNear(t string, next int) string {
+	spans := o.labelSpans(t)
+	ws := words(t)
+	ok := func(w word) bool {
+		for _, sp := range spans {
+			if w.start < sp[1] && w.end > sp[0] {
+				return false
+			}
+		}
+		if o.partOf(w.norm) >= 0 {
+			return false
+		}
+		return !strings.ContainsAny(w.norm, "0123456789") && !isEnglishFunctionWord(w.norm)
+	}
+	pick := func(from, step int) (int, int) {
+		a, b := -1, -1
+		for i := from; i >= 0 && i < len(ws) && (b < 0 || abs(b-a) < quoteWords-1); i += step {
+			if !ok(ws[i]) {
+				if a >= 0 {
+					break
+				}
+				continue
+			}
+			if a < 0 {
+				a = i
+			}
+			b = i
+		}
+		return min(a, b), max(a, b)
+	}
+	var a, b int
+	if next < 0 {
+		a, b = pick(0, 1)
+	} else {
+		core := strings.ToLower(labelCore(o.labels[next]))
+		at := strings.Index(strings.ToLower(t), core)
+		if at < 0 {
+			return ""
+		}
+		before := 0
+		for before < len(ws) && ws[before].end <= at {
+			before++
+		}
+		a, b = pick(before-1, -1)
+		if a < 0 || b-a < 1 {
+			after := before
+			for after < len(ws) && ws[after].start < at+len(core) {
+				after++
+			}
+			a, b = pick(after, 1)
+		}
+	}
+	if a < 0 || b-a < 1 {
+		return ""
+	}
+	return strings.Trim(t[ws[a].start:ws[b].end], "\"")
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// categoryNote is ", one categorised as C" for the first category of doc i
+// that names no walk entity and is not already its placeholder; "" without
+// one, and for a doc whose lead is not English: its categories are then in
+// the corpus language too, and a category name is still the language's
+// words.
 func (o *obfuscator) categoryNote(f writer.PassRequest, i int) string {
+	if !looksEnglish(f.Docs[i].Description) {
+		return ""
+	}
 	for _, cat := range f.Docs[i].Categories {
 		cat = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cat), "Category:"))
 		if cat == "" || o.names.mentions(cat) || containsFold(o.labels[i], cat) {
@@ -280,6 +375,9 @@ func (o *obfuscator) hideParts(t string, doc int) string {
 			}
 		}
 		atStart := strings.TrimSpace(t[:ws[i].start]) == ""
+		if owner >= 0 && i > 0 && isPreposition(ws[i-1].norm) {
+			owner = -1 // "In Vienna the first figure…": a place before the name, not a given name
+		}
 		switch {
 		case owner >= 0 && (part == owner || (owner == doc && atStart)):
 			b.WriteString(t[prev:ws[i].start])
@@ -310,6 +408,14 @@ func (o *obfuscator) hideParts(t string, doc int) string {
 	}
 	b.WriteString(t[prev:])
 	return b.String()
+}
+
+func isPreposition(w string) bool {
+	switch w {
+	case "in", "at", "on", "from", "to", "of", "by", "with", "for", "near", "into", "after", "before", "since":
+		return true
+	}
+	return false
 }
 
 // labelSpans are the byte spans of t that hold a placeholder, either form.

@@ -50,6 +50,7 @@ func verifierTurn(req *openai.ChatCompletionRequest) (turn, error) {
 // content words (stemmed, no stopwords) after names are hidden and dates
 // blurred, and the documents it names.
 type sentenceSig struct {
+	words   []string // every folded word, for quotations
 	content []string
 	names   []int // indexes of the documents named, in order of first mention
 }
@@ -218,6 +219,11 @@ type piece struct {
 	// translate ("X's article mentions Y"): checked against the names the
 	// current doc's text holds, not its words.
 	link bool
+	// quote: the words a stand-in quotes from the article ("… where it says
+	// "w1 w2""), folded; a supporting sentence holds them in a row.
+	quote []string
+	// opening: the quote is from the article's first sentence.
+	opening bool
 	// category: a piece that only says what a doc is categorised as
 	// ("X is one categorised as C"), as folded words; nil otherwise.
 	category []string
@@ -244,6 +250,10 @@ func questionPieces(q string) (pieces []piece, ask string) {
 		}
 		low := strings.ToLower(s)
 		p.link = strings.Contains(low, "'s article mentions ") || strings.Contains(low, "'s article links to ")
+		p.opening = strings.Contains(low, "'s article opens with the words ")
+		if m := reQuote.FindStringSubmatch(s); m != nil && (p.link || p.opening) {
+			p.quote = tokens(m[1])
+		}
 		if m := reCategoryOnly.FindStringSubmatch(s); m != nil && !p.link {
 			p.category = tokens(m[1])
 		}
@@ -251,6 +261,9 @@ func questionPieces(q string) (pieces []piece, ask string) {
 	}
 	return pieces, ask
 }
+
+// reQuote is the quotation of a stand-in clause.
+var reQuote = regexp.MustCompile(`"([^"]+)"`)
 
 // reCategoryOnly is a piece that only states a category: "The first subject
 // is one categorised as C."
@@ -346,7 +359,7 @@ func isNumberWord(t string) bool {
 func signature(s string, names *namer) sentenceSig {
 	s = stripParentheticals(s)
 	ws := words(s)
-	var sig sentenceSig
+	sig := sentenceSig{words: tokens(s)}
 	prev := 0 // byte offset where the text not yet read starts
 	emit := func(seg string) {
 		sig.content = append(sig.content, contentSeq(obfuscateDates(seg))...)
@@ -454,6 +467,12 @@ func (r *resolver) follow(path []int, cur, k int) {
 		return
 	}
 	p := r.pieces[k]
+	if cur == lost && p.link && p.quote == nil && len(path) > 0 {
+		// "X's article mentions Y" says nothing by which a reader who lost
+		// track of X could find it again.
+		r.follow(path, lost, k+1)
+		return
+	}
 	if cur == lost {
 		found := false
 		for d := range r.docs {
@@ -482,6 +501,20 @@ func (r *resolver) follow(path []int, cur, k int) {
 // supports reports whether doc d has something piece p can be matched to.
 func (r *resolver) supports(d int, p piece) bool {
 	switch {
+	case p.opening:
+		for _, sig := range r.docs[d].lead {
+			if hasRun(sig.words, p.quote) {
+				return true
+			}
+		}
+		return false
+	case p.link && p.quote != nil:
+		for _, sig := range r.docs[d].sentences {
+			if len(sig.names) > 0 && hasRun(sig.words, p.quote) {
+				return true
+			}
+		}
+		return false
 	case p.link:
 		return r.namesAny(d)
 	case p.category != nil:
@@ -518,8 +551,12 @@ func (r *resolver) read(path []int, cur, k int) {
 		return
 	}
 	next := map[int]bool{}
+	if p.opening {
+		r.follow(path, cur, k+1) // a clue about cur, no hop
+		return
+	}
 	for _, sig := range r.docs[cur].sentences {
-		if !p.link && !matches(sig, p) {
+		if !p.link && !matches(sig, p) || p.quote != nil && !hasRun(sig.words, p.quote) {
 			continue
 		}
 		for _, d := range sig.names {
@@ -528,11 +565,11 @@ func (r *resolver) read(path []int, cur, k int) {
 			}
 		}
 	}
-	if len(next) == 0 || k < len(r.pieces)-1 || !p.fresh {
+	if !p.link && (len(next) == 0 || k < len(r.pieces)-1 || !p.fresh) {
 		r.follow(path, cur, k+1)
 	}
 	if len(next) == 0 {
-		if p.fresh && k < len(r.pieces)-1 {
+		if (p.fresh || p.link) && k < len(r.pieces)-1 {
 			r.follow(path, lost, k+1)
 		}
 		return
@@ -542,6 +579,16 @@ func (r *resolver) read(path []int, cur, k int) {
 			r.follow(append(slices.Clone(path), d), d, k+1)
 		}
 	}
+}
+
+// hasRun reports whether run occurs in ws as consecutive words.
+func hasRun(ws, run []string) bool {
+	for i := 0; i+len(run) <= len(ws); i++ {
+		if slices.Equal(ws[i:i+len(run)], run) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasCategoryTokens reports whether one of cats (folded words) is cat.
