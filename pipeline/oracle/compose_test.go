@@ -236,3 +236,22 @@ func TestVerifierShortcutSurvivesHiddenBridge(t *testing.T) {
 		})
 	}
 }
+
+// The closed-book role decides from the question's text: a lead quoted with
+// another walk name swapped for a placeholder is still remembered, an
+// obfuscated chain clause is not.
+func TestLeadMemoryRecallsByShare(t *testing.T) {
+	m := NewLeadMemory()
+	m.Add("Vistula", "The Vistula is the longest river in Poland, about 1,047 kilometres long.")
+	m.Add("Prague", "Prague is the capital and largest city of the Czech Republic, lying on the Vltava river.")
+	tests := []struct{ q, want string }{
+		{"The third place is the longest river in the place categorised as Countries in Europe, about 1,047 kilometres long. What is the name of the third place?", "Vistula"},
+		{"The second figure settled in a place categorised as Capitals in Europe, where he succeeded the first figure. What is the name of the place categorised as Capitals in Europe?", ""},
+		{"A place categorised as Rivers of Poland flows into the Baltic Sea. What is the name of the place?", ""},
+	}
+	for _, tt := range tests {
+		if got, _ := m.Recall(tt.q); got != tt.want {
+			t.Errorf("Recall(%q) = %q, want %q", tt.q, got, tt.want)
+		}
+	}
+}
