@@ -179,6 +179,9 @@ type VerifyConfig struct {
 	Uniqueness bool `yaml:"uniqueness" json:"uniqueness"`
 	ClosedBook bool `yaml:"closed_book" json:"closed_book"`
 	MaskedHop  bool `yaml:"masked_hop" json:"masked_hop"`
+	// SingleClause: each clause alone plus corpus search must not yield
+	// the gold answer (verify.Gates.Search).
+	SingleClause bool `yaml:"single_clause" json:"single_clause"`
 	// ClosedBookTries is how many times (each with its own seed) the
 	// closed-book role must fail; 0: verify.DefaultClosedBookTries (3).
 	ClosedBookTries int `yaml:"closed_book_tries" json:"closed_book_tries"`
@@ -339,7 +342,7 @@ func DefaultConfig() Config {
 			PythonTools: true,
 			Sandbox:     SandboxConfig{Wall: 120 * time.Second, CPUSeconds: 60, Memory: "4GiB", Processes: 128},
 		},
-		QA:    QAConfig{Verify: VerifyConfig{Uniqueness: true, ClosedBook: true, MaskedHop: true, ClosedBookTries: 3}},
+		QA:    QAConfig{Verify: VerifyConfig{Uniqueness: true, ClosedBook: true, MaskedHop: true, SingleClause: true, ClosedBookTries: 3}},
 		Judge: JudgeConfig{F1Threshold: 0.8, UseGrader: true},
 		Export: ExportConfig{
 			Style: "openai", SFTPick: "fewest_tool_calls", MaxPairsPerQA: 1,

@@ -32,18 +32,24 @@ func (r *Runner) verifyFingerprint() verifyFingerprint {
 }
 
 // newVerifier builds the QA stage's gates from qa.verify: a client of the
-// verifier role when uniqueness or masked hop is on, of the closed_book role
+// verifier role when uniqueness, masked hop or single clause is on (the
+// last also searches the store), of the closed_book role
 // when closed-book is on. With every gate off it returns gates that check
 // nothing.
 func (r *Runner) newVerifier(ctx context.Context) (verify.Gates, error) {
 	c := r.cfg.QA.Verify
 	v := verify.Gates{Tries: c.ClosedBookTries, Docs: r.store, SkipUniqueness: !c.Uniqueness, SkipMaskedHop: !c.MaskedHop}
-	if c.Uniqueness || c.MaskedHop {
+	if c.Uniqueness || c.MaskedHop || c.SingleClause {
 		cl, err := r.client(ctx, llm.RoleVerifier)
 		if err != nil {
 			return verify.Gates{}, err
 		}
 		v.LLM = cl
+	}
+	if c.SingleClause {
+		// The corpus search the agent's google_search tool uses: a clause
+		// that finds the answer through it needs no chain.
+		v.Search = r.store
 	}
 	if c.ClosedBook {
 		cl, err := r.client(ctx, llm.RoleClosedBook)

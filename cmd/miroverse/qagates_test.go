@@ -48,7 +48,7 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
 		}
 	}
 	sort.Slice(kept, func(i, j int) bool { return kept[i].ID < kept[j].ID })
-	if len(kept) < 6 {
+	if len(kept) < 7 {
 		t.Fatalf("demo kept only %d questions", len(kept))
 	}
 	// The copy must sort after its original: of two near duplicates the
@@ -56,7 +56,7 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
 	// The copy must also name none of its own walk's documents, or the
 	// leak gate, which runs first, rejects it before the dedup gate sees it.
 	orig, dup := kept[0], pipeline.QARow{}
-	for i := len(kept) - 1; i > 4 && dup.ID == ""; i-- {
+	for i := len(kept) - 1; i > 5 && dup.ID == ""; i-- {
 		if !slices.ContainsFunc(kept[i].Titles, func(title string) bool {
 			return strings.Contains(strings.ToLower(orig.Question), strings.ToLower(title))
 		}) {
@@ -66,7 +66,7 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
 	if dup.ID == "" {
 		t.Fatalf("no kept question whose walk %q does not name", orig.Question)
 	}
-	leak, ambiguous, closedBook, contaminated := kept[1], kept[2], kept[3], kept[4]
+	leak, ambiguous, closedBook, contaminated, shortcut := kept[1], kept[2], kept[3], kept[4], kept[5]
 	want := map[string]string{
 		leak.ID:         "leak:",
 		ambiguous.ID:    qa.ReasonAmbiguous,
@@ -84,8 +84,9 @@ qa:
     %s: closed_book
     %s: "duplicate:%s"
     %s: "contaminated:%s"
+    %s: shortcut
 `, filepath.Join(data, "qa", "hotpotqa_dev_7405.json"), leak.WalkID, ambiguous.WalkID, closedBook.WalkID,
-		dup.WalkID, orig.WalkID, contaminated.WalkID, contaminatedQuestion))
+		dup.WalkID, orig.WalkID, contaminated.WalkID, contaminatedQuestion, shortcut.WalkID))
 	root := filepath.Join(t.TempDir(), "out")
 	run(t, "run", "--config", cfg, "--out", root, "--quiet")
 
@@ -99,6 +100,15 @@ qa:
 			t.Errorf("%s: %s/%s (%s), want rejected for %s; question %q", id, r.Status, r.Reason, r.Detail, reason, r.Question)
 		}
 	}
+	// A shortcut question (its last clause a standalone fact of the answer)
+	// must be caught by a gate that reads the text: with the bridge hidden
+	// the clause still pins the answer, or on its own with corpus search.
+	if r := got[shortcut.ID]; r.Status != qa.StatusRejected || (r.Reason != qa.ReasonMaskedHop && r.Reason != qa.ReasonSingleClause) {
+		t.Errorf("%s: %s/%s (%s), want rejected for %s or %s; question %q", shortcut.ID, r.Status, r.Reason, r.Detail,
+			qa.ReasonMaskedHop, qa.ReasonSingleClause, r.Question)
+	} else if r.Question == shortcut.Question {
+		t.Errorf("%s: the shortcut injection left the question as it was: %q", shortcut.ID, r.Question)
+	}
 	if r := got[dup.ID]; !strings.Contains(r.Detail, orig.ID) {
 		t.Errorf("duplicate detail %q does not name %s", r.Detail, orig.ID)
 	}
@@ -107,7 +117,7 @@ qa:
 	}
 	// Every other question ends as it did without the injections.
 	for _, r := range ref {
-		if _, injected := want[r.ID]; injected {
+		if _, injected := want[r.ID]; injected || r.ID == shortcut.ID {
 			continue
 		}
 		if g := got[r.ID]; g.Status != r.Status || g.Reason != r.Reason || g.Question != r.Question {

@@ -47,11 +47,26 @@ type LeadMemory struct {
 	// lead has it, sorted, so that a shared key recalls the same title
 	// every time.
 	byKey map[string][]string
+	// leads holds each title's lead as content words (its own name, asides
+	// and function words left out), and byWord the titles whose lead has a
+	// word: a question may quote a lead with one of its other names swapped
+	// for a placeholder, which breaks every run of words yet leaves most of
+	// the lead's words, in order.
+	leads  map[string][]string
+	byWord map[string][]string
 }
+
+// recallShare is the share of a lead's content words that a question must
+// hold, in order, for the lead to be recalled by its words.
+const recallShare = 0.8
+
+// minRecallWords keeps leads of very few content words out of recall by
+// share: "X is a city" would be recalled by every question about a city.
+const minRecallWords = 5
 
 // NewLeadMemory returns an empty memory.
 func NewLeadMemory() *LeadMemory {
-	return &LeadMemory{byKey: map[string][]string{}}
+	return &LeadMemory{byKey: map[string][]string{}, leads: map[string][]string{}, byWord: map[string][]string{}}
 }
 
 // leadKeys are the recall keys of the lead of title. Parenthetical asides are
@@ -92,8 +107,18 @@ func (m *LeadMemory) Add(title, lead string) {
 		return
 	}
 	keys := leadKeys(title, lead)
+	content := leadContent(title, lead)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, seen := m.leads[title]; !seen && len(content) >= minRecallWords {
+		m.leads[title] = content
+		for _, w := range uniq(content) {
+			ts := m.byWord[w]
+			if i, found := slices.BinarySearch(ts, title); !found {
+				m.byWord[w] = slices.Insert(ts, i, title)
+			}
+		}
+	}
 	for _, key := range keys {
 		ts := m.byKey[key]
 		if i, found := slices.BinarySearch(ts, title); !found {
@@ -102,13 +127,64 @@ func (m *LeadMemory) Add(title, lead string) {
 	}
 }
 
+// leadContent is the content words of a lead without its own title's words.
+func leadContent(title, lead string) []string {
+	own := map[string]bool{}
+	for _, v := range nameVariants(title, true) {
+		for _, t := range tokens(v) {
+			own[stem(t)] = true
+		}
+	}
+	var out []string
+	for _, w := range contentSeq(stripParentheticals(strings.TrimSuffix(strings.TrimSpace(lead), "…"))) {
+		if !own[w] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func uniq(ws []string) []string {
+	s := slices.Clone(ws)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
 // Recall implements Memory: it slides over the words of text (asides
 // dropped, as for keys) and returns the title of the first key found,
-// trying the longest window first at each word.
+// trying the longest window first at each word; failing that, the title
+// whose lead's content words text holds the largest share of in order, if
+// that share reaches recallShare (ties by title).
 func (m *LeadMemory) Recall(text string) (string, bool) {
 	toks := tokens(stripParentheticals(text))
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if t, ok := m.recallByKey(toks); ok {
+		return t, true
+	}
+	content := contentSeq(dropPlaceholders(stripParentheticals(text)))
+	hits := map[string]int{}
+	for _, w := range uniq(content) {
+		for _, t := range m.byWord[w] {
+			hits[t]++
+		}
+	}
+	best, bestShare := "", 0.0
+	for t, n := range hits {
+		lead := m.leads[t]
+		if float64(n) < recallShare*float64(len(uniq(lead))) {
+			continue // cannot reach the share: skip the costly comparison
+		}
+		share := float64(lcs(lead, content)) / float64(len(lead))
+		if share >= recallShare && (share > bestShare || (share == bestShare && t < best)) {
+			best, bestShare = t, share
+		}
+	}
+	return best, best != ""
+}
+
+// recallByKey looks the windows of toks up among the keys.
+func (m *LeadMemory) recallByKey(toks []string) (string, bool) {
 	for i := range toks {
 		for n := min(leadKeyWords, len(toks)-i); n >= minLeadWords; n-- {
 			if ts := m.byKey[strings.Join(toks[i:i+n], " ")]; len(ts) > 0 {

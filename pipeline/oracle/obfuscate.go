@@ -435,6 +435,7 @@ func (n *namer) replace(text string, seen map[string]bool) string {
 type obfuscator struct {
 	names  namer
 	labels []string // placeholder of each doc, in walk order
+	kinds  []int    // docKind of each doc
 	// seen holds the placeholders the question has used so far; an
 	// obfuscator writes one question.
 	seen map[string]bool
@@ -461,9 +462,11 @@ func newObfuscator(docs []writer.PassDoc, answer string) *obfuscator {
 		plain.add(v, "", len(docs)-1)
 	}
 
-	o := &obfuscator{labels: make([]string, len(docs)), seen: map[string]bool{}}
+	o := &obfuscator{labels: make([]string, len(docs)), kinds: kinds, seen: map[string]bool{}}
+	taken := map[string]bool{}
 	for i, d := range docs {
-		o.labels[i] = placeholder(i, kinds[i], d.Categories, &plain)
+		o.labels[i] = placeholder(i, kinds[i], d.Categories, &plain, taken)
+		taken[o.labels[i]] = true
 		for _, v := range variants[i] {
 			o.names.addTerm(v, o.labels[i], i, kinds[i] == kindPlace)
 		}
@@ -480,15 +483,18 @@ func newObfuscator(docs []writer.PassDoc, answer string) *obfuscator {
 // placeholder picks the referential phrase of doc i: a place by its first
 // category that names none of the walk's entities, anything else by its
 // position and kind ("the second figure"). A phrase that would itself name an
-// entity (a doc titled "Subject") falls back to a letter.
-func placeholder(i, kind int, categories []string, names *namer) string {
+// entity (a doc titled "Subject") falls back to a letter. A category another
+// doc's placeholder already took is passed over: two places both "categorised
+// as Capitals in Europe" would make "the place categorised as …" point at
+// either.
+func placeholder(i, kind int, categories []string, names *namer, taken map[string]bool) string {
 	if kind == kindPlace {
 		for _, c := range categories {
 			c = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c), "Category:"))
 			if c == "" {
 				continue
 			}
-			if l := "a place categorised as " + obfuscateDates(c); !names.mentions(l) {
+			if l := "a place categorised as " + obfuscateDates(c); !names.mentions(l) && !taken[l] {
 				return l
 			}
 		}

@@ -170,7 +170,7 @@ func TestPlaceholder(t *testing.T) {
 		{"placeholder naming an entity falls back", 0, kindOther, nil, "entity A"},
 	}
 	for _, tc := range tests {
-		if got := placeholder(tc.i, tc.kind, tc.categories, &names); got != tc.want {
+		if got := placeholder(tc.i, tc.kind, tc.categories, &names, map[string]bool{}); got != tc.want {
 			t.Errorf("%s: placeholder = %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -50,6 +50,7 @@ func verifierTurn(req *openai.ChatCompletionRequest) (turn, error) {
 // content words (stemmed, no stopwords) after names are hidden and dates
 // blurred, and the documents it names.
 type sentenceSig struct {
+	words   []string // every folded word, for quotations
 	content []string
 	names   []int // indexes of the documents named, in order of first mention
 }
@@ -99,10 +100,23 @@ func resolveQuestion(question string, docs []verify.Doc) []string {
 			sigs[i].sentences = append(sigs[i].sentences, sig)
 		}
 	}
-	r := resolver{docs: sigs, pieces: pieces, ends: map[int]bool{}}
+	cats := make([][][]string, len(docs))
+	for i, d := range docs {
+		for _, c := range d.Categories {
+			cats[i] = append(cats[i], tokens(obfuscateDates(strings.TrimPrefix(strings.TrimSpace(c), "Category:"))))
+		}
+	}
+	r := resolver{docs: sigs, cats: cats, pieces: pieces, ends: map[int]bool{}}
+	cat := askCategory(ask)
 	if len(pieces) == 0 {
-		// A question with no constraint besides its ask fits every
-		// document as far as the chain goes; the ask may narrow it.
+		if cat == nil && !askLeadsOn(ask) {
+			// A bare ask ("What is the name of the third figure?", the
+			// last clause on its own) says nothing a document could
+			// satisfy: a reader has no answer.
+			return nil
+		}
+		// An ask with a category or a "leads to" fits every document as
+		// far as the chain goes; the ask narrows it.
 		for i := range docs {
 			r.ends[i] = true
 		}
@@ -113,7 +127,6 @@ func resolveQuestion(question string, docs []verify.Doc) []string {
 	if askLeadsOn(ask) {
 		ends = r.onward(ends)
 	}
-	cat := askCategory(ask)
 	var out []string
 	for i, d := range docs {
 		if ends[i] && (cat == nil || hasCategory(d.Categories, cat)) {
@@ -199,6 +212,21 @@ func proseSentences(text string) []string {
 type piece struct {
 	content []string
 	clipped bool
+	// fresh: the piece names a placeholder no earlier piece named, so it
+	// introduces an entity; only such a piece can cross a hop.
+	fresh bool
+	// link: an English stand-in for a sentence the writer could not
+	// translate ("X's article mentions Y"): checked against the names the
+	// current doc's text holds, not its words.
+	link bool
+	// quote: the words a stand-in quotes from the article ("… where it says
+	// "w1 w2""), folded; a supporting sentence holds them in a row.
+	quote []string
+	// opening: the quote is from the article's first sentence.
+	opening bool
+	// category: a piece that only says what a doc is categorised as
+	// ("X is one categorised as C"), as folded words; nil otherwise.
+	category []string
 }
 
 // questionPieces splits a question into its constraint sentences and its
@@ -212,10 +240,53 @@ func questionPieces(q string) (pieces []piece, ask string) {
 	if n := len(ss); n > 0 && strings.HasSuffix(ss[n-1], "?") {
 		ss, ask = ss[:n-1], ss[n-1]
 	}
+	named := map[string]bool{}
 	for _, s := range ss {
-		pieces = append(pieces, piece{content: contentSeq(dropPlaceholders(s)), clipped: strings.HasSuffix(strings.TrimRight(s, ".!? "), "…")})
+		p := piece{content: contentSeq(dropPlaceholders(s)), clipped: strings.HasSuffix(strings.TrimRight(s, ".!? "), "…")}
+		for _, l := range placeholdersIn(s) {
+			if !named[l] {
+				named[l], p.fresh = true, true
+			}
+		}
+		low := strings.ToLower(s)
+		p.link = strings.Contains(low, "'s article mentions ") || strings.Contains(low, "'s article links to ")
+		p.opening = strings.Contains(low, "'s article opens with the words ")
+		if m := reQuote.FindStringSubmatch(s); m != nil && (p.link || p.opening) {
+			p.quote = tokens(m[1])
+		}
+		if m := reCategoryOnly.FindStringSubmatch(s); m != nil && !p.link {
+			p.category = tokens(m[1])
+		}
+		pieces = append(pieces, p)
 	}
 	return pieces, ask
+}
+
+// reQuote is the quotation of a stand-in clause.
+var reQuote = regexp.MustCompile(`"([^"]+)"`)
+
+// reCategoryOnly is a piece that only states a category: "The first subject
+// is one categorised as C."
+var reCategoryOnly = regexp.MustCompile(`^\S.* is one categori[sz]ed as (.+?)\.?$`)
+
+// placeholdersIn lists the placeholders s names, folded and without their
+// article, so that "a place categorised as X" and "the place categorised
+// as X" are one entity.
+func placeholdersIn(s string) []string {
+	var out []string
+	for _, re := range []*regexp.Regexp{reCategoryPlace, rePositional} {
+		for _, m := range re.FindAllString(s, -1) {
+			out = append(out, strings.Join(dropArticle(tokens(m)), " "))
+		}
+	}
+	return out
+}
+
+func dropArticle(toks []string) []string {
+	if len(toks) > 0 && (toks[0] == "a" || toks[0] == "an" || toks[0] == "the") {
+		return toks[1:]
+	}
+	return toks
 }
 
 // Placeholder shapes of the oracle writer (obfuscate.go: placeholder): by
@@ -288,7 +359,7 @@ func isNumberWord(t string) bool {
 func signature(s string, names *namer) sentenceSig {
 	s = stripParentheticals(s)
 	ws := words(s)
-	var sig sentenceSig
+	sig := sentenceSig{words: tokens(s)}
 	prev := 0 // byte offset where the text not yet read starts
 	emit := func(seg string) {
 		sig.content = append(sig.content, contentSeq(obfuscateDates(seg))...)
@@ -348,18 +419,28 @@ func lcs(a, b []string) int {
 	return prev[len(b)]
 }
 
-// resolver follows chains of constraints over the docs. A chain is a path
-// without revisits: its first doc's lead matches the first piece, and each
-// later piece is a sentence of the path's current doc that names the next
-// doc. ends collects the last docs of chains that use every piece.
+// resolver follows the question's pieces over the documents the way a
+// reader does: the first piece is a document's lead (or any sentence of
+// it), each later one a sentence of the current document that either adds
+// a clue about it or, when it introduces a new entity, names the next
+// document (a hop). A piece that no shown document supports cannot be
+// checked, so it is skipped, as a reader who cannot verify a clause goes
+// on with the rest; if it was the one that said which document comes next,
+// the reader has lost the chain and looks for the next piece in every
+// document. ends collects where the chain stands once every piece is read,
+// for chains that still know where they are.
 type resolver struct {
 	docs   []docSigs
+	cats   [][][]string // each doc's categories, dates blurred, as folded words
 	pieces []piece
 	ends   map[int]bool
 }
 
+// lost marks a chain that no longer knows its current document.
+const lost = -1
+
 func (r *resolver) start() {
-	if len(r.pieces) == 1 {
+	if len(r.pieces) == 1 && !r.pieces[0].link && r.pieces[0].category == nil {
 		// A question whose one clue is a doc's lead asks for that doc,
 		// whatever else the lead mentions.
 		for d := range r.docs {
@@ -373,62 +454,149 @@ func (r *resolver) start() {
 			return
 		}
 	}
-	started := false
-	for d := range r.docs {
-		for _, sig := range r.docs[d].lead {
-			if matches(sig, r.pieces[0]) {
-				// The lead may also be the sentence that links the doc to
-				// the next one: the first piece is then a hop as well.
-				started = true
-				r.follow([]int{d}, 0)
-				break
-			}
-		}
-	}
-	if started {
-		return
-	}
-	// No lead opens the question (the writer had no description): the
-	// first piece is then already a hop, from any doc.
-	for d := range r.docs {
-		r.follow([]int{d}, 0)
-	}
+	r.follow(nil, lost, 0)
 }
 
-// follow extends path with piece k and the ones after it. A piece is a
-// sentence of the path's current doc; when that sentence names docs not yet
-// on the path, the chain moves on to each of them (a hop); it may also stay
-// (a further clue about the same doc: its lead repeated, an infobox fact).
-func (r *resolver) follow(path []int, k int) {
+// follow reads piece k with the chain at doc cur (lost: unknown) after the
+// docs of path.
+func (r *resolver) follow(path []int, cur, k int) {
 	if k == len(r.pieces) {
-		r.ends[path[len(path)-1]] = true
+		if cur != lost {
+			r.ends[cur] = true
+		}
 		return
 	}
-	cur := path[len(path)-1]
-	next := map[int]bool{}
-	stay := false
-	for _, sig := range r.docs[cur].sentences {
-		if !matches(sig, r.pieces[k]) {
-			continue
-		}
-		moved := false
-		for _, d := range sig.names {
-			if !slices.Contains(path, d) {
-				next[d], moved = true, true
+	p := r.pieces[k]
+	if cur == lost && p.link && p.quote == nil && len(path) > 0 {
+		// "X's article mentions Y" says nothing by which a reader who lost
+		// track of X could find it again.
+		r.follow(path, lost, k+1)
+		return
+	}
+	if cur == lost {
+		found := false
+		for d := range r.docs {
+			if slices.Contains(path, d) {
+				continue
+			}
+			if r.supports(d, p) {
+				found = true
+				r.read(append(slices.Clone(path), d), d, k)
 			}
 		}
-		// A matched sentence that names a new doc may still be a clue
-		// about the current one (a lead that mentions the doc's maker,
-		// when a later piece makes the hop), except in the last piece:
-		// there the hop is what the question asks for.
-		stay = stay || !moved || k < len(r.pieces)-1
+		if !found {
+			r.follow(path, lost, k+1) // nothing can check it: skip
+		}
+		return
 	}
-	if stay {
-		r.follow(path, k+1)
+	if !r.supports(cur, p) {
+		// Not about the current doc as far as the shown text says: the
+		// reader looks for it elsewhere, or skips it.
+		r.follow(path, lost, k)
+		return
+	}
+	r.read(path, cur, k)
+}
+
+// supports reports whether doc d has something piece p can be matched to.
+func (r *resolver) supports(d int, p piece) bool {
+	switch {
+	case p.opening:
+		for _, sig := range r.docs[d].lead {
+			if hasRun(sig.words, p.quote) {
+				return true
+			}
+		}
+		return false
+	case p.link && p.quote != nil:
+		for _, sig := range r.docs[d].sentences {
+			if len(sig.names) > 0 && hasRun(sig.words, p.quote) {
+				return true
+			}
+		}
+		return false
+	case p.link:
+		return r.namesAny(d)
+	case p.category != nil:
+		return hasCategoryTokens(r.cats[d], p.category)
+	}
+	for _, sig := range r.docs[d].sentences {
+		if matches(sig, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *resolver) namesAny(d int) bool {
+	for _, sig := range r.docs[d].sentences {
+		if len(sig.names) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// read applies piece k, which doc cur supports (cur is the last of path).
+// The piece moves the chain on to every doc not yet on it that its sentence
+// names (a hop), and may also stay as a further clue about cur (a lead that
+// mentions the doc's maker while a later piece makes the hop), except when
+// it is the last piece and introduces an entity: there the hop is what the
+// question asks for. A piece that introduces an entity which none of the
+// shown docs is loses the chain: the doc it leads to is not there.
+func (r *resolver) read(path []int, cur, k int) {
+	p := r.pieces[k]
+	if p.category != nil {
+		r.follow(path, cur, k+1)
+		return
+	}
+	next := map[int]bool{}
+	if p.opening {
+		r.follow(path, cur, k+1) // a clue about cur, no hop
+		return
+	}
+	for _, sig := range r.docs[cur].sentences {
+		if !p.link && !matches(sig, p) || p.quote != nil && !hasRun(sig.words, p.quote) {
+			continue
+		}
+		for _, d := range sig.names {
+			if !slices.Contains(path, d) && d != cur {
+				next[d] = true
+			}
+		}
+	}
+	if !p.link && (len(next) == 0 || k < len(r.pieces)-1 || !p.fresh) {
+		r.follow(path, cur, k+1)
+	}
+	if len(next) == 0 {
+		if (p.fresh || p.link) && k < len(r.pieces)-1 {
+			r.follow(path, lost, k+1)
+		}
+		return
 	}
 	for d := range len(r.docs) {
 		if next[d] {
-			r.follow(append(slices.Clone(path), d), k+1)
+			r.follow(append(slices.Clone(path), d), d, k+1)
 		}
 	}
+}
+
+// hasRun reports whether run occurs in ws as consecutive words.
+func hasRun(ws, run []string) bool {
+	for i := 0; i+len(run) <= len(ws); i++ {
+		if slices.Equal(ws[i:i+len(run)], run) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCategoryTokens reports whether one of cats (folded words) is cat.
+func hasCategoryTokens(cats [][]string, cat []string) bool {
+	for _, c := range cats {
+		if slices.Equal(c, cat) {
+			return true
+		}
+	}
+	return false
 }

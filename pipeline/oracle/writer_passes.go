@@ -157,75 +157,62 @@ func blurNumbers(s string) string {
 	return s
 }
 
-// composeTurn is the oracle's composition pass.
+// composeTurn is the oracle's composition pass: the chain question of
+// compose.go, or the question an inject instruction asks for, and its
+// clauses in chain order.
 func composeTurn(f writer.PassRequest) (turn, error) {
 	answer := answerOf(f)
 	o := newObfuscator(f.Docs, answer)
-	q := composeConstraints(f, o)
-	q = injectQuestion(f, o, answer, q)
-	b, err := marshal(writer.QuestionReply{Question: q, Answer: answer})
+	var q string
+	var clauses []string
+	if kind, _, _ := strings.Cut(strings.TrimSpace(f.Inject), ":"); strings.EqualFold(strings.TrimSpace(kind), writer.InjectShortcut) {
+		q, clauses = composeChain(f, o, shortcutClause(f))
+	} else {
+		q, clauses = composeChain(f, o, nil)
+		if alt := injectQuestion(f, o, answer, q); alt != q {
+			q, clauses = alt, sentencesOf(alt)
+		}
+	}
+	b, err := marshal(writer.QuestionReply{Question: q, Answer: answer, Clauses: clauses})
 	if err != nil {
 		return turn{}, fmt.Errorf("encode writer reply: %w", err)
 	}
 	return turn{content: string(b), finish: openai.FinishReasonStop}, nil
 }
 
-// composeConstraints joins the chain's constraints into one question: the
-// seed's lead sentence and every evidence sentence, each needed to cross its
-// hop, then the ask for the last doc. The ask's placeholder (a place's
-// category, a person's position in the chain) is what sets the answer
-// apart. Infobox facts are left out when the chain has evidence: they are
-// not sentences of the documents' text, so a reader following the chain
-// through the text could not place them; a chain without evidence uses one
-// infobox fact of the answer, and without either every constraint.
-func composeConstraints(f writer.PassRequest, o *obfuscator) string {
+// sentencesOf splits a question the chain composer did not write into its
+// sentences, the closest thing to clauses it has.
+func sentencesOf(q string) []string {
+	var out []string
+	for _, s := range splitLine(q) {
+		if strings.Contains(q, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// shortcutClause is the constraint the shortcut injection adds before the
+// ask: a standalone fact of the answer doc (an obfuscated infobox entry,
+// else its obfuscated lead), which pins the answer without the chain. nil
+// when the request has neither.
+func shortcutClause(f writer.PassRequest) *writer.Fact {
 	last := len(f.Docs) - 1
-	var sel, clue []writer.Fact
-	seedDesc := false
+	var desc *writer.Fact
 	for _, c := range f.Constraints {
-		switch {
-		case c.Kind == writer.FactDescription && c.Doc == 0 && !seedDesc:
-			seedDesc = true
-		case c.Kind == writer.FactEvidence && c.Doc < last:
-		case c.Kind == writer.FactInfobox && c.Doc == last && clue == nil:
-			clue = []writer.Fact{c}
-			continue
-		default:
+		if c.Doc != last {
 			continue
 		}
-		sel = append(sel, c)
-	}
-	if !slices.ContainsFunc(sel, func(c writer.Fact) bool { return c.Kind == writer.FactEvidence }) {
-		sel = append(sel, clue...)
-	}
-	if len(sel) == 0 {
-		sel = f.Constraints
-	}
-	var pieces []string
-	used := map[string]bool{}
-	for _, c := range sel {
-		t := strings.TrimSpace(c.Text)
-		// A lead sentence is often the evidence sentence too: say it once.
-		if t == "" || c.Doc < 0 || c.Doc > last || used[t] {
-			continue
-		}
-		used[t] = true
-		if !o.mentioned(t, c.Doc) {
-			lead := "Regarding "
-			if len(pieces) == 0 {
-				lead = "Consider "
+		switch c.Kind {
+		case writer.FactInfobox:
+			return &c
+		case writer.FactDescription:
+			if desc == nil {
+				desc = &c
 			}
-			t = lead + o.refer(c.Doc) + ": " + t
 		}
-		pieces = append(pieces, upperFirst(t))
 	}
-	ask := "What is the name of " + definite(o.labels[last]) + "?"
-	pieces = fitPieces(pieces, maxQuestionRunes-utf8.RuneCountInString(ask))
-	for i := range pieces {
-		pieces[i] = endSentence(pieces[i])
-	}
-	// As in composeQuestion: a name the constraints still hold is hidden.
-	return o.names.replace(strings.Join(append(pieces, ask), " "), o.seen)
+	return desc
 }
 
 // injectQuestion replaces or alters q, the question the writer would have

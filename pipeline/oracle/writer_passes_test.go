@@ -164,7 +164,7 @@ func TestComposeInject(t *testing.T) {
 			}
 		}},
 	}
-	plain := composeConstraints(composeInput(curieWithInfobox(), ""), newObfuscator(curieWithInfobox().Docs, "Vistula"))
+	plain, _ := composeChain(composeInput(curieWithInfobox(), ""), newObfuscator(curieWithInfobox().Docs, "Vistula"), nil)
 	for _, tc := range tests {
 		t.Run(tc.inject, func(t *testing.T) {
 			f := composeInput(curieWithInfobox(), tc.inject)

@@ -33,8 +33,9 @@ import (
 const DefaultClosedBookTries = 3
 
 // Gates are the LLM-backed gates of a kept question, run in this order:
-// uniqueness, closed-book, masked hop. A nil LLM skips uniqueness and masked
-// hop; a nil ClosedBook skips closed-book.
+// uniqueness, closed-book, masked hop, single clause. A nil LLM skips
+// uniqueness, masked hop and single clause; a nil ClosedBook skips
+// closed-book; a nil Search skips single clause.
 type Gates struct {
 	LLM        llm.Chatter // role "verifier": lists the documents a question describes
 	ClosedBook llm.Chatter // role "closed_book": answers without tools or documents
@@ -43,7 +44,26 @@ type Gates struct {
 	// SkipUniqueness and SkipMaskedHop turn single gates off while keeping
 	// the verifier client for the other.
 	SkipUniqueness, SkipMaskedHop bool
+	// Search, when set with LLM, turns on the single-clause gate: each of
+	// the item's clauses alone, with the corpus documents Search finds for
+	// its text as the verifier's documents, must not yield the gold answer.
+	// A question one clause of which pins the answer needs no chain.
+	Search Searcher
+	// SearchHits is how many hits of each clause's search the verifier
+	// reads; 0: DefaultSearchHits.
+	SearchHits int
 }
+
+// Searcher is the corpus search the single-clause gate asks: a kg.Store's
+// Search.
+type Searcher interface {
+	Search(ctx context.Context, query string, limit int) ([]kg.SearchHit, error)
+}
+
+// DefaultSearchHits is how many documents of a clause's search the
+// single-clause gate shows the verifier: a searcher reads the first page of
+// results, not the corpus.
+const DefaultSearchHits = 5
 
 // Check gates it in place. A kept item that fails a gate becomes rejected
 // (or failed, with qa.ReasonVerifierError, when an LLM call fails) and the
@@ -55,7 +75,7 @@ func (v Gates) Check(ctx context.Context, walk qa.Walk, it *qa.Item) (reason, de
 	if it.Status != qa.StatusKept {
 		return "", "", nil
 	}
-	if v.Docs == nil && v.LLM != nil {
+	if v.Docs == nil && (v.LLM != nil || v.Search != nil) {
 		return "", "", errors.New("verify question: verifier needs a document store")
 	}
 	reject := func(status, r, d string) (string, string, error) {
@@ -117,7 +137,65 @@ func (v Gates) Check(ctx context.Context, walk qa.Walk, it *qa.Item) (reason, de
 			}
 		}
 	}
+	if v.LLM != nil && v.Search != nil {
+		for i, c := range it.Clauses {
+			answers, err := v.askClause(ctx, it, c)
+			if err != nil {
+				if cerr := ctx.Err(); cerr != nil {
+					return "", "", fmt.Errorf("verify %s: %w (single clause: %v)", it.ID, cerr, err)
+				}
+				var serr searchError
+				if errors.As(err, &serr) {
+					return "", "", fmt.Errorf("verify %s: %w", it.ID, err)
+				}
+				return reject(qa.StatusFailed, qa.ReasonVerifierError, "single clause: "+err.Error())
+			}
+			if gold, _ := splitAnswers(answers, it.Gold); gold {
+				return reject(qa.StatusRejected, qa.ReasonSingleClause, fmt.Sprintf("clause %d of %d alone: %s", i+1, len(it.Clauses), clip.AtWord(c, 160)))
+			}
+		}
+	}
 	return "", "", nil
+}
+
+// searchError is a failure of the corpus or the store, not of the
+// verifier: the item's fate is unknown, so Check returns it as an error.
+type searchError struct{ err error }
+
+func (e searchError) Error() string { return e.err.Error() }
+func (e searchError) Unwrap() error { return e.err }
+
+// askClause asks the verifier which of the documents the corpus search
+// finds for clause satisfy clause alone.
+func (v Gates) askClause(ctx context.Context, it *qa.Item, clause string) ([]string, error) {
+	k := v.SearchHits
+	if k <= 0 {
+		k = DefaultSearchHits
+	}
+	hits, err := v.Search.Search(ctx, clause, k)
+	if err != nil {
+		return nil, searchError{fmt.Errorf("search for a clause: %w", err)}
+	}
+	docs := make([]Doc, 0, len(hits))
+	for _, h := range hits {
+		d, err := v.Docs.Doc(ctx, h.DocID)
+		if err != nil {
+			return nil, searchError{fmt.Errorf("load hit %q: %w", h.DocID, err)}
+		}
+		as, err := v.Docs.Aliases(ctx, h.DocID)
+		if err != nil {
+			return nil, searchError{fmt.Errorf("load aliases of %q: %w", h.DocID, err)}
+		}
+		text := clip.AtWord(strings.TrimSpace(d.Text), maxVerifyLead)
+		if facts := infoboxLines(d.Title, d.Facts); facts != "" {
+			text += "\n\n" + facts
+		}
+		docs = append(docs, Doc{Title: d.Title, Categories: d.Categories, Aliases: names.Redirects(as), Text: text})
+	}
+	if len(docs) == 0 {
+		return nil, nil // nothing found: the clause alone leads nowhere
+	}
+	return v.askText(ctx, it, clause, docs)
 }
 
 // maskedDocs lists the docs the masked-hop gate hides, one at a time: every
@@ -248,7 +326,19 @@ func verifierRequest(question string, docs []Doc, masked int, model string, seed
 // ask runs the verifier over docs with doc masked hidden (-1: none) and
 // returns the titles it lists.
 func (v Gates) ask(ctx context.Context, it *qa.Item, docs []Doc, masked int) ([]string, error) {
-	req := verifierRequest(it.Question, docs, masked, v.LLM.Model(), seed.Of(it.WalkID))
+	shown := make([]Doc, 0, len(docs))
+	for i, d := range docs {
+		if i != masked {
+			shown = append(shown, d)
+		}
+	}
+	return v.askText(ctx, it, it.Question, shown)
+}
+
+// askText runs the verifier on question (the item's, or one of its
+// clauses) over docs and returns the titles it lists; tokens go to it.
+func (v Gates) askText(ctx context.Context, it *qa.Item, question string, docs []Doc) ([]string, error) {
+	req := verifierRequest(question, docs, -1, v.LLM.Model(), seed.Of(it.WalkID))
 	reply, err := v.LLM.Chat(ctx, req)
 	if err != nil {
 		return nil, err

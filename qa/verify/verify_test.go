@@ -279,3 +279,127 @@ func TestParseAnswers(t *testing.T) {
 		}
 	}
 }
+
+// clauseSearch is a Searcher over fixed hits per query; it records queries
+// and fails on the query fail.
+type clauseSearch struct {
+	hits  map[string][]string // query -> doc ids
+	fail  string
+	asked []string
+}
+
+func (s *clauseSearch) Search(_ context.Context, q string, limit int) ([]kg.SearchHit, error) {
+	s.asked = append(s.asked, q)
+	if q == s.fail {
+		return nil, errors.New("index gone")
+	}
+	var out []kg.SearchHit
+	for _, id := range s.hits[q] {
+		if len(out) == limit {
+			break
+		}
+		out = append(out, kg.SearchHit{DocID: id, Title: id})
+	}
+	return out, nil
+}
+
+func TestSingleClauseGate(t *testing.T) {
+	walk, store, base := verifyFixture()
+	chainQ := "Start from a town. That town has a bridge. The river that bridge crosses: what is it?"
+	shortcutQ := chainQ + " It is a river."
+	tests := []struct {
+		name     string
+		question string
+		clauses  []string
+		hits     map[string][]string
+		// byClause is what the scripted verifier answers for a clause
+		// given the titles it was shown: it stands for a reader, so it only
+		// answers documents it sees.
+		byClause   map[string]string
+		wantReason string
+		wantDocs   [][]string // titles shown per clause, in order
+	}{
+		{
+			name:     "chain: no clause alone reaches the answer",
+			question: chainQ,
+			clauses:  []string{"Start from a town.", "That town has a bridge.", "The river that bridge crosses: what is it?"},
+			hits: map[string][]string{
+				"Start from a town.": {"a"}, "That town has a bridge.": {"a", "b"}, "The river that bridge crosses: what is it?": {"b"},
+			},
+			byClause:   map[string]string{"Start from a town.": "Alpha", "That town has a bridge.": "Beta"},
+			wantDocs:   [][]string{{"Alpha"}, {"Alpha", "Beta"}, {"Beta"}},
+			wantReason: "",
+		},
+		{
+			name:     "shortcut: the answer's own fact pins it",
+			question: shortcutQ,
+			clauses:  []string{"Start from a town.", "It is a river."},
+			hits:     map[string][]string{"Start from a town.": {"a"}, "It is a river.": {"c", "a"}},
+			byClause: map[string]string{"Start from a town.": "Alpha", "It is a river.": "Gamma (river)"},
+			// the gate stops at the first clause that reaches the gold
+			wantDocs:   [][]string{{"Alpha"}, {"Gamma (river)", "Alpha"}},
+			wantReason: qa.ReasonSingleClause,
+		},
+		{
+			name:       "no hits: nothing to ask",
+			question:   chainQ,
+			clauses:    []string{"Start from a town."},
+			hits:       map[string][]string{},
+			wantDocs:   nil,
+			wantReason: "",
+		},
+		{
+			name:       "no clauses (an imported question): nothing to check",
+			question:   chainQ,
+			wantReason: "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it := base
+			it.Question, it.Clauses = tt.question, tt.clauses
+			var shown [][]string
+			v := &scripted{reply: func(_ int, req openai.ChatCompletionRequest) (string, error) {
+				q, docs, _ := ReadPrompt(req.Messages[1].Content)
+				var titles []string
+				for _, d := range docs {
+					titles = append(titles, d.Title)
+				}
+				shown = append(shown, titles)
+				a := tt.byClause[q]
+				if a == "" || !strings.Contains(strings.Join(titles, "\n"), a) {
+					return `{"answers": []}`, nil
+				}
+				return `{"answers": ["` + a + `"]}`, nil
+			}}
+			s := &clauseSearch{hits: tt.hits}
+			g := Gates{LLM: v, Docs: store, Search: s, SkipUniqueness: true, SkipMaskedHop: true}
+			reason, detail, err := g.Check(context.Background(), walk, &it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reason != tt.wantReason {
+				t.Errorf("reason = %q (%s), want %q", reason, detail, tt.wantReason)
+			}
+			if fmt.Sprint(shown) != fmt.Sprint(tt.wantDocs) {
+				t.Errorf("verifier saw %v, want %v", shown, tt.wantDocs)
+			}
+			if len(s.asked) > len(tt.clauses) {
+				t.Errorf("searched %q for clauses %q", s.asked, tt.clauses)
+			}
+		})
+	}
+}
+
+func TestSingleClauseSearchErrorIsNotAVerdict(t *testing.T) {
+	walk, store, it := verifyFixture()
+	it.Clauses = []string{"Start from a town."}
+	v := &scripted{reply: func(int, openai.ChatCompletionRequest) (string, error) { return `{"answers": []}`, nil }}
+	g := Gates{LLM: v, Docs: store, Search: &clauseSearch{fail: "Start from a town."}, SkipUniqueness: true, SkipMaskedHop: true}
+	if _, _, err := g.Check(context.Background(), walk, &it); err == nil || !strings.Contains(err.Error(), "index gone") {
+		t.Errorf("err = %v, want the search failure", err)
+	}
+	if it.Status != qa.StatusKept {
+		t.Errorf("status = %s, want the item left kept (fate unknown)", it.Status)
+	}
+}

@@ -31,37 +31,40 @@ const (
 
 // Prompt texts. Any edit changes PromptHashes; bump the version with it.
 const (
-	factsVersion = "writer-facts-v1"
+	factsVersion = "writer-facts-v2"
 	factsSystem  = `You collect raw material for a research question. You receive a chain of documents in which each document links to the next. The first document sets the theme of the chain.
 
-For every document, list short factual statements that the document itself supports and that relate to the theme: what the entity is, when and where things happened, who was involved, what it is known for. Use the document's lead sentence, its infobox entries and the evidence sentence that links it to the next document. Each statement must stand on its own and name its subject. Do not invent anything and do not add outside knowledge.
+For every document, list short factual statements that the document itself supports and that relate to the theme: what the entity is, when and where things happened, who was involved, what it is known for. Use the document's lead sentence, its infobox entries and the evidence sentence that links it to the next document. Each statement must be a whole sentence that names its subject; never cut a sentence short or end it with an ellipsis. Do not invent anything and do not add outside knowledge.
 
 Reply with one JSON object and nothing else: {"facts": [{"doc": <index of the document in "docs">, "kind": "description" | "evidence" | "infobox", "text": "<the statement>"}]}`
 	factsUser = `List the facts of the chain below. "theme" is the first document; "docs" lists the documents in chain order with their lead sentence, categories and infobox entries; "evidence[i]" is the sentence of docs[i] that links to docs[i+1]; "answer" is the last document.`
 
-	obfuscateVersion = "writer-obfuscate-v1"
+	obfuscateVersion = "writer-obfuscate-v2"
 	obfuscateSystem  = `You make facts hard to look up while keeping them true. You receive a list of facts about the documents of a chain.
 
 Rewrite every fact so that it identifies its entities only indirectly:
 1. Dates become periods: a full date or a month becomes a season or part of a decade ("March 15, 2023" becomes "in the spring of the 2020s"), a year becomes its decade.
 2. Places become categories: a named city, region or country becomes what kind of place it is ("Paris" becomes "a European capital").
-3. People, works, organisations and every document of the chain are referred to by description ("a general who crossed a famous river", "the river in this story"), never by name or well-known alternative name.
+3. People, works, organisations and every document of the chain are referred to by description ("a general who crossed a famous river", "the river in this story"), never by name, alternative name, anchor text or acronym, and never by part of one: no first name, surname, initial or a name with one letter changed.
+4. Write plain English even when the facts are in another language: describe in English what you cannot translate (what kind of thing it is, its categories, its position in the chain) rather than copying source sentences.
 Keep the meaning and keep one rewritten fact per input fact, with the same "doc" and "kind".
 
 Reply with one JSON object and nothing else: {"facts": [{"doc": <index>, "kind": "<kind>", "text": "<the rewritten fact>"}]}`
 	obfuscateUser = `Obfuscate the facts below. "docs" names the documents of the chain (for you to recognise them, never to repeat); "facts" are the statements to rewrite.`
 
-	composeVersion = "writer-compose-v1"
-	composeSystem  = `You are an expert author of research questions. You receive obfuscated constraints about a chain of documents and the title of the chain's last document, which is the answer.
+	composeVersion = "writer-compose-v2"
+	composeSystem  = `You are an expert author of research questions. You receive obfuscated constraints about a chain of documents, in chain order, and the title of the chain's last document, which is the answer.
 
-Compose exactly one question that combines several of the constraints so that:
-1. following the whole chain is needed, and no single document or single search is enough;
-2. the answer is unique: the only entity that satisfies all the constraints together is the answer; add a distinguishing constraint if several entities could fit;
-3. no document of the chain is named, nor any well-known alternative name of one, and no exact date or number the documents state is repeated.
-Write in English, in one to three sentences.
+Compose exactly one question as a chain of clauses:
+1. The first clause introduces the first document by a description of it. Every later clause is about the entity the previous clause led to, and refers to it by the description the question already gave it ("the town where that painter died", "the company that bought it"). No clause may describe the answer by a fact that identifies it on its own, such as its own first sentence or an infobox value: the only way to the answer must run through the previous hop.
+2. Every entity the question asks for or refers to is introduced before it is used: never "the fourth figure" or "it" without a clause that said which entity that is.
+3. The last clause asks for the answer.
+4. Every clause is a complete sentence or phrase in fluent English: never cut a clause short, never end one with an ellipsis, never paste raw sentences of a document in another language.
+5. No document of the chain is named, nor any alternative name, anchor text or acronym of one, nor any part of such a name (a first name, a surname, an initial, a name with one letter changed); no exact date or number the documents state is repeated.
+6. The answer is unique: only the answer satisfies all the clauses together.
 
-Reply with one JSON object and nothing else: {"question": "<the question>", "answer": "<the answer's title, copied exactly>"}`
-	composeUser = `Compose the question from the constraints below. "docs" lists the documents in chain order (for reference only); "constraints" are obfuscated facts, each tied to the document at index "doc"; "answer" is the title the question must lead to.`
+Reply with one JSON object and nothing else: {"question": "<the question>", "clauses": ["<clause 1, copied exactly from the question>", "...", "<the final clause that asks for the answer>"], "answer": "<the answer's title, copied exactly>"}. Each clause must be a substring of the question, in chain order.`
+	composeUser = `Compose the question from the constraints below. "docs" lists the documents in chain order (for reference only); "constraints" are obfuscated facts, each tied to the document at index "doc"; "answer" is the title the question must lead to. List the question's clauses in chain order in "clauses".`
 )
 
 // passPrompt is one pass's system and user text.
@@ -85,7 +88,7 @@ func (p passPrompt) hash() string {
 }
 
 // promptVersion names the three-pass writer as a whole.
-const promptVersion = "writer-v2 (" + factsVersion + ", " + obfuscateVersion + ", " + composeVersion + ")"
+const promptVersion = "writer-v3 (" + factsVersion + ", " + obfuscateVersion + ", " + composeVersion + ")"
 
 // PromptVersion names the writer prompts for people; PromptHash and
 // PromptHashes identify them for machines.

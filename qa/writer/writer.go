@@ -87,11 +87,12 @@ func (w Writer) Write(ctx context.Context, walk qa.Walk) (qa.Item, error) {
 		return it, nil
 	}
 	it.Question = r.Question
+	it.Clauses = clausesOf(r)
 	if !sameAnswer(r.Answer, it.Answer, redirects[last]) {
 		it.Status, it.Reason, it.Detail = qa.StatusRejected, qa.ReasonAnswerMismatch, "writer answered "+r.Answer
 		return it, nil
 	}
-	l := gates.Leak{Answer: it.Answer, AnswerAliases: redirects[last]}
+	l := gates.Leak{Answer: it.Answer, AnswerAliases: redirects[last], Anchors: gates.WalkAnchors(walk)}
 	for i := range last {
 		l.Intermediate = append(l.Intermediate, walk.Titles[i])
 		l.Intermediate = append(l.Intermediate, redirects[i]...)
@@ -183,6 +184,7 @@ const (
 	InjectClosedBook   = "closed_book"  // the answer's own lead sentence: the closed-book gate
 	InjectDuplicate    = "duplicate"    // "duplicate:<question>" in the compose pass: a near copy, the near-duplicate gate
 	InjectContaminated = "contaminated" // "contaminated:<question>": that text, the contamination gate
+	InjectShortcut     = "shortcut"     // a final clause that is a standalone fact of the answer: the masked-hop and single-clause gates
 )
 
 // passes runs facts, obfuscation and composition for walk and returns the
@@ -201,7 +203,7 @@ func (w Writer) passes(ctx context.Context, walk qa.Walk, docs []kg.Doc, aliases
 		return QuestionReply{}, nil
 	}
 
-	plain := passDocs(walk, docs, false, aliases)
+	plain := passDocs(walk, docs, false, hiddenNames(walk, aliases))
 	in = PassRequest{Pass: PassObfuscate, Docs: plain, Facts: facts, Answer: answer}
 	content, ok, err = w.pass(ctx, walk.ID, in, it)
 	if !ok || err != nil {
@@ -224,6 +226,26 @@ func (w Writer) passes(ctx context.Context, walk qa.Walk, docs []kg.Doc, aliases
 		return QuestionReply{}, nil
 	}
 	return r, nil
+}
+
+// hiddenNames adds to each doc's redirects the anchor text the walk reached
+// it by, when it reads as a name (starts with a capital): the question must
+// not use it either, and the later passes only hide what they are told.
+// Lower-case anchors ("the river") are ordinary words, too common to hide.
+func hiddenNames(walk qa.Walk, redirects [][]string) [][]string {
+	out := make([][]string, len(redirects))
+	for i := range redirects {
+		out[i] = slices.Clone(redirects[i])
+		if i == 0 || i-1 >= len(walk.Hops) {
+			continue
+		}
+		a := strings.TrimSpace(walk.Hops[i-1].Anchor)
+		r, _ := utf8.DecodeRuneInString(a)
+		if a != "" && unicode.IsUpper(r) && !strings.EqualFold(a, walk.Titles[i]) && !slices.Contains(out[i], a) {
+			out[i] = append(out[i], a)
+		}
+	}
+	return out
 }
 
 // pass sends one pass's request and records its usage in it. It returns the
@@ -301,6 +323,25 @@ func sameAnswer(claimed, title string, aliases []string) bool {
 type QuestionReply struct {
 	Question string `json:"question"`
 	Answer   string `json:"answer"`
+	// Clauses are the question's constraints in chain order, the last one
+	// asking for the answer; each is a substring of Question. The
+	// single-clause gate checks them one at a time.
+	Clauses []string `json:"clauses,omitempty"`
+}
+
+// clausesOf keeps the reply's clauses that are substrings of its question
+// (trimmed, empty ones and repeats dropped): a clause the question does not
+// contain was not what the reader sees, so no gate should judge it.
+func clausesOf(r QuestionReply) []string {
+	var out []string
+	for _, c := range r.Clauses {
+		c = strings.TrimSpace(c)
+		if c == "" || !strings.Contains(r.Question, c) || slices.Contains(out, c) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // parseReply finds the writer's JSON object in content: inside a ``` fence

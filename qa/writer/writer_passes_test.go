@@ -33,8 +33,10 @@ func TestPassRequests(t *testing.T) {
 	}
 	withInfobox := []PassDoc{plain[0], plain[1], plain[2]}
 	withInfobox[0].Infobox = []kg.Fact{{Key: "born", Value: "12 July 100 BC"}} // the blank "office" is left out
-	// Obfuscation and composition get the redirects as names to hide.
-	plain[0].Aliases, plain[1].Aliases, plain[2].Aliases = []string{"Caesar"}, []string{"Tevere"}, []string{"Roma", "rome", "Eternal City"}
+	// Obfuscation and composition get the redirects as names to hide, and
+	// the capitalised anchor the walk reached a doc by ("Tiber", for "Tiber
+	// (river)"); the anchor "Rome" is the title itself.
+	plain[0].Aliases, plain[1].Aliases, plain[2].Aliases = []string{"Caesar"}, []string{"Tevere", "Tiber"}, []string{"Roma", "rome", "Eternal City"}
 	var factsReply, obfReply struct{ Facts []Fact }
 	_ = json.Unmarshal([]byte(defaultFactsReply), &factsReply)
 	_ = json.Unmarshal([]byte(defaultObfuscateReply), &obfReply)

@@ -192,6 +192,27 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
+func TestClausesOf(t *testing.T) {
+	q := "Start from a painter of the 1880s. The town where that painter died lies on a river. Which river is it?"
+	tests := []struct {
+		name    string
+		clauses []string
+		want    []string
+	}{
+		{"all kept in order", []string{"Start from a painter of the 1880s.", " Which river is it? "}, []string{"Start from a painter of the 1880s.", "Which river is it?"}},
+		{"not in the question", []string{"A clause the question lacks", "Which river is it?"}, []string{"Which river is it?"}},
+		{"empty and repeated", []string{"", "Which river is it?", "Which river is it?"}, []string{"Which river is it?"}},
+		{"none", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := clausesOf(QuestionReply{Question: q, Clauses: tt.clauses}); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("clausesOf = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseReply(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -199,14 +220,15 @@ func TestParseReply(t *testing.T) {
 		want    QuestionReply
 		ok      bool
 	}{
-		{"bare", `{"question":"Q?","answer":"A"}`, QuestionReply{"Q?", "A"}, true},
-		{"fenced", "```json\n{\"question\": \"Q?\", \"answer\": \"A\"}\n```", QuestionReply{"Q?", "A"}, true},
-		{"fence without language", "```\n{\"question\":\"Q?\",\"answer\":\"A\"}\n```", QuestionReply{"Q?", "A"}, true},
-		{"inline fence", "```{\"question\":\"Q?\",\"answer\":\"A\"}```", QuestionReply{"Q?", "A"}, true},
-		{"prose around", "Sure {here} it is: {\"question\": \"Q {x}?\", \"answer\": \"A\"} Hope it helps.", QuestionReply{"Q {x}?", "A"}, true},
-		{"bad fence, good prose", "```json\n{broken\n```\nthen {\"question\":\"Q?\",\"answer\":\"A\"}", QuestionReply{"Q?", "A"}, true},
-		{"unclosed fence", "```json\n{\"question\":\"Q?\",\"answer\":\"A\"}", QuestionReply{"Q?", "A"}, true},
-		{"trimmed", `{"question":"  Q?  ","answer":" A "}`, QuestionReply{"Q?", "A"}, true},
+		{"bare", `{"question":"Q?","answer":"A"}`, QuestionReply{Question: "Q?", Answer: "A"}, true},
+		{"fenced", "```json\n{\"question\": \"Q?\", \"answer\": \"A\"}\n```", QuestionReply{Question: "Q?", Answer: "A"}, true},
+		{"fence without language", "```\n{\"question\":\"Q?\",\"answer\":\"A\"}\n```", QuestionReply{Question: "Q?", Answer: "A"}, true},
+		{"inline fence", "```{\"question\":\"Q?\",\"answer\":\"A\"}```", QuestionReply{Question: "Q?", Answer: "A"}, true},
+		{"prose around", "Sure {here} it is: {\"question\": \"Q {x}?\", \"answer\": \"A\"} Hope it helps.", QuestionReply{Question: "Q {x}?", Answer: "A"}, true},
+		{"bad fence, good prose", "```json\n{broken\n```\nthen {\"question\":\"Q?\",\"answer\":\"A\"}", QuestionReply{Question: "Q?", Answer: "A"}, true},
+		{"unclosed fence", "```json\n{\"question\":\"Q?\",\"answer\":\"A\"}", QuestionReply{Question: "Q?", Answer: "A"}, true},
+		{"trimmed", `{"question":"  Q?  ","answer":" A "}`, QuestionReply{Question: "Q?", Answer: "A"}, true},
+		{"with clauses", `{"question":"Q1, q2?","clauses":["Q1","q2?"],"answer":"A"}`, QuestionReply{Question: "Q1, q2?", Answer: "A", Clauses: []string{"Q1", "q2?"}}, true},
 		{"malformed", `{"question": "Q?", "answer": }`, QuestionReply{}, false},
 		{"missing question", `{"answer":"A"}`, QuestionReply{}, false},
 		{"empty question", `{"question":" ","answer":"A"}`, QuestionReply{}, false},
@@ -218,7 +240,7 @@ func TestParseReply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := parseReply(tt.content)
-			if ok != tt.ok || got != tt.want {
+			if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("parseReply = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
 			}
 		})
