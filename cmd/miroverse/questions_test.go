@@ -78,7 +78,7 @@ var (
 
 // ordinalRef is a reference by position ("the second figure"), the form
 // the writer uses for what it may not name.
-var ordinalRef = regexp.MustCompile(`(?i)\b(the|a|an|this|that)\s+(first|second|third|fourth|fifth|sixth|seventh|eighth)\s+(\p{L}+)`)
+var ordinalRef = regexp.MustCompile(`\b((?i:the|a|an|this|that))\s+(first|second|third|fourth|fifth|sixth|seventh|eighth)\s+(\p{L}+)`)
 
 // unintroduced: a reference by position that the question uses with "the"
 // before it has ever said what that entity is. The first mention must

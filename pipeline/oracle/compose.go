@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -91,7 +92,7 @@ func composeChain(f writer.PassRequest, o *obfuscator, extra *writer.Fact) (stri
 		intro := upperFirst(o.mention(last-1)) + "'s article links to " + o.mention(last) + "."
 		clauses = append(clauses, intro)
 	}
-	clauses = shortenClauses(clauses, maxQuestionRunes)
+	clauses = introduceMentions(shortenClauses(clauses, maxQuestionRunes))
 	ask := "What is the name of " + definite(o.labels[last]) + "?"
 	return strings.Join(append(clauses, ask), " "), append(clauses, ask)
 }
@@ -496,6 +497,60 @@ func oneEditApart(a, b string) bool {
 func isCapitalised(t string, w word) bool {
 	r, _ := utf8.DecodeRuneInString(t[w.start:])
 	return unicode.IsUpper(r)
+}
+
+// rePositionalThe is a positional placeholder with its definite article,
+// the only form that can speak of an entity before anything introduced it.
+var rePositionalThe = regexp.MustCompile(`\b(the|The) ((first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth) (subject|figure|place))\b`)
+
+// introduceMentions makes the first mention of each positional placeholder
+// introduce its entity. A reader meeting "where the third figure carried
+// out his experiments" asks "which third figure?": the first mention is
+// "a third figure" unless the words right after it say what it is ("The
+// first figure was a Danish astronomer", "the second figure, who …").
+// Later mentions keep "the".
+func introduceMentions(clauses []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, len(clauses))
+	for i, c := range clauses {
+		var b strings.Builder
+		last := 0
+		for _, m := range rePositionalThe.FindAllStringSubmatchIndex(c, -1) {
+			key := c[m[4]:m[5]]
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if saysWhatItIs(c[m[1]:]) {
+				continue
+			}
+			article := "a"
+			if strings.HasPrefix(c[m[6]:m[7]], "eighth") {
+				article = "an"
+			}
+			if c[m[2]:m[3]] == "The" {
+				article = upperFirst(article)
+			}
+			b.WriteString(c[last:m[2]])
+			b.WriteString(article)
+			last = m[3]
+		}
+		b.WriteString(c[last:])
+		out[i] = b.String()
+	}
+	return out
+}
+
+// saysWhatItIs reports whether the text after a mention is a predicate or
+// an apposition that introduces the entity.
+func saysWhatItIs(after string) bool {
+	after = strings.TrimLeft(after, " ")
+	for _, p := range []string{"was ", "is ", "were ", "are ", ", who ", ", which ", ", a ", ", an ", ", the ", "(", "— "} {
+		if strings.HasPrefix(after, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // shortenClauses keeps a long question readable without cutting a clause:
