@@ -172,7 +172,7 @@ func TestSignalStopsRunToResume(t *testing.T) {
 		t.Skip("slow")
 	}
 	// A slow oracle, so that the signal lands in the middle of qa.
-	cfg := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\nllm:\n  oracle:\n    delay: 15ms\n")
+	cfg := demoConfig(t, "llm:\n  oracle:\n    delay: 15ms\n")
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			stderr, err := signalWhen(t, filepath.Join(t.TempDir(), "out"), cfg, pipeline.StageQA, 1, sig)

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/miroverse/miroverse/pipeline"
 )
 
@@ -108,6 +110,46 @@ func writeConfig(t *testing.T, yaml string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// demoConfig is configs/demo.yaml with the settings of extra laid over
+// it (maps merge, anything else is replaced), for runs whose rows are
+// compared with the demo's: a test that wrote its own config from the
+// defaults would drift from the demo whenever the demo's settings move.
+func demoConfig(t *testing.T, extra string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "configs", "demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base, over map[string]any
+	if err := yaml.Unmarshal(b, &base); err != nil {
+		t.Fatalf("configs/demo.yaml: %v", err)
+	}
+	if err := yaml.Unmarshal([]byte(extra), &over); err != nil {
+		t.Fatalf("test config: %v", err)
+	}
+	out, err := yaml.Marshal(mergeYAML(base, over))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeConfig(t, string(out))
+}
+
+func mergeYAML(base, over map[string]any) map[string]any {
+	if base == nil {
+		base = map[string]any{}
+	}
+	for k, v := range over {
+		bm, bok := base[k].(map[string]any)
+		om, ook := v.(map[string]any)
+		if bok && ook {
+			base[k] = mergeYAML(bm, om)
+			continue
+		}
+		base[k] = v
+	}
+	return base
 }
 
 var (
@@ -401,7 +443,7 @@ llm:
   oracle:
     delay: 15ms
 `
-	cfg := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\n"+slow)
+	cfg := demoConfig(t, slow)
 	ref := demo(t)
 	root := filepath.Join(t.TempDir(), "out")
 	// Kill once in the middle of qa and once in the middle of synthesize.
@@ -476,7 +518,7 @@ func TestWorkerCountDoesNotChangeRows(t *testing.T) {
 		t.Skip("slow")
 	}
 	ref := demo(t)
-	cfg := writeConfig(t, "workers: 1\ninput:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\n")
+	cfg := demoConfig(t, "workers: 1\n")
 	root := filepath.Join(t.TempDir(), "out")
 	run(t, "run", "--config", cfg, "--out", root, "--quiet")
 	compareRoots(t, ref, root)
@@ -490,7 +532,7 @@ func TestStreamingEndpointKeepsRows(t *testing.T) {
 		t.Skip("slow")
 	}
 	ref := demo(t)
-	cfg := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\nllm:\n  default:\n    stream: true\n")
+	cfg := demoConfig(t, "llm:\n  default:\n    stream: true\n")
 	root := filepath.Join(t.TempDir(), "out")
 	run(t, "run", "--config", cfg, "--out", root, "--quiet")
 	compareRoots(t, ref, root)

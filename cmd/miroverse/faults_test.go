@@ -30,9 +30,7 @@ func TestFlakyOracleKeepsRows(t *testing.T) {
 	ref := demo(t)
 	// A short client timeout makes each hung request cost a second: the
 	// client's read timeout fires long before the oracle's fault_hang.
-	cfg := writeConfig(t, `
-input:
-  paths: [corpus/demo/demowiki-pages-articles.xml]
+	cfg := demoConfig(t, `
 llm:
   default:
     timeout: 1s

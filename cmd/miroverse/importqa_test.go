@@ -219,7 +219,7 @@ func TestQAImportSurvivesRewrite(t *testing.T) {
 		t.Skip("slow")
 	}
 	root := filepath.Join(t.TempDir(), "out")
-	cfg := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\n")
+	cfg := demoConfig(t, "")
 	run(t, "run", "--config", cfg, "--out", root, "-q")
 	before := readTrajectories(t, root)
 	qaBefore := len(readQA(t, root))
@@ -267,7 +267,7 @@ func TestQAImportSurvivesRewrite(t *testing.T) {
 	if len(after) != len(before)+added || added != 4 {
 		t.Errorf("%d rollouts before, %d after, %d new; want the 4 rollouts of the imported question added", len(before), len(after), added)
 	}
-	cfg2 := writeConfig(t, "input:\n  paths: [corpus/demo/demowiki-pages-articles.xml]\nqa:\n  dedup_threshold: 0.9\n")
+	cfg2 := demoConfig(t, "qa:\n  dedup_threshold: 0.9\n")
 	run(t, "qa", "--config", cfg2, "--out", root, "-q")
 	if n := imported(); n != 1 {
 		t.Errorf("%d imported questions kept after the qa stage ran again, want 1", n)

@@ -74,9 +74,7 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
 		dup.ID:          qa.ReasonNearDuplicate,
 		contaminated.ID: qa.ReasonContaminated,
 	}
-	cfg := writeConfig(t, fmt.Sprintf(`input:
-  paths: [corpus/demo/demowiki-pages-articles.xml]
-qa:
+	cfg := demoConfig(t, fmt.Sprintf(`qa:
   contamination: [%s]
   inject:
     %s: leak

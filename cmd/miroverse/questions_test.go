@@ -35,6 +35,9 @@ func auditQuestion(question string, names []string) []questionFault {
 	if f := unintroduced(question); f != "" {
 		out = append(out, questionFault{"unintroduced", f})
 	}
+	if f := brokenGrammar(question); f != "" {
+		out = append(out, questionFault{"broken_grammar", f})
+	}
 	seen := map[string]bool{}
 	for _, n := range names {
 		if seen[n] {
@@ -79,6 +82,26 @@ var (
 // ordinalRef is a reference by position ("the second figure"), the form
 // the writer uses for what it may not name.
 var ordinalRef = regexp.MustCompile(`\b((?i:the|a|an|this|that))\s+(first|second|third|fourth|fifth|sixth|seventh|eighth)\s+(\p{L}+)`)
+
+// brokenGrammar: the seams a writer that splices placeholders into
+// sentences leaves: two articles in a row ("the the 1900s"), an article
+// after a possessive ("their the city"), "an" before a consonant, and a
+// title run into a placeholder ("the composer the third figure").
+func brokenGrammar(q string) string {
+	for _, r := range grammarSeams {
+		if m := r.FindString(q); m != "" {
+			return fmt.Sprintf("%q", m)
+		}
+	}
+	return ""
+}
+
+var grammarSeams = []*regexp.Regexp{
+	regexp.MustCompile(`\b(?i:the|a|an) (?i:the|a|an)\b`),
+	regexp.MustCompile(`\b(?i:their|his|her|its|our) (?i:the|a|an)\b`),
+	regexp.MustCompile(`\b(?i:an) [bcdfgjklmnpqrstvwxz]\p{L}*`),
+	regexp.MustCompile(`\b(?i:the) [a-z]+ the (?:first|second|third|fourth|fifth|sixth|seventh|eighth) (?:figure|subject|place)\b`),
+}
 
 // unintroduced: a reference by position that the question uses with "the"
 // before it has ever said what that entity is. The first mention must
@@ -255,11 +278,16 @@ func TestQuestionAudit(t *testing.T) {
 		{"Who was the composer (born in the 1840s", nil, "cut_clause"},
 		{"The first figure was a Danish astronomer. Regarding the second figure: he moved to the city. What is the name of the second figure?", nil, "unintroduced"},
 		{"The fourth subject is a novel. What is the name of the fifth figure?", nil, "unintroduced"},
+		{"For this work the first figure shared the the 1900s Nobel Prize. What is the name of the first figure?", nil, "broken_grammar"},
+		{"The first figure worked in their the place categorised as Capitals in Europe laboratory. What is the name of the first figure?", nil, "broken_grammar"},
+		{"The first figure was an composer. What is the name of the first figure?", nil, "broken_grammar"},
+		{"The first figure met the composer the second figure there. What is the name of the second figure?", nil, "broken_grammar"},
 		// Fluent, chained, no names: nothing to object to.
 		{"A Danish astronomer moved in the 1590s to a capital city of Europe. Which astronomer, later his assistant there, published laws of planetary motion?", []string{"Tycho Brahe", "Prague", "Johannes Kepler"}, ""},
 		{"The first figure was a Danish astronomer. A second figure became his assistant in the city where he died. What is the name of the second figure?", []string{"Tycho Brahe", "Johannes Kepler"}, ""},
 		{"What is the name of the river that flows through the capital where the University of this country was founded?", []string{"Elbe"}, ""},
 		{"Which opera did the composer write for the theatre where his career began?", []string{"The Magic Flute", "Wolfgang Amadeus Mozart"}, ""},
+		{"An astronomer who worked for an hour a day met a second figure, a composer, in their laboratory. What is the name of the second figure?", nil, ""},
 	}
 	for _, c := range cases {
 		faults := auditQuestion(c.question, c.names)

@@ -108,7 +108,10 @@ func (o *obfuscator) clause(f writer.PassRequest, c writer.Fact, t string) strin
 	}
 	t = o.hideParts(o.names.replace(t, o.seen), c.Doc)
 	t = obfuscateDates(t)
-	if !o.mentioned(t, c.Doc) {
+	// A clause that opens with a pronoun is anchored even when it names
+	// its doc later: read alone, "It is the oldest university in …" says
+	// nothing of which entity "it" is.
+	if !o.mentioned(t, c.Doc) || opensWithPronoun(t) {
 		t = o.anchorTo(t, c.Doc)
 	}
 	return endSentence(upperFirst(strings.TrimSpace(t)))
@@ -321,6 +324,15 @@ func (o *obfuscator) anchorTo(t string, i int) string {
 	return "Of " + o.mention(i) + " it is recorded that " + lowerLead(t)
 }
 
+func opensWithPronoun(t string) bool {
+	first, _, _ := strings.Cut(strings.TrimSpace(t), " ")
+	switch strings.ToLower(first) {
+	case "he", "she", "it", "they", "his", "her", "its", "their":
+		return true
+	}
+	return false
+}
+
 // lowerLead lowercases the first word of t when it is a function word that
 // only had its capital for opening the sentence; names keep theirs.
 func lowerLead(t string) string {
@@ -387,6 +399,22 @@ func (o *obfuscator) hideParts(t string, doc int) string {
 			b.WriteString(t[prev:ws[i].start])
 			b.WriteString("a namesake of")
 			prev = ws[j].end
+		case part >= 0 && i == j && o.kinds[part] == kindPlace && attributive(t[ws[j].end:]):
+			// A place's adjective ("German-born", "a Czech composer"):
+			// "a namesake of" a place cannot modify a noun, so the word goes,
+			// with the rest of its compound, and the article is made to
+			// agree with the word that now follows it.
+			end := ws[j].end
+			if strings.HasPrefix(t[end:], "-") && j+1 < len(ws) {
+				end = ws[j+1].end
+			}
+			b.WriteString(agreeArticle(t[prev:ws[i].start], t[end:]))
+			prev = end
+			if strings.HasPrefix(t[prev:], " ") {
+				prev++
+			}
+			i = j
+			continue
 		case part >= 0:
 			// Another name that shares a part with a walk name (the Charles
 			// Bridge, of Charles IV): say so rather than keep the part.
@@ -409,6 +437,39 @@ func (o *obfuscator) hideParts(t string, doc int) string {
 	}
 	b.WriteString(t[prev:])
 	return b.String()
+}
+
+// attributive reports whether the text after a word makes the word a
+// modifier: a hyphenated compound ("-born") or a lower-case noun after it.
+func attributive(after string) bool {
+	if len(after) < 2 || (after[0] != ' ' && after[0] != '-') {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(after[1:])
+	return unicode.IsLower(r)
+}
+
+// agreeArticle ends before with the article that suits the first word of
+// next ("a" before a consonant, "an" before a vowel) when before ends
+// with one.
+func agreeArticle(before, next string) string {
+	cut, capital, ok := trailingArticle(before)
+	if !ok || strings.HasSuffix(strings.ToLower(strings.TrimSpace(before)), "the") {
+		return before
+	}
+	next = strings.TrimLeft(next, " -")
+	for _, w := range words(next) {
+		next = w.norm
+		break
+	}
+	a := "a "
+	if next != "" && strings.ContainsRune("aeiou", rune(next[0])) {
+		a = "an "
+	}
+	if capital {
+		a = upperFirst(a)
+	}
+	return cut + a
 }
 
 func isPreposition(w string) bool {
@@ -521,6 +582,22 @@ func introduceMentions(clauses []string) []string {
 				continue
 			}
 			seen[key] = true
+			if at, desc, ok := titleBefore(c[last:m[0]]); ok {
+				// "The Polish composer the third figure settled …" reads as
+				// two names: the title moves after the placeholder as an
+				// apposition ("The third figure, a Polish composer, settled …").
+				at += last
+				b.WriteString(c[last:at])
+				det := c[m[2]:m[3]]
+				if at == 0 || strings.HasSuffix(strings.TrimSpace(c[:at]), ".") {
+					det = "The"
+				} else {
+					det = "the"
+				}
+				b.WriteString(det + " " + c[m[4]:m[5]] + ", " + indefinite(desc) + ",")
+				last = m[1]
+				continue
+			}
 			if saysWhatItIs(c[m[1]:]) {
 				continue
 			}
@@ -539,6 +616,44 @@ func introduceMentions(clauses []string) []string {
 		out[i] = b.String()
 	}
 	return out
+}
+
+// titleBefore finds, at the end of s, a title that names an entity by
+// what it is ("the Polish composer ", "the writer "): a determiner and up
+// to three words, none a function word, a number or a plural. It returns
+// where the title starts in s and its words.
+func titleBefore(s string) (int, string, bool) {
+	if !strings.HasSuffix(s, " ") {
+		return 0, "", false
+	}
+	f := strings.Fields(s)
+	for n := 1; n <= 3 && n < len(f); n++ {
+		det := f[len(f)-1-n]
+		if det != "the" && det != "The" {
+			continue
+		}
+		desc := f[len(f)-n:]
+		for _, w := range desc {
+			lw := strings.ToLower(w)
+			if isEnglishFunctionWord(lw) || strings.ContainsAny(w, "0123456789,;:.\"()") ||
+				(strings.HasSuffix(lw, "s") && !strings.HasSuffix(lw, "ss")) {
+				return 0, "", false
+			}
+		}
+		if r, _ := utf8.DecodeRuneInString(desc[n-1]); !unicode.IsLower(r) {
+			return 0, "", false // the noun must be a common noun
+		}
+		return strings.LastIndex(s, det+" "+strings.Join(desc, " ")+" "), strings.Join(desc, " "), true
+	}
+	return 0, "", false
+}
+
+// indefinite puts "a" or "an" before a noun phrase.
+func indefinite(np string) string {
+	if np != "" && strings.ContainsRune("aeiouAEIOU", rune(np[0])) {
+		return "an " + np
+	}
+	return "a " + np
 }
 
 // saysWhatItIs reports whether the text after a mention is a predicate or

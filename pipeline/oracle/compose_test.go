@@ -255,3 +255,49 @@ func TestLeadMemoryRecallsByShare(t *testing.T) {
 		}
 	}
 }
+
+// The composer's English: each entity introduced where it first appears, a
+// title before a placeholder moved after it, a place's adjective dropped
+// rather than turned into "a namesake of", a place after a possessive put
+// after its noun, and no doubled article from a blurred year.
+func TestComposedEnglish(t *testing.T) {
+	docs := []writer.PassDoc{
+		{Title: "Germany", Description: "Germany is a country in Central Europe.", Categories: []string{"Countries in Europe"}},
+		{Title: "Paris", Description: "Paris is the capital of France.", Categories: []string{"Capitals in Europe"}},
+		{Title: "Austria", Description: "Austria is a country in Central Europe.", Categories: []string{"Member states of the European Union"}},
+	}
+	tests := []struct {
+		name string
+		run  func(o *obfuscator, in string) string
+		in   string
+		want string
+	}{
+		{"first mention inside a clause is indefinite", func(_ *obfuscator, in string) string { return introduceMentions([]string{in})[0] },
+			"Brno is where the third figure carried out his experiments.", "Brno is where a third figure carried out his experiments."},
+		{"a title before a placeholder becomes its apposition", func(_ *obfuscator, in string) string { return introduceMentions([]string{in})[0] },
+			"The Polish composer the third figure settled in the city.", "The third figure, a Polish composer, settled in the city."},
+		{"mid-sentence title", func(_ *obfuscator, in string) string { return introduceMentions([]string{in})[0] },
+			"Of the city it is recorded that the writer the third figure was born there.", "Of the city it is recorded that the third figure, a writer, was born there."},
+		{"a mention that says what it is stays", func(_ *obfuscator, in string) string { return introduceMentions([]string{in})[0] },
+			"The first figure was a Danish astronomer, and the second figure, who was his assistant, stayed.", "The first figure was a Danish astronomer, and the second figure, who was his assistant, stayed."},
+		{"later mentions keep the article", func(_ *obfuscator, in string) string {
+			return strings.Join(introduceMentions([]string{"The city is where the third figure lived.", in}), " ")
+		}, "The third figure died there.", "The city is where a third figure lived. The third figure died there."},
+		{"a place's adjective in a compound", func(o *obfuscator, in string) string { return o.hideParts(o.names.replace(in, nil), 1) },
+			"He was a German-born theoretical physicist.", "He was a theoretical physicist."},
+		{"a place's adjective before a noun, the article agreeing", func(o *obfuscator, in string) string { return o.hideParts(o.names.replace(in, nil), 1) },
+			"He was an Austrian composer.", "He was a composer."},
+		{"a place after a possessive", func(o *obfuscator, in string) string { return o.names.replace(in, o.seen) },
+			"They worked in their Paris laboratory in 1898.", "They worked in their laboratory in a place categorised as Capitals in Europe in 1898."},
+		{"a blurred year after the", func(_ *obfuscator, in string) string { return obfuscateDates(in) },
+			"He shared the 1903 Nobel Prize.", "He shared the 1900s Nobel Prize."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newObfuscator(docs, "Austria")
+			if got := tt.run(o, tt.in); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -139,11 +139,16 @@ func obfuscateDates(s string) string {
 		}
 		return decade(from) + "–" + strings.TrimPrefix(decade(to), "the ")
 	})
-	return reYear.ReplaceAllStringFunc(s, func(m string) string {
+	s = reYear.ReplaceAllStringFunc(s, func(m string) string {
 		y, _ := strconv.Atoi(m)
 		return decade(y)
 	})
+	// "the 1903 Nobel Prize" gave "the the 1900s Nobel Prize": a period
+	// brings its own article.
+	return reDoubleThe.ReplaceAllString(s, "$1 ")
 }
+
+var reDoubleThe = regexp.MustCompile(`\b([Tt]he) the `)
 
 // stripParentheticals removes every "(…)" aside, nested ones included. In
 // the first sentence of an article they hold birth names, pronunciations
@@ -415,6 +420,20 @@ func (n *namer) replace(text string, seen map[string]bool) string {
 				label = upperFirst(label)
 			}
 		}
+		// "their Paris laboratory": a placeholder cannot modify the noun
+		// after it, so the place follows the noun ("their laboratory in the
+		// place categorised as …").
+		if t.place && end < len(ws) && endsWithPossessive(before) && text[ws[end-1].end:ws[end].start] == " " {
+			if r, _ := utf8.DecodeRuneInString(text[ws[end].start:]); unicode.IsLower(r) {
+				b.WriteString(before)
+				b.WriteString(text[ws[end].start:ws[end].end])
+				b.WriteString(" in ")
+				b.WriteString(strings.ToLower(label[:1]) + label[1:])
+				prev = ws[end].end
+				i = end + 1
+				continue
+			}
+		}
 		b.WriteString(before)
 		lead := strings.TrimRightFunc(before, unicode.IsSpace)
 		if lead == "" {
@@ -429,6 +448,23 @@ func (n *namer) replace(text string, seen map[string]bool) string {
 	}
 	b.WriteString(text[prev:])
 	return b.String()
+}
+
+// endsWithPossessive reports whether s ends with a possessive determiner
+// and a space.
+func endsWithPossessive(s string) bool {
+	if !strings.HasSuffix(s, " ") {
+		return false
+	}
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return false
+	}
+	switch strings.ToLower(f[len(f)-1]) {
+	case "their", "his", "her", "its", "our":
+		return true
+	}
+	return false
 }
 
 // obfuscator hides the names of a walk's docs behind placeholders.
