@@ -272,6 +272,12 @@ var (
 // fatwiki runs the pipeline once over the whole real fatwiki dump for every
 // test that reads it: 200 walks, as many as the audit of issue 13 read, on
 // a small wiki that a few hub pages dominate.
+// fatwikiYAML is the config of the shared fatwiki run: every walk the
+// whole dump gives at the default share caps.
+func fatwikiYAML(dump string) string {
+	return fmt.Sprintf("seed: 7\ninput:\n  paths: [%q]\nsample:\n  walks: 200\n  min_hops: 2\n  max_hops: 4\n", dump)
+}
+
 func fatwiki(t *testing.T) (root, dump string) {
 	t.Helper()
 	dump = filepath.Join(sharedData(t), "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
@@ -281,15 +287,7 @@ func fatwiki(t *testing.T) (root, dump string) {
 			t.Fatal(err)
 		}
 		cfg := filepath.Join(dir, "config.yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-seed: 7
-input:
-  paths: [%q]
-sample:
-  walks: 200
-  min_hops: 2
-  max_hops: 4
-`, dump)), 0o644); err != nil {
+		if err := os.WriteFile(cfg, []byte(fatwikiYAML(dump)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		fatwikiRoot = filepath.Join(dir, "out")

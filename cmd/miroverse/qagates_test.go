@@ -66,7 +66,14 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
 	if dup.ID == "" {
 		t.Fatalf("no kept question whose walk %q does not name", orig.Question)
 	}
-	leak, ambiguous, closedBook, contaminated, shortcut := kept[1], kept[2], kept[3], kept[4], kept[5]
+	leak, ambiguous, closedBook, contaminated := kept[1], kept[2], kept[3], kept[4]
+	// Every other kept question gets a shortcut clause planted.
+	var shortcuts []pipeline.QARow
+	for _, k := range kept[5:] {
+		if k.ID != dup.ID {
+			shortcuts = append(shortcuts, k)
+		}
+	}
 	want := map[string]string{
 		leak.ID:         "leak:",
 		ambiguous.ID:    qa.ReasonAmbiguous,
@@ -82,9 +89,8 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
     %s: closed_book
     %s: "duplicate:%s"
     %s: "contaminated:%s"
-    %s: shortcut
-`, filepath.Join(data, "qa", "hotpotqa_dev_7405.json"), leak.WalkID, ambiguous.WalkID, closedBook.WalkID,
-		dup.WalkID, orig.WalkID, contaminated.WalkID, contaminatedQuestion, shortcut.WalkID))
+%s`, filepath.Join(data, "qa", "hotpotqa_dev_7405.json"), leak.WalkID, ambiguous.WalkID, closedBook.WalkID,
+		dup.WalkID, orig.WalkID, contaminated.WalkID, contaminatedQuestion, plant(shortcuts)))
 	root := filepath.Join(t.TempDir(), "out")
 	run(t, "run", "--config", cfg, "--out", root, "--quiet")
 
@@ -98,15 +104,7 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
 			t.Errorf("%s: %s/%s (%s), want rejected for %s; question %q", id, r.Status, r.Reason, r.Detail, reason, r.Question)
 		}
 	}
-	// A shortcut question (its last clause a standalone fact of the answer)
-	// must be caught by a gate that reads the text: with the bridge hidden
-	// the clause still pins the answer, or on its own with corpus search.
-	if r := got[shortcut.ID]; r.Status != qa.StatusRejected || (r.Reason != qa.ReasonMaskedHop && r.Reason != qa.ReasonSingleClause) {
-		t.Errorf("%s: %s/%s (%s), want rejected for %s or %s; question %q", shortcut.ID, r.Status, r.Reason, r.Detail,
-			qa.ReasonMaskedHop, qa.ReasonSingleClause, r.Question)
-	} else if r.Question == shortcut.Question {
-		t.Errorf("%s: the shortcut injection left the question as it was: %q", shortcut.ID, r.Question)
-	}
+	checkShortcuts(t, shortcuts, got, qa.ReasonMaskedHop, (len(shortcuts)+1)/2, false)
 	if r := got[dup.ID]; !strings.Contains(r.Detail, orig.ID) {
 		t.Errorf("duplicate detail %q does not name %s", r.Detail, orig.ID)
 	}
@@ -115,7 +113,7 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
 	}
 	// Every other question ends as it did without the injections.
 	for _, r := range ref {
-		if _, injected := want[r.ID]; injected || r.ID == shortcut.ID {
+		if _, injected := want[r.ID]; injected || slices.ContainsFunc(shortcuts, func(k pipeline.QARow) bool { return k.ID == r.ID }) {
 			continue
 		}
 		if g := got[r.ID]; g.Status != r.Status || g.Reason != r.Reason || g.Question != r.Question {
@@ -137,4 +135,102 @@ func TestQAGatesRejectInjectedQuestions(t *testing.T) {
 			t.Errorf("manifest prompt hashes %v lack %s", m.Prompts, k)
 		}
 	}
+}
+
+// plant is the qa.inject lines that give each of rows a shortcut clause.
+func plant(rows []pipeline.QARow) string {
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "    %s: shortcut\n", r.WalkID)
+	}
+	return b.String()
+}
+
+// checkShortcuts: a question given a shortcut (a last clause that is a
+// standalone fact of the answer) must be caught by a gate that reads the
+// text: with a bridge hidden the clause still pins the answer
+// (masked_hop_answerable), or it does so on its own with corpus search
+// (single_clause). Where the planted fact is the answer's lead (a document
+// without an infobox) the closed-book gate, which runs first, may catch it
+// instead. fires is the chain gate that must reject at least min of them.
+// lenient lets a planted question end otherwise: the single-clause gate
+// asks the corpus search, which a blurred date alone does not lead to one
+// document, and on a Twi corpus the oracle has no English fact to plant
+// beyond a few quoted words.
+func checkShortcuts(t *testing.T, planted []pipeline.QARow, got map[string]pipeline.QARow, fires string, min int, lenient bool) {
+	t.Helper()
+	reasons := map[string]int{}
+	for _, k := range planted {
+		r := got[k.ID]
+		reasons[r.Reason]++
+		switch {
+		case r.Reason == qa.ReasonSingleClause && strings.Contains(k.Question, clauseOf(r.Detail)):
+			// The original question passed the gate: only the planted
+			// clause may be the one that gave the answer away.
+			t.Errorf("%s: single_clause on a clause of the original question: %s", k.ID, r.Detail)
+		case lenient:
+		case r.Question == k.Question:
+			t.Errorf("%s: the shortcut injection left the question as it was: %q", k.ID, r.Question)
+		case r.Status != qa.StatusRejected:
+			t.Errorf("%s: planted shortcut kept: %q", k.ID, r.Question)
+		case r.Reason != qa.ReasonMaskedHop && r.Reason != qa.ReasonSingleClause && r.Reason != qa.ReasonClosedBook:
+			t.Errorf("%s: planted shortcut rejected for %s (%s), want a chain gate; question %q", k.ID, r.Reason, r.Detail, r.Question)
+		}
+	}
+	t.Logf("%d planted shortcuts: %v", len(planted), reasons)
+	if len(planted) == 0 || reasons[fires] < min {
+		t.Errorf("planted shortcuts ended %v: want %s on at least %d of %d", reasons, fires, min, len(planted))
+	}
+}
+
+// clauseOf is the clause a single_clause detail quotes, without a clip.
+func clauseOf(detail string) string {
+	_, c, _ := strings.Cut(detail, " alone: ")
+	return strings.TrimSuffix(c, "…")
+}
+
+// With the masked-hop gate off, the single-clause gate alone catches the
+// planted shortcuts: it reads each clause against the corpus search's hits
+// and never sees the walk.
+func TestSingleClauseCatchesPlantedShortcuts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	var kept []pipeline.QARow
+	for _, r := range readQA(t, demo(t)) {
+		if r.Status == qa.StatusKept {
+			kept = append(kept, r)
+		}
+	}
+	cfg := demoConfig(t, "qa:\n  verify:\n    masked_hop: false\n  inject:\n"+plant(kept))
+	root := filepath.Join(t.TempDir(), "out")
+	run(t, "run", "--config", cfg, "--out", root, "--quiet")
+	got := map[string]pipeline.QARow{}
+	for _, r := range readQA(t, root) {
+		got[r.ID] = r
+	}
+	checkShortcuts(t, kept, got, qa.ReasonSingleClause, 1, true)
+}
+
+// On the fatwiki run, where the oracle describes Twi text in English, a
+// shortcut planted in every kept question is caught too.
+func TestFatwikiPlantedShortcuts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	ref, dump := fatwiki(t)
+	var kept []pipeline.QARow
+	for _, r := range readQA(t, ref) {
+		if r.Status == qa.StatusKept {
+			kept = append(kept, r)
+		}
+	}
+	cfg := writeConfig(t, fatwikiYAML(dump)+"qa:\n  inject:\n"+plant(kept))
+	root := filepath.Join(t.TempDir(), "out")
+	run(t, "run", "--config", cfg, "--out", root, "--quiet")
+	got := map[string]pipeline.QARow{}
+	for _, r := range readQA(t, root) {
+		got[r.ID] = r
+	}
+	checkShortcuts(t, kept, got, qa.ReasonMaskedHop, (len(kept)+1)/2, true)
 }

@@ -89,7 +89,7 @@ func composeChain(f writer.PassRequest, o *obfuscator, extra *writer.Fact) (stri
 	if !introduced && last > 0 {
 		// The ask must not name an entity no clause introduced: say how it
 		// hangs on the chain, in the only terms that are sure to be true.
-		intro := upperFirst(o.mention(last-1)) + "'s article links to " + o.mention(last) + "."
+		intro := "The article on " + o.mention(last-1) + " links to " + o.mention(last) + "."
 		clauses = append(clauses, intro)
 	}
 	clauses = introduceMentions(shortenClauses(clauses, maxQuestionRunes))
@@ -187,17 +187,17 @@ func isEnglishFunctionWord(w string) bool {
 // describeInEnglish says in English what a constraint in another language
 // is about, from what any reader can check: the doc's categories when they
 // are English, and a short quotation of the doc's own words (a few words,
-// never a sentence) that a reader finds in the article: "X's article
-// opens with the words "…"" for a lead, "X's article mentions Y where it
+// never a sentence) that a reader finds in the article: "X is the subject
+// of an article that opens with the words "…"" for a lead, "The article on
+// X mentions Y where it
 // says "…"" for a hop. "" when nothing can be said.
 func (o *obfuscator) describeInEnglish(f writer.PassRequest, c writer.Fact) string {
-	subject := upperFirst(o.mention(c.Doc))
 	t := strings.TrimSpace(c.Text)
 	switch c.Kind {
 	case writer.FactEvidence:
 		if c.Doc+1 < len(f.Docs) {
 			q := o.quoteNear(t, c.Doc+1)
-			out := subject + "'s article mentions " + o.mention(c.Doc+1) + o.categoryNote(f, c.Doc+1)
+			out := "The article on " + o.mention(c.Doc) + " mentions " + o.mention(c.Doc+1) + o.categoryNote(f, c.Doc+1)
 			if q != "" {
 				out += " where it says \"" + q + "\""
 			}
@@ -205,10 +205,10 @@ func (o *obfuscator) describeInEnglish(f writer.PassRequest, c writer.Fact) stri
 		}
 	case writer.FactDescription:
 		if q := o.quoteNear(t, -1); q != "" {
-			return subject + "'s article opens with the words \"" + q + "\"."
+			return upperFirst(o.mention(c.Doc)) + " is the subject of an article that opens with the words \"" + q + "\"."
 		}
 		if note := o.categoryNote(f, c.Doc); note != "" {
-			return subject + " is" + strings.TrimPrefix(note, ",") + "."
+			return upperFirst(o.mention(c.Doc)) + " is" + strings.TrimPrefix(note, ",") + "."
 		}
 	}
 	return ""
@@ -588,13 +588,14 @@ func introduceMentions(clauses []string) []string {
 				// apposition ("The third figure, a Polish composer, settled …").
 				at += last
 				b.WriteString(c[last:at])
-				det := c[m[2]:m[3]]
+				det := "the"
 				if at == 0 || strings.HasSuffix(strings.TrimSpace(c[:at]), ".") {
 					det = "The"
-				} else {
-					det = "the"
 				}
-				b.WriteString(det + " " + c[m[4]:m[5]] + ", " + indefinite(desc) + ",")
+				b.WriteString(det + " " + c[m[4]:m[5]] + ", " + indefinite(desc))
+				if !strings.HasPrefix(c[m[1]:], ",") {
+					b.WriteString(",")
+				}
 				last = m[1]
 				continue
 			}

@@ -171,7 +171,7 @@ func TestComposeChainFanteInEnglish(t *testing.T) {
 			t.Errorf("question pastes the Fante word %q: %s", w, q)
 		}
 	}
-	if !strings.Contains(q, "article mentions") {
+	if !strings.Contains(q, "mentions a second subject") {
 		t.Errorf("no English stand-in for the hops: %s", q)
 	}
 	// The stand-ins still resolve: all docs give the answer, the bridge
@@ -276,6 +276,8 @@ func TestComposedEnglish(t *testing.T) {
 			"Brno is where the third figure carried out his experiments.", "Brno is where a third figure carried out his experiments."},
 		{"a title before a placeholder becomes its apposition", func(_ *obfuscator, in string) string { return introduceMentions([]string{in})[0] },
 			"The Polish composer the third figure settled in the city.", "The third figure, a Polish composer, settled in the city."},
+		{"a title before an apposition already there", func(_ *obfuscator, in string) string { return introduceMentions([]string{in})[0] },
+			"Famous Poles include the astronomer the third figure, the composer Chopin.", "Famous Poles include the third figure, an astronomer, the composer Chopin."},
 		{"mid-sentence title", func(_ *obfuscator, in string) string { return introduceMentions([]string{in})[0] },
 			"Of the city it is recorded that the writer the third figure was born there.", "Of the city it is recorded that the third figure, a writer, was born there."},
 		{"a mention that says what it is stays", func(_ *obfuscator, in string) string { return introduceMentions([]string{in})[0] },

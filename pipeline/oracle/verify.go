@@ -216,7 +216,7 @@ type piece struct {
 	// introduces an entity; only such a piece can cross a hop.
 	fresh bool
 	// link: an English stand-in for a sentence the writer could not
-	// translate ("X's article mentions Y"): checked against the names the
+	// translate ("The article on X mentions Y"): checked against the names the
 	// current doc's text holds, not its words.
 	link bool
 	// quote: the words a stand-in quotes from the article ("… where it says
@@ -249,8 +249,8 @@ func questionPieces(q string) (pieces []piece, ask string) {
 			}
 		}
 		low := strings.ToLower(s)
-		p.link = strings.Contains(low, "'s article mentions ") || strings.Contains(low, "'s article links to ")
-		p.opening = strings.Contains(low, "'s article opens with the words ")
+		p.link = reLinkPiece.MatchString(low)
+		p.opening = strings.Contains(low, "'s article opens with the words ") || strings.Contains(low, " is the subject of an article that opens with the words ")
 		if m := reQuote.FindStringSubmatch(s); m != nil && (p.link || p.opening) {
 			p.quote = tokens(m[1])
 		}
@@ -261,6 +261,10 @@ func questionPieces(q string) (pieces []piece, ask string) {
 	}
 	return pieces, ask
 }
+
+// reLinkPiece is a stand-in that says one article mentions or links to
+// another, in either of its wordings.
+var reLinkPiece = regexp.MustCompile(`'s article (?:mentions|links to) |^the article on .+? (?:mentions|links to) `)
 
 // reQuote is the quotation of a stand-in clause.
 var reQuote = regexp.MustCompile(`"([^"]+)"`)
@@ -468,7 +472,7 @@ func (r *resolver) follow(path []int, cur, k int) {
 	}
 	p := r.pieces[k]
 	if cur == lost && p.link && p.quote == nil && len(path) > 0 {
-		// "X's article mentions Y" says nothing by which a reader who lost
+		// "The article on X mentions Y" says nothing by which a reader who lost
 		// track of X could find it again.
 		r.follow(path, lost, k+1)
 		return
