@@ -21,6 +21,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/miroverse/miroverse/internal/shareddata"
 	"github.com/miroverse/miroverse/pipeline"
 )
 
@@ -61,18 +62,8 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// sharedData locates ../shared/data; in CI its absence is a failure.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared", "data")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing at %s: %v", dir, err)
-		}
-		t.Skipf("shared data not found at %s", dir)
-	}
-	return dir
-}
+// sharedData is ../shared/data, the real dumps and QA sets.
+func sharedData(t *testing.T) string { return shareddata.Dir(t) }
 
 // python returns the venv interpreter that `make test` creates.
 func python(t *testing.T) string {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/miroverse/miroverse/internal/llm"
+	"github.com/miroverse/miroverse/internal/shareddata"
 	"github.com/miroverse/miroverse/qa/gates"
 )
 
@@ -42,7 +43,7 @@ func TestDecontamMatch(t *testing.T) {
 // gate's reply format, through the production client.
 func TestDecontamRole(t *testing.T) {
 	s := startOracle(t, Config{})
-	dir := sharedQADir(t)
+	dir := shareddata.Dir(t, "qa")
 	c, err := gates.LoadContamination([]string{filepath.Join(dir, "hotpotqa_dev_7405.json")}, gates.ContaminationOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -55,19 +56,6 @@ func TestDecontamRole(t *testing.T) {
 	if m, ok, err := c.CheckContext(t.Context(), "Were Lionel Messi and Diego Maradona of the same nationality?"); err != nil || ok {
 		t.Fatalf("other entities: %+v %v %v", m, ok, err)
 	}
-}
-
-// sharedQADir locates ../shared/data/qa from this package.
-func sharedQADir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "qa")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing at %s: %v", dir, err)
-		}
-		t.Skipf("shared data not found at %s", dir)
-	}
-	return dir
 }
 
 // readQuestions returns the "question" fields of a JSON array or JSONL file.
@@ -208,7 +196,7 @@ func swapNames(q, other string) (string, bool) {
 // measured when the judge was introduced, rounded down (README, "Text
 // gates"); the log prints the rates of this run.
 func TestDecontamRates(t *testing.T) {
-	dir := sharedQADir(t)
+	dir := shareddata.Dir(t, "qa")
 	s := startOracle(t, Config{})
 	c, err := gates.LoadContamination([]string{
 		filepath.Join(dir, "hotpotqa_dev_7405.json"),

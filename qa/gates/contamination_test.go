@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/miroverse/miroverse/internal/shareddata"
 )
 
 func writeFile(t *testing.T, name, body string) string {
@@ -16,26 +18,13 @@ func writeFile(t *testing.T, name, body string) string {
 	return p
 }
 
-// sharedQA locates ../shared/data/qa; in CI its absence is a failure.
-func sharedQA(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "qa")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing at %s: %v", dir, err)
-		}
-		t.Skipf("shared data not found at %s", dir)
-	}
-	return dir
-}
-
 func TestContamination(t *testing.T) {
 	const gaiaQuestion = "  How many   Studio albums did the made-up band Quux release between 2001 and 2009?\n"
 	gaia := writeFile(t, "gaia.tsv", "# task_id\tlevel\tsha256(norm(question))\tquestion_chars\n"+
 		"# norm = NFKC, lowercase, collapse whitespace, strip.\n"+
 		"task-1\t1\t"+GAIAHash("how many studio albums did the made-up band quux release between 2001 and 2009?")+"\t80\n")
 	jsonl := writeFile(t, "bench.jsonl", `{"idx": 7, "question": "Who was president of the United States in the year that Citibank was founded?", "answer": "james madison"}`+"\n")
-	dir := sharedQA(t)
+	dir := shareddata.Dir(t, "qa")
 	c, err := LoadContamination([]string{filepath.Join(dir, "hotpotqa_dev_7405.json"), gaia, jsonl}, ContaminationOptions{})
 	if err != nil {
 		t.Fatal(err)

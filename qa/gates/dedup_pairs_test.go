@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/miroverse/miroverse/internal/minhash"
+	"github.com/miroverse/miroverse/internal/shareddata"
 )
 
 // dedupPair is a hand-written pair of questions with their answers and
@@ -168,7 +169,7 @@ func TestDedupPairs(t *testing.T) {
 // questions, many of one template; fed to the gate as they are, with their
 // answers, none of them should be rejected.
 func TestDedup2WikiUnedited(t *testing.T) {
-	f, err := os.Open(filepath.Join(sharedQA(t), "2wiki_500.jsonl"))
+	f, err := os.Open(filepath.Join(shareddata.Dir(t, "qa"), "2wiki_500.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miroverse/miroverse/internal/shareddata"
 	"github.com/miroverse/miroverse/qa"
 )
 
@@ -19,19 +20,6 @@ func readAll(t *testing.T, body, format string) ([]Record, error) {
 		return nil
 	})
 	return recs, err
-}
-
-// sharedQA locates ../shared/data/qa; in CI its absence is a failure.
-func sharedQA(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "qa")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing at %s: %v", dir, err)
-		}
-		t.Skipf("shared data not found at %s", dir)
-	}
-	return dir
 }
 
 func TestReadImport(t *testing.T) {
@@ -111,7 +99,7 @@ func TestReadImportBrokenArray(t *testing.T) {
 }
 
 func TestReadImportSharedFiles(t *testing.T) {
-	dir := sharedQA(t)
+	dir := shareddata.Dir(t, "qa")
 	tests := []struct {
 		file, format string
 		n            int

@@ -1,0 +1,27 @@
+// Package shareddata locates the public dumps, WARCs and QA sets that sit
+// beside the project (../shared/data) for the tests that read real data.
+package shareddata
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// Dir returns ../shared/data joined with parts. When the directory is
+// missing the test fails under CI=true, where nothing may silently skip,
+// and is skipped elsewhere.
+func Dir(t testing.TB, parts ...string) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
+	dir := filepath.Join(append([]string{root}, parts...)...)
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared data missing at %s: %v", dir, err)
+		}
+		t.Skipf("shared data not found at %s", dir)
+	}
+	return dir
+}
