@@ -19,6 +19,7 @@ import (
 	"github.com/miroverse/miroverse/kg/embedded"
 	kgneo4j "github.com/miroverse/miroverse/kg/neo4j"
 	"github.com/miroverse/miroverse/pipeline"
+	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory/export"
 )
 
@@ -62,9 +63,13 @@ func emptyNeo4j(t *testing.T, uri string) {
 	}
 }
 
-// TestNeo4jRunMatchesEmbedded: the neo4j demo config gives the same
-// questions, verdicts and SFT/DPO row ids as the embedded one. Tool-result
-// text may differ where the two search engines rank differently.
+// TestNeo4jRunMatchesEmbedded: the neo4j demo config gives the same walks,
+// questions, verdicts and SFT/DPO row ids as the embedded one, except where
+// the single-clause gate, which asks the store's search, decides otherwise:
+// Lucene weighs a word by its rarity in each field and SQLite's bm25 over
+// the whole row, so the top hits for a clause may differ. Those questions
+// are counted and bounded; the rest must match exactly. Tool-result text
+// may differ where the two search engines rank differently.
 func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 	uri := neo4jOrSkip(t)
 	emptyNeo4j(t, uri)
@@ -102,8 +107,31 @@ func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 		}
 		return out
 	}
-	if a, b := qs(ref), qs(root); !equalSlices(a, b) {
-		t.Errorf("questions differ between backends:\nembedded %v\nneo4j    %v", a, b)
+	embQ, neoQ := qs(ref), qs(root)
+	if len(embQ) != len(neoQ) {
+		t.Fatalf("%d questions on the embedded store, %d on neo4j", len(embQ), len(neoQ))
+	}
+	// same: the questions both backends ended alike, whose rows must match.
+	same := map[string]bool{}
+	singleClause, searchDiffers := 0, 0
+	for i, a := range embQ {
+		b := neoQ[i]
+		if a.Reason == qa.ReasonSingleClause {
+			singleClause++
+		}
+		switch {
+		case a == b:
+			same[a.ID] = true
+		case a.ID == b.ID && a.Question == b.Question && (a.Reason == qa.ReasonSingleClause || b.Reason == qa.ReasonSingleClause) &&
+			(a.Status == qa.StatusKept || b.Status == qa.StatusKept):
+			searchDiffers++
+		default:
+			t.Errorf("question %d differs between backends:\nembedded %v\nneo4j    %v", i, a, b)
+		}
+	}
+	t.Logf("single_clause: %d rejections on the embedded store, %d questions decided otherwise on neo4j", singleClause, searchDiffers)
+	if singleClause == 0 || searchDiffers*4 > singleClause {
+		t.Errorf("single_clause decided otherwise on neo4j for %d questions of the embedded store's %d rejections, want at most a quarter", searchDiffers, singleClause)
 	}
 
 	type verdict struct {
@@ -113,17 +141,19 @@ func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 	vs := func(root string) []verdict {
 		var out []verdict
 		for _, r := range readTrajectories(t, root) {
-			out = append(out, verdict{r.ID, r.Answer, r.Correct})
+			if same[r.QAID] {
+				out = append(out, verdict{r.ID, r.Answer, r.Correct})
+			}
 		}
 		return out
 	}
 	if a, b := vs(ref), vs(root); !equalSlices(a, b) {
 		t.Errorf("verdicts differ between backends:\nembedded %v\nneo4j    %v", a, b)
 	}
-	if a, b := rowIDs[export.SFTRow](t, ref, "sft/data"), rowIDs[export.SFTRow](t, root, "sft/data"); !equalSlices(a, b) {
+	if a, b := rowIDs[export.SFTRow](t, ref, "sft/data", same), rowIDs[export.SFTRow](t, root, "sft/data", same); !equalSlices(a, b) {
 		t.Errorf("SFT ids differ: %v vs %v", a, b)
 	}
-	if a, b := rowIDs[export.DPORow](t, ref, "dpo/data"), rowIDs[export.DPORow](t, root, "dpo/data"); !equalSlices(a, b) {
+	if a, b := rowIDs[export.DPORow](t, ref, "dpo/data", same), rowIDs[export.DPORow](t, root, "dpo/data", same); !equalSlices(a, b) {
 		t.Errorf("DPO ids differ: %v vs %v", a, b)
 	}
 
@@ -137,7 +167,8 @@ func TestNeo4jRunMatchesEmbedded(t *testing.T) {
 	}
 }
 
-func rowIDs[T any](t *testing.T, root, dir string) []string {
+// rowIDs lists the ids of the rows in root/dir whose question is in keep.
+func rowIDs[T any](t *testing.T, root, dir string, keep map[string]bool) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(root, dir, "*.parquet"))
 	var ids []string
@@ -149,9 +180,13 @@ func rowIDs[T any](t *testing.T, root, dir string) []string {
 		for _, r := range rows {
 			switch v := any(r).(type) {
 			case export.SFTRow:
-				ids = append(ids, v.ID)
+				if keep[v.QAID] {
+					ids = append(ids, v.ID)
+				}
 			case export.DPORow:
-				ids = append(ids, v.ID)
+				if keep[v.QAID] {
+					ids = append(ids, v.ID)
+				}
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/miroverse/miroverse/internal/text"
 	"github.com/miroverse/miroverse/kg"
 
 	n4j "github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -74,8 +75,24 @@ func luceneQuery(q string) string {
 	if len(terms) == 0 {
 		return ""
 	}
+	// Lucene weighs a term by how rare it is in each field, and "the" or
+	// "of" is rare among titles: with the title boost, "The Trial" and
+	// "University of Paris" topped every query that had those words. SQLite's
+	// bm25 counts a word's documents over both columns, where a function
+	// word is everywhere and weighs nothing; leaving function words out of
+	// the title clause keeps the two stores' rankings alike, unless the
+	// query has nothing else.
+	var titled []string
+	for _, t := range terms {
+		if !text.IsStopWord(strings.ToLower(t)) {
+			titled = append(titled, t)
+		}
+	}
+	if len(titled) == 0 {
+		titled = terms // a query of function words only ("It", "The Who")
+	}
 	group := "(" + strings.Join(terms, " OR ") + ")"
-	return "title:" + group + "^10 OR text:" + group
+	return "title:(" + strings.Join(titled, " OR ") + ")^10 OR text:" + group
 }
 
 // phrase is a Lucene phrase query for s in field.

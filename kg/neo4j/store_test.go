@@ -50,7 +50,8 @@ func TestLuceneQuery(t *testing.T) {
 		{"Accra", `title:(Accra)^10 OR text:(Accra)`},
 		{"Kwame Nkrumah", `title:(Kwame OR Nkrumah)^10 OR text:(Kwame OR Nkrumah)`},
 		{"Kwame_Nkrumah", `title:(Kwame OR Nkrumah)^10 OR text:(Kwame OR Nkrumah)`},
-		{"war AND peace", `title:(war OR and OR peace)^10 OR text:(war OR and OR peace)`},
+		{"war AND peace", `title:(war OR peace)^10 OR text:(war OR and OR peace)`}, // no function word among title terms
+		{"The Trial of the Century", `title:(Trial OR Century)^10 OR text:(The OR Trial OR of OR Century)`},
 		{"NOT OR", `title:(not OR or)^10 OR text:(not OR or)`},
 		{`title:x "y`, `title:(title\:x OR \"y)^10 OR text:(title\:x OR \"y)`},
 		{"a a A", `title:(a)^10 OR text:(a)`},
