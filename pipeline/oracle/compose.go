@@ -644,7 +644,11 @@ func titleBefore(s string) (int, string, bool) {
 		if r, _ := utf8.DecodeRuneInString(desc[n-1]); !unicode.IsLower(r) {
 			return 0, "", false // the noun must be a common noun
 		}
-		return strings.LastIndex(s, det+" "+strings.Join(desc, " ")+" "), strings.Join(desc, " "), true
+		at := strings.LastIndex(s, det+" "+strings.Join(desc, " ")+" ")
+		if at < 0 {
+			return 0, "", false // spaced otherwise than Fields rejoins it
+		}
+		return at, strings.Join(desc, " "), true
 	}
 	return 0, "", false
 }
