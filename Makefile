@@ -19,10 +19,12 @@ demo: build sandbox-deps
 # Python venv that checks the Parquet with independent readers (pyarrow,
 # datasets), and a real Neo4j (fetched with Maven) when NEO4J_URI is unset.
 # bubblewrap (Debian package) is the code sandbox of the tool-python tools.
+# A real S3-compatible server (versitygw, built once with go install into a
+# cache outside the clone) serves the object-storage tests (scripts/with-s3).
 # -p 1: the packages share that one Neo4j database, so they must not overlap.
 test: build venv sandbox-deps
 	$(GO) mod download
-	MIROVERSE_PYTHON=$(abspath $(PYTHON)) scripts/with-neo4j $(GO) test -p 1 -count=1 -timeout 40m ./...
+	MIROVERSE_PYTHON=$(abspath $(PYTHON)) scripts/with-neo4j scripts/with-s3 $(GO) test -p 1 -count=1 -timeout 40m ./...
 
 venv: $(VENV)/.installed
 
