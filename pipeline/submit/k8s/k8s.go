@@ -38,11 +38,11 @@ type Spec struct {
 	Image          string            // a container image with miroverse on its PATH
 	Config         []byte            // the run config (YAML), mounted at ConfigPath
 	Root           string            // the output root: s3://, gs://, or a path under ClaimPath when Claim is set
-	Claim          string            // a ReadWriteMany PersistentVolumeClaim mounted at ClaimPath; needed for a local Root
+	Claim          string            // a ReadWriteMany PersistentVolumeClaim mounted at ClaimPath: inputs, a local Root
 	Shards         int32             // N: shard tasks (completions)
 	Parallelism    int32             // shards running at once; 0: all of them
 	Retries        int32             // failures of one shard (backoffLimitPerIndex), and of the commit, before it is failed
-	NoRetry        []int32           // exit statuses that fail a shard at once (FailIndex) and the commit Job (FailJob)
+	NoRetry        []int32           // exit statuses (ExitConfig) that fail a shard at once (FailIndex), and the commit Job (FailJob)
 	CPU, Memory    string            // requests and limits of every pod, e.g. "4" and "16Gi"; "": unset
 	Wait           time.Duration     // longest the commit Job may wait for the shards and commit; 0: no limit
 	ServiceAccount string            // "": the namespace's default
@@ -55,9 +55,12 @@ type Spec struct {
 const (
 	ConfigPath     = "/config/config.yaml"  // where the pods read the run config
 	ClaimPath      = "/data"                // where Claim is mounted
+	IndexEnv       = "JOB_COMPLETION_INDEX" // set by Kubernetes in each pod of an Indexed Job: the pod's shard
 	DefaultRetries = 3                      // what the example and the CLI use for Retries
-	ExitUsage      = 2                      // miroverse's status for a bad config or command line: no retry mends it
-	IndexEnv       = "JOB_COMPLETION_INDEX" // set by Kubernetes in each pod of an Indexed Job
+	// ExitConfig is the status for a bad config or command line, which no
+	// retry mends: EX_CONFIG of sysexits.h. Not 2, which is Go's for a panic
+	// and for the runtime's fatal errors, some of which a retry survives.
+	ExitConfig = 78
 )
 
 // container is the name of the one container in every pod; the exit-status

@@ -62,7 +62,7 @@ func exampleSpec() k8s.Spec {
 		Shards:      16,
 		Parallelism: 8,
 		Retries:     k8s.DefaultRetries,
-		NoRetry:     []int32{k8s.ExitUsage},
+		NoRetry:     []int32{k8s.ExitConfig},
 		CPU:         "4",
 		Memory:      "16Gi",
 		Wait:        48 * time.Hour,
@@ -164,14 +164,14 @@ func TestManifests(t *testing.T) {
 		env          []corev1.EnvVar
 		resourcesSet bool
 	}{
-		{name: "example", spec: exampleSpec(), parallel: 8, noRetry: []int32{2}, deadline: 48 * 3600, claim: true, resourcesSet: true},
+		{name: "example", spec: exampleSpec(), parallel: 8, noRetry: []int32{78}, deadline: 48 * 3600, claim: true, resourcesSet: true},
 		{name: "object storage, all shards at once, no retry", spec: objectStore, parallel: 4},
 		{
 			name: "statuses sorted and once each, wait rounded up, plain env",
 			spec: func() k8s.Spec {
 				s := objectStore
 				s.Name, s.Shards, s.Parallelism, s.Retries = "big", 1000, 50, 5
-				s.NoRetry = []int32{3, 2, 3}
+				s.NoRetry = []int32{78, 64, 78}
 				s.Wait = 90*time.Minute + 500*time.Millisecond
 				s.Env = map[string]string{"MIROVERSE_ORACLE_FAULT_RATE": "0.1", "AWS_REGION": "eu-central-1"}
 				s.Secrets = []string{"llm-keys", "storage-keys"}
@@ -179,7 +179,7 @@ func TestManifests(t *testing.T) {
 				s.CPU = "500m"
 				return s
 			}(),
-			parallel: 50, noRetry: []int32{2, 3}, deadline: 90*60 + 1, resourcesSet: true,
+			parallel: 50, noRetry: []int32{64, 78}, deadline: 90*60 + 1, resourcesSet: true,
 			env: []corev1.EnvVar{{Name: "AWS_REGION", Value: "eu-central-1"}, {Name: "MIROVERSE_ORACLE_FAULT_RATE", Value: "0.1"}},
 		},
 		{
