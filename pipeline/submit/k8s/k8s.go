@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -114,11 +115,19 @@ func (s Spec) noRetryNote() string {
 	if len(s.NoRetry) == 0 {
 		return ""
 	}
-	codes := make([]string, len(s.NoRetry))
-	for i, c := range s.NoRetry {
-		codes[i] = strconv.Itoa(int(c))
+	var codes []string
+	for _, c := range s.noRetry() {
+		codes = append(codes, strconv.Itoa(int(c)))
 	}
 	return "; exit status " + strings.Join(codes, ", ") + " fails the shard at once"
+}
+
+// noRetry is NoRetry sorted, each status once, as Kubernetes wants the
+// values of an exit-code rule.
+func (s Spec) noRetry() []int32 {
+	codes := slices.Clone(s.NoRetry)
+	slices.Sort(codes)
+	return slices.Compact(codes)
 }
 
 func (s Spec) waitLimit() string {
@@ -214,14 +223,12 @@ func (s Spec) failurePolicy(fatal batchv1.PodFailurePolicyAction) *batchv1.PodFa
 		OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
 	}}
 	if len(s.NoRetry) > 0 {
-		codes := slices.Clone(s.NoRetry)
-		slices.Sort(codes)
 		rules = append(rules, batchv1.PodFailurePolicyRule{
 			Action: fatal,
 			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
 				ContainerName: ptr(container),
 				Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
-				Values:        slices.Compact(codes),
+				Values:        s.noRetry(),
 			},
 		})
 	}
@@ -316,7 +323,7 @@ func (s Spec) check() error {
 			bad("namespace", "%q: %s", s.Namespace, msg)
 		}
 	}
-	if s.Image == "" || strings.ContainsAny(s.Image, " \t\n") {
+	if s.Image == "" || strings.ContainsFunc(s.Image, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		bad("image", "%q: want an image reference", s.Image)
 	}
 	switch {
@@ -396,6 +403,10 @@ func (s Spec) check() error {
 func (s Spec) checkRoot(bad func(string, string, ...any)) {
 	if s.Root == "" {
 		bad("root", "empty: the shards need an output root")
+		return
+	}
+	if strings.ContainsFunc(s.Root, unicode.IsControl) {
+		bad("root", "%q holds a control character", s.Root)
 		return
 	}
 	local, isLocal := strings.CutPrefix(s.Root, "file://")

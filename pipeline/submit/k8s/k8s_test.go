@@ -489,6 +489,7 @@ func TestSpecErrors(t *testing.T) {
 		{"no config", func(s *k8s.Spec) { s.Config = nil }, []string{"config: empty"}},
 		{"config too big", func(s *k8s.Spec) { s.Config = bytes.Repeat([]byte("#\n"), 1<<19) }, []string{"more than a ConfigMap holds"}},
 		{"no root", func(s *k8s.Spec) { s.Root = "" }, []string{"root: empty"}},
+		{"a line break in the root", func(s *k8s.Spec) { s.Root = "s3://b/v1\nkind: Secret" }, []string{"control character"}},
 		{"local root without a claim", func(s *k8s.Spec) { s.Claim = "" }, []string{"local to each pod"}},
 		{"local root off the claim", func(s *k8s.Spec) { s.Root = "/out/v1" }, []string{"not on the claim"}},
 		{"root beside the claim", func(s *k8s.Spec) { s.Root = "file:///data-old/v1" }, []string{"not on the claim"}},
