@@ -51,7 +51,7 @@ func newSubmitCmd(streams IO) *cobra.Command {
 	f.StringVar(&s.Namespace, "namespace", "", "namespace of the objects (default kubectl's)")
 	f.StringVar(&s.Image, "image", "", "container image with miroverse on its PATH")
 	f.StringVar(&s.Claim, "claim", "", "ReadWriteMany PersistentVolumeClaim mounted at "+k8s.ClaimPath+" (inputs, a local --out)")
-	f.Int32Var(&s.Retries, "retries", k8s.DefaultRetries, "failures of one shard, and of the commit, before it is failed")
+	f.Int32Var(&s.Retries, "retries", k8s.DefaultRetries, "retries of a failing shard, and of the commit")
 	f.Int32SliceVar(&s.NoRetry, "no-retry", []int32{k8s.ExitConfig}, "exit statuses that fail a shard without retry")
 	f.StringVar(&s.CPU, "cpu", "", "CPU request and limit of each pod, e.g. 4 or 500m")
 	f.StringVar(&s.Memory, "memory", "", "memory request and limit of each pod, e.g. 16Gi")

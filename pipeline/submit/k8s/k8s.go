@@ -42,7 +42,7 @@ type Spec struct {
 	Claim          string            // a ReadWriteMany PersistentVolumeClaim mounted at ClaimPath: inputs, a local Root
 	Shards         int32             // N: shard tasks (completions)
 	Parallelism    int32             // shards running at once; 0: all of them
-	Retries        int32             // failures of one shard (backoffLimitPerIndex), and of the commit, before it is failed
+	Retries        int32             // retries of a failing shard (backoffLimitPerIndex), and of the commit (backoffLimit)
 	NoRetry        []int32           // exit statuses (ExitConfig) that fail a shard at once (FailIndex), and the commit Job (FailJob)
 	CPU, Memory    string            // requests and limits of every pod, e.g. "4" and "16Gi"; "": unset
 	Wait           time.Duration     // longest the commit Job may wait for the shards and commit; 0: no limit
