@@ -92,6 +92,7 @@ func newRoot(streams IO) (*cobra.Command, *globalFlags) {
 		newOracleCmd(g),
 		newExportGraphCmd(streams),
 		newToolsCmd(streams),
+		newSubmitCmd(streams),
 	)
 	return root, g
 }
