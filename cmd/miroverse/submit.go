@@ -34,7 +34,8 @@ func newSubmitCmd(streams IO) *cobra.Command {
 			"JOB_COMPLETION_INDEX; evictions are retried without counting, exit status " + strconv.Itoa(k8s.ExitConfig) + " fails a shard at once)\n" +
 			"and a commit Job that waits for the shards' output in ROOT. Credentials go in Secrets named with\n" +
 			"--secret, never in the manifests. See configs/k8s/README.md.\n\n" +
-			"Only --dry-run is supported: apply the output with kubectl apply -f -.",
+			"Only --dry-run is supported: apply the output with kubectl apply -f -.\n\n" +
+			"Not yet runnable: `run --shards` and `commit`, which the Jobs start, are still being built.",
 		Example: "  miroverse submit --engine k8s --dry-run --config run.yaml --out /data/out/v1 --claim miroverse-data \\\n" +
 			"    --shards 16 --parallelism 8 --name v1 --image REGISTRY/miroverse:v1 --secret miroverse-llm \\\n" +
 			"    --cpu 4 --memory 16Gi | kubectl apply -f -",
