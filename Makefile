@@ -20,11 +20,14 @@ demo: build sandbox-deps
 # datasets), and a real Neo4j (fetched with Maven) when NEO4J_URI is unset.
 # bubblewrap (Debian package) is the code sandbox of the tool-python tools.
 # A real S3-compatible server (versitygw, built once with go install into a
-# cache outside the clone) serves the object-storage tests (scripts/with-s3).
+# cache outside the clone) serves the object-storage tests (scripts/with-s3),
+# and a one-node Slurm (Debian's slurm-wlm and munge, installed on first use)
+# the batch-job tests (scripts/with-slurm).
 # -p 1: the packages share that one Neo4j database, so they must not overlap.
 test: build venv sandbox-deps
 	$(GO) mod download
-	MIROVERSE_PYTHON=$(abspath $(PYTHON)) scripts/with-neo4j scripts/with-s3 $(GO) test -p 1 -count=1 -timeout 40m ./...
+	MIROVERSE_PYTHON=$(abspath $(PYTHON)) scripts/with-neo4j scripts/with-s3 scripts/with-slurm \
+		$(GO) test -p 1 -count=1 -timeout 40m ./...
 
 venv: $(VENV)/.installed
 
