@@ -1,0 +1,148 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+
+	"github.com/miroverse/miroverse/internal/blobtest"
+)
+
+// backends are the two kinds of output root: a local directory and a real
+// S3-compatible server (scripts/with-s3).
+func backends(t *testing.T) map[string]func(t *testing.T) (*blob.Bucket, string) {
+	return map[string]func(t *testing.T) (*blob.Bucket, string){
+		"file": func(t *testing.T) (*blob.Bucket, string) {
+			b, err := fileblob.OpenBucket(t.TempDir(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			return b, "root/state/qa/shard-1-of-4/"
+		},
+		"s3": func(t *testing.T) (*blob.Bucket, string) {
+			b, prefix := blobtest.Open(t)
+			return b, prefix + "state/qa/shard-1-of-4/"
+		},
+	}
+}
+
+func rec(id, status string) Record {
+	return Record{ID: id, Status: status, Payload: []byte(`{"id":"` + id + `"}`)}
+}
+
+func TestJournal(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			b, prefix := open(t)
+
+			t.Run("flushed records survive a reopen, unflushed ones do not", func(t *testing.T) {
+				j, err := Open(ctx, b, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				j.Add(rec("qa-2", "kept"), rec("qa-1", "rejected"))
+				if err := j.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				j.Add(rec("qa-3", "kept"))
+				if err := j.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				j.Add(rec("qa-4", "kept")) // lost with the process
+				again, err := Open(ctx, b, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := again.IDs(); !slices.Equal(got, []string{"qa-1", "qa-2", "qa-3"}) {
+					t.Errorf("reopened ids %v", got)
+				}
+				if r, ok := again.Committed("qa-1"); !ok || r.Status != "rejected" || string(r.Payload) != `{"id":"qa-1"}` {
+					t.Errorf("qa-1 = %+v, %v", r, ok)
+				}
+				if again.Segments() != 2 {
+					t.Errorf("%d segments, want 2", again.Segments())
+				}
+			})
+
+			t.Run("a flush cut off publishes nothing", func(t *testing.T) {
+				j, err := Open(ctx, b, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cctx, cancel := context.WithCancel(ctx)
+				cancel()
+				j.Add(rec("qa-5", "kept"))
+				if err := j.Flush(cctx); err == nil {
+					t.Fatal("flush under a cancelled context succeeded")
+				}
+				if j.Pending() != 1 {
+					t.Errorf("%d records queued after the failed flush, want 1", j.Pending())
+				}
+				again, err := Open(ctx, b, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := again.Committed("qa-5"); ok {
+					t.Error("a cut-off flush was published")
+				}
+				if err := j.Flush(ctx); err != nil { // the retry goes through
+					t.Fatal(err)
+				}
+				again, err = Open(ctx, b, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := again.Committed("qa-5"); !ok {
+					t.Error("the retried flush is not there")
+				}
+			})
+
+			t.Run("two tasks on one shard conflict", func(t *testing.T) {
+				a, err := Open(ctx, b, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				z, err := Open(ctx, b, prefix) // a zombie of the same shard
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.Add(rec("qa-6", "kept"))
+				if err := a.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				z.Add(rec("qa-7", "kept"))
+				if err := z.Flush(ctx); !errors.Is(err, ErrConflict) {
+					t.Errorf("second writer: %v, want ErrConflict", err)
+				}
+				// The same segment again (a flush whose reply was lost) is no conflict.
+				same, err := Open(ctx, b, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				same.next--
+				same.Add(rec("qa-6", "kept"))
+				if err := same.Flush(ctx); err != nil {
+					t.Errorf("re-flush of an identical segment: %v", err)
+				}
+			})
+
+			t.Run("a damaged segment is named", func(t *testing.T) {
+				bad := prefix + "bad/"
+				if err := b.WriteAll(ctx, segKey(bad, 1), []byte(`{"id":"qa-1","status":"kept"}`+"\n"+`{"id":`), nil); err != nil {
+					t.Fatal(err)
+				}
+				_, err := Open(ctx, b, bad)
+				if err == nil || !strings.Contains(err.Error(), "seg-000000001.jsonl line 2") {
+					t.Errorf("open of a damaged journal: %v, want the segment and line named", err)
+				}
+			})
+		})
+	}
+}
