@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/miroverse/miroverse/internal/shareddata"
+	"github.com/miroverse/miroverse/internal/testenv"
 	"github.com/miroverse/miroverse/pipeline"
 )
 
@@ -68,14 +69,7 @@ func sharedData(t *testing.T) string { return shareddata.Dir(t) }
 // python returns the venv interpreter that `make test` creates.
 func python(t *testing.T) string {
 	t.Helper()
-	py := os.Getenv("MIROVERSE_PYTHON")
-	if py == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MIROVERSE_PYTHON is not set: run the tests through `make test`")
-		}
-		t.Skip("MIROVERSE_PYTHON not set; run `make test` for the Python export checks")
-	}
-	return py
+	return testenv.Need(t, "MIROVERSE_PYTHON", "run the tests through `make test` for the Python export checks")
 }
 
 // runBinary runs the built binary from the repository root with env added

@@ -16,6 +16,7 @@ import (
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/miroverse/miroverse/internal/testenv"
 	"github.com/miroverse/miroverse/kg/embedded"
 	kgneo4j "github.com/miroverse/miroverse/kg/neo4j"
 	"github.com/miroverse/miroverse/pipeline"
@@ -27,14 +28,7 @@ import (
 // missing server fails the test instead of skipping it.
 func neo4jOrSkip(t *testing.T) string {
 	t.Helper()
-	uri := os.Getenv("NEO4J_URI")
-	if uri == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("NEO4J_URI is not set: run the tests through `make test`, which starts Neo4j")
-		}
-		t.Skip("NEO4J_URI not set; `make test` starts a Neo4j")
-	}
-	return uri
+	return testenv.Need(t, "NEO4J_URI", "run the tests through `make test`, which starts Neo4j")
 }
 
 // emptyNeo4j deletes everything in the database, so that this test's ingest

@@ -20,20 +20,15 @@ import (
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/s3blob" // the s3:// scheme
+
+	"github.com/miroverse/miroverse/internal/testenv"
 )
 
 // URL returns MIROVERSE_S3_URL. When it is unset the test fails under
 // CI=true, where nothing may silently skip, and is skipped elsewhere.
 func URL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("MIROVERSE_S3_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MIROVERSE_S3_URL is not set: run the tests under scripts/with-s3 (or eval \"$(scripts/s3 start --sh)\")")
-		}
-		t.Skip("MIROVERSE_S3_URL not set; `eval \"$(scripts/s3 start --sh)\"` starts a local S3 server")
-	}
-	return u
+	return testenv.Need(t, "MIROVERSE_S3_URL", "run the tests under scripts/with-s3 (or eval \"$(scripts/s3 start --sh)\")")
 }
 
 // Open opens the bucket of URL(t) and returns it with a fresh prefix

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/miroverse/miroverse/internal/testenv"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -262,13 +264,7 @@ func TestIfNotExist(t *testing.T) {
 func TestPyarrowReadsTheBucket(t *testing.T) {
 	b, prefix := Open(t)
 	ctx := testCtx(t)
-	py := os.Getenv("MIROVERSE_PYTHON")
-	if py == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MIROVERSE_PYTHON is not set: run the tests through `make test`")
-		}
-		t.Skip("MIROVERSE_PYTHON not set; run `make test` for the pyarrow check")
-	}
+	py := testenv.Need(t, "MIROVERSE_PYTHON", "run the tests through `make test` for the pyarrow check")
 	goKey := prefix + "go/hello.txt"
 	mustWrite(t, ctx, b, goKey, []byte("written by gocloud"))
 

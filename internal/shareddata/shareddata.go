@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/miroverse/miroverse/internal/testenv"
 )
 
 // Dir returns ../shared/data joined with parts. When the directory is
@@ -18,10 +20,7 @@ func Dir(t testing.TB, parts ...string) string {
 	root := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
 	dir := filepath.Join(append([]string{root}, parts...)...)
 	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data missing at %s: %v", dir, err)
-		}
-		t.Skipf("shared data not found at %s", dir)
+		testenv.Missing(t, "shared data missing at %s: %v", dir, err)
 	}
 	return dir
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miroverse/miroverse/internal/testenv"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/kgtest"
 )
@@ -34,10 +35,7 @@ type server struct {
 func newServer(t *testing.T) *server {
 	t.Helper()
 	if _, err := exec.LookPath("java"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("java is needed to start a Neo4j: %v", err)
-		}
-		t.Skipf("java is needed to start a Neo4j: %v", err)
+		testenv.Missing(t, "java is needed to start a Neo4j: %v", err)
 	}
 	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "neo4j"))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/miroverse/miroverse/internal/testenv"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/embedded"
 	"github.com/miroverse/miroverse/kg/kgtest"
@@ -28,14 +29,7 @@ import (
 // skipped, except in CI, where no Neo4j test may skip.
 func serverOptions(t testing.TB) Options {
 	t.Helper()
-	uri := os.Getenv("NEO4J_URI")
-	if uri == "" {
-		const msg = "NEO4J_URI is not set; start a server with `eval \"$(scripts/neo4j start)\"` and export NEO4J_URI NEO4J_USER NEO4J_PASSWORD"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	uri := testenv.Need(t, "NEO4J_URI", "start a server with `eval \"$(scripts/neo4j start)\"` and export NEO4J_URI NEO4J_USER NEO4J_PASSWORD")
 	return Options{URI: uri, User: os.Getenv("NEO4J_USER"), Password: os.Getenv("NEO4J_PASSWORD")}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miroverse/miroverse/internal/testenv"
 	"github.com/miroverse/miroverse/internal/text"
 )
 
@@ -22,10 +23,7 @@ func sharedWARCs(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "data", "warc", "*.warc*"))
 	if len(files) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no WARC files in ../shared/data/warc")
-		}
-		t.Skip("../shared/data/warc not found")
+		testenv.Missing(t, "no WARC files in ../shared/data/warc")
 	}
 	return files
 }
@@ -34,14 +32,7 @@ func sharedWARCs(t *testing.T) []string {
 // trafilatura.
 func python(t *testing.T) string {
 	t.Helper()
-	py := os.Getenv("MIROVERSE_PYTHON")
-	if py == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MIROVERSE_PYTHON is not set: run the tests through `make test`")
-		}
-		t.Skip("MIROVERSE_PYTHON not set; run `make test` for the warcio and trafilatura checks")
-	}
-	return py
+	return testenv.Need(t, "MIROVERSE_PYTHON", "run the tests through `make test` for the warcio and trafilatura checks")
 }
 
 func readAll(t *testing.T, path string, opt Options) ([]Page, error) {

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/miroverse/miroverse/internal/testenv"
 )
 
 // sharedWiki holds the real dumps the tests read. They live next to the
@@ -25,10 +27,7 @@ const (
 // nothing may silently skip, so the test fails naming the path.
 func missingShared(t testing.TB, path string, err error) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("shared data %s: %v (required under CI=true)", path, err)
-	}
-	t.Skipf("shared data %s: %v (CI=true makes this a failure)", path, err)
+	testenv.Missing(t, "shared data %s: %v", path, err)
 }
 
 // sharedFile returns the path of name in the shared wiki data.

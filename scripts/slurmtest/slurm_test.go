@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miroverse/miroverse/internal/testenv"
 )
 
 // waitTimeout bounds each wait for a job: the jobs here take seconds, but a
@@ -22,12 +24,7 @@ const waitTimeout = 3 * time.Minute
 // needSlurm skips the test without a cluster, or fails it under CI.
 func needSlurm(t *testing.T) {
 	t.Helper()
-	if os.Getenv("SLURM_CONF") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SLURM_CONF is unset under CI: start the cluster with scripts/slurm start and export the lines it prints")
-		}
-		t.Skip("SLURM_CONF is unset (scripts/slurm start prints it)")
-	}
+	testenv.Need(t, "SLURM_CONF", "start the cluster with scripts/slurm start (or run under scripts/with-slurm) and export the line it prints")
 	for _, c := range []string{"sbatch", "squeue", "scontrol", "scancel"} {
 		if _, err := exec.LookPath(c); err != nil {
 			t.Fatalf("SLURM_CONF is set but %s is not on PATH: %v", c, err)
