@@ -84,15 +84,17 @@ func submitRun(opts *submitOptions) error {
 		return err
 	}
 	if s.Config, err = os.ReadFile(opts.config); err != nil {
-		return err
+		return fmt.Errorf("submit: read config: %w", err)
 	}
 	s.Env = opts.env
 	out, err := k8s.Manifests(s)
 	if err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
-	_, err = opts.IO.Out.Write(out)
-	return err
+	if _, err = opts.IO.Out.Write(out); err != nil {
+		return fmt.Errorf("submit: write the manifests: %w", err)
+	}
+	return nil
 }
 
 // fitsMemory: the config's memory_budget is what a shard holds itself to,

@@ -29,8 +29,8 @@ type Root struct {
 	name string // for messages: scheme, bucket and prefix, no query
 }
 
-// Schemes are the URL schemes Open takes besides plain paths.
-var Schemes = []string{"file", "s3", "gs"}
+// schemes are the URL schemes Open takes besides plain paths.
+const schemes = "file, s3, gs"
 
 // Open opens root and checks that it can be listed, so that an unreachable
 // endpoint or missing credentials fail here with what to do, not at the
@@ -49,10 +49,15 @@ func Open(ctx context.Context, root string) (*Root, error) {
 		if err != nil {
 			return nil, fmt.Errorf("output root %q: %w", root, err)
 		}
+		if u.Host != "" && u.Host != "localhost" {
+			// file://out/v1 parses as host "out", path "/v1": refuse rather
+			// than write to /v1.
+			return nil, fmt.Errorf("output root %q: a file URL takes an absolute path, file:///dir (host %q is not this machine)", root, u.Host)
+		}
 		return openDir(u.Path, "file://"+u.Path)
 	case "s3", "gs":
 	default:
-		return nil, fmt.Errorf("output root %q: scheme %q is not one of %s, or a plain path", root, scheme, strings.Join(Schemes, ", "))
+		return nil, fmt.Errorf("output root %q: scheme %q is not one of %s, or a plain path", root, scheme, schemes)
 	}
 	u, err := url.Parse(root)
 	if err != nil {

@@ -32,7 +32,11 @@ type Record struct {
 }
 
 // ErrConflict means another writer published the segment this one was
-// about to write: two tasks are running the same shard.
+// about to write: two tasks are running the same shard. Object stores
+// decide IfNotExist on the server, so the second writer always learns of
+// the first; on a local directory gocloud checks and then renames, which
+// keeps apart only the writers of one process, so there one task per shard
+// is the scheduler's to guarantee.
 var ErrConflict = errors.New("another task wrote this shard's journal")
 
 // Journal is one shard's committed records under a prefix of a bucket.
@@ -43,6 +47,11 @@ type Journal struct {
 	next    int // number of the next segment
 	records map[string]Record
 	pending []Record
+	// frozen is the encoding of the first frozenN pending records, fixed
+	// by a Flush that failed: its retry must write the very same segment,
+	// or a write that did land would look like another task's.
+	frozen  []byte
+	frozenN int
 }
 
 const (
@@ -73,8 +82,8 @@ func Open(ctx context.Context, b *blob.Bucket, prefix string) (*Journal, error) 
 		}
 		name := strings.TrimPrefix(obj.Key, prefix+segPrefix)
 		n, err := strconv.Atoi(strings.TrimSuffix(name, segSuffix))
-		if err != nil || !strings.HasSuffix(name, segSuffix) || n < 1 {
-			continue // not a segment (a stray temporary of another tool)
+		if err != nil || n < 1 || obj.Key != segKey(prefix, n) {
+			continue // not a segment (a stray temporary, another tool's file)
 		}
 		segs = append(segs, n)
 	}
@@ -109,51 +118,60 @@ func (j *Journal) read(ctx context.Context, key string) error {
 }
 
 // Add queues records for the next Flush; until then they are not
-// committed.
-func (j *Journal) Add(recs ...Record) { j.pending = append(j.pending, recs...) }
+// committed. A record needs an id.
+func (j *Journal) Add(recs ...Record) error {
+	for _, r := range recs {
+		if r.ID == "" {
+			return errors.New("journal: a record without an id")
+		}
+	}
+	j.pending = append(j.pending, recs...)
+	return nil
+}
 
 // Pending is the number of records waiting for Flush.
 func (j *Journal) Pending() int { return len(j.pending) }
 
-// Flush publishes the queued records as one new segment; nothing of it is
-// visible before it is complete. When the segment's key is taken, Flush
+// Flush publishes the queued records as new segments; nothing of a segment
+// is visible before it is complete. When a segment's key is taken, Flush
 // succeeds if the object there is this very segment (an earlier Flush whose
 // reply was lost) and fails with ErrConflict otherwise. On an error the
-// records stay queued and Flush may be called again.
+// records stay queued and Flush may be called again: the retry writes the
+// same segment first, whatever was added since.
 func (j *Journal) Flush(ctx context.Context) error {
-	if len(j.pending) == 0 {
-		return nil
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	for _, r := range j.pending {
-		if r.ID == "" {
-			return errors.New("journal: a record without an id")
+	for len(j.pending) > 0 {
+		if j.frozen == nil {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			for _, r := range j.pending {
+				if err := enc.Encode(r); err != nil {
+					return fmt.Errorf("journal: encode %s: %w", r.ID, err)
+				}
+			}
+			j.frozen, j.frozenN = buf.Bytes(), len(j.pending)
 		}
-		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("journal: encode %s: %w", r.ID, err)
+		key := segKey(j.prefix, j.next)
+		err := j.bucket.WriteAll(ctx, key, j.frozen, &blob.WriterOptions{IfNotExist: true, ContentType: "application/x-ndjson"})
+		if err != nil && gcerrors.Code(err) == gcerrors.FailedPrecondition {
+			there, rerr := j.bucket.ReadAll(ctx, key)
+			if rerr != nil {
+				return fmt.Errorf("journal segment %s exists; read it: %w", key, rerr)
+			}
+			if !bytes.Equal(there, j.frozen) {
+				return fmt.Errorf("journal segment %s: %w", key, ErrConflict)
+			}
+			err = nil
 		}
-	}
-	key := segKey(j.prefix, j.next)
-	err := j.bucket.WriteAll(ctx, key, buf.Bytes(), &blob.WriterOptions{IfNotExist: true, ContentType: "application/x-ndjson"})
-	if err != nil && gcerrors.Code(err) == gcerrors.FailedPrecondition {
-		there, rerr := j.bucket.ReadAll(ctx, key)
-		if rerr != nil {
-			return fmt.Errorf("journal segment %s exists; read it: %w", key, rerr)
+		if err != nil {
+			return fmt.Errorf("write journal segment %s: %w", key, err)
 		}
-		if !bytes.Equal(there, buf.Bytes()) {
-			return fmt.Errorf("journal segment %s: %w", key, ErrConflict)
+		for _, r := range j.pending[:j.frozenN] {
+			j.records[r.ID] = r
 		}
-		err = nil
+		j.pending = j.pending[j.frozenN:]
+		j.frozen, j.frozenN = nil, 0
+		j.next++
 	}
-	if err != nil {
-		return fmt.Errorf("write journal segment %s: %w", key, err)
-	}
-	for _, r := range j.pending {
-		j.records[r.ID] = r
-	}
-	j.pending = j.pending[:0]
-	j.next++
 	return nil
 }
 

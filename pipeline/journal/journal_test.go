@@ -32,6 +32,13 @@ func backends(t *testing.T) map[string]func(t *testing.T) (*blob.Bucket, string)
 	}
 }
 
+func mustAdd(t *testing.T, j *Journal, recs ...Record) {
+	t.Helper()
+	if err := j.Add(recs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func rec(id, status string) Record {
 	return Record{ID: id, Status: status, Payload: []byte(`{"id":"` + id + `"}`)}
 }
@@ -47,15 +54,15 @@ func TestJournal(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				j.Add(rec("qa-2", "kept"), rec("qa-1", "rejected"))
+				mustAdd(t, j, rec("qa-2", "kept"), rec("qa-1", "rejected"))
 				if err := j.Flush(ctx); err != nil {
 					t.Fatal(err)
 				}
-				j.Add(rec("qa-3", "kept"))
+				mustAdd(t, j, rec("qa-3", "kept"))
 				if err := j.Flush(ctx); err != nil {
 					t.Fatal(err)
 				}
-				j.Add(rec("qa-4", "kept")) // lost with the process
+				mustAdd(t, j, rec("qa-4", "kept")) // lost with the process
 				again, err := Open(ctx, b, prefix)
 				if err != nil {
 					t.Fatal(err)
@@ -71,20 +78,21 @@ func TestJournal(t *testing.T) {
 				}
 			})
 
-			t.Run("a flush cut off publishes nothing", func(t *testing.T) {
+			t.Run("a failed flush publishes nothing; its retry writes the same segment", func(t *testing.T) {
 				j, err := Open(ctx, b, prefix)
 				if err != nil {
 					t.Fatal(err)
 				}
 				cctx, cancel := context.WithCancel(ctx)
 				cancel()
-				j.Add(rec("qa-5", "kept"))
+				mustAdd(t, j, rec("qa-5", "kept"))
 				if err := j.Flush(cctx); err == nil {
 					t.Fatal("flush under a cancelled context succeeded")
 				}
 				if j.Pending() != 1 {
 					t.Errorf("%d records queued after the failed flush, want 1", j.Pending())
 				}
+				mustAdd(t, j, rec("qa-5b", "kept")) // added between the failure and the retry
 				again, err := Open(ctx, b, prefix)
 				if err != nil {
 					t.Fatal(err)
@@ -102,6 +110,12 @@ func TestJournal(t *testing.T) {
 				if _, ok := again.Committed("qa-5"); !ok {
 					t.Error("the retried flush is not there")
 				}
+				if _, ok := again.Committed("qa-5b"); !ok {
+					t.Error("the record added before the retry is not there")
+				}
+				if again.Segments() != 4 { // 2 before, then qa-5 alone, then qa-5b
+					t.Errorf("%d segments, want 4", again.Segments())
+				}
 			})
 
 			t.Run("two tasks on one shard conflict", func(t *testing.T) {
@@ -113,11 +127,11 @@ func TestJournal(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				a.Add(rec("qa-6", "kept"))
+				mustAdd(t, a, rec("qa-6", "kept"))
 				if err := a.Flush(ctx); err != nil {
 					t.Fatal(err)
 				}
-				z.Add(rec("qa-7", "kept"))
+				mustAdd(t, z, rec("qa-7", "kept"))
 				if err := z.Flush(ctx); !errors.Is(err, ErrConflict) {
 					t.Errorf("second writer: %v, want ErrConflict", err)
 				}
@@ -127,9 +141,33 @@ func TestJournal(t *testing.T) {
 					t.Fatal(err)
 				}
 				same.next--
-				same.Add(rec("qa-6", "kept"))
+				mustAdd(t, same, rec("qa-6", "kept"))
 				if err := same.Flush(ctx); err != nil {
 					t.Errorf("re-flush of an identical segment: %v", err)
+				}
+			})
+
+			t.Run("a record without an id is refused", func(t *testing.T) {
+				j, err := Open(ctx, b, prefix+"noid/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := j.Add(Record{Status: "kept"}); err == nil || j.Pending() != 0 {
+					t.Errorf("Add of a record without an id: %v, %d queued", err, j.Pending())
+				}
+			})
+
+			t.Run("only canonical segment names count", func(t *testing.T) {
+				odd := prefix + "odd/"
+				if err := b.WriteAll(ctx, odd+"seg-1.jsonl", []byte(`{"id":"x","status":"kept"}`+"\n"), nil); err != nil {
+					t.Fatal(err)
+				}
+				j, err := Open(ctx, b, odd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(j.IDs()) != 0 || j.Segments() != 0 {
+					t.Errorf("seg-1.jsonl was read as a segment: %v", j.IDs())
 				}
 			})
 

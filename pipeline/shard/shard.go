@@ -15,14 +15,14 @@ import (
 	"strings"
 )
 
-// Spec is one task's place in a run of Count tasks. The zero Spec is
-// Whole, the unsharded run.
+// Spec is one task's place in a run of Count tasks. The zero Spec is the
+// unsharded run, like Whole().
 type Spec struct {
 	Index, Count int
 }
 
 // Whole is the run of one process that owns every item.
-var Whole = Spec{Index: 0, Count: 1}
+func Whole() Spec { return Spec{Index: 0, Count: 1} }
 
 // Variables the schedulers set in each task's environment.
 const (
@@ -105,7 +105,7 @@ func FromEnv(getenv func(string) string, count int) (s Spec, ok bool, err error)
 		}
 		return s, true, nil
 	}
-	return Whole, false, nil
+	return Whole(), false, nil
 }
 
 // Of is the shard of n that owns the item with this id: the first 8 bytes
@@ -131,7 +131,7 @@ func (s Spec) Sharded() bool { return s.Count > 1 }
 // String is "I/N", as --shard takes it.
 func (s Spec) String() string {
 	if s.Count == 0 {
-		return Whole.String()
+		return Whole().String()
 	}
 	return fmt.Sprintf("%d/%d", s.Index, s.Count)
 }

@@ -15,7 +15,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"0/4", Spec{0, 4}, ""},
 		{" 3/4 ", Spec{3, 4}, ""},
-		{"0/1", Whole, ""},
+		{"0/1", Whole(), ""},
 		{"4/4", Spec{}, "index must lie in 0..3"},
 		{"-1/4", Spec{}, "index must lie in 0..3"},
 		{"0/0", Spec{}, "count must be at least 1"},
@@ -45,7 +45,7 @@ func TestFromEnv(t *testing.T) {
 		wantOK  bool
 		wantErr string
 	}{
-		{"no scheduler", nil, 0, Whole, false, ""},
+		{"no scheduler", nil, 0, Whole(), false, ""},
 		{"kubernetes index with --shards", map[string]string{EnvK8sIndex: "2"}, 4, Spec{2, 4}, true, ""},
 		{"kubernetes index without a count", map[string]string{EnvK8sIndex: "2"}, 0, Spec{}, true, "pass --shards N"},
 		{"kubernetes index out of range", map[string]string{EnvK8sIndex: "4"}, 4, Spec{}, true, "0..3"},
@@ -111,7 +111,7 @@ func TestShardsPartitionItems(t *testing.T) {
 		if owners != 1 {
 			t.Fatalf("%s has %d owners among %d shards", id, owners, n)
 		}
-		if !Whole.Owns(id) {
+		if !Whole().Owns(id) {
 			t.Fatalf("the whole run does not own %s", id)
 		}
 	}

@@ -184,9 +184,10 @@ func (s Spec) shardJob(parallel int32) *batchv1.Job {
 			Parallelism:          ptr(parallel),
 			BackoffLimitPerIndex: ptr(s.Retries),
 			PodFailurePolicy:     s.failurePolicy(batchv1.PodFailurePolicyActionFailIndex),
-			// The replacement of a failed pod starts only once the old one
-			// has stopped, so two pods never write one shard's output at once
-			// (the only value a pod failure policy allows; set to be read).
+			// The replacement of a failed pod waits until the old one is
+			// marked failed (the only value a pod failure policy allows; set
+			// to be read). A pod on a partitioned node may still run after
+			// that, so a shard's journal, not this, keeps two writers apart.
 			PodReplacementPolicy: ptr(batchv1.Failed),
 			Template:             s.pod("shard", args),
 		},
