@@ -8,6 +8,7 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 )
 
@@ -34,4 +35,36 @@ func Need(t testing.TB, name, hint string) string {
 		Missing(t, "%s is not set: %s", name, hint)
 	}
 	return v
+}
+
+// Probe runs fn with a TB that records how fn ended the test instead of
+// ending it, so that helpers built on Missing can themselves be tested:
+// ended is "fatal", "skip", or "" when fn returned; msg is the message.
+func Probe(t testing.TB, fn func(testing.TB)) (ended, msg string) {
+	t.Helper()
+	o := &probeTB{TB: t}
+	done := make(chan struct{})
+	go func() { // Fatalf and Skipf end this goroutine, as they end a test's
+		defer close(done)
+		fn(o)
+	}()
+	<-done
+	return o.ended, o.msg
+}
+
+type probeTB struct {
+	testing.TB
+	ended, msg string
+}
+
+func (o *probeTB) Helper() {}
+
+func (o *probeTB) Fatalf(format string, args ...any) {
+	o.ended, o.msg = "fatal", fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (o *probeTB) Skipf(format string, args ...any) {
+	o.ended, o.msg = "skip", fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }

@@ -1,27 +1,9 @@
 package testenv
 
 import (
-	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 )
-
-// outcomeTB records how a helper ended the test instead of ending it.
-type outcomeTB struct {
-	testing.TB
-	ended, msg string
-}
-
-func (o *outcomeTB) Helper() {}
-func (o *outcomeTB) Fatalf(format string, args ...any) {
-	o.ended, o.msg = "fatal", fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-func (o *outcomeTB) Skipf(format string, args ...any) {
-	o.ended, o.msg = "skip", fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
 
 func TestNeed(t *testing.T) {
 	tests := []struct {
@@ -36,19 +18,13 @@ func TestNeed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("CI", tt.ci)
 			t.Setenv("MIROVERSE_TESTENV_PROBE", tt.value)
-			o := &outcomeTB{TB: t}
 			var got string
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				got = Need(o, "MIROVERSE_TESTENV_PROBE", "start it with scripts/probe")
-			}()
-			<-done
-			if o.ended != tt.want {
-				t.Errorf("ended with %q (%s), want %q", o.ended, o.msg, tt.want)
+			ended, msg := Probe(t, func(tb testing.TB) { got = Need(tb, "MIROVERSE_TESTENV_PROBE", "start it with scripts/probe") })
+			if ended != tt.want {
+				t.Errorf("ended with %q (%s), want %q", ended, msg, tt.want)
 			}
-			if tt.want != "" && (!strings.Contains(o.msg, "MIROVERSE_TESTENV_PROBE") || !strings.Contains(o.msg, "scripts/probe")) {
-				t.Errorf("message %q does not name the variable and how to set it", o.msg)
+			if tt.want != "" && (!strings.Contains(msg, "MIROVERSE_TESTENV_PROBE") || !strings.Contains(msg, "scripts/probe")) {
+				t.Errorf("message %q does not name the variable and how to set it", msg)
 			}
 			if tt.want == "" && got != tt.value {
 				t.Errorf("Need = %q, want %q", got, tt.value)

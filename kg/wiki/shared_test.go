@@ -2,10 +2,8 @@ package wiki
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -66,26 +64,6 @@ func sharedIndex(t testing.TB, dump string) string {
 	return idx
 }
 
-// outcomeTB records how a helper ended the test it was given, so that the
-// rule can be checked without failing or skipping the real test.
-type outcomeTB struct {
-	testing.TB
-	ended string // "fatal", "skip" or "" when the helper returned
-	msg   string
-}
-
-func (o *outcomeTB) Helper() {}
-
-func (o *outcomeTB) Fatalf(format string, args ...any) {
-	o.ended, o.msg = "fatal", fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-func (o *outcomeTB) Skipf(format string, args ...any) {
-	o.ended, o.msg = "skip", fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
 // TestMissingShared pins the rule: missing shared data skips outside CI
 // and fails under CI=true, naming the path either way; present data
 // passes through.
@@ -115,18 +93,12 @@ func TestMissingShared(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("CI", tt.ci)
-			o := &outcomeTB{TB: t}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				tt.call(o)
-			}()
-			<-done
-			if o.ended != tt.want {
-				t.Errorf("ended with %q (%s), want %q", o.ended, o.msg, tt.want)
+			ended, msg := testenv.Probe(t, tt.call)
+			if ended != tt.want {
+				t.Errorf("ended with %q (%s), want %q", ended, msg, tt.want)
 			}
-			if !strings.Contains(o.msg, tt.path) {
-				t.Errorf("message %q does not name %s", o.msg, tt.path)
+			if !strings.Contains(msg, tt.path) {
+				t.Errorf("message %q does not name %s", msg, tt.path)
 			}
 		})
 	}
