@@ -249,7 +249,7 @@ func (r *Runner) finishImport(ctx context.Context, start time.Time, opt ImportOp
 	if err := r.reopenStages(ctx, StageSynthesize, StageJudge, StageExport); err != nil {
 		return err
 	}
-	st, err := r.publishQA(items)
+	st, err := r.publishQA(ctx, items)
 	if err != nil {
 		return err
 	}

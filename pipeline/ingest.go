@@ -14,6 +14,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/wiki"
 )
@@ -42,7 +43,7 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 		settings: []any{inputs, r.cfg.Graph.Backend, in.Index, in.Shard, in.Shards, in.MaxPageSize, in.Web},
 		recheck: func(ctx context.Context, fp string, done bool) (bool, error) {
 			if !shared {
-				return done, nil
+				return r.localGraphBuilt(fp, done), nil
 			}
 			stamp, err := stamps.GraphStamp(ctx)
 			if err != nil {
@@ -75,11 +76,33 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 				if err := stamps.SetGraphStamp(ctx, fp); err != nil {
 					return nil, fmt.Errorf("ingest: %w", err)
 				}
+			} else if err := atomicfile.WriteFile(r.graphStampPath(), []byte(fp)); err != nil {
+				return nil, fmt.Errorf("ingest: %w", err)
 			}
 			r.log.Info("ingest done", "documents", c.Docs, "links", c.Links, "aliases", c.Aliases, "unresolved_links", c.Unresolved)
 			return st, nil
 		},
 	})
+}
+
+// graphStampPath names the file beside the embedded graph that holds the
+// fingerprint of the ingest that built it.
+func (r *Runner) graphStampPath() string { return filepath.Join(r.root, "graph", "ingest.fingerprint") }
+
+// localGraphBuilt: when the checkpoints come from the root (a shard, a run
+// into object storage), the embedded graph is only the node's cache; a
+// task on a node whose cache does not hold this ingest's graph builds it
+// again (deterministically, so every node's copy is the same).
+func (r *Runner) localGraphBuilt(fp string, done bool) bool {
+	if !done || r.place.dest == nil {
+		return done
+	}
+	b, err := os.ReadFile(r.graphStampPath())
+	if err != nil || string(b) != fp {
+		r.log.Info("this node's cache holds no graph of this ingest; building it", "cache", filepath.Dir(r.graphStampPath()))
+		return false
+	}
+	return true
 }
 
 // graphWriter takes what ingest reads: a kg store, or nothing in a dry run.
