@@ -352,3 +352,74 @@ func TestShardedRunIntoS3(t *testing.T) {
 		t.Errorf("pyarrow read %d SFT rows %v from the bucket; the local run has %d: %v", got.Rows, got.IDs, refM.Outputs["sft/data"].Rows, want)
 	}
 }
+
+// Bad placements of a sharded run: each a clear error that says what to
+// do, with nothing published.
+func TestShardBadInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	s3 := blobtest.URL(t)
+	_, endpoint := blobtest.Endpoint(t)
+	unreachable := strings.Replace(s3, strings.TrimPrefix(endpoint, "http://"), "127.0.0.1:1", 1)
+	noCreds := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			noCreds = append(noCreds, kv)
+		}
+	}
+	// No shared or default credential files either.
+	noCreds = append(noCreds, "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"), "AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"), "AWS_EC2_METADATA_DISABLED=true")
+	dir := t.TempDir()
+	halfRun := filepath.Join(dir, "half")
+	// Shard 0 of 2 alone: the commit must name shard 1 as missing.
+	runShards(t, filepath.Join(repoRoot(t), "configs", "demo.yaml"), halfRun, filepath.Join(dir, "cache"), 2, []int{0})
+
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+		root string // must hold no published version afterwards
+	}{
+		{"shard out of range", nil, []string{"run", "--config", "configs/demo.yaml", "--out", filepath.Join(dir, "a"), "--shard", "4/4"},
+			[]string{"shard 4/4", "0..3"}, filepath.Join(dir, "a")},
+		{"shard and shards disagree", nil, []string{"run", "--config", "configs/demo.yaml", "--out", filepath.Join(dir, "b"), "--shard", "1/4", "--shards", "3"},
+			[]string{"disagree"}, filepath.Join(dir, "b")},
+		{"shards without an index", nil, []string{"run", "--config", "configs/demo.yaml", "--out", filepath.Join(dir, "c"), "--shards", "3"},
+			[]string{"--shard I/3"}, filepath.Join(dir, "c")},
+		{"commit with a shard missing", nil, []string{"commit", "--out", halfRun, "--shards", "2"},
+			[]string{"shard 1/2: missing", "nothing was published", "--shard I/2"}, halfRun},
+		{"unreachable bucket", nil, []string{"run", "--config", "configs/demo.yaml", "--out", unreachable, "--shard", "0/2", "--cache-dir", dir},
+			[]string{"not reachable", "endpoint"}, ""},
+		{"missing credentials", noCreds, []string{"run", "--config", "configs/demo.yaml", "--out", s3, "--shard", "0/2", "--cache-dir", dir},
+			[]string{"not reachable", "AWS_ACCESS_KEY_ID"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(binary(t), c.args...)
+			cmd.Dir = repoRoot(t)
+			cmd.Env = c.env
+			if cmd.Env == nil {
+				cmd.Env = os.Environ()
+			}
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			if err == nil {
+				t.Fatalf("miroverse %s succeeded:\n%s", strings.Join(c.args, " "), out.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("the error does not say %q:\n%s", w, out.String())
+				}
+			}
+			if c.root != "" {
+				for _, p := range []string{"manifest.json", "README.md", "sft", "qa", "trajectories"} {
+					if _, err := os.Stat(filepath.Join(c.root, p)); err == nil {
+						t.Errorf("%s was published", p)
+					}
+				}
+			}
+		})
+	}
+}
