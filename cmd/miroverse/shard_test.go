@@ -20,6 +20,7 @@ import (
 	"github.com/miroverse/miroverse/internal/blobtest"
 	"github.com/miroverse/miroverse/pipeline"
 	"github.com/miroverse/miroverse/pipeline/shard"
+	"github.com/miroverse/miroverse/pipeline/submit/k8s"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory/export"
 )
@@ -421,5 +422,13 @@ func TestShardBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The pods of `submit --engine k8s` name their cache dir with the variable
+// the pipeline reads.
+func TestK8sCacheEnvIsThePipelines(t *testing.T) {
+	if k8s.CacheEnv != pipeline.CacheEnv {
+		t.Errorf("k8s pods set %s, the pipeline reads %s", k8s.CacheEnv, pipeline.CacheEnv)
 	}
 }
