@@ -50,6 +50,10 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 				return false, fmt.Errorf("ingest: %w", err)
 			}
 			switch {
+			case r.shard.Sharded() && stamp != fp:
+				// Every shard would load the one database at once.
+				return false, fmt.Errorf("ingest: shard %s: graph %s does not hold this run's graph yet; ingest it once before the shards "+
+					"(miroverse ingest --config FILE --out ROOT), then start them", r.shard, r.manifest.Graph.Path)
 			case stamp != "" && stamp != fp:
 				return false, fmt.Errorf("ingest: graph %s already holds a graph built from other inputs; "+
 					"empty it (MATCH (n) DETACH DELETE n) or use another database (graph.database)", r.manifest.Graph.Path)

@@ -90,6 +90,8 @@ func bench(wk work) error {
 	}
 	var bestOne, bestShard time.Duration
 	var rows, kept int64
+	var bound float64            // mean / largest kept questions of a shard, for the best sharded run
+	var commitTime time.Duration // of the last commit
 	var sftOne, sftShard string
 	for rep := range reps {
 		root := filepath.Join(tmp, fmt.Sprintf("one-%d", rep))
@@ -119,11 +121,16 @@ func bench(wk work) error {
 		if err := runAll(bin, cmds); err != nil {
 			return err
 		}
+		commitStart := time.Now()
 		if err := runAll(bin, [][]string{{"commit", "--out", root, "--shards", fmt.Sprint(n), "--quiet"}}); err != nil {
 			return err
 		}
+		commitTime = time.Since(commitStart)
 		if d := time.Since(start); bestShard == 0 || d < bestShard {
 			bestShard = d
+			if bound, err = balance(root, n); err != nil {
+				return err
+			}
 		}
 		if sftShard, err = hashDir(filepath.Join(root, "sft", "data")); err != nil {
 			return err
@@ -138,7 +145,32 @@ func bench(wk work) error {
 	fmt.Fprintf(w, "benchmark\tours\tpeer\tratio\tgoal\t\n")
 	fmt.Fprintf(w, "%d shards × C=%d vs 1 process × %d (oracle delay %s, %s rollouts of %s kept questions)\t%.2f rollouts/s in %s\t%.2f rollouts/s in %s\t%.2f\t≥ 0.90\t%s\n",
 		n, c, n*c, delay, humanize.Comma(rows), humanize.Comma(kept), rate(bestShard), bestShard.Round(time.Millisecond), rate(bestOne), bestOne.Round(time.Millisecond), ratio, verdict(ratio >= 0.9))
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Printf("shares of the kept questions: mean/largest = %.2f (the ratio's ceiling when the rollouts dominate); commit took %s\n",
+		bound, commitTime.Round(time.Millisecond))
+	return nil
+}
+
+// balance is the mean over the largest number of kept questions a shard
+// owned: with the rollouts of a question in its shard, the slowest shard
+// has the most, and the ratio cannot beat this.
+func balance(root string, n int) (float64, error) {
+	var total, most int64
+	for i := range n {
+		m, err := pipeline.ReadManifest(filepath.Join(root, fmt.Sprintf("shards/%d-of-%d", i, n)))
+		if err != nil {
+			return 0, err
+		}
+		k := m.Stages[pipeline.StageQA].Kept
+		total += k
+		most = max(most, k)
+	}
+	if most == 0 {
+		return 0, fmt.Errorf("no shard kept a question")
+	}
+	return float64(total) / float64(n) / float64(most), nil
 }
 
 func verdict(ok bool) string {
