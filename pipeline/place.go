@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"gocloud.dev/blob"
@@ -172,4 +173,32 @@ func LoadManifest(ctx context.Context, root string) (*Manifest, error) {
 	}
 	defer dest.Close()
 	return readManifestKey(ctx, dest.Bucket, "manifest.json")
+}
+
+// GraphDir is the local directory that holds the embedded graph of root:
+// root itself when it is local; for a root in object storage, whose graph
+// lives only in the caches of the tasks that built it, the work dir of a
+// task of root on this machine (cacheDir as in Options.CacheDir) whose
+// ingest finished.
+func GraphDir(ctx context.Context, root, cacheDir string) (string, error) {
+	if dir, ok := blobroot.LocalDir(root); ok {
+		return dir, nil
+	}
+	dest, err := blobroot.Open(ctx, root)
+	if err != nil {
+		return "", err
+	}
+	name := dest.String()
+	dest.Close()
+	base, err := workDir(cacheDir, name, "")
+	if err != nil {
+		return "", err
+	}
+	stamps, _ := filepath.Glob(filepath.Join(base, "*", "graph", "ingest.fingerprint"))
+	sort.Strings(stamps)
+	if len(stamps) == 0 {
+		return "", fmt.Errorf("the graph of %s is not in the root but in the cache of each task that ran on it, and no task of it ran on this machine (%s): "+
+			"run the command where one did, with its --cache-dir, or ingest into a local root", name, base)
+	}
+	return filepath.Dir(filepath.Dir(stamps[0])), nil
 }

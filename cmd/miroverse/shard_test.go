@@ -317,6 +317,14 @@ func TestShardedRunIntoS3(t *testing.T) {
 	}
 	compareManifests(t, refM, m)
 
+	// The graph is not in the bucket but in the shards' caches: export-graph
+	// finds it there for a root in object storage.
+	out, _ := runBinary(t, []string{pipeline.CacheEnv + "=" + filepath.Join(tmp, "cache", "0")},
+		"export-graph", "--format", "jsonl", "--root", url, "--dir", filepath.Join(tmp, "jsonl"))
+	if want := fmt.Sprintf("wrote %d documents", refM.Graph.Docs); !strings.Contains(out, want) {
+		t.Errorf("export-graph of the S3 root: %q, want %q", out, want)
+	}
+
 	bucket, endpoint := blobtest.Endpoint(t)
 	py := python(t)
 	script := filepath.Join(repoRoot(t), "scripts", "s3check.py")
