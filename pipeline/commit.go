@@ -158,6 +158,23 @@ func readShards(ctx context.Context, dest *blobroot.Root, n int) ([]*Manifest, *
 				open = append(open, s)
 			}
 		}
+		if len(open) == 0 {
+			// The manifest is written just before a stage's done mark in the
+			// journal: until the mark is there too, the shard is finishing.
+			mr, err := openMirror(ctx, dest.Bucket, ShardDir(spec)+"checkpoints/")
+			if err != nil {
+				return nil, nil, fmt.Errorf("commit: shard %s: %w", spec, err)
+			}
+			_, done, err := mr.stageFingerprints()
+			if err != nil {
+				return nil, nil, fmt.Errorf("commit: shard %s: %w", spec, err)
+			}
+			for _, s := range Stages {
+				if !done[s] {
+					open = append(open, s)
+				}
+			}
+		}
 		if len(open) > 0 {
 			u.Open[i] = open
 			u.problem = append(u.problem, fmt.Sprintf("shard %s: unfinished (%s not done)", spec, strings.Join(open, ", ")))
@@ -205,6 +222,13 @@ func mergeShards(ctx context.Context, root string, st *State, n int) error {
 				if err := st.setStageLocal(ctx, stage, fp, done[stage]); err != nil {
 					return err
 				}
+			}
+		}
+		// The manifest said done, but a stage started over since (another
+		// fingerprint) is open in the journal: its items are not all there.
+		for _, stage := range Stages {
+			if !done[stage] {
+				return fmt.Errorf("commit: shard %s has not finished %s (its checkpoints say it is running or was stopped): run it to its end, then commit again", spec, stage)
 			}
 		}
 		for stage, fp := range fps {

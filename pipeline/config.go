@@ -27,7 +27,7 @@ type Config struct {
 	Seed    int64 `yaml:"seed" json:"seed"`
 	Workers int   `yaml:"workers" json:"workers"`
 	// MemoryBudget bounds the memory of every stage, e.g. "8GiB" (at least
-	// MinMemoryBudget, and about 300 MiB with the default
+	// MinMemoryBudget, and about 330 MiB with the default
 	// input.max_page_size: see memoryPlan.checkReader); "" means no bound. See memoryPlan for how it is
 	// shared out; each stage's peak RSS is in the manifest beside it.
 	MemoryBudget string `yaml:"memory_budget" json:"memory_budget"`

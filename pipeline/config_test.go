@@ -68,16 +68,16 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}},
 		{name: "bad memory budget", yaml: "memory_budget: 8 gigs\n", wantErr: []string{"memory_budget", "8 gigs"}},
-		{name: "memory budget too small", yaml: "memory_budget: 16MiB\n", wantErr: []string{"memory_budget", "16MiB", "64 MiB"}},
+		{name: "memory budget too small", yaml: "memory_budget: 16MiB\n", wantErr: []string{"memory_budget", "16MiB", "96 MiB"}},
 		{name: "memory budget too small for the pages", yaml: "memory_budget: 128MiB\n",
 			wantErr: []string{"memory_budget 128 MiB", "input.max_page_size", "raise memory_budget"}},
-		{name: "300MiB holds the default pages", yaml: "memory_budget: 300MiB\n", check: func(t *testing.T, c Config) {
+		{name: "330MiB holds the default pages", yaml: "memory_budget: 330MiB\n", check: func(t *testing.T, c Config) {
 			if got := c.reader().MemoryBudget; got == "" {
 				t.Error("the reader got no share of memory_budget")
 			}
 		}},
-		{name: "290MiB does not", yaml: "memory_budget: 290MiB\n", wantErr: []string{"memory_budget 290 MiB", "input.max_page_size"}},
-		{name: "small memory budget, small pages", yaml: "memory_budget: 128MiB\ninput:\n  max_page_size: 4MiB\n", check: func(t *testing.T, c Config) {
+		{name: "320MiB does not", yaml: "memory_budget: 320MiB\n", wantErr: []string{"memory_budget 320 MiB", "input.max_page_size"}},
+		{name: "small memory budget, small pages", yaml: "memory_budget: 144MiB\ninput:\n  max_page_size: 4MiB\n", check: func(t *testing.T, c Config) {
 			if got := c.reader().MemoryBudget; got == "" {
 				t.Error("the reader got no share of memory_budget")
 			}

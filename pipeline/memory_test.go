@@ -43,7 +43,7 @@ func TestMemoryPlanShares(t *testing.T) {
 	if p := (memoryPlan{}); p.storeOptions() != (embedded.Options{}) || p.readerBytes(0) != 0 || p.heapLimit() != 0 {
 		t.Errorf("no budget: store %+v, reader %d, heap %d; want the defaults", p.storeOptions(), p.readerBytes(0), p.heapLimit())
 	}
-	for _, budget := range []int64{320 << 20, 1 << 30, 2 << 30, 24 << 30} {
+	for _, budget := range []int64{336 << 20, 1 << 30, 2 << 30, 24 << 30} {
 		p := memoryPlan{budget: budget}
 		so := p.storeOptions()
 		if so.CacheBytes <= 0 || so.CacheBytes > embedded.DefaultCacheBytes || so.IndexBuildBytes <= 0 {

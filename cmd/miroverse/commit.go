@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,7 @@ type commitOptions struct {
 	out      string
 	shards   int
 	wait     bool
+	poll     time.Duration
 	cacheDir string
 }
 
@@ -35,6 +37,7 @@ func newCommitCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&opts.out, "out", "", "output root the shards wrote")
 	cmd.Flags().IntVar(&opts.shards, "shards", 0, "number of shards N of the run")
 	cmd.Flags().BoolVar(&opts.wait, "wait", false, "wait until every shard has finished instead of failing")
+	cmd.Flags().DurationVar(&opts.poll, "poll", 10*time.Second, "with --wait, how often to look at the shards")
 	cmd.Flags().StringVar(&opts.cacheDir, "cache-dir", "", "local work dir for an object-storage root (default $"+pipeline.CacheEnv+" or the user cache dir)")
 	_ = cmd.MarkFlagRequired("out")
 	_ = cmd.MarkFlagRequired("shards")
@@ -47,7 +50,7 @@ func commitRun(ctx context.Context, opts *commitOptions) error {
 		return err
 	}
 	r, err := pipeline.Commit(ctx, opts.out, pipeline.CommitOptions{
-		Shards: opts.shards, Wait: opts.wait, CacheDir: opts.cacheDir, Log: log, Progress: opts.g.progress(),
+		Shards: opts.shards, Wait: opts.wait, Poll: opts.poll, CacheDir: opts.cacheDir, Log: log, Progress: opts.g.progress(),
 	})
 	if err != nil {
 		return err

@@ -114,8 +114,10 @@ func TestGeneratedDumpEndToEnd(t *testing.T) {
 
 // guardBudget is the memory_budget of the guard's 1-worker run, with pages
 // of at most 4 MiB (the generator's are far smaller, so no page is lost):
-// below what the stages take with the defaults' caches and reader.
-const guardBudget = 192 << 20
+// below what the stages take with the defaults' caches and reader. It was
+// 192 MiB until the object-storage drivers added about 32 MiB to what the
+// binary holds resident whatever it does (pipeline's fixedBytes).
+const guardBudget = 224 << 20
 
 // checkBudget: every stage of a run under guardBudget says so, and peaked
 // within it.

@@ -232,12 +232,21 @@ func TestShardedRunMatchesOneProcess(t *testing.T) {
 		}
 	}
 
+	// A commit that waits for the shards, started before the last one is.
+	waiting := exec.Command(binary(t), "commit", "--out", root, "--shards", fmt.Sprint(n), "--wait", "--poll", "100ms", "--quiet")
+	var waitOut bytes.Buffer
+	waiting.Stdout, waiting.Stderr = &waitOut, &waitOut
+	if err := waiting.Start(); err != nil {
+		t.Fatal(err)
+	}
 	// The killed shard starts again on another node: nothing of its first
 	// cache is there.
 	runShards(t, cfg, root, filepath.Join(tmp, "node2"), n, []int{1})
-	out, _ := run(t, "commit", "--out", root, "--shards", fmt.Sprint(n), "--quiet")
-	if !strings.Contains(out, "SFT rows") {
-		t.Errorf("commit printed no dataset summary:\n%s", out)
+	if err := waiting.Wait(); err != nil {
+		t.Fatalf("commit --wait: %v\n%s", err, waitOut.String())
+	}
+	if !strings.Contains(waitOut.String(), "SFT rows") {
+		t.Errorf("commit --wait printed no dataset summary:\n%s", waitOut.String())
 	}
 	compareRoots(t, ref, root)
 	m, err := pipeline.ReadManifest(root)
