@@ -17,10 +17,10 @@ func TestPlanMemory(t *testing.T) {
 		wantErr string
 	}{
 		{"", 0, ""},
-		{"64MiB", 64 << 20, ""},
+		{"96MiB", 96 << 20, ""},
 		{"8GiB", 8 << 30, ""},
 		{"2 GB", 2_000_000_000, ""},
-		{"63MiB", 0, "below the 64 MiB"},
+		{"95MiB", 0, "below the 96 MiB"},
 		{"lots", 0, `memory_budget "lots"`},
 		{"-1GiB", 0, `memory_budget "-1GiB"`},
 	} {
