@@ -1,8 +1,13 @@
 package pipeline
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/miroverse/miroverse/pipeline/submit/slurm"
 )
 
 func TestSlurmConfig(t *testing.T) {
@@ -68,5 +73,39 @@ func TestSlurmSectionIsInNoFingerprint(t *testing.T) {
 	}
 	if hashBefore == hashAfter {
 		t.Errorf("config hash %s did not follow the slurm section", hashBefore)
+	}
+}
+
+// TestSlurmExample keeps configs/slurm: example.yaml loads, and the
+// scripts its README shows are what submit writes for it.
+func TestSlurmExample(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join("..", "configs", "slurm", "example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "configs", "slurm", "example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := slurm.Spec{
+		Name: "enwiki-v1", Command: []string{"/shared/bin/miroverse"}, Config: data, Root: "/shared/out/enwiki-v1",
+		Shards: 16, Dir: "/shared/work", JobsDir: "/shared/out/enwiki-v1/jobs/enwiki-v1", Resources: cfg.Slurm.Resources(),
+	}
+	shards, err := slurm.ShardScript(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := slurm.CommitScript(s, "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "configs", "slurm", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string][]byte{slurm.ShardScriptFile: shards, slurm.CommitScriptFile: commit} {
+		if block := "```sh\n" + string(text) + "```\n"; !strings.Contains(string(readme), block) {
+			t.Errorf("configs/slurm/README.md lacks %s as submit writes it for example.yaml:\n%s", name, block)
+		}
 	}
 }

@@ -101,7 +101,7 @@ func (s Spec) script(comment string, own []string, args ...string) []byte {
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
 	b.WriteString("# " + comment + "\n")
-	b.WriteString("# Written by miroverse submit; sbatch this file again to resubmit (the shards resume).\n")
+	b.WriteString("# Written by miroverse submit; the same submit command submits the run again, and its shards resume.\n")
 	directives := append(own,
 		"--requeue",
 		"--open-mode=append", // a requeued task's log keeps its earlier runs

@@ -29,7 +29,7 @@ func TestScripts(t *testing.T) {
 	}
 	want := `#!/bin/sh
 # 4 shards of miroverse run "v1" into /shared/out/v1; a task's shard is its SLURM_ARRAY_TASK_ID.
-# Written by miroverse submit; sbatch this file again to resubmit (the shards resume).
+# Written by miroverse submit; the same submit command submits the run again, and its shards resume.
 #SBATCH --job-name=v1-shards
 #SBATCH --array=0-3
 #SBATCH --output="/shared/out/v1/jobs/v1/shards-%A_%a.out"
@@ -53,7 +53,7 @@ exec /opt/miroverse/bin/miroverse run --config /shared/out/v1/jobs/v1/config.yam
 	}
 	want = `#!/bin/sh
 # The global steps of miroverse run "v1", once every shard of array job 123 has completed.
-# Written by miroverse submit; sbatch this file again to resubmit (the shards resume).
+# Written by miroverse submit; the same submit command submits the run again, and its shards resume.
 #SBATCH --job-name=v1-commit
 #SBATCH --dependency=afterok:123
 #SBATCH --kill-on-invalid-dep=yes
