@@ -263,6 +263,11 @@ func submitSlurm(ctx context.Context, opts *submitOptions, cfg pipeline.Config, 
 		return err
 	}
 	if err := slurm.Wait(ctx, jobs, 0, log); err != nil {
+		if ctx.Err() != nil {
+			// The jobs go on without us; running submit again now would
+			// be refused while they are queued.
+			fmt.Fprintf(opts.g.IO.ErrOut, "submit: stopped following; the jobs go on (squeue -j %s,%s)\n", jobs.Array, jobs.Commit)
+		}
 		return fmt.Errorf("submit: %w", err)
 	}
 	summary, err := datasetSummary(root)

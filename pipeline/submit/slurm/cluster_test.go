@@ -191,6 +191,23 @@ func TestSubmitAndWait(t *testing.T) {
 		}
 	}
 
+	// While a submission's jobs are queued, another from the same directory
+	// is refused.
+	held, err := slurmCmd(t.Context(), "sbatch", "--parsable", "--hold", "--wrap", "true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = slurmCmd(context.Background(), "scancel", held) })
+	if err := os.WriteFile(filepath.Join(j.Dir, submittedFile), []byte("999999 "+held+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Submit(t.Context(), s); err == nil || !strings.Contains(err.Error(), "still has job "+held+" PENDING") {
+		t.Errorf("a resubmission while a job of the last one is pending: %v", err)
+	}
+	if _, err := slurmCmd(t.Context(), "scancel", held); err != nil {
+		t.Fatal(err)
+	}
+
 	// The same name with another config is refused, with the same one reused.
 	other := s
 	other.Config = []byte("seed: 8\n")

@@ -48,6 +48,9 @@ func Submit(ctx context.Context, s Spec) (Jobs, error) {
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return Jobs{}, fmt.Errorf("read the config copy: %w", err)
 	}
+	if err := stillQueued(ctx, s.JobsDir); err != nil {
+		return Jobs{}, err
+	}
 	if err := atomicfile.WriteFile(config, s.Config); err != nil {
 		return Jobs{}, fmt.Errorf("copy the config into the jobs directory: %w", err)
 	}
@@ -66,7 +69,41 @@ func Submit(ctx context.Context, s Spec) (Jobs, error) {
 		}
 		return Jobs{}, fmt.Errorf("%w; array job %s is cancelled", err, j.Array)
 	}
+	if err := atomicfile.WriteFile(filepath.Join(s.JobsDir, submittedFile), []byte(j.Array+" "+j.Commit+"\n")); err != nil {
+		return j, fmt.Errorf("record the job ids (the jobs are submitted: array job %s, commit job %s): %w", j.Array, j.Commit, err)
+	}
 	return j, nil
+}
+
+// submittedFile records the ids of the last submission from a jobs
+// directory, so that a second one is refused while they are queued: two
+// arrays of one run would run every shard twice at once.
+const submittedFile = "submitted"
+
+func stillQueued(ctx context.Context, dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, submittedFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read the ids of the earlier submission: %w", err)
+	}
+	for _, id := range strings.Fields(string(b)) {
+		if !jobIDRe.MatchString(id) {
+			continue
+		}
+		recs, err := jobRecords(ctx, id)
+		if errors.Is(err, errUnknownJob) {
+			continue // ended long ago
+		} else if err != nil {
+			return fmt.Errorf("check the jobs of the earlier submission from %s: %w", dir, err)
+		}
+		for _, r := range recs {
+			if !terminal[r.state] {
+				return fmt.Errorf("the earlier submission from %s still has job %s %s: wait for it to end, or scancel it, before submitting the run again", dir, r.name(), r.state)
+			}
+		}
+	}
+	return nil
 }
 
 // sbatch writes a script into the jobs directory and submits it.
@@ -277,7 +314,7 @@ func outcome(j Jobs, what, id string, recs []record) error {
 var (
 	fieldRe         = regexp.MustCompile(`(\S+?)=(\S*)`)
 	errNotCompleted = errors.New("did not complete")
-	errUnknownJob   = errors.New("Slurm no longer knows the job (a controller without accounting forgets a job MinJobAge after it ends, 300 s by default)")
+	errUnknownJob   = errors.New("no longer known to Slurm (a controller without accounting forgets a job MinJobAge after it ends, 300 s by default)")
 )
 
 // jobRecords asks scontrol about a job (all tasks of an array), and sacct
