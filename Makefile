@@ -47,6 +47,7 @@ bench: build venv
 	$(GO) run ./scripts/benchwiki
 	scripts/compare_wikiextractor.sh
 	$(GO) run ./scripts/benchagent
+	$(GO) run ./scripts/benchshard
 	$(GO) run ./scripts/benchweb -python $(PYTHON)
 
 # How the costs grow with the dump (issue 11): generated dumps of 10k, 100k and

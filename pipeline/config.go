@@ -385,6 +385,20 @@ func LoadConfig(path string) (Config, error) {
 	return cfg, nil
 }
 
+// viaJSON is c after a round trip through its JSON form, the form a
+// manifest holds.
+func (c Config) viaJSON() (Config, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	var out Config
+	if err := json.Unmarshal(b, &out); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return out, nil
+}
+
 func sectionOf(goType string) string {
 	t := goType[strings.LastIndex(goType, ".")+1:]
 	switch t {

@@ -81,17 +81,32 @@ func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 	}
 	sort.Slice(sft, func(a, b int) bool { return sft[a].ID < sft[b].ID })
 	sort.Slice(dpo, func(a, b int) bool { return dpo[a].ID < dpo[b].ID })
-	if err := publish(r, filepath.Join("sft", "data"), sft, shardName); err != nil {
+	if err := publish(ctx, r, filepath.Join("sft", "data"), sft, shardName); err != nil {
 		return nil, err
 	}
-	if err := publish(r, filepath.Join("dpo", "data"), dpo, shardName); err != nil {
+	if err := publish(ctx, r, filepath.Join("dpo", "data"), dpo, shardName); err != nil {
 		return nil, err
 	}
 	st.Counts["sft_rows"], st.Counts["dpo_pairs"] = int64(len(sft)), int64(len(dpo))
-	if err := atomicfile.WriteFile(filepath.Join(r.root, "README.md"), []byte(r.datasetCard(len(sft), len(dpo)))); err != nil {
+	if err := r.publishCard(ctx, r.datasetCard(len(sft), len(dpo))); err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+// publishCard writes the dataset card (none for a shard: the commit step
+// writes the version's card).
+func (r *Runner) publishCard(ctx context.Context, card string) error {
+	if r.shard.Sharded() {
+		return nil
+	}
+	if err := atomicfile.WriteFile(filepath.Join(r.root, "README.md"), []byte(card)); err != nil {
+		return err
+	}
+	if d := r.place.dest; d != nil {
+		return upload(ctx, d.Bucket, r.root, "README.md")
+	}
+	return nil
 }
 
 // correctCount counts the correct rollouts of a question.

@@ -43,6 +43,10 @@ type GraphExport struct {
 //     user reads and audits a corpus, and checks the extraction from
 //     outside.
 func ExportGraph(ctx context.Context, root, format, dir, database string) (GraphExport, error) {
+	root, err := GraphDir(ctx, root, "")
+	if err != nil {
+		return GraphExport{}, fmt.Errorf("export-graph: %w", err)
+	}
 	switch format {
 	case GraphFormatNeo4jAdmin:
 		exp, err := exportAdmin(ctx, root, dir, database)

@@ -89,6 +89,11 @@ func (r *Runner) textGates(ctx context.Context, extraLists ...string) (*gates.Co
 // stage is run again with other settings, it starts over but keeps the
 // imported items as they are.
 func (r *Runner) ImportQA(ctx context.Context, opt ImportOptions) (*ImportResult, error) {
+	if r.shard.Sharded() {
+		// Imported questions take part in the near-duplicate pass with every
+		// walk's question; the commit step has no import of its own to redo.
+		return nil, fmt.Errorf("qa import: not into a shard (%s): import into the unsharded run, or into the root before it is sharded", r.shard)
+	}
 	start := time.Now()
 	cont, dedup, err := r.textGates(ctx, opt.Contamination...)
 	if err != nil {
@@ -249,7 +254,7 @@ func (r *Runner) finishImport(ctx context.Context, start time.Time, opt ImportOp
 	if err := r.reopenStages(ctx, StageSynthesize, StageJudge, StageExport); err != nil {
 		return err
 	}
-	st, err := r.publishQA(items)
+	st, err := r.publishQA(ctx, items)
 	if err != nil {
 		return err
 	}

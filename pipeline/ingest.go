@@ -14,6 +14,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/miroverse/miroverse/internal/atomicfile"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/kg/wiki"
 )
@@ -42,13 +43,17 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 		settings: []any{inputs, r.cfg.Graph.Backend, in.Index, in.Shard, in.Shards, in.MaxPageSize, in.Web},
 		recheck: func(ctx context.Context, fp string, done bool) (bool, error) {
 			if !shared {
-				return done, nil
+				return r.localGraphBuilt(fp, done), nil
 			}
 			stamp, err := stamps.GraphStamp(ctx)
 			if err != nil {
 				return false, fmt.Errorf("ingest: %w", err)
 			}
 			switch {
+			case r.shard.Sharded() && stamp != fp:
+				// Every shard would load the one database at once.
+				return false, fmt.Errorf("ingest: shard %s: graph %s does not hold this run's graph yet; ingest it once before the shards "+
+					"(miroverse ingest --config FILE --out ROOT), then start them", r.shard, r.manifest.Graph.Path)
 			case stamp != "" && stamp != fp:
 				return false, fmt.Errorf("ingest: graph %s already holds a graph built from other inputs; "+
 					"empty it (MATCH (n) DETACH DELETE n) or use another database (graph.database)", r.manifest.Graph.Path)
@@ -75,11 +80,33 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 				if err := stamps.SetGraphStamp(ctx, fp); err != nil {
 					return nil, fmt.Errorf("ingest: %w", err)
 				}
+			} else if err := atomicfile.WriteFile(r.graphStampPath(), []byte(fp)); err != nil {
+				return nil, fmt.Errorf("ingest: %w", err)
 			}
 			r.log.Info("ingest done", "documents", c.Docs, "links", c.Links, "aliases", c.Aliases, "unresolved_links", c.Unresolved)
 			return st, nil
 		},
 	})
+}
+
+// graphStampPath names the file beside the embedded graph that holds the
+// fingerprint of the ingest that built it.
+func (r *Runner) graphStampPath() string { return filepath.Join(r.root, "graph", "ingest.fingerprint") }
+
+// localGraphBuilt: when the checkpoints come from the root (a shard, a run
+// into object storage), the embedded graph is only the node's cache; a
+// task on a node whose cache does not hold this ingest's graph builds it
+// again (deterministically, so every node's copy is the same).
+func (r *Runner) localGraphBuilt(fp string, done bool) bool {
+	if !done || r.place.dest == nil {
+		return done
+	}
+	b, err := os.ReadFile(r.graphStampPath())
+	if err != nil || string(b) != fp {
+		r.log.Info("this node's cache holds no graph of this ingest; building it", "cache", filepath.Dir(r.graphStampPath()))
+		return false
+	}
+	return true
 }
 
 // graphWriter takes what ingest reads: a kg store, or nothing in a dry run.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/miroverse/miroverse/internal/blobroot"
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/internal/redact"
 	"github.com/miroverse/miroverse/pipeline/oracle"
@@ -138,7 +139,11 @@ func (k *answerKeys) Lookup(firstUserMessage string) (oracle.Solution, bool) {
 // LoadAnswerKeys reads the kept questions of an output root, for an oracle
 // served on its own (`miroverse oracle serve --root`).
 func LoadAnswerKeys(ctx context.Context, root string) (oracle.Keys, int, error) {
-	st, err := OpenState(ctx, filepath.Join(root, "state.db"))
+	dir, ok := blobroot.LocalDir(root)
+	if !ok {
+		return nil, 0, fmt.Errorf("answer keys come from a local root's state.db; %s is in object storage", root)
+	}
+	st, err := OpenState(ctx, filepath.Join(dir, "state.db"))
 	if err != nil {
 		return nil, 0, err
 	}

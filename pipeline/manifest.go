@@ -16,11 +16,15 @@ const ManifestVersion = 1
 
 // Manifest describes one dataset version: what made it and what it holds.
 type Manifest struct {
-	FormatVersion  int                    `json:"format_version"`
-	CodeVersion    string                 `json:"code_version"`
-	ConfigHash     string                 `json:"config_hash"`
-	Config         Config                 `json:"config"`
-	Seed           int64                  `json:"seed"`
+	FormatVersion int    `json:"format_version"`
+	CodeVersion   string `json:"code_version"`
+	ConfigHash    string `json:"config_hash"`
+	Config        Config `json:"config"`
+	Seed          int64  `json:"seed"`
+	// Shard is "I/N" in a shard's own manifest (shards/I-of-N/); Shards
+	// is N in the manifest a commit of N shards wrote.
+	Shard          string                 `json:"shard,omitempty"`
+	Shards         int                    `json:"shards,omitempty"`
 	Inputs         []InputFile            `json:"inputs"`
 	Graph          GraphInfo              `json:"graph"`
 	Prompts        map[string]string      `json:"prompt_hashes"`

@@ -137,6 +137,11 @@ func (r *Runner) preflightPythonTools(ctx context.Context) error {
 // root without an ingested graph is an error that says so.
 func OpenGraph(ctx context.Context, cfg Config, root string) (kg.Store, error) {
 	if cfg.Graph.Backend == "embedded" {
+		dir, err := GraphDir(ctx, root, "")
+		if err != nil {
+			return nil, err
+		}
+		root = dir
 		path := cfg.Graph.Path
 		if path == "" {
 			path = filepath.Join(root, "graph", "kg.db")

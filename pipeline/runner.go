@@ -23,6 +23,7 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/pipeline/oracle"
+	"github.com/miroverse/miroverse/pipeline/shard"
 )
 
 // Stage names, in run order.
@@ -40,11 +41,16 @@ var Stages = []string{StageIngest, StageSample, StageQA, StageSynthesize, StageJ
 
 // Runner runs stages against one output root.
 type Runner struct {
-	cfg      Config
-	mem      memoryPlan // cfg.MemoryBudget shared out
-	root     string
-	log      *slog.Logger
-	progress io.Writer
+	cfg   Config
+	mem   memoryPlan // cfg.MemoryBudget shared out
+	root  string     // the local work dir (see placement)
+	place placement
+	shard shard.Spec
+	// committing is the commit step's runner: its state merges every
+	// shard's checkpoints, and the stages run only their global steps.
+	committing bool
+	log        *slog.Logger
+	progress   io.Writer
 
 	state    *State
 	store    kg.Store
@@ -70,21 +76,79 @@ type Runner struct {
 type Options struct {
 	Log      *slog.Logger
 	Progress io.Writer // where progress lines go; nil discards them
+	// Shard is this task's place in a sharded run; the zero value is the
+	// whole run. A shard works only on the items it owns and leaves the
+	// global steps to Commit.
+	Shard shard.Spec
+	// CacheDir holds the local state of runs whose root is in object
+	// storage or that are a shard ("": CacheEnv, else the user's cache).
+	CacheDir string
 }
 
 // Open prepares root (creating its layout) for cfg.
 func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, error) {
+	if opt.Shard.Count == 0 {
+		opt.Shard = shard.Whole()
+	}
+	p, err := place(ctx, root, opt.Shard, opt.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	r, err := open(ctx, cfg, p, opt, func(ctx context.Context, st *State) error {
+		if p.dest == nil {
+			return nil
+		}
+		m, err := openMirror(ctx, p.dest.Bucket, p.mirror)
+		if err != nil {
+			return fmt.Errorf("open output root %s: %w", p.name, err)
+		}
+		if err := m.restore(ctx, st); err != nil {
+			return fmt.Errorf("open output root %s: %w", p.name, err)
+		}
+		st.mirror = m
+		return nil
+	})
+	if err != nil {
+		if p.dest != nil {
+			p.dest.Close()
+		}
+		return nil, err
+	}
+	if r.store, r.manifest.Graph.Path, err = openStore(ctx, cfg, r.root, opt.Log); err != nil {
+		r.closeAll()
+		return nil, err
+	}
+	r.manifest.Graph.Backend = cfg.Graph.Backend
+	return r, nil
+}
+
+// open makes the runner of placement p: its work dir, its state (which
+// fill prepares: the checkpoints of the root) and its manifest. The
+// caller opens the graph store, if the run needs one.
+func open(ctx context.Context, cfg Config, p placement, opt Options, fill func(context.Context, *State) error) (*Runner, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opt.Progress == nil {
 		opt.Progress = io.Discard
 	}
+	// The config as a manifest records it (JSON drops empty lists and
+	// maps): the commit step reads it back from a shard's manifest and must
+	// derive the very fingerprints the shards did.
+	cfg, err := cfg.viaJSON()
+	if err != nil {
+		return nil, err
+	}
+	root := p.work
 	if err := os.MkdirAll(filepath.Join(root, "graph"), 0o755); err != nil {
-		return nil, fmt.Errorf("open output root %s: %w", root, err)
+		return nil, fmt.Errorf("open output root %s: %w", p.name, err)
 	}
 	st, err := OpenState(ctx, filepath.Join(root, "state.db"))
 	if err != nil {
+		return nil, err
+	}
+	if err := fill(ctx, st); err != nil {
+		st.Close()
 		return nil, err
 	}
 	mem, err := planMemory(cfg.MemoryBudget)
@@ -92,14 +156,18 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 		st.Close()
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, mem: mem, root: root, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]llm.Chatter{}, digest: sha256File}
+	r := &Runner{cfg: cfg, mem: mem, root: root, place: p, shard: opt.Shard, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]llm.Chatter{}, digest: sha256File}
 	if cfg.builtinOracle(llm.RoleAgent) {
 		r.keys = newAnswerKeys()
 	}
 	if cfg.QA.Verify.ClosedBook && cfg.builtinOracle(llm.RoleClosedBook) {
 		r.memory = oracle.NewLeadMemory()
 	}
-	r.manifest, err = ReadManifest(root)
+	if p.dest == nil {
+		r.manifest, err = ReadManifest(root)
+	} else {
+		r.manifest, err = readManifestKey(ctx, p.dest.Bucket, p.manifest)
+	}
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			st.Close()
@@ -109,6 +177,9 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	}
 	m := r.manifest
 	m.FormatVersion, m.CodeVersion, m.Config, m.ConfigHash, m.Seed = ManifestVersion, codeVersion(), manifestConfig(cfg), cfg.Hash(), cfg.Seed
+	if opt.Shard.Sharded() {
+		m.Shard = opt.Shard.String()
+	}
 	if m.Stages == nil {
 		m.Stages = map[string]*StageStats{}
 	}
@@ -121,13 +192,6 @@ func Open(ctx context.Context, cfg Config, root string, opt Options) (*Runner, e
 	if m.Models == nil {
 		m.Models = map[string]string{}
 	}
-	store, where, err := openStore(ctx, cfg, root, opt.Log)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	r.store = store
-	m.Graph.Backend, m.Graph.Path = cfg.Graph.Backend, where
 	return r, nil
 }
 
@@ -144,15 +208,30 @@ func (r *Runner) Close() error {
 		}
 		cancel()
 	}
-	errs = append(errs, r.store.Close(), r.state.Close())
+	return errors.Join(append(errs, r.closeAll())...)
+}
+
+// closeAll closes the store, the state and the root.
+func (r *Runner) closeAll() error {
+	var errs []error
+	if r.store != nil {
+		errs = append(errs, r.store.Close())
+	}
+	errs = append(errs, r.state.Close())
+	if r.place.dest != nil {
+		errs = append(errs, r.place.dest.Close())
+	}
 	return errors.Join(errs...)
 }
 
 // Manifest returns the manifest as it stands.
 func (r *Runner) Manifest() *Manifest { return r.manifest }
 
-// Root is the output root.
-func (r *Runner) Root() string { return r.root }
+// Shard is the run's place in a sharded run.
+func (r *Runner) Shard() shard.Spec { return r.shard }
+
+// Root is the output root, as messages name it.
+func (r *Runner) Root() string { return r.place.name }
 
 // RunAll runs every stage in order; each skips the items already committed.
 func (r *Runner) RunAll(ctx context.Context) error {
@@ -173,8 +252,24 @@ func (r *Runner) RunAll(ctx context.Context) error {
 	return nil
 }
 
-// saveManifest writes the manifest after a stage.
-func (r *Runner) saveManifest() error { return r.manifest.write(r.root) }
+// saveManifest writes the manifest after a stage, and publishes it last,
+// after the files it lists.
+func (r *Runner) saveManifest(ctx context.Context) error {
+	if err := r.manifest.write(r.root); err != nil {
+		return err
+	}
+	if r.place.dest == nil {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(r.root, "manifest.json"))
+	if err != nil {
+		return fmt.Errorf("publish the manifest: %w", err)
+	}
+	if err := r.place.dest.WriteAll(ctx, r.place.manifest, b, nil); err != nil {
+		return fmt.Errorf("publish the manifest: %w", err)
+	}
+	return nil
+}
 
 // beginStage checks a stage's fingerprint. A stage whose upstream or config
 // changed since its items were committed starts over, so a root never mixes
@@ -203,7 +298,7 @@ func (r *Runner) beginStage(ctx context.Context, stage, fingerprint string, keep
 func (r *Runner) endStage(ctx context.Context, stage, fingerprint string, st *StageStats) error {
 	st.Complete = true
 	r.manifest.Stages[stage] = st
-	if err := r.saveManifest(); err != nil {
+	if err := r.saveManifest(ctx); err != nil {
 		return err
 	}
 	return r.state.SetStage(ctx, stage, fingerprint, true)

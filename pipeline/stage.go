@@ -38,6 +38,9 @@ type stage[T any] struct {
 	// id is an item's stable id: its work's Record is committed under it,
 	// and an item whose id is committed is not done again.
 	id func(T) string
+	// owner, when set, is the id that assigns an item to a shard, when
+	// that is not its own: the rollouts of a question stay together.
+	owner func(T) string
 	// work does one item. Its error stops the stage (the item's fate is
 	// then unknown and it is done again on the next run); an item that
 	// fails for its own reasons is a Record with that status instead.
@@ -70,6 +73,14 @@ func runStage[T any](ctx context.Context, r *Runner, s stage[T]) error {
 			return err
 		}
 	}
+	if r.committing {
+		// The shards did the items; the commit step checks that they ran
+		// this very stage and does its global step over all of them.
+		if err := r.checkShardsStage(ctx, s.name, fp); err != nil {
+			return err
+		}
+		return endGlobal(ctx, r, s, fp, start, rss)
+	}
 	done, err := r.beginStage(ctx, s.name, fp, keep...)
 	if err != nil {
 		return err
@@ -92,11 +103,20 @@ func runStage[T any](ctx context.Context, r *Runner, s stage[T]) error {
 		if err != nil {
 			return err
 		}
-		todo := pending(items, s.id, func(it T) bool { return committed[s.id(it)] })
+		owner := s.id
+		if s.owner != nil {
+			owner = s.owner
+		}
+		todo := pending(r, items, owner, func(it T) bool { return committed[s.id(it)] })
 		if err := eachItem(ctx, r, s.name, s.name, todo, s.id, s.work); err != nil {
 			return err
 		}
 	}
+	return endGlobal(ctx, r, s, fp, start, rss)
+}
+
+// endGlobal runs a stage's global step and closes the stage.
+func endGlobal[T any](ctx context.Context, r *Runner, s stage[T], fp string, start time.Time, rss rssWatch) error {
 	st, err := s.global(ctx, fp)
 	if err != nil {
 		return err
@@ -108,13 +128,12 @@ func runStage[T any](ctx context.Context, r *Runner, s stage[T]) error {
 }
 
 // pending is the one place that chooses the items this process works on:
-// every item that skip does not rule out (committed already, or with
-// nothing to do). A sharded run adds its own rule here, on the item's id,
-// and nowhere else.
-func pending[T any](items []T, id func(T) string, skip func(T) bool) []T {
+// the items its shard owns (by owner's id: shard.Spec.Owns) that skip does
+// not rule out (committed already, or with nothing to do).
+func pending[T any](r *Runner, items []T, owner func(T) string, skip func(T) bool) []T {
 	var todo []T
 	for _, it := range items {
-		if !skip(it) {
+		if r.shard.Owns(owner(it)) && !skip(it) {
 			todo = append(todo, it)
 		}
 	}

@@ -152,17 +152,31 @@ func (r *Runner) publishSubgraphs(ctx context.Context) error {
 		}
 		rows = append(rows, row)
 	}
-	return publish(r, "subgraphs", rows, partName)
+	return publish(ctx, r, "subgraphs", rows, partName)
 }
 
-// publish writes a dataset part and records it in the manifest.
-func publish[T any](r *Runner, dir string, rows []T, name func(i, n int) string) error {
+// publish writes a dataset part and records it in the manifest. A shard
+// publishes no dataset parts: the commit step writes them from every
+// shard's checkpoints.
+func publish[T any](ctx context.Context, r *Runner, dir string, rows []T, name func(i, n int) string) error {
+	if r.shard.Sharded() {
+		return nil
+	}
 	files, err := writeShards(filepath.Join(r.root, dir), rows, r.cfg.Export.ShardRows, r.cfg.Export.RowGroupRows, name)
 	if err != nil {
 		return err
 	}
+	key := filepath.ToSlash(dir)
 	for i := range files {
-		files[i] = filepath.ToSlash(filepath.Join(dir, files[i]))
+		files[i] = key + "/" + files[i]
+	}
+	if d := r.place.dest; d != nil {
+		if err := upload(ctx, d.Bucket, r.root, files...); err != nil {
+			return err
+		}
+		if err := removeStale(ctx, d.Bucket, key, files); err != nil {
+			return err
+		}
 	}
 	r.manifest.Outputs[dir] = &Output{Files: files, Rows: int64(len(rows))}
 	return nil
@@ -235,16 +249,30 @@ func (r *Runner) QA(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			if err := r.commitItems(ctx, StageQA, gate.MarkNearDuplicates(items)...); err != nil {
-				return nil, err
-			}
-			if err := r.verifyQuestions(ctx, items, byID, gate); err != nil {
-				return nil, err
+			switch {
+			case r.committing:
+				// Every shard's questions are here at last.
+				if err := r.commitNearDuplicates(ctx, items); err != nil {
+					return nil, err
+				}
+			case r.shard.Sharded():
+				// The near duplicates need every shard's questions: the commit
+				// step decides them. Until then each shard judges its own.
+				if err := r.verifyQuestions(ctx, items, byID, gate); err != nil {
+					return nil, err
+				}
+			default:
+				if err := r.commitItems(ctx, StageQA, gate.MarkNearDuplicates(items)...); err != nil {
+					return nil, err
+				}
+				if err := r.verifyQuestions(ctx, items, byID, gate); err != nil {
+					return nil, err
+				}
 			}
 			if items, err = r.qaItems(ctx); err != nil {
 				return nil, err
 			}
-			st, err := r.publishQA(items)
+			st, err := r.publishQA(ctx, items)
 			if err != nil {
 				return nil, err
 			}
@@ -266,11 +294,22 @@ func (r *Runner) QA(ctx context.Context) error {
 // pass over the qa stage's items, chosen and run as the first.
 func (r *Runner) verifyQuestions(ctx context.Context, items []qa.Item, walks map[string]qa.Walk, gate gates.Order) error {
 	id := func(it qa.Item) string { return it.ID }
-	todo := pending(items, id, func(it qa.Item) bool {
+	todo := pending(r, items, id, func(it qa.Item) bool {
 		_, ok := walks[it.WalkID]
 		return !gates.AwaitsVerdict(it, ok)
 	})
 	return eachItem(ctx, r, StageQA, "qa verify", todo, id, func(ctx context.Context, it qa.Item) (Record, error) {
+		if r.shard.Sharded() {
+			// The commit step may find it a near duplicate and needs it as
+			// it was before its verdicts (gates.MarkNearDuplicatesAfter).
+			rec, err := itemRecord(it)
+			if err != nil {
+				return Record{}, err
+			}
+			if err := r.state.Commit(ctx, stageQAWritten, rec); err != nil {
+				return Record{}, err
+			}
+		}
 		if err := gate.Verify(ctx, walks[it.WalkID], &it); err != nil {
 			return Record{}, err
 		}
@@ -330,7 +369,7 @@ func itemRecord(it qa.Item) (Record, error) {
 
 // publishQA writes qa/ from every committed item and returns the stage's
 // counts by status and reason, with examples of each rejection.
-func (r *Runner) publishQA(items []qa.Item) (*StageStats, error) {
+func (r *Runner) publishQA(ctx context.Context, items []qa.Item) (*StageStats, error) {
 	st := newStageStats()
 	rows := make([]QARow, 0, len(items))
 	for _, it := range items {
@@ -347,7 +386,7 @@ func (r *Runner) publishQA(items []qa.Item) (*StageStats, error) {
 		})
 	}
 	st.Diversity, st.GateRates = keptDiversity(items), gateRates(st)
-	return st, publish(r, "qa", rows, partName)
+	return st, publish(ctx, r, "qa", rows, partName)
 }
 
 // textGatesFingerprint is what the contamination and near-duplicate gates

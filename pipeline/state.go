@@ -16,6 +16,9 @@ import (
 // makes the rows independent of worker count and of interruptions.
 type State struct {
 	db *sql.DB
+	// mirror, when set, holds the checkpoints in the output root too and
+	// is written first: the root is the truth, state.db its cache.
+	mirror *mirror
 }
 
 // Record is one committed item.
@@ -54,6 +57,22 @@ func (s *State) Close() error { return s.db.Close() }
 // Commit records items of a stage atomically. Committing an id again replaces
 // it, which keeps re-runs idempotent.
 func (s *State) Commit(ctx context.Context, stage string, recs ...Record) error {
+	if s.mirror != nil && len(recs) > 0 {
+		fp, ok, err := s.Fingerprint(ctx, baseStage(stage))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("commit %s: the stage has not been started", stage)
+		}
+		if err := s.mirror.commit(ctx, stage, fp, recs); err != nil {
+			return err
+		}
+	}
+	return s.commitLocal(ctx, stage, recs...)
+}
+
+func (s *State) commitLocal(ctx context.Context, stage string, recs ...Record) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", stage, err)
@@ -147,6 +166,15 @@ func (s *State) Fingerprint(ctx context.Context, stage string) (string, bool, er
 
 // SetStage records a stage's fingerprint and whether it is done.
 func (s *State) SetStage(ctx context.Context, stage, fingerprint string, done bool) error {
+	if s.mirror != nil {
+		if err := s.mirror.setStage(ctx, stage, fingerprint, done); err != nil {
+			return err
+		}
+	}
+	return s.setStageLocal(ctx, stage, fingerprint, done)
+}
+
+func (s *State) setStageLocal(ctx context.Context, stage, fingerprint string, done bool) error {
 	d := 0
 	if done {
 		d = 1
@@ -161,12 +189,17 @@ func (s *State) SetStage(ctx context.Context, stage, fingerprint string, done bo
 // except keep, which it commits again in the same transaction: a crash
 // between forgetting and keeping would lose them for good.
 func (s *State) ResetStage(ctx context.Context, stage string, keep ...Record) error {
+	if s.mirror != nil && len(keep) > 0 {
+		// The mirror starts the stage's new journal only at SetStage; the
+		// kept records (imported questions) have no place before it.
+		return fmt.Errorf("reset stage %s: questions of qa import cannot be kept in a sharded or object-storage root", stage)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("reset stage %s: %w", stage, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE stage = ?`, stage); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE stage = ? OR stage LIKE ? || '.%'`, stage, stage); err != nil {
 		return fmt.Errorf("reset stage %s: %w", stage, err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM stages WHERE stage = ?`, stage); err != nil {
@@ -181,6 +214,37 @@ func (s *State) ResetStage(ctx context.Context, stage string, keep ...Record) er
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("reset stage %s: %w", stage, err)
+	}
+	return nil
+}
+
+// Forget drops the records of ids from a stage (locally only: the commit
+// step's merged state, which has no journal of its own).
+func (s *State) Forget(ctx context.Context, stage string, ids ...string) error {
+	if s.mirror != nil {
+		return fmt.Errorf("forget %s items: the root's journal cannot forget", stage)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("forget %s items: %w", stage, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE stage = ? AND id = ?`, stage, id); err != nil {
+			return fmt.Errorf("forget %s %s: %w", stage, id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("forget %s items: %w", stage, err)
+	}
+	return nil
+}
+
+// forgetAll drops every item and stage (not the input digests, which are
+// a cache of the files' content and cost a full read to rebuild).
+func (s *State) forgetAll(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM items; DELETE FROM stages;`); err != nil {
+		return fmt.Errorf("clear the local checkpoint cache: %w", err)
 	}
 	return nil
 }

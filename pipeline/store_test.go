@@ -36,7 +36,7 @@ func TestManifestHasNoGraphCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.saveManifest(); err != nil {
+	if err := r.saveManifest(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Close(); err != nil {

@@ -9,6 +9,15 @@ import (
 	"github.com/dustin/go-humanize"
 )
 
+// under names key (a slash path) in root: a file path for a local root,
+// a URL for one in object storage.
+func under(root, key string) string {
+	if strings.Contains(root, "://") {
+		return strings.TrimSuffix(root, "/") + "/" + key
+	}
+	return filepath.Join(root, filepath.FromSlash(key))
+}
+
 // Summary renders a dataset version for a person: what each stage kept and
 // rejected by reason, and where the files are.
 func Summary(m *Manifest, root string) string {
@@ -46,11 +55,11 @@ func Summary(m *Manifest, root string) string {
 	b.WriteString("files\n")
 	for _, part := range []string{"sft/data", "dpo/data", "trajectories", "qa", "subgraphs"} {
 		if out := m.Outputs[part]; out != nil {
-			fmt.Fprintf(&b, "  %-13s %s (%d files, %s rows)\n", part, filepath.Join(root, filepath.FromSlash(part)), len(out.Files), humanize.Comma(out.Rows))
+			fmt.Fprintf(&b, "  %-13s %s (%d files, %s rows)\n", part, under(root, part), len(out.Files), humanize.Comma(out.Rows))
 		}
 	}
-	fmt.Fprintf(&b, "  %-13s %s\n", "card", filepath.Join(root, "README.md"))
-	fmt.Fprintf(&b, "  %-13s %s\n", "manifest", filepath.Join(root, "manifest.json"))
+	fmt.Fprintf(&b, "  %-13s %s\n", "card", under(root, "README.md"))
+	fmt.Fprintf(&b, "  %-13s %s\n", "manifest", under(root, "manifest.json"))
 	return b.String()
 }
 

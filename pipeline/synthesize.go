@@ -133,7 +133,8 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 			r.manifest.Prompts["agent"] = react.PromptHash()
 			return jobs, nil
 		},
-		id: func(j rolloutJob) string { return j.id },
+		id:    func(j rolloutJob) string { return j.id },
+		owner: func(j rolloutJob) string { return j.item.ID },
 		work: func(ctx context.Context, j rolloutJob) (Record, error) {
 			seed := itemSeed(r.cfg.Seed, j.id)
 			ro, err := agent.Run(ctx, trajectory.Task{QAID: j.item.ID, Question: j.item.Question}, seed)
@@ -232,7 +233,8 @@ func (r *Runner) Judge(ctx context.Context) error {
 			}
 			return rollouts, nil
 		},
-		id: func(ro trajectory.Rollout) string { return ro.ID },
+		id:    func(ro trajectory.Rollout) string { return ro.ID },
+		owner: func(ro trajectory.Rollout) string { return ro.QAID },
 		work: func(ctx context.Context, ro trajectory.Rollout) (Record, error) {
 			it, ok := byID[ro.QAID]
 			if !ok {
@@ -260,6 +262,11 @@ func (r *Runner) Judge(ctx context.Context) error {
 			verdicts, err := r.verdicts(ctx)
 			if err != nil {
 				return nil, err
+			}
+			if rollouts == nil { // the commit step lists no items
+				if rollouts, err = r.rollouts(ctx); err != nil {
+					return nil, err
+				}
 			}
 			st := newStageStats()
 			for _, ro := range rollouts {
@@ -301,7 +308,7 @@ func (r *Runner) storedMessages(ro trajectory.Rollout) []trajectory.Message {
 	return ro.Messages
 }
 
-func (r *Runner) publishTrajectories(_ context.Context, rollouts []trajectory.Rollout, verdicts map[string]judgedVerdict) error {
+func (r *Runner) publishTrajectories(ctx context.Context, rollouts []trajectory.Rollout, verdicts map[string]judgedVerdict) error {
 	rows := make([]TrajectoryRow, 0, len(rollouts))
 	for _, ro := range rollouts {
 		row := TrajectoryRow{
@@ -318,7 +325,7 @@ func (r *Runner) publishTrajectories(_ context.Context, rollouts []trajectory.Ro
 		}
 		rows = append(rows, row)
 	}
-	return publish(r, "trajectories", rows, partName)
+	return publish(ctx, r, "trajectories", rows, partName)
 }
 
 // decimalFloat widens a config float32 to the float64 of its shortest

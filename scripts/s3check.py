@@ -7,7 +7,11 @@ that another client wrote (--expect KEY=TEXT) and prints one JSON line with
 what it found. Credentials and region come from AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY and AWS_REGION, as scripts/s3 prints them.
 
-    s3check.py --endpoint http://127.0.0.1:PORT --bucket B --prefix P/ [--expect KEY=TEXT]...
+    s3check.py --endpoint http://127.0.0.1:PORT --bucket B --prefix P/ [--expect KEY=TEXT]... [--dataset DIR]...
+
+--dataset reads every Parquet file under the key prefix DIR as one table,
+straight from the bucket (a dataset version's sft/data, say), and reports
+its rows, columns and ids.
 
 Exit 0 when every check holds, 1 otherwise (the reason on stderr).
 """
@@ -30,6 +34,8 @@ def main() -> int:
     ap.add_argument("--prefix", required=True, help="key prefix, ending in /")
     ap.add_argument("--expect", action="append", default=[], metavar="KEY=TEXT",
                     help="an object another client wrote and its exact text")
+    ap.add_argument("--dataset", action="append", default=[], metavar="DIR",
+                    help="a key prefix of Parquet files to read as one table")
     args = ap.parse_args()
 
     ep = urlsplit(args.endpoint)
@@ -81,12 +87,22 @@ def main() -> int:
             return 1
         expected[key] = len(got)
 
+    datasets = {}
+    for d in args.dataset:
+        tbl = pq.read_table(f"{args.bucket}/{d.rstrip('/')}", filesystem=fs)
+        datasets[d] = {
+            "rows": tbl.num_rows,
+            "columns": tbl.column_names,
+            "ids": sorted(tbl.column("id").to_pylist()) if "id" in tbl.column_names else [],
+        }
+
     print(json.dumps({
         "pyarrow": pa.__version__,
         "parquet_key": path.split("/", 1)[1],
         "parquet_bytes": info.size,
         "rows": back.num_rows,
         "read_from_others": expected,
+        "datasets": datasets,
     }))
     return 0
 

@@ -190,7 +190,7 @@ func TestSignalStopsRunToResume(t *testing.T) {
 // helpPaths are the commands whose --help text users and scripts read.
 var helpPaths = []string{
 	"", "ingest", "sample", "qa", "qa import", "synthesize", "judge", "export", "run", "inspect",
-	"oracle", "oracle serve", "export-graph", "tools", "tools list", "tools run", "submit",
+	"oracle", "oracle serve", "export-graph", "tools", "tools list", "tools run", "submit", "commit",
 }
 
 // TestHelpTexts: every command's help is the text in testdata/help, byte

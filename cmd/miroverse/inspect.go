@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,9 +28,9 @@ func newInspectCmd(streams IO) *cobra.Command {
 			"examples per reason (for qa: the rejected questions with what they leaked, duplicated or matched).",
 		Example: "  miroverse inspect out/demo\n  miroverse inspect out/demo --stage qa\n  miroverse inspect out/demo --stage qa --json",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.root = args[0]
-			return inspectRun(opts)
+			return inspectRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.asJSON, "json", false, "print the manifest JSON (with --stage: that stage's stats)")
@@ -37,9 +38,9 @@ func newInspectCmd(streams IO) *cobra.Command {
 	return cmd
 }
 
-func inspectRun(opts *inspectOptions) error {
+func inspectRun(ctx context.Context, opts *inspectOptions) error {
 	out := opts.IO.Out
-	m, err := pipeline.ReadManifest(opts.root)
+	m, err := pipeline.LoadManifest(ctx, opts.root)
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w (is it an output root of miroverse run?)", opts.root, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/miroverse/miroverse/pipeline"
+	"github.com/miroverse/miroverse/pipeline/shard"
 )
 
 // IO is all a command reads and writes besides its flags and the files they
@@ -88,6 +89,7 @@ func newRoot(streams IO) (*cobra.Command, *globalFlags) {
 		newStageCmd(g, pipeline.StageJudge, "Judge every rollout's answer", (*pipeline.Runner).Judge),
 		newStageCmd(g, pipeline.StageExport, "Write the SFT and DPO shards and the dataset card", (*pipeline.Runner).Export),
 		newRunCmd(g),
+		newCommitCmd(g),
 		newInspectCmd(streams),
 		newOracleCmd(g),
 		newExportGraphCmd(streams),
@@ -150,19 +152,54 @@ func (g *globalFlags) progress() io.Writer {
 	return g.IO.ErrOut
 }
 
-// stageFlags locate a run: its config and output root.
+// stageFlags locate a run: its config, output root and shard.
 type stageFlags struct {
-	config string
-	out    string
+	config   string
+	out      string
+	shard    string
+	shards   int
+	cacheDir string
 }
 
 func (f *stageFlags) bind(cmd *cobra.Command, configRequired bool) {
 	cmd.Flags().StringVar(&f.config, "config", "", "run config (YAML); see configs/demo.yaml")
-	cmd.Flags().StringVar(&f.out, "out", "", "output root of the dataset version")
+	cmd.Flags().StringVar(&f.out, "out", "", "output root of the dataset version: a path, file:///dir, s3://bucket/prefix or gs://bucket/prefix")
+	f.bindShard(cmd)
 	_ = cmd.MarkFlagRequired("out")
 	if configRequired {
 		_ = cmd.MarkFlagRequired("config")
 	}
+}
+
+// bindShard adds the flags that place a run in a sharded one.
+func (f *stageFlags) bindShard(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.shard, "shard", "", "run only shard I of N (I/N, counted from 0); default: from "+shard.EnvK8sIndex+" or "+shard.EnvSlurmTask)
+	cmd.Flags().IntVar(&f.shards, "shards", 0, "number of shards N, for a shard index from "+shard.EnvK8sIndex+" (Slurm gives N itself)")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", "", "local cache of a shard or an object-storage run: state and graph (default $"+pipeline.CacheEnv+" or the user cache dir)")
+}
+
+// spec is the run's shard: --shard, else the scheduler's variables, else
+// the whole run.
+func (f *stageFlags) spec(lookupEnv func(string) (string, bool)) (shard.Spec, error) {
+	if f.shard != "" {
+		s, err := shard.Parse(f.shard)
+		if err != nil {
+			return s, fmt.Errorf("--shard: %w", err)
+		}
+		if f.shards != 0 && f.shards != s.Count {
+			return s, fmt.Errorf("--shard %s and --shards %d disagree on the number of shards", f.shard, f.shards)
+		}
+		return s, nil
+	}
+	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
+	s, ok, err := shard.FromEnv(getenv, f.shards)
+	if err != nil {
+		return s, err
+	}
+	if !ok && f.shards > 1 {
+		return s, fmt.Errorf("--shards %d without a shard index: pass --shard I/%d, or run as a task of a Slurm job array or Kubernetes Indexed Job", f.shards, f.shards)
+	}
+	return s, nil
 }
 
 // load reads the config, or the defaults when none is given, and applies

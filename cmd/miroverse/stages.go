@@ -19,7 +19,11 @@ func withRunner(ctx context.Context, g *globalFlags, f *stageFlags, fn func(cont
 	if err != nil {
 		return err
 	}
-	r, err := pipeline.Open(ctx, cfg, f.out, pipeline.Options{Log: log, Progress: g.progress()})
+	spec, err := f.spec(g.IO.LookupEnv)
+	if err != nil {
+		return err
+	}
+	r, err := pipeline.Open(ctx, cfg, f.out, pipeline.Options{Log: log, Progress: g.progress(), Shard: spec, CacheDir: f.cacheDir})
 	if err != nil {
 		return err
 	}
@@ -61,6 +65,7 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&opts.f.out, "out", "", "output root of the dataset version")
 	cmd.Flags().StringSliceVar(&opts.inputs, "input", nil, "dumps and web inputs to read; overrides input.paths of the config")
 	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "parse and count without writing a store")
+	opts.f.bindShard(cmd)
 	return cmd
 }
 
@@ -174,6 +179,11 @@ func runAllRun(ctx context.Context, opts *runOptions) error {
 	return withRunner(ctx, opts.g, &opts.f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
 		if err := r.RunAll(ctx); err != nil {
 			return err
+		}
+		if s := r.Shard(); s.Sharded() {
+			fmt.Fprintf(opts.g.IO.Out, "shard %s of %s done; when every shard is, publish the version with: miroverse commit --out %s --shards %d\n",
+				s, r.Root(), opts.f.out, s.Count)
+			return incompleteErr(r.Manifest().Stages[pipeline.StageIngest])
 		}
 		fmt.Fprint(opts.g.IO.Out, pipeline.Summary(r.Manifest(), r.Root()))
 		return incompleteErr(r.Manifest().Stages[pipeline.StageIngest])

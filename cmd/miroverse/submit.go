@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/miroverse/miroverse/internal/blobroot"
 	"github.com/miroverse/miroverse/pipeline"
 	"github.com/miroverse/miroverse/pipeline/submit/k8s"
 	"github.com/miroverse/miroverse/pipeline/submit/slurm"
@@ -270,7 +271,7 @@ func submitSlurm(ctx context.Context, opts *submitOptions, cfg pipeline.Config, 
 		}
 		return fmt.Errorf("submit: %w", err)
 	}
-	summary, err := datasetSummary(root)
+	summary, err := datasetSummary(ctx, root)
 	if err != nil {
 		return fmt.Errorf("submit: the jobs completed, but: %w", err)
 	}
@@ -283,7 +284,7 @@ func submitSlurm(ctx context.Context, opts *submitOptions, cfg pipeline.Config, 
 // directory of the scripts: --jobs-dir, else ROOT/jobs/NAME for a local
 // root. Object storage holds no script that sbatch could read.
 func slurmPaths(root, jobsDir, name string) (string, string, error) {
-	local := ""
+	local, isLocal := blobroot.LocalDir(root)
 	switch scheme, _, isURL := strings.Cut(root, "://"); {
 	case !isURL:
 		abs, err := filepath.Abs(root)
@@ -291,10 +292,9 @@ func slurmPaths(root, jobsDir, name string) (string, string, error) {
 			return "", "", fmt.Errorf("--out %s: %w", root, err)
 		}
 		root, local = abs, abs
-	case scheme == "file":
-		local = strings.TrimPrefix(strings.TrimPrefix(root, "file://"), "localhost")
-	case scheme == "s3" || scheme == "gs":
-	default:
+	case scheme == "file" && !isLocal:
+		return "", "", fmt.Errorf("--out %s: a file URL takes an absolute path on this machine, file:///dir", root)
+	case scheme != "file" && scheme != "s3" && scheme != "gs":
 		return "", "", fmt.Errorf("--out %s: scheme %q is not one of file, s3, gs, or a plain path", root, scheme)
 	}
 	if jobsDir != "" {
@@ -332,12 +332,10 @@ func slurmBinary(binary string) ([]string, error) {
 }
 
 // datasetSummary is what `submit --wait` prints once the commit job has
-// completed: the root's manifest, rendered as `inspect` does.
-func datasetSummary(root string) (string, error) {
-	if strings.HasPrefix(root, "file://") {
-		root = strings.TrimPrefix(strings.TrimPrefix(root, "file://"), "localhost")
-	}
-	m, err := pipeline.ReadManifest(root)
+// completed: the root's manifest (a local or an object-storage root),
+// rendered as `inspect` does.
+func datasetSummary(ctx context.Context, root string) (string, error) {
+	m, err := pipeline.LoadManifest(ctx, root)
 	if err != nil {
 		return "", err
 	}

@@ -127,3 +127,20 @@ func (r *Root) check(ctx context.Context, scheme string) error {
 
 // String names the root without its query.
 func (r *Root) String() string { return r.name }
+
+// LocalDir is the directory a plain path or file:// root names, and false
+// for a root in object storage. It does not check the root.
+func LocalDir(root string) (string, bool) {
+	scheme, _, isURL := strings.Cut(root, "://")
+	if !isURL {
+		return root, true
+	}
+	if scheme != "file" {
+		return "", false
+	}
+	u, err := url.Parse(root)
+	if err != nil || (u.Host != "" && u.Host != "localhost") {
+		return "", false // Open says why
+	}
+	return u.Path, true
+}

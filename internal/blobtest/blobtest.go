@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -76,4 +77,31 @@ func DeletePrefix(ctx context.Context, b *blob.Bucket, prefix string) error {
 			return err
 		}
 	}
+}
+
+// Endpoint is the bucket of URL(t) and the server's http(s) endpoint, for
+// clients that take them apart (pyarrow's S3 file system).
+func Endpoint(t testing.TB) (bucket, endpoint string) {
+	t.Helper()
+	u, err := url.Parse(URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint = u.Query().Get("endpoint")
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	return u.Host, endpoint
+}
+
+// RootURL is an s3:// output root under prefix of the test bucket, with
+// the server's query parameters.
+func RootURL(t testing.TB, prefix string) string {
+	t.Helper()
+	u, err := url.Parse(URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + strings.TrimSuffix(prefix, "/")
+	return u.String()
 }

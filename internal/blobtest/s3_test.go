@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,7 +195,7 @@ func TestAbortedWriterPublishesNothing(t *testing.T) {
 	if !b.As(&client) {
 		t.Fatal("the bucket is not s3blob's")
 	}
-	bucket, _ := bucketName(t)
+	bucket, _ := Endpoint(t)
 	out, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &prefix})
 	if err != nil {
 		t.Fatalf("list multipart uploads: %v", err)
@@ -268,7 +267,7 @@ func TestPyarrowReadsTheBucket(t *testing.T) {
 	goKey := prefix + "go/hello.txt"
 	mustWrite(t, ctx, b, goKey, []byte("written by gocloud"))
 
-	bucket, endpoint := bucketName(t)
+	bucket, endpoint := Endpoint(t)
 	_, self, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(self), "..", "..", "scripts", "s3check.py")
 	cmd := exec.CommandContext(ctx, py, script, "--endpoint", endpoint, "--bucket", bucket,
@@ -302,15 +301,3 @@ func TestPyarrowReadsTheBucket(t *testing.T) {
 }
 
 // bucketName returns the bucket and the endpoint of MIROVERSE_S3_URL.
-func bucketName(t *testing.T) (bucket, endpoint string) {
-	t.Helper()
-	u, err := url.Parse(URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	endpoint = u.Query().Get("endpoint")
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
-	return u.Host, endpoint
-}

@@ -64,6 +64,33 @@ func (g Order) MarkNearDuplicates(items []qa.Item) []qa.Item {
 	return changed
 }
 
+// MarkNearDuplicatesAfter is MarkNearDuplicates for questions whose LLM
+// gates ran before the near-duplicate gate could see them all: the shards
+// of a sharded run judge their own questions, and only the commit step
+// sees every shard's. written holds each judged question as it was before
+// the LLM gates (Verified false); a judged question that turns out a near
+// duplicate becomes that version, rejected, exactly what one process that
+// ran the gates in their order would have committed, and its verdicts are
+// dropped. The items it returns include such questions.
+func (g Order) MarkNearDuplicatesAfter(items []qa.Item, written map[string]qa.Item) []qa.Item {
+	view := slices.Clone(items)
+	for i := range view {
+		if !view[i].Verified {
+			continue
+		}
+		if w, ok := written[view[i].ID]; ok {
+			view[i] = w
+		}
+		view[i].Status = qa.StatusKept
+	}
+	var changed []qa.Item
+	for _, i := range applyTextGates(view, g.Contamination, g.Dedup) {
+		items[i] = view[i]
+		changed = append(changed, items[i])
+	}
+	return changed
+}
+
 // AwaitsVerdict reports whether the LLM gates have still to judge it: a
 // kept question they have not seen, written from a walk (hasWalk; an
 // imported question has none to check against).

@@ -56,6 +56,8 @@ type Spec struct {
 const (
 	ConfigPath     = "/config/config.yaml"  // where the pods read the run config
 	ClaimPath      = "/data"                // where Claim is mounted
+	CachePath      = "/cache"               // the pod's cache dir (an emptyDir): its local state
+	CacheEnv       = "MIROVERSE_CACHE_DIR"  // names the cache dir to miroverse (pipeline.CacheEnv)
 	IndexEnv       = "JOB_COMPLETION_INDEX" // set by Kubernetes in each pod of an Indexed Job: the pod's shard
 	DefaultRetries = 3                      // what the example and the CLI use for Retries
 	// ExitConfig is the status for a bad config or command line, which no
@@ -244,7 +246,11 @@ func (s Spec) pod(component string, args []string) corev1.PodTemplateSpec {
 		Args:    args,
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: "config", MountPath: path.Dir(ConfigPath), ReadOnly: true},
+			{Name: "cache", MountPath: CachePath},
 		},
+		// The pod's local state (state.db, its copy of the embedded graph):
+		// only a cache, since the checkpoints live in the root.
+		Env:             []corev1.EnvVar{{Name: CacheEnv, Value: CachePath}},
 		SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false)},
 	}
 	for _, name := range s.Secrets {
@@ -273,6 +279,9 @@ func (s Spec) pod(component string, args []string) corev1.PodTemplateSpec {
 		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: s.Name + "-config"},
 		}},
+	}, {
+		Name:         "cache",
+		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
 	}}
 	if s.Claim != "" {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "data", MountPath: ClaimPath})

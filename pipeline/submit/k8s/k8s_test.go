@@ -257,8 +257,10 @@ func TestManifests(t *testing.T) {
 			}
 
 			for _, ctr := range []*corev1.Container{sc, cc} {
-				if !slices.Equal(ctr.Env, tc.env) {
-					t.Errorf("env %v, want %v", ctr.Env, tc.env)
+				// The cache dir first: the pod's local state lives on its emptyDir.
+				wantEnv := append([]corev1.EnvVar{{Name: k8s.CacheEnv, Value: k8s.CachePath}}, tc.env...)
+				if !slices.Equal(ctr.Env, wantEnv) {
+					t.Errorf("env %v, want %v", ctr.Env, wantEnv)
 				}
 				checkResources(t, ctr.Resources, s, tc.resourcesSet)
 			}
@@ -385,6 +387,9 @@ func checkPod(t *testing.T, what string, job *batchv1.Job, s k8s.Spec, component
 	cfg, ok := mounts[filepath.Dir(k8s.ConfigPath)]
 	if !ok || !cfg.ReadOnly || vols[cfg.Name].ConfigMap == nil || vols[cfg.Name].ConfigMap.Name != s.Name+"-config" {
 		t.Errorf("%s: config mount %+v of %+v", what, cfg, vols[cfg.Name])
+	}
+	if cache, ok := mounts[k8s.CachePath]; !ok || vols[cache.Name].EmptyDir == nil {
+		t.Errorf("%s: no emptyDir at %s for the local cache: %+v", what, k8s.CachePath, vols[cache.Name])
 	}
 	data, ok := mounts[k8s.ClaimPath]
 	if ok != claim {
