@@ -40,6 +40,7 @@ type Config struct {
 	Judge      JudgeConfig      `yaml:"judge" json:"judge"`
 	Export     ExportConfig     `yaml:"export" json:"export"`
 	LLM        LLMConfig        `yaml:"llm" json:"llm"`
+	Slurm      SlurmConfig      `yaml:"slurm" json:"slurm"`
 }
 
 // reader is the input section as the reader takes it: without an
@@ -457,6 +458,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("qa.verify.closed_book_tries must be >= 0 (0: default 3)"))
 	}
 	if _, err := c.faults(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Slurm.check(); err != nil {
 		errs = append(errs, err)
 	}
 	for role := range c.LLM.Roles {

@@ -94,7 +94,7 @@ func newRoot(streams IO) (*cobra.Command, *globalFlags) {
 		newOracleCmd(g),
 		newExportGraphCmd(streams),
 		newToolsCmd(streams),
-		newSubmitCmd(streams),
+		newSubmitCmd(g),
 	)
 	return root, g
 }
