@@ -18,6 +18,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/miroverse/miroverse/internal/blobtest"
+	"github.com/miroverse/miroverse/internal/testenv"
 	"github.com/miroverse/miroverse/pipeline"
 	"github.com/miroverse/miroverse/pipeline/shard"
 	"github.com/miroverse/miroverse/pipeline/submit/k8s"
@@ -448,4 +449,85 @@ func TestK8sCacheEnvIsThePipelines(t *testing.T) {
 	if k8s.CacheEnv != pipeline.CacheEnv {
 		t.Errorf("k8s pods set %s, the pipeline reads %s", k8s.CacheEnv, pipeline.CacheEnv)
 	}
+}
+
+// `submit --engine slurm --shards 3 --wait` on the real one-node cluster
+// of scripts/slurm gives the rows of one process, though one task is
+// cancelled mid-synthesize and requeued (scontrol requeue: Slurm kills it
+// and runs it again, as after a preemption or a node failure).
+func TestSubmitSlurmMatchesOneProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	testenv.Need(t, "SLURM_CONF", "start the cluster with scripts/slurm start (or run under scripts/with-slurm) and export the line it prints")
+	const n = 3
+	// A slower oracle, so that the requeue lands while the task works.
+	cfg := demoConfig(t, "llm:\n  oracle:\n    delay: 20ms\n")
+	ref := filepath.Join(t.TempDir(), "one")
+	run(t, "run", "--config", cfg, "--out", ref, "--quiet")
+
+	dir := t.TempDir()
+	root := filepath.Join(dir, "out")
+	// The jobs inherit the environment of the submitting process.
+	t.Setenv(pipeline.CacheEnv, filepath.Join(dir, "cache"))
+	done := make(chan result, 1)
+	go func() {
+		done <- runCLI(t, invocation{args: []string{"submit", "--engine", "slurm", "--config", cfg, "--out", root,
+			"--shards", fmt.Sprint(n), "--name", "e2e", "--binary", binary(t), "--wait", "--quiet"}})
+	}()
+	victim := shard.Spec{Index: 1, Count: n}
+	deadline := time.After(5 * time.Minute)
+	for journalSegments(root, victim, pipeline.StageSynthesize) < 3 {
+		select {
+		case res := <-done:
+			t.Fatalf("submit ended before shard %s reached synthesize: exit %d\n%s\n%s", victim, res.code, res.stdout, res.stderr)
+		case <-deadline:
+			t.Fatalf("shard %s did not reach synthesize in 5 minutes", victim)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	array := arrayJobID(t, filepath.Join(root, "jobs", "e2e"))
+	if out, err := exec.Command("scontrol", "requeue", fmt.Sprintf("%s_%d", array, victim.Index)).CombinedOutput(); err != nil {
+		t.Fatalf("scontrol requeue: %v: %s", err, out)
+	}
+	before := journalSegments(root, victim, pipeline.StageSynthesize)
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(10 * time.Minute):
+		t.Fatal("submit --wait did not return in 10 minutes")
+	}
+	if res.code != 0 {
+		t.Fatalf("submit --wait: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "SFT rows") {
+		t.Errorf("submit --wait printed no dataset summary:\n%s", res.stdout)
+	}
+	if after := journalSegments(root, victim, pipeline.StageSynthesize); after <= before {
+		t.Errorf("the requeued task committed nothing after the requeue (%d segments before, %d after)", before, after)
+	}
+	compareRoots(t, ref, root)
+	refM, err := pipeline.ReadManifest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareManifests(t, refM, m)
+}
+
+// arrayJobID reads the array job's id from what submit left in the jobs dir.
+func arrayJobID(t *testing.T, jobs string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(jobs, "submitted"))
+	if err != nil {
+		t.Fatalf("the jobs dir has no record of the submitted jobs: %v", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		t.Fatalf("%s/submitted is empty", jobs)
+	}
+	return f[0]
 }
