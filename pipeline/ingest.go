@@ -27,20 +27,14 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 	if len(paths) == 0 {
 		return fmt.Errorf("ingest: no input paths (set input.paths in the config or pass --input)")
 	}
-	inputs := make([]InputFile, 0, len(paths))
-	for _, p := range paths {
-		in, err := r.describeInput(ctx, p)
-		if err != nil {
-			return err
-		}
-		inputs = append(inputs, in)
+	inputs, err := r.describeInputs(ctx, paths)
+	if err != nil {
+		return err
 	}
-	in := r.cfg.Input
 	stamps, shared := r.store.(stamper)
 	return runStage(ctx, r, stage[noItems]{
-		name: StageIngest,
-		// What decides which pages become the graph; workers and memory do not.
-		settings: []any{inputs, r.cfg.Graph.Backend, in.Index, in.Shard, in.Shards, in.MaxPageSize, in.Web},
+		name:     StageIngest,
+		settings: ingestSettings(inputs, r.cfg.Graph.Backend, r.cfg.Input),
 		recheck: func(ctx context.Context, fp string, done bool) (bool, error) {
 			if !shared {
 				return r.localGraphBuilt(fp, done), nil
@@ -52,8 +46,10 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 			switch {
 			case r.shard.Sharded() && stamp != fp:
 				// Every shard would load the one database at once.
-				return false, fmt.Errorf("ingest: shard %s: graph %s does not hold this run's graph yet; ingest it once before the shards "+
-					"(miroverse ingest --config FILE --out ROOT), then start them", r.shard, r.manifest.Graph.Path)
+				return false, fmt.Errorf("ingest: shard %s: graph %s does not hold this run's graph yet; ingest it before the shards: "+
+					"in one process (miroverse ingest --config FILE --out ROOT), or split over the dumps' streams "+
+					"(miroverse ingest --config FILE --out ROOT --shard I/%d for every I, then miroverse ingest --config FILE --out ROOT --resolve --shards %d)",
+					r.shard, r.manifest.Graph.Path, r.shard.Count, r.shard.Count)
 			case stamp != "" && stamp != fp:
 				return false, fmt.Errorf("ingest: graph %s already holds a graph built from other inputs; "+
 					"empty it (MATCH (n) DETACH DELETE n) or use another database (graph.database)", r.manifest.Graph.Path)
@@ -87,6 +83,24 @@ func (r *Runner) Ingest(ctx context.Context, paths []string) error {
 			return st, nil
 		},
 	})
+}
+
+func (r *Runner) describeInputs(ctx context.Context, paths []string) ([]InputFile, error) {
+	inputs := make([]InputFile, 0, len(paths))
+	for _, p := range paths {
+		in, err := r.describeInput(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, in)
+	}
+	return inputs, nil
+}
+
+// ingestSettings are what decide which pages become the graph; workers and
+// memory do not.
+func ingestSettings(inputs []InputFile, backend string, in InputConfig) []any {
+	return []any{inputs, backend, in.Index, in.Shard, in.Shards, in.MaxPageSize, in.Web}
 }
 
 // graphStampPath names the file beside the embedded graph that holds the

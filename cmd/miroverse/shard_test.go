@@ -531,3 +531,94 @@ func arrayJobID(t *testing.T, jobs string) string {
 	}
 	return f[0]
 }
+
+// With the Neo4j backend the ingest itself is split: two tasks read a
+// slice each of the fatwiki multistream dump's streams into the one
+// database, one resolution step follows, then two shards run and a
+// commit publishes: the rows of one process that ingested the same dump
+// into the same database. Before the resolution, a shard refuses to start.
+func TestShardedNeo4jIngestMatchesOneProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	uri := neo4jOrSkip(t)
+	dump := filepath.Join(sharedData(t), "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
+	cfg := demoConfig(t, fmt.Sprintf("seed: 7\ninput:\n  paths: [%q]\ngraph:\n  backend: neo4j\n  load: transactional\nsample:\n  walks: 40\n", dump))
+	emptyNeo4j(t, uri)
+	ref := filepath.Join(t.TempDir(), "one")
+	run(t, "run", "--config", cfg, "--out", ref, "--quiet")
+
+	emptyNeo4j(t, uri)
+	tmp := t.TempDir()
+	root := filepath.Join(tmp, "sharded")
+	const n = 2
+	res := runCLI(t, invocation{args: []string{"run", "--config", cfg, "--out", root, "--shard", "0/2", "--cache-dir", filepath.Join(tmp, "c"), "--quiet"}})
+	if res.code == 0 || !strings.Contains(res.stderr, "--resolve --shards 2") {
+		t.Fatalf("a shard on an empty database: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	slice := func(i int) {
+		if o := runBinaryResult(t, "ingest", "--config", cfg, "--out", root, "--shard", fmt.Sprintf("%d/%d", i, n),
+			"--cache-dir", filepath.Join(tmp, "cache", fmt.Sprint(i)), "--quiet"); o.code != 0 {
+			t.Fatalf("ingest --shard %d/%d: exit %d\n%s", i, n, o.code, o.stderr)
+		}
+	}
+	slice(0)
+	res = runCLI(t, invocation{args: []string{"ingest", "--config", cfg, "--out", root, "--resolve", "--shards", "2", "--quiet"}})
+	if res.code == 0 || !strings.Contains(res.stderr, "shard 1/2 has not run") || strings.Contains(res.stderr, "shard 0/2") {
+		t.Fatalf("resolve with slice 1 unread: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	slice(1)
+	run(t, "ingest", "--config", cfg, "--out", root, "--resolve", "--shards", "2", "--quiet")
+	runShards(t, cfg, root, filepath.Join(tmp, "cache"), n, []int{0, 1})
+	run(t, "commit", "--out", root, "--shards", fmt.Sprint(n), "--quiet")
+	compareRoots(t, ref, root)
+	refM, err := pipeline.ReadManifest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareManifests(t, refM, m)
+	// Each slice read part of the dump, and together all of it.
+	whole := refM.Stages[pipeline.StageIngest].In
+	var sum int64
+	for i := range n {
+		in := sliceIn(t, root, i, n)
+		if in == 0 || in >= whole {
+			t.Errorf("slice %d of %d read %d pages; the whole dump has %d", i, n, in, whole)
+		}
+		sum += in
+	}
+	if sum != whole {
+		t.Errorf("the slices read %d pages together; the dump has %d", sum, whole)
+	}
+}
+
+func sliceIn(t *testing.T, root string, i, n int) int64 {
+	t.Helper()
+	m, err := pipeline.ReadManifest(filepath.Join(root, "shards", fmt.Sprintf("%d-of-%d", i, n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Stages["ingest-read"].In
+}
+
+// runBinaryResult runs the built binary from the repository root and
+// returns how it ended.
+func runBinaryResult(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Dir = repoRoot(t)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		code = -1
+	}
+	return result{stdout: o.String(), stderr: e.String() + fmt.Sprint(err), code: code}
+}

@@ -38,8 +38,9 @@ func withRunner(ctx context.Context, g *globalFlags, f *stageFlags, fn func(cont
 type ingestOptions struct {
 	g      *globalFlags
 	f      stageFlags
-	inputs []string
-	dryRun bool
+	inputs  []string
+	dryRun  bool
+	resolve bool
 }
 
 func newIngestCmd(g *globalFlags) *cobra.Command {
@@ -65,6 +66,7 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&opts.f.out, "out", "", "output root of the dataset version")
 	cmd.Flags().StringSliceVar(&opts.inputs, "input", nil, "dumps and web inputs to read; overrides input.paths of the config")
 	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "parse and count without writing a store")
+	cmd.Flags().BoolVar(&opts.resolve, "resolve", false, "neo4j: resolve the links of an ingest split over --shards N slices, once every slice is read")
 	opts.f.bindShard(cmd)
 	return cmd
 }
@@ -85,7 +87,19 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 	if opts.f.out == "" {
 		return fmt.Errorf("ingest: --out ROOT is required (or --dry-run)")
 	}
-	return withRunner(ctx, g, &opts.f, func(ctx context.Context, _ pipeline.Config, r *pipeline.Runner) error {
+	if opts.resolve {
+		return resolveIngest(ctx, g, opts, paths)
+	}
+	return withRunner(ctx, g, &opts.f, func(ctx context.Context, cfg pipeline.Config, r *pipeline.Runner) error {
+		if r.Shard().Sharded() && cfg.Graph.Backend == "neo4j" {
+			// One slice of the streams; the resolution step follows.
+			if err := r.IngestSlice(ctx, paths); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.IO.Out, "read slice %s of the streams into %s; when every slice is read: miroverse ingest --config FILE --out %s --resolve --shards %d\n",
+				r.Shard(), r.Manifest().Graph.Path, opts.f.out, r.Shard().Count)
+			return nil
+		}
 		if err := r.Ingest(ctx, paths); err != nil {
 			return err
 		}
@@ -93,6 +107,35 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 		fmt.Fprintf(g.IO.Out, "ingested %d documents, %d links, %d aliases into %s\n", m.Graph.Docs, m.Graph.Links, m.Graph.Aliases, r.Root())
 		return incompleteErr(m.Stages[pipeline.StageIngest])
 	})
+}
+
+// resolveIngest is `ingest --resolve --shards N`: the one step after a
+// Neo4j ingest split over N slices of the streams.
+func resolveIngest(ctx context.Context, g *globalFlags, opts *ingestOptions, paths []string) error {
+	if opts.f.shard != "" || opts.f.shards < 2 {
+		return fmt.Errorf("ingest --resolve: pass --shards N, the number of slices (and no --shard: the step is one process)")
+	}
+	cfg, err := opts.f.load(g.IO.LookupEnv)
+	if err != nil {
+		return err
+	}
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	r, err := pipeline.Open(ctx, cfg, opts.f.out, pipeline.Options{Log: log, Progress: g.progress(), CacheDir: opts.f.cacheDir})
+	if err != nil {
+		return err
+	}
+	runErr := r.ResolveIngest(ctx, paths, opts.f.shards)
+	if err := r.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr == nil {
+		fmt.Fprintf(g.IO.Out, "resolved the graph of %d slices in %s; start the shards: miroverse run --config FILE --out %s --shard I/%d\n",
+			opts.f.shards, r.Manifest().Graph.Path, opts.f.out, opts.f.shards)
+	}
+	return runErr
 }
 
 func dryRunIngest(ctx context.Context, g *globalFlags, paths []string, cfg pipeline.Config) error {
