@@ -36,8 +36,8 @@ func withRunner(ctx context.Context, g *globalFlags, f *stageFlags, fn func(cont
 
 // ingestOptions are the flags of `ingest`.
 type ingestOptions struct {
-	g      *globalFlags
-	f      stageFlags
+	g       *globalFlags
+	f       stageFlags
 	inputs  []string
 	dryRun  bool
 	resolve bool
