@@ -622,3 +622,46 @@ func runBinaryResult(t *testing.T, args ...string) result {
 	}
 	return result{stdout: o.String(), stderr: e.String() + fmt.Sprint(err), code: code}
 }
+
+// `submit --engine slurm` of a Neo4j run on the real cluster: the ingest
+// array over the dump's streams, the resolve job, the shards and the
+// commit, chained by afterok, give the rows of one process.
+func TestSubmitSlurmNeo4jMatchesOneProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	uri := neo4jOrSkip(t)
+	testenv.Need(t, "SLURM_CONF", "start the cluster with scripts/slurm start (or run under scripts/with-slurm) and export the line it prints")
+	dump := filepath.Join(sharedData(t), "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
+	cfg := demoConfig(t, fmt.Sprintf("seed: 7\ninput:\n  paths: [%q]\ngraph:\n  backend: neo4j\n  load: transactional\nsample:\n  walks: 40\n", dump))
+	emptyNeo4j(t, uri)
+	ref := filepath.Join(t.TempDir(), "one")
+	run(t, "run", "--config", cfg, "--out", ref, "--quiet")
+	emptyNeo4j(t, uri)
+
+	dir := t.TempDir()
+	root := filepath.Join(dir, "out")
+	t.Setenv(pipeline.CacheEnv, filepath.Join(dir, "cache"))
+	out, _ := run(t, "submit", "--engine", "slurm", "--config", cfg, "--out", root, "--shards", "2", "--name", "neo",
+		"--binary", binary(t), "--wait", "--quiet")
+	for _, want := range []string{"ingest job ", "resolve job ", "array job ", "commit job ", "SFT rows"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("submit printed no %q:\n%s", want, out)
+		}
+	}
+	compareRoots(t, ref, root)
+	refM, err := pipeline.ReadManifest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pipeline.ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareManifests(t, refM, m)
+	for i := range 2 {
+		if in := sliceIn(t, root, i, 2); in == 0 || in >= refM.Stages[pipeline.StageIngest].In {
+			t.Errorf("ingest task %d read %d of the dump's %d pages", i, in, refM.Stages[pipeline.StageIngest].In)
+		}
+	}
+}

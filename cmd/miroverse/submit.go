@@ -250,12 +250,19 @@ func submitSlurm(ctx context.Context, opts *submitOptions, cfg pipeline.Config, 
 	jobs, err := slurm.Submit(ctx, slurm.Spec{
 		Name: name, Command: command, Config: data, Root: root, Shards: int(opts.spec.Shards),
 		Dir: dir, JobsDir: jobsDir, Resources: cfg.Slurm.Resources(),
+		// The shards share one Neo4j database: it is filled first, over the
+		// dumps' streams, and resolved once.
+		IngestFirst: cfg.Graph.Backend == "neo4j",
 	})
 	if err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
 	out := opts.g.IO.Out
-	fmt.Fprintf(out, "scripts %s\narray job %s\ncommit job %s\n", jobs.Dir, jobs.Array, jobs.Commit)
+	fmt.Fprintf(out, "scripts %s\n", jobs.Dir)
+	if jobs.Ingest != "" {
+		fmt.Fprintf(out, "ingest job %s\nresolve job %s\n", jobs.Ingest, jobs.Resolve)
+	}
+	fmt.Fprintf(out, "array job %s\ncommit job %s\n", jobs.Array, jobs.Commit)
 	if !opts.wait.follow {
 		return nil
 	}

@@ -22,6 +22,9 @@ type Jobs struct {
 	Array  string // the array job of the shards
 	Commit string // the commit job, after the array
 	Dir    string // the JobsDir of the spec: scripts, config copy, logs
+	// With Spec.IngestFirst: the ingest array and the resolve job after
+	// it, which the shards wait for.
+	Ingest, Resolve string
 }
 
 // Submit writes the config copy and the array job's script into
@@ -55,21 +58,54 @@ func Submit(ctx context.Context, s Spec) (Jobs, error) {
 		return Jobs{}, fmt.Errorf("copy the config into the jobs directory: %w", err)
 	}
 	j := Jobs{Dir: s.JobsDir}
-	if j.Array, err = sbatch(ctx, s, ShardScriptFile, shards); err != nil {
-		return Jobs{}, fmt.Errorf("submit the shards: %w", err)
+	// cancel takes back what was submitted when a later job cannot be.
+	cancel := func(err error, ids ...string) error {
+		if len(ids) == 0 {
+			return err
+		}
+		if _, cerr := slurmCmd(context.WithoutCancel(ctx), "scancel", ids...); cerr != nil {
+			return fmt.Errorf("%w; cancelling jobs %s failed too: %v", err, strings.Join(ids, ", "), cerr)
+		}
+		return fmt.Errorf("%w; jobs %s are cancelled", err, strings.Join(ids, ", "))
 	}
+	var submitted []string
+	if s.IngestFirst {
+		ingest, err := IngestScript(s)
+		if err != nil {
+			return Jobs{}, err
+		}
+		if j.Ingest, err = sbatch(ctx, s, IngestScriptFile, ingest); err != nil {
+			return Jobs{}, fmt.Errorf("submit the ingest: %w", err)
+		}
+		submitted = append(submitted, j.Ingest)
+		resolve, err := ResolveScript(s, j.Ingest)
+		if err == nil {
+			j.Resolve, err = sbatch(ctx, s, ResolveScriptFile, resolve)
+		}
+		if err != nil {
+			return Jobs{}, cancel(fmt.Errorf("submit the resolve job: %w", err), submitted...)
+		}
+		submitted = append(submitted, j.Resolve)
+		if shards, err = shardScript(s, j.Resolve); err != nil {
+			return Jobs{}, cancel(err, submitted...)
+		}
+	}
+	if j.Array, err = sbatch(ctx, s, ShardScriptFile, shards); err != nil {
+		return Jobs{}, cancel(fmt.Errorf("submit the shards: %w", err), submitted...)
+	}
+	submitted = append(submitted, j.Array)
 	commit, err := CommitScript(s, j.Array)
 	if err == nil {
 		j.Commit, err = sbatch(ctx, s, CommitScriptFile, commit)
 	}
 	if err != nil {
-		err = fmt.Errorf("submit the commit job: %w", err)
-		if _, cerr := slurmCmd(context.WithoutCancel(ctx), "scancel", j.Array); cerr != nil {
-			return Jobs{}, fmt.Errorf("%w; cancelling array job %s failed too: %v", err, j.Array, cerr)
-		}
-		return Jobs{}, fmt.Errorf("%w; array job %s is cancelled", err, j.Array)
+		return Jobs{}, cancel(fmt.Errorf("submit the commit job: %w", err), submitted...)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(s.JobsDir, submittedFile), []byte(j.Array+" "+j.Commit+"\n")); err != nil {
+	ids := j.Array + " " + j.Commit
+	if s.IngestFirst {
+		ids += " " + j.Ingest + " " + j.Resolve
+	}
+	if err := atomicfile.WriteFile(filepath.Join(s.JobsDir, submittedFile), []byte(ids+"\n")); err != nil {
 		return j, fmt.Errorf("record the job ids (the jobs are submitted: array job %s, commit job %s): %w", j.Array, j.Commit, err)
 	}
 	return j, nil
@@ -165,6 +201,17 @@ func Wait(ctx context.Context, j Jobs, poll time.Duration, log *slog.Logger) err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	for _, step := range []struct{ what, id string }{{"ingest array job", j.Ingest}, {"resolve job", j.Resolve}} {
+		if step.id == "" {
+			continue
+		}
+		if err := follow(ctx, j, step.what, step.id, poll, log); err != nil {
+			if errors.Is(err, errNotCompleted) {
+				err = fmt.Errorf("%w; the shards and the commit do not run (Slurm cancels them); submitting the run again resumes it", err)
+			}
+			return err
+		}
 	}
 	if err := follow(ctx, j, "array job", j.Array, poll, log); err != nil {
 		if errors.Is(err, errNotCompleted) {

@@ -33,6 +33,12 @@ type Spec struct {
 	Shards  int    // N: the array's tasks
 	Dir     string // the jobs' working directory, where relative paths of the config resolve (absolute)
 	JobsDir string // where the scripts, the config copy and the jobs' logs go (absolute, shared)
+	// IngestFirst puts a sharded ingest before the shards (graph.backend
+	// neo4j, whose one database the shards share): an array of N tasks
+	// each reading a slice of the dumps' streams (`ingest --shards N`) and
+	// a job that resolves the graph after them (`ingest --resolve`), which
+	// the shards wait for (afterok).
+	IngestFirst bool
 	Resources
 }
 
@@ -49,26 +55,75 @@ type Resources struct {
 // The files Submit writes in JobsDir. A task's log is shards-<array id>_<task>.out,
 // the commit's commit-<job id>.out.
 const (
-	ConfigFile       = "config.yaml"
-	ShardScriptFile  = "shards.sbatch"
-	CommitScriptFile = "commit.sbatch"
+	ConfigFile        = "config.yaml"
+	ShardScriptFile   = "shards.sbatch"
+	CommitScriptFile  = "commit.sbatch"
+	IngestScriptFile  = "ingest.sbatch"  // IngestFirst only
+	ResolveScriptFile = "resolve.sbatch" // IngestFirst only
 )
 
 // ShardScript is the batch script of the array job: N tasks, each running
 // `COMMAND run --config JOBSDIR/config.yaml --out ROOT --shards N`.
-func ShardScript(s Spec) ([]byte, error) {
+func ShardScript(s Spec) ([]byte, error) { return shardScript(s, "") }
+
+// shardScript is ShardScript, waiting for job after (the resolve job of an
+// ingest first) when it is not "".
+func shardScript(s Spec, after string) ([]byte, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	n := strconv.Itoa(s.Shards)
+	own := []string{
+		"--job-name=" + s.Name + "-shards",
+		"--array=0-" + strconv.Itoa(s.Shards-1),
+		"--output=" + logPattern(s.JobsDir, "shards-%A_%a.out"),
+	}
+	if after != "" {
+		own = append(own, "--dependency=afterok:"+after, "--kill-on-invalid-dep=yes")
+	}
+	return s.script(
+		fmt.Sprintf("%s shards of miroverse run %q into %s; a task's shard is its SLURM_ARRAY_TASK_ID.", n, s.Name, s.Root),
+		own, "run", "--config", filepath.Join(s.JobsDir, ConfigFile), "--out", s.Root, "--shards", n), nil
+}
+
+// IngestScript is the batch script of the ingest array of IngestFirst: N
+// tasks, each running `COMMAND ingest --config … --out ROOT --shards N`,
+// which reads the task's slice of the dumps' streams into the database.
+func IngestScript(s Spec) ([]byte, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
 	n := strconv.Itoa(s.Shards)
 	return s.script(
-		fmt.Sprintf("%s shards of miroverse run %q into %s; a task's shard is its SLURM_ARRAY_TASK_ID.", n, s.Name, s.Root),
+		fmt.Sprintf("%s slices of the ingest of miroverse run %q into %s; a task's slice is its SLURM_ARRAY_TASK_ID.", n, s.Name, s.Root),
 		[]string{
-			"--job-name=" + s.Name + "-shards",
+			"--job-name=" + s.Name + "-ingest",
 			"--array=0-" + strconv.Itoa(s.Shards-1),
-			"--output=" + logPattern(s.JobsDir, "shards-%A_%a.out"),
+			"--output=" + logPattern(s.JobsDir, "ingest-%A_%a.out"),
 		},
-		"run", "--config", filepath.Join(s.JobsDir, ConfigFile), "--out", s.Root, "--shards", n), nil
+		"ingest", "--config", filepath.Join(s.JobsDir, ConfigFile), "--out", s.Root, "--shards", n), nil
+}
+
+// ResolveScript is the batch script of the resolve job of IngestFirst,
+// which runs `COMMAND ingest --config … --out ROOT --resolve --shards N`
+// once ingest array ingestID has completed.
+func ResolveScript(s Spec, ingestID string) ([]byte, error) {
+	err := s.check()
+	if !jobIDRe.MatchString(ingestID) {
+		err = errors.Join(err, fmt.Errorf("ingest array job id %q: want a number", ingestID))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.script(
+		fmt.Sprintf("The resolution step of the ingest of miroverse run %q, once every slice of array job %s is read.", s.Name, ingestID),
+		[]string{
+			"--job-name=" + s.Name + "-resolve",
+			"--dependency=afterok:" + ingestID,
+			"--kill-on-invalid-dep=yes",
+			"--output=" + logPattern(s.JobsDir, "resolve-%j.out"),
+		},
+		"ingest", "--config", filepath.Join(s.JobsDir, ConfigFile), "--out", s.Root, "--resolve", "--shards", strconv.Itoa(s.Shards)), nil
 }
 
 // CommitScript is the batch script of the commit job, which runs

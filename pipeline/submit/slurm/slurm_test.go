@@ -231,3 +231,45 @@ func TestResources(t *testing.T) {
 		t.Error("a mem past int64: no error")
 	}
 }
+
+// IngestFirst's scripts: an ingest array over the streams, a resolve job
+// after it, and the shards after the resolve job.
+func TestIngestFirstScripts(t *testing.T) {
+	s := spec()
+	ingest, err := IngestScript(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"#SBATCH --job-name=v1-ingest\n", "#SBATCH --array=0-3\n", "#SBATCH --requeue\n",
+		"exec /opt/miroverse/bin/miroverse ingest --config /shared/out/v1/jobs/v1/config.yaml --out /shared/out/v1 --shards 4\n"} {
+		if !strings.Contains(string(ingest), want) {
+			t.Errorf("ingest script lacks %q:\n%s", want, ingest)
+		}
+	}
+	resolve, err := ResolveScript(s, "41")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"#SBATCH --job-name=v1-resolve\n", "#SBATCH --dependency=afterok:41\n", "#SBATCH --kill-on-invalid-dep=yes\n",
+		"exec /opt/miroverse/bin/miroverse ingest --config /shared/out/v1/jobs/v1/config.yaml --out /shared/out/v1 --resolve --shards 4\n"} {
+		if !strings.Contains(string(resolve), want) {
+			t.Errorf("resolve script lacks %q:\n%s", want, resolve)
+		}
+	}
+	if strings.Contains(string(resolve), "--array") {
+		t.Errorf("the resolve job is one job, not an array:\n%s", resolve)
+	}
+	shards, err := shardScript(s, "42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(shards), "#SBATCH --dependency=afterok:42\n#SBATCH --kill-on-invalid-dep=yes\n") {
+		t.Errorf("the shards do not wait for the resolve job:\n%s", shards)
+	}
+	if plain, _ := ShardScript(s); strings.Contains(string(plain), "--dependency") {
+		t.Errorf("without IngestFirst the shards wait for nothing:\n%s", plain)
+	}
+	if _, err := ResolveScript(s, "4;1"); err == nil || !strings.Contains(err.Error(), "want a number") {
+		t.Errorf("a bad ingest job id: %v", err)
+	}
+}
