@@ -21,7 +21,8 @@ import (
 // after it was lost) rebuilds state.db from the root's journals and goes
 // on from there.
 //
-// Layout under prefix:
+// Layout under prefix (each journal its segments, and a snapshot once
+// compacted: when its stage is done, and when an open finds many):
 //
 //	stages/seg-*.jsonl                   one record per stage: its fingerprint, open or done
 //	items/<stage>/<fingerprint>/seg-*    the stage's committed items
@@ -104,8 +105,29 @@ func (m *mirror) setStage(ctx context.Context, stage, fp string, done bool) erro
 	if err := m.stages.Flush(ctx); err != nil {
 		return fmt.Errorf("record stage %s in the root: %w", stage, err)
 	}
+	if !done {
+		return nil
+	}
+	// A finished stage is read whole by every later open and by the
+	// commit: one snapshot instead of a segment per item.
+	for p, j := range m.journals {
+		if strings.HasPrefix(p, m.prefix+"items/"+stage+"/") || strings.HasPrefix(p, m.prefix+"items/"+stage+".") {
+			if err := j.Compact(ctx); err != nil {
+				return fmt.Errorf("compact the checkpoints of %s: %w", stage, err)
+			}
+		}
+	}
+	if m.stages.Uncompacted() > compactAfter {
+		if err := m.stages.Compact(ctx); err != nil {
+			return fmt.Errorf("compact the stage records: %w", err)
+		}
+	}
 	return nil
 }
+
+// compactAfter is how many segments since its last snapshot make a
+// journal worth compacting when it is opened: each costs a read.
+const compactAfter = 32
 
 // commit publishes recs of stage, whose fingerprint is fp, as one segment.
 func (m *mirror) commit(ctx context.Context, stage, fp string, recs []Record) error {
@@ -159,13 +181,52 @@ func (m *mirror) restore(ctx context.Context, st *State) error {
 			return err
 		}
 	}
-	return m.eachItem(ctx, fps, func(stage string, recs []Record) error {
-		return st.commitLocal(ctx, stage, recs...)
-	})
+	stages, err := m.itemStages(ctx)
+	if err != nil {
+		return err
+	}
+	for _, stage := range stages {
+		fp, ok := fps[baseStage(stage)]
+		if !ok {
+			continue
+		}
+		j, err := m.journal(ctx, stage, fp)
+		if err != nil {
+			return err
+		}
+		if err := st.commitLocal(ctx, stage, records(j)...); err != nil {
+			return err
+		}
+		// A stage killed mid-way left a segment per item: fold them now,
+		// so that the next open (another node, the commit) reads one.
+		if j.Uncompacted() > compactAfter {
+			if err := j.Compact(ctx); err != nil {
+				return fmt.Errorf("compact the checkpoints of %s: %w", stage, err)
+			}
+		}
+	}
+	if m.stages.Uncompacted() > compactAfter {
+		if err := m.stages.Compact(ctx); err != nil {
+			return fmt.Errorf("compact the stage records: %w", err)
+		}
+	}
+	return nil
+}
+
+// records are a journal's committed records, in id order.
+func records(j *journal.Journal) []Record {
+	ids := j.IDs()
+	recs := make([]Record, 0, len(ids))
+	for _, id := range ids {
+		r, _ := j.Committed(id)
+		recs = append(recs, Record{ID: r.ID, Status: r.Status, Reason: r.Reason, Payload: []byte(r.Payload)})
+	}
+	return recs
 }
 
 // eachItem calls fn with every stage's committed records, for the stages
-// whose fingerprints fps gives.
+// whose fingerprints fps gives: a reader's pass (the commit step's), which
+// never compacts another task's journals.
 func (m *mirror) eachItem(ctx context.Context, fps map[string]string, fn func(stage string, recs []Record) error) error {
 	stages, err := m.itemStages(ctx)
 	if err != nil {
@@ -180,13 +241,7 @@ func (m *mirror) eachItem(ctx context.Context, fps map[string]string, fn func(st
 		if err != nil {
 			return fmt.Errorf("read checkpoints of %s: %w", stage, err)
 		}
-		ids := j.IDs()
-		recs := make([]Record, 0, len(ids))
-		for _, id := range ids {
-			r, _ := j.Committed(id)
-			recs = append(recs, Record{ID: r.ID, Status: r.Status, Reason: r.Reason, Payload: []byte(r.Payload)})
-		}
-		if err := fn(stage, recs); err != nil {
+		if err := fn(stage, records(j)); err != nil {
 			return err
 		}
 	}

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"gocloud.dev/blob/fileblob"
 
 	"github.com/miroverse/miroverse/internal/blobtest"
 	"github.com/miroverse/miroverse/internal/testenv"
 	"github.com/miroverse/miroverse/pipeline"
+	"github.com/miroverse/miroverse/pipeline/journal"
 	"github.com/miroverse/miroverse/pipeline/shard"
 	"github.com/miroverse/miroverse/pipeline/submit/k8s"
 	"github.com/miroverse/miroverse/qa"
@@ -99,11 +101,24 @@ func runShards(t *testing.T, cfg, root, cacheBase string, n int, which []int, en
 	}
 }
 
-// journalSegments counts the segments a shard has committed for a stage,
-// read from the root as an operator would.
-func journalSegments(root string, s shard.Spec, stage string) int {
-	segs, _ := filepath.Glob(filepath.Join(root, pipeline.ShardDir(s), "checkpoints", "items", stage, "*", "seg-*.jsonl"))
-	return len(segs)
+// journalRecords counts the items a shard has committed for a stage (its
+// journal's segments and snapshot), read from the root as an operator
+// would.
+func journalRecords(root string, s shard.Spec, stage string) int {
+	dirs, _ := filepath.Glob(filepath.Join(root, pipeline.ShardDir(s), "checkpoints", "items", stage, "*"))
+	if len(dirs) == 0 {
+		return 0
+	}
+	b, err := fileblob.OpenBucket(dirs[0], nil)
+	if err != nil {
+		return 0
+	}
+	defer b.Close()
+	j, err := journal.Open(context.Background(), b, "")
+	if err != nil {
+		return 0
+	}
+	return len(j.IDs())
 }
 
 // killShardMidStage starts shard s and kills it (SIGKILL: nothing runs on
@@ -119,7 +134,7 @@ func killShardMidStage(t *testing.T, cfg, root, cache string, s shard.Spec, stag
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	deadline := time.After(2 * time.Minute)
-	for journalSegments(root, s, stage) < n {
+	for journalRecords(root, s, stage) < n {
 		select {
 		case err := <-done:
 			t.Fatalf("shard %s ended before %s committed %d items (%v):\n%s", s, stage, n, err, out.String())
@@ -133,8 +148,8 @@ func killShardMidStage(t *testing.T, cfg, root, cache string, s shard.Spec, stag
 		t.Fatal(err)
 	}
 	<-done
-	if got := journalSegments(root, s, stage); got >= 80 {
-		t.Fatalf("shard %s had committed all of %s (%d) before the kill", s, stage, got)
+	if m, err := pipeline.ReadManifest(filepath.Join(root, pipeline.ShardDir(s))); err == nil && m.Stages[stage] != nil && m.Stages[stage].Complete {
+		t.Fatalf("shard %s had finished %s before the kill", s, stage)
 	}
 }
 
@@ -250,6 +265,13 @@ func TestShardedRunMatchesOneProcess(t *testing.T) {
 		t.Errorf("commit --wait printed no dataset summary:\n%s", waitOut.String())
 	}
 	compareRoots(t, ref, root)
+	// Every finished stage's checkpoints are one snapshot: what the next
+	// open and the commit read instead of a segment per item.
+	segs, _ := filepath.Glob(filepath.Join(root, "shards", "*", "checkpoints", "items", "*", "*", "seg-*.jsonl"))
+	snaps, _ := filepath.Glob(filepath.Join(root, "shards", "*", "checkpoints", "items", "*", "*", "snap-*.jsonl"))
+	if len(segs) != 0 || len(snaps) < n*4 {
+		t.Errorf("finished shards left %d segments and %d snapshots; want none and one per stage", len(segs), len(snaps))
+	}
 	m, err := pipeline.ReadManifest(root)
 	if err != nil {
 		t.Fatal(err)
@@ -477,7 +499,7 @@ func TestSubmitSlurmMatchesOneProcess(t *testing.T) {
 	}()
 	victim := shard.Spec{Index: 1, Count: n}
 	deadline := time.After(5 * time.Minute)
-	for journalSegments(root, victim, pipeline.StageSynthesize) < 3 {
+	for journalRecords(root, victim, pipeline.StageSynthesize) < 3 {
 		select {
 		case res := <-done:
 			t.Fatalf("submit ended before shard %s reached synthesize: exit %d\n%s\n%s", victim, res.code, res.stdout, res.stderr)
@@ -490,7 +512,7 @@ func TestSubmitSlurmMatchesOneProcess(t *testing.T) {
 	if out, err := exec.Command("scontrol", "requeue", fmt.Sprintf("%s_%d", array, victim.Index)).CombinedOutput(); err != nil {
 		t.Fatalf("scontrol requeue: %v: %s", err, out)
 	}
-	before := journalSegments(root, victim, pipeline.StageSynthesize)
+	before := journalRecords(root, victim, pipeline.StageSynthesize)
 	var res result
 	select {
 	case res = <-done:
@@ -503,7 +525,7 @@ func TestSubmitSlurmMatchesOneProcess(t *testing.T) {
 	if !strings.Contains(res.stdout, "SFT rows") {
 		t.Errorf("submit --wait printed no dataset summary:\n%s", res.stdout)
 	}
-	if after := journalSegments(root, victim, pipeline.StageSynthesize); after <= before {
+	if after := journalRecords(root, victim, pipeline.StageSynthesize); after <= before {
 		t.Errorf("the requeued task committed nothing after the requeue (%d segments before, %d after)", before, after)
 	}
 	compareRoots(t, ref, root)

@@ -4,7 +4,9 @@
 // directory or object storage (gocloud.dev/blob): a journal is a sequence
 // of segment objects, seg-000000001.jsonl, seg-000000002.jsonl, …, each
 // written whole and published only when complete, and never overwritten.
-// Object stores cannot append, so each flush is one new segment.
+// Object stores cannot append, so each flush is one new segment; Compact
+// folds them into one snapshot, snap-<n>.jsonl, that later opens read
+// instead of segments 1..n.
 package journal
 
 import (
@@ -21,6 +23,7 @@ import (
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+	"golang.org/x/sync/errgroup"
 )
 
 // Record is one committed item.
@@ -45,6 +48,7 @@ type Journal struct {
 	bucket  *blob.Bucket
 	prefix  string
 	next    int // number of the next segment
+	base    int // the last segment the latest snapshot holds; 0: none
 	records map[string]Record
 	pending []Record
 	// frozen is the encoding of the first frozenN pending records, fixed
@@ -55,41 +59,91 @@ type Journal struct {
 }
 
 const (
-	segPrefix = "seg-"
-	segSuffix = ".jsonl"
+	segPrefix  = "seg-"
+	snapPrefix = "snap-"
+	segSuffix  = ".jsonl"
 )
 
 func segKey(prefix string, n int) string {
 	return fmt.Sprintf("%s%s%09d%s", prefix, segPrefix, n, segSuffix)
 }
 
-// Open reads every segment under prefix (a "directory": it should end in
-// "/") and returns the journal positioned after the last one. A segment
+func snapKey(prefix string, n int) string {
+	return fmt.Sprintf("%s%s%09d%s", prefix, snapPrefix, n, segSuffix)
+}
+
+// Open reads the journal under prefix (a "directory": it should end in
+// "/"): its latest snapshot, if Compact wrote one, then every segment
+// after it, and returns the journal positioned after the last. A segment
 // that cannot be parsed is an error naming its key and line: a journal is
 // written whole or not at all, so a bad line means something else wrote
 // there.
 func Open(ctx context.Context, b *blob.Bucket, prefix string) (*Journal, error) {
-	j := &Journal{bucket: b, prefix: prefix, next: 1, records: map[string]Record{}}
-	var segs []int
-	it := b.List(&blob.ListOptions{Prefix: prefix + segPrefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
+	// A compaction by the journal's writer may delete segments between our
+	// listing and our reads; the snapshot it wrote first holds them, and a
+	// second look finds it.
+	var err error
+	for range 3 {
+		var j *Journal
+		if j, err = open(ctx, b, prefix); err == nil {
+			return j, nil
 		}
-		if err != nil {
-			return nil, fmt.Errorf("list journal %s: %w", prefix, err)
+		if gcerrors.Code(err) != gcerrors.NotFound {
+			return nil, err
 		}
-		name := strings.TrimPrefix(obj.Key, prefix+segPrefix)
-		n, err := strconv.Atoi(strings.TrimSuffix(name, segSuffix))
-		if err != nil || n < 1 || obj.Key != segKey(prefix, n) {
-			continue // not a segment (a stray temporary, another tool's file)
-		}
-		segs = append(segs, n)
 	}
-	sort.Ints(segs)
+	return nil, err
+}
+
+func open(ctx context.Context, b *blob.Bucket, prefix string) (*Journal, error) {
+	j := &Journal{bucket: b, prefix: prefix, next: 1, records: map[string]Record{}}
+	segs, snaps, err := list(ctx, b, prefix)
+	if err != nil {
+		return nil, err
+	}
+	if len(snaps) > 0 {
+		j.base = snaps[len(snaps)-1]
+		j.next = j.base + 1
+	}
+	var after []int
 	for _, n := range segs {
-		if err := j.read(ctx, segKey(prefix, n)); err != nil {
+		if n > j.base {
+			after = append(after, n)
+		}
+	}
+	// Segments are small and many: read them side by side, apply in order.
+	data := make([][]byte, len(after))
+	var snap []byte
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	if j.base > 0 {
+		g.Go(func() (err error) {
+			snap, err = b.ReadAll(gctx, snapKey(prefix, j.base))
+			if err != nil {
+				return fmt.Errorf("read journal snapshot %s: %w", snapKey(prefix, j.base), err)
+			}
+			return nil
+		})
+	}
+	for i, n := range after {
+		g.Go(func() (err error) {
+			data[i], err = b.ReadAll(gctx, segKey(prefix, n))
+			if err != nil {
+				return fmt.Errorf("read journal segment %s: %w", segKey(prefix, n), err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if j.base > 0 {
+		if err := j.parse(snapKey(prefix, j.base), snap); err != nil {
+			return nil, err
+		}
+	}
+	for i, n := range after {
+		if err := j.parse(segKey(prefix, n), data[i]); err != nil {
 			return nil, err
 		}
 		j.next = n + 1
@@ -97,11 +151,41 @@ func Open(ctx context.Context, b *blob.Bucket, prefix string) (*Journal, error) 
 	return j, nil
 }
 
-func (j *Journal) read(ctx context.Context, key string) error {
-	data, err := j.bucket.ReadAll(ctx, key)
-	if err != nil {
-		return fmt.Errorf("read journal segment %s: %w", key, err)
+// list returns the numbers of the segments and of the snapshots under
+// prefix, each sorted; other keys (a stray temporary, another tool's
+// file) are not the journal's.
+func list(ctx context.Context, b *blob.Bucket, prefix string) (segs, snaps []int, err error) {
+	it := b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("list journal %s: %w", prefix, err)
+		}
+		if n, ok := number(obj.Key, prefix, segPrefix, segKey); ok {
+			segs = append(segs, n)
+		} else if n, ok := number(obj.Key, prefix, snapPrefix, snapKey); ok {
+			snaps = append(snaps, n)
+		}
 	}
+	sort.Ints(segs)
+	sort.Ints(snaps)
+	return segs, snaps, nil
+}
+
+// number is the n of key when key is exactly name(prefix, n).
+func number(key, prefix, kind string, name func(string, int) string) (int, bool) {
+	rest, ok := strings.CutPrefix(key, prefix+kind)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(rest, segSuffix))
+	return n, err == nil && n >= 1 && key == name(prefix, n)
+}
+
+func (j *Journal) parse(key string, data []byte) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), len(data)+1)
 	for line := 1; sc.Scan(); line++ {
@@ -116,6 +200,59 @@ func (j *Journal) read(ctx context.Context, key string) error {
 	}
 	return sc.Err()
 }
+
+// Compact writes every committed record into one snapshot,
+// snap-<n>.jsonl where n is the last segment it holds, and then deletes
+// the segments and the older snapshot it replaces, so that the next Open
+// reads one object where there were many. Records still pending are not
+// in it (Flush first). Only the journal's writer may compact; a reader
+// that meets a segment deleted under it reads the snapshot instead.
+func (j *Journal) Compact(ctx context.Context) error {
+	n := j.next - 1
+	if n <= j.base {
+		return nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, id := range j.IDs() {
+		if err := enc.Encode(j.records[id]); err != nil {
+			return fmt.Errorf("journal: encode %s: %w", id, err)
+		}
+	}
+	key := snapKey(j.prefix, n)
+	err := j.bucket.WriteAll(ctx, key, buf.Bytes(), &blob.WriterOptions{IfNotExist: true, ContentType: "application/x-ndjson"})
+	if err != nil && gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		there, rerr := j.bucket.ReadAll(ctx, key)
+		if rerr != nil {
+			return fmt.Errorf("journal snapshot %s exists; read it: %w", key, rerr)
+		}
+		if !bytes.Equal(there, buf.Bytes()) {
+			return fmt.Errorf("journal snapshot %s: %w", key, ErrConflict)
+		}
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("write journal snapshot %s: %w", key, err)
+	}
+	old := j.base
+	j.base = n
+	// The snapshot holds everything now; the deletes only save reads.
+	for m := old + 1; m <= n; m++ {
+		if err := j.bucket.Delete(ctx, segKey(j.prefix, m)); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return fmt.Errorf("delete compacted segment %s: %w", segKey(j.prefix, m), err)
+		}
+	}
+	if old > 0 {
+		if err := j.bucket.Delete(ctx, snapKey(j.prefix, old)); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return fmt.Errorf("delete the replaced snapshot %s: %w", snapKey(j.prefix, old), err)
+		}
+	}
+	return nil
+}
+
+// Uncompacted is the number of segments published since the last
+// snapshot: what the next Open reads besides it.
+func (j *Journal) Uncompacted() int { return j.next - 1 - j.base }
 
 // Add queues records for the next Flush; until then they are not
 // committed. A record needs an id.

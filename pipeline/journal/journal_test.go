@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -181,6 +182,86 @@ func TestJournal(t *testing.T) {
 					t.Errorf("open of a damaged journal: %v, want the segment and line named", err)
 				}
 			})
+		})
+	}
+}
+
+// Compact folds the segments into one snapshot that Open reads instead of
+// them, numbering goes on after it, a later record of an id still wins,
+// and a second compaction replaces the first snapshot.
+func TestCompact(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			b, prefix := open(t)
+			j, err := Open(ctx, b, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 40 {
+				mustAdd(t, j, rec(fmt.Sprintf("ro-%02d", i), "answered"))
+				if err := j.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if j.Uncompacted() != 40 {
+				t.Fatalf("%d segments since a snapshot, want 40", j.Uncompacted())
+			}
+			if err := j.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+			keys := func() []string {
+				var out []string
+				it := b.List(&blob.ListOptions{Prefix: prefix})
+				for {
+					obj, err := it.Next(ctx)
+					if err != nil {
+						return out
+					}
+					out = append(out, strings.TrimPrefix(obj.Key, prefix))
+				}
+			}
+			if got := keys(); !slices.Equal(got, []string{"snap-000000040.jsonl"}) {
+				t.Errorf("after compaction the journal holds %v, want the one snapshot", got)
+			}
+			// Numbering goes on after the snapshot; a new record of an old id wins.
+			mustAdd(t, j, Record{ID: "ro-03", Status: "failed", Reason: "retried"})
+			if err := j.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			again, err := Open(ctx, b, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(again.IDs()) != 40 || again.Segments() != 41 || again.Uncompacted() != 1 {
+				t.Errorf("reopened: %d ids, %d segments, %d since the snapshot; want 40, 41, 1", len(again.IDs()), again.Segments(), again.Uncompacted())
+			}
+			if r, _ := again.Committed("ro-03"); r.Status != "failed" {
+				t.Errorf("ro-03 = %+v: the record after the snapshot must win", r)
+			}
+			if r, _ := again.Committed("ro-17"); r.Status != "answered" || string(r.Payload) != `{"id":"ro-17"}` {
+				t.Errorf("ro-17 from the snapshot = %+v", r)
+			}
+			if err := again.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := keys(); !slices.Equal(got, []string{"snap-000000041.jsonl"}) {
+				t.Errorf("after the second compaction: %v", got)
+			}
+			last, err := Open(ctx, b, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, _ := last.Committed("ro-03"); len(last.IDs()) != 40 || r.Status != "failed" {
+				t.Errorf("after two compactions: %d ids, ro-03 %+v", len(last.IDs()), r)
+			}
+			// A journal that compacted nothing new writes nothing.
+			if err := last.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := keys(); len(got) != 1 {
+				t.Errorf("an idle compaction changed the journal: %v", got)
+			}
 		})
 	}
 }
