@@ -17,6 +17,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 )
 
@@ -199,6 +200,12 @@ type SynthesizeConfig struct {
 	Temperature     float32 `yaml:"temperature" json:"temperature"`
 	TopP            float32 `yaml:"top_p" json:"top_p"`
 	MaxRollbacks    int     `yaml:"max_rollbacks" json:"max_rollbacks"`
+	// BoxRule reads the final answer's \boxed{}: "mirothinker" (an unclosed
+	// last box runs to the end of the text, MiroThinker's exact placeholder
+	// list, a summary without a box falls back to the last box of the
+	// earlier turns) or "strict" (closed boxes only, a wider placeholder
+	// list, the fallback only to the reply before the summary).
+	BoxRule string `yaml:"box_rule" json:"box_rule"`
 	// PythonTools offers the tool-python tools (create_sandbox,
 	// run_python_code, run_command), run in the bubblewrap sandbox bounded by
 	// Sandbox. When it is on and no sandbox can be made here, synthesize and
@@ -339,7 +346,7 @@ func DefaultConfig() Config {
 			MaxNodeShare: DefaultMaxNodeShare, MaxAnswerShare: DefaultMaxAnswerShare},
 		Synthesize: SynthesizeConfig{
 			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
-			MaxTokens: 16384, ContextTokens: 262144, Temperature: 1.0, TopP: 0.95, MaxRollbacks: 5,
+			MaxTokens: 16384, ContextTokens: 262144, Temperature: 1.0, TopP: 0.95, MaxRollbacks: 5, BoxRule: string(boxed.MiroThinker),
 			PythonTools: true,
 			Sandbox:     SandboxConfig{Wall: 120 * time.Second, CPUSeconds: 60, Memory: "4GiB", Processes: 128},
 		},
@@ -425,6 +432,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Sample.check(); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := boxed.Parse(c.Synthesize.BoxRule); err != nil {
+		errs = append(errs, fmt.Errorf("synthesize.box_rule: %w", err))
 	}
 	if c.Synthesize.Mode != "function" && c.Synthesize.Mode != "mcp" {
 		errs = append(errs, fmt.Errorf("synthesize.mode %q: want \"function\" or \"mcp\"", c.Synthesize.Mode))

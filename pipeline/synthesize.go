@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/qa"
 	"github.com/miroverse/miroverse/trajectory"
@@ -75,6 +76,7 @@ func (r *Runner) agentPolicy() react.Policy {
 	p := react.DefaultPolicy()
 	p.Mode, p.KeepToolResults, p.MaxTurns, p.MaxTokens = s.Mode, s.KeepToolResults, s.MaxTurns, s.MaxTokens
 	p.ContextTokens, p.Temperature, p.TopP, p.MaxRollbacks = s.ContextTokens, s.Temperature, s.TopP, s.MaxRollbacks
+	p.BoxRule, _ = boxed.Parse(s.BoxRule) // Validate has checked it
 	return p
 }
 

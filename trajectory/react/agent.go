@@ -42,6 +42,11 @@ type Policy struct {
 	// MaxRollbacks-th consecutive rollback ends the rollout as failed with
 	// FailReason "rollbacks". An accepted reply resets the count.
 	MaxRollbacks int
+	// BoxRule reads the final answer (boxed.MiroThinker when ""). Under
+	// MiroThinker's rule a summary without a box takes the last box of the
+	// earlier replies, as its agent does; under boxed.Strict only the reply
+	// just before the summary is looked at.
+	BoxRule boxed.Rule
 }
 
 // Defaults of the MiroThinker profile (DESIGN §3 "limits").
@@ -474,17 +479,33 @@ func (r *agentRun) summarize(ctx context.Context) error {
 	}
 }
 
-// finish sets the answer from the summary reply or the message before it.
+// finish sets the answer from the summary reply or, failing a box there,
+// from the earlier replies (see Policy.BoxRule).
 func (r *agentRun) finish(previous, summary string) {
-	ans, ok := boxed.Last(summary)
-	if !ok {
-		ans, ok = boxed.Last(previous)
+	rule := r.boxRule()
+	ans, ok := rule.Last(summary)
+	if !ok && rule == boxed.Strict {
+		ans, ok = rule.Last(previous)
+	}
+	// The earlier replies, latest first (the summary reply, when the log
+	// holds it, has no box: reading it again finds none).
+	for i := len(r.msgs) - 1; !ok && rule != boxed.Strict && i >= 0; i-- {
+		if m := r.msgs[i]; m.Role == openai.ChatMessageRoleAssistant && m.Content != nil {
+			ans, ok = rule.Last(*m.Content)
+		}
 	}
 	if ok {
 		r.out.Answer, r.out.Status = ans, trajectory.StatusAnswered
 		return
 	}
 	r.out.Status = trajectory.StatusFormatError
+}
+
+func (r *agentRun) boxRule() boxed.Rule {
+	if r.p.BoxRule == "" {
+		return boxed.MiroThinker
+	}
+	return r.p.BoxRule
 }
 
 func (r *agentRun) lastAssistantContent() string {
@@ -621,7 +642,7 @@ func isRefusal(s string) bool {
 	t := strings.ToLower(strings.TrimSpace(strings.ReplaceAll(s, "\u2019", "'")))
 	for _, p := range refusalOpenings() {
 		if strings.HasPrefix(t, p) {
-			_, hasBox := boxed.Last(s)
+			_, hasBox := boxed.Last(s) // any box: the reply did answer
 			return !hasBox
 		}
 	}

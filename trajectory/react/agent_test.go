@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miroverse/miroverse/internal/boxed"
+
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/miroverse/miroverse/trajectory"
@@ -157,6 +159,46 @@ func TestAgentRun(t *testing.T) {
 			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusFormatError, "")
 				wantRoles(t, r, "system,user,assistant,user,assistant")
+			},
+		},
+		{
+			name: "a summary without a box takes the last box of the earlier turns (MiroThinker)",
+			steps: []scriptStep{
+				fn(`It may be \boxed{Ada Lovelace}; checking.`, "google_search", searchBabbage),
+				fn(`Reading further.`, "scrape_and_extract_info", scrapeBabbage),
+				say("I could not settle it."),
+				say("Final: no idea"),
+			},
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
+				wantStatus(t, r, trajectory.StatusAnswered, "Ada Lovelace")
+			},
+		},
+		{
+			name:   "the strict rule looks only at the reply before the summary",
+			policy: func(p *Policy) { p.BoxRule = boxed.Strict },
+			steps: []scriptStep{
+				fn(`It may be \boxed{Ada Lovelace}; checking.`, "google_search", searchBabbage),
+				fn(`Reading further.`, "scrape_and_extract_info", scrapeBabbage),
+				say("I could not settle it."),
+				say("Final: no idea"),
+			},
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
+				wantStatus(t, r, trajectory.StatusFormatError, "")
+			},
+		},
+		{
+			name:  "an unclosed box in the summary runs to its end (MiroThinker)",
+			steps: []scriptStep{say("Thinking it over."), say(`So it is \boxed{Charles Babbage`)},
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
+				wantStatus(t, r, trajectory.StatusAnswered, "Charles Babbage")
+			},
+		},
+		{
+			name:   "the strict rule takes no unclosed box",
+			policy: func(p *Policy) { p.BoxRule = boxed.Strict },
+			steps:  []scriptStep{say("Thinking it over."), say(`So it is \boxed{Charles Babbage`)},
+			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
+				wantStatus(t, r, trajectory.StatusFormatError, "")
 			},
 		},
 		{
