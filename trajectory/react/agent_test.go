@@ -33,6 +33,14 @@ type agentCase struct {
 func mcpMode(p *Policy) { p.Mode = trajectory.ModeMCP }
 
 func TestAgentRun(t *testing.T) {
+	// A box in an early reply only: the summary and the reply before it
+	// have none.
+	boxEarlierOnly := []scriptStep{
+		fn(`It may be \boxed{Ada Lovelace}; checking.`, "google_search", searchBabbage),
+		fn(`Reading further.`, "scrape_and_extract_info", scrapeBabbage),
+		say("I could not settle it."),
+		say("Final: no idea"),
+	}
 	cases := []agentCase{
 		{
 			name: "function mode: several calls in one message, duplicate query, summary turn",
@@ -162,13 +170,8 @@ func TestAgentRun(t *testing.T) {
 			},
 		},
 		{
-			name: "a summary without a box takes the last box of the earlier turns (MiroThinker)",
-			steps: []scriptStep{
-				fn(`It may be \boxed{Ada Lovelace}; checking.`, "google_search", searchBabbage),
-				fn(`Reading further.`, "scrape_and_extract_info", scrapeBabbage),
-				say("I could not settle it."),
-				say("Final: no idea"),
-			},
+			name:  "a summary without a box takes the last box of the earlier turns (MiroThinker)",
+			steps: boxEarlierOnly,
 			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusAnswered, "Ada Lovelace")
 			},
@@ -176,12 +179,7 @@ func TestAgentRun(t *testing.T) {
 		{
 			name:   "the strict rule looks only at the reply before the summary",
 			policy: func(p *Policy) { p.BoxRule = boxed.Strict },
-			steps: []scriptStep{
-				fn(`It may be \boxed{Ada Lovelace}; checking.`, "google_search", searchBabbage),
-				fn(`Reading further.`, "scrape_and_extract_info", scrapeBabbage),
-				say("I could not settle it."),
-				say("Final: no idea"),
-			},
+			steps:  boxEarlierOnly,
 			check: func(t *testing.T, r trajectory.Rollout, _ []openai.ChatCompletionRequest, _ *tooltest.Corpus) {
 				wantStatus(t, r, trajectory.StatusFormatError, "")
 			},
