@@ -85,24 +85,27 @@ func Commit(ctx context.Context, root string, o CommitOptions) (*Runner, error) 
 	}
 	m0 := manifests[0]
 	p := placement{dest: dest, name: dest.String(), manifest: "manifest.json"}
-	if dir, ok := blobroot.LocalDir(root); ok {
+	dir, local := blobroot.LocalDir(root)
+	if local {
 		// A local root is its own work dir, as for one process: the merged
 		// state.db lands in it, so inspect and a later run see it.
-		p.work, p.dest = dir, nil
-		dest.Close()
+		p.work = dir
 	} else if p.work, err = workDir(o.CacheDir, dest.String(), "commit"); err != nil {
 		dest.Close()
 		return nil, err
 	}
 	opt := Options{Log: o.Log, Progress: o.Progress}
 	r, err := open(ctx, m0.Config, p, opt, func(ctx context.Context, st *State) error {
-		return mergeShards(ctx, root, st, o.Shards)
+		return mergeShards(ctx, dest, st, o.Shards)
 	})
 	if err != nil {
-		if p.dest != nil {
-			p.dest.Close()
-		}
+		dest.Close()
 		return nil, err
+	}
+	if local {
+		// Files go straight into the work dir; nothing to upload.
+		r.place.dest = nil
+		dest.Close()
 	}
 	r.committing = true
 	if err := r.commit(ctx, m0, o.Shards); err != nil {
@@ -196,12 +199,7 @@ func readShards(ctx context.Context, dest *blobroot.Root, n int) ([]*Manifest, *
 // mergeShards fills st with every shard's checkpoints. Each shard
 // started every stage with the same fingerprint (same config and code),
 // which is checked here too: the journals are what gets merged.
-func mergeShards(ctx context.Context, root string, st *State, n int) error {
-	dest, err := blobroot.Open(ctx, root)
-	if err != nil {
-		return err
-	}
-	defer dest.Close()
+func mergeShards(ctx context.Context, dest *blobroot.Root, st *State, n int) error {
 	if err := st.forgetAll(ctx); err != nil {
 		return err
 	}

@@ -112,15 +112,22 @@ func (m *mirror) setStage(ctx context.Context, stage, fp string, done bool) erro
 	// commit: one snapshot instead of a segment per item.
 	for p, j := range m.journals {
 		if strings.HasPrefix(p, m.prefix+"items/"+stage+"/") || strings.HasPrefix(p, m.prefix+"items/"+stage+".") {
-			if err := j.Compact(ctx); err != nil {
-				return fmt.Errorf("compact the checkpoints of %s: %w", stage, err)
+			if err := compact(ctx, j, 0, "the checkpoints of "+stage); err != nil {
+				return err
 			}
 		}
 	}
-	if m.stages.Uncompacted() > compactAfter {
-		if err := m.stages.Compact(ctx); err != nil {
-			return fmt.Errorf("compact the stage records: %w", err)
-		}
+	return compact(ctx, m.stages, compactAfter, "the stage records")
+}
+
+// compact folds j into a snapshot when more than after segments follow
+// its last one.
+func compact(ctx context.Context, j *journal.Journal, after int, what string) error {
+	if j.Uncompacted() <= after {
+		return nil
+	}
+	if err := j.Compact(ctx); err != nil {
+		return fmt.Errorf("compact %s: %w", what, err)
 	}
 	return nil
 }
@@ -199,18 +206,11 @@ func (m *mirror) restore(ctx context.Context, st *State) error {
 		}
 		// A stage killed mid-way left a segment per item: fold them now,
 		// so that the next open (another node, the commit) reads one.
-		if j.Uncompacted() > compactAfter {
-			if err := j.Compact(ctx); err != nil {
-				return fmt.Errorf("compact the checkpoints of %s: %w", stage, err)
-			}
+		if err := compact(ctx, j, compactAfter, "the checkpoints of "+stage); err != nil {
+			return err
 		}
 	}
-	if m.stages.Uncompacted() > compactAfter {
-		if err := m.stages.Compact(ctx); err != nil {
-			return fmt.Errorf("compact the stage records: %w", err)
-		}
-	}
-	return nil
+	return compact(ctx, m.stages, compactAfter, "the stage records")
 }
 
 // records are a journal's committed records, in id order.

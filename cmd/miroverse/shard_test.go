@@ -191,6 +191,31 @@ func compareManifests(t *testing.T, a, b *pipeline.Manifest) {
 	}
 }
 
+// sameVersion asserts that root holds the rows and counts of ref and
+// returns both manifests.
+func sameVersion(t *testing.T, ref, root string) (refM, m *pipeline.Manifest) {
+	t.Helper()
+	compareRoots(t, ref, root)
+	refM, err := pipeline.ReadManifest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = pipeline.ReadManifest(root); err != nil {
+		t.Fatal(err)
+	}
+	compareManifests(t, refM, m)
+	return refM, m
+}
+
+// neo4jFatwiki is the config of the Neo4j shard tests: the fatwiki
+// multistream dump (its streams are what a sharded ingest splits),
+// transactional loads, 40 walks.
+func neo4jFatwiki(t *testing.T) string {
+	t.Helper()
+	dump := filepath.Join(sharedData(t), "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
+	return demoConfig(t, fmt.Sprintf("seed: 7\ninput:\n  paths: [%q]\ngraph:\n  backend: neo4j\n  load: transactional\nsample:\n  walks: 40\n", dump))
+}
+
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -214,10 +239,6 @@ func TestShardedRunMatchesOneProcess(t *testing.T) {
 	cfg := demoConfig(t, "llm:\n  oracle:\n    delay: 10ms\nqa:\n  inject:\n"+inject)
 	ref := filepath.Join(t.TempDir(), "one")
 	run(t, "run", "--config", cfg, "--out", ref, "--quiet")
-	refM, err := pipeline.ReadManifest(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
 	copies, lost := 0, 0
 	for _, r := range readQA(t, ref) {
 		if r.Reason == qa.ReasonNearDuplicate {
@@ -264,7 +285,7 @@ func TestShardedRunMatchesOneProcess(t *testing.T) {
 	if !strings.Contains(waitOut.String(), "SFT rows") {
 		t.Errorf("commit --wait printed no dataset summary:\n%s", waitOut.String())
 	}
-	compareRoots(t, ref, root)
+	_, m := sameVersion(t, ref, root)
 	// Every finished stage's checkpoints are one snapshot: what the next
 	// open and the commit read instead of a segment per item.
 	segs, _ := filepath.Glob(filepath.Join(root, "shards", "*", "checkpoints", "items", "*", "*", "seg-*.jsonl"))
@@ -272,11 +293,6 @@ func TestShardedRunMatchesOneProcess(t *testing.T) {
 	if len(segs) != 0 || len(snaps) < n*4 {
 		t.Errorf("finished shards left %d segments and %d snapshots; want none and one per stage", len(segs), len(snaps))
 	}
-	m, err := pipeline.ReadManifest(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	compareManifests(t, refM, m)
 	if m.Shards != n {
 		t.Errorf("manifest shards %d, want %d", m.Shards, n)
 	}
@@ -526,18 +542,9 @@ func TestSubmitSlurmMatchesOneProcess(t *testing.T) {
 		t.Errorf("submit --wait printed no dataset summary:\n%s", res.stdout)
 	}
 	if after := journalRecords(root, victim, pipeline.StageSynthesize); after <= before {
-		t.Errorf("the requeued task committed nothing after the requeue (%d segments before, %d after)", before, after)
+		t.Errorf("the requeued task committed nothing after the requeue (%d items before, %d after)", before, after)
 	}
-	compareRoots(t, ref, root)
-	refM, err := pipeline.ReadManifest(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := pipeline.ReadManifest(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	compareManifests(t, refM, m)
+	sameVersion(t, ref, root)
 }
 
 // arrayJobID reads the array job's id from what submit left in the jobs dir.
@@ -564,8 +571,7 @@ func TestShardedNeo4jIngestMatchesOneProcess(t *testing.T) {
 		t.Skip("slow")
 	}
 	uri := neo4jOrSkip(t)
-	dump := filepath.Join(sharedData(t), "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
-	cfg := demoConfig(t, fmt.Sprintf("seed: 7\ninput:\n  paths: [%q]\ngraph:\n  backend: neo4j\n  load: transactional\nsample:\n  walks: 40\n", dump))
+	cfg := neo4jFatwiki(t)
 	emptyNeo4j(t, uri)
 	ref := filepath.Join(t.TempDir(), "one")
 	run(t, "run", "--config", cfg, "--out", ref, "--quiet")
@@ -593,16 +599,7 @@ func TestShardedNeo4jIngestMatchesOneProcess(t *testing.T) {
 	run(t, "ingest", "--config", cfg, "--out", root, "--resolve", "--shards", "2", "--quiet")
 	runShards(t, cfg, root, filepath.Join(tmp, "cache"), n, []int{0, 1})
 	run(t, "commit", "--out", root, "--shards", fmt.Sprint(n), "--quiet")
-	compareRoots(t, ref, root)
-	refM, err := pipeline.ReadManifest(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := pipeline.ReadManifest(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	compareManifests(t, refM, m)
+	refM, _ := sameVersion(t, ref, root)
 	// Each slice read part of the dump, and together all of it.
 	whole := refM.Stages[pipeline.StageIngest].In
 	var sum int64
@@ -642,7 +639,7 @@ func runBinaryResult(t *testing.T, args ...string) result {
 	} else if err != nil {
 		code = -1
 	}
-	return result{stdout: o.String(), stderr: e.String() + fmt.Sprint(err), code: code}
+	return result{stdout: o.String(), stderr: e.String(), code: code}
 }
 
 // `submit --engine slurm` of a Neo4j run on the real cluster: the ingest
@@ -654,8 +651,7 @@ func TestSubmitSlurmNeo4jMatchesOneProcess(t *testing.T) {
 	}
 	uri := neo4jOrSkip(t)
 	testenv.Need(t, "SLURM_CONF", "start the cluster with scripts/slurm start (or run under scripts/with-slurm) and export the line it prints")
-	dump := filepath.Join(sharedData(t), "wiki", "fatwiki-20240920-pages-articles-multistream.xml.bz2")
-	cfg := demoConfig(t, fmt.Sprintf("seed: 7\ninput:\n  paths: [%q]\ngraph:\n  backend: neo4j\n  load: transactional\nsample:\n  walks: 40\n", dump))
+	cfg := neo4jFatwiki(t)
 	emptyNeo4j(t, uri)
 	ref := filepath.Join(t.TempDir(), "one")
 	run(t, "run", "--config", cfg, "--out", ref, "--quiet")
@@ -671,16 +667,7 @@ func TestSubmitSlurmNeo4jMatchesOneProcess(t *testing.T) {
 			t.Errorf("submit printed no %q:\n%s", want, out)
 		}
 	}
-	compareRoots(t, ref, root)
-	refM, err := pipeline.ReadManifest(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := pipeline.ReadManifest(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	compareManifests(t, refM, m)
+	refM, _ := sameVersion(t, ref, root)
 	for i := range 2 {
 		if in := sliceIn(t, root, i, 2); in == 0 || in >= refM.Stages[pipeline.StageIngest].In {
 			t.Errorf("ingest task %d read %d of the dump's %d pages", i, in, refM.Stages[pipeline.StageIngest].In)
