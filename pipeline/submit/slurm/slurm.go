@@ -68,7 +68,7 @@ func ShardScript(s Spec) ([]byte, error) { return shardScript(s, "") }
 
 // shardScript is ShardScript, waiting for job after (the resolve job of an
 // ingest first) when it is not "".
-func shardScript(s Spec, after string) ([]byte, error) {
+func shardScript(s Spec, afterID string) ([]byte, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -78,8 +78,8 @@ func shardScript(s Spec, after string) ([]byte, error) {
 		"--array=0-" + strconv.Itoa(s.Shards-1),
 		"--output=" + logPattern(s.JobsDir, "shards-%A_%a.out"),
 	}
-	if after != "" {
-		own = append(own, "--dependency=afterok:"+after, "--kill-on-invalid-dep=yes")
+	if afterID != "" {
+		own = append(own, after(afterID)...)
 	}
 	return s.script(
 		fmt.Sprintf("%s shards of miroverse run %q into %s; a task's shard is its SLURM_ARRAY_TASK_ID.", n, s.Name, s.Root),
@@ -108,21 +108,13 @@ func IngestScript(s Spec) ([]byte, error) {
 // which runs `COMMAND ingest --config … --out ROOT --resolve --shards N`
 // once ingest array ingestID has completed.
 func ResolveScript(s Spec, ingestID string) ([]byte, error) {
-	err := s.check()
-	if !jobIDRe.MatchString(ingestID) {
-		err = errors.Join(err, fmt.Errorf("ingest array job id %q: want a number", ingestID))
-	}
-	if err != nil {
+	if err := s.checkAfter("ingest array job", ingestID); err != nil {
 		return nil, err
 	}
 	return s.script(
 		fmt.Sprintf("The resolution step of the ingest of miroverse run %q, once every slice of array job %s is read.", s.Name, ingestID),
-		[]string{
-			"--job-name=" + s.Name + "-resolve",
-			"--dependency=afterok:" + ingestID,
-			"--kill-on-invalid-dep=yes",
-			"--output=" + logPattern(s.JobsDir, "resolve-%j.out"),
-		},
+		append([]string{"--job-name=" + s.Name + "-resolve"}, append(after(ingestID),
+			"--output="+logPattern(s.JobsDir, "resolve-%j.out"))...),
 		"ingest", "--config", filepath.Join(s.JobsDir, ConfigFile), "--out", s.Root, "--resolve", "--shards", strconv.Itoa(s.Shards)), nil
 }
 
@@ -130,23 +122,30 @@ func ResolveScript(s Spec, ingestID string) ([]byte, error) {
 // `COMMAND commit --out ROOT --shards N` once array job arrayID has
 // completed, and is cancelled by Slurm when it has not.
 func CommitScript(s Spec, arrayID string) ([]byte, error) {
-	err := s.check()
-	if !jobIDRe.MatchString(arrayID) {
-		err = errors.Join(err, fmt.Errorf("array job id %q: want a number", arrayID))
-	}
-	if err != nil {
+	if err := s.checkAfter("array job", arrayID); err != nil {
 		return nil, err
 	}
 	n := strconv.Itoa(s.Shards)
 	return s.script(
 		fmt.Sprintf("The global steps of miroverse run %q, once every shard of array job %s has completed.", s.Name, arrayID),
-		[]string{
-			"--job-name=" + s.Name + "-commit",
-			"--dependency=afterok:" + arrayID,
-			"--kill-on-invalid-dep=yes",
-			"--output=" + logPattern(s.JobsDir, "commit-%j.out"),
-		},
+		append([]string{"--job-name=" + s.Name + "-commit"}, append(after(arrayID),
+			"--output="+logPattern(s.JobsDir, "commit-%j.out"))...),
 		"commit", "--out", s.Root, "--shards", n), nil
+}
+
+// checkAfter checks s and the id of the job (what) a job waits for.
+func (s Spec) checkAfter(what, id string) error {
+	err := s.check()
+	if !jobIDRe.MatchString(id) {
+		err = errors.Join(err, fmt.Errorf("%s id %q: want a number", what, id))
+	}
+	return err
+}
+
+// after are the directives of a job that runs once job id has completed,
+// and that Slurm cancels when it cannot.
+func after(id string) []string {
+	return []string{"--dependency=afterok:" + id, "--kill-on-invalid-dep=yes"}
 }
 
 // script writes the common frame: the job's own directives, then the
