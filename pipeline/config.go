@@ -19,6 +19,8 @@ import (
 
 	"github.com/miroverse/miroverse/internal/boxed"
 	"github.com/miroverse/miroverse/pipeline/oracle"
+	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/react"
 )
 
 // Config is one run's configuration. Every field is documented in
@@ -206,6 +208,30 @@ type SynthesizeConfig struct {
 	// earlier turns) or "strict" (closed boxes only, a wider placeholder
 	// list, the fallback only to the reply before the summary).
 	BoxRule string `yaml:"box_rule" json:"box_rule"`
+	// The protocol choices below default to MiroThinker's behaviour; the
+	// other value of each is this project's earlier behaviour, kept for
+	// models that were trained on it.
+	//
+	// Retention: "mirothinker" (the summary request takes one of the
+	// keep_tool_results slots, as every user message after the task does)
+	// or "results" (only tool results count).
+	Retention string `yaml:"retention" json:"retention"`
+	// SummaryAfterResult: "drop" (in MCP mode a tool result that the forced
+	// summary request would follow is removed first) or "keep".
+	SummaryAfterResult string `yaml:"summary_after_result" json:"summary_after_result"`
+	// RepeatCalls: "rollback" (a search or scrape identical to an earlier
+	// one is rolled back, up to max_rollbacks-1 in a row, then allowed) or
+	// "notice" (it is answered with a notice that stays in the trajectory).
+	RepeatCalls string `yaml:"repeat_calls" json:"repeat_calls"`
+	// EmptySearch: "rollback" (a google_search without results is rolled
+	// back under the same limit) or "keep".
+	EmptySearch string `yaml:"empty_search" json:"empty_search"`
+	// FunctionNames: "server-tool" (function-calling names such as
+	// search_and_scrape_webpage-google_search, as MiroFlow's) or "bare".
+	FunctionNames string `yaml:"function_names" json:"function_names"`
+	// Today is the date (YYYY-MM-DD) the system prompt gives as "Today
+	// is:", fixed by config so that rows do not depend on the day of the run.
+	Today string `yaml:"today" json:"today"`
 	// PythonTools offers the tool-python tools (create_sandbox,
 	// run_python_code, run_command), run in the bubblewrap sandbox bounded by
 	// Sandbox. When it is on and no sandbox can be made here, synthesize and
@@ -347,6 +373,9 @@ func DefaultConfig() Config {
 		Synthesize: SynthesizeConfig{
 			Rollouts: 4, Mode: "function", KeepToolResults: 5, MaxTurns: 600,
 			MaxTokens: 16384, ContextTokens: 262144, Temperature: 1.0, TopP: 0.95, MaxRollbacks: 5, BoxRule: string(boxed.MiroThinker),
+			Retention: trajectory.RetainMiroThinker, SummaryAfterResult: react.SummaryDropResult,
+			RepeatCalls: react.RepeatRollback, EmptySearch: react.EmptySearchRollback,
+			FunctionNames: trajectory.FunctionNamesServerTool, Today: react.DefaultToday,
 			PythonTools: true,
 			Sandbox:     SandboxConfig{Wall: 120 * time.Second, CPUSeconds: 60, Memory: "4GiB", Processes: 128},
 		},
@@ -435,6 +464,20 @@ func (c Config) Validate() error {
 	}
 	if _, err := boxed.Parse(c.Synthesize.BoxRule); err != nil {
 		errs = append(errs, fmt.Errorf("synthesize.box_rule: %w", err))
+	}
+	for _, o := range []struct{ key, value, a, b string }{
+		{"retention", c.Synthesize.Retention, trajectory.RetainMiroThinker, trajectory.RetainResults},
+		{"summary_after_result", c.Synthesize.SummaryAfterResult, react.SummaryDropResult, react.SummaryKeepResult},
+		{"repeat_calls", c.Synthesize.RepeatCalls, react.RepeatRollback, react.RepeatNotice},
+		{"empty_search", c.Synthesize.EmptySearch, react.EmptySearchRollback, react.EmptySearchKeep},
+		{"function_names", c.Synthesize.FunctionNames, trajectory.FunctionNamesServerTool, trajectory.FunctionNamesBare},
+	} {
+		if o.value != o.a && o.value != o.b {
+			errs = append(errs, fmt.Errorf("synthesize.%s %q: want %q (MiroThinker's) or %q", o.key, o.value, o.a, o.b))
+		}
+	}
+	if _, err := time.Parse(time.DateOnly, c.Synthesize.Today); err != nil {
+		errs = append(errs, fmt.Errorf("synthesize.today %q: want a date as YYYY-MM-DD", c.Synthesize.Today))
 	}
 	if c.Synthesize.Mode != "function" && c.Synthesize.Mode != "mcp" {
 		errs = append(errs, fmt.Errorf("synthesize.mode %q: want \"function\" or \"mcp\"", c.Synthesize.Mode))

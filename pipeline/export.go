@@ -48,7 +48,7 @@ func (r *Runner) export(ctx context.Context) (*StageStats, error) {
 	}
 	opt := export.Options{
 		Style: r.cfg.Export.Style, Generator: "miroverse", SFTPick: r.cfg.Export.SFTPick,
-		MaxPairsPerQuestion: r.cfg.Export.MaxPairsPerQA,
+		MaxPairsPerQuestion: r.cfg.Export.MaxPairsPerQA, FunctionNames: r.cfg.Synthesize.FunctionNames,
 	}
 	st := newStageStats()
 	var sft []export.SFTRow

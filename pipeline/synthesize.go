@@ -77,6 +77,8 @@ func (r *Runner) agentPolicy() react.Policy {
 	p.Mode, p.KeepToolResults, p.MaxTurns, p.MaxTokens = s.Mode, s.KeepToolResults, s.MaxTurns, s.MaxTokens
 	p.ContextTokens, p.Temperature, p.TopP, p.MaxRollbacks = s.ContextTokens, s.Temperature, s.TopP, s.MaxRollbacks
 	p.BoxRule, _ = boxed.Parse(s.BoxRule) // Validate has checked it
+	p.Retention, p.SummaryAfterResult, p.RepeatCalls, p.EmptySearch = s.Retention, s.SummaryAfterResult, s.RepeatCalls, s.EmptySearch
+	p.Today = s.Today
 	return p
 }
 
@@ -126,7 +128,7 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			tools := toolset.New(r.store, extractor)
+			tools := toolset.New(r.store, extractor).WithFunctionNames(s.FunctionNames)
 			if sb != nil {
 				tools = tools.WithSandbox(sb)
 			}
@@ -305,7 +307,7 @@ func (r *Runner) verdicts(ctx context.Context) (map[string]judgedVerdict, error)
 // results, or the log as the model saw it at its last turn.
 func (r *Runner) storedMessages(ro trajectory.Rollout) []trajectory.Message {
 	if r.cfg.Export.TrajectoryContent == "retained" {
-		return trajectory.Retain(ro.Messages, r.cfg.Synthesize.KeepToolResults, ro.Mode)
+		return trajectory.Retain(ro.Messages, r.cfg.Synthesize.KeepToolResults, ro.Mode, r.cfg.Synthesize.Retention)
 	}
 	return ro.Messages
 }

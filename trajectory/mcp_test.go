@@ -2,6 +2,8 @@ package trajectory_test
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/miroverse/miroverse/trajectory"
@@ -15,6 +17,8 @@ func TestParseMCP(t *testing.T) {
 		want    trajectory.MCPCall
 		ok      bool
 		wantErr bool
+		// first is the first of two calls; want is then the second.
+		first *trajectory.MCPCall
 	}{
 		{
 			name: "canonical",
@@ -83,10 +87,15 @@ func TestParseMCP(t *testing.T) {
 			want: search, ok: true,
 		},
 		{
-			name: "the last block wins",
+			name: "every block counts, in order",
 			in: trajectory.FormatMCP(trajectory.MCPCall{Tool: "google_search", Arguments: `{"q":"first"}`}) + "\nActually:\n" +
 				trajectory.FormatMCP(search),
-			want: search, ok: true,
+			want: search, ok: true, first: &trajectory.MCPCall{Server: "search_and_scrape_webpage", Tool: "google_search", Arguments: `{"q":"first"}`},
+		},
+		{
+			name: "a tag inside a JSON string does not open a block",
+			in:   "<use_mcp_tool><tool_name>google_search</tool_name><arguments>{\"q\":\"<use_mcp_tool> tag\"}</arguments></use_mcp_tool>",
+			want: trajectory.MCPCall{Server: "search_and_scrape_webpage", Tool: "google_search", Arguments: `{"q":"<use_mcp_tool> tag"}`}, ok: true,
 		},
 		{name: "no tag at all", in: "The answer is \\boxed{Ada Lovelace}."},
 		{name: "empty", in: ""},
@@ -128,18 +137,31 @@ func TestParseMCP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok, err := trajectory.ParseMCP(tt.in)
+			text, calls, err := trajectory.SplitMCP(tt.in)
 			if tt.wantErr {
-				if err == nil || !errors.Is(err, trajectory.ErrMalformedMCP) || ok {
-					t.Fatalf("want a malformed error, got call=%+v ok=%v err=%v", got, ok, err)
+				if err == nil || !errors.Is(err, trajectory.ErrMalformedMCP) || calls != nil {
+					t.Fatalf("want a malformed error, got calls=%+v err=%v", calls, err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
-			if ok != tt.ok || got != tt.want {
-				t.Errorf("got %+v ok=%v, want %+v ok=%v", got, ok, tt.want, tt.ok)
+			var want []trajectory.MCPCall
+			if tt.first != nil {
+				want = append(want, *tt.first)
+			}
+			if tt.ok {
+				want = append(want, tt.want)
+			}
+			if !slices.Equal(calls, want) {
+				t.Errorf("got %+v, want %+v", calls, want)
+			}
+			if !tt.ok && text != tt.in {
+				t.Errorf("text of a final response: got %q, want it unchanged", text)
+			}
+			if tt.ok && strings.Contains(text, "<") {
+				t.Errorf("text %q keeps part of a block", text)
 			}
 		})
 	}
@@ -152,8 +174,8 @@ func TestFormatMCP(t *testing.T) {
 	if got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
-	back, ok, err := trajectory.ParseMCP(got)
-	if err != nil || !ok || back.Server != "jina_scrape_llm_summary" || back.Arguments != `{"url":"u","info_to_extract":"i"}` {
-		t.Errorf("round trip: %+v %v %v", back, ok, err)
+	_, back, err := trajectory.SplitMCP(got)
+	if err != nil || len(back) != 1 || back[0].Server != "jina_scrape_llm_summary" || back[0].Arguments != `{"url":"u","info_to_extract":"i"}` {
+		t.Errorf("round trip: %+v %v", back, err)
 	}
 }

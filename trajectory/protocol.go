@@ -1,6 +1,10 @@
 package trajectory
 
-import "github.com/miroverse/miroverse/trajectory/internal/clip"
+import (
+	"strings"
+
+	"github.com/miroverse/miroverse/trajectory/internal/clip"
+)
 
 // Tool and server names of the MiroThinker profile (DESIGN §3). They are
 // protocol, not prose: models trained on the data call tools by these names.
@@ -55,4 +59,37 @@ func TruncateToolResult(s string) string {
 		return t + toolResultTruncatedMarker
 	}
 	return s
+}
+
+// Function names in function-calling mode. MiroFlow names every function
+// "server-tool" (apps/miroflow-agent/src/llm/base_client.py,
+// convert_tool_definition_to_tool_call) and splits a called name at its last
+// '-' (parsing_utils.py, parse_llm_response_for_tool_calls).
+const (
+	FunctionNamesServerTool = "server-tool"
+	FunctionNamesBare       = "bare"
+)
+
+// FunctionName is the function name of tool under naming:
+// "search_and_scrape_webpage-google_search" for FunctionNamesServerTool,
+// the tool name itself for FunctionNamesBare (and for a tool without a
+// known server).
+func FunctionName(tool, naming string) string {
+	if s := ServerOf(tool); s != "" && naming != FunctionNamesBare {
+		return s + "-" + tool
+	}
+	return tool
+}
+
+// SplitFunctionName reads a called function name of either naming: a bare
+// tool name of the profile gets its server, any other name is split at its
+// last '-' as MiroFlow does. server is "" for a name that is neither.
+func SplitFunctionName(name string) (server, tool string) {
+	if s := ServerOf(name); s != "" {
+		return s, name
+	}
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		return name[:i], name[i+1:]
+	}
+	return "", name
 }

@@ -35,7 +35,7 @@ func conversation(mode string, n int) []trajectory.Message {
 	}
 	return append(msgs,
 		trajectory.Message{Role: "assistant", Content: trajectory.Text("done")},
-		trajectory.Message{Role: "user", Content: trajectory.Text(trajectory.SummaryPrompt)})
+		trajectory.Message{Role: "user", Content: trajectory.Text(trajectory.SummaryRequest("Who?"))})
 }
 
 func TestRetain(t *testing.T) {
@@ -43,21 +43,32 @@ func TestRetain(t *testing.T) {
 		name        string
 		mode        string
 		results     int
+		rule        string
 		keep        int
 		wantOmitted []int // result numbers that must carry the placeholder
+		// summaryOmitted: the summary request itself gets the placeholder
+		// (MiroThinker's rule with K=0).
+		summaryOmitted bool
 	}{
-		{"function K=5 of 8", trajectory.ModeFunction, 8, 5, []int{0, 1, 2}},
-		{"mcp K=5 of 8", trajectory.ModeMCP, 8, 5, []int{0, 1, 2}},
-		{"function keep all", trajectory.ModeFunction, 8, -1, nil},
-		{"mcp keep all", trajectory.ModeMCP, 8, -1, nil},
-		{"fewer than K", trajectory.ModeMCP, 3, 5, nil},
-		{"K=0 omits every result", trajectory.ModeMCP, 2, 0, []int{0, 1}},
+		{"function K=5 of 8", trajectory.ModeFunction, 8, trajectory.RetainResults, 5, []int{0, 1, 2}, false},
+		{"mcp K=5 of 8", trajectory.ModeMCP, 8, trajectory.RetainResults, 5, []int{0, 1, 2}, false},
+		{"function keep all", trajectory.ModeFunction, 8, trajectory.RetainResults, -1, nil, false},
+		{"mcp keep all", trajectory.ModeMCP, 8, trajectory.RetainResults, -1, nil, false},
+		{"fewer than K", trajectory.ModeMCP, 3, trajectory.RetainResults, 5, nil, false},
+		{"K=0 omits every result", trajectory.ModeMCP, 2, trajectory.RetainResults, 0, []int{0, 1}, false},
+		// Under MiroThinker's rule the summary request takes one of the K.
+		{"mirothinker function K=5 of 8", trajectory.ModeFunction, 8, trajectory.RetainMiroThinker, 5, []int{0, 1, 2, 3}, false},
+		{"mirothinker mcp K=5 of 8", trajectory.ModeMCP, 8, trajectory.RetainMiroThinker, 5, []int{0, 1, 2, 3}, false},
+		{"mirothinker keep all", trajectory.ModeMCP, 8, trajectory.RetainMiroThinker, -1, nil, false},
+		{"mirothinker 4 results and the request fit K=5", trajectory.ModeMCP, 4, trajectory.RetainMiroThinker, 5, nil, false},
+		{"mirothinker K=0 omits the request too", trajectory.ModeMCP, 2, trajectory.RetainMiroThinker, 0, []int{0, 1}, true},
+		{"unknown rule is mirothinker", trajectory.ModeMCP, 8, "", 5, []int{0, 1, 2, 3}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			msgs := conversation(tt.mode, tt.results)
 			before := fmt.Sprint(dumpContents(msgs))
-			got := trajectory.Retain(msgs, tt.keep, tt.mode)
+			got := trajectory.Retain(msgs, tt.keep, tt.mode, tt.rule)
 			if fmt.Sprint(dumpContents(msgs)) != before {
 				t.Fatalf("Retain changed its input")
 			}
@@ -83,7 +94,15 @@ func TestRetain(t *testing.T) {
 					if c != taskMessage {
 						t.Errorf("first user message changed: %q", c)
 					}
-				case orig.Role == "tool" || (orig.Role == "user" && i > 1 && c != trajectory.SummaryPrompt):
+				case i == len(msgs)-1:
+					want := *orig.Content
+					if tt.summaryOmitted {
+						want = trajectory.ToolResultPlaceholder
+					}
+					if c != want {
+						t.Errorf("summary request: got %q, want %q", c, want)
+					}
+				case orig.Role == "tool" || orig.Role == "user":
 					var n int
 					if _, err := fmt.Sscanf(*orig.Content, "result %d", &n); err != nil {
 						t.Fatalf("message %d: %v", i, err)
@@ -103,6 +122,9 @@ func TestRetain(t *testing.T) {
 						t.Errorf("message %d (%s) changed", i, orig.Role)
 					}
 				}
+			}
+			if tt.summaryOmitted {
+				placeholders--
 			}
 			if placeholders != len(tt.wantOmitted) {
 				t.Errorf("%d placeholders, want %d", placeholders, len(tt.wantOmitted))

@@ -24,6 +24,7 @@ import (
 	"github.com/miroverse/miroverse/internal/shareddata"
 	"github.com/miroverse/miroverse/internal/testenv"
 	"github.com/miroverse/miroverse/pipeline"
+	"github.com/miroverse/miroverse/trajectory"
 )
 
 // The end-to-end tests run the command line in-process (see cli_test.go);
@@ -228,7 +229,7 @@ func TestTrajectoryRowsAreTraceable(t *testing.T) {
 		var scrapes, toolMsgs int64
 		for _, msg := range r.Messages {
 			for _, tc := range msg.ToolCalls {
-				if tc.Function.Name == "scrape_and_extract_info" {
+				if _, tool := trajectory.SplitFunctionName(tc.Function.Name); tool == "scrape_and_extract_info" {
 					scrapes++
 				}
 			}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/internal/testenv"
+	"github.com/miroverse/miroverse/trajectory"
 	"github.com/miroverse/miroverse/trajectory/sandbox"
 )
 
@@ -581,7 +582,7 @@ func TestToolsInDemoTrajectories(t *testing.T) {
 	rows := readTrajectories(t, root)
 	used := 0
 	for _, r := range rows {
-		if !strings.Contains(r.Tools, `"name":"run_python_code"`) {
+		if !strings.Contains(r.Tools, `"name":"tool-python-run_python_code"`) {
 			t.Fatalf("rollout %s is not offered run_python_code: %.200s", r.ID, r.Tools)
 		}
 		var created, ran bool
@@ -589,7 +590,7 @@ func TestToolsInDemoTrajectories(t *testing.T) {
 			if m.Role != "tool" || m.Content == nil || m.Name == nil {
 				continue
 			}
-			switch *m.Name {
+			switch _, tool := trajectory.SplitFunctionName(*m.Name); tool {
 			case "create_sandbox":
 				created = strings.HasPrefix(*m.Content, "Sandbox created with sandbox_id: sbx-")
 			case "run_python_code":

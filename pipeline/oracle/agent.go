@@ -50,6 +50,18 @@ type conversation struct {
 	// python: the agent is offered run_python_code (in the tools field, or
 	// in MCP mode in the system prompt's tool list).
 	python bool
+	// functions maps a tool to the function name the request's schemas
+	// give it (function mode).
+	functions map[string]string
+}
+
+// functionName is the offered function name of tool; the tool name itself
+// when the schemas do not list it.
+func (c conversation) functionName(tool string) string {
+	if n, ok := c.functions[tool]; ok {
+		return n
+	}
+	return tool
 }
 
 // readConversation derives the state of a rollout from its messages alone,
@@ -70,8 +82,14 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 			c.mode = trajectory.ModeFunction
 		}
 	}
+	c.functions = map[string]string{}
 	for _, t := range req.Tools {
-		c.python = c.python || (t.Function != nil && t.Function.Name == trajectory.ToolRunPython)
+		if t.Function == nil {
+			continue
+		}
+		_, tool := trajectory.SplitFunctionName(t.Function.Name)
+		c.functions[tool] = t.Function.Name
+		c.python = c.python || tool == trajectory.ToolRunPython
 	}
 	msgs := req.Messages
 	for _, m := range msgs {
@@ -91,8 +109,8 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 		return c, badRequestf("agent request has no user message (the question)")
 	}
 	// pending counts the calls of the latest assistant message still
-	// waiting for their results. In MCP mode a user message answers one of
-	// them; a user message with nothing pending is a turn of the user.
+	// waiting for their results. In MCP mode one user message answers all
+	// of them; a user message with nothing pending is a turn of the user.
 	pending, seenAssistant := 0, false
 	lastIsResult, lastIsUserTurn := false, false
 	for i := firstIdx + 1; i < len(msgs); i++ {
@@ -110,11 +128,19 @@ func readConversation(req *openai.ChatCompletionRequest) (conversation, error) {
 				lastIsResult = true
 			}
 		case openai.ChatMessageRoleUser:
+			if trajectory.IsSummaryRequest(messageText(m)) {
+				// The request says what it is; it may follow a call whose
+				// result the agent removed before asking.
+				pending, lastIsUserTurn = 0, true
+				continue
+			}
 			if c.mode == trajectory.ModeMCP && pending > 0 {
-				// Results come back in call order.
-				k := len(c.calls) - pending
-				c.calls[k].result, c.calls[k].hasResult = messageText(m), true
-				pending--
+				// One user message answers every call of the message
+				// before it, their results joined in call order.
+				for k := len(c.calls) - pending; k < len(c.calls); k++ {
+					c.calls[k].result, c.calls[k].hasResult = messageText(m), true
+				}
+				pending = 0
 				lastIsResult = true
 			} else {
 				lastIsUserTurn = true
@@ -138,18 +164,23 @@ func assistantCalls(m openai.ChatCompletionMessage, mode string) []call {
 	if mode == trajectory.ModeFunction {
 		out := make([]call, 0, len(m.ToolCalls))
 		for _, tc := range m.ToolCalls {
-			out = append(out, call{id: tc.ID, name: tc.Function.Name, args: tc.Function.Arguments})
+			// Calls are read by tool, whatever the naming of the schemas.
+			_, tool := trajectory.SplitFunctionName(tc.Function.Name)
+			out = append(out, call{id: tc.ID, name: tool, args: tc.Function.Arguments})
 		}
 		return out
 	}
-	// The agent runs the last block of a message, so that is the call the
-	// next user message answers; a block the agent could not parse was
-	// rolled back and never reaches the conversation.
-	mc, ok, err := trajectory.ParseMCP(messageText(m))
-	if err != nil || !ok {
+	// A block the agent could not parse was rolled back and never reaches
+	// the conversation.
+	_, calls, err := trajectory.SplitMCP(messageText(m))
+	if err != nil {
 		return nil
 	}
-	return []call{{name: mc.Tool, args: mc.Arguments}}
+	out := make([]call, 0, len(calls))
+	for _, mc := range calls {
+		out = append(out, call{name: mc.Tool, args: mc.Arguments})
+	}
+	return out
 }
 
 // attachResult gives a tool result to the call it answers: the call with its
@@ -406,7 +437,7 @@ func (h *handler) agent(req *openai.ChatCompletionRequest) (turn, error) {
 	if done {
 		return answerTurn(answer, sol.Path, len(c.calls)), nil
 	}
-	return toolTurn(c.mode, len(c.calls), st, link)
+	return toolTurn(c, len(c.calls), st, link)
 }
 
 // finalAnswer is the title the rollout ends on: the gold answer, or for a
@@ -447,7 +478,7 @@ func unkeyed(c conversation) (turn, error) {
 	}
 	if len(c.calls) == 0 {
 		q := clipRunes(collapseSpaces(c.first), maxQueryRunes)
-		return toolTurn(c.mode, 0, step{tool: trajectory.ToolGoogleSearch, query: q}, "")
+		return toolTurn(c, 0, step{tool: trajectory.ToolGoogleSearch, query: q}, "")
 	}
 	return turn{
 		content:   fmt.Sprintf(`I could not trace this question further; my best guess from the search is \boxed{%s}.`, guess),
@@ -536,8 +567,11 @@ func thoughts(st step, n int) (string, string) {
 }
 
 // toolTurn renders st as one tool call in the conversation's mode; n is the
-// number of calls made before, which numbers the call's id.
-func toolTurn(mode string, n int, st step, link string) (turn, error) {
+// number of calls made before, which numbers the call's id. A function call
+// takes the name the request's schemas give the tool, as a model calls what
+// it was offered.
+func toolTurn(c conversation, n int, st step, link string) (turn, error) {
+	mode := c.mode
 	content, reasoning := thoughts(st, n)
 	var args []kv
 	server := trajectory.ServerSearch
@@ -564,7 +598,7 @@ func toolTurn(mode string, n int, st step, link string) (turn, error) {
 			calls: []openai.ToolCall{{
 				ID:       fmt.Sprintf("call_%d", n),
 				Type:     openai.ToolTypeFunction,
-				Function: openai.FunctionCall{Name: st.tool, Arguments: a},
+				Function: openai.FunctionCall{Name: c.functionName(st.tool), Arguments: a},
 			}},
 			finish: openai.FinishReasonToolCalls,
 		}, nil

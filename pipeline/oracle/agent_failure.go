@@ -105,11 +105,11 @@ func failingTurn(c conversation, sol Solution, d decision) (turn, error) {
 	}
 	st, arg, consumed, done := advance(f.prefix(sol, d), c.calls, c.last, c.hasLast)
 	if !done {
-		return toolTurn(c.mode, len(c.calls), st, arg)
+		return toolTurn(c, len(c.calls), st, arg)
 	}
 	st, arg, done = f.diverge(sol, c, c.calls[consumed:], d.python)
 	if !done {
-		return toolTurn(c.mode, len(c.calls), st, arg)
+		return toolTurn(c, len(c.calls), st, arg)
 	}
 	answer := failingAnswer(sol, c.calls)
 	trail := scrapedTitles(c.calls)

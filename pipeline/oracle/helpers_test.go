@@ -202,7 +202,7 @@ func (r *rollout) step() (final string, done bool) {
 	default:
 		m := reMCPCall.FindStringSubmatch(rep.Message.Content)
 		if m == nil {
-			if _, ok, _ := trajectory.ParseMCP(rep.Message.Content); ok {
+			if _, calls, _ := trajectory.SplitMCP(rep.Message.Content); len(calls) > 0 {
 				r.t.Fatalf("malformed MCP call:\n%s", rep.Message.Content)
 			}
 			return rep.Message.Content, true

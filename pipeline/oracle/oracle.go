@@ -239,7 +239,7 @@ func looksLikeAgent(req *openai.ChatCompletionRequest, keys Keys) bool {
 			return true
 		}
 		text := messageText(m)
-		if _, ok, err := trajectory.ParseMCP(text); ok || err != nil || strings.Contains(text, trajectory.ToolGoogleSearch) {
+		if _, calls, err := trajectory.SplitMCP(text); len(calls) > 0 || err != nil || strings.Contains(text, trajectory.ToolGoogleSearch) {
 			return true
 		}
 		if first == "" && m.Role == openai.ChatMessageRoleUser {

@@ -97,6 +97,10 @@ type Options struct {
 	SFTPick string
 	// MaxPairsPerQuestion bounds the DPO pairs of one question; 0 means 1.
 	MaxPairsPerQuestion int
+	// FunctionNames names the OpenAI-style calls made from MCP-in-text:
+	// trajectory.FunctionNamesServerTool (when "") or FunctionNamesBare,
+	// as the run's synthesize.function_names named the schemas.
+	FunctionNames string
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -139,7 +143,7 @@ func BuildSFT(q QAInfo, rs []Judged, opt Options) (SFTRow, bool, error) {
 	}
 	j := chosen[0]
 	r := j.Rollout
-	msgs, err := toStyle(r.Messages, r.Mode, opt.Style)
+	msgs, err := styleRollout(r, opt)
 	if err != nil {
 		return SFTRow{}, false, fmt.Errorf("sft %s rollout %s: %w", q.QAID, r.ID, err)
 	}
@@ -205,7 +209,7 @@ func BuildDPO(q QAInfo, rs []Judged, opt Options) ([]DPORow, error) {
 	var rows []DPORow
 	for k := range n {
 		c, r := chosen[k%len(chosen)], rejected[k%len(rejected)]
-		row, ok, err := exportPair(q, c, r, opt.Style)
+		row, ok, err := exportPair(q, c, r, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -218,16 +222,16 @@ func BuildDPO(q QAInfo, rs []Judged, opt Options) ([]DPORow, error) {
 
 // exportPair returns false when the two sides carry no contrast: the same
 // rollout or the same continuation.
-func exportPair(q QAInfo, c, r Judged, style string) (DPORow, bool, error) {
+func exportPair(q QAInfo, c, r Judged, opt Options) (DPORow, bool, error) {
 	cr, rr := c.Rollout, r.Rollout
 	if cr.ID == rr.ID {
 		return DPORow{}, false, nil
 	}
-	cm, err := toStyle(cr.Messages, cr.Mode, style)
+	cm, err := styleRollout(cr, opt)
 	if err != nil {
 		return DPORow{}, false, fmt.Errorf("dpo %s rollout %s: %w", q.QAID, cr.ID, err)
 	}
-	rm, err := toStyle(rr.Messages, rr.Mode, style)
+	rm, err := styleRollout(rr, opt)
 	if err != nil {
 		return DPORow{}, false, fmt.Errorf("dpo %s rollout %s: %w", q.QAID, rr.ID, err)
 	}
@@ -328,6 +332,19 @@ func exportClean(r trajectory.Rollout) bool {
 	return len(verdict.Quality(r)) == 0 && exportCheckBoxed(r.Messages) == nil
 }
 
+// styleRollout is the messages of r in the style of opt.
+func styleRollout(r trajectory.Rollout, opt Options) ([]trajectory.Message, error) {
+	var tools []trajectory.ToolSpec
+	if opt.Style == StyleChatML {
+		// Only MiroThinker's style lists the tools in the system prompt.
+		var err error
+		if tools, err = trajectory.ToolSpecs(r.Tools); err != nil {
+			return nil, err
+		}
+	}
+	return toStyle(r.Messages, r.Mode, opt.Style, convert{tools: tools, naming: opt.FunctionNames})
+}
+
 // exportPromptLen is the length of the shared prefix: everything up to and
 // including the first user message (the system prompt and the question).
 func exportPromptLen(msgs []trajectory.Message) (int, error) {
@@ -357,7 +374,7 @@ func exportCheckBoxed(msgs []trajectory.Message) error {
 	}
 	// A call block in the text is a call too: it would become tool_calls in
 	// the OpenAI style, so the check holds in both styles.
-	if _, calls := styleSplitMCP(text); len(calls) > 0 {
+	if _, calls, _ := trajectory.SplitMCP(text); len(calls) > 0 {
 		return fmt.Errorf("last message makes an MCP tool call after its \\boxed{} answer")
 	}
 	return nil

@@ -51,7 +51,7 @@ func judged(index, calls int, answer string, correct bool) Judged {
 	return Judged{
 		Rollout: trajectory.Rollout{
 			ID: fmt.Sprintf("r-%d", index), QAID: testQA.QAID, Index: index, Model: "oracle", Mode: trajectory.ModeFunction,
-			Messages: msgs, Tools: `[{"type":"function"}]`, Answer: answer, Status: trajectory.StatusAnswered,
+			Messages: msgs, Tools: `[{"type":"function","function":{"name":"google_search","description":"Search.","parameters":{"type":"object"}}}]`, Answer: answer, Status: trajectory.StatusAnswered,
 			NumToolCalls: calls, NumTurns: calls + 2, PromptTokens: int64(100 * (index + 1)), CompletionTokens: 10,
 		},
 		Verdict: v,

@@ -3,7 +3,6 @@ package export
 import (
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/miroverse/miroverse/trajectory"
 )
@@ -20,16 +19,26 @@ const (
 	StyleChatML = "mirothinker"
 )
 
-// Tags of the MCP-in-text call block (DESIGN §3 "synthesize").
+// Reasoning in MiroThinker's style opens the assistant text as
+// "<think>\n…\n</think>\n\n", the layout its parsing expects
+// (apps/miroflow-agent/src/utils/parsing_utils.py,
+// extract_failure_experience_summary).
 const (
-	styleMCPOpen       = "<use_mcp_tool>"
-	styleMCPClose      = "</use_mcp_tool>"
-	styleMCPServerTag  = "server_name"
-	styleMCPToolTag    = "tool_name"
-	styleMCPArgsTag    = "arguments"
-	styleToolCallType  = "function"
-	styleEmptyArgsJSON = "{}"
+	styleThinkOpen  = "<think>\n"
+	styleThinkClose = "\n</think>\n\n"
 )
+
+const styleToolCallType = "function"
+
+// convert carries what a style conversion needs besides the messages.
+type convert struct {
+	// tools are the rollout's tools (its tools column), listed in the
+	// system prompt of MiroThinker-style rows.
+	tools []trajectory.ToolSpec
+	// naming names the functions of OpenAI-style calls made from MCP text
+	// (trajectory.FunctionNamesServerTool or FunctionNamesBare).
+	naming string
+}
 
 // styleOf maps a rollout mode or a style name to a style name.
 func styleOf(name string) (string, error) {
@@ -45,10 +54,12 @@ func styleOf(name string) (string, error) {
 
 // toStyle converts msgs from the style (or rollout mode) from to style. The
 // result never shares memory with msgs, so rows built from it can be changed
-// without touching the stored rollout. Text, reasoning and tool arguments are
-// kept verbatim; converting ChatML to OpenAI names the calls call_1, call_2, …
-// in order, since the text format carries no ids.
-func toStyle(msgs []trajectory.Message, from, style string) ([]trajectory.Message, error) {
+// without touching the stored rollout. Text and results are kept verbatim;
+// MCP-in-text is read by trajectory.SplitMCP and written by
+// trajectory.FormatMCPReply, the agent's own reader and writer, so arguments
+// taken from MCP text come out compacted. Converting ChatML to OpenAI names
+// the calls call_1, call_2, … in order, since the text format carries no ids.
+func toStyle(msgs []trajectory.Message, from, style string, cv convert) ([]trajectory.Message, error) {
 	src, err := styleOf(from)
 	if err != nil {
 		return nil, fmt.Errorf("to style: source: %w", err)
@@ -58,43 +69,57 @@ func toStyle(msgs []trajectory.Message, from, style string) ([]trajectory.Messag
 		return nil, fmt.Errorf("to style: target: %w", err)
 	}
 	switch {
-	case src == dst:
+	case src == StyleOpenAI && dst == StyleOpenAI:
 		out := make([]trajectory.Message, len(msgs))
 		for i, m := range msgs {
 			out[i] = styleClone(m)
 		}
 		return out, nil
 	case dst == StyleChatML:
-		return openAIToChatML(msgs)
+		return cv.toChatML(msgs, src)
 	default:
-		return chatMLToOpenAI(msgs)
+		return cv.chatMLToOpenAI(msgs)
 	}
 }
 
-func openAIToChatML(msgs []trajectory.Message) ([]trajectory.Message, error) {
+// toChatML writes msgs in MiroThinker's own layout: the system prompt with
+// the MCP tool section, reasoning inside the assistant text, calls as
+// <use_mcp_tool> blocks at its end and the results of one message's calls as
+// one user message, joined by newlines as MiroThinker joins them.
+func (cv convert) toChatML(msgs []trajectory.Message, src string) ([]trajectory.Message, error) {
 	out := make([]trajectory.Message, 0, len(msgs))
 	for i, m := range msgs {
+		if src == StyleChatML && (m.Role == "tool" || len(m.ToolCalls) > 0) {
+			return nil, fmt.Errorf("message %d (%s) has native tool fields: not in %s style", i, m.Role, StyleChatML)
+		}
 		switch {
-		case m.Role == "tool":
-			// The result text alone: in MCP mode the tool output is the whole
-			// user message.
-			out = append(out, trajectory.Message{Role: "user", Content: trajectory.Text(styleText(m.Content))})
-		case m.Role == "assistant" && len(m.ToolCalls) > 0:
-			blocks := make([]string, 0, len(m.ToolCalls))
-			for _, tc := range m.ToolCalls {
-				b, err := renderMCPBlock(tc.Function.Name, tc.Function.Arguments)
-				if err != nil {
-					return nil, fmt.Errorf("message %d: %w", i, err)
-				}
-				blocks = append(blocks, b)
+		case m.Role == "system":
+			c := styleClone(m)
+			if with, ok := trajectory.WithMCPTools(styleText(m.Content), cv.tools); ok && len(cv.tools) > 0 {
+				c.Content = trajectory.Text(with)
 			}
-			text := strings.TrimRightFunc(styleText(m.Content), unicode.IsSpace)
-			if text != "" {
-				text += "\n\n"
+			out = append(out, c)
+		case m.Role == "tool":
+			// One user message holds the results of all the calls of the
+			// assistant message before it.
+			if n := len(out); n > 0 && i > 0 && msgs[i-1].Role == "tool" {
+				*out[n-1].Content += "\n" + styleText(m.Content)
+				continue
+			}
+			out = append(out, trajectory.Message{Role: "user", Content: trajectory.Text(styleText(m.Content))})
+		case m.Role == "assistant":
+			calls := make([]trajectory.MCPCall, 0, len(m.ToolCalls))
+			for _, tc := range m.ToolCalls {
+				server, tool := trajectory.SplitFunctionName(tc.Function.Name)
+				if server == "" {
+					// A guessed server would teach a call that can never run.
+					return nil, fmt.Errorf("message %d: no MCP server known for tool %q", i, tc.Function.Name)
+				}
+				calls = append(calls, trajectory.MCPCall{Server: server, Tool: tool, Arguments: tc.Function.Arguments})
 			}
 			c := styleClone(m)
-			c.ToolCalls = nil
-			c.Content = trajectory.Text(text + strings.Join(blocks, "\n\n"))
+			c.ToolCalls, c.ReasoningContent = nil, nil
+			c.Content = trajectory.Text(styleThink(styleText(m.ReasoningContent)) + trajectory.FormatMCPReply(styleText(m.Content), calls))
 			out = append(out, c)
 		default:
 			out = append(out, styleClone(m))
@@ -103,12 +128,12 @@ func openAIToChatML(msgs []trajectory.Message) ([]trajectory.Message, error) {
 	return out, nil
 }
 
-func chatMLToOpenAI(msgs []trajectory.Message) ([]trajectory.Message, error) {
+func (cv convert) chatMLToOpenAI(msgs []trajectory.Message) ([]trajectory.Message, error) {
 	out := make([]trajectory.Message, 0, len(msgs))
-	// pending holds the calls of the last assistant message whose results have
-	// not been seen yet: the next user messages are those results, in order.
-	// A user message with nothing pending is a real user turn (the question,
-	// the summary request).
+	// pending holds the calls of the last assistant message whose result has
+	// not been seen yet: the next user message is their result. A user
+	// message with nothing pending is a real user turn (the question, the
+	// summary request).
 	var pending []trajectory.ToolCall
 	n := 0
 	for i, m := range msgs {
@@ -116,42 +141,67 @@ func chatMLToOpenAI(msgs []trajectory.Message) ([]trajectory.Message, error) {
 			return nil, fmt.Errorf("message %d (%s) has native tool fields: not in %s style", i, m.Role, StyleChatML)
 		}
 		switch m.Role {
-		case "assistant":
-			text, calls := styleSplitMCP(styleText(m.Content))
+		case "system":
 			c := styleClone(m)
-			pending = nil
-			if len(calls) > 0 {
-				// Nil, not "", for a reply that is only calls: the agent
-				// stores native replies that way.
-				c.Content = nil
-				if text != "" {
-					c.Content = trajectory.Text(text)
-				}
-				for _, call := range calls {
-					n++
-					tc := trajectory.ToolCall{
-						ID:       fmt.Sprintf("call_%d", n),
-						Type:     styleToolCallType,
-						Function: trajectory.FunctionCall{Name: call.tool, Arguments: call.args},
-					}
-					c.ToolCalls = append(c.ToolCalls, tc)
-				}
-				pending = c.ToolCalls
+			if without, ok := trajectory.WithoutMCPTools(styleText(m.Content)); ok {
+				c.Content = trajectory.Text(without)
 			}
 			out = append(out, c)
+		case "assistant":
+			c := styleClone(m)
+			body := styleText(m.Content)
+			if m.ReasoningContent == nil {
+				if r, rest, ok := styleUnthink(body); ok {
+					c.ReasoningContent, body = trajectory.Text(r), rest
+					c.Content = trajectory.Text(body)
+				}
+			}
+			pending = nil
+			text, calls, err := trajectory.SplitMCP(body)
+			if err != nil || len(calls) == 0 {
+				// A reply the agent could not run was rolled back; one here
+				// is text, and stays text.
+				out = append(out, c)
+				continue
+			}
+			// Nil, not "", for a reply that is only calls: the agent
+			// stores native replies that way.
+			c.Content = nil
+			if text != "" {
+				c.Content = trajectory.Text(text)
+			}
+			for _, call := range calls {
+				n++
+				c.ToolCalls = append(c.ToolCalls, trajectory.ToolCall{
+					ID:       fmt.Sprintf("call_%d", n),
+					Type:     styleToolCallType,
+					Function: trajectory.FunctionCall{Name: trajectory.FunctionName(call.Tool, cv.naming), Arguments: call.Arguments},
+				})
+			}
+			pending = c.ToolCalls
+			out = append(out, c)
 		case "user":
-			if len(pending) == 0 {
+			if len(pending) == 0 || trajectory.IsSummaryRequest(styleText(m.Content)) {
+				pending = nil
 				out = append(out, styleClone(m))
 				continue
 			}
-			tc := pending[0]
-			pending = pending[1:]
-			out = append(out, trajectory.Message{
-				Role:       "tool",
-				Content:    trajectory.Text(styleText(m.Content)),
-				ToolCallID: trajectory.Text(tc.ID),
-				Name:       trajectory.Text(tc.Function.Name),
-			})
+			// The results of several calls came as one text that cannot be
+			// split again: the last call's message carries it, the others
+			// are empty.
+			for k, tc := range pending {
+				content := ""
+				if k == len(pending)-1 {
+					content = styleText(m.Content)
+				}
+				out = append(out, trajectory.Message{
+					Role:       "tool",
+					Content:    trajectory.Text(content),
+					ToolCallID: trajectory.Text(tc.ID),
+					Name:       trajectory.Text(tc.Function.Name),
+				})
+			}
+			pending = nil
 		default:
 			pending = nil
 			out = append(out, styleClone(m))
@@ -160,105 +210,26 @@ func chatMLToOpenAI(msgs []trajectory.Message) ([]trajectory.Message, error) {
 	return out, nil
 }
 
-// renderMCPBlock writes one call in MiroThinker's MCP-in-text format. A tool
-// outside the profile is an error rather than a guessed server: a wrong
-// server name would teach the model a call that can never run.
-func renderMCPBlock(tool, args string) (string, error) {
-	server := trajectory.ServerOf(tool)
-	if server == "" {
-		return "", fmt.Errorf("no MCP server known for tool %q", tool)
+// styleThink is the think block for reasoning r, "" without reasoning.
+func styleThink(r string) string {
+	if r == "" {
+		return ""
 	}
-	var b strings.Builder
-	b.WriteString(styleMCPOpen + "\n")
-	b.WriteString("<" + styleMCPServerTag + ">" + server + "</" + styleMCPServerTag + ">\n")
-	b.WriteString("<" + styleMCPToolTag + ">" + tool + "</" + styleMCPToolTag + ">\n")
-	b.WriteString("<" + styleMCPArgsTag + ">\n" + args + "\n</" + styleMCPArgsTag + ">\n")
-	b.WriteString(styleMCPClose)
-	return b.String(), nil
+	return styleThinkOpen + r + styleThinkClose
 }
 
-// styleMCPCall is one call parsed from assistant text.
-// The server name is not kept: OpenAI style has no place for it and
-// rendering derives it from the tool again.
-type styleMCPCall struct {
-	tool, args string
-}
-
-// styleSplitMCP splits the MCP blocks at the end of an assistant text from the
-// text before them. It is lenient the way stored model output needs: blank
-// space around tags, a missing final </use_mcp_tool> or </arguments> (a stop
-// sequence may eat it) and a fenced JSON body are accepted. A block followed
-// by more text is not a call, and text with no call comes back unchanged.
-func styleSplitMCP(s string) (string, []styleMCPCall) {
-	var calls []styleMCPCall
-	rest := s
-	for {
-		trimmed := strings.TrimRightFunc(rest, unicode.IsSpace)
-		start := strings.LastIndex(trimmed, styleMCPOpen)
-		if start < 0 {
-			break
-		}
-		body := trimmed[start+len(styleMCPOpen):]
-		if end := strings.Index(body, styleMCPClose); end >= 0 {
-			if strings.TrimSpace(body[end+len(styleMCPClose):]) != "" {
-				break
-			}
-			body = body[:end]
-		}
-		call, ok := styleParseMCPBody(body)
-		if !ok {
-			break
-		}
-		calls = append(calls, call)
-		rest = trimmed[:start]
+// styleUnthink splits a think block written by styleThink off the start of
+// s.
+func styleUnthink(s string) (reasoning, rest string, ok bool) {
+	body, found := strings.CutPrefix(s, styleThinkOpen)
+	if !found {
+		return "", s, false
 	}
-	if len(calls) == 0 {
-		return s, nil
+	end := strings.Index(body, styleThinkClose)
+	if end < 0 {
+		return "", s, false
 	}
-	// Parsed from the end backwards; restore message order.
-	for i, j := 0, len(calls)-1; i < j; i, j = i+1, j-1 {
-		calls[i], calls[j] = calls[j], calls[i]
-	}
-	return strings.TrimRightFunc(rest, unicode.IsSpace), calls
-}
-
-func styleParseMCPBody(body string) (styleMCPCall, bool) {
-	tool, ok := styleTagValue(body, styleMCPToolTag)
-	if !ok || tool == "" {
-		return styleMCPCall{}, false
-	}
-	args, ok := styleTagValue(body, styleMCPArgsTag)
-	if !ok {
-		args = styleEmptyArgsJSON
-	}
-	return styleMCPCall{tool: tool, args: styleUnfence(args)}, true
-}
-
-// styleTagValue returns the trimmed text between <tag> and </tag>; a missing
-// closing tag takes the rest of s.
-func styleTagValue(s, tag string) (string, bool) {
-	open, closing := "<"+tag+">", "</"+tag+">"
-	i := strings.Index(s, open)
-	if i < 0 {
-		return "", false
-	}
-	v := s[i+len(open):]
-	if j := strings.Index(v, closing); j >= 0 {
-		v = v[:j]
-	}
-	return strings.TrimSpace(v), true
-}
-
-// styleUnfence removes a Markdown code fence around a JSON body.
-func styleUnfence(s string) string {
-	if !strings.HasPrefix(s, "```") || !strings.HasSuffix(s, "```") || len(s) < 6 {
-		return s
-	}
-	inner := s[3 : len(s)-3]
-	if nl := strings.IndexByte(inner, '\n'); nl >= 0 && !strings.ContainsAny(inner[:nl], "{[\"") {
-		inner = inner[nl+1:] // language tag such as "json"
-	}
-	return strings.TrimSpace(inner)
+	return body[:end], body[end+len(styleThinkClose):], true
 }
 
 // styleClone deep-copies m so that exported rows never alias stored ones.

@@ -47,7 +47,46 @@ type Policy struct {
 	// earlier replies, as its agent does; under boxed.Strict only the reply
 	// just before the summary is looked at.
 	BoxRule boxed.Rule
+	// Retention says which messages compete for the KeepToolResults slots
+	// (trajectory.RetainMiroThinker when "": the summary request takes one).
+	Retention string
+	// SummaryAfterResult is SummaryDropResult (when "") or
+	// SummaryKeepResult: what happens in MCP mode to a tool result that the
+	// forced summary request would follow directly.
+	SummaryAfterResult string
+	// RepeatCalls is RepeatRollback (when "") or RepeatNotice: what a search
+	// or scrape identical to an earlier one gets.
+	RepeatCalls string
+	// EmptySearch is EmptySearchRollback (when "") or EmptySearchKeep: what
+	// a google_search without results gets.
+	EmptySearch string
+	// Today is the date the system prompt names ("Today is: …"). It comes
+	// from config so that rows do not depend on the day they were made.
+	Today string
 }
+
+// Choices of the Policy fields above. The first of each pair is
+// MiroThinker's behaviour (apps/miroflow-agent/src/core/orchestrator.py).
+const (
+	// SummaryDropResult removes the last tool result before the summary
+	// request, as MiroThinker does when the history ends with a user
+	// message, so no two user messages follow each other.
+	SummaryDropResult = "drop"
+	SummaryKeepResult = "keep"
+	// RepeatRollback rolls the reply back (its message leaves the log and
+	// the model is asked again) while fewer than MaxRollbacks-1 rollbacks
+	// came in a row, then lets the call run; RepeatNotice answers it with a
+	// notice that stays in the trajectory.
+	RepeatRollback = "rollback"
+	RepeatNotice   = "notice"
+	// EmptySearchRollback rolls back a reply whose google_search found
+	// nothing, under the same limit; EmptySearchKeep keeps the empty result.
+	EmptySearchRollback = "rollback"
+	EmptySearchKeep     = "keep"
+)
+
+// DefaultToday is the date in the system prompt when none is configured.
+const DefaultToday = "2025-10-01"
 
 // Defaults of the MiroThinker profile (DESIGN §3 "limits").
 const (
@@ -92,6 +131,24 @@ func (p Policy) withDefaults() Policy {
 	if p.KeepToolResults < -1 {
 		p.KeepToolResults = -1
 	}
+	if p.BoxRule == "" {
+		p.BoxRule = boxed.MiroThinker
+	}
+	if p.Retention == "" {
+		p.Retention = trajectory.RetainMiroThinker
+	}
+	if p.SummaryAfterResult == "" {
+		p.SummaryAfterResult = SummaryDropResult
+	}
+	if p.RepeatCalls == "" {
+		p.RepeatCalls = RepeatRollback
+	}
+	if p.EmptySearch == "" {
+		p.EmptySearch = EmptySearchRollback
+	}
+	if p.Today == "" {
+		p.Today = DefaultToday
+	}
 	return p
 }
 
@@ -113,6 +170,8 @@ const (
 	rollbackRefusal      = "refusal"
 	rollbackEmpty        = "empty"
 	rollbackTextToolCall = "text_tool_call"
+	rollbackRepeatCall   = "repeat_call"
+	rollbackEmptySearch  = "empty_search"
 )
 
 // Agent runs ReAct rollouts: think, call a tool, read its result, repeat,
@@ -143,6 +202,14 @@ func (a *Agent) Run(ctx context.Context, task trajectory.Task, seed int64) (traj
 		return trajectory.Rollout{}, errors.New("agent: no toolset configured")
 	case p.Mode != trajectory.ModeFunction && p.Mode != trajectory.ModeMCP:
 		return trajectory.Rollout{}, fmt.Errorf("agent: unknown mode %q (want %q or %q)", p.Mode, trajectory.ModeFunction, trajectory.ModeMCP)
+	case p.Retention != trajectory.RetainMiroThinker && p.Retention != trajectory.RetainResults:
+		return trajectory.Rollout{}, fmt.Errorf("agent: unknown retention %q (want %q or %q)", p.Retention, trajectory.RetainMiroThinker, trajectory.RetainResults)
+	case p.SummaryAfterResult != SummaryDropResult && p.SummaryAfterResult != SummaryKeepResult:
+		return trajectory.Rollout{}, fmt.Errorf("agent: unknown summary-after-result choice %q (want %q or %q)", p.SummaryAfterResult, SummaryDropResult, SummaryKeepResult)
+	case p.RepeatCalls != RepeatRollback && p.RepeatCalls != RepeatNotice:
+		return trajectory.Rollout{}, fmt.Errorf("agent: unknown repeat-call choice %q (want %q or %q)", p.RepeatCalls, RepeatRollback, RepeatNotice)
+	case p.EmptySearch != EmptySearchRollback && p.EmptySearch != EmptySearchKeep:
+		return trajectory.Rollout{}, fmt.Errorf("agent: unknown empty-search choice %q (want %q or %q)", p.EmptySearch, EmptySearchRollback, EmptySearchKeep)
 	}
 	sess := a.Tools.Open()
 	defer func() {
@@ -151,12 +218,13 @@ func (a *Agent) Run(ctx context.Context, task trajectory.Task, seed int64) (traj
 		_ = sess.Close()
 	}()
 	r := &agentRun{
-		agent:   a,
-		tools:   sess,
-		p:       p,
-		seed:    seed,
-		seen:    map[string]bool{},
-		schemas: a.Tools.Schemas(),
+		agent:    a,
+		tools:    sess,
+		p:        p,
+		seed:     seed,
+		seen:     map[string]bool{},
+		schemas:  a.Tools.Schemas(),
+		question: task.Question,
 	}
 	r.out = trajectory.Rollout{
 		QAID:  task.QAID,
@@ -178,7 +246,7 @@ func (a *Agent) Run(ctx context.Context, task trajectory.Task, seed int64) (traj
 		r.schemaChars = utf8.RuneCountInString(r.out.Tools)
 	}
 	r.msgs = []trajectory.Message{
-		{Role: openai.ChatMessageRoleSystem, Content: trajectory.Text(systemPrompt(p.Mode, a.Tools))},
+		{Role: openai.ChatMessageRoleSystem, Content: trajectory.Text(systemPrompt(p.Mode, a.Tools, p.Today))},
 		{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(taskPrompt(task.Question))},
 	}
 	err := r.run(ctx)
@@ -197,9 +265,10 @@ type agentRun struct {
 	seed        int64
 	out         trajectory.Rollout
 	msgs        []trajectory.Message // the full log
-	seen        map[string]bool      // toolset.CallKey of every call made, for the duplicate guard
+	seen        map[string]bool      // key of every call made (see repeatKey), for the repeat guard
 	schemas     []openai.Tool
 	schemaChars int
+	question    string // repeated in the summary request
 
 	consecutiveRollbacks int
 	errRun               int // current run of consecutive tool errors
@@ -213,7 +282,7 @@ func (r *agentRun) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return r.canceled(err)
 		}
-		send := trajectory.Retain(r.msgs, r.p.KeepToolResults, r.p.Mode)
+		send := trajectory.Retain(r.msgs, r.p.KeepToolResults, r.p.Mode, r.p.Retention)
 		if r.estimate(send, true)+r.p.MaxTokens > r.p.ContextTokens {
 			break // no room for another full reply: summarise now
 		}
@@ -229,13 +298,22 @@ func (r *agentRun) run(ctx context.Context) error {
 		}
 		truncated := reply.FinishReason == string(openai.FinishReasonLength)
 		var done bool
+		var why string
 		if r.p.Mode == trajectory.ModeFunction {
-			done = r.functionTurn(ctx, reply, truncated)
+			done, why = r.functionTurn(ctx, reply, truncated)
 		} else {
-			done = r.mcpTurn(ctx, reply, truncated)
+			done, why = r.mcpTurn(ctx, reply, truncated)
 		}
 		if err := ctx.Err(); err != nil {
 			return r.canceled(err)
+		}
+		if why != "" {
+			// The reply's calls were repeats or found nothing: it leaves
+			// the log and the model is asked again. Fewer than
+			// MaxRollbacks-1 came in a row (see runChecked), so this never
+			// ends the rollout.
+			r.rollback(why)
+			continue
 		}
 		if truncated {
 			r.out.Truncated = true
@@ -272,11 +350,11 @@ func (r *agentRun) rejectReason(reply llm.Reply) string {
 			// in the log; the model must use the text format.
 			return rollbackMalformed
 		}
-		_, ok, err := trajectory.ParseMCP(m.Content)
+		_, calls, err := trajectory.SplitMCP(m.Content)
 		if err != nil {
 			return rollbackMalformed
 		}
-		hasCall = ok
+		hasCall = len(calls) > 0
 	}
 	if hasCall {
 		return ""
@@ -305,55 +383,83 @@ func (r *agentRun) rollback(reason string) bool {
 	return true
 }
 
-// functionTurn keeps a native-function reply and runs its calls in order.
-// It reports whether the agent has finished (no tool call).
-func (r *agentRun) functionTurn(ctx context.Context, reply llm.Reply, truncated bool) bool {
-	m := r.keep(reply)
-	if len(m.ToolCalls) == 0 {
-		return true
-	}
-	for _, tc := range m.ToolCalls {
-		var result string
+// functionTurn runs the calls of a native-function reply in order and, if
+// none of them asks for a rollback, keeps the reply and their results. It
+// reports whether the agent has finished (no tool call), or why the reply
+// must be rolled back.
+func (r *agentRun) functionTurn(ctx context.Context, reply llm.Reply, truncated bool) (bool, string) {
+	calls := reply.Message.ToolCalls
+	results := make([]string, len(calls))
+	for i, tc := range calls {
 		if truncated {
 			// The API needs a result for every call; a call in a cut-off
 			// reply is not run, since its arguments may be cut too.
-			result = truncatedCallNotice
-			r.countResult(tc.Function.Name, result)
-		} else {
-			result = r.runTool(ctx, tc.Function.Name, tc.Function.Arguments)
+			results[i] = truncatedCallNotice
+			continue
 		}
+		if !r.offered(tc.Function.Name) {
+			// Only the names in the request's schemas are calls: MiroFlow
+			// splits "server-tool" names, so a bare name there (or a
+			// server-tool name where bare names were offered) reaches no
+			// server, and the data must not teach it.
+			results[i] = toolErrorf("unknown tool %q; available tools: %s", tc.Function.Name, r.offeredNames())
+			continue
+		}
+		res, why := r.runChecked(ctx, tc.Function.Name, tc.Function.Arguments)
+		if why != "" {
+			return false, why
+		}
+		results[i] = res
+	}
+	m := r.keep(reply)
+	for i, tc := range m.ToolCalls {
+		r.countResult(tc.Function.Name, results[i])
 		r.msgs = append(r.msgs, trajectory.Message{
 			Role:       openai.ChatMessageRoleTool,
-			Content:    trajectory.Text(result),
+			Content:    trajectory.Text(results[i]),
 			ToolCallID: trajectory.Text(tc.ID),
 			Name:       trajectory.Text(tc.Function.Name),
 		})
 	}
-	return false
+	return len(m.ToolCalls) == 0, ""
 }
 
-// mcpTurn keeps an MCP-in-text reply and runs its call; the result comes
-// back as a user message. It reports whether the agent has finished.
-func (r *agentRun) mcpTurn(ctx context.Context, reply llm.Reply, truncated bool) bool {
-	r.keep(reply)
+// mcpTurn runs the calls of an MCP-in-text reply in order and, if none of
+// them asks for a rollback, keeps the reply and their results, which come
+// back as one user message, joined by newlines as MiroThinker joins them
+// (apps/miroflow-agent/src/llm/providers/openai_client.py,
+// update_message_history). It reports whether the agent has finished, or
+// why the reply must be rolled back.
+func (r *agentRun) mcpTurn(ctx context.Context, reply llm.Reply, truncated bool) (bool, string) {
 	if truncated {
-		return true
+		r.keep(reply)
+		return true, ""
 	}
-	call, ok, err := trajectory.ParseMCP(reply.Message.Content)
-	if err != nil || !ok {
-		return true // rejectReason let through only well-formed calls and final answers
+	_, calls, err := trajectory.SplitMCP(reply.Message.Content)
+	if err != nil || len(calls) == 0 {
+		r.keep(reply)
+		return true, "" // rejectReason let through only well-formed calls and final answers
 	}
-	var result string
-	if want := trajectory.ServerOf(call.Tool); want != "" && call.Server != want {
-		// MCP clients route by server; a call sent to the wrong one fails
-		// there, and the data must not teach a call that cannot run.
-		result = toolErrorf("tool %s is served by %s, not %s", call.Tool, want, call.Server)
-		r.countResult(call.Tool, result)
-	} else {
-		result = r.runTool(ctx, call.Tool, call.Arguments)
+	results := make([]string, len(calls))
+	for i, call := range calls {
+		if want := trajectory.ServerOf(call.Tool); want != "" && call.Server != want {
+			// MCP clients route by server; a call sent to the wrong one fails
+			// there, and the data must not teach a call that cannot run.
+			results[i] = toolErrorf("tool %s is served by %s, not %s", call.Tool, want, call.Server)
+			continue
+		}
+		res, why := r.runChecked(ctx, call.Tool, call.Arguments)
+		if why != "" {
+			return false, why
+		}
+		results[i] = res
 	}
-	r.msgs = append(r.msgs, trajectory.Message{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(result)})
-	return false
+	r.keep(reply)
+	for i, call := range calls {
+		r.countResult(call.Tool, results[i])
+	}
+	r.msgs = append(r.msgs, trajectory.Message{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(strings.Join(results, "\n"))})
+	return false, ""
 }
 
 // keep appends an accepted assistant reply to the log and returns it as
@@ -387,19 +493,62 @@ func (r *agentRun) keep(reply llm.Reply) trajectory.Message {
 	return m
 }
 
-// runTool runs one call unless an identical one was made before, truncates
-// its result and updates the counters.
-func (r *agentRun) runTool(ctx context.Context, name, args string) string {
-	key := toolset.CallKey(name, args)
-	var result string
-	if key != "" && r.seen[key] { // "": a stateful call, never a repeat
-		result = duplicateCallNotice
-	} else {
-		r.seen[key] = true
-		result = trajectory.TruncateToolResult(r.tools.Call(toolset.WithCallRecorder(ctx, r.recordTool), name, args))
+// offered reports whether name is the function name of an offered tool.
+func (r *agentRun) offered(name string) bool {
+	for _, t := range r.schemas {
+		if t.Function != nil && t.Function.Name == name {
+			return true
+		}
 	}
-	r.countResult(name, result)
-	return result
+	return false
+}
+
+func (r *agentRun) offeredNames() string {
+	names := make([]string, 0, len(r.schemas))
+	for _, t := range r.schemas {
+		if t.Function != nil {
+			names = append(names, t.Function.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// runChecked runs one call under the repeat and empty-search rules and
+// returns its truncated result, or the reason the reply that made it must be
+// rolled back instead. As in MiroThinker (orchestrator.py,
+// _check_duplicate_query and should_rollback_result) a rollback is asked for
+// only while fewer than MaxRollbacks-1 rollbacks came in a row; after that
+// the repeat runs and the empty result is kept. A call is remembered once it
+// ran without a tool error, before the empty-result check, so asking for a
+// search that found nothing again is a repeat.
+func (r *agentRun) runChecked(ctx context.Context, name, args string) (string, string) {
+	canRollback := r.consecutiveRollbacks < r.p.MaxRollbacks-1
+	key := r.repeatKey(name, args)
+	if key != "" && r.seen[key] { // "": a call that is never a repeat
+		switch {
+		case r.p.RepeatCalls == RepeatNotice:
+			return duplicateCallNotice, ""
+		case canRollback:
+			return "", rollbackRepeatCall
+		}
+	}
+	result := trajectory.TruncateToolResult(r.tools.Call(toolset.WithCallRecorder(ctx, r.recordTool), name, args))
+	if key != "" && (r.p.RepeatCalls == RepeatNotice || !strings.HasPrefix(result, trajectory.ToolErrorPrefix)) {
+		r.seen[key] = true
+	}
+	if r.p.EmptySearch == EmptySearchRollback && canRollback && name == trajectory.ToolGoogleSearch && toolset.EmptySearch(result) {
+		return "", rollbackEmptySearch
+	}
+	return result, ""
+}
+
+// repeatKey identifies a call for the repeat rule: MiroThinker's exact query
+// text under RepeatRollback, the normalised CallKey under RepeatNotice.
+func (r *agentRun) repeatKey(name, args string) string {
+	if r.p.RepeatCalls == RepeatNotice {
+		return toolset.CallKey(name, args)
+	}
+	return toolset.QueryKey(name, args)
 }
 
 // countResult accounts for one tool-result message: every result answers
@@ -417,19 +566,27 @@ func (r *agentRun) countResult(name, result string) {
 }
 
 // summarize runs the summary turn: one more call without tools asking for
-// the final answer in \boxed{}. The answer is the last box of that reply or,
-// failing that, of the assistant message before the request.
+// the final answer in \boxed{}. The answer is read from that reply or,
+// failing a box there, from the earlier replies (see finish).
 func (r *agentRun) summarize(ctx context.Context) error {
 	if r.out.Status != "" {
 		return nil // already ended (rollbacks)
 	}
 	previous := r.lastAssistantContent()
-	r.msgs = append(r.msgs, trajectory.Message{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(trajectory.SummaryPrompt)})
+	if n := len(r.msgs); r.p.SummaryAfterResult == SummaryDropResult && n > 2 && r.msgs[n-1].Role == openai.ChatMessageRoleUser {
+		// The loop stopped right after a tool result (turn limit or context
+		// guard). MiroThinker removes a final user message before it asks
+		// for the summary (orchestrator.py, the summary step of
+		// run_main_agent), so the request never follows another user
+		// message; a function-mode result (role tool) stays, as there.
+		r.msgs = r.msgs[:n-1]
+	}
+	r.msgs = append(r.msgs, trajectory.Message{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(trajectory.SummaryRequest(r.question))})
 	for {
 		if err := ctx.Err(); err != nil {
 			return r.canceled(err)
 		}
-		send := trajectory.Retain(r.msgs, r.p.KeepToolResults, r.p.Mode)
+		send := trajectory.Retain(r.msgs, r.p.KeepToolResults, r.p.Mode, r.p.Retention)
 		room := min(r.p.MaxTokens, r.p.ContextTokens-r.estimate(send, false))
 		if room < min(summaryMinTokens, r.p.MaxTokens) {
 			// Not even a short answer fits: the request was never sent, so

@@ -43,7 +43,8 @@ func TestAgentRun(t *testing.T) {
 	}
 	cases := []agentCase{
 		{
-			name: "function mode: several calls in one message, duplicate query, summary turn",
+			name:   "function mode: several calls in one message, duplicate query noticed, summary turn",
+			policy: func(p *Policy) { p.RepeatCalls = RepeatNotice },
 			steps: []scriptStep{
 				fn("Searching and reading.", "google_search", searchBabbage, "scrape_and_extract_info", scrapeBabbage),
 				fn("", "google_search", `{"q":" Analytical  ENGINE ","num":10}`),
@@ -73,7 +74,7 @@ func TestAgentRun(t *testing.T) {
 				if text(m[6]) != duplicateCallNotice {
 					t.Errorf("duplicate query was not answered with the notice: %q", text(m[6]))
 				}
-				if text(m[8]) != trajectory.SummaryPrompt {
+				if text(m[8]) != trajectory.SummaryRequest("Who designed the Analytical Engine?") {
 					t.Errorf("summary request: %q", text(m[8]))
 				}
 				for i, q := range reqs {
@@ -98,7 +99,7 @@ func TestAgentRun(t *testing.T) {
 		},
 		{
 			name:   "mcp mode: broken tag rolled back, calls as text, results as user messages",
-			policy: mcpMode,
+			policy: func(p *Policy) { mcpMode(p); p.RepeatCalls = RepeatNotice },
 			steps: []scriptStep{
 				say(brokenNoTool),
 				mcp("google_search", `{"q":"ada lovelace"}`),
@@ -370,7 +371,7 @@ func TestAgentRun(t *testing.T) {
 		},
 		{
 			name:   "max turns forces the summary",
-			policy: func(p *Policy) { p.MaxTurns = 2 },
+			policy: func(p *Policy) { p.MaxTurns = 2; p.EmptySearch = EmptySearchKeep },
 			steps: []scriptStep{
 				fn("", "google_search", `{"q":"one"}`),
 				fn("", "google_search", `{"q":"two"}`),

@@ -37,12 +37,9 @@ func newCall(role, model string, reply llm.Reply, err error, took time.Duration)
 
 // record books a call of the rollout itself or of its tools.
 func (r *agentRun) record(c trajectory.Call) {
-	c.Turn = int32(r.out.NumTurns)
-	if c.Role == llm.RoleAgent {
-		// The agent's call produces the next turn; the turn is counted
-		// only when its reply is kept.
-		c.Turn++
-	}
+	// Both the agent's call and the tool calls its reply makes belong to
+	// the turn being made, which is counted only once its reply is kept.
+	c.Turn = int32(r.out.NumTurns) + 1
 	r.out.Calls = append(r.out.Calls, c)
 	if c.Error != "" {
 		r.noteError(fmt.Sprintf("%s call failed: %s", c.Role, c.Error))

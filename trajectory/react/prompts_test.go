@@ -20,7 +20,7 @@ func TestQuestionFromPrompt(t *testing.T) {
 			t.Errorf("round trip of %q gave %q, %v", q, got, ok)
 		}
 	}
-	for _, s := range []string{"", "Question: x", trajectory.SummaryPrompt} {
+	for _, s := range []string{"", "Question: x", trajectory.SummaryRequest("Who?")} {
 		if _, ok := QuestionFromPrompt(s); ok {
 			t.Errorf("QuestionFromPrompt(%q) accepted a non-task prompt", s)
 		}
@@ -29,10 +29,10 @@ func TestQuestionFromPrompt(t *testing.T) {
 
 func TestSystemPrompt(t *testing.T) {
 	ts := toolset.New(tooltest.NewCorpus(), nil)
-	if sys := systemPrompt(trajectory.ModeMCP, ts); !strings.Contains(sys, ts.MCPToolsSection()) {
+	if sys := systemPrompt(trajectory.ModeMCP, ts, DefaultToday); !strings.Contains(sys, ts.MCPToolsSection()) {
 		t.Errorf("MCP system prompt lacks the tool section")
 	}
-	if sys := systemPrompt(trajectory.ModeFunction, ts); strings.Contains(sys, "<use_mcp_tool>") {
+	if sys := systemPrompt(trajectory.ModeFunction, ts, DefaultToday); strings.Contains(sys, "<use_mcp_tool>") {
 		t.Errorf("function-mode system prompt teaches the MCP format")
 	}
 }

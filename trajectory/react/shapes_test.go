@@ -108,7 +108,7 @@ func TestAgentKeepsRealModelShapes(t *testing.T) {
 		t.Run(strings.TrimSuffix(tc.fixture, filepath.Ext(tc.fixture)), func(t *testing.T) {
 			srv := fixtureServer(t, tc.fixture)
 			client := llm.New(llm.RoleAgent, llm.Endpoint{BaseURL: srv.URL + "/v1", Model: "m", Stream: tc.stream})
-			agent := &Agent{LLM: client, Tools: toolset.New(tooltest.NewCorpus(), nil), Policy: DefaultPolicy()}
+			agent := &Agent{LLM: client, Tools: toolset.New(tooltest.NewCorpus(), nil), Policy: keepEmptySearches()}
 			ro, err := agent.Run(context.Background(), trajectory.Task{QAID: "q", Question: "Which engine?"}, 7)
 			if err != nil {
 				t.Fatal(err)
@@ -153,4 +153,13 @@ func TestAgentKeepsRealModelShapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keepEmptySearches is the default policy with empty search results kept:
+// the fixtures' queries find nothing in the test corpus, and what is tested
+// here is how each shape is stored, not the rollback of an empty search.
+func keepEmptySearches() Policy {
+	p := DefaultPolicy()
+	p.EmptySearch = EmptySearchKeep
+	return p
 }

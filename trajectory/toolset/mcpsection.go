@@ -1,49 +1,44 @@
 package toolset
 
 import (
-	"slices"
-	"strconv"
-	"strings"
-
 	"github.com/miroverse/miroverse/trajectory"
 )
 
-// MCPToolsSection is the part of the MCP-mode system prompt that teaches the
-// call format and lists every server with its tools and their input schemas.
-// Servers appear in the order their first tool is offered.
-func (t *Toolset) MCPToolsSection() string {
-	var b strings.Builder
-	b.WriteString("# Calling tools\n\n")
-	b.WriteString("Tools are provided by servers. To use one, finish your message with a single call block " +
-		"in exactly this layout, then stop writing:\n\n")
-	b.WriteString(trajectory.FormatMCP(trajectory.MCPCall{Server: "server name", Tool: "tool name",
-		Arguments: "{\"parameter\": \"value\"}"}))
-	b.WriteString("\n\nThe arguments must be one JSON object that fits the tool's input schema. Make at most one " +
-		"call per message. The tool's output comes back to you in the next user message. A message with no " +
-		"call block is read as your final response, so only leave it out once you are done researching.\n\n")
-	b.WriteString("## Servers and tools\n")
-
+// ToolSpecs lists the offered tools with their servers, in the order they
+// are offered, for the MCP-mode system prompt.
+func (t *Toolset) ToolSpecs() []trajectory.ToolSpec {
 	defs := t.defs()
-	var servers []string
+	out := make([]trajectory.ToolSpec, 0, len(defs))
 	for _, d := range defs {
-		s := trajectory.ServerOf(d.Name)
-		if !slices.Contains(servers, s) {
-			servers = append(servers, s)
-		}
+		out = append(out, trajectory.ToolSpec{
+			Server: trajectory.ServerOf(d.Name), Name: d.Name, Description: d.Description, Schema: compactSchema(d.Parameters),
+		})
 	}
-	for _, s := range servers {
-		b.WriteString("\n### Server: " + s + "\n")
-		for _, d := range defs {
-			if trajectory.ServerOf(d.Name) != s {
-				continue
-			}
-			b.WriteString("\n#### Tool: " + d.Name + "\n")
-			b.WriteString(d.Description + "\n")
-			b.WriteString("Input schema: " + string(compactSchema(d.Parameters)) + "\n")
-		}
+	return out
+}
+
+// MCPToolsSection is the part of the MCP-mode system prompt that teaches the
+// call format and lists every server with its tools and their input schemas
+// (trajectory.MCPToolSection over ToolSpecs).
+func (t *Toolset) MCPToolsSection() string {
+	return trajectory.MCPToolSection(t.ToolSpecs())
+}
+
+// WithFunctionNames returns a copy of t whose function-calling schemas name
+// each function by naming (trajectory.FunctionNamesServerTool or
+// FunctionNamesBare; a Toolset from New has bare names). Calls are accepted under either
+// name whatever the naming, since Call is also what `miroverse tools run`
+// uses; the agent decides which names a model may call.
+func (t *Toolset) WithFunctionNames(naming string) *Toolset {
+	c := *t
+	c.naming = naming
+	return &c
+}
+
+// FunctionName is the name t's schemas give tool.
+func (t *Toolset) FunctionName(tool string) string {
+	if t.naming == "" {
+		return tool
 	}
-	b.WriteString("\n## Example\n\n")
-	b.WriteString(trajectory.FormatMCP(trajectory.MCPCall{Tool: trajectory.ToolGoogleSearch, Arguments: `{"q": ` + strconv.Quote("tallest lighthouse in Europe") + `}`}))
-	b.WriteString("\n")
-	return b.String()
+	return trajectory.FunctionName(tool, t.naming)
 }

@@ -13,8 +13,9 @@ func TestMCPToolsSection(t *testing.T) {
 	ts := toolset.New(tooltest.NewCorpus(), nil)
 	s := ts.MCPToolsSection()
 	for _, want := range []string{
-		"### Server: search_and_scrape_webpage", "#### Tool: google_search",
-		"### Server: jina_scrape_llm_summary", "#### Tool: scrape_and_extract_info",
+		"\n## Server name: search_and_scrape_webpage\n### Tool name: google_search\nDescription: ",
+		"\n## Server name: jina_scrape_llm_summary\n### Tool name: scrape_and_extract_info\nDescription: ",
+		"Input JSON schema: {",
 		`"required":["q"]`, `"required":["url","info_to_extract"]`,
 		"<use_mcp_tool>", "<server_name>", "<tool_name>", "<arguments>", "</use_mcp_tool>",
 	} {
@@ -22,9 +23,11 @@ func TestMCPToolsSection(t *testing.T) {
 			t.Errorf("section lacks %q", want)
 		}
 	}
-	// The example call in the section must itself parse, or the prompt
-	// teaches a call the agent would roll back.
-	if _, ok, err := trajectory.ParseMCP(s); !ok || err != nil {
-		t.Errorf("last block of the section does not parse: ok=%v err=%v", ok, err)
+	// The layout shown must itself parse, or the prompt teaches a call the
+	// agent would roll back.
+	_, layout, _ := strings.Cut(s, "Layout:\n")
+	layout, _, _ = strings.Cut(layout, "\n\nRules:")
+	if _, calls, err := trajectory.SplitMCP(layout); len(calls) != 1 || err != nil || calls[0].Tool != "tool name" {
+		t.Errorf("the layout block does not parse: %+v err=%v", calls, err)
 	}
 }

@@ -221,7 +221,7 @@ func TestSchemasWithAndWithoutSandbox(t *testing.T) {
 		t.Errorf("missing tools %v", want)
 	}
 	sec := withPy.MCPToolsSection()
-	if !strings.Contains(sec, "### Server: tool-python") || !strings.Contains(sec, "#### Tool: run_python_code") {
+	if !strings.Contains(sec, "## Server name: tool-python\n") || !strings.Contains(sec, "### Tool name: run_python_code\n") {
 		t.Errorf("MCP tool section lacks the tool-python server:\n%s", sec)
 	}
 	if n := len(toolset.ProfileTools()); n != 5 {

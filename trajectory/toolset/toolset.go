@@ -62,6 +62,7 @@ type Toolset struct {
 	corpus    Corpus
 	extractor llm.Chatter
 	sandbox   SandboxProvider // nil: the tool-python tools are not offered
+	naming    string          // function names in the schemas (WithFunctionNames)
 }
 
 // New serves the tools from c. extractor is the small LLM that turns a
@@ -166,7 +167,7 @@ func (t *Toolset) Schemas() []openai.Tool {
 		out = append(out, openai.Tool{
 			Type: openai.ToolTypeFunction,
 			Function: &openai.FunctionDefinition{
-				Name:        d.Name,
+				Name:        t.FunctionName(d.Name),
 				Description: d.Description,
 				Parameters:  compactSchema(d.Parameters),
 			},
@@ -197,7 +198,7 @@ func (t *Toolset) SchemasJSON() string {
 	for _, d := range defs {
 		out = append(out, schemaJSON{
 			Type:     string(openai.ToolTypeFunction),
-			Function: schemaFunctionJSON{Name: d.Name, Description: d.Description, Parameters: compactSchema(d.Parameters)},
+			Function: schemaFunctionJSON{Name: t.FunctionName(d.Name), Description: d.Description, Parameters: compactSchema(d.Parameters)},
 		})
 	}
 	return marshalNoEscape(out)
@@ -239,7 +240,7 @@ func (t *Toolset) Open() *Session {
 // Call runs tool name with its JSON arguments in this session; see
 // Toolset.Call for the result contract.
 func (s *Session) Call(ctx context.Context, name string, argsJSON string) string {
-	if name = strings.TrimSpace(name); isPythonTool(name) && s.tools.sandbox != nil {
+	if name = toolName(name); isPythonTool(name) && s.tools.sandbox != nil {
 		return s.callPython(ctx, name, argsJSON)
 	}
 	return s.tools.callStateless(ctx, name, argsJSON)
@@ -258,7 +259,7 @@ func (s *Session) Close() error { return s.closeSandboxes() }
 // the call, so a sandbox it creates is gone when it returns; use Open for
 // calls that build on each other.
 func (t *Toolset) Call(ctx context.Context, name string, argsJSON string) string {
-	if isPythonTool(strings.TrimSpace(name)) && t.sandbox != nil {
+	if isPythonTool(toolName(name)) && t.sandbox != nil {
 		s := t.Open()
 		defer func() { _ = s.Close() }()
 		return s.Call(ctx, name, argsJSON)
@@ -269,7 +270,7 @@ func (t *Toolset) Call(ctx context.Context, name string, argsJSON string) string
 // callStateless runs the tools that keep no state between calls, and
 // rejects every other name.
 func (t *Toolset) callStateless(ctx context.Context, name string, argsJSON string) string {
-	switch name = strings.TrimSpace(name); name {
+	switch name = toolName(name); name {
 	case trajectory.ToolGoogleSearch:
 		var a searchArgs
 		if err := decodeToolArgs(argsJSON, &a); err != nil {
@@ -288,11 +289,22 @@ func (t *Toolset) callStateless(ctx context.Context, name string, argsJSON strin
 	return toolErrorf("unknown tool %q; available tools: %s", name, t.toolNames())
 }
 
+// toolName is the tool a called name means: a profile tool's server-tool
+// function name ("search_and_scrape_webpage-google_search") is that tool,
+// anything else is the name itself.
+func toolName(name string) string {
+	name = strings.TrimSpace(name)
+	if server, tool := trajectory.SplitFunctionName(name); server != "" && trajectory.ServerOf(tool) == server {
+		return tool
+	}
+	return name
+}
+
 // toolNames lists the offered tools for error messages.
 func (t *Toolset) toolNames() string {
 	var names []string
 	for _, d := range t.defs() {
-		names = append(names, d.Name)
+		names = append(names, t.FunctionName(d.Name))
 	}
 	return strings.Join(names, ", ")
 }
@@ -520,7 +532,7 @@ func (t *Toolset) scrape(ctx context.Context, a scrapeArgs) string {
 // (`ls` before and after writing a file), and MiroThinker checks only
 // search and scrape calls for repeats.
 func CallKey(name, argsJSON string) string {
-	if isPythonTool(strings.TrimSpace(name)) {
+	if name = toolName(name); isPythonTool(name) {
 		return ""
 	}
 	switch name {
