@@ -1,6 +1,12 @@
 package trajectory
 
-import "strings"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
 
 // ToolResultPlaceholder replaces the content of tool results that fall out
 // of the retention window (DESIGN §3; protocol text, keep it exact).
@@ -91,4 +97,41 @@ func retentionSlots(msgs []Message, mode, rule string) []int {
 
 func isSummaryMessage(m Message) bool {
 	return m.Role == "user" && m.Content != nil && IsSummaryRequest(*m.Content)
+}
+
+// SentHash identifies the messages of one agent request as they go over the
+// wire (role, content, tool_call_id and tool calls; reasoning and the tool
+// name of results are not sent) and whether the request offered tools: the
+// first 16 hex digits of a SHA-256 over a canonical encoding.
+func SentHash(msgs []Message, withTools bool) string {
+	type wireCall struct {
+		ID, Name, Arguments string
+	}
+	type wireMessage struct {
+		Role, Content, ToolCallID string
+		Calls                     []wireCall
+	}
+	wire := struct {
+		Tools    bool
+		Messages []wireMessage
+	}{Tools: withTools}
+	for _, m := range msgs {
+		w := wireMessage{Role: m.Role}
+		if m.Content != nil {
+			w.Content = *m.Content
+		}
+		if m.ToolCallID != nil {
+			w.ToolCallID = *m.ToolCallID
+		}
+		for _, tc := range m.ToolCalls {
+			w.Calls = append(w.Calls, wireCall{tc.ID, tc.Function.Name, tc.Function.Arguments})
+		}
+		wire.Messages = append(wire.Messages, w)
+	}
+	b, err := json.Marshal(wire)
+	if err != nil {
+		panic(fmt.Sprintf("trajectory: encoding sent messages: %v", err)) // only strings and bools: cannot fail
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }

@@ -89,4 +89,7 @@ type Call struct {
 	Attempts         int32  `parquet:"attempts" json:"attempts"`
 	FinishReason     string `parquet:"finish_reason" json:"finish_reason"`
 	Error            string `parquet:"error" json:"error"`
+	// SentHash is, for an agent call, SentHash of the messages it sent: a
+	// replayed log can be checked against what the model really saw.
+	SentHash string `parquet:"sent_hash" json:"sent_hash,omitempty"`
 }

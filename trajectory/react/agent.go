@@ -690,7 +690,9 @@ func (r *agentRun) chat(ctx context.Context, send []trajectory.Message, withTool
 	}
 	start := time.Now()
 	reply, err := r.agent.LLM.Chat(ctx, req)
-	r.record(newCall(llm.RoleAgent, req.Model, reply, err, time.Since(start)))
+	c := newCall(llm.RoleAgent, req.Model, reply, err, time.Since(start))
+	c.SentHash = trajectory.SentHash(send, req.Tools != nil)
+	r.record(c)
 	if err != nil {
 		return llm.Reply{}, err
 	}
