@@ -8,7 +8,7 @@
 // /lib64, /etc/alternatives, /etc/ld.so.cache and the python install), a
 // fresh /proc, a minimal /dev, a private /tmp, and the sandbox's own
 // directory mounted read-write as /work, which is also the working directory
-// and HOME. The directory lives on the host and so persists across the calls
+// and HOME, and again as /home/user, where E2B sandboxes keep their files. The directory lives on the host and so persists across the calls
 // of one rollout; Manager.Remove (or Manager.Close) removes it, and the next
 // NewManager removes what a killed process left. The environment is
 // cleared; only PATH, HOME=/work, LANG, TMPDIR, PYTHONUNBUFFERED,
@@ -77,6 +77,7 @@ var ErrUnavailable = errors.New("code sandbox unavailable")
 // Paths inside the sandbox.
 const (
 	workDir   = "/work"
+	homeDir   = "/home/user"
 	pythonDir = "/opt/python"
 	// unprivilegedID is the uid and gid the sandbox runs as when this
 	// process is root.
@@ -474,7 +475,9 @@ func (m *Manager) run(ctx context.Context, dir string, spec runSpec) (runResult,
 	if m.python.hostPrefix != "" {
 		args = append(args, "--dir", filepath.Dir(pythonDir), "--ro-bind", m.python.hostPrefix, pythonDir)
 	}
-	args = append(args, "--bind", dir, workDir)
+	// The directory is also E2B's home, where models trained on
+	// MiroThinker's traces put and look for files.
+	args = append(args, "--bind", dir, workDir, "--dir", "/home", "--dir", homeDir, "--bind", dir, homeDir)
 	path := "/usr/local/bin:/usr/bin:/bin"
 	if m.python.hostPrefix != "" {
 		path = pythonDir + "/bin:" + path

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -365,5 +367,53 @@ func TestSessionWithRealSandbox(t *testing.T) {
 	}
 	if got := b.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(idB, "echo b-alive")); got != "b-alive\n" {
 		t.Errorf("closing A broke B: %q", got)
+	}
+}
+
+// TestE2BResultsWithRealSandbox runs the E2B-shaped tools in bubblewrap:
+// the shapes MiroThinker's server returns, a stateless run for a
+// placeholder id, and files put in by the upload and download tools seen
+// by code at /home/user and /work.
+func TestE2BResultsWithRealSandbox(t *testing.T) {
+	l := sandbox.DefaultLimits()
+	l.Wall = 10 * time.Second
+	m, err := sandbox.NewManager(context.Background(), l)
+	if err != nil {
+		if errors.Is(err, sandbox.ErrUnavailable) {
+			testenv.Missing(t, "bubblewrap sandbox unavailable here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer m.Close()
+	local := t.TempDir()
+	if err := os.WriteFile(filepath.Join(local, "n.txt"), []byte("41"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(m).WithOptions(toolset.Options{LocalFiles: local}).Open()
+	defer s.Close()
+	ctx := context.Background()
+	id := tooltest.CreateIn(t, s)
+	py := func(code, sid string) string {
+		b, _ := json.Marshal(map[string]string{"code_block": code, "sandbox_id": sid})
+		return string(b)
+	}
+	for _, c := range []struct{ tool, args, want string }{
+		{trajectory.ToolUploadFile, `{"sandbox_id":"` + id + `","local_file_path":"n.txt"}`, "File uploaded to /home/user/n.txt"},
+		{trajectory.ToolDownloadFile, `{"sandbox_id":"` + id + `","url":"https://demo.wiki/Ada_Lovelace","sandbox_file_path":"/work/ada.md"}`, "File downloaded to /work/ada.md"},
+		{trajectory.ToolRunPython, py("n = int(open('/home/user/n.txt').read()) + 1\nprint(open('/work/ada.md').readline().strip())\nn", id),
+			"Execution(Results: [Result(42)], Logs: Logs(stdout: ['# Ada Lovelace\\n'], stderr: []), Error: None)"},
+		{trajectory.ToolRunPython, py("import sys\nprint('a'); print('b', file=sys.stderr)\nundefined_name", id),
+			"Execution(Results: [], Logs: Logs(stdout: ['a\\n'], stderr: ['b\\n']), Error: ExecutionError(name='NameError', value=\"name 'undefined_name' is not defined\", traceback='Traceback (most recent call last):\\n  File \"<stdin>\", line 3, in <module>\\nNameError: name \\'undefined_name\\' is not defined\\n'))"},
+		{trajectory.ToolRunCommand, tooltest.CommandArgs(id, "cat n.txt; echo; ls /home/user | sort | tr '\\n' ' '"),
+			"CommandResult(stderr='', stdout='41\\nada.md n.txt ', exit_code=0, error='')"},
+		{trajectory.ToolRunCommand, tooltest.CommandArgs(id, "ls missing"),
+			"[ERROR]: Failed to run command.\n\nException type: CommandExitException\nDetails: Command exited with code 2 and error:\nls: cannot access 'missing': No such file or directory\n"},
+		// Stateless: a fresh sandbox that has none of the files.
+		{trajectory.ToolRunPython, py("import os\nsorted(os.listdir('.'))", "default"),
+			"Execution(Results: [Result([])], Logs: Logs(stdout: [], stderr: []), Error: None)"},
+	} {
+		if got := s.Call(ctx, c.tool, c.args); got != c.want {
+			t.Errorf("%s %s:\ngot  %s\nwant %s", c.tool, c.args, got, c.want)
+		}
 	}
 }
