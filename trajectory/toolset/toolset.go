@@ -214,12 +214,13 @@ type ToolInfo struct {
 
 // ProfileTools describes every tool of the MiroThinker profile, whether or
 // not a given Toolset offers it, as the default Options describe them.
-func ProfileTools() []ToolInfo {
-	return toolInfos(append(toolDefs(true), pythonToolDefs(true, DefaultSandboxLifetime)...))
-}
+func ProfileTools() []ToolInfo { return ProfileToolsWith(Options{}) }
 
-// Tools describes the tools t offers, as its Options describe them.
-func (t *Toolset) Tools() []ToolInfo { return toolInfos(t.defs()) }
+// ProfileToolsWith is ProfileTools as the Options o describe the tools.
+func ProfileToolsWith(o Options) []ToolInfo {
+	t := Toolset{opts: o}
+	return toolInfos(append(toolDefs(t.scrapeJSON()), pythonToolDefs(t.pythonE2B(), t.lifetime())...))
+}
 
 func toolInfos(defs []toolDef) []ToolInfo {
 	out := make([]ToolInfo, 0, len(defs))
