@@ -208,7 +208,8 @@ type SynthesizeConfig struct {
 	// list, the fallback only to the reply before the summary).
 	BoxRule string `yaml:"box_rule" json:"box_rule"`
 	// PythonTools offers the tool-python tools (create_sandbox,
-	// run_python_code, run_command), run in the bubblewrap sandbox bounded by
+	// run_python_code, run_command, upload_file_from_local_to_sandbox,
+	// download_file_from_internet_to_sandbox), run in the bubblewrap sandbox bounded by
 	// Sandbox. When it is on and no sandbox can be made here, synthesize and
 	// run stop at their start; code never runs unsandboxed.
 	PythonTools bool          `yaml:"python_tools" json:"python_tools"`

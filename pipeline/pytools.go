@@ -27,7 +27,7 @@ var _ toolset.SandboxProvider = (*sandbox.Manager)(nil)
 
 // disableHint tells how to run without the tool-python tools; every
 // sandbox error of a stage ends with it.
-const disableHint = "to synthesize without the tool-python tools (create_sandbox, run_python_code, run_command), " +
+const disableHint = "to synthesize without the tool-python tools (create_sandbox, run_python_code, run_command and the file tools), " +
 	"set synthesize.python_tools: false in the config; to get the sandbox, install bubblewrap (make sandbox-deps)"
 
 // Limits converts the config to the sandbox's limits. Zero fields take

@@ -300,7 +300,7 @@ func (c fakeCorpus) scrapeJSON(url, info string) string {
 	text := c.scrape(url, info)
 	r := map[string]any{"success": true, "url": url, "extracted_info": text, "error": "",
 		"scrape_stats": map[string]any{"line_count": 1, "char_count": len(text), "last_char_line": 1, "all_content_displayed": true},
-		"model_used": "oracle", "tokens_used": 7}
+		"model_used":   "oracle", "tokens_used": 7}
 	if strings.HasPrefix(text, trajectory.ToolErrorPrefix) {
 		r = map[string]any{"success": false, "url": url, "extracted_info": "", "error": "Scraping failed: no page at " + url,
 			"scrape_stats": map[string]any{}, "tokens_used": 0}
