@@ -55,10 +55,14 @@ type PythonError struct {
 // are left out of the traceback. Each reported string is cut at 100,000
 // characters, far above any caller's output cap, so that the report stays
 // under maxReportBytes.
-const pythonDriver = `import ast, builtins, json, os, sys, traceback
-def _miroverse_run():
+const pythonDriver = `def _miroverse_run():
+    import ast, json, os, sys, traceback
+    # The code runs in __main__'s own namespace, as a script's would, so
+    # that pickle and multiprocessing find what it defines; the driver
+    # leaves nothing of its own there.
+    ns = sys.modules["__main__"].__dict__
+    del ns["_miroverse_run"]
     src = sys.stdin.read()
-    ns = {"__name__": "__main__", "__builtins__": builtins}
     rep = {"results": [], "error": None}
     def cap(s):
         return s[:100000]

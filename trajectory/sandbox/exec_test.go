@@ -44,6 +44,10 @@ func TestExecPython(t *testing.T) {
 			want: Execution{Stdout: "x\n"}},
 		{name: "os._exit leaves no report", code: "import os\nos._exit(5)",
 			want: Execution{ExitCode: 5, Error: &PythonError{Name: "ProcessExited", Value: "exit status 5"}}},
+		{name: "the code is __main__, with nothing of the driver", code: "import pickle, sys\nclass P: pass\n" +
+			"print(type(pickle.loads(pickle.dumps(P()))).__name__, sys.modules['__main__'].P is P)\n" +
+			"sorted(k for k in globals() if not k.startswith('__'))",
+			want: Execution{Stdout: "P True\n", Results: []string{"['P', 'pickle', 'sys']"}}},
 		{name: "driver frames are not shown", code: "raise ValueError('v')",
 			want:         Execution{Error: &PythonError{Name: "ValueError", Value: "v"}},
 			tracebackHas: []string{`File "<stdin>", line 1`}},
