@@ -21,6 +21,7 @@ import (
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/trajectory"
 	"github.com/miroverse/miroverse/trajectory/react"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // Config is one run's configuration. Every field is documented in
@@ -233,11 +234,27 @@ type SynthesizeConfig struct {
 	// is:", fixed by config so that rows do not depend on the day of the run.
 	Today string `yaml:"today" json:"today"`
 	// PythonTools offers the tool-python tools (create_sandbox,
-	// run_python_code, run_command), run in the bubblewrap sandbox bounded by
+	// run_python_code, run_command, upload_file_from_local_to_sandbox,
+	// download_file_from_internet_to_sandbox), run in the bubblewrap sandbox bounded by
 	// Sandbox. When it is on and no sandbox can be made here, synthesize and
 	// run stop at their start; code never runs unsandboxed.
 	PythonTools bool          `yaml:"python_tools" json:"python_tools"`
 	Sandbox     SandboxConfig `yaml:"sandbox" json:"sandbox"`
+	// ScrapeResult is the shape of scrape_and_extract_info's answer:
+	// "json" (MiroThinker's object: success, url, extracted_info, error,
+	// scrape_stats, model_used, tokens_used; failures too) or "text" (the
+	// extracted text alone, failures as [ERROR]: text).
+	ScrapeResult string `yaml:"scrape_result" json:"scrape_result"`
+	// PythonResult is the shape of the tool-python answers: "e2b" (the
+	// str() of E2B's Execution and CommandResult, placeholder sandbox ids
+	// run statelessly, as MiroThinker's server answers) or "text" (merged
+	// output, any id the rollout did not create refused).
+	PythonResult string `yaml:"python_result" json:"python_result"`
+	// UnknownArguments is what a call with an argument the tool does not
+	// take gets: "server" (as MiroThinker's servers: dropped by the search
+	// and scrape tools, refused by the tool-python tools), "ignore" or
+	// "reject" (for every tool).
+	UnknownArguments string `yaml:"unknown_arguments" json:"unknown_arguments"`
 }
 
 // SandboxConfig bounds every call of the tool-python tools. Zero values
@@ -251,6 +268,14 @@ type SandboxConfig struct {
 	Memory string `yaml:"memory" json:"memory"`
 	// Processes bounds the processes and threads of one call.
 	Processes int `yaml:"processes" json:"processes"`
+	// Lifetime is how long a sandbox may stay unused before it and its
+	// files are removed: the most a create_sandbox timeout may ask for,
+	// and what every call in the sandbox renews it to.
+	Lifetime time.Duration `yaml:"lifetime" json:"lifetime"`
+	// LocalFiles is a directory whose files upload_file_from_local_to_sandbox
+	// may copy into a sandbox, named by their path in it; "" exposes none.
+	// Its files are part of the synthesize stage's fingerprint.
+	LocalFiles string `yaml:"local_files" json:"local_files"`
 }
 
 // JudgeConfig shapes the verdicts.
@@ -377,7 +402,9 @@ func DefaultConfig() Config {
 			RepeatCalls: react.RepeatRollback, EmptySearch: react.EmptySearchRollback,
 			FunctionNames: trajectory.FunctionNamesServerTool, Today: react.DefaultToday,
 			PythonTools: true,
-			Sandbox:     SandboxConfig{Wall: 120 * time.Second, CPUSeconds: 60, Memory: "4GiB", Processes: 128},
+			Sandbox: SandboxConfig{Wall: 120 * time.Second, CPUSeconds: 60, Memory: "4GiB", Processes: 128,
+				Lifetime: toolset.DefaultSandboxLifetime},
+			ScrapeResult: toolset.ScrapeJSON, PythonResult: toolset.PythonE2B, UnknownArguments: toolset.ArgsServer,
 		},
 		QA:    QAConfig{Verify: VerifyConfig{Uniqueness: true, ClosedBook: true, MaskedHop: true, SingleClause: true, ClosedBookTries: 3}},
 		Judge: JudgeConfig{F1Threshold: 0.8, UseGrader: true},
@@ -488,6 +515,7 @@ func (c Config) Validate() error {
 	if _, err := c.Synthesize.Sandbox.Limits(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Synthesize.checkTools()...)
 	if c.Export.Style != "openai" && c.Export.Style != "mirothinker" {
 		errs = append(errs, fmt.Errorf("export.style %q: want \"openai\" or \"mirothinker\"", c.Export.Style))
 	}

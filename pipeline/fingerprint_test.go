@@ -73,6 +73,11 @@ func TestStageFingerprintsFollowConfigValues(t *testing.T) {
 		{"seed", func(c Config) []any { return []any{c.Sample, c.Seed} }, func(c *Config) { c.Seed++ }},
 		{"synthesize top_p", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.TopP = 0.9 }},
 		{"sandbox wall", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.Sandbox.Wall = time.Minute }},
+		{"sandbox lifetime", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.Sandbox.Lifetime = time.Minute }},
+		{"sandbox local files", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.Sandbox.LocalFiles = "files" }},
+		{"scrape result", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.ScrapeResult = "text" }},
+		{"python result", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.PythonResult = "text" }},
+		{"unknown arguments", func(c Config) []any { return []any{c.Synthesize} }, func(c *Config) { c.Synthesize.UnknownArguments = "ignore" }},
 		{"verify gate", func(c Config) []any { return []any{c.QA.Verify} }, func(c *Config) { c.QA.Verify.MaskedHop = false }},
 		{"export band", func(c Config) []any { return []any{c.Export} }, func(c *Config) { c.Export.DifficultyBand = []float64{0.2, 0.8} }},
 	}

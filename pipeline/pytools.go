@@ -2,11 +2,18 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 
@@ -20,7 +27,7 @@ var _ toolset.SandboxProvider = (*sandbox.Manager)(nil)
 
 // disableHint tells how to run without the tool-python tools; every
 // sandbox error of a stage ends with it.
-const disableHint = "to synthesize without the tool-python tools (create_sandbox, run_python_code, run_command), " +
+const disableHint = "to synthesize without the tool-python tools (create_sandbox, run_python_code, run_command and the file tools), " +
 	"set synthesize.python_tools: false in the config; to get the sandbox, install bubblewrap (make sandbox-deps)"
 
 // Limits converts the config to the sandbox's limits. Zero fields take
@@ -62,6 +69,96 @@ func (c SandboxConfig) Limits() (sandbox.Limits, error) {
 		}
 	}
 	return l, errors.Join(errs...)
+}
+
+// checkTools checks the keys that shape the tools' answers.
+func (s SynthesizeConfig) checkTools() []error {
+	var errs []error
+	oneOf := func(key, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		errs = append(errs, fmt.Errorf("synthesize.%s %q: want %s", key, v, quoteOr(allowed)))
+	}
+	oneOf("scrape_result", s.ScrapeResult, toolset.ScrapeJSON, toolset.ScrapeText)
+	oneOf("python_result", s.PythonResult, toolset.PythonE2B, toolset.PythonText)
+	oneOf("unknown_arguments", s.UnknownArguments, toolset.ArgsServer, toolset.ArgsIgnore, toolset.ArgsReject)
+	if s.Sandbox.Lifetime < 0 {
+		errs = append(errs, fmt.Errorf("synthesize.sandbox.lifetime %s: must not be negative (0: %s)", s.Sandbox.Lifetime, toolset.DefaultSandboxLifetime))
+	} else if s.Sandbox.Lifetime > 0 && s.Sandbox.Lifetime < time.Second {
+		errs = append(errs, fmt.Errorf("synthesize.sandbox.lifetime %s: want at least 1s (create_sandbox's timeout counts seconds)", s.Sandbox.Lifetime))
+	}
+	return errs
+}
+
+func quoteOr(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = strconv.Quote(x)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// ToolOptions are the toolset's options for this config. A local_files
+// directory must exist: a typo would otherwise only show as failed uploads
+// inside the rollouts.
+func (s SynthesizeConfig) ToolOptions() (toolset.Options, error) {
+	o := toolset.Options{
+		ScrapeResult: s.ScrapeResult, PythonResult: s.PythonResult, UnknownArguments: s.UnknownArguments,
+		SandboxLifetime: s.Sandbox.Lifetime, LocalFiles: s.Sandbox.LocalFiles,
+	}
+	if dir := s.Sandbox.LocalFiles; dir != "" {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return o, fmt.Errorf("synthesize.sandbox.local_files: %w", err)
+		}
+		if !fi.IsDir() {
+			return o, fmt.Errorf("synthesize.sandbox.local_files %s: not a directory", dir)
+		}
+	}
+	return o, o.Check()
+}
+
+// localFilesDigest hashes the names and contents of the files under dir
+// ("" for none), so that changing what the uploads can read starts the
+// synthesize stage over like any other change of its inputs.
+func localFilesDigest(dir string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fmt.Fprintf(h, "%q\n", filepath.ToSlash(rel))
+		if _, err := io.Copy(h, f); err != nil {
+			return err
+		}
+		_, _ = h.Write([]byte{0})
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("synthesize.sandbox.local_files: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // NewSandbox starts the sandbox Manager of the tool-python tools with the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/miroverse/miroverse/trajectory/sandbox"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 func TestPythonToolsConfig(t *testing.T) {
@@ -54,6 +55,88 @@ func TestPythonToolsConfig(t *testing.T) {
 		{name: "negative wall", yaml: "synthesize:\n  sandbox:\n    wall: -1s\n", wantErr: []string{"synthesize.sandbox.wall"}},
 		{name: "unknown sandbox key", yaml: "synthesize:\n  sandbox:\n    network: true\n", wantErr: []string{"line 3", `"network"`}},
 	})
+}
+
+// TestToolShapeConfig: the keys that shape the tools' answers default to
+// MiroThinker's behaviour, take their other values, and refuse the rest
+// with the key's name.
+func TestToolShapeConfig(t *testing.T) {
+	dir := t.TempDir()
+	runConfigCases(t, []configCase{
+		{name: "defaults are MiroThinker's", yaml: "", check: func(t *testing.T, c Config) {
+			o, err := c.Synthesize.ToolOptions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := toolset.Options{ScrapeResult: "json", PythonResult: "e2b", UnknownArguments: "server", SandboxLifetime: 600 * time.Second}
+			if o.ScrapeResult != want.ScrapeResult || o.PythonResult != want.PythonResult || o.UnknownArguments != want.UnknownArguments ||
+				o.SandboxLifetime != want.SandboxLifetime || o.LocalFiles != "" {
+				t.Errorf("default options %+v, want %+v", o, want)
+			}
+		}},
+		{name: "the old shapes", yaml: "synthesize:\n  scrape_result: text\n  python_result: text\n  unknown_arguments: ignore\n" +
+			"  sandbox:\n    lifetime: 90s\n    local_files: " + dir + "\n", check: func(t *testing.T, c Config) {
+			o, err := c.Synthesize.ToolOptions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.ScrapeResult != "text" || o.PythonResult != "text" || o.UnknownArguments != "ignore" || o.SandboxLifetime != 90*time.Second || o.LocalFiles != dir {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{name: "bad scrape_result", yaml: "synthesize:\n  scrape_result: xml\n", wantErr: []string{"synthesize.scrape_result", `"xml"`, `"json" or "text"`}},
+		{name: "bad python_result", yaml: "synthesize:\n  python_result: jupyter\n", wantErr: []string{"synthesize.python_result", `"e2b" or "text"`}},
+		{name: "bad unknown_arguments", yaml: "synthesize:\n  unknown_arguments: warn\n", wantErr: []string{"synthesize.unknown_arguments", `"server", "ignore" or "reject"`}},
+		{name: "negative lifetime", yaml: "synthesize:\n  sandbox:\n    lifetime: -1s\n", wantErr: []string{"synthesize.sandbox.lifetime", "negative"}},
+		{name: "sub-second lifetime", yaml: "synthesize:\n  sandbox:\n    lifetime: 10ms\n", wantErr: []string{"synthesize.sandbox.lifetime", "at least 1s"}},
+	})
+	c := DefaultConfig()
+	c.Synthesize.Sandbox.LocalFiles = filepath.Join(dir, "missing")
+	if _, err := c.Synthesize.ToolOptions(); err == nil || !strings.Contains(err.Error(), "synthesize.sandbox.local_files") {
+		t.Errorf("a missing local_files directory: %v", err)
+	}
+}
+
+// TestLocalFilesDigest: what the uploads can read is part of the stage's
+// fingerprint, so changing a file's content or name changes the digest.
+func TestLocalFilesDigest(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.txt", "one")
+	write("sub/b.csv", "x,y")
+	base, err := localFilesDigest(dir)
+	if err != nil || base == "" {
+		t.Fatalf("digest %q, %v", base, err)
+	}
+	if none, _ := localFilesDigest(""); none != "" {
+		t.Errorf("no directory gives %q", none)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func()
+	}{
+		{"content", func() { write("a.txt", "two") }},
+		{"new file", func() { write("c.txt", "") }},
+		{"rename", func() { _ = os.Rename(filepath.Join(dir, "c.txt"), filepath.Join(dir, "d.txt")) }},
+	} {
+		before, _ := localFilesDigest(dir)
+		tc.change()
+		after, err := localFilesDigest(dir)
+		if err != nil || after == before {
+			t.Errorf("%s: digest unchanged (%v)", tc.name, err)
+		}
+	}
+	if _, err := localFilesDigest(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing directory has a digest")
+	}
 }
 
 // TestShippedConfigsDocumentPythonTools keeps the switch visible in every

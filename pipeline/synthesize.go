@@ -95,9 +95,19 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 			r.closeSandbox(sb)
 		}
 	}()
+	toolOpts, err := s.ToolOptions()
+	if err != nil {
+		return fmt.Errorf("synthesize: %w", err)
+	}
+	localFiles, err := localFilesDigest(s.Sandbox.LocalFiles)
+	if err != nil {
+		return fmt.Errorf("synthesize: %w", err)
+	}
 	return runStage(ctx, r, stage[rolloutJob]{
 		name: StageSynthesize, upstream: StageQA,
-		settings: []any{s, agentModel, r.cfg.Endpoint("extractor").Model, react.PromptHash(), r.cfg.Seed},
+		// The exposed files' digest: what the uploads read is an input of
+		// the rows as much as the config is.
+		settings: []any{s, agentModel, r.cfg.Endpoint("extractor").Model, react.PromptHash(), r.cfg.Seed, localFiles},
 		items: func(ctx context.Context) ([]rolloutJob, error) {
 			// The sandbox is checked before any rollout runs: with python_tools on
 			// and no working sandbox the stage stops here (never running code
@@ -128,7 +138,7 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			tools := toolset.New(r.store, extractor).WithFunctionNames(s.FunctionNames)
+			tools := toolset.New(r.store, extractor).WithOptions(toolOpts).WithFunctionNames(s.FunctionNames)
 			if sb != nil {
 				tools = tools.WithSandbox(sb)
 			}

@@ -1,6 +1,7 @@
 package trajectory
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/miroverse/miroverse/trajectory/internal/clip"
@@ -25,6 +26,10 @@ const (
 	ToolCreateSandbox = "create_sandbox"
 	ToolRunPython     = "run_python_code"
 	ToolRunCommand    = "run_command"
+	// ToolUploadFile and ToolDownloadFile put a file into a sandbox: one
+	// of the run's own files, or a page of the corpus.
+	ToolUploadFile   = "upload_file_from_local_to_sandbox"
+	ToolDownloadFile = "download_file_from_internet_to_sandbox"
 )
 
 // ServerOf names the MCP server that serves tool, "" for a tool outside the
@@ -35,14 +40,33 @@ func ServerOf(tool string) string {
 		return ServerSearch
 	case ToolScrape:
 		return ServerScrape
-	case ToolCreateSandbox, ToolRunPython, ToolRunCommand:
+	case ToolCreateSandbox, ToolRunPython, ToolRunCommand, ToolUploadFile, ToolDownloadFile:
 		return ServerPython
 	}
 	return ""
 }
 
-// ToolErrorPrefix starts every failed tool result (DESIGN §3).
+// ToolErrorPrefix starts every failed tool result (DESIGN §3) that is
+// text; see IsToolError for the ones that are JSON.
 const ToolErrorPrefix = "[ERROR]:"
+
+// IsToolError reports whether a tool result says the call failed: text
+// starting with ToolErrorPrefix, or a JSON object whose "success" is false,
+// which is how MiroThinker's JSON tools (scrape_and_extract_info, and the
+// search servers when they fail) report a failure.
+func IsToolError(result string) bool {
+	if strings.HasPrefix(result, ToolErrorPrefix) {
+		return true
+	}
+	s := strings.TrimSpace(result)
+	if !strings.HasPrefix(s, "{") || !strings.Contains(s, `"success"`) {
+		return false
+	}
+	var v struct {
+		Success *bool `json:"success"`
+	}
+	return json.Unmarshal([]byte(s), &v) == nil && v.Success != nil && !*v.Success
+}
 
 // The tool-result limit of DESIGN §3 and the marker after a cut result.
 const (

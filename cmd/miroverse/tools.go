@@ -111,9 +111,10 @@ func newToolsListCmd(streams IO) *cobra.Command {
 		Use:   "list",
 		Short: "List every tool of the agent: name, MCP server, description, parameters; and whether the sandbox works here",
 		Long: "List the tools of the MiroThinker profile as the agent is offered them, with their MCP servers, descriptions\n" +
-			"and parameters. The tool-python tools (create_sandbox, run_python_code, run_command) are offered when\n" +
-			"synthesize.python_tools is true; the command starts the code sandbox once to tell whether that can work\n" +
-			"on this machine, and why not.",
+			"and parameters, as the config's synthesize.scrape_result and python_result describe them. The tool-python\n" +
+			"tools (create_sandbox, run_python_code, run_command, upload_file_from_local_to_sandbox,\n" +
+			"download_file_from_internet_to_sandbox) are offered when synthesize.python_tools is true; the command starts\n" +
+			"the code sandbox once to tell whether that can work on this machine, and why not.",
 		Example: "  miroverse tools list\n  miroverse tools list --config configs/demo.yaml --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -148,14 +149,19 @@ func toolsListRun(ctx context.Context, opts *toolsListOptions) error {
 			return err
 		}
 	}
-	if opts.asJSON {
-		return printToolsJSON(opts.IO.Out, cfg.Synthesize.PythonTools, avail, limits)
+	topts, err := cfg.Synthesize.ToolOptions()
+	if err != nil {
+		return err
 	}
-	printTools(opts.IO.Out, opts.config, cfg.Synthesize.PythonTools, avail, limits)
+	tools := toolset.ProfileToolsWith(topts)
+	if opts.asJSON {
+		return printToolsJSON(opts.IO.Out, tools, cfg.Synthesize.PythonTools, avail, limits)
+	}
+	printTools(opts.IO.Out, tools, opts.config, cfg.Synthesize.PythonTools, avail, limits)
 	return nil
 }
 
-func printToolsJSON(w io.Writer, pythonTools bool, unavailable string, l sandbox.Limits) error {
+func printToolsJSON(w io.Writer, tools []toolset.ToolInfo, pythonTools bool, unavailable string, l sandbox.Limits) error {
 	type sandboxState struct {
 		Available   bool   `json:"available"`
 		Reason      string `json:"reason,omitempty"`
@@ -165,7 +171,7 @@ func printToolsJSON(w io.Writer, pythonTools bool, unavailable string, l sandbox
 	out := struct {
 		Tools   []toolset.ToolInfo `json:"tools"`
 		Sandbox sandboxState       `json:"sandbox"`
-	}{Tools: toolset.ProfileTools(), Sandbox: sandboxState{Available: unavailable == "", Reason: unavailable, PythonTools: pythonTools}}
+	}{Tools: tools, Sandbox: sandboxState{Available: unavailable == "", Reason: unavailable, PythonTools: pythonTools}}
 	if unavailable == "" {
 		out.Sandbox.Limits = describeLimits(l)
 	}
@@ -175,9 +181,9 @@ func printToolsJSON(w io.Writer, pythonTools bool, unavailable string, l sandbox
 	return enc.Encode(out)
 }
 
-func printTools(w io.Writer, config string, pythonTools bool, unavailable string, l sandbox.Limits) {
+func printTools(w io.Writer, tools []toolset.ToolInfo, config string, pythonTools bool, unavailable string, l sandbox.Limits) {
 	fmt.Fprintln(w, "Tools of the MiroThinker profile, in the order the agent is offered them:")
-	for _, t := range toolset.ProfileTools() {
+	for _, t := range tools {
 		fmt.Fprintf(w, "\n%s  (MCP server %s)", t.Name, t.Server)
 		if t.Server == trajectory.ServerPython {
 			fmt.Fprint(w, "  offered when synthesize.python_tools is true")
@@ -210,7 +216,7 @@ func printTools(w io.Writer, config string, pythonTools bool, unavailable string
 	case !pythonTools:
 		fmt.Fprintf(w, "synthesize.python_tools is false in %s: the agent is offered the search tools only.\n", source)
 	case unavailable == "":
-		fmt.Fprintf(w, "synthesize.python_tools is true in %s: the agent is offered all five tools.\n", source)
+		fmt.Fprintf(w, "synthesize.python_tools is true in %s: the agent is offered all %d tools.\n", source, len(tools))
 	default:
 		fmt.Fprintf(w, "synthesize.python_tools is true in %s: synthesize and run would stop at their start here.\n", source)
 	}
@@ -412,11 +418,13 @@ func newToolsRunCmd(streams IO) *cobra.Command {
 			"sandbox the latest create_sandbox returned. Results are printed as the model would get them: after each\n" +
 			"header \"=== FILE:LINE tool (MCP server)\" come the arguments (-->), the time taken (<--) and the result.\n\n" +
 			"google_search and scrape_and_extract_info read the graph of --root. scrape_and_extract_info runs without\n" +
-			"the extractor LLM here: it returns the page text the extractor would read. The tool-python tools run in\n" +
-			"the code sandbox when synthesize.python_tools is true (the default); if the file calls them and the\n" +
-			"sandbox cannot start on this machine, nothing runs and the reason is printed.\n\n" +
+			"the extractor LLM here: it returns the page text the extractor would read (as extracted_info of the JSON\n" +
+			"answer unless synthesize.scrape_result is text). The tool-python tools run in the code sandbox when\n" +
+			"synthesize.python_tools is true (the default); if the file calls them and the sandbox cannot start on\n" +
+			"this machine, nothing runs and the reason is printed.\n\n" +
 			"A bad line is reported with its file and line number and skipped; the other lines still run, and the\n" +
-			"exit status is 1. Tool errors ([ERROR]: results) are results like any other and leave it at 0.",
+			"exit status is 1. Tool errors ([ERROR]: results, or JSON with success false) are results like any other\n" +
+			"and leave it at 0. upload_file_from_local_to_sandbox reads synthesize.sandbox.local_files of --config.",
 		Example: "  miroverse tools run --root out/demo --calls calls.jsonl\n" +
 			"  echo '{\"name\":\"google_search\",\"arguments\":{\"q\":\"Ada Lovelace\"}}' | miroverse tools run --root out/demo --calls -\n" +
 			"  miroverse tools run --calls sandbox-check.jsonl --wall 5s",
@@ -470,7 +478,11 @@ func runToolCalls(ctx context.Context, streams IO, cfg pipeline.Config, root, ca
 		defer st.Close()
 		corpus = st
 	}
-	tools := toolset.New(corpus, nil)
+	topts, err := cfg.Synthesize.ToolOptions()
+	if err != nil {
+		return fmt.Errorf("tools run: %w", err)
+	}
+	tools := toolset.New(corpus, nil).WithOptions(topts)
 	needSandbox := false
 	for _, c := range calls {
 		needSandbox = needSandbox || (c.err == nil && isPythonTool(c.name))
@@ -507,7 +519,7 @@ func runToolCalls(ctx context.Context, streams IO, cfg pipeline.Config, root, ca
 		start := time.Now()
 		result := trajectory.TruncateToolResult(sess.Call(ctx, c.name, args))
 		ran++
-		if strings.HasPrefix(result, trajectory.ToolErrorPrefix) {
+		if trajectory.IsToolError(result) {
 			toolErrs++
 		}
 		if id, ok := toolset.CreatedSandboxID(result); ok {
@@ -523,7 +535,7 @@ func runToolCalls(ctx context.Context, streams IO, cfg pipeline.Config, root, ca
 	if err := sess.Close(); err != nil {
 		fmt.Fprintf(stderr, "miroverse: %v\n", err)
 	}
-	fmt.Fprintf(stderr, "%s: %d calls run, %d returned %s, %d bad lines skipped\n", name, ran, toolErrs, trajectory.ToolErrorPrefix, bad)
+	fmt.Fprintf(stderr, "%s: %d calls run, %d failed (%s or success false), %d bad lines skipped\n", name, ran, toolErrs, trajectory.ToolErrorPrefix, bad)
 	switch {
 	case readErr != nil:
 		return readErr

@@ -244,7 +244,12 @@ func TestToolsRunSandbox(t *testing.T) {
 	}
 
 	const apiKey = "sk-test-secret"
-	truncated := strings.Repeat("x", 20000) + sandbox.TruncatedMarker
+	// The E2B-shaped result is cut as a whole, as MiroThinker's
+	// truncate_result cuts str(execution).
+	cut := func(printed string) string {
+		return ("Execution(Results: [], Logs: Logs(stdout: ['" + printed)[:20000] + sandbox.TruncatedMarker
+	}
+	truncated := cut(strings.Repeat("x", 30000))
 
 	tests := []struct {
 		name   string
@@ -374,7 +379,8 @@ print("forked", n, "then:", err)`),
 			},
 			expect: map[int]expect{
 				2: {contains: []string{"wrote"}},
-				3: {isError: true, contains: []string{"timed out after " + toolsWall, "looping"}},
+				// E2B's timeout is an exception: what ran before it is not shown.
+				3: {isError: true, contains: []string{"Exception type: TimeoutException", "timed out after " + toolsWall}},
 				4: {isError: true, contains: []string{"timed out after " + toolsWall}, notContains: []string{"never"}},
 				5: {contains: []string{"written-before-the-loop"}},
 			},
@@ -389,11 +395,13 @@ print("forked", n, "then:", err)`),
 				callLine("run_command", map[string]string{"command": "echo hi"}),
 				shLine("echo valid"),
 			},
+			// MiroThinker's texts: placeholders are refused by name, other
+			// ids fail to connect.
 			expect: map[int]expect{
-				1: {isError: true, contains: []string{"not a valid sandbox_id"}},
-				3: {isError: true, contains: []string{`"sandbox1" is not a valid sandbox_id`}},
-				4: {isError: true, contains: []string{"not a valid sandbox_id"}},
-				5: {isError: true, contains: []string{"needs a sandbox_id"}},
+				1: {isError: true, contains: []string{"Failed to connect to sandbox $SANDBOX_ID."}},
+				3: {isError: true, contains: []string{`'sandbox1' is not a valid sandbox_id. Please create a real sandbox first`}},
+				4: {isError: true, contains: []string{"Failed to connect to sandbox sbx-0000000000000000."}},
+				5: {isError: true, contains: []string{"Failed to connect to sandbox ."}},
 				6: {contains: []string{"valid"}},
 			},
 		},
@@ -408,11 +416,13 @@ print("forked", n, "then:", err)`),
 			expect: map[int]expect{
 				2: {exact: &truncated},
 				3: {contains: []string{sandbox.TruncatedMarker}},
-				4: {exact: new(strings.Repeat("y", 20000))},
+				// 20,000 characters printed fit the cap, but not with the
+				// Execution around them.
+				4: {exact: new(cut(strings.Repeat("y", 20000)))},
 			},
 			after: func(t *testing.T, out toolsOutput) {
-				if want := 20000 + len(sandbox.TruncatedMarker); out.chars[2] != want || out.chars[3] != want {
-					t.Errorf("reported lengths %d and %d, want %d", out.chars[2], out.chars[3], want)
+				if want := 20000 + len(sandbox.TruncatedMarker); out.chars[2] != want || out.chars[3] != want || out.chars[4] != want {
+					t.Errorf("reported lengths %d, %d and %d, want %d", out.chars[2], out.chars[3], out.chars[4], want)
 				}
 			},
 		},
@@ -499,14 +509,34 @@ func TestToolsRunSearchAndScrape(t *testing.T) {
 		callLine("scrape_and_extract_info", map[string]string{"url": link, "info_to_extract": "anything"}),
 		callLine("scrape_and_extract_info", map[string]string{"url": "https://nowhere.invalid/x", "info_to_extract": "anything"}),
 	}, "--root", root)
+	// MiroThinker's JSON answer by default, the page text as its
+	// extracted_info; a missing page is that JSON with success false.
+	var scraped struct {
+		Success       bool   `json:"success"`
+		ExtractedInfo string `json:"extracted_info"`
+		Error         string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(out.results[1]), &scraped); err != nil || !scraped.Success ||
+		!strings.HasPrefix(scraped.ExtractedInfo, "# "+serp.Organic[0].Title+"\n\n") {
+		t.Errorf("scrape of %s: %q (%v)", link, clipTest(out.results[1]), err)
+	}
+	if err := json.Unmarshal([]byte(out.results[2]), &scraped); err != nil || scraped.Success || !strings.Contains(scraped.Error, "page not found") {
+		t.Errorf("scrape of a missing page: %q (%v)", out.results[2], err)
+	}
+	if out.exit != exitOK || !strings.Contains(out.stderr, "2 calls run, 1 failed") {
+		t.Errorf("exit %d: %s", out.exit, out.stderr)
+	}
+	// scrape_result: text gives the old answers.
+	cfg := writeConfig(t, "synthesize:\n  scrape_result: text\n")
+	out = toolsRun(t, []string{
+		callLine("scrape_and_extract_info", map[string]string{"url": link, "info_to_extract": "anything"}),
+		callLine("scrape_and_extract_info", map[string]string{"url": "https://nowhere.invalid/x", "info_to_extract": "anything"}),
+	}, "--root", root, "--config", cfg)
 	if got := out.results[1]; !strings.HasPrefix(got, "# "+serp.Organic[0].Title+"\n\n") {
-		t.Errorf("scrape of %s: %q", link, clipTest(got))
+		t.Errorf("text scrape of %s: %q", link, clipTest(got))
 	}
 	if got := out.results[2]; !strings.HasPrefix(got, "[ERROR]: page not found") {
-		t.Errorf("scrape of a missing page: %q", got)
-	}
-	if out.exit != exitOK {
-		t.Errorf("exit %d: %s", out.exit, out.stderr)
+		t.Errorf("text scrape of a missing page: %q", got)
 	}
 
 	// A directory that is not an output root is an error naming it.
@@ -528,6 +558,12 @@ func TestToolsList(t *testing.T) {
 		"create_sandbox  (MCP server tool-python)",
 		"run_python_code  (MCP server tool-python)",
 		"run_command  (MCP server tool-python)",
+		"upload_file_from_local_to_sandbox  (MCP server tool-python)",
+		"download_file_from_internet_to_sandbox  (MCP server tool-python)",
+		"location (string): ",
+		"autocorrect (boolean): ",
+		"custom_headers (object): ",
+		"timeout (integer): ",
 		"code_block (string, required)",
 		"Code sandbox: ",
 		"synthesize.python_tools is true",
@@ -549,7 +585,7 @@ func TestToolsList(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
 		t.Fatalf("tools list --json: %v\n%s", err, out)
 	}
-	if len(l.Tools) != 5 || l.Sandbox.PythonTools {
+	if len(l.Tools) != 7 || l.Sandbox.PythonTools {
 		t.Errorf("tools list --json: %+v", l)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/pipeline"
 	"github.com/miroverse/miroverse/trajectory/export"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // TestMixedWebAndWikiEndToEnd runs configs/mixed.yaml (the demo wiki and
@@ -71,7 +72,7 @@ func TestMixedWebAndWikiEndToEnd(t *testing.T) {
 		callLine("scrape_and_extract_info", map[string]string{"url": "http://radium-history.example/lab", "info_to_extract": "anything"}),
 	}, "--root", root)
 	for i, want := range map[int]string{1: "# Franz Kafka's Old Town\n\n", 2: "# Franz Kafka's Old Town\n\n", 3: "# Inside the Curie laboratory\n\n"} {
-		if got := out.results[i]; !strings.HasPrefix(got, want) || !strings.Contains(got, "laboratory") && !strings.Contains(got, "Max Brod") {
+		if got, ok := toolset.ScrapeResult(out.results[i]); !ok || !strings.HasPrefix(got, want) || !strings.Contains(got, "laboratory") && !strings.Contains(got, "Max Brod") {
 			t.Errorf("scrape call %d: %q, want the page %q", i, clipTest(got), want)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
 // How a failing rollout goes wrong. A rollout that merely boxed a wrong
@@ -178,7 +179,7 @@ func (f failure) diverge(sol Solution, c conversation, phase []call, python bool
 			for _, t := range sol.Path[f.hop:] {
 				skip[fold(t)] = true
 			}
-			e, ok := misreadEntity(c.last, searchTitles(c.calls), skip)
+			e, ok := misreadEntity(scrapedText(c.last), searchTitles(c.calls), skip)
 			if !ok {
 				return sandbox()
 			}
@@ -205,7 +206,7 @@ func (f failure) diverge(sol Solution, c conversation, phase []call, python bool
 		// names, else what the page itself leads to.
 		from := trail[len(trail)-1]
 		if c.hasLast {
-			if e, ok := misreadEntity(c.last, searchTitles(c.calls), withQueries(seen, c.calls)); ok {
+			if e, ok := misreadEntity(scrapedText(c.last), searchTitles(c.calls), withQueries(seen, c.calls)); ok {
 				return step{tool: trajectory.ToolGoogleSearch, query: e, title: e, from: from}, "", false
 			}
 		}
@@ -359,6 +360,14 @@ func searchTitles(calls []call) []string {
 // the first known title (from the search results the rollout saw) that the
 // extract mentions, else the first run of capitalised words in it that does
 // not open a sentence; neither one in skip.
+// scrapedText is what a scrape result says in words: the extracted
+// information of a JSON answer (or its error, when it failed), the text of
+// a plain one; a model reads the facts, not the JSON around them.
+func scrapedText(result string) string {
+	info, _ := toolset.ScrapeResult(result)
+	return info
+}
+
 func misreadEntity(extract string, titles []string, skip map[string]bool) (string, bool) {
 	lower := strings.ToLower(extract)
 	best, bestAt := "", -1

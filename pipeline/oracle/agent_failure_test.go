@@ -293,3 +293,59 @@ func TestCapitalisedRuns(t *testing.T) {
 		t.Errorf("capitalisedRuns = %q, want %q", got, want)
 	}
 }
+
+// scrapeJSON answers as the scrape tool does by default: MiroThinker's
+// JSON object around the page text, success false for a missing page.
+func (c fakeCorpus) scrapeJSON(url, info string) string {
+	text := c.scrape(url, info)
+	r := map[string]any{"success": true, "url": url, "extracted_info": text, "error": "",
+		"scrape_stats": map[string]any{"line_count": 1, "char_count": len(text), "last_char_line": 1, "all_content_displayed": true},
+		"model_used":   "oracle", "tokens_used": 7}
+	if strings.HasPrefix(text, trajectory.ToolErrorPrefix) {
+		r = map[string]any{"success": false, "url": url, "extracted_info": "", "error": "Scraping failed: no page at " + url,
+			"scrape_stats": map[string]any{}, "tokens_used": 0}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// TestAgentReadsJSONScrapes: the teacher reads the facts inside the JSON
+// scrape answer, so every route, correct or failing, takes the same calls
+// and ends on the same answer as with the plain-text answers.
+func TestAgentReadsJSONScrapes(t *testing.T) {
+	path := testKeys()[testQuestion].Path
+	bad := Config{Keys: testKeys(), ErrorRate: 1}
+	s := startOracle(t, bad)
+	good := startOracle(t, Config{Keys: testKeys()})
+	type run struct {
+		srv  *Server
+		seed int
+		name string
+	}
+	runs := []run{{good, 1, "correct"}}
+	for h := range len(path) {
+		for _, f := range []failure{{failWrongTurn, h}, {failMisread, h}} {
+			runs = append(runs, run{s, seedFor(t, bad, f), fmt.Sprintf("%s/%s", f.mode, path[h])})
+		}
+	}
+	for _, rn := range runs {
+		for _, mode := range modes {
+			t.Run(rn.name+"/"+mode, func(t *testing.T) {
+				var calls [2][]string
+				var finals [2]string
+				for i, scrape := range []func(string, string) string{testCorpus.scrape, testCorpus.scrapeJSON} {
+					r := newRollout(t, client(rn.srv, llm.RoleAgent), mode, rn.seed, testQuestion)
+					r.search, r.scrape = testCorpus.search, scrape
+					finals[i] = r.run()
+					calls[i] = callStrings(r.calls)
+				}
+				if !slices.Equal(calls[0], calls[1]) || finals[0] != finals[1] {
+					t.Errorf("text scrapes: %v → %q\nJSON scrapes: %v → %q", calls[0], finals[0], calls[1], finals[1])
+				}
+			})
+		}
+	}
+}

@@ -555,7 +555,7 @@ func (r *agentRun) repeatKey(name, args string) string {
 // one call of the model, whether it ran, was a duplicate or was refused.
 func (r *agentRun) countResult(name, result string) {
 	r.out.NumToolCalls++
-	if strings.HasPrefix(result, trajectory.ToolErrorPrefix) {
+	if trajectory.IsToolError(result) {
 		r.noteError(name + ": " + result)
 		r.out.ToolErrors++
 		r.errRun++

@@ -65,7 +65,7 @@ func TestAgentRun(t *testing.T) {
 					*m[3].ToolCallID != "call-0" || *m[3].Name != "google_search" {
 					t.Errorf("first tool message: %+v %q", m[3], text(m[3]))
 				}
-				if text(m[4]) != "EXTRACTED" || *m[4].ToolCallID != "call-1" || *m[4].Name != "scrape_and_extract_info" {
+				if info, ok := toolset.ScrapeResult(text(m[4])); !ok || info != "EXTRACTED" || *m[4].ToolCallID != "call-1" || *m[4].Name != "scrape_and_extract_info" {
 					t.Errorf("second tool message: %q", text(m[4]))
 				}
 				if m[5].Content != nil || len(m[5].ToolCalls) != 1 {
@@ -123,7 +123,7 @@ func TestAgentRun(t *testing.T) {
 					}
 				}
 				m := r.Messages
-				if !strings.HasPrefix(text(m[3]), `{"organic":[`) || text(m[5]) != "EXTRACTED" || text(m[7]) != duplicateCallNotice {
+				if info, ok := toolset.ScrapeResult(text(m[5])); !strings.HasPrefix(text(m[3]), `{"organic":[`) || !ok || info != "EXTRACTED" || text(m[7]) != duplicateCallNotice {
 					t.Errorf("tool results: %q / %q / %q", text(m[3]), text(m[5]), text(m[7]))
 				}
 				if !strings.Contains(text(m[0]), "<use_mcp_tool>") || !strings.Contains(text(m[0]), "google_search") {
@@ -324,7 +324,7 @@ func TestAgentRun(t *testing.T) {
 				if r.ToolErrors != 3 || r.MaxToolErrorRun != 2 {
 					t.Errorf("errors %d, longest run %d", r.ToolErrors, r.MaxToolErrorRun)
 				}
-				if got := text(r.Messages[3]); got != "[ERROR]: page not found: https://demo.wiki/A" {
+				if got := text(r.Messages[3]); !trajectory.IsToolError(got) || !strings.Contains(got, `"error": "Scraping failed: page not found: https://demo.wiki/A"`) {
 					t.Errorf("not-found result %q", got)
 				}
 			},

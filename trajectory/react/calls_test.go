@@ -60,7 +60,8 @@ func TestRolloutRecordsCalls(t *testing.T) {
 		t.Errorf("per-call prompt tokens sum to %d, rollout says %d", agentPrompt, ro.PromptTokens)
 	}
 	// The scrape of a missing page is the one tool error.
-	if ro.ToolErrors != 1 || len(ro.Errors) != 1 || !strings.HasPrefix(ro.Errors[0], "scrape_and_extract_info: [ERROR]: page not found") {
+	if ro.ToolErrors != 1 || len(ro.Errors) != 1 || !strings.HasPrefix(ro.Errors[0], "scrape_and_extract_info: {\"success\": false") ||
+		!strings.Contains(ro.Errors[0], "page not found") {
 		t.Errorf("errors = %q (tool errors %d)", ro.Errors, ro.ToolErrors)
 	}
 }

@@ -276,7 +276,7 @@ func TestMCPSeveralBlocks(t *testing.T) {
 	}
 	// One user message holds both results, joined by a newline.
 	res := text(r.Messages[3])
-	if !strings.HasPrefix(res, `{"organic":`) || !strings.HasSuffix(res, "\nEXTRACTED") {
+	if !strings.HasPrefix(res, `{"organic":`) || !strings.Contains(res, "}\n{\"success\": true") || !strings.Contains(res, `"extracted_info": "EXTRACTED"`) {
 		t.Errorf("merged results: %q", res)
 	}
 }

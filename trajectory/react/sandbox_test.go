@@ -40,15 +40,17 @@ func TestAgentWithSandbox(t *testing.T) {
 			results = append(results, text(m))
 		}
 	}
-	want := []string{"Sandbox created with sandbox_id: " + id, "step", "step|step"}
+	want := []string{"Sandbox created with sandbox_id: " + id,
+		"CommandResult(stderr='', stdout='step', exit_code=0, error='')",
+		"CommandResult(stderr='', stdout='step|step', exit_code=0, error='')"}
 	if strings.Join(results, "\n") != strings.Join(want, "\n") {
 		t.Errorf("tool results %q, want %q", results, want)
 	}
 	if n := p.Live(); n != 0 {
 		t.Errorf("%d sandboxes left after the rollout", n)
 	}
-	if reqs := script.requests(); len(reqs[0].Tools) != 5 {
-		t.Errorf("first request offers %d tools, want 5", len(reqs[0].Tools))
+	if reqs := script.requests(); len(reqs[0].Tools) != 7 {
+		t.Errorf("first request offers %d tools, want 7", len(reqs[0].Tools))
 	}
 	if !strings.Contains(r.Tools, `"name":"run_python_code"`) {
 		t.Error("rollout's tools column lacks run_python_code")

@@ -8,7 +8,7 @@
 // /lib64, /etc/alternatives, /etc/ld.so.cache and the python install), a
 // fresh /proc, a minimal /dev, a private /tmp, and the sandbox's own
 // directory mounted read-write as /work, which is also the working directory
-// and HOME. The directory lives on the host and so persists across the calls
+// and HOME, and again as /home/user, where E2B sandboxes keep their files. The directory lives on the host and so persists across the calls
 // of one rollout; Manager.Remove (or Manager.Close) removes it, and the next
 // NewManager removes what a killed process left. The environment is
 // cleared; only PATH, HOME=/work, LANG, TMPDIR, PYTHONUNBUFFERED,
@@ -77,6 +77,7 @@ var ErrUnavailable = errors.New("code sandbox unavailable")
 // Paths inside the sandbox.
 const (
 	workDir   = "/work"
+	homeDir   = "/home/user"
 	pythonDir = "/opt/python"
 	// unprivilegedID is the uid and gid the sandbox runs as when this
 	// process is root.
@@ -87,6 +88,8 @@ const (
 	// killGrace bounds how long Wait may still block on the output pipe
 	// after the process group was killed.
 	killGrace = 2 * time.Second
+	// maxReportBytes bounds what the python driver may report on fd 3.
+	maxReportBytes = 4 << 20
 	// basePrefix starts the name of a Manager's directory under the system
 	// temp directory; the owner's pid follows it.
 	basePrefix = "miroverse-sandbox-"
@@ -234,7 +237,7 @@ func (m *Manager) probe(ctx context.Context) error {
 	defer removeTree(dir)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	res, err := m.run(ctx, dir, []string{m.python.exe, "-"}, "print('sandbox-ok')")
+	res, err := m.run(ctx, dir, runSpec{argv: []string{m.python.exe, "-"}, stdin: "print('sandbox-ok')"})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -289,12 +292,20 @@ func (m *Manager) newDir() (string, error) {
 // RunPython runs code with the sandbox's python and returns its merged
 // stdout and stderr, or a string starting with ErrorPrefix.
 func (m *Manager) RunPython(ctx context.Context, id, code string) string {
-	return m.call(ctx, id, []string{m.python.exe, "-"}, code)
+	return m.call(ctx, id, runSpec{argv: []string{m.python.exe, "-"}, stdin: code})
 }
 
 // RunCommand runs command with the shell (bash when present) and returns its
 // merged stdout and stderr, or a string starting with ErrorPrefix.
 func (m *Manager) RunCommand(ctx context.Context, id, command string) string {
+	if msg := checkCommand(command); msg != "" {
+		return msg
+	}
+	return m.call(ctx, id, runSpec{argv: []string{m.shell, "-c", command}})
+}
+
+// checkCommand refuses command lines the kernel or the shell cannot take.
+func checkCommand(command string) string {
 	if len(command) > maxCommandBytes {
 		return fmt.Sprintf("%s command is %d bytes long; the limit is %d (write long scripts to a file with run_python_code)",
 			ErrorPrefix, len(command), maxCommandBytes)
@@ -302,21 +313,31 @@ func (m *Manager) RunCommand(ctx context.Context, id, command string) string {
 	if strings.IndexByte(command, 0) >= 0 {
 		return ErrorPrefix + " command contains a NUL byte"
 	}
-	return m.call(ctx, id, []string{m.shell, "-c", command}, "")
+	return ""
 }
 
-func (m *Manager) call(ctx context.Context, id string, argv []string, stdin string) string {
+// dirOf is the host directory of sandbox id, or the error text for an id
+// that cannot be used.
+func (m *Manager) dirOf(id string) (string, string) {
 	m.mu.Lock()
 	dir, ok := m.sandboxes[id]
 	closed := m.closed
 	m.mu.Unlock()
 	switch {
 	case closed:
-		return ErrorPrefix + " the sandbox session is closed"
+		return "", ErrorPrefix + " the sandbox session is closed"
 	case !ok:
-		return fmt.Sprintf("%s sandbox_id %q does not exist; call create_sandbox first and pass the id it returns", ErrorPrefix, id)
+		return "", fmt.Sprintf("%s sandbox_id %q does not exist; call create_sandbox first and pass the id it returns", ErrorPrefix, id)
 	}
-	res, err := m.run(ctx, dir, argv, stdin)
+	return dir, ""
+}
+
+func (m *Manager) call(ctx context.Context, id string, spec runSpec) string {
+	dir, msg := m.dirOf(id)
+	if msg != "" {
+		return msg
+	}
+	res, err := m.run(ctx, dir, spec)
 	if err != nil {
 		return ErrorPrefix + " " + err.Error()
 	}
@@ -382,15 +403,32 @@ func (m *Manager) capOutput(out []byte, overflow bool) string {
 }
 
 type runResult struct {
-	out      []byte
+	out      []byte // merged stdout and stderr, or stdout alone with runSpec.separate
 	overflow bool
+	errOut   []byte // stderr, with runSpec.separate
+	errOver  bool
+	report   []byte // what the process wrote to fd 3, with runSpec.report
 	exitCode int
 	timedOut bool
 	canceled bool
 }
 
-// run executes argv in a sandbox whose /work is dir.
-func (m *Manager) run(ctx context.Context, dir string, argv []string, stdin string) (runResult, error) {
+// runSpec is one process to run in a sandbox.
+type runSpec struct {
+	argv  []string
+	stdin string
+	// separate keeps stdout and stderr apart. Merged they share one pipe,
+	// which keeps their interleaving exactly as written; apart, the order
+	// between the two streams is lost, which the structured results do not
+	// show anyway.
+	separate bool
+	// report gives the process a pipe as fd 3 for a side channel.
+	report bool
+}
+
+// run executes spec in a sandbox whose /work is dir.
+func (m *Manager) run(ctx context.Context, dir string, spec runSpec) (runResult, error) {
+	argv, stdin := spec.argv, spec.stdin
 	args := []string{"--die-with-parent", "--new-session"}
 	if m.asNobody {
 		// Already in a user namespace made by Go (see below); bwrap is its
@@ -437,7 +475,9 @@ func (m *Manager) run(ctx context.Context, dir string, argv []string, stdin stri
 	if m.python.hostPrefix != "" {
 		args = append(args, "--dir", filepath.Dir(pythonDir), "--ro-bind", m.python.hostPrefix, pythonDir)
 	}
-	args = append(args, "--bind", dir, workDir)
+	// The directory is also E2B's home, where models trained on
+	// MiroThinker's traces put and look for files.
+	args = append(args, "--bind", dir, workDir, "--dir", "/home", "--dir", homeDir, "--bind", dir, homeDir)
 	path := "/usr/local/bin:/usr/bin:/bin"
 	if m.python.hostPrefix != "" {
 		path = pythonDir + "/bin:" + path
@@ -489,6 +529,31 @@ func (m *Manager) run(ctx context.Context, dir string, argv []string, stdin stri
 	w := &boundedBuffer{limit: 4*l.OutputChars + 4}
 	cmd.Stdout = w
 	cmd.Stderr = w
+	var ew *boundedBuffer
+	if spec.separate {
+		ew = &boundedBuffer{limit: 4*l.OutputChars + 4}
+		cmd.Stderr = ew
+	}
+	var (
+		report       *boundedBuffer
+		reportR      *os.File
+		reportW      *os.File
+		reportCopied chan struct{}
+	)
+	if spec.report {
+		var err error
+		if reportR, reportW, err = os.Pipe(); err != nil {
+			return runResult{}, fmt.Errorf("sandbox: report pipe: %w", err)
+		}
+		defer reportR.Close()
+		cmd.ExtraFiles = []*os.File{reportW}
+		report = &boundedBuffer{limit: maxReportBytes}
+		reportCopied = make(chan struct{})
+		go func() {
+			defer close(reportCopied)
+			_, _ = io.Copy(report, reportR)
+		}()
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if m.asNobody {
 		// A user namespace where root is host root (so bwrap can mount the
@@ -511,7 +576,13 @@ func (m *Manager) run(ctx context.Context, dir string, argv []string, stdin stri
 		runCtx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	if reportW != nil {
+		// The child has its own copy now; with ours closed, the copy of
+		// the report ends when the sandbox's processes are gone.
+		_ = reportW.Close()
+	}
+	if err != nil {
 		return runResult{}, fmt.Errorf("cannot start bwrap: %w", err)
 	}
 	done := make(chan struct{})
@@ -530,6 +601,18 @@ func (m *Manager) run(ctx context.Context, dir string, argv []string, stdin stri
 
 	res := runResult{}
 	res.out, res.overflow = w.result()
+	if ew != nil {
+		res.errOut, res.errOver = ew.result()
+	}
+	if report != nil {
+		select {
+		case <-reportCopied:
+		case <-time.After(killGrace):
+			_ = reportR.Close() // a process outside the kill still holds fd 3
+			<-reportCopied
+		}
+		res.report, _ = report.result()
+	}
 	select {
 	case <-killed:
 		if ctx.Err() != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +18,14 @@ import (
 	"github.com/miroverse/miroverse/trajectory/toolset"
 )
 
+// textResults are the options that give the tool-python results as plain
+// text, which these session tests compare most easily.
+var textResults = toolset.Options{PythonResult: toolset.PythonText}
+
 func TestSessionSandboxesAreNotShared(t *testing.T) {
 	ctx := context.Background()
 	p := tooltest.NewSandboxes()
-	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(p)
+	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(p).WithOptions(textResults)
 	a, b := ts.Open(), ts.Open()
 	defer a.Close()
 	defer b.Close()
@@ -99,29 +105,94 @@ func TestSessionCloseRemovesSandboxes(t *testing.T) {
 
 func TestPythonToolCalls(t *testing.T) {
 	ctx := context.Background()
-	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(tooltest.NewSandboxes())
-	s := ts.Open()
-	defer s.Close()
-	id := tooltest.CreateIn(t, s)
+	id := "sbx-1ea6328bad9fab83" // the first sandbox of every session
 	tests := []struct {
-		name, tool, args string
-		want             string // prefix of the result
+		name, mode, tool, args string
+		want                   string // prefix of the result
 	}{
-		{"python runs", trajectory.ToolRunPython, `{"code_block":"print(1)","sandbox_id":"` + id + `"}`, "python:print(1)"},
-		{"id with blanks", trajectory.ToolRunCommand, tooltest.CommandArgs(" "+id+" ", "ls"), "python:print(1)|ls"},
-		{"no output is said", trajectory.ToolRunCommand, tooltest.CommandArgs(id, "silent"), "[no output: "},
-		{"missing sandbox_id", trajectory.ToolRunCommand, `{"command":"ls"}`, "[ERROR]: run_command needs a sandbox_id"},
-		{"placeholder id", trajectory.ToolRunPython, `{"code_block":"1","sandbox_id":"sandbox1"}`, `[ERROR]: "sandbox1" is not a valid sandbox_id`},
-		{"made-up id", trajectory.ToolRunCommand, tooltest.CommandArgs("sbx-0000000000000000", "ls"), `[ERROR]: "sbx-0000000000000000" is not a valid sandbox_id`},
-		{"empty code", trajectory.ToolRunPython, `{"code_block":"  ","sandbox_id":"` + id + `"}`, "[ERROR]: run_python_code needs a non-empty code_block"},
-		{"empty command", trajectory.ToolRunCommand, tooltest.CommandArgs(id, ""), "[ERROR]: run_command needs a non-empty command"},
-		{"args not an object", trajectory.ToolRunCommand, `["ls"]`, "[ERROR]: invalid arguments for run_command"},
-		{"create ignores MiroThinker's timeout", trajectory.ToolCreateSandbox, `{"timeout":600}`, "Sandbox created with sandbox_id: sbx-"},
+		{"python runs", toolset.PythonText, trajectory.ToolRunPython, `{"code_block":"print(1)","sandbox_id":"` + id + `"}`, "python:print(1)"},
+		{"id with blanks", toolset.PythonText, trajectory.ToolRunCommand, tooltest.CommandArgs(" "+id+" ", "ls"), "ls"},
+		{"no output is said", toolset.PythonText, trajectory.ToolRunCommand, tooltest.CommandArgs(id, "silent"), "[no output: "},
+		{"missing sandbox_id", toolset.PythonText, trajectory.ToolRunCommand, `{"command":"ls"}`, "[ERROR]: run_command needs a sandbox_id"},
+		{"placeholder id", toolset.PythonText, trajectory.ToolRunPython, `{"code_block":"1","sandbox_id":"sandbox1"}`, `[ERROR]: "sandbox1" is not a valid sandbox_id`},
+		{"made-up id", toolset.PythonText, trajectory.ToolRunCommand, tooltest.CommandArgs("sbx-0000000000000000", "ls"), `[ERROR]: "sbx-0000000000000000" is not a valid sandbox_id`},
+		{"empty code", toolset.PythonText, trajectory.ToolRunPython, `{"code_block":"  ","sandbox_id":"` + id + `"}`, "[ERROR]: run_python_code needs a non-empty code_block"},
+		{"empty command", toolset.PythonText, trajectory.ToolRunCommand, tooltest.CommandArgs(id, ""), "[ERROR]: run_command needs a non-empty command"},
+		{"args not an object", toolset.PythonText, trajectory.ToolRunCommand, `["ls"]`, "[ERROR]: invalid arguments for run_command"},
+		{"create takes MiroThinker's timeout", toolset.PythonText, trajectory.ToolCreateSandbox, `{"timeout":600}`, "Sandbox created with sandbox_id: sbx-"},
+
+		{"e2b: python", toolset.PythonE2B, trajectory.ToolRunPython, `{"code_block":"print(1)","sandbox_id":"` + id + `"}`,
+			"Execution(Results: [], Logs: Logs(stdout: ['python:print(1)'], stderr: []), Error: None)"},
+		{"e2b: command", toolset.PythonE2B, trajectory.ToolRunCommand, tooltest.CommandArgs(id, "ls"),
+			"CommandResult(stderr='', stdout='ls', exit_code=0, error='')"},
+		{"e2b: silent command", toolset.PythonE2B, trajectory.ToolRunCommand, tooltest.CommandArgs(id, "silent"),
+			"CommandResult(stderr='', stdout='', exit_code=0, error='')"},
+		{"e2b: failing command is CommandExitException", toolset.PythonE2B, trajectory.ToolRunCommand, tooltest.CommandArgs(id, "fail"),
+			"[ERROR]: Failed to run command.\n\nException type: CommandExitException\nDetails: Command exited with code 2 and error:\nfail"},
+		{"e2b: placeholder id runs statelessly", toolset.PythonE2B, trajectory.ToolRunPython, `{"code_block":"print(2)","sandbox_id":"default"}`,
+			"Execution(Results: [], Logs: Logs(stdout: ['python:print(2)'], stderr: []), Error: None)"},
+		{"e2b: missing id runs statelessly", toolset.PythonE2B, trajectory.ToolRunPython, `{"code_block":"print(3)"}`,
+			"Execution(Results: [], Logs: Logs(stdout: ['python:print(3)'], stderr: []), Error: None)"},
+		{"e2b: placeholder id for a command", toolset.PythonE2B, trajectory.ToolRunCommand, tooltest.CommandArgs("sandbox1", "ls"),
+			"[ERROR]: 'sandbox1' is not a valid sandbox_id. Please create a real sandbox first using the create_sandbox tool."},
+		{"e2b: made-up id", toolset.PythonE2B, trajectory.ToolRunPython, `{"code_block":"1","sandbox_id":"sbx-0000000000000000"}`,
+			"[ERROR]: Failed to connect to sandbox sbx-0000000000000000. Make sure the sandbox is created and the sandbox_id is correct."},
+		{"e2b: empty id for a command", toolset.PythonE2B, trajectory.ToolRunCommand, `{"command":"ls"}`,
+			"[ERROR]: Failed to connect to sandbox . Make sure the sandbox is created and the sandbox_id is correct."},
+		{"unknown argument refused as FastMCP 2 refuses it", toolset.PythonE2B, trajectory.ToolRunCommand, `{"command":"ls","sandbox_id":"x","cwd":"/"}`,
+			"[ERROR]: Error calling tool 'run_command': unexpected keyword argument 'cwd'; run_command takes command, sandbox_id"},
+		{"unknown argument of create_sandbox", toolset.PythonText, trajectory.ToolCreateSandbox, `{"template":"x"}`,
+			"[ERROR]: Error calling tool 'create_sandbox': unexpected keyword argument 'template'; create_sandbox takes timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := s.Call(ctx, tt.tool, tt.args); !strings.HasPrefix(got, tt.want) {
-				t.Errorf("got %q, want prefix %q", got, tt.want)
+			p := tooltest.NewSandboxes()
+			s := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(p).WithOptions(toolset.Options{PythonResult: tt.mode}).Open()
+			defer s.Close()
+			if got := tooltest.CreateIn(t, s); got != id {
+				t.Fatalf("first sandbox %s, want %s", got, id)
+			}
+			got := s.Call(ctx, tt.tool, tt.args)
+			if !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got  %q\nwant prefix %q", got, tt.want)
+			}
+			if strings.Contains(tt.name, "statelessly") {
+				if n := p.Live(); n != 1 {
+					t.Errorf("%d live sandboxes after a stateless run, want only the session's 1", n)
+				}
+				if len(p.Removed()) != 1 {
+					t.Errorf("the throwaway sandbox was not removed: %v", p.Removed())
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownArgumentsPolicy(t *testing.T) {
+	ctx := context.Background()
+	search := `{"q":"ada","safe":"off"}`
+	command := `{"command":"ls","sandbox_id":"default","cwd":"/"}`
+	tests := []struct {
+		policy                       string
+		searchRefused, pythonRefused bool
+	}{
+		{"", false, true},
+		{toolset.ArgsServer, false, true},
+		{toolset.ArgsIgnore, false, false},
+		{toolset.ArgsReject, true, true},
+	}
+	for _, tt := range tests {
+		t.Run("policy="+tt.policy, func(t *testing.T) {
+			s := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(tooltest.NewSandboxes()).
+				WithOptions(toolset.Options{UnknownArguments: tt.policy}).Open()
+			defer s.Close()
+			gotSearch := s.Call(ctx, trajectory.ToolGoogleSearch, search)
+			if refused := strings.Contains(gotSearch, "unexpected keyword argument 'safe'"); refused != tt.searchRefused {
+				t.Errorf("search: %q", gotSearch)
+			}
+			gotCmd := s.Call(ctx, trajectory.ToolRunCommand, command)
+			if refused := strings.Contains(gotCmd, "unexpected keyword argument 'cwd'"); refused != tt.pythonRefused {
+				t.Errorf("run_command: %q", gotCmd)
 			}
 		})
 	}
@@ -162,7 +233,7 @@ func TestToolsetCallPythonIsOneShot(t *testing.T) {
 	if n := p.Live(); n != 0 {
 		t.Errorf("a sessionless call left %d sandboxes behind", n)
 	}
-	if got := ts.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(id, "ls")); !strings.Contains(got, "not a valid sandbox_id") {
+	if got := ts.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(id, "ls")); !strings.Contains(got, "Failed to connect to sandbox") {
 		t.Errorf("sessionless call reached an earlier call's sandbox: %q", got)
 	}
 }
@@ -170,8 +241,8 @@ func TestToolsetCallPythonIsOneShot(t *testing.T) {
 func TestSchemasWithAndWithoutSandbox(t *testing.T) {
 	plain := toolset.New(tooltest.NewCorpus(), nil)
 	withPy := plain.WithSandbox(tooltest.NewSandboxes())
-	if n := len(withPy.Schemas()); n != 5 {
-		t.Fatalf("with a sandbox %d schemas, want 5", n)
+	if n := len(withPy.Schemas()); n != 7 {
+		t.Fatalf("with a sandbox %d schemas, want 7", n)
 	}
 	// Without a provider nothing changes: two tools, and the sandbox tools
 	// are unknown.
@@ -205,6 +276,8 @@ func TestSchemasWithAndWithoutSandbox(t *testing.T) {
 		trajectory.ToolCreateSandbox: "",
 		trajectory.ToolRunPython:     "code_block,sandbox_id",
 		trajectory.ToolRunCommand:    "command,sandbox_id",
+		trajectory.ToolUploadFile:    "sandbox_id,local_file_path",
+		trajectory.ToolDownloadFile:  "sandbox_id,url",
 	}
 	for _, tool := range tools[2:] {
 		req, ok := want[tool.Function.Name]
@@ -224,8 +297,8 @@ func TestSchemasWithAndWithoutSandbox(t *testing.T) {
 	if !strings.Contains(sec, "## Server name: tool-python\n") || !strings.Contains(sec, "### Tool name: run_python_code\n") {
 		t.Errorf("MCP tool section lacks the tool-python server:\n%s", sec)
 	}
-	if n := len(toolset.ProfileTools()); n != 5 {
-		t.Errorf("ProfileTools has %d tools, want 5", n)
+	if n := len(toolset.ProfileTools()); n != 7 {
+		t.Errorf("ProfileTools has %d tools, want 7", n)
 	}
 	// withPy offers the whole profile.
 	for _, ti := range toolset.ProfileTools() {
@@ -268,7 +341,7 @@ func TestSessionWithRealSandbox(t *testing.T) {
 	}
 	defer m.Close()
 	rm := &recordingManager{Manager: m}
-	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(rm)
+	ts := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(rm).WithOptions(textResults)
 	ctx := context.Background()
 	a, b := ts.Open(), ts.Open()
 	defer b.Close()
@@ -294,5 +367,53 @@ func TestSessionWithRealSandbox(t *testing.T) {
 	}
 	if got := b.Call(ctx, trajectory.ToolRunCommand, tooltest.CommandArgs(idB, "echo b-alive")); got != "b-alive\n" {
 		t.Errorf("closing A broke B: %q", got)
+	}
+}
+
+// TestE2BResultsWithRealSandbox runs the E2B-shaped tools in bubblewrap:
+// the shapes MiroThinker's server returns, a stateless run for a
+// placeholder id, and files put in by the upload and download tools seen
+// by code at /home/user and /work.
+func TestE2BResultsWithRealSandbox(t *testing.T) {
+	l := sandbox.DefaultLimits()
+	l.Wall = 10 * time.Second
+	m, err := sandbox.NewManager(context.Background(), l)
+	if err != nil {
+		if errors.Is(err, sandbox.ErrUnavailable) {
+			testenv.Missing(t, "bubblewrap sandbox unavailable here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer m.Close()
+	local := t.TempDir()
+	if err := os.WriteFile(filepath.Join(local, "n.txt"), []byte("41"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := toolset.New(tooltest.NewCorpus(), nil).WithSandbox(m).WithOptions(toolset.Options{LocalFiles: local}).Open()
+	defer s.Close()
+	ctx := context.Background()
+	id := tooltest.CreateIn(t, s)
+	py := func(code, sid string) string {
+		b, _ := json.Marshal(map[string]string{"code_block": code, "sandbox_id": sid})
+		return string(b)
+	}
+	for _, c := range []struct{ tool, args, want string }{
+		{trajectory.ToolUploadFile, `{"sandbox_id":"` + id + `","local_file_path":"n.txt"}`, "File uploaded to /home/user/n.txt"},
+		{trajectory.ToolDownloadFile, `{"sandbox_id":"` + id + `","url":"https://demo.wiki/Ada_Lovelace","sandbox_file_path":"/work/ada.md"}`, "File downloaded to /work/ada.md"},
+		{trajectory.ToolRunPython, py("n = int(open('/home/user/n.txt').read()) + 1\nprint(open('/work/ada.md').readline().strip())\nn", id),
+			"Execution(Results: [Result(42)], Logs: Logs(stdout: ['# Ada Lovelace\\n'], stderr: []), Error: None)"},
+		{trajectory.ToolRunPython, py("import sys\nprint('a'); print('b', file=sys.stderr)\nundefined_name", id),
+			"Execution(Results: [], Logs: Logs(stdout: ['a\\n'], stderr: ['b\\n']), Error: ExecutionError(name='NameError', value=\"name 'undefined_name' is not defined\", traceback='Traceback (most recent call last):\\n  File \"<stdin>\", line 3, in <module>\\nNameError: name \\'undefined_name\\' is not defined\\n'))"},
+		{trajectory.ToolRunCommand, tooltest.CommandArgs(id, "cat n.txt; echo; ls /home/user | sort | tr '\\n' ' '"),
+			"CommandResult(stderr='', stdout='41\\nada.md n.txt ', exit_code=0, error='')"},
+		{trajectory.ToolRunCommand, tooltest.CommandArgs(id, "ls missing"),
+			"[ERROR]: Failed to run command.\n\nException type: CommandExitException\nDetails: Command exited with code 2 and error:\nls: cannot access 'missing': No such file or directory\n"},
+		// Stateless: a fresh sandbox that has none of the files.
+		{trajectory.ToolRunPython, py("import os\nsorted(os.listdir('.'))", "default"),
+			"Execution(Results: [Result([])], Logs: Logs(stdout: [], stderr: []), Error: None)"},
+	} {
+		if got := s.Call(ctx, c.tool, c.args); got != c.want {
+			t.Errorf("%s %s:\ngot  %s\nwant %s", c.tool, c.args, got, c.want)
+		}
 	}
 }

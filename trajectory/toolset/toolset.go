@@ -63,14 +63,127 @@ type Toolset struct {
 	extractor llm.Chatter
 	sandbox   SandboxProvider // nil: the tool-python tools are not offered
 	naming    string          // function names in the schemas (WithFunctionNames)
+	opts      Options
 }
 
-// New serves the tools from c. extractor is the small LLM that turns a
-// page into the requested facts; with a nil extractor scrape_and_extract_info
-// returns the page text itself (the agent still truncates it), which keeps
+// New serves the tools from c with the default Options. extractor is the
+// small LLM that turns a page into the requested facts; with a nil
+// extractor scrape_and_extract_info returns the page text itself as the
+// extracted information (the agent still truncates it), which keeps
 // tool-only tests and extractor-less runs possible.
 func New(c Corpus, extractor llm.Chatter) *Toolset {
 	return &Toolset{corpus: c, extractor: extractor}
+}
+
+// Result shapes and argument rules of Options. The defaults ("") are
+// MiroThinker's.
+const (
+	// ScrapeJSON answers scrape_and_extract_info with MiroThinker's JSON
+	// object; ScrapeText with the extracted text alone (or an [ERROR]:
+	// text), as miroverse did before.
+	ScrapeJSON = "json"
+	ScrapeText = "text"
+	// PythonE2B answers the tool-python tools with the str() of the E2B
+	// objects MiroThinker's server returns, and runs code sent with a
+	// placeholder sandbox_id in a throwaway sandbox as that server does;
+	// PythonText answers with the merged output and refuses any id a
+	// session did not create, as miroverse did before.
+	PythonE2B  = "e2b"
+	PythonText = "text"
+	// ArgsServer treats arguments a tool does not take as its MiroThinker
+	// server does: the search and scrape servers drop them, the tool-python
+	// server refuses the call. ArgsIgnore drops them for every tool,
+	// ArgsReject refuses them for every tool.
+	ArgsServer = "server"
+	ArgsIgnore = "ignore"
+	ArgsReject = "reject"
+)
+
+// DefaultSandboxLifetime is how long a sandbox may stay unused: the most a
+// create_sandbox timeout may ask for, and what every call renews it to
+// (MiroThinker's DEFAULT_TIMEOUT).
+const DefaultSandboxLifetime = 600 * time.Second
+
+// Options change what the tools answer and accept. The zero value is
+// MiroThinker's behaviour.
+type Options struct {
+	// ScrapeResult is ScrapeJSON (""), or ScrapeText.
+	ScrapeResult string
+	// PythonResult is PythonE2B (""), or PythonText.
+	PythonResult string
+	// UnknownArguments is ArgsServer (""), ArgsIgnore or ArgsReject.
+	UnknownArguments string
+	// LocalFiles is the directory whose files upload_file_from_local_to_sandbox
+	// may put into a sandbox; "" exposes none.
+	LocalFiles string
+	// SandboxLifetime caps create_sandbox's timeout and is what each call
+	// in a sandbox renews its lifetime to; 0 means DefaultSandboxLifetime.
+	SandboxLifetime time.Duration
+	// Now is the clock of the sandbox lifetimes; nil means time.Now.
+	Now func() time.Time
+}
+
+// Check reports the first value of o that is none of the allowed ones.
+func (o Options) Check() error {
+	switch o.ScrapeResult {
+	case "", ScrapeJSON, ScrapeText:
+	default:
+		return fmt.Errorf("scrape result %q: want %q or %q", o.ScrapeResult, ScrapeJSON, ScrapeText)
+	}
+	switch o.PythonResult {
+	case "", PythonE2B, PythonText:
+	default:
+		return fmt.Errorf("python result %q: want %q or %q", o.PythonResult, PythonE2B, PythonText)
+	}
+	switch o.UnknownArguments {
+	case "", ArgsServer, ArgsIgnore, ArgsReject:
+	default:
+		return fmt.Errorf("unknown arguments %q: want %q, %q or %q", o.UnknownArguments, ArgsServer, ArgsIgnore, ArgsReject)
+	}
+	if o.SandboxLifetime < 0 {
+		return fmt.Errorf("sandbox lifetime %s: must not be negative", o.SandboxLifetime)
+	}
+	return nil
+}
+
+// WithOptions returns a copy of t that answers by o. o must pass Check;
+// a value it refuses falls back to the default.
+func (t *Toolset) WithOptions(o Options) *Toolset {
+	c := *t
+	c.opts = o
+	return &c
+}
+
+func (t *Toolset) scrapeJSON() bool { return t.opts.ScrapeResult != ScrapeText }
+func (t *Toolset) pythonE2B() bool  { return t.opts.PythonResult != PythonText }
+
+func (t *Toolset) lifetime() time.Duration {
+	if t.opts.SandboxLifetime > 0 {
+		return t.opts.SandboxLifetime
+	}
+	return DefaultSandboxLifetime
+}
+
+func (t *Toolset) now() time.Time {
+	if t.opts.Now != nil {
+		return t.opts.Now()
+	}
+	return time.Now()
+}
+
+// rejectsUnknown tells whether a call of tool with arguments it does not
+// take is refused. MiroThinker's search and scrape servers are built on the
+// MCP SDK's FastMCP, whose pydantic argument models ignore extra fields;
+// its tool-python server is built on FastMCP 2, which validates the call
+// against the function's signature and refuses an unexpected keyword.
+func (t *Toolset) rejectsUnknown(tool string) bool {
+	switch t.opts.UnknownArguments {
+	case ArgsIgnore:
+		return false
+	case ArgsReject:
+		return true
+	}
+	return trajectory.ServerOf(tool) == trajectory.ServerPython
 }
 
 // toolDef is one tool as offered to the model. Parameters is a JSON Schema
@@ -85,9 +198,9 @@ type toolDef struct {
 // defs lists the tools t offers, in the order they are offered: the search
 // tools, then the tool-python tools when t has a sandbox.
 func (t *Toolset) defs() []toolDef {
-	d := toolDefs()
+	d := toolDefs(t.scrapeJSON())
 	if t.sandbox != nil {
-		d = append(d, pythonToolDefs()...)
+		d = append(d, pythonToolDefs(t.pythonE2B(), t.lifetime())...)
 	}
 	return d
 }
@@ -101,8 +214,14 @@ type ToolInfo struct {
 }
 
 // ProfileTools describes every tool of the MiroThinker profile, whether or
-// not a given Toolset offers it.
-func ProfileTools() []ToolInfo { return toolInfos(append(toolDefs(), pythonToolDefs()...)) }
+// not a given Toolset offers it, as the default Options describe them.
+func ProfileTools() []ToolInfo { return ProfileToolsWith(Options{}) }
+
+// ProfileToolsWith is ProfileTools as the Options o describe the tools.
+func ProfileToolsWith(o Options) []ToolInfo {
+	t := Toolset{opts: o}
+	return toolInfos(append(toolDefs(t.scrapeJSON()), pythonToolDefs(t.pythonE2B(), t.lifetime())...))
+}
 
 func toolInfos(defs []toolDef) []ToolInfo {
 	out := make([]ToolInfo, 0, len(defs))
@@ -112,9 +231,16 @@ func toolInfos(defs []toolDef) []ToolInfo {
 	return out
 }
 
-// toolDefs lists the search tools in the order they are offered. A function
+// toolDefs lists the search tools in the order they are offered; scrapeJSON
+// picks the description of scrape_and_extract_info's answer. A function
 // rather than a package variable keeps the table immutable.
-func toolDefs() []toolDef {
+func toolDefs(scrapeJSON bool) []toolDef {
+	scrapeAnswer := " Name exactly what you need; the full page is not returned."
+	if scrapeJSON {
+		scrapeAnswer = " Name exactly what you need; the full page is not returned. The answer is a JSON object: " +
+			"success, url, extracted_info (the facts found), error (why it failed, when success is false), " +
+			"scrape_stats (the size of the page text), model_used and tokens_used (the helper model and its token count)."
+	}
 	return []toolDef{
 		{
 			Name: trajectory.ToolGoogleSearch,
@@ -128,7 +254,9 @@ func toolDefs() []toolDef {
 					"hl": {"type": "string", "description": "Two-letter interface language code, e.g. en, fr. Default en."},
 					"num": {"type": "integer", "description": "Number of results per page, 1 to 100. Default 10."},
 					"page": {"type": "integer", "description": "Result page to return, starting at 1. Default 1."},
-					"tbs": {"type": "string", "description": "Time filter, e.g. qdr:d (past day), qdr:w (past week), qdr:m (past month), qdr:y (past year)."}
+					"tbs": {"type": "string", "description": "Time filter, e.g. qdr:d (past day), qdr:w (past week), qdr:m (past month), qdr:y (past year)."},
+					"location": {"type": "string", "description": "Place to search from, e.g. Austin, Texas, United States. Echoed in searchParameters; these results come from a fixed collection of pages that has no places, so it does not change them."},
+					"autocorrect": {"type": "boolean", "description": "Whether the engine may correct the query's spelling. Echoed in searchParameters; here the query is always matched as written."}
 				},
 				"required": ["q"]
 			}`,
@@ -136,12 +264,13 @@ func toolDefs() []toolDef {
 		{
 			Name: trajectory.ToolScrape,
 			Description: "Open one web page and get back only the information you ask for, extracted from the " +
-				"page's text by a helper model. Name exactly what you need; the full page is not returned.",
+				"page's text by a helper model." + scrapeAnswer,
 			Parameters: `{
 				"type": "object",
 				"properties": {
 					"url": {"type": "string", "description": "Address of the page to read, usually a link from a search result."},
-					"info_to_extract": {"type": "string", "description": "What to pull out of the page, stated as a specific request, e.g. the founding year and the founder's full name."}
+					"info_to_extract": {"type": "string", "description": "What to pull out of the page, stated as a specific request, e.g. the founding year and the founder's full name."},
+					"custom_headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Extra HTTP headers for fetching the page, as name-value pairs. Accepted, but pages here come from a fixed collection, so they have no effect."}
 				},
 				"required": ["url", "info_to_extract"]
 			}`,
@@ -227,14 +356,15 @@ type Session struct {
 
 	mu        sync.Mutex
 	closed    bool
-	created   int               // sandboxes created so far, for their ids
-	sandboxes map[string]string // sandbox_id shown to the model → provider id
-	order     []string          // sandbox_ids in creation order, for messages
+	created   int                        // sandboxes created so far, for their ids
+	sandboxes map[string]*sessionSandbox // by the sandbox_id shown to the model
+	order     []string                   // sandbox_ids in creation order, for messages
+	expired   []string                   // sandbox_ids removed at the end of their lifetime
 }
 
 // Open starts a tool session.
 func (t *Toolset) Open() *Session {
-	return &Session{tools: t, sandboxes: map[string]string{}}
+	return &Session{tools: t, sandboxes: map[string]*sessionSandbox{}}
 }
 
 // Call runs tool name with its JSON arguments in this session; see
@@ -273,14 +403,14 @@ func (t *Toolset) callStateless(ctx context.Context, name string, argsJSON strin
 	switch name = toolName(name); name {
 	case trajectory.ToolGoogleSearch:
 		var a searchArgs
-		if err := decodeToolArgs(argsJSON, &a); err != nil {
-			return toolErrorf("invalid arguments for %s: %v", name, err)
+		if msg := t.decodeArgs(name, argsJSON, &a); msg != "" {
+			return msg
 		}
 		return t.search(ctx, a)
 	case trajectory.ToolScrape:
 		var a scrapeArgs
-		if err := decodeToolArgs(argsJSON, &a); err != nil {
-			return toolErrorf("invalid arguments for %s: %v", name, err)
+		if msg := t.decodeArgs(name, argsJSON, &a); msg != "" {
+			return msg
 		}
 		return t.scrape(ctx, a)
 	case "":
@@ -298,6 +428,113 @@ func toolName(name string) string {
 		return tool
 	}
 	return name
+}
+
+// decodeArgs reads the arguments of tool into v, and returns the error
+// result for arguments that cannot be read or that the tool does not take
+// (when rejectsUnknown says so); "" when v is ready.
+func (t *Toolset) decodeArgs(tool, argsJSON string, v any) string {
+	if err := decodeToolArgs(argsJSON, v); err != nil {
+		return toolErrorf("invalid arguments for %s: %v", tool, err)
+	}
+	if !t.rejectsUnknown(tool) {
+		return ""
+	}
+	props := t.params(tool)
+	if extra := unknownKeys(argsJSON, props); len(extra) > 0 {
+		// FastMCP 2 names the first offending argument; listing all of
+		// them and what the tool takes saves the model a round trip.
+		return toolErrorf("Error calling tool '%s': unexpected keyword argument %s; %s takes %s",
+			tool, quoteList(extra), tool, orNone(props))
+	}
+	return ""
+}
+
+// params lists the argument names of tool, in schema order.
+func (t *Toolset) params(tool string) []string {
+	for _, d := range append(toolDefs(true), pythonToolDefs(true, t.lifetime())...) {
+		if d.Name == tool {
+			return schemaProps(d.Parameters)
+		}
+	}
+	return nil
+}
+
+// schemaProps lists a schema's property names in their order.
+func schemaProps(schema string) []string {
+	var s struct {
+		Properties json.RawMessage `json:"properties"`
+	}
+	if json.Unmarshal([]byte(schema), &s) != nil || len(s.Properties) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(s.Properties))
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	var out []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		if k, ok := tok.(string); ok {
+			out = append(out, k)
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return out
+		}
+	}
+	return out
+}
+
+// unknownKeys lists the keys of the arguments object that are not in
+// props, in the order the call gives them.
+func unknownKeys(argsJSON string, props []string) []string {
+	s := strings.TrimSpace(argsJSON)
+	if s == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var out []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		k, _ := tok.(string)
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return out
+		}
+		known := false
+		for _, p := range props {
+			known = known || p == k
+		}
+		if !known {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = "'" + clip.Marked(x, 60) + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+func orNone(props []string) string {
+	if len(props) == 0 {
+		return "no arguments"
+	}
+	return strings.Join(props, ", ")
 }
 
 // toolNames lists the offered tools for error messages.
@@ -332,12 +569,14 @@ func decodeToolArgs(argsJSON string, v any) error {
 // searchArgs are google_search's arguments. Numbers are lenient because
 // models often quote them ("num": "10").
 type searchArgs struct {
-	Q    string   `json:"q"`
-	GL   string   `json:"gl"`
-	HL   string   `json:"hl"`
-	Num  looseInt `json:"num"`
-	Page looseInt `json:"page"`
-	TBS  string   `json:"tbs"`
+	Q           string    `json:"q"`
+	GL          string    `json:"gl"`
+	HL          string    `json:"hl"`
+	Num         looseInt  `json:"num"`
+	Page        looseInt  `json:"page"`
+	TBS         string    `json:"tbs"`
+	Location    string    `json:"location"`
+	Autocorrect looseBool `json:"autocorrect"`
 }
 
 // normalized fills defaults and bounds, so that two calls meaning the same
@@ -362,12 +601,53 @@ func (a searchArgs) normalized() searchArgs {
 		a.Page = looseInt{value: 1, set: true}
 	}
 	a.TBS = strings.TrimSpace(a.TBS)
+	a.Location = strings.TrimSpace(a.Location)
 	return a
 }
 
+// scrapeArgs are scrape_and_extract_info's arguments. custom_headers is
+// read so that a malformed one is refused as MiroThinker's server refuses
+// it; the corpus has no HTTP to send them with.
 type scrapeArgs struct {
-	URL  string `json:"url"`
-	Info string `json:"info_to_extract"`
+	URL           string            `json:"url"`
+	Info          string            `json:"info_to_extract"`
+	CustomHeaders map[string]string `json:"custom_headers"`
+}
+
+// looseBool accepts what pydantic's lax mode takes for a bool: true and
+// false, 0 and 1, and the strings true/false, yes/no, on/off, t/f, y/n, 1/0
+// in any case; null or absent leaves it unset.
+type looseBool struct {
+	value bool
+	set   bool
+}
+
+func (l *looseBool) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "null" {
+		return nil
+	}
+	if uq, err := strconv.Unquote(s); err == nil {
+		s = strings.ToLower(strings.TrimSpace(uq))
+	}
+	switch s {
+	case "true", "1", "yes", "on", "t", "y", "1.0":
+		l.value, l.set = true, true
+	case "false", "0", "no", "off", "f", "n", "0.0":
+		l.value, l.set = false, true
+	default:
+		return fmt.Errorf("%s is not a boolean", clip.Marked(string(b), 40))
+	}
+	return nil
+}
+
+// ptr is the value for an omitempty field: nil when unset.
+func (l looseBool) ptr() *bool {
+	if !l.set {
+		return nil
+	}
+	v := l.value
+	return &v
 }
 
 // looseInt accepts 10, 10.0 and "10"; null or absent leaves it unset.
@@ -406,20 +686,25 @@ type serperOrganic struct {
 	Position int    `json:"position"`
 }
 
+// serperParams echoes the request as Serper does. location and
+// autocorrect appear only when the call gave them, so calls without them
+// answer with the bytes they always did.
 type serperParams struct {
-	Q      string `json:"q"`
-	GL     string `json:"gl"`
-	HL     string `json:"hl"`
-	Num    int    `json:"num"`
-	Page   int    `json:"page"`
-	TBS    string `json:"tbs,omitempty"`
-	Type   string `json:"type"`
-	Engine string `json:"engine"`
+	Q           string `json:"q"`
+	GL          string `json:"gl"`
+	HL          string `json:"hl"`
+	Location    string `json:"location,omitempty"`
+	Num         int    `json:"num"`
+	Page        int    `json:"page"`
+	TBS         string `json:"tbs,omitempty"`
+	Autocorrect *bool  `json:"autocorrect,omitempty"`
+	Type        string `json:"type"`
+	Engine      string `json:"engine"`
 }
 
-// search pages over the corpus ranking. gl, hl and tbs have no meaning for
-// an offline corpus without dates; they are echoed so the call looks like
-// what it imitates.
+// search pages over the corpus ranking. gl, hl, location, tbs and
+// autocorrect have no meaning for an offline corpus without places, dates
+// or a speller; they are echoed so the call looks like what it imitates.
 func (t *Toolset) search(ctx context.Context, a searchArgs) string {
 	a = a.normalized()
 	if a.Q == "" {
@@ -429,8 +714,8 @@ func (t *Toolset) search(ctx context.Context, a searchArgs) string {
 	resp := serperResponse{
 		Organic: []serperOrganic{},
 		SearchParameters: serperParams{
-			Q: a.Q, GL: a.GL, HL: a.HL, Num: num, Page: page, TBS: a.TBS,
-			Type: "search", Engine: searchEngineName,
+			Q: a.Q, GL: a.GL, HL: a.HL, Location: a.Location, Num: num, Page: page, TBS: a.TBS,
+			Autocorrect: a.Autocorrect.ptr(), Type: "search", Engine: searchEngineName,
 		},
 	}
 	offset := (page - 1) * num
@@ -493,33 +778,57 @@ func (t *Toolset) scrape(ctx context.Context, a scrapeArgs) string {
 		return toolErrorf("%s needs a non-empty info_to_extract (what to look for on the page)", trajectory.ToolScrape)
 	}
 	doc, err := t.corpus.DocByURL(ctx, url)
-	if errors.Is(err, kg.ErrNotFound) {
-		return toolErrorf("page not found: %s", url)
-	}
 	if err != nil {
-		return toolErrorf("could not fetch %s: %v", url, err)
+		msg := fmt.Sprintf("could not fetch %s: %v", url, err)
+		if errors.Is(err, kg.ErrNotFound) {
+			msg = "page not found: " + url
+		}
+		if !t.scrapeJSON() {
+			return toolErrorf("%s", msg)
+		}
+		return scrapeFailure(url, "Scraping failed: "+msg)
 	}
-	page := clip.Runes("# "+doc.Title+"\n\n"+doc.Text, maxPageChars)
+	content := pageText(doc)
+	page := clip.Runes(content, maxPageChars)
+	stats := scrapeStatsOf(content, page)
 	if t.extractor == nil {
-		return page
+		if !t.scrapeJSON() {
+			return page
+		}
+		return scrapeReply{Success: true, URL: url, ExtractedInfo: page, Stats: stats}.encode()
 	}
+	model := t.extractor.Model()
 	start := time.Now()
 	reply, err := t.extractor.Chat(ctx, openai.ChatCompletionRequest{
-		Model: t.extractor.Model(),
+		Model: model,
 		Messages: []openai.ChatCompletionMessage{{
 			Role:    openai.ChatMessageRoleUser,
 			Content: ExtractorPrompt(info, page),
 		}},
 	})
-	recordCall(ctx, llm.RoleExtractor, t.extractor.Model(), reply, err, time.Since(start))
-	if err != nil {
-		return toolErrorf("extracting information from %s failed: %v", url, redact.Secrets(err.Error()))
+	recordCall(ctx, llm.RoleExtractor, model, reply, err, time.Since(start))
+	failed := ""
+	switch {
+	case err != nil:
+		failed = fmt.Sprintf("extracting information from %s failed: %v", url, redact.Secrets(err.Error()))
+	case strings.TrimSpace(reply.Message.Content) == "":
+		failed = fmt.Sprintf("extracting information from %s returned nothing", url)
 	}
-	if strings.TrimSpace(reply.Message.Content) == "" {
-		return toolErrorf("extracting information from %s returned nothing", url)
+	if !t.scrapeJSON() {
+		if failed != "" {
+			return toolErrorf("%s", failed)
+		}
+		return reply.Message.Content
 	}
-	return reply.Message.Content
+	r := scrapeReply{Success: failed == "", URL: url, Error: failed, Stats: stats, Model: model}
+	if failed == "" {
+		r.ExtractedInfo, r.Tokens = reply.Message.Content, reply.Usage.TotalTokens
+	}
+	return r.encode()
 }
+
+// pageText is a document as the scrape and download tools read it.
+func pageText(doc kg.Doc) string { return "# " + doc.Title + "\n\n" + doc.Text }
 
 // CallKey identifies a tool call for the agent's duplicate-call guard: two
 // calls with the same non-empty key are the same request, so the second
@@ -541,7 +850,7 @@ func CallKey(name, argsJSON string) string {
 		if decodeToolArgs(argsJSON, &a) == nil {
 			a = a.normalized()
 			q := strings.Join(strings.Fields(strings.ToLower(a.Q)), " ")
-			return marshalNoEscape([]any{name, q, a.GL, a.HL, a.Num.value, a.Page.value, a.TBS})
+			return marshalNoEscape([]any{name, q, a.GL, a.HL, a.Num.value, a.Page.value, a.TBS, a.Location, a.Autocorrect.ptr()})
 		}
 	case trajectory.ToolScrape:
 		var a scrapeArgs

@@ -39,8 +39,8 @@ func TestSchemasJSON(t *testing.T) {
 		props    []string
 		required string
 	}{
-		trajectory.ToolGoogleSearch: {[]string{"q", "gl", "hl", "num", "page", "tbs"}, "q"},
-		trajectory.ToolScrape:       {[]string{"url", "info_to_extract"}, "url,info_to_extract"},
+		trajectory.ToolGoogleSearch: {[]string{"q", "gl", "hl", "num", "page", "tbs", "location", "autocorrect"}, "q"},
+		trajectory.ToolScrape:       {[]string{"url", "info_to_extract", "custom_headers"}, "url,info_to_extract"},
 	}
 	if len(tools) != len(want) {
 		t.Fatalf("got %d tools, want %d", len(tools), len(want))
@@ -97,6 +97,22 @@ func TestGoogleSearch(t *testing.T) {
 		{name: "bad JSON", args: `{"q":`, want: "[ERROR]: invalid arguments for google_search: arguments are not valid JSON", pre: true},
 		{name: "not an object", args: `["x"]`, want: "[ERROR]: invalid arguments for google_search: arguments must be a JSON object", pre: true},
 		{name: "bad num", args: `{"q":"x","num":"ten"}`, want: "[ERROR]: invalid arguments for google_search", pre: true},
+		{
+			name: "location and autocorrect echoed as Serper does",
+			args: `{"q":"zebra","location":" Austin, Texas, United States ","autocorrect":false}`,
+			want: `{"organic":[],"searchParameters":{"q":"zebra","gl":"us","hl":"en","location":"Austin, Texas, United States","num":10,"page":1,"autocorrect":false,"type":"search","engine":"miroverse-corpus"}}`,
+		},
+		{
+			name: "autocorrect in pydantic's lax forms",
+			args: `{"q":"zebra","autocorrect":"yes"}`,
+			want: `{"organic":[],"searchParameters":{"q":"zebra","gl":"us","hl":"en","num":10,"page":1,"autocorrect":true,"type":"search","engine":"miroverse-corpus"}}`,
+		},
+		{name: "bad autocorrect", args: `{"q":"x","autocorrect":"maybe"}`, want: "[ERROR]: invalid arguments for google_search", pre: true},
+		{
+			name: "unknown arguments are dropped, as MiroThinker's search server drops them",
+			args: `{"q":"zebra","safe":"active"}`,
+			want: `{"organic":[],"searchParameters":{"q":"zebra","gl":"us","hl":"en","num":10,"page":1,"type":"search","engine":"miroverse-corpus"}}`,
+		},
 	}
 	ts := toolset.New(tooltest.NewCorpus(), nil)
 	for _, tt := range tests {
@@ -120,80 +136,144 @@ func TestSearchDoesNotEscapeHTML(t *testing.T) {
 func TestScrapeAndExtract(t *testing.T) {
 	long := tooltest.NewCorpus()
 	long.Docs[0].Text = strings.Repeat("a", toolset.MaxPageChars+500)
+	adaPage := "# Ada Lovelace\n\nAda Lovelace was an English mathematician who worked with Charles Babbage on the Analytical Engine."
 	tests := []struct {
 		name      string
 		corpus    *tooltest.Corpus
 		extractor *tooltest.Extractor
 		args      string
-		want      string
+		want      string // with the default options (JSON)
+		wantText  string // with ScrapeText
 		wantPage  string // the page section the extractor must have seen; "" when it must not be called
 	}{
 		{
-			name: "extracts", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{},
-			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"who she worked with"}`,
-			want:     "EXTRACTED",
-			wantPage: "# Ada Lovelace\n\nAda Lovelace was an English mathematician who worked with Charles Babbage on the Analytical Engine.",
+			name: "extracts", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{Tokens: 321},
+			args: `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"who she worked with"}`,
+			want: `{"success": true, "url": "https://demo.wiki/Ada_Lovelace", "extracted_info": "EXTRACTED", "error": "", ` +
+				`"scrape_stats": {"line_count": 3, "char_count": 115, "last_char_line": 3, "all_content_displayed": true}, ` +
+				`"model_used": "extractor", "tokens_used": 321}`,
+			wantText: "EXTRACTED",
+			wantPage: adaPage,
 		},
 		{
 			name: "page capped", corpus: long, extractor: &tooltest.Extractor{},
-			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"anything"}`,
-			want:     "EXTRACTED",
+			args: `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"anything"}`,
+			want: `{"success": true, "url": "https://demo.wiki/Ada_Lovelace", "extracted_info": "EXTRACTED", "error": "", ` +
+				`"scrape_stats": {"line_count": 3, "char_count": 410116, "last_char_line": 3, "all_content_displayed": false}, ` +
+				`"model_used": "extractor", "tokens_used": 0}`,
+			wantText: "EXTRACTED",
 			wantPage: ("# Ada Lovelace\n\n" + strings.Repeat("a", toolset.MaxPageChars))[:toolset.MaxPageChars],
 		},
 		{
 			name: "not found", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{},
-			args: `{"url":"https://demo.wiki/Nope","info_to_extract":"x"}`,
-			want: "[ERROR]: page not found: https://demo.wiki/Nope",
+			args: `{"url":"https://demo.wiki/Nope","info_to_extract":"x","custom_headers":{"Accept-Language":"fr"}}`,
+			want: `{"success": false, "url": "https://demo.wiki/Nope", "extracted_info": "", ` +
+				`"error": "Scraping failed: page not found: https://demo.wiki/Nope", "scrape_stats": {}, "tokens_used": 0}`,
+			wantText: "[ERROR]: page not found: https://demo.wiki/Nope",
 		},
 		{
 			name: "missing info", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{},
-			args: `{"url":"https://demo.wiki/Ada_Lovelace"}`,
-			want: "[ERROR]: scrape_and_extract_info needs a non-empty info_to_extract (what to look for on the page)",
+			args:     `{"url":"https://demo.wiki/Ada_Lovelace"}`,
+			want:     "[ERROR]: scrape_and_extract_info needs a non-empty info_to_extract (what to look for on the page)",
+			wantText: "[ERROR]: scrape_and_extract_info needs a non-empty info_to_extract (what to look for on the page)",
+		},
+		{
+			name: "custom_headers must be an object of strings", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{},
+			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"x","custom_headers":"X-A: b"}`,
+			want:     "[ERROR]: invalid arguments for scrape_and_extract_info: arguments are not valid JSON: json: cannot unmarshal string into Go struct field scrapeArgs.custom_headers of type map[string]string",
+			wantText: "[ERROR]: invalid arguments for scrape_and_extract_info: arguments are not valid JSON: json: cannot unmarshal string into Go struct field scrapeArgs.custom_headers of type map[string]string",
 		},
 		{
 			name: "extractor fails", corpus: tooltest.NewCorpus(), extractor: &tooltest.Extractor{Err: errors.New("boom with key=sk-abcdefgh1234")},
-			args:     `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"x"}`,
-			want:     "[ERROR]: extracting information from https://demo.wiki/Ada_Lovelace failed: boom with [REDACTED]",
-			wantPage: "# Ada Lovelace\n\nAda Lovelace was an English mathematician who worked with Charles Babbage on the Analytical Engine.",
+			args: `{"url":"https://demo.wiki/Ada_Lovelace","info_to_extract":"x"}`,
+			want: `{"success": false, "url": "https://demo.wiki/Ada_Lovelace", "extracted_info": "", ` +
+				`"error": "extracting information from https://demo.wiki/Ada_Lovelace failed: boom with [REDACTED]", ` +
+				`"scrape_stats": {"line_count": 3, "char_count": 115, "last_char_line": 3, "all_content_displayed": true}, ` +
+				`"model_used": "extractor", "tokens_used": 0}`,
+			wantText: "[ERROR]: extracting information from https://demo.wiki/Ada_Lovelace failed: boom with [REDACTED]",
+			wantPage: adaPage,
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ts := toolset.New(tt.corpus, tt.extractor)
-			got := ts.Call(context.Background(), trajectory.ToolScrape, tt.args)
-			if got != tt.want {
-				t.Errorf("got  %q\nwant %q", got, tt.want)
-			}
-			if tt.wantPage == "" {
-				if len(tt.extractor.Prompts()) != 0 {
-					t.Errorf("extractor called %d times", len(tt.extractor.Prompts()))
+		for _, mode := range []string{toolset.ScrapeJSON, toolset.ScrapeText} {
+			t.Run(tt.name+"/"+mode, func(t *testing.T) {
+				ex := &tooltest.Extractor{Err: tt.extractor.Err, Tokens: tt.extractor.Tokens}
+				ts := toolset.New(tt.corpus, ex).WithOptions(toolset.Options{ScrapeResult: mode})
+				got := ts.Call(context.Background(), trajectory.ToolScrape, tt.args)
+				want := tt.want
+				if mode == toolset.ScrapeText {
+					want = tt.wantText
 				}
-				return
-			}
-			if len(tt.extractor.Prompts()) != 1 {
-				t.Fatalf("extractor called %d times, want 1", len(tt.extractor.Prompts()))
-			}
-			p := tt.extractor.Prompts()[0]
-			var info string
-			_ = json.Unmarshal([]byte(tt.args), &struct {
-				Info *string `json:"info_to_extract"`
-			}{&info})
-			gotInfo, gotPage, ok := toolset.ReadExtractorPrompt(p)
-			if !ok || gotInfo != strings.TrimSpace(info) || gotPage != strings.TrimSpace(tt.wantPage) || strings.HasPrefix(p, "\n") {
-				t.Errorf("extractor prompt does not follow the contract:\n%.300s", p)
-			}
-			if p != toolset.ExtractorPrompt(info, tt.wantPage) {
-				t.Errorf("prompt differs from ExtractorPrompt")
-			}
-		})
+				if got != want {
+					t.Errorf("got  %s\nwant %s", got, want)
+				}
+				if failed := strings.Contains(tt.name, "fail") || strings.Contains(tt.name, "not found") || strings.HasPrefix(want, "[ERROR]:"); trajectory.IsToolError(got) != failed {
+					t.Errorf("IsToolError = %v, want %v", !failed, failed)
+				}
+				if mode == toolset.ScrapeJSON && strings.HasPrefix(got, "{") {
+					var v map[string]any
+					if err := json.Unmarshal([]byte(got), &v); err != nil {
+						t.Errorf("not JSON: %v", err)
+					}
+				}
+				if tt.wantPage == "" {
+					if len(ex.Prompts()) != 0 {
+						t.Errorf("extractor called %d times", len(ex.Prompts()))
+					}
+					return
+				}
+				if len(ex.Prompts()) != 1 {
+					t.Fatalf("extractor called %d times, want 1", len(ex.Prompts()))
+				}
+				p := ex.Prompts()[0]
+				var info string
+				_ = json.Unmarshal([]byte(tt.args), &struct {
+					Info *string `json:"info_to_extract"`
+				}{&info})
+				gotInfo, gotPage, ok := toolset.ReadExtractorPrompt(p)
+				if !ok || gotInfo != strings.TrimSpace(info) || gotPage != strings.TrimSpace(tt.wantPage) || strings.HasPrefix(p, "\n") {
+					t.Errorf("extractor prompt does not follow the contract:\n%.300s", p)
+				}
+				if p != toolset.ExtractorPrompt(info, tt.wantPage) {
+					t.Errorf("prompt differs from ExtractorPrompt")
+				}
+			})
+		}
 	}
 }
 
 func TestScrapeWithoutExtractorReturnsPage(t *testing.T) {
-	ts := toolset.New(tooltest.NewCorpus(), nil)
-	got := ts.Call(context.Background(), trajectory.ToolScrape, `{"url":"https://demo.wiki/Charles_Babbage","info_to_extract":"x"}`)
-	if !strings.HasPrefix(got, "# Charles Babbage\n\nCharles Babbage was") {
-		t.Errorf("got %q", got)
+	page := "# Charles Babbage\n\nCharles Babbage was an English polymath who designed the Analytical Engine."
+	for _, tt := range []struct{ mode, want string }{
+		{toolset.ScrapeText, page},
+		{toolset.ScrapeJSON, `{"success": true, "url": "https://demo.wiki/Charles_Babbage", "extracted_info": "# Charles Babbage\n\nCharles Babbage was an English polymath who designed the Analytical Engine.", "error": "", ` +
+			`"scrape_stats": {"line_count": 3, "char_count": 94, "last_char_line": 3, "all_content_displayed": true}, "model_used": "", "tokens_used": 0}`},
+	} {
+		ts := toolset.New(tooltest.NewCorpus(), nil).WithOptions(toolset.Options{ScrapeResult: tt.mode})
+		got := ts.Call(context.Background(), trajectory.ToolScrape, `{"url":"https://demo.wiki/Charles_Babbage","info_to_extract":"x"}`)
+		if got != tt.want {
+			t.Errorf("%s: got %q", tt.mode, got)
+		}
+		if info, ok := toolset.ScrapeResult(got); !ok || info != page {
+			t.Errorf("%s: ScrapeResult = %q, %v", tt.mode, info, ok)
+		}
+	}
+}
+
+func TestScrapeResult(t *testing.T) {
+	for _, tt := range []struct {
+		result, info string
+		ok           bool
+	}{
+		{`{"success": true, "url": "u", "extracted_info": "facts", "error": ""}`, "facts", true},
+		{`{"success": false, "url": "u", "extracted_info": "", "error": "Scraping failed: x", "scrape_stats": {}, "tokens_used": 0}`, "Scraping failed: x", false},
+		{"plain facts", "plain facts", true},
+		{"[ERROR]: page not found: u", "[ERROR]: page not found: u", false},
+		{`{"a": 1}`, `{"a": 1}`, true}, // extracted text that happens to be JSON
+	} {
+		if info, ok := toolset.ScrapeResult(tt.result); info != tt.info || ok != tt.ok {
+			t.Errorf("ScrapeResult(%q) = %q, %v; want %q, %v", tt.result, info, ok, tt.info, tt.ok)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -20,6 +21,7 @@ import (
 	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/kg"
 	"github.com/miroverse/miroverse/trajectory"
+	"github.com/miroverse/miroverse/trajectory/sandbox"
 )
 
 // Corpus is an in-memory corpus of three linked documents.
@@ -112,9 +114,10 @@ func (c *Corpus) Calls() int {
 }
 
 // Extractor answers extractor calls with "EXTRACTED", or fails with Err,
-// and records the prompts it got.
+// and records the prompts it got. Tokens is the total its replies report.
 type Extractor struct {
-	Err error
+	Err    error
+	Tokens int
 
 	mu      sync.Mutex
 	prompts []string
@@ -128,7 +131,8 @@ func (e *Extractor) Chat(_ context.Context, req openai.ChatCompletionRequest) (l
 	if e.Err != nil {
 		return llm.Reply{}, e.Err
 	}
-	return llm.Reply{Message: openai.ChatCompletionMessage{Role: "assistant", Content: "EXTRACTED"}}, nil
+	return llm.Reply{Message: openai.ChatCompletionMessage{Role: "assistant", Content: "EXTRACTED"},
+		Usage: openai.Usage{TotalTokens: e.Tokens}}, nil
 }
 
 // Model names the extractor in recorded calls.
@@ -144,16 +148,21 @@ func (e *Extractor) Prompts() []string {
 // Sandboxes is a sandbox provider without processes: each sandbox keeps
 // the log of the commands run in it, and a command's output is that log, so
 // a repeated command shows state and a lost sandbox shows up as a lost log.
-// The command "silent" prints nothing.
+// The command "silent" prints nothing; in ExecCommand, "fail" exits with
+// status 2 and "fail" on stderr. Written files are logged as "write:PATH"
+// and kept for Files.
 type Sandboxes struct {
 	mu      sync.Mutex
 	next    int
 	live    map[string][]string
+	files   map[string]string // "provider id/path" → content
 	removed []string
 }
 
 // NewSandboxes returns a provider with no sandboxes.
-func NewSandboxes() *Sandboxes { return &Sandboxes{live: map[string][]string{}} }
+func NewSandboxes() *Sandboxes {
+	return &Sandboxes{live: map[string][]string{}, files: map[string]string{}}
+}
 
 // Create makes an empty sandbox.
 func (f *Sandboxes) Create(ctx context.Context) (string, error) {
@@ -187,6 +196,51 @@ func (f *Sandboxes) RunCommand(_ context.Context, id, command string) string {
 	log = append(log, command)
 	f.live[id] = log
 	return strings.Join(log, "|")
+}
+
+// ExecPython is RunPython with the log as stdout.
+func (f *Sandboxes) ExecPython(ctx context.Context, id, code string) sandbox.Execution {
+	return f.exec(ctx, id, "python:"+code)
+}
+
+// ExecCommand is RunCommand with the log as stdout.
+func (f *Sandboxes) ExecCommand(ctx context.Context, id, command string) sandbox.Execution {
+	if command == "fail" {
+		if ex := f.exec(ctx, id, command); ex.Failure != "" {
+			return ex
+		}
+		return sandbox.Execution{Stderr: "fail", ExitCode: 2}
+	}
+	return f.exec(ctx, id, command)
+}
+
+func (f *Sandboxes) exec(ctx context.Context, id, command string) sandbox.Execution {
+	out := f.RunCommand(ctx, id, command)
+	if strings.HasPrefix(out, trajectory.ToolErrorPrefix) {
+		return sandbox.Execution{Failure: out}
+	}
+	return sandbox.Execution{Stdout: out}
+}
+
+// WriteFile keeps data as the file path of sandbox id.
+func (f *Sandboxes) WriteFile(_ context.Context, id, path string, data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	log, ok := f.live[id]
+	if !ok {
+		return fmt.Errorf("provider does not know %s", id)
+	}
+	f.live[id] = append(log, "write:"+path)
+	f.files[id+"/"+path] = string(data)
+	return nil
+}
+
+// Files are the files written so far, by "provider id/path"; removed
+// sandboxes keep theirs here.
+func (f *Sandboxes) Files() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.files)
 }
 
 // Remove deletes one sandbox.
