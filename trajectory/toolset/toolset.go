@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -468,35 +469,25 @@ func schemaProps(schema string) []string {
 	if json.Unmarshal([]byte(schema), &s) != nil || len(s.Properties) == 0 {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(s.Properties))
-	if _, err := dec.Token(); err != nil {
-		return nil
-	}
-	var out []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return out
-		}
-		if k, ok := tok.(string); ok {
-			out = append(out, k)
-		}
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return out
-		}
-	}
-	return out
+	return objectKeys(s.Properties)
 }
 
 // unknownKeys lists the keys of the arguments object that are not in
 // props, in the order the call gives them.
 func unknownKeys(argsJSON string, props []string) []string {
-	s := strings.TrimSpace(argsJSON)
-	if s == "" {
-		return nil
+	var out []string
+	for _, k := range objectKeys([]byte(strings.TrimSpace(argsJSON))) {
+		if !slices.Contains(props, k) {
+			out = append(out, k)
+		}
 	}
-	dec := json.NewDecoder(strings.NewReader(s))
+	return out
+}
+
+// objectKeys lists the keys of a JSON object in their order (a map would
+// lose it), as far as the object reads; nil for anything else.
+func objectKeys(raw []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil
 	}
@@ -511,13 +502,7 @@ func unknownKeys(argsJSON string, props []string) []string {
 		if dec.Decode(&skip) != nil {
 			return out
 		}
-		known := false
-		for _, p := range props {
-			known = known || p == k
-		}
-		if !known {
-			out = append(out, k)
-		}
+		out = append(out, k)
 	}
 	return out
 }
