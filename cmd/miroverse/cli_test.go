@@ -240,7 +240,9 @@ func TestSandboxFlags(t *testing.T) {
 	}{
 		{"none given", nil, base, ""},
 		{"all given", []string{"--wall", "5s", "--cpu-seconds", "3", "--memory", "1GiB", "--processes", "16"},
-			with(func(c *pipeline.SandboxConfig) { c.Wall, c.CPUSeconds, c.Memory, c.Processes = 5*time.Second, 3, "1GiB", 16 }), ""},
+			with(func(c *pipeline.SandboxConfig) {
+				c.Wall, c.CPUSeconds, c.Memory, c.Processes = 5*time.Second, 3, "1GiB", 16
+			}), ""},
 		{"one given", []string{"--memory", "512MiB"}, with(func(c *pipeline.SandboxConfig) { c.Memory = "512MiB" }), ""},
 		{"given as 0", []string{"--cpu-seconds", "0"}, with(func(c *pipeline.SandboxConfig) { c.CPUSeconds = 0 }), ""},
 		{"bad value", []string{"--memory", "lots"}, pipeline.SandboxConfig{}, `synthesize.sandbox.memory "lots"`},

@@ -288,6 +288,16 @@ func TestProtocolConformance(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			root := tc.root(t)
+			// The protocol choices are recorded with the config.
+			m, err := pipeline.ReadManifest(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := m.Config.Synthesize
+			if got := []string{s.BoxRule, s.Retention, s.SummaryAfterResult, s.RepeatCalls, s.EmptySearch, s.FunctionNames, s.ScrapeResult, s.PythonResult, s.UnknownArguments}; !reflect.DeepEqual(got,
+				[]string{"mirothinker", "mirothinker", "drop", "rollback", "rollback", "server-tool", "json", "e2b", "server"}) || s.Today == "" {
+				t.Fatalf("manifest records the protocol choices as %v, today %q", got, s.Today)
+			}
 			rows := readTrajectories(t, root)
 			if len(rows) == 0 {
 				t.Fatal("no trajectories")
