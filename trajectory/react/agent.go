@@ -573,13 +573,15 @@ func (r *agentRun) summarize(ctx context.Context) error {
 		return nil // already ended (rollbacks)
 	}
 	previous := r.lastAssistantContent()
+	var dropped []trajectory.Message
 	if n := len(r.msgs); r.p.SummaryAfterResult == SummaryDropResult && n > 2 && r.msgs[n-1].Role == openai.ChatMessageRoleUser {
 		// The loop stopped right after a tool result (turn limit or context
 		// guard). MiroThinker removes a final user message before it asks
 		// for the summary (orchestrator.py, the summary step of
 		// run_main_agent), so the request never follows another user
 		// message; a function-mode result (role tool) stays, as there.
-		r.msgs = r.msgs[:n-1]
+		dropped = r.msgs[n-1:]
+		r.msgs = r.msgs[:n-1:n-1]
 	}
 	r.msgs = append(r.msgs, trajectory.Message{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(trajectory.SummaryRequest(r.question))})
 	for {
@@ -590,8 +592,9 @@ func (r *agentRun) summarize(ctx context.Context) error {
 		room := min(r.p.MaxTokens, r.p.ContextTokens-r.estimate(send, false))
 		if room < min(summaryMinTokens, r.p.MaxTokens) {
 			// Not even a short answer fits: the request was never sent, so
-			// it leaves the log, and the last reply is all there is.
-			r.msgs = r.msgs[:len(r.msgs)-1]
+			// it leaves the log (and the result it replaced comes back),
+			// and the last reply is all there is.
+			r.msgs = append(r.msgs[:len(r.msgs)-1], dropped...)
 			r.finish(previous, "")
 			if r.out.Status != trajectory.StatusAnswered {
 				r.out.Status, r.out.FailReason = trajectory.StatusFailed, trajectory.FailContextExhausted

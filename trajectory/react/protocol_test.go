@@ -308,3 +308,17 @@ func TestFunctionNames(t *testing.T) {
 		})
 	}
 }
+
+// A request that cannot be sent leaves the log, and the result it would
+// have replaced stays in it.
+func TestSummaryNotSentKeepsResult(t *testing.T) {
+	p := policyWith(func(p *Policy) { mcpMode(p); p.ContextTokens = 10000; p.MaxTokens = 2000 })
+	r, reqs, _ := runScript(t, p, "", withUsage(mcp("google_search", searchBabbage), 9500))
+	if r.Status != trajectory.StatusFailed || r.FailReason != "context_exhausted" || len(reqs) != 1 {
+		t.Errorf("status %s/%s after %d requests", r.Status, r.FailReason, len(reqs))
+	}
+	wantRoles(t, r, "system,user,assistant,user")
+	if res := text(r.Messages[3]); !strings.HasPrefix(res, `{"organic":`) {
+		t.Errorf("last message %q, want the search result", res)
+	}
+}
