@@ -356,10 +356,6 @@ func searchTitles(calls []call) []string {
 	return out
 }
 
-// misreadEntity picks the entity a misreading takes from a page's extract:
-// the first known title (from the search results the rollout saw) that the
-// extract mentions, else the first run of capitalised words in it that does
-// not open a sentence; neither one in skip.
 // scrapedText is what a scrape result says in words: the extracted
 // information of a JSON answer (or its error, when it failed), the text of
 // a plain one; a model reads the facts, not the JSON around them.
@@ -368,6 +364,10 @@ func scrapedText(result string) string {
 	return info
 }
 
+// misreadEntity picks the entity a misreading takes from a page's extract:
+// the first known title (from the search results the rollout saw) that the
+// extract mentions, else the first run of capitalised words in it that does
+// not open a sentence; neither one in skip.
 func misreadEntity(extract string, titles []string, skip map[string]bool) (string, bool) {
 	lower := strings.ToLower(extract)
 	best, bestAt := "", -1
