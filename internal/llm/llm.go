@@ -131,9 +131,11 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 	}
 	start := time.Now()
 	var (
-		lastErr  error
-		retryAt  time.Time // from the last attempt's Retry-After
-		attempts int
+		lastErr    error
+		lastBody   string // the last attempt's error body, to tell a repeated server fault
+		lastStatus int
+		retryAt    time.Time // from the last attempt's Retry-After
+		attempts   int
 	)
 	for attempt := 0; attempt <= max(c.ep.MaxRetries, 0); attempt++ {
 		if attempt > 0 {
@@ -154,7 +156,15 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 		permit.Release(outcomeOf(err))
 		retryAt = hint.get()
 		if err != nil {
+			if status, body := errorBody(err); serverFault(status) && body != "" && status == lastStatus && body == lastBody {
+				// A server that answers the same error twice has a fault
+				// no wait will cure (a chat template that rejects the
+				// request, say); more attempts would only repeat it.
+				lastErr = fmt.Errorf("%w (the server answered this same HTTP %d error twice, so it is not retried as transient)", err, status)
+				break
+			}
 			lastErr = err
+			lastStatus, lastBody = errorBody(err)
 			if ctx.Err() != nil || !Retryable(err) {
 				break
 			}
@@ -175,9 +185,53 @@ func (c *Client) callErr(model string, attempts int, err error) error {
 	if key := c.ep.APIKey; key != "" && strings.Contains(err.Error(), key) {
 		// The cause cannot be kept for errors.As without keeping the key
 		// reachable, so only the scrubbed text survives.
-		return errors.New(strings.ReplaceAll(err.Error(), key, "[REDACTED]"))
+		err = errors.New(strings.ReplaceAll(err.Error(), key, "[REDACTED]"))
 	}
-	return err
+	return &CallError{Attempts: attempts, err: err}
+}
+
+// CallError is the error of a call that failed: the last attempt's error,
+// with how many attempts were made.
+type CallError struct {
+	Attempts int
+	err      error
+}
+
+func (e *CallError) Error() string { return e.err.Error() }
+func (e *CallError) Unwrap() error { return e.err }
+
+// AttemptsOf is the number of attempts a failed call made, 0 when err did
+// not come from a Client.
+func AttemptsOf(err error) int {
+	var ce *CallError
+	if errors.As(err, &ce) {
+		return ce.Attempts
+	}
+	return 0
+}
+
+// serverFault is a 5xx that says the server itself failed, not that it is
+// overloaded or a gateway lost it (502, 503, 504 pass by themselves).
+func serverFault(status int) bool {
+	switch status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return false
+	}
+	return status >= 500
+}
+
+// errorBody is the HTTP status of a failed attempt and what the server said,
+// as far as go-openai kept it.
+func errorBody(err error) (int, string) {
+	var apiErr *openai.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.HTTPStatusCode, apiErr.Message
+	}
+	var reqErr *openai.RequestError
+	if errors.As(err, &reqErr) {
+		return reqErr.HTTPStatusCode, string(reqErr.Body)
+	}
+	return 0, ""
 }
 
 // retryWait is how long to wait before attempt n (n >= 1): the backoff, or

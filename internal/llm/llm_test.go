@@ -52,7 +52,10 @@ func TestChatRetries(t *testing.T) {
 		{"400 not retried", []int{400}, true, 1},
 		{"401 not retried", []int{401}, true, 1},
 		{"404 not retried", []int{404}, true, 1},
-		{"gives up after max retries", []int{500, 500, 500, 500, 500}, true, 4},
+		{"gives up after max retries", []int{502, 504, 502, 504, 502}, true, 4},
+		// The same server error twice is a fault, not a passing state.
+		{"the same 500 twice is not retried again", []int{500, 500, 500, 500, 500}, true, 2},
+		{"a 500 after another status is retried", []int{500, 504, 500}, false, 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,6 +68,9 @@ func TestChatRetries(t *testing.T) {
 			}
 			if got := calls.Load(); got != tc.wantCalls {
 				t.Errorf("calls = %d, want %d", got, tc.wantCalls)
+			}
+			if err != nil && AttemptsOf(err) != int(tc.wantCalls) {
+				t.Errorf("a failed call reports %d attempts, made %d", AttemptsOf(err), tc.wantCalls)
 			}
 			if err == nil && (rep.Attempts != int(tc.wantCalls) || rep.Usage.TotalTokens != 5) {
 				t.Errorf("reply %+v", rep)

@@ -26,6 +26,7 @@ func newCall(role, model string, reply llm.Reply, err error, took time.Duration)
 	c := trajectory.Call{Role: role, Model: model, LatencyMillis: took.Milliseconds()}
 	if err != nil {
 		c.Error = clip.Marked(redact.Secrets(err.Error()), maxErrorChars)
+		c.Attempts = int32(llm.AttemptsOf(err))
 		return c
 	}
 	c.PromptTokens = int32(reply.Usage.PromptTokens)

@@ -3,9 +3,16 @@ package react
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/trajectory"
 	"github.com/miroverse/miroverse/trajectory/internal/tooltest"
 	"github.com/miroverse/miroverse/trajectory/toolset"
@@ -87,5 +94,28 @@ func TestRolloutRecordsFailedCall(t *testing.T) {
 	}
 	if len(ro.Errors) != 1 || !strings.HasPrefix(ro.Errors[0], "agent call failed: ") || strings.Contains(ro.Errors[0], "sk-live") {
 		t.Errorf("errors = %q", ro.Errors)
+	}
+}
+
+// A call the client gave up on after its retries is stored with the number
+// of attempts it made, not 0.
+func TestRolloutRecordsAttemptsOfFailedCall(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, `{"error":{"message":"overheated %d","type":"x"}}`, n.Add(1))
+	}))
+	defer srv.Close()
+	client := llm.New(llm.RoleAgent, llm.Endpoint{BaseURL: srv.URL + "/v1", Model: "m", MaxRetries: 2,
+		BackoffBase: time.Millisecond, BackoffCap: time.Millisecond})
+	agent := &Agent{LLM: client, Tools: toolset.New(tooltest.NewCorpus(), nil), Policy: DefaultPolicy()}
+	ro, err := agent.Run(context.Background(), trajectory.Task{QAID: "q", Question: "Which engine?"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ro.Status != trajectory.StatusFailed || len(ro.Calls) != 1 || ro.Calls[0].Attempts != 3 || n.Load() != 3 {
+		t.Errorf("status %s, calls %+v after %d requests", ro.Status, ro.Calls, n.Load())
 	}
 }
