@@ -89,7 +89,7 @@ func New(role string, ep Endpoint) *Client {
 	cfg.BaseURL = strings.TrimRight(ep.BaseURL, "/")
 	cfg.HTTPClient = &http.Client{
 		Timeout:   ep.Timeout,
-		Transport: roleTransport{role: role, next: reasoningTransport{next: newTransport()}},
+		Transport: roleTransport{role: role, next: contentTransport{next: reasoningTransport{next: newTransport()}}},
 	}
 	return &Client{role: role, ep: ep, where: redact.URL(ep.BaseURL), api: openai.NewClientWithConfig(cfg)}
 }
