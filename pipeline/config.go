@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/miroverse/miroverse/internal/boxed"
+	"github.com/miroverse/miroverse/internal/llm"
 	"github.com/miroverse/miroverse/pipeline/oracle"
 	"github.com/miroverse/miroverse/trajectory"
 	"github.com/miroverse/miroverse/trajectory/react"
@@ -318,6 +320,32 @@ type EndpointConfig struct {
 	// Stream asks for streamed replies; unset in a role means the
 	// default's setting, so a pointer tells "false" from "not given".
 	Stream *bool `yaml:"stream" json:"stream,omitempty"`
+	// MaxTokens bounds every reply of the role; 0 is the role's default
+	// (DefaultMaxTokens). The agent's own limit is synthesize.max_tokens.
+	MaxTokens int `yaml:"max_tokens" json:"max_tokens,omitempty"`
+	// TokenLimitField says which request fields carry the limit: "both"
+	// (the default: max_tokens, which llama.cpp and older servers read, and
+	// max_completion_tokens, which OpenAI's newer models require),
+	// "max_tokens" or "max_completion_tokens" (for OpenAI's reasoning
+	// models, which refuse max_tokens).
+	TokenLimitField string `yaml:"token_limit_field" json:"token_limit_field,omitempty"`
+	// ToolChoice is sent with requests that offer tools: "auto" (the
+	// default; some servers drop the tools without it), "required", "none",
+	// or "omit" to send none.
+	ToolChoice string `yaml:"tool_choice" json:"tool_choice,omitempty"`
+}
+
+// DefaultMaxTokens is the reply limit of a role whose endpoint sets none:
+// room for the longest reply the role's prompt asks for, and a stop for a
+// small model that would otherwise write to the end of its context.
+func DefaultMaxTokens(role string) int {
+	switch role {
+	case "agent", "writer", "extractor":
+		return 4096
+	case "verifier", "closed_book":
+		return 1024
+	}
+	return 512 // grader, decontam: a verdict
 }
 
 // OracleConfig tunes the built-in teacher.
@@ -525,6 +553,24 @@ func (c Config) Validate() error {
 	if c.Export.TrajectoryContent != "full" && c.Export.TrajectoryContent != "retained" {
 		errs = append(errs, fmt.Errorf("export.trajectory_content %q: want \"full\" or \"retained\"", c.Export.TrajectoryContent))
 	}
+	for _, role := range roleNames {
+		ep := c.Endpoint(role)
+		if ep.MaxTokens < 0 {
+			errs = append(errs, fmt.Errorf("llm (role %s): max_tokens %d is negative", role, ep.MaxTokens))
+		}
+		switch ep.TokenLimitField {
+		case llm.LimitBoth, llm.LimitMaxTokens, llm.LimitMaxCompletionTokens:
+		default:
+			errs = append(errs, fmt.Errorf("llm (role %s): token_limit_field %q: want %q, %q or %q", role, ep.TokenLimitField,
+				llm.LimitBoth, llm.LimitMaxTokens, llm.LimitMaxCompletionTokens))
+		}
+		switch ep.ToolChoice {
+		case llm.ToolChoiceAuto, llm.ToolChoiceRequired, llm.ToolChoiceNone, llm.ToolChoiceOmit:
+		default:
+			errs = append(errs, fmt.Errorf("llm (role %s): tool_choice %q: want %q, %q, %q or %q", role, ep.ToolChoice,
+				llm.ToolChoiceAuto, llm.ToolChoiceRequired, llm.ToolChoiceNone, llm.ToolChoiceOmit))
+		}
+	}
 	if c.Workers < 1 {
 		errs = append(errs, fmt.Errorf("workers must be >= 1"))
 	}
@@ -581,7 +627,21 @@ func (c Config) Endpoint(role string) EndpointConfig {
 		if r.Stream != nil {
 			ep.Stream = r.Stream
 		}
+		if r.MaxTokens != 0 {
+			ep.MaxTokens = r.MaxTokens
+		}
+		if r.TokenLimitField != "" {
+			ep.TokenLimitField = r.TokenLimitField
+		}
+		if r.ToolChoice != "" {
+			ep.ToolChoice = r.ToolChoice
+		}
 	}
+	if ep.MaxTokens == 0 {
+		ep.MaxTokens = DefaultMaxTokens(role)
+	}
+	ep.TokenLimitField = cmp.Or(ep.TokenLimitField, llm.LimitBoth)
+	ep.ToolChoice = cmp.Or(ep.ToolChoice, llm.ToolChoiceAuto)
 	return ep
 }
 

@@ -118,3 +118,35 @@ func TestEndpointRoleOverride(t *testing.T) {
 		t.Errorf("keys: agent %q grader %q", c.APIKey("agent"), c.APIKey("grader"))
 	}
 }
+
+// TestEndpointReplyLimits: every role sends a reply limit, its own default
+// unless the config sets one, and the interop choices default to what
+// llama.cpp's server needs.
+func TestEndpointReplyLimits(t *testing.T) {
+	c := DefaultConfig()
+	c.LLM.Default.MaxTokens = 0
+	c.LLM.Roles = map[string]EndpointConfig{"grader": {MaxTokens: 64, TokenLimitField: "max_completion_tokens", ToolChoice: "omit"}}
+	for _, tt := range []struct {
+		role             string
+		max              int
+		field, toolChoce string
+	}{
+		{"writer", 4096, "both", "auto"},
+		{"verifier", 1024, "both", "auto"},
+		{"decontam", 512, "both", "auto"},
+		{"grader", 64, "max_completion_tokens", "omit"},
+	} {
+		ep := c.Endpoint(tt.role)
+		if ep.MaxTokens != tt.max || ep.TokenLimitField != tt.field || ep.ToolChoice != tt.toolChoce {
+			t.Errorf("%s: max_tokens %d, token_limit_field %q, tool_choice %q; want %d, %q, %q", tt.role, ep.MaxTokens, ep.TokenLimitField, ep.ToolChoice, tt.max, tt.field, tt.toolChoce)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid config refused: %v", err)
+	}
+	c.LLM.Roles["writer"] = EndpointConfig{TokenLimitField: "max_new_tokens", ToolChoice: "sometimes"}
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), `role writer): token_limit_field "max_new_tokens"`) || !strings.Contains(err.Error(), `tool_choice "sometimes"`) {
+		t.Errorf("bad interop choices: %v", err)
+	}
+}

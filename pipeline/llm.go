@@ -73,6 +73,7 @@ func (r *Runner) client(ctx context.Context, role string) (llm.Chatter, error) {
 		MaxRetries: ep.MaxRetries,
 		Limiter:    r.limiterLocked(ep, base),
 		Stream:     ep.Stream != nil && *ep.Stream,
+		MaxTokens:  ep.MaxTokens, TokenLimitField: ep.TokenLimitField, ToolChoice: ep.ToolChoice,
 	})
 	r.clients[role] = c
 	r.manifest.Models[role] = ep.Model

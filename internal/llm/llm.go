@@ -5,6 +5,7 @@
 package llm
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,8 +20,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/miroverse/miroverse/internal/redact"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/miroverse/miroverse/internal/redact"
 )
 
 // RoleHeader names the pipeline role (agent, writer, extractor, grader,
@@ -46,6 +48,63 @@ type Endpoint struct {
 	// Stream asks for a streamed reply and assembles it; some gateways
 	// only keep long generations alive when they stream.
 	Stream bool
+	// MaxTokens bounds a reply whose request sets no limit of its own; 0
+	// sends none.
+	MaxTokens int
+	// TokenLimitField says which request fields carry the limit (LimitBoth
+	// when "").
+	TokenLimitField string
+	// ToolChoice goes with every request that offers tools and names no
+	// choice itself (ToolChoiceAuto when "").
+	ToolChoice string
+}
+
+// Request fields that carry the reply limit. llama.cpp's server and older
+// OpenAI-compatible servers read max_tokens only and ignore
+// max_completion_tokens; OpenAI's reasoning models refuse max_tokens.
+const (
+	LimitBoth                = "both"
+	LimitMaxTokens           = "max_tokens"
+	LimitMaxCompletionTokens = "max_completion_tokens"
+)
+
+// Tool choices. Without tool_choice llama.cpp's server drops the tools of
+// a request silently, so "auto" is sent unless an endpoint says otherwise.
+const (
+	ToolChoiceAuto     = "auto"
+	ToolChoiceRequired = "required"
+	ToolChoiceNone     = "none"
+	ToolChoiceOmit     = "omit"
+)
+
+// shape sets the limit fields and the tool choice of req as the endpoint
+// wants them. A limit the request sets itself wins over MaxTokens.
+func (ep Endpoint) shape(req openai.ChatCompletionRequest) openai.ChatCompletionRequest {
+	// max_tokens is deprecated in OpenAI's API but is the only limit
+	// llama.cpp's server and vLLM's older releases read.
+	//lint:ignore SA1019 the field is sent on purpose, see above
+	maxTokens := &req.MaxTokens
+	limit := max(*maxTokens, req.MaxCompletionTokens)
+	if limit == 0 {
+		limit = ep.MaxTokens
+	}
+	if limit > 0 {
+		*maxTokens, req.MaxCompletionTokens = limit, limit
+		switch ep.TokenLimitField {
+		case LimitMaxTokens:
+			req.MaxCompletionTokens = 0
+		case LimitMaxCompletionTokens:
+			*maxTokens = 0
+		}
+	}
+	if len(req.Tools) > 0 && req.ToolChoice == nil {
+		switch c := cmp.Or(ep.ToolChoice, ToolChoiceAuto); c {
+		case ToolChoiceOmit:
+		default:
+			req.ToolChoice = c
+		}
+	}
+	return req
 }
 
 // Reply is one completed call.
@@ -129,6 +188,7 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 	if req.Model == "" {
 		req.Model = c.ep.Model
 	}
+	req = c.ep.shape(req)
 	start := time.Now()
 	var (
 		lastErr    error

@@ -68,3 +68,51 @@ func TestAssistantMessagesCarryContent(t *testing.T) {
 		t.Errorf("an unchanged request was rewritten:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestRequestShape: every request carries the role's reply limit in the
+// fields the endpoint reads, and a request that offers tools says how to
+// choose among them (llama.cpp's server drops tools sent without
+// tool_choice, and reads max_tokens only).
+func TestRequestShape(t *testing.T) {
+	tools := []openai.Tool{{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{Name: "google_search", Parameters: json.RawMessage(`{"type":"object"}`)}}}
+	tests := []struct {
+		name       string
+		ep         Endpoint
+		req        openai.ChatCompletionRequest
+		maxTokens  any // the JSON value sent, nil for absent
+		completion any
+		toolChoice any
+	}{
+		{"role default in both fields", Endpoint{MaxTokens: 512}, openai.ChatCompletionRequest{}, 512.0, 512.0, nil},
+		{"the request's own limit wins", Endpoint{MaxTokens: 512}, openai.ChatCompletionRequest{MaxCompletionTokens: 16384}, 16384.0, 16384.0, nil},
+		{"max_tokens only", Endpoint{MaxTokens: 512, TokenLimitField: LimitMaxTokens}, openai.ChatCompletionRequest{}, 512.0, nil, nil},
+		{"max_completion_tokens only", Endpoint{MaxTokens: 512, TokenLimitField: LimitMaxCompletionTokens}, openai.ChatCompletionRequest{}, nil, 512.0, nil},
+		{"no limit anywhere", Endpoint{}, openai.ChatCompletionRequest{}, nil, nil, nil},
+		{"tools get tool_choice auto", Endpoint{}, openai.ChatCompletionRequest{Tools: tools}, nil, nil, "auto"},
+		{"tool_choice as configured", Endpoint{ToolChoice: ToolChoiceRequired}, openai.ChatCompletionRequest{Tools: tools}, nil, nil, "required"},
+		{"tool_choice omitted", Endpoint{ToolChoice: ToolChoiceOmit}, openai.ChatCompletionRequest{Tools: tools}, nil, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sent map[string]any
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				_ = json.Unmarshal(b, &sent)
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(okBody))
+			}))
+			defer srv.Close()
+			ep := tt.ep
+			ep.BaseURL, ep.Model = srv.URL+"/v1", "m"
+			req := tt.req
+			req.Messages = []openai.ChatCompletionMessage{{Role: "user", Content: "hi"}}
+			if _, err := New(RoleWriter, ep).Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			if sent["max_tokens"] != tt.maxTokens || sent["max_completion_tokens"] != tt.completion || sent["tool_choice"] != tt.toolChoice {
+				t.Errorf("sent max_tokens %v, max_completion_tokens %v, tool_choice %v; want %v, %v, %v",
+					sent["max_tokens"], sent["max_completion_tokens"], sent["tool_choice"], tt.maxTokens, tt.completion, tt.toolChoice)
+			}
+		})
+	}
+}

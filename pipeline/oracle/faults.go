@@ -305,7 +305,11 @@ func (l *faultLayer) inject(kind FaultKind, draw uint64, w http.ResponseWriter, 
 	case FaultRateLimit:
 		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "injected fault: rate limit reached")
 	case FaultServerError:
-		writeError(w, http.StatusInternalServerError, "server_error", "injected fault: the server had an error")
+		// Each transient 500 names its own request, as hosted APIs' do;
+		// the client takes one repeated word for word for a fault of the
+		// request itself and stops retrying it.
+		writeError(w, http.StatusInternalServerError, "server_error",
+			fmt.Sprintf("injected fault: the server had an error while processing request req_%016x", draw))
 	case FaultBadGateway:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)

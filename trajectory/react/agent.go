@@ -581,7 +581,7 @@ func (r *agentRun) summarize(ctx context.Context) error {
 		// run_main_agent), so the request never follows another user
 		// message; a function-mode result (role tool) stays, as there.
 		dropped = r.msgs[n-1:]
-		r.msgs = r.msgs[:n-1:n-1]
+		r.msgs = r.msgs[: n-1 : n-1]
 	}
 	r.msgs = append(r.msgs, trajectory.Message{Role: openai.ChatMessageRoleUser, Content: trajectory.Text(trajectory.SummaryRequest(r.question))})
 	for {
