@@ -74,6 +74,7 @@ func (r *Runner) client(ctx context.Context, role string) (llm.Chatter, error) {
 		Limiter:    r.limiterLocked(ep, base),
 		Stream:     ep.Stream != nil && *ep.Stream,
 		MaxTokens:  ep.MaxTokens, TokenLimitField: ep.TokenLimitField, ToolChoice: ep.ToolChoice,
+		Watch: r.watch,
 	})
 	r.clients[role] = c
 	r.manifest.Models[role] = ep.Model

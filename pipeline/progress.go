@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/miroverse/miroverse/internal/llm"
 )
 
 // progress prints a stage's advance (items, items/s, ETA) about once a
@@ -20,6 +22,9 @@ type progress struct {
 	// bytes, when set, reports the input read so far against its size, and
 	// the XML decoded from it; the ETA then runs against the input size.
 	bytes func() (read, total, xml int64)
+	// calls, when set, names the slowest LLM call in flight: a stage that
+	// waits on a model shows what it waits for while its ETA climbs.
+	calls *llm.Watch
 	start time.Time
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -89,6 +94,26 @@ func (p *progress) print(final bool) {
 	case p.total > 0 && rate > 0:
 		eta := time.Duration(float64(p.total-done) / rate * float64(time.Second))
 		line += fmt.Sprintf("  ETA %s", eta.Round(time.Second))
+	case p.total > 0:
+		line += "  ETA unknown until an item is done"
+	}
+	if !final {
+		line += inFlight(p.calls, time.Now())
 	}
 	fmt.Fprintln(p.w, line)
+}
+
+// inFlight is the progress line's word on the LLM calls in flight: how
+// many, and the slowest with its role, model, age and attempt.
+func inFlight(w *llm.Watch, now time.Time) string {
+	c, ok := w.Slowest()
+	if !ok {
+		return ""
+	}
+	s := fmt.Sprintf("  %s LLM call(s) in flight, slowest: %s (%s) for %s", humanize.Comma(int64(w.Len())), c.Role, c.Model,
+		now.Sub(c.Started).Round(100*time.Millisecond))
+	if c.Attempt > 1 {
+		s += fmt.Sprintf(", attempt %d", c.Attempt)
+	}
+	return s
 }

@@ -66,6 +66,8 @@ type Runner struct {
 	memory   *oracle.LeadMemory
 	clients  map[string]llm.Chatter
 	limiters map[string]*llm.Limiter // per endpoint (base URL + model), shared by its roles
+	// watch books every LLM call in flight, for the progress line.
+	watch *llm.Watch
 
 	// digest reads a whole input file for its size and SHA-256
 	// (sha256File); describeInput calls it only when a file's stat changed.
@@ -156,7 +158,7 @@ func open(ctx context.Context, cfg Config, p placement, opt Options, fill func(c
 		st.Close()
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, mem: mem, root: root, place: p, shard: opt.Shard, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]llm.Chatter{}, digest: sha256File}
+	r := &Runner{cfg: cfg, mem: mem, root: root, place: p, shard: opt.Shard, log: opt.Log, progress: opt.Progress, state: st, clients: map[string]llm.Chatter{}, watch: llm.NewWatch(), digest: sha256File}
 	if cfg.builtinOracle(llm.RoleAgent) {
 		r.keys = newAnswerKeys()
 	}

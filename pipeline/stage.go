@@ -146,6 +146,7 @@ func pending[T any](r *Runner, items []T, owner func(T) string, skip func(T) boo
 // label. It stops at the first error.
 func eachItem[T any](ctx context.Context, r *Runner, stage, label string, todo []T, id func(T) string, work func(context.Context, T) (Record, error)) error {
 	prog := startProgress(r.progress, label, int64(len(todo)))
+	prog.calls = r.watch
 	err := forEach(ctx, r.cfg.Workers, todo, func(ctx context.Context, it T) error {
 		rec, err := work(ctx, it)
 		if err != nil {

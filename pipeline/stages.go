@@ -379,6 +379,9 @@ func (r *Runner) publishQA(ctx context.Context, items []qa.Item) (*StageStats, e
 		}
 		st.PromptTokens += it.PromptTokens
 		st.CompletionTokens += it.CompletionTokens
+		if it.UsageMissing > 0 {
+			st.Counts["usage_missing"] += it.UsageMissing
+		}
 		rows = append(rows, QARow{
 			ID: it.ID, WalkID: it.WalkID, Question: it.Question, Answer: it.Answer, Gold: it.Gold,
 			Hops: int32(it.Hops), DocIDs: it.DocIDs, Titles: it.Titles, Status: it.Status, Reason: it.Reason,

@@ -182,6 +182,11 @@ func (r *Runner) Synthesize(ctx context.Context) error {
 				st.CompletionTokens += ro.CompletionTokens
 				st.Counts["tool_calls"] += int64(ro.NumToolCalls)
 				st.Counts["llm_millis"] += ro.LatencyMillis
+				for _, c := range ro.Calls {
+					if c.UsageEstimated {
+						st.Counts["usage_missing"]++
+					}
+				}
 			}
 			return st, r.publishTrajectories(ctx, rollouts, nil)
 		},

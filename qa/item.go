@@ -26,6 +26,9 @@ type Item struct {
 	// Passes holds each writer request's usage in the order sent (facts,
 	// obfuscate, compose; the passes of a duplicate's source walk first).
 	Passes []PassUsage `json:",omitempty"`
+	// UsageMissing counts the item's calls (writer passes and gates) whose
+	// server sent no usage, so their tokens are estimates.
+	UsageMissing int64 `json:",omitempty"`
 	// Verified is set once the LLM gates (verify.Gates.Check) have judged the
 	// item, whatever they decided: a verified item had passed every text
 	// gate, near duplicates included, before it was sent to them.
@@ -36,6 +39,7 @@ type Item struct {
 type PassUsage struct {
 	Pass                           string
 	PromptTokens, CompletionTokens int64
+	Estimated                      bool `json:",omitempty"` // the server sent no usage
 }
 
 // ItemID is the id of the question built from walk walkID.

@@ -89,6 +89,9 @@ type Call struct {
 	Attempts         int32  `parquet:"attempts" json:"attempts"`
 	FinishReason     string `parquet:"finish_reason" json:"finish_reason"`
 	Error            string `parquet:"error" json:"error"`
+	// UsageEstimated marks token counts the client estimated because the
+	// server sent none (see llm.Reply).
+	UsageEstimated bool `parquet:"usage_estimated" json:"usage_estimated,omitempty"`
 	// SentHash is, for an agent call, SentHash of the messages it sent: a
 	// replayed log can be checked against what the model really saw.
 	SentHash string `parquet:"sent_hash" json:"sent_hash,omitempty"`

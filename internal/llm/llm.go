@@ -57,6 +57,9 @@ type Endpoint struct {
 	// ToolChoice goes with every request that offers tools and names no
 	// choice itself (ToolChoiceAuto when "").
 	ToolChoice string
+	// Watch, if set, books every call in flight, so progress can name the
+	// slowest; clients of one run share it.
+	Watch *Watch
 }
 
 // Request fields that carry the reply limit. llama.cpp's server and older
@@ -114,6 +117,9 @@ type Reply struct {
 	Usage        openai.Usage
 	Latency      time.Duration
 	Attempts     int
+	// UsageEstimated says the server sent no usage and Usage is the
+	// client's estimate from the characters sent and received.
+	UsageEstimated bool
 }
 
 // Chatter is the one call every LLM role of the pipeline needs. *Client
@@ -190,6 +196,8 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 	}
 	req = c.ep.shape(req)
 	start := time.Now()
+	nextAttempt, end := c.ep.Watch.begin(c.role, req.Model)
+	defer end()
 	var (
 		lastErr    error
 		lastBody   string // the last attempt's error body, to tell a repeated server fault
@@ -211,6 +219,7 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 			return Reply{}, c.callErr(req.Model, attempts, err)
 		}
 		attempts++
+		nextAttempt(attempts)
 		hint := &retryHint{}
 		reply, err := c.once(withRetryHint(ctx, hint), req)
 		permit.Release(outcomeOf(err))
@@ -377,6 +386,7 @@ func (c *Client) once(ctx context.Context, req openai.ChatCompletionRequest) (Re
 	if len(req.Tools) > 0 {
 		ExtractTextToolCalls(&reply.Message)
 	}
+	estimateUsage(req, &reply)
 	return reply, nil
 }
 

@@ -229,6 +229,16 @@ func TestStreamCutIsRetried(t *testing.T) {
 	if !errors.Is(err, errStreamCut) {
 		t.Fatalf("err = %v, want the cut stream", err)
 	}
+	// The user reading this has to learn how far the reply got and what
+	// usually cuts streams, or they will chase the network.
+	for _, want := range []string{"after 2 chunk(s) and 13 character(s)", "concurrent request", "interrupt_requests", "concurrency"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if got := AttemptsOf(err); got != 3 {
+		t.Errorf("AttemptsOf = %d, want 3", got)
+	}
 	if calls != 3 {
 		t.Errorf("attempts = %d, want 3 (1 + 2 retries)", calls)
 	}

@@ -11,8 +11,24 @@ import (
 )
 
 // errStreamCut is a stream that ended before any choice said why it
-// stopped: the connection dropped mid-reply, so the call is retried.
-var errStreamCut = errors.New("stream ended before a finish_reason")
+// stopped: the connection dropped mid-reply, so the call is retried. The
+// usual cause is not the network but the server: llama-cpp-python's server
+// (interrupt_requests, on by default) ends the stream in flight when another
+// request arrives, and other servers drop streams when their slots are full.
+var errStreamCut = errors.New("stream ended before a finish_reason: the server closed it mid-reply, " +
+	"which servers do when a concurrent request arrives (llama-cpp-python's interrupt_requests) or their parallel slots are full; " +
+	"give the server more slots (llama.cpp --parallel, llama-cpp-python --interrupt_requests False) or lower this endpoint's concurrency")
+
+// streamCut says how far a cut stream had got.
+type streamCut struct {
+	chunks, chars int
+}
+
+func (e streamCut) Error() string {
+	return fmt.Sprintf("after %d chunk(s) and %d character(s) of reply: %v", e.chunks, e.chars, errStreamCut)
+}
+
+func (e streamCut) Unwrap() error { return errStreamCut }
 
 // onceStream makes one streamed attempt and puts the chunks together into
 // the reply a non-streamed call would have returned. Servers split tool-call
@@ -33,6 +49,7 @@ func (c *Client) onceStream(ctx context.Context, req openai.ChatCompletionReques
 		finish             string
 		usage              openai.Usage
 		sawChoice          bool
+		chunks             int
 	)
 	for {
 		chunk, err := st.Recv()
@@ -42,6 +59,7 @@ func (c *Client) onceStream(ctx context.Context, req openai.ChatCompletionReques
 		if err != nil {
 			return Reply{}, fmt.Errorf("read stream: %w", err)
 		}
+		chunks++
 		if chunk.Usage != nil {
 			usage = *chunk.Usage
 		}
@@ -90,7 +108,7 @@ func (c *Client) onceStream(ctx context.Context, req openai.ChatCompletionReques
 		return Reply{}, errEmptyChoices
 	}
 	if finish == "" {
-		return Reply{}, errStreamCut
+		return Reply{}, streamCut{chunks: chunks, chars: content.Len() + reasoning.Len()}
 	}
 	msg := openai.ChatCompletionMessage{
 		Role:             openai.ChatMessageRoleAssistant,

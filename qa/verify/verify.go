@@ -343,8 +343,7 @@ func (v Gates) askText(ctx context.Context, it *qa.Item, question string, docs [
 	if err != nil {
 		return nil, err
 	}
-	it.PromptTokens += int64(reply.Usage.PromptTokens)
-	it.CompletionTokens += int64(reply.Usage.CompletionTokens)
+	addUsage(it, reply)
 	msg := reply.Message
 	llm.SplitThink(&msg)
 	answers, ok := parseAnswers(msg.Content)
@@ -397,8 +396,7 @@ func (v Gates) closedBook(ctx context.Context, it *qa.Item, try int) (string, er
 	if err != nil {
 		return "", err
 	}
-	it.PromptTokens += int64(reply.Usage.PromptTokens)
-	it.CompletionTokens += int64(reply.Usage.CompletionTokens)
+	addUsage(it, reply)
 	msg := reply.Message
 	llm.SplitThink(&msg)
 	answer, _ := boxed.Last(msg.Content) // no box or a placeholder: no answer, which fails the try
@@ -444,4 +442,13 @@ func answersDetail(prefix string, answers []string) string {
 		return prefix + " nothing"
 	}
 	return prefix + " " + clip.AtWord(strings.Join(answers, "; "), 200)
+}
+
+// addUsage books a gate call's tokens to the item.
+func addUsage(it *qa.Item, reply llm.Reply) {
+	it.PromptTokens += int64(reply.Usage.PromptTokens)
+	it.CompletionTokens += int64(reply.Usage.CompletionTokens)
+	if reply.UsageEstimated {
+		it.UsageMissing++
+	}
 }

@@ -264,7 +264,11 @@ func (w Writer) pass(ctx context.Context, walkID string, in PassRequest, it *qa.
 		it.Status, it.Reason, it.Detail = qa.StatusFailed, qa.ReasonWriterError, in.Pass+" pass: "+err.Error()
 		return "", false, nil
 	}
-	u := qa.PassUsage{Pass: in.Pass, PromptTokens: int64(reply.Usage.PromptTokens), CompletionTokens: int64(reply.Usage.CompletionTokens)}
+	u := qa.PassUsage{Pass: in.Pass, PromptTokens: int64(reply.Usage.PromptTokens), CompletionTokens: int64(reply.Usage.CompletionTokens),
+		Estimated: reply.UsageEstimated}
+	if u.Estimated {
+		it.UsageMissing++
+	}
 	it.Passes = append(it.Passes, u)
 	it.PromptTokens += u.PromptTokens
 	it.CompletionTokens += u.CompletionTokens

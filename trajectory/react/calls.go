@@ -33,6 +33,7 @@ func newCall(role, model string, reply llm.Reply, err error, took time.Duration)
 	c.CompletionTokens = int32(reply.Usage.CompletionTokens)
 	c.Attempts = int32(reply.Attempts)
 	c.FinishReason = reply.FinishReason
+	c.UsageEstimated = reply.UsageEstimated
 	return c
 }
 
