@@ -333,6 +333,15 @@ type EndpointConfig struct {
 	// default; some servers drop the tools without it), "required", "none",
 	// or "omit" to send none.
 	ToolChoice string `yaml:"tool_choice" json:"tool_choice,omitempty"`
+	// StructuredOutput is how the roles that reply in JSON (writer,
+	// verifier, grader, decontam) ask for it: "json_schema" (the default:
+	// response_format with the reply's JSON Schema, as OpenAI, vLLM,
+	// SGLang and llama.cpp's server take it), "json_object" (the schema
+	// inside a json_object format, the form llama-cpp-python's server
+	// takes) or "off" (no response_format; the prompt's JSON is parsed
+	// from free text). A server that rejects the form makes the client
+	// step down the list by itself and log it.
+	StructuredOutput string `yaml:"structured_output" json:"structured_output,omitempty"`
 }
 
 // DefaultMaxTokens is the reply limit of a role whose endpoint sets none:
@@ -564,6 +573,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("llm (role %s): token_limit_field %q: want %q, %q or %q", role, ep.TokenLimitField,
 				llm.LimitBoth, llm.LimitMaxTokens, llm.LimitMaxCompletionTokens))
 		}
+		switch ep.StructuredOutput {
+		case llm.FormatJSONSchema, llm.FormatJSONObject, llm.FormatOff:
+		default:
+			errs = append(errs, fmt.Errorf("llm (role %s): structured_output %q: want %q, %q or %q", role, ep.StructuredOutput,
+				llm.FormatJSONSchema, llm.FormatJSONObject, llm.FormatOff))
+		}
 		switch ep.ToolChoice {
 		case llm.ToolChoiceAuto, llm.ToolChoiceRequired, llm.ToolChoiceNone, llm.ToolChoiceOmit:
 		default:
@@ -636,12 +651,16 @@ func (c Config) Endpoint(role string) EndpointConfig {
 		if r.ToolChoice != "" {
 			ep.ToolChoice = r.ToolChoice
 		}
+		if r.StructuredOutput != "" {
+			ep.StructuredOutput = r.StructuredOutput
+		}
 	}
 	if ep.MaxTokens == 0 {
 		ep.MaxTokens = DefaultMaxTokens(role)
 	}
 	ep.TokenLimitField = cmp.Or(ep.TokenLimitField, llm.LimitBoth)
 	ep.ToolChoice = cmp.Or(ep.ToolChoice, llm.ToolChoiceAuto)
+	ep.StructuredOutput = cmp.Or(ep.StructuredOutput, llm.FormatJSONSchema)
 	return ep
 }
 

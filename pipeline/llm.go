@@ -74,7 +74,7 @@ func (r *Runner) client(ctx context.Context, role string) (llm.Chatter, error) {
 		Limiter:    r.limiterLocked(ep, base),
 		Stream:     ep.Stream != nil && *ep.Stream,
 		MaxTokens:  ep.MaxTokens, TokenLimitField: ep.TokenLimitField, ToolChoice: ep.ToolChoice,
-		Watch: r.watch,
+		StructuredOutput: ep.StructuredOutput, Watch: r.watch, Log: r.log,
 	})
 	r.clients[role] = c
 	r.manifest.Models[role] = ep.Model

@@ -230,7 +230,7 @@ func (r *Runner) Judge(ctx context.Context) error {
 	)
 	return runStage(ctx, r, stage[trajectory.Rollout]{
 		name: StageJudge, upstream: StageSynthesize,
-		settings: []any{r.cfg.Judge, r.cfg.Endpoint("grader").Model},
+		settings: []any{r.cfg.Judge, r.cfg.Endpoint("grader").Model, verdict.GraderPromptHash()},
 		items: func(ctx context.Context) ([]trajectory.Rollout, error) {
 			items, err := r.qaItems(ctx)
 			if err != nil {
@@ -249,6 +249,7 @@ func (r *Runner) Judge(ctx context.Context) error {
 					return nil, err
 				}
 				judge.Grader = g
+				r.manifest.Prompts["grader"] = verdict.GraderPromptHash()
 			}
 			return rollouts, nil
 		},

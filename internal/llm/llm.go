@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -60,6 +61,13 @@ type Endpoint struct {
 	// Watch, if set, books every call in flight, so progress can name the
 	// slowest; clients of one run share it.
 	Watch *Watch
+	// StructuredOutput is how requests that ask for a Schema go out
+	// (FormatJSONSchema when ""). A server that rejects the form makes the
+	// client step down to the next (json_object, then off) for the rest of
+	// its calls, saying so on Log.
+	StructuredOutput string
+	// Log gets the client's warnings; nil discards them.
+	Log *slog.Logger
 }
 
 // Request fields that carry the reply limit. llama.cpp's server and older
@@ -133,10 +141,11 @@ type Chatter interface {
 
 // Client calls one endpoint for one role.
 type Client struct {
-	role  string
-	ep    Endpoint
-	where string // ep.BaseURL without credentials, for messages
-	api   *openai.Client
+	role   string
+	ep     Endpoint
+	where  string // ep.BaseURL without credentials, for messages
+	api    *openai.Client
+	format *format
 }
 
 // New makes a client for role at ep.
@@ -150,13 +159,18 @@ func New(role string, ep Endpoint) *Client {
 	if ep.BackoffCap == 0 {
 		ep.BackoffCap = 30 * time.Second
 	}
+	if ep.Log == nil {
+		ep.Log = slog.New(slog.DiscardHandler)
+	}
+	f := &format{}
+	f.level.Store(formatLevel(ep.StructuredOutput))
 	cfg := openai.DefaultConfig(ep.APIKey)
 	cfg.BaseURL = strings.TrimRight(ep.BaseURL, "/")
 	cfg.HTTPClient = &http.Client{
 		Timeout:   ep.Timeout,
-		Transport: roleTransport{role: role, next: contentTransport{next: reasoningTransport{next: newTransport()}}},
+		Transport: roleTransport{role: role, next: contentTransport{format: f, next: reasoningTransport{next: newTransport()}}},
 	}
-	return &Client{role: role, ep: ep, where: redact.URL(ep.BaseURL), api: openai.NewClientWithConfig(cfg)}
+	return &Client{role: role, ep: ep, where: redact.URL(ep.BaseURL), api: openai.NewClientWithConfig(cfg), format: f}
 }
 
 // newTransport is http.DefaultTransport with room for many idle keep-alive
@@ -205,8 +219,9 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 		retryAt    time.Time // from the last attempt's Retry-After
 		attempts   int
 	)
+	noWait := false
 	for attempt := 0; attempt <= max(c.ep.MaxRetries, 0); attempt++ {
-		if attempt > 0 {
+		if attempt > 0 && !noWait {
 			if err := sleep(ctx, c.retryWait(attempt, retryAt)); err != nil {
 				return Reply{}, c.callErr(req.Model, attempts, fmt.Errorf("wait to retry: %w (last error: %v)", err, lastErr))
 			}
@@ -221,9 +236,19 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 		attempts++
 		nextAttempt(attempts)
 		hint := &retryHint{}
+		level := c.format.level.Load()
 		reply, err := c.once(withRetryHint(ctx, hint), req)
 		permit.Release(outcomeOf(err))
 		retryAt = hint.get()
+		noWait = false
+		if err != nil && req.ResponseFormat != nil && rejectsFormat(err) && c.stepDownFrom(level, err) {
+			// Not the request's fault: the same request in a form the
+			// server takes is sent at once, and costs no retry.
+			lastErr, lastStatus, lastBody = err, 0, ""
+			noWait = true
+			attempt--
+			continue
+		}
 		if err != nil {
 			if status, body := errorBody(err); serverFault(status) && body != "" && status == lastStatus && body == lastBody {
 				// A server that answers the same error twice has a fault
@@ -244,6 +269,23 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 		return reply, nil
 	}
 	return Reply{}, c.callErr(req.Model, attempts, lastErr)
+}
+
+// stepDownFrom moves the client's structured-output form on from level
+// after err rejected it; true when the request should be sent again (the
+// form is already past level, or was moved now).
+func (c *Client) stepDownFrom(level int32, err error) bool {
+	if c.format.level.Load() > level {
+		return true
+	}
+	if !c.format.stepDown(level) {
+		return c.format.level.Load() > level
+	}
+	_, body := errorBody(err)
+	c.ep.Log.Warn("server rejected the response_format; sending the next form for the rest of this run",
+		"role", c.role, "endpoint", c.where, "model", c.ep.Model,
+		"rejected", formatLevels[level], "now", formatLevels[level+1], "error", clipText(body, 200))
+	return true
 }
 
 // callErr wraps the final error of a call with where it went, and scrubs

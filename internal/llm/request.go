@@ -15,8 +15,12 @@ import (
 // server among them) answer 500 for it. A body that needs nothing passes
 // through byte for byte, so seeded servers and request hashes see the same
 // bytes as before.
+//
+// It also puts a response_format in the form the client's format level
+// says (withResponseFormat).
 type contentTransport struct {
-	next http.RoundTripper
+	format *format
+	next   http.RoundTripper
 }
 
 func (t contentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -30,6 +34,11 @@ func (t contentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	if fixed, ok := withAssistantContent(body); ok {
 		body = fixed
+	}
+	if t.format != nil {
+		if fixed, ok := withResponseFormat(body, t.format.level.Load()); ok {
+			body = fixed
+		}
 	}
 	r = r.Clone(r.Context())
 	r.Body = io.NopCloser(bytes.NewReader(body))

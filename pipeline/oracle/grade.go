@@ -18,7 +18,8 @@ func graderTurn(req *openai.ChatCompletionRequest) (turn, error) {
 			continue
 		}
 		if _, gold, predicted, ok := verdict.ReadGraderPrompt(messageText(m)); ok {
-			return turn{content: grade(gold, predicted), finish: openai.FinishReasonStop}, nil
+			// The prompt asks for the label as JSON.
+			return turn{content: `{"label": "` + grade(gold, predicted) + `"}`, finish: openai.FinishReasonStop}, nil
 		}
 	}
 	return turn{}, badRequestf("grader request has no user message with the grader's sections")

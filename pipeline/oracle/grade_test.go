@@ -75,8 +75,8 @@ func TestGraderOverHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Message.Content != tc.want {
-			t.Errorf("predicted %q: grader said %q, want %q", tc.predicted, rep.Message.Content, tc.want)
+		if want := `{"label": "` + tc.want + `"}`; rep.Message.Content != want {
+			t.Errorf("predicted %q: grader said %q, want the label %q as the prompt's JSON", tc.predicted, rep.Message.Content, tc.want)
 		}
 	}
 }

@@ -170,6 +170,10 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "decode chat completion request: "+err.Error())
 		return
 	}
+	if err := checkResponseFormat(body); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		return
+	}
 	role := strings.ToLower(strings.TrimSpace(r.Header.Get(llm.RoleHeader)))
 	t, err := h.reply(role, &req)
 	if err != nil {
@@ -334,4 +338,51 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // an *openai.APIError carrying the status code.
 func writeError(w http.ResponseWriter, status int, kind, msg string) {
 	writeJSON(w, status, openai.ErrorResponse{Error: &openai.APIError{Message: msg, Type: kind}})
+}
+
+// checkResponseFormat refuses a response_format that a strict server would:
+// an unknown type, or a json_schema without a name or an object schema. The
+// oracle's replies already are the JSON its prompts ask for, so a
+// well-formed format changes nothing; a malformed one must fail here as it
+// would against vLLM or OpenAI.
+func checkResponseFormat(body []byte) error {
+	var req struct {
+		Format *struct {
+			Type       string `json:"type"`
+			JSONSchema *struct {
+				Name   string          `json:"name"`
+				Schema json.RawMessage `json:"schema"`
+			} `json:"json_schema"`
+			Schema json.RawMessage `json:"schema"`
+		} `json:"response_format"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Format == nil {
+		return nil // a body that does not decode was refused already
+	}
+	f := req.Format
+	switch f.Type {
+	case "text":
+		return nil
+	case "json_object":
+		if len(f.Schema) > 0 && !isObject(f.Schema) {
+			return fmt.Errorf("response_format json_object: schema is not a JSON object")
+		}
+		return nil
+	case "json_schema":
+		switch {
+		case f.JSONSchema == nil:
+			return fmt.Errorf("response_format json_schema: missing json_schema")
+		case f.JSONSchema.Name == "":
+			return fmt.Errorf("response_format json_schema: missing name")
+		case !isObject(f.JSONSchema.Schema):
+			return fmt.Errorf("response_format json_schema %q: schema is not a JSON object", f.JSONSchema.Name)
+		}
+		return nil
+	}
+	return fmt.Errorf("response_format type %q: want text, json_object or json_schema", f.Type)
+}
+
+func isObject(raw json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	return json.Unmarshal(raw, &m) == nil && m != nil
 }

@@ -139,8 +139,21 @@ func decontamRequest(question string, candidates []string, model string) openai.
 			{Role: openai.ChatMessageRoleSystem, Content: decontamSystemPrompt},
 			{Role: openai.ChatMessageRoleUser, Content: decontamUserPrompt + "\n\n" + Prompt(question, candidates)},
 		},
-		Seed: &s,
+		Seed:           &s,
+		ResponseFormat: matchFormat(len(candidates)),
 	}
+}
+
+// matchFormat is the judge's reply as a JSON Schema: a candidate's number
+// or -1. parseDecontam reads the same JSON from servers that ignore it.
+func matchFormat(n int) *openai.ChatCompletionResponseFormat {
+	nums := make([]string, 0, n+1)
+	nums = append(nums, "-1")
+	for i := range n {
+		nums = append(nums, strconv.Itoa(i))
+	}
+	return llm.Schema("decontam_match", json.RawMessage(`{"type":"object","properties":{"match":{"type":"integer","enum":[`+
+		strings.Join(nums, ",")+`]}},"required":["match"],"additionalProperties":false}`))
 }
 
 // retrieval is the BM25 index over the benchmark questions' content words.

@@ -98,3 +98,18 @@ func TestContaminationJudge(t *testing.T) {
 		}
 	}
 }
+
+// TestDecontamReplySchema: the judge may only name a shown candidate or -1.
+func TestDecontamReplySchema(t *testing.T) {
+	req := decontamRequest("Which film?", []string{"a", "b"}, "m")
+	if req.ResponseFormat == nil || req.ResponseFormat.JSONSchema == nil {
+		t.Fatal("decontam request asks for no JSON schema")
+	}
+	b, err := req.ResponseFormat.JSONSchema.Schema.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"match":{"type":"integer","enum":[-1,0,1]}`; !strings.Contains(string(b), want) {
+		t.Errorf("schema %s does not hold %s", b, want)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -319,8 +320,27 @@ func verifierRequest(question string, docs []Doc, masked int, model string, seed
 			{Role: openai.ChatMessageRoleSystem, Content: verifierSystemPrompt},
 			{Role: openai.ChatMessageRoleUser, Content: verifierUserPrompt + "\n\n" + Prompt(question, shown)},
 		},
-		Seed: &seed,
+		Seed:           &seed,
+		ResponseFormat: answersFormat(shown),
 	}
+}
+
+// answersFormat is the verifier's reply as a JSON Schema: a list of the
+// shown titles, so a server that constrains decoding lets the model name
+// nothing else. parseAnswers reads the same JSON from servers that do not.
+func answersFormat(docs []Doc) *openai.ChatCompletionResponseFormat {
+	titles := make([]string, 0, len(docs))
+	for _, d := range docs {
+		if !slices.Contains(titles, d.Title) {
+			titles = append(titles, d.Title)
+		}
+	}
+	enum, err := json.Marshal(titles)
+	if err != nil {
+		panic(fmt.Sprintf("verifier schema: %v", err)) // strings always encode
+	}
+	return llm.Schema("verifier_answers", json.RawMessage(fmt.Sprintf(`{"type":"object","properties":{"answers":{"type":"array",`+
+		`"items":{"type":"string","enum":%s},"maxItems":%d}},"required":["answers"],"additionalProperties":false}`, enum, len(titles))))
 }
 
 // ask runs the verifier over docs with doc masked hidden (-1: none) and

@@ -257,13 +257,18 @@ func buildPassRequest(walkID string, in PassRequest, model string) (openai.ChatC
 	p := prompts(in.Pass)
 	user := p.user + "\n\n```json\n" + strings.TrimRight(buf.String(), "\n") + "\n```"
 	s := seed.Of(walkID)
+	format := factsFormat(in.Pass, len(in.Docs))
+	if in.Pass == PassCompose {
+		format = composeFormat(len(in.Docs), in.Answer)
+	}
 	return openai.ChatCompletionRequest{
 		Model: model,
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: p.system},
 			{Role: openai.ChatMessageRoleUser, Content: user},
 		},
-		Seed: &s,
+		Seed:           &s,
+		ResponseFormat: format,
 	}, nil
 }
 

@@ -5,6 +5,9 @@ package verdict
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -122,7 +125,7 @@ const graderInstructions = "You grade answers to a research question. Compare th
 	"if it names that entity: the gold answer or an alias, however it is cased, accented or punctuated. It is " +
 	"INCORRECT if it names anything else, including a broader or narrower entity whose name contains the gold " +
 	"answer or is contained in it (\"Paris\" is not \"University of Paris\"); NOT_ATTEMPTED if it gives no " +
-	"definite answer. Reply with that one word only."
+	"definite answer. Reply with JSON only: {\"label\": \"<that word>\"}."
 
 // Section headings of the grader prompt.
 const (
@@ -214,6 +217,8 @@ func (j Judge) grade(ctx context.Context, question, predicted string, gold []str
 			Content: GraderPrompt(question, predicted, gold),
 		}},
 	}
+	req.ResponseFormat = llm.Schema("grader_label", json.RawMessage(`{"type":"object","properties":{"label":{"type":"string",`+
+		`"enum":["`+LabelCorrect+`","`+LabelIncorrect+`","`+LabelNotAttempted+`"]}},"required":["label"],"additionalProperties":false}`))
 	reply, err := j.Grader.Chat(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("judge: grader %s: %w", j.Grader.Model(), err)
@@ -225,11 +230,32 @@ func (j Judge) grade(ctx context.Context, question, predicted string, gold []str
 	return label, nil
 }
 
-// parseGraderLabel reads the first word of a grader reply. Markdown emphasis
-// and trailing punctuation around the word are tolerated ("**CORRECT**.");
-// anything else is an error so that a rambling reply is never taken as a
-// verdict.
+// GraderPromptHash identifies the grader's instructions and reply schema
+// for the manifest and the judge stage's fingerprint.
+func GraderPromptHash() string {
+	sum := sha256.Sum256([]byte(graderInstructions + "\x00" + graderQuestion + graderGold + graderAliases + graderPredicted))
+	return hex.EncodeToString(sum[:8])
+}
+
+// parseGraderLabel reads a grader reply: the {"label": …} object the prompt
+// and schema ask for, or, from a model that ignored both, its first word.
+// Markdown emphasis and trailing punctuation around the word are tolerated
+// ("**CORRECT**."); anything else is an error so that a rambling reply is
+// never taken as a verdict.
 func parseGraderLabel(reply string) (string, error) {
+	if t := strings.TrimSpace(reply); strings.HasPrefix(t, "{") {
+		var r struct {
+			Label string `json:"label"`
+		}
+		if err := json.NewDecoder(strings.NewReader(t)).Decode(&r); err == nil {
+			switch l := strings.ToUpper(strings.TrimSpace(r.Label)); l {
+			case LabelCorrect, LabelIncorrect, LabelNotAttempted:
+				return l, nil
+			}
+			return "", fmt.Errorf("grader reply %q labels %q, not %s, %s or %s",
+				clipForError(reply, 80), r.Label, LabelCorrect, LabelIncorrect, LabelNotAttempted)
+		}
+	}
 	fields := strings.Fields(reply)
 	if len(fields) == 0 {
 		return "", fmt.Errorf("empty grader reply")
