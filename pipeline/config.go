@@ -306,6 +306,16 @@ type LLMConfig struct {
 	Default EndpointConfig            `yaml:"default" json:"default"`
 	Roles   map[string]EndpointConfig `yaml:"roles" json:"roles,omitempty"`
 	Oracle  OracleConfig              `yaml:"oracle" json:"oracle"`
+	// Cache is the response cache of the roles on real endpoints:
+	// "read-write" (the default: a request answered before is answered
+	// from the cache, any other is sent and its reply kept), "replay"
+	// (answers only from the cache, and the first request it does not hold
+	// fails the run) or "off". The built-in oracle is never cached: its
+	// replies are a function of the request and cost nothing.
+	Cache string `yaml:"cache" json:"cache"`
+	// CachePath is where the cache lives: a directory or a blob URL that
+	// several runs and shards may share; "" is the root's cache/.
+	CachePath string `yaml:"cache_path" json:"cache_path,omitempty"`
 }
 
 // EndpointConfig is one OpenAI-compatible endpoint. An empty BaseURL means
@@ -450,6 +460,7 @@ func DefaultConfig() Config {
 			ShardRows: 20000, RowGroupRows: 1000, TrajectoryContent: "full",
 		},
 		LLM: LLMConfig{
+			Cache:   llm.CacheReadWrite,
 			Default: EndpointConfig{Model: "oracle", APIKeyEnv: "MIROVERSE_LLM_API_KEY", Timeout: 10 * time.Minute, MaxRetries: 6, Concurrency: 16},
 			Oracle:  OracleConfig{ErrorRate: 0.35, DetourRate: 0.25, FaultHang: oracle.DefaultFaultHang},
 		},
@@ -561,6 +572,11 @@ func (c Config) Validate() error {
 	}
 	if c.Export.TrajectoryContent != "full" && c.Export.TrajectoryContent != "retained" {
 		errs = append(errs, fmt.Errorf("export.trajectory_content %q: want \"full\" or \"retained\"", c.Export.TrajectoryContent))
+	}
+	switch c.LLM.Cache {
+	case llm.CacheOff, llm.CacheReadWrite, llm.CacheReplay:
+	default:
+		errs = append(errs, fmt.Errorf("llm.cache %q: want %q, %q or %q", c.LLM.Cache, llm.CacheReadWrite, llm.CacheReplay, llm.CacheOff))
 	}
 	for _, role := range roleNames {
 		ep := c.Endpoint(role)

@@ -52,7 +52,9 @@ func (r *Runner) client(ctx context.Context, role string) (llm.Chatter, error) {
 			if r.memory != nil {
 				ocfg.Memory = r.memory
 			}
-			srv, err := oracle.Start(ctx, ocfg, "")
+			// The oracle lives as long as the runner (Close stops it), not
+			// as long as the stage that happened to start it.
+			srv, err := oracle.Start(context.WithoutCancel(ctx), ocfg, "")
 			if err != nil {
 				return nil, fmt.Errorf("start built-in oracle: %w", err)
 			}
@@ -65,6 +67,13 @@ func (r *Runner) client(ctx context.Context, role string) (llm.Chatter, error) {
 		}
 		base = r.oracle.URL()
 	}
+	var cache *llm.Cache
+	if !r.cfg.builtinOracle(role) {
+		var err error
+		if cache, err = r.cacheLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
 	c := llm.New(role, llm.Endpoint{
 		BaseURL:    base,
 		Model:      ep.Model,
@@ -74,7 +83,7 @@ func (r *Runner) client(ctx context.Context, role string) (llm.Chatter, error) {
 		Limiter:    r.limiterLocked(ep, base),
 		Stream:     ep.Stream != nil && *ep.Stream,
 		MaxTokens:  ep.MaxTokens, TokenLimitField: ep.TokenLimitField, ToolChoice: ep.ToolChoice,
-		StructuredOutput: ep.StructuredOutput, Watch: r.watch, Log: r.log,
+		StructuredOutput: ep.StructuredOutput, Watch: r.watch, Log: r.log, Cache: cache,
 	})
 	r.clients[role] = c
 	r.manifest.Models[role] = ep.Model

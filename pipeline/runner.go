@@ -68,6 +68,11 @@ type Runner struct {
 	limiters map[string]*llm.Limiter // per endpoint (base URL + model), shared by its roles
 	// watch books every LLM call in flight, for the progress line.
 	watch *llm.Watch
+	// cache is the response cache of the roles on real endpoints, opened
+	// by the first client that needs it (nil: llm.cache off).
+	cache       *llm.Cache
+	cacheCloser io.Closer
+	cacheMark   [2]int64 // the cache's hits and stores when the stage began
 
 	// digest reads a whole input file for its size and SHA-256
 	// (sha256File); describeInput calls it only when a file's stat changed.
@@ -162,6 +167,20 @@ func open(ctx context.Context, cfg Config, p placement, opt Options, fill func(c
 	if cfg.builtinOracle(llm.RoleAgent) {
 		r.keys = newAnswerKeys()
 	}
+	for _, role := range roleNames {
+		if !cfg.builtinOracle(role) {
+			// Opened now, not by the first client, so that every stage can
+			// hear of a replay miss (runStage).
+			r.mu.Lock()
+			_, err := r.cacheLocked(ctx)
+			r.mu.Unlock()
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			break
+		}
+	}
 	if cfg.QA.Verify.ClosedBook && cfg.builtinOracle(llm.RoleClosedBook) {
 		r.memory = oracle.NewLeadMemory()
 	}
@@ -216,6 +235,9 @@ func (r *Runner) Close() error {
 // closeAll closes the store, the state and the root.
 func (r *Runner) closeAll() error {
 	var errs []error
+	if r.cacheCloser != nil {
+		errs = append(errs, r.cacheCloser.Close())
+	}
 	if r.store != nil {
 		errs = append(errs, r.store.Close())
 	}

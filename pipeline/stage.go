@@ -60,6 +60,23 @@ type noItems struct{}
 // the configured workers, each committed as it finishes, and the global
 // step and the manifest close the stage.
 func runStage[T any](ctx context.Context, r *Runner, s stage[T]) error {
+	// A replayed request the cache does not hold ends the stage at once:
+	// the calls in flight see their context cancelled, so no item is
+	// recorded as failed for it, and the run says which request missed.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer r.cache.OnMiss(cancel)()
+	if r.cache != nil {
+		r.cacheMark = [2]int64{r.cache.Hits(), r.cache.Stores()}
+	}
+	err := runStageIn(ctx, r, s)
+	if miss := r.cache.FirstMiss(); err != nil && miss != nil {
+		return fmt.Errorf("stage %s: %w", s.name, miss)
+	}
+	return err
+}
+
+func runStageIn[T any](ctx context.Context, r *Runner, s stage[T]) error {
 	defer r.mem.apply()()
 	start := time.Now()
 	rss := startRSSWatch()
@@ -123,6 +140,18 @@ func endGlobal[T any](ctx context.Context, r *Runner, s stage[T], fp string, sta
 	}
 	st.Seconds = time.Since(start).Seconds()
 	rss.record(st)
+	if c := r.cache; c != nil {
+		// What the stage's calls took from the response cache and added.
+		if st.Counts == nil {
+			st.Counts = map[string]int64{}
+		}
+		if n := c.Hits() - r.cacheMark[0]; n > 0 {
+			st.Counts["llm_cache_hits"] = n
+		}
+		if n := c.Stores() - r.cacheMark[1]; n > 0 {
+			st.Counts["llm_cache_stores"] = n
+		}
+	}
 	st.MemoryBudgetBytes = r.mem.budget
 	return r.endStage(ctx, s.name, fp, st)
 }

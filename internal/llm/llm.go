@@ -68,6 +68,9 @@ type Endpoint struct {
 	StructuredOutput string
 	// Log gets the client's warnings; nil discards them.
 	Log *slog.Logger
+	// Cache, if set, answers requests it holds and keeps the replies of
+	// those it does not; clients of one run share it.
+	Cache *Cache
 }
 
 // Request fields that carry the reply limit. llama.cpp's server and older
@@ -128,6 +131,9 @@ type Reply struct {
 	// UsageEstimated says the server sent no usage and Usage is the
 	// client's estimate from the characters sent and received.
 	UsageEstimated bool
+	// Cached says the reply came from the response cache: Latency and
+	// Attempts are those of the call that made it.
+	Cached bool
 }
 
 // Chatter is the one call every LLM role of the pipeline needs. *Client
@@ -209,6 +215,20 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 		req.Model = c.ep.Model
 	}
 	req = c.ep.shape(req)
+	var key string
+	if c.ep.Cache != nil {
+		var err error
+		if key, err = CacheKey(req); err != nil {
+			return Reply{}, c.callErr(req.Model, 0, err)
+		}
+		reply, found, err := c.ep.Cache.lookup(ctx, c.role, key, req)
+		if err != nil {
+			return Reply{}, c.callErr(req.Model, 0, err)
+		}
+		if found {
+			return reply, nil
+		}
+	}
 	start := time.Now()
 	nextAttempt, end := c.ep.Watch.begin(c.role, req.Model)
 	defer end()
@@ -266,6 +286,12 @@ func (c *Client) Chat(ctx context.Context, req openai.ChatCompletionRequest) (Re
 		}
 		reply.Latency = time.Since(start)
 		reply.Attempts = attempts
+		if c.ep.Cache != nil {
+			if err := c.ep.Cache.put(ctx, key, req, reply); err != nil {
+				// The reply is paid for and good; only a later run loses.
+				c.ep.Log.Warn("could not cache a reply", "role", c.role, "error", err)
+			}
+		}
 		return reply, nil
 	}
 	return Reply{}, c.callErr(req.Model, attempts, lastErr)

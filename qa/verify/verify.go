@@ -340,7 +340,7 @@ func answersFormat(docs []Doc) *openai.ChatCompletionResponseFormat {
 		panic(fmt.Sprintf("verifier schema: %v", err)) // strings always encode
 	}
 	return llm.Schema("verifier_answers", json.RawMessage(fmt.Sprintf(`{"type":"object","properties":{"answers":{"type":"array",`+
-		`"items":{"type":"string","enum":%s},"maxItems":%d}},"required":["answers"],"additionalProperties":false}`, enum, len(titles))))
+		`"items":{"type":"string","enum":%s}}},"required":["answers"],"additionalProperties":false}`, enum)))
 }
 
 // ask runs the verifier over docs with doc masked hidden (-1: none) and

@@ -259,7 +259,7 @@ func buildPassRequest(walkID string, in PassRequest, model string) (openai.ChatC
 	s := seed.Of(walkID)
 	format := factsFormat(in.Pass, len(in.Docs))
 	if in.Pass == PassCompose {
-		format = composeFormat(len(in.Docs), in.Answer)
+		format = composeFormat(in.Answer)
 	}
 	return openai.ChatCompletionRequest{
 		Model: model,
@@ -277,7 +277,32 @@ func buildPassRequest(walkID string, in PassRequest, model string) (openai.ChatC
 // text or a doc index outside [0, nDocs) are dropped; a reply left with none
 // is unusable.
 func parseFacts(content string, nDocs int) ([]Fact, bool) {
-	for _, c := range replyCandidates(content) {
+	if facts, ok := decodeFacts(replyCandidates(content), nDocs); ok {
+		return facts, true
+	}
+	// A reply cut by its token limit (small models list facts until they
+	// run out) still holds every fact before the cut: close the list after
+	// the last whole one.
+	return decodeFacts(closedAfterLastFact(content), nDocs)
+}
+
+// closedAfterLastFact are content cut after each of its last '}' and
+// closed as a facts object, latest cut first.
+func closedAfterLastFact(content string) []string {
+	var out []string
+	for end := len(content); len(out) < 32; {
+		i := strings.LastIndexByte(content[:end], '}')
+		if i < 0 {
+			break
+		}
+		out = append(out, content[:i+1]+"]}")
+		end = i
+	}
+	return out
+}
+
+func decodeFacts(candidates []string, nDocs int) ([]Fact, bool) {
+	for _, c := range candidates {
 		for off := 0; ; off++ {
 			i := strings.IndexByte(c[off:], '{')
 			if i < 0 {

@@ -27,26 +27,20 @@ func factsFormat(pass string, nDocs int) *openai.ChatCompletionResponseFormat {
 	}
 	return llm.Schema("writer_"+pass, json.RawMessage(fmt.Sprintf(`{"type":"object","properties":{"facts":{"type":"array",`+
 		`"items":{"type":"object","properties":{"doc":{"type":"integer","enum":%s},`+
-		`"kind":{"type":"string","enum":["%s","%s","%s"]},"text":{"type":"string","maxLength":600}},`+
-		`"required":["doc","kind","text"],"additionalProperties":false},"maxItems":%d}},`+
+		`"kind":{"type":"string","enum":["%s","%s","%s"]},"text":{"type":"string"}},`+
+		`"required":["doc","kind","text"],"additionalProperties":false}}},`+
 		`"required":["facts"],"additionalProperties":false}`,
-		mustJSON(docs), FactDescription, FactEvidence, FactInfobox, maxFactsPerDoc*nDocs)))
+		mustJSON(docs), FactDescription, FactEvidence, FactInfobox)))
 }
 
-// maxFactsPerDoc bounds a facts reply: a lead, an evidence sentence and a
-// handful of infobox entries per document.
-const maxFactsPerDoc = 12
-
-// composeFormat is the compose pass's reply for a walk of nDocs documents
-// ending at answer: the question, its clauses (about one per hop, some
-// room to split) and the answer, which can only be the title.
-func composeFormat(nDocs int, answer string) *openai.ChatCompletionResponseFormat {
+// composeFormat is the compose pass's reply ending at answer: the
+// question, its clauses and the answer, which can only be the title.
+func composeFormat(answer string) *openai.ChatCompletionResponseFormat {
 	return llm.Schema("writer_compose", json.RawMessage(fmt.Sprintf(`{"type":"object","properties":{`+
-		`"question":{"type":"string","maxLength":1500},`+
-		`"clauses":{"type":"array","items":{"type":"string","maxLength":600},"maxItems":%d},`+
+		`"question":{"type":"string"},"clauses":{"type":"array","items":{"type":"string"}},`+
 		`"answer":{"type":"string","enum":%s}},`+
 		`"required":["question","clauses","answer"],"additionalProperties":false}`,
-		2*nDocs+2, mustJSON([]string{answer}))))
+		mustJSON([]string{answer}))))
 }
 
 func mustJSON(v any) string {

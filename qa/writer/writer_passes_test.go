@@ -95,6 +95,9 @@ func TestParseFacts(t *testing.T) {
 		{"empty list", `{"facts":[]}`, nil},
 		{"no object", "no facts here", nil},
 		{"question instead", `{"question":"Q?","answer":"A"}`, nil},
+		{"cut by the token limit", `{"facts":[{"doc":0,"kind":"description","text":"A."},{"doc":1,"kind":"evidence","text":"B {x}."},{"doc":2,"kind":"desc`,
+			[]Fact{{0, "description", "A."}, {1, "evidence", "B {x}."}}},
+		{"cut before any whole fact", `{"facts":[{"doc":0,"kind":"descr`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,12 @@ func newCall(role, model string, reply llm.Reply, err error, took time.Duration)
 		c.Attempts = int32(llm.AttemptsOf(err))
 		return c
 	}
+	if reply.Latency > 0 {
+		// The client's own measure, which a reply from the response cache
+		// carries over from the call that paid for it: a replayed rollout
+		// records the latency of the run it replays.
+		c.LatencyMillis = reply.Latency.Milliseconds()
+	}
 	c.PromptTokens = int32(reply.Usage.PromptTokens)
 	c.CompletionTokens = int32(reply.Usage.CompletionTokens)
 	c.Attempts = int32(reply.Attempts)
